@@ -1,0 +1,246 @@
+/**
+ * Scans a libvirt connection into the graph model. Every domain is read on its own: a domain or image that
+ * cannot be read becomes a problem in the result and never stops the scan of the rest.
+ */
+import { assembleDomain, walkChain, type DomainFacts, type SnapshotFacts } from '../../shared/assemble';
+import { AppError } from '../../shared/errors';
+import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
+import { isNotFound, type Virsh } from '../tools/virsh';
+import { LayerReader } from './layers';
+import { parseBranchRecords, parseDomainDisks, parseSnapshotXml } from './libvirt-xml';
+import { findLooseTips } from './loose-tips';
+
+export interface LibvirtScanOptions {
+  /** Scan only these domains (a rescan after an operation); all when omitted. */
+  domains?: string[];
+}
+
+function lines(stdout: string): string[] {
+  return stdout.split('\n').filter((line) => line.trim() !== '');
+}
+
+/** Reads `virsh version` into one line such as `libvirt 9.0.0, QEMU 7.2.22`. */
+export function parseVersion(stdout: string): string | null {
+  const library = /Using library: (\S+ [\d.]+)/.exec(stdout)?.[1];
+  const hypervisor = /Running hypervisor: (\S+ [\d.]+)/.exec(stdout)?.[1];
+  const parts = [library, hypervisor].filter((p): p is string => p !== undefined);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** What one domain's definition and snapshots say, with paths made canonical. */
+async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): Promise<DomainFacts> {
+  const problems: Problem[] = [];
+  const state = (await virsh.run(['domstate', '--domain', name])).trim();
+  const live = state === 'running' || state === 'paused' || state === 'in shutdown';
+  const [xml, snapshotNames, current] = await Promise.all([
+    virsh.run(['dumpxml', '--domain', name]),
+    virsh.run(['snapshot-list', '--domain', name, '--name']).then(lines),
+    virsh
+      .run(['snapshot-current', '--domain', name, '--name'])
+      .then((out) => out.trim() || null)
+      .catch((error: unknown) => {
+        if (isNotFound(error)) return null;
+        throw error;
+      }),
+  ]);
+  // Branch records live in the persistent definition; a running domain's live XML may lag behind it.
+  const configXml = live ? await virsh.run(['dumpxml', '--domain', name, '--inactive']) : xml;
+
+  const rawSnapshots = await Promise.all(
+    snapshotNames.map(async (snap) => {
+      try {
+        return parseSnapshotXml(await virsh.run(['snapshot-dumpxml', '--domain', name, '--snapshotname', snap]));
+      } catch (error) {
+        problems.push({
+          code: 'snapshot-unreadable',
+          severity: 'error',
+          message: `Snapshot "${snap}" cannot be read: ${(error as Error).message}`,
+          domain: name,
+          snapshot: snap,
+        });
+        return null;
+      }
+    }),
+  );
+
+  const disks = await Promise.all(
+    parseDomainDisks(xml).map(async (raw): Promise<Omit<Disk, 'chain'>> => {
+      const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
+      if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
+      const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live });
+      if (file === null) {
+        problems.push({
+          code: 'missing-file',
+          severity: 'error',
+          message: `Disk ${raw.target} uses ${raw.file}, which does not exist or is not an image.`,
+          domain: name,
+          target: raw.target,
+          path: raw.file,
+        });
+        return { ...base, managed: false, reason: 'Its image file is missing.' };
+      }
+      return { ...base, file };
+    }),
+  );
+
+  const snapshots: SnapshotFacts[] = await Promise.all(
+    rawSnapshots
+      .filter((s): s is NonNullable<typeof s> => s !== null)
+      .map(async (raw) => ({
+        name: raw.name,
+        parent: raw.parent,
+        description: raw.description,
+        created: raw.created,
+        state: raw.state,
+        current: raw.name === current,
+        memoryFile: raw.memoryFile,
+        disks: await Promise.all(
+          raw.disks.map(async (disk) => {
+            if (disk.kind !== 'external' || disk.overlay === null) return { target: disk.target, kind: disk.kind, overlay: null };
+            const overlay = await reader.read(disk.overlay, disk.format ?? 'qcow2', { shared: live });
+            if (overlay === null) {
+              problems.push({
+                code: 'missing-file',
+                severity: 'warning',
+                message: `Snapshot "${raw.name}": the file ${disk.overlay} that took over disk ${disk.target} is missing.`,
+                domain: name,
+                snapshot: raw.name,
+                target: disk.target,
+                path: disk.overlay,
+              });
+            }
+            return { target: disk.target, kind: disk.kind, overlay };
+          }),
+        ),
+      })),
+  );
+
+  let recorded = { current: null as string | null, branches: [] as Array<{ name: string; tips: BranchTip[] }> };
+  try {
+    recorded = parseBranchRecords(configXml);
+  } catch (error) {
+    problems.push({ code: 'bad-metadata', severity: 'warning', message: `Branch records cannot be read: ${(error as Error).message}`, domain: name });
+  }
+  const branches = await Promise.all(
+    recorded.branches.map(async (branch) => ({
+      name: branch.name,
+      tips: (
+        await Promise.all(
+          branch.tips.map(async (tip) => {
+            const file = await reader.read(tip.file, 'qcow2');
+            return file === null ? null : { target: tip.target, file };
+          }),
+        )
+      ).filter((t): t is BranchTip => t !== null),
+    })),
+  );
+  for (const branch of recorded.branches) {
+    const kept = branches.find((b) => b.name === branch.name);
+    if (kept !== undefined && kept.tips.length < branch.tips.length) {
+      problems.push({
+        code: 'missing-file',
+        severity: 'error',
+        message: `Branch "${branch.name}" records a tip file that is missing.`,
+        domain: name,
+      });
+    }
+  }
+
+  return {
+    name,
+    state,
+    disks,
+    snapshots,
+    recorded: { current: recorded.current, branches: branches.filter((b) => b.tips.length > 0) },
+    layers: {},
+    problems,
+  };
+}
+
+/** The files a domain's model refers to: disks, snapshot overlays, branch tips. */
+function rootsOf(facts: DomainFacts): string[] {
+  const roots: string[] = [];
+  for (const disk of facts.disks) if (disk.managed && disk.file !== null) roots.push(disk.file);
+  for (const snap of facts.snapshots) for (const disk of snap.disks) if (disk.overlay !== null) roots.push(disk.overlay);
+  for (const branch of facts.recorded.branches) for (const tip of branch.tips) roots.push(tip.file);
+  return roots;
+}
+
+function layersFrom(all: Record<string, Layer>, roots: Iterable<string>): Record<string, Layer> {
+  const layers: Record<string, Layer> = {};
+  for (const root of roots) {
+    for (const path of walkChain(all, root)) {
+      const layer = all[path];
+      if (layer !== undefined) layers[path] = layer;
+    }
+  }
+  return layers;
+}
+
+function unreadableDomain(name: string, error: unknown): Domain {
+  return {
+    name,
+    state: 'unknown',
+    disks: [],
+    snapshots: [],
+    branches: [],
+    layers: {},
+    problems: [
+      {
+        code: 'domain-unreadable',
+        severity: 'error',
+        message: `Domain "${name}" cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+        domain: name,
+      },
+    ],
+  };
+}
+
+/** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
+export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+  let names: string[];
+  let hypervisor: string | null = null;
+  try {
+    const [version, list] = await Promise.all([
+      virsh.run(['version']).catch(() => ''),
+      options.domains !== undefined ? Promise.resolve(options.domains) : virsh.run(['list', '--all', '--name']).then(lines),
+    ]);
+    hypervisor = parseVersion(version);
+    names = list;
+  } catch (error) {
+    const said = error instanceof AppError ? String(error.details?.stderr ?? error.message) : String(error);
+    throw new AppError('E_CONNECT', `Cannot read libvirt at ${virsh.uri}: ${said}`, { uri: virsh.uri });
+  }
+
+  const reader = new LayerReader();
+  const collected = await Promise.all(
+    names.map(async (name) => {
+      try {
+        return { name, facts: await collectDomain(virsh, reader, name) };
+      } catch (error) {
+        return { name, error };
+      }
+    }),
+  );
+
+  const factsList = collected.flatMap((c) => ('facts' in c && c.facts !== undefined ? [c.facts] : []));
+  const claimed = new Set(Object.keys(reader.layers));
+  for (const facts of factsList) {
+    const own = layersFrom(reader.layers, rootsOf(facts));
+    const loose = await findLooseTips(reader, own, claimed);
+    facts.layers = { ...own, ...layersFrom(reader.layers, loose) };
+    facts.problems.push(...reader.problemsFor(new Set(Object.keys(facts.layers))));
+  }
+
+  const domains = collected.map((c) => {
+    if ('facts' in c && c.facts !== undefined) return assembleDomain(c.facts);
+    return unreadableDomain(c.name, (c as { error: unknown }).error);
+  });
+  return {
+    source: { kind: 'libvirt', uri: virsh.uri },
+    scannedAt: new Date().toISOString(),
+    hypervisor,
+    domains,
+    problems: [],
+  };
+}

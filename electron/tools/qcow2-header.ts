@@ -1,0 +1,65 @@
+/**
+ * Reads the backing link of a qcow2 image from its header, in process. The scanner uses it to learn a chain's
+ * shape before asking qemu-img, so that a link without a recorded format is reported and never probed, and to
+ * find loose tips among the files of a folder without a process per file.
+ */
+import { open } from 'node:fs/promises';
+
+const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
+const EXT_BACKING_FORMAT = 0xe2792aca;
+const EXT_END = 0;
+const READ_SIZE = 64 * 1024;
+
+export interface Qcow2Header {
+  version: number;
+  virtualSize: number;
+  /** The backing name as written (may be relative), or null. */
+  backingName: string | null;
+  /** The backing format from the header extension, or null when the image does not record one. */
+  backingFormat: string | null;
+}
+
+/**
+ * Parses a qcow2 header from the first bytes of a file; returns null when the bytes are not qcow2.
+ * Layout per QEMU's docs/interop/qcow2.txt: big-endian fields, extensions after the header.
+ */
+export function parseQcow2Header(buf: Buffer): Qcow2Header | null {
+  if (buf.length < 72 || buf.readUInt32BE(0) !== QCOW2_MAGIC) return null;
+  const version = buf.readUInt32BE(4);
+  if (version !== 2 && version !== 3) return null;
+  const backingOffset = Number(buf.readBigUInt64BE(8));
+  const backingSize = buf.readUInt32BE(16);
+  const virtualSize = Number(buf.readBigUInt64BE(24));
+  const headerLength = version === 3 && buf.length >= 104 ? buf.readUInt32BE(100) : 72;
+
+  let backingName: string | null = null;
+  if (backingOffset !== 0 && backingSize > 0 && backingOffset + backingSize <= buf.length) {
+    backingName = buf.toString('utf8', backingOffset, backingOffset + backingSize);
+  }
+
+  let backingFormat: string | null = null;
+  let at = headerLength;
+  const limit = backingOffset !== 0 ? Math.min(backingOffset, buf.length) : buf.length;
+  while (at + 8 <= limit) {
+    const type = buf.readUInt32BE(at);
+    const length = buf.readUInt32BE(at + 4);
+    if (type === EXT_END) break;
+    if (type === EXT_BACKING_FORMAT && at + 8 + length <= buf.length) {
+      backingFormat = buf.toString('utf8', at + 8, at + 8 + length);
+    }
+    at += 8 + Math.ceil(length / 8) * 8;
+  }
+  return { version, virtualSize, backingName, backingFormat };
+}
+
+/** Reads a file's qcow2 header; null when it is not qcow2. Throws the file system's error when unreadable. */
+export async function readQcow2Header(path: string): Promise<Qcow2Header | null> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(READ_SIZE);
+    const { bytesRead } = await handle.read(buf, 0, READ_SIZE, 0);
+    return parseQcow2Header(buf.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}

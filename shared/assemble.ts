@@ -1,0 +1,232 @@
+/**
+ * Pure assembly of the graph model from the facts a scan collected: which file is whose backing, which
+ * snapshot holds which saved state, which tips are branches. No I/O: the scanner gathers, this decides.
+ */
+import type { Branch, BranchTip, Disk, Domain, Layer, Problem, Snapshot, SnapshotDisk } from './model';
+import { basename } from './paths';
+
+/** Name given to the current branch when the domain's metadata records none. */
+export const DEFAULT_BRANCH_NAME = 'main';
+
+export interface SnapshotFacts extends Omit<Snapshot, 'disks'> {
+  disks: Array<Omit<SnapshotDisk, 'stateLayer'>>;
+}
+
+export interface RecordedBranches {
+  /** Name of the current branch, when the app recorded one. */
+  current: string | null;
+  branches: Array<{ name: string; tips: BranchTip[] }>;
+}
+
+export interface DomainFacts {
+  name: string;
+  state: string;
+  disks: Array<Omit<Disk, 'chain'>>;
+  snapshots: SnapshotFacts[];
+  recorded: RecordedBranches;
+  layers: Record<string, Layer>;
+  problems: Problem[];
+}
+
+/** Follows backing links from `path` down to the base; stops before a layer that was not read, or a cycle. */
+export function walkChain(layers: Record<string, Layer>, path: string): string[] {
+  const chain: string[] = [];
+  const seen = new Set<string>();
+  let layer: Layer | undefined = layers[path];
+  while (layer !== undefined && !seen.has(layer.path)) {
+    seen.add(layer.path);
+    chain.push(layer.path);
+    layer = layer.backing !== null ? layers[layer.backing] : undefined;
+  }
+  return chain;
+}
+
+/** Maps each layer to the layers whose backing file it is. */
+export function childrenOf(layers: Record<string, Layer>): Map<string, string[]> {
+  const children = new Map<string, string[]>();
+  for (const layer of Object.values(layers)) {
+    if (layer.backing === null) continue;
+    const list = children.get(layer.backing) ?? [];
+    list.push(layer.path);
+    children.set(layer.backing, list);
+  }
+  return children;
+}
+
+/**
+ * Finds the snapshot a tip grows from: the first layer below the tip that is some snapshot's saved state of
+ * that disk. When two snapshots share a saved state (metadata copies), the newest wins.
+ */
+function findBase(
+  layers: Record<string, Layer>,
+  stateOwner: Map<string, string>,
+  tip: BranchTip,
+): string | null {
+  const chain = walkChain(layers, tip.file);
+  for (const path of chain.slice(1)) {
+    const owner = stateOwner.get(`${tip.target}\0${path}`) ?? stateOwner.get(`*\0${path}`);
+    if (owner !== undefined) return owner;
+  }
+  return null;
+}
+
+function baseOfTips(layers: Record<string, Layer>, stateOwner: Map<string, string>, tips: BranchTip[]): string | null {
+  for (const tip of tips) {
+    const base = findBase(layers, stateOwner, tip);
+    if (base !== null) return base;
+  }
+  return null;
+}
+
+/** Builds a domain's model: saved-state layers per snapshot, disk chains, and its branches. */
+export function assembleDomain(facts: DomainFacts): Domain {
+  const { layers } = facts;
+  const problems = [...facts.problems];
+
+  const snapshots: Snapshot[] = facts.snapshots.map((snap) => ({
+    ...snap,
+    disks: snap.disks.map((disk) => {
+      const overlayLayer = disk.overlay !== null ? layers[disk.overlay] : undefined;
+      return { ...disk, stateLayer: overlayLayer?.backing ?? null };
+    }),
+  }));
+
+  // Oldest first, so a newer snapshot sharing a saved state overwrites the owner.
+  const byAge = [...snapshots].sort((a, b) => (a.created ?? '').localeCompare(b.created ?? ''));
+  const stateOwner = new Map<string, string>();
+  const stateLayers = new Set<string>();
+  for (const snap of byAge) {
+    for (const disk of snap.disks) {
+      if (disk.stateLayer === null) continue;
+      stateOwner.set(`${disk.target}\0${disk.stateLayer}`, snap.name);
+      stateLayers.add(disk.stateLayer);
+    }
+  }
+
+  const disks: Disk[] = facts.disks.map((disk) => ({
+    ...disk,
+    chain: disk.file !== null && disk.managed ? walkChain(layers, disk.file) : [],
+  }));
+
+  const branches: Branch[] = [];
+  const claimed = new Set<string>();
+  const currentTips = disks.filter((d) => d.managed && d.file !== null).map((d) => ({ target: d.target, file: d.file as string }));
+  if (currentTips.length > 0) {
+    branches.push({
+      name: facts.recorded.current ?? DEFAULT_BRANCH_NAME,
+      current: true,
+      origin: 'domain',
+      base: baseOfTips(layers, stateOwner, currentTips),
+      tips: currentTips,
+    });
+    currentTips.forEach((t) => claimed.add(t.file));
+  }
+  for (const recorded of facts.recorded.branches) {
+    branches.push({
+      name: recorded.name,
+      current: false,
+      origin: 'metadata',
+      base: baseOfTips(layers, stateOwner, recorded.tips),
+      tips: recorded.tips,
+    });
+    recorded.tips.forEach((t) => claimed.add(t.file));
+  }
+
+  // A loose tip: a leaf layer nobody records. It is shown, never deleted silently.
+  const children = childrenOf(layers);
+  const targetOf = (path: string): string => {
+    for (const snap of snapshots) {
+      for (const disk of snap.disks) {
+        if (disk.overlay === path || disk.stateLayer === path) return disk.target;
+      }
+    }
+    for (const disk of disks) if (disk.chain.includes(path)) return disk.target;
+    return disks.find((d) => d.managed)?.target ?? 'disk';
+  };
+  const leaves = Object.keys(layers)
+    .filter((path) => !children.has(path) && !claimed.has(path) && !stateLayers.has(path))
+    .sort();
+  for (const leaf of leaves) {
+    const tip = { target: targetOf(leaf), file: leaf };
+    branches.push({
+      name: basename(leaf),
+      current: false,
+      origin: 'loose',
+      base: findBase(layers, stateOwner, tip),
+      tips: [tip],
+    });
+  }
+
+  for (const snap of snapshots) {
+    for (const disk of snap.disks) {
+      if (disk.kind === 'internal') {
+        problems.push({
+          code: 'internal-snapshot',
+          severity: 'info',
+          message: `Snapshot "${snap.name}" keeps disk ${disk.target} as an internal snapshot; only external snapshots are managed.`,
+          domain: facts.name,
+          snapshot: snap.name,
+          target: disk.target,
+        });
+      }
+    }
+  }
+
+  return { name: facts.name, state: facts.state, disks, snapshots, branches, layers, problems };
+}
+
+/**
+ * Builds the graph of an image folder from backing links alone: every layer that something backs onto is a
+ * saved state (frozen), every leaf is a tip. One tree per base image.
+ */
+export function assembleFolder(layers: Record<string, Layer>, problems: Problem[]): Domain[] {
+  const children = childrenOf(layers);
+  const rootOf = (path: string): string => {
+    const chain = walkChain(layers, path);
+    return chain[chain.length - 1] ?? path;
+  };
+  const trees = new Map<string, string[]>();
+  for (const path of Object.keys(layers).sort()) {
+    const root = rootOf(path);
+    const members = trees.get(root) ?? [];
+    members.push(path);
+    trees.set(root, members);
+  }
+
+  const domains: Domain[] = [];
+  for (const [root, members] of trees) {
+    const treeLayers: Record<string, Layer> = {};
+    for (const path of members) treeLayers[path] = layers[path] as Layer;
+    const snapshots: Snapshot[] = [];
+    const branches: Branch[] = [];
+    for (const path of members) {
+      const layer = layers[path] as Layer;
+      const parent = layer.backing !== null && treeLayers[layer.backing] ? basename(layer.backing) : null;
+      if (children.has(path)) {
+        snapshots.push({
+          name: basename(path),
+          parent,
+          description: null,
+          created: null,
+          state: 'image',
+          current: false,
+          memoryFile: null,
+          disks: [{ target: 'disk', kind: 'external', overlay: null, stateLayer: path }],
+        });
+      } else {
+        branches.push({ name: basename(path), current: false, origin: 'loose', base: parent, tips: [{ target: 'disk', file: path }] });
+      }
+    }
+    const memberSet = new Set(members);
+    domains.push({
+      name: basename(root),
+      state: 'folder',
+      disks: [],
+      snapshots,
+      branches,
+      layers: treeLayers,
+      problems: problems.filter((p) => p.path !== undefined && memberSet.has(p.path)),
+    });
+  }
+  return domains;
+}

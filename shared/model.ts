@@ -1,0 +1,131 @@
+/**
+ * The graph model of SPEC section 2, as produced by a scan. Plain JSON data: it crosses IPC and HTTP as is,
+ * and `virt-snaptree tree --json` prints it.
+ */
+
+/** Where a graph comes from: a libvirt connection, or a folder of images with no libvirt at all. */
+export type Source = { kind: 'libvirt'; uri: string } | { kind: 'folder'; path: string };
+
+export type ProblemCode =
+  | 'missing-file'
+  | 'missing-backing'
+  | 'backing-no-format'
+  | 'unreadable'
+  | 'locked'
+  | 'cycle'
+  | 'not-managed'
+  | 'domain-unreadable'
+  | 'snapshot-unreadable'
+  | 'internal-snapshot'
+  | 'bad-metadata';
+
+export interface Problem {
+  code: ProblemCode;
+  severity: 'error' | 'warning' | 'info';
+  /** A sentence a user understands. */
+  message: string;
+  /** The image file concerned, canonical where it exists. */
+  path?: string;
+  domain?: string;
+  snapshot?: string;
+  target?: string;
+}
+
+/** One disk image file. Identity is its canonical real path. */
+export interface Layer {
+  path: string;
+  /** Format as reported by qemu-img (`qcow2`, `raw`, ...). */
+  format: string;
+  virtualSize: number;
+  /** Bytes allocated on the host file system. */
+  actualSize: number;
+  /** Canonical path of the backing layer, or null for a base. */
+  backing: string | null;
+  /** The backing name exactly as written in the image header (may be relative). */
+  backingName: string | null;
+  /** Format recorded for the backing link; null means it is missing (never probed). */
+  backingFormat: string | null;
+  /** True when the layer could only be read with `-U` because a running VM holds it. */
+  sharedRead?: boolean;
+}
+
+export interface Disk {
+  /** Guest device name: `vda`, `sdb`, ... */
+  target: string;
+  /** `disk`, `cdrom`, `floppy`, `lun`. */
+  device: string;
+  /** Canonical path of the active layer when the disk is a file; null otherwise. */
+  file: string | null;
+  format: string | null;
+  /** Whether the app manages this disk (file-backed qcow2 or raw). */
+  managed: boolean;
+  /** Why the disk is not managed, in plain words. */
+  reason?: string;
+  /** The chain of canonical paths from the active layer down to its base. */
+  chain: string[];
+}
+
+export interface SnapshotDisk {
+  target: string;
+  /** `external`, `internal` or `no` as libvirt records it. */
+  kind: string;
+  /** The file that became the disk's active layer when the snapshot was taken: it holds later changes. */
+  overlay: string | null;
+  /** The file holding the snapshot's saved state of this disk: the backing file of the overlay. */
+  stateLayer: string | null;
+}
+
+export interface Snapshot {
+  name: string;
+  parent: string | null;
+  description: string | null;
+  /** ISO 8601 creation time. */
+  created: string | null;
+  /** `shutoff`, `running`, `disk-snapshot`, `paused`, ... */
+  state: string;
+  /** Whether this is libvirt's current snapshot. */
+  current: boolean;
+  /** Path of the saved memory state, when the snapshot has one. */
+  memoryFile: string | null;
+  disks: SnapshotDisk[];
+}
+
+export interface BranchTip {
+  target: string;
+  file: string;
+}
+
+/** A named line of work: per disk a top layer not captured by any snapshot. */
+export interface Branch {
+  name: string;
+  /** The domain's current disks ("You are here"). */
+  current: boolean;
+  /** Where the branch was found: the domain definition, the app's metadata, or a file nobody records. */
+  origin: 'domain' | 'metadata' | 'loose';
+  /** The snapshot whose saved state the tips grow from; null when they grow from no snapshot. */
+  base: string | null;
+  tips: BranchTip[];
+}
+
+export interface Domain {
+  name: string;
+  /** `running`, `shut off`, `paused`, ... as virsh reports; `folder` for an image folder. */
+  state: string;
+  disks: Disk[];
+  snapshots: Snapshot[];
+  branches: Branch[];
+  /** Every layer reachable from the domain, its snapshots and branches, keyed by canonical path. */
+  layers: Record<string, Layer>;
+  problems: Problem[];
+}
+
+export interface ScanResult {
+  source: Source;
+  /** ISO 8601 time the scan finished. */
+  scannedAt: string;
+  /** e.g. `libvirt 9.0.0, QEMU 7.2.22`, when known. */
+  hypervisor: string | null;
+  domains: Domain[];
+  /** Problems that belong to no domain (connection-level). */
+  problems: Problem[];
+}
