@@ -132,14 +132,17 @@ export class VirshSession implements Virsh {
   private drain(): void {
     const head = this.queue[0];
     if (head === undefined) return;
-    const end = `${PROMPT}echo ${head.marker}\n${head.marker}`;
-    const at = this.stdout.indexOf(end);
+    // The marker's echo output starts a line; the echoed command line "virsh # echo MARKER" does not.
+    const at = this.stdout.indexOf(`\n${head.marker}`);
     if (at === -1) return;
-    let output = this.stdout.slice(0, at);
-    const rest = this.stdout.slice(at + end.length);
+    const chunk = this.stdout.slice(0, at);
+    const rest = this.stdout.slice(at + 1 + head.marker.length);
     this.stdout = rest.startsWith('\n') ? rest.slice(1) : rest;
-    const echoed = `${PROMPT}${head.line}\n`;
-    if (output.startsWith(echoed)) output = output.slice(echoed.length);
+    // Drop the prompt line echoing the command (readline may redraw it) and the one echoing the marker.
+    const firstEol = chunk.startsWith(PROMPT) ? chunk.indexOf('\n') : -1;
+    const body = chunk.startsWith(PROMPT) ? (firstEol === -1 ? '' : chunk.slice(firstEol + 1)) : chunk;
+    const lastPrompt = body.lastIndexOf(PROMPT);
+    const output = lastPrompt === -1 ? body : body.slice(0, lastPrompt);
     // stderr written before the marker may still sit unread in this poll round: settle on the next turn.
     setImmediate(() => {
       const stderr = this.stderr;
