@@ -19,6 +19,8 @@ export interface SourceEntry {
   source: Source;
   /** Set on the sources of the built-in demo lab. */
   demo: boolean;
+  /** The domain to open first, when the source has it. */
+  focus?: string;
 }
 
 export interface AppInfo {
@@ -60,9 +62,4 @@ export interface SnaptreeApi {
   call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>>;
 }
 
-/** Name of the bridge object the preload exposes on `window`. */
-export const BRIDGE_KEY = 'snaptree';
-
-export interface Bridge {
-  invoke(method: string, input: unknown): Promise<ApiResponse<ApiMethod>>;
-}
+export { BRIDGE_KEY, type Bridge } from './bridge';

@@ -16,7 +16,8 @@ export interface LabDomain {
   cdrom?: boolean;
 }
 
-function escapeXml(value: string): string {
+/** Escapes text for an XML attribute or element. */
+export function escapeXml(value: string): string {
   return value.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

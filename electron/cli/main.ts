@@ -1,0 +1,132 @@
+/**
+ * The `virt-snaptree` command line: `tree` for people and scripts, `serve` for headless hosts and browsers.
+ * Both call the engine; neither re-implements it.
+ */
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import type { SourceEntry } from '../../shared/contract';
+import { AppError, toErrorData } from '../../shared/errors';
+import { formatTree } from '../../shared/format-tree';
+import type { Source } from '../../shared/model';
+import { nameSchema, uriSchema } from '../../shared/validate';
+import { Engine, VERSION } from '../engine';
+import { createDemoLab, type DemoLab } from '../lab/demo-lab';
+import { startServer } from '../server/serve';
+import { openVirsh } from '../tools/virsh';
+import { rendererDir } from './paths';
+
+export const DEFAULT_URI = 'qemu:///system';
+
+function validated<T>(schema: z.ZodType<T>) {
+  return (value: string): T => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues.map((i) => i.message).join(' '));
+    return parsed.data;
+  };
+}
+
+function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] = []): T[] => [...previous, parse(value)];
+}
+
+function fail(error: unknown): never {
+  const data = toErrorData(error);
+  process.stderr.write(`virt-snaptree: ${data.message} [${data.code}]\n`);
+  process.exit(data.code === 'E_BAD_INPUT' ? 2 : 1);
+}
+
+async function runTree(options: { connect?: string; folder?: string; domain?: string; json?: boolean }): Promise<void> {
+  if (options.connect !== undefined && options.folder !== undefined) {
+    throw new AppError('E_BAD_INPUT', 'Give either --connect or --folder, not both.');
+  }
+  const source: Source =
+    options.folder !== undefined ? { kind: 'folder', path: resolve(options.folder) } : { kind: 'libvirt', uri: options.connect ?? DEFAULT_URI };
+  const engine = new Engine({ host: 'serve' });
+  try {
+    const result = await engine.scan(source);
+    if (options.domain !== undefined) {
+      result.domains = result.domains.filter((d) => d.name === options.domain);
+      if (result.domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${options.domain}".`);
+    }
+    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatTree(result));
+  } finally {
+    await engine.close();
+  }
+}
+
+interface ServeFlags {
+  connect?: string[];
+  folder?: string[];
+  demo?: boolean;
+  port?: number;
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  const sources: SourceEntry[] = [];
+  for (const uri of flags.connect ?? []) sources.push({ id: `libvirt:${uri}`, label: uri, source: { kind: 'libvirt', uri }, demo: false });
+  for (const folder of flags.folder ?? []) {
+    const path = resolve(folder);
+    sources.push({ id: `folder:${path}`, label: path, source: { kind: 'folder', path }, demo: false });
+  }
+  let lab: DemoLab | null = null;
+  if (flags.demo) {
+    const virsh = openVirsh(DEFAULT_URI);
+    const reachable = await virsh.run(['version']).then(
+      () => true,
+      () => false,
+    );
+    process.stderr.write('Building the demo lab…\n');
+    lab = await createDemoLab(reachable ? virsh : null);
+    await virsh.close();
+    if (lab.skipped !== null) process.stderr.write(`Demo: image folder only. ${lab.skipped}\n`);
+    sources.unshift(...lab.sources);
+  }
+  if (sources.length === 0) sources.push({ id: `libvirt:${DEFAULT_URI}`, label: DEFAULT_URI, source: { kind: 'libvirt', uri: DEFAULT_URI }, demo: false });
+
+  const engine = new Engine({ host: 'serve', sources, demo: flags.demo ?? false });
+  const server = await startServer({ engine, rendererDir: rendererDir(), ...(flags.port !== undefined ? { port: flags.port } : {}) });
+  process.stdout.write(`virt-snaptree is serving on 127.0.0.1 only. Open:\n  ${server.url}\n`);
+
+  let closing = false;
+  const shutdown = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    await server.close();
+    await engine.close();
+    await lab?.dispose();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+}
+
+export function buildProgram(): Command {
+  const program = new Command('virt-snaptree')
+    .description('The snapshot graph of libvirt/QEMU virtual machines with external qcow2 snapshots.')
+    .version(VERSION);
+
+  program
+    .command('tree')
+    .description('Print the snapshot graph of a libvirt connection or an image folder.')
+    .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`, validated(uriSchema))
+    .option('-f, --folder <dir>', 'a folder of qcow2 images, read without libvirt')
+    .option('-d, --domain <name>', 'only this domain', validated(nameSchema))
+    .option('--json', 'print the model as JSON')
+    .action((options) => runTree(options).catch(fail));
+
+  program
+    .command('serve')
+    .description('Serve the app on 127.0.0.1 with a random access token in the URL.')
+    .option('-c, --connect <uri>', 'a libvirt connection to offer (repeatable)', collect(validated(uriSchema)))
+    .option('-f, --folder <dir>', 'an image folder to offer (repeatable)', collect((v: string) => v))
+    .option('--demo', 'build and offer the demo lab')
+    .option('-p, --port <port>', 'port on 127.0.0.1 (default: any free port)', validated(z.coerce.number().int().min(1).max(65535)))
+    .action((options: ServeFlags) => runServe(options).catch(fail));
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch(fail);

@@ -1,0 +1,73 @@
+/**
+ * The engine behind every interface: the desktop app, `serve` and the CLI call it; none re-implements it.
+ * It owns one virsh adapter per connection and answers the API contract.
+ */
+import { AppError } from '../shared/errors';
+import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
+import type { Domain, ScanResult, Source } from '../shared/model';
+import { scanFolder } from './scan/scan-folder';
+import { scanLibvirt } from './scan/scan-libvirt';
+import { openVirsh, type Virsh } from './tools/virsh';
+
+export const VERSION = '0.1.0';
+
+export interface EngineOptions {
+  host: AppInfo['host'];
+  sources?: SourceEntry[];
+  demo?: boolean;
+}
+
+export class Engine {
+  private readonly connections = new Map<string, Virsh>();
+  private sources: SourceEntry[];
+
+  constructor(private readonly options: EngineOptions) {
+    this.sources = options.sources ?? [];
+  }
+
+  /** The adapter for a connection, opened on first use and kept for the engine's life. */
+  virsh(uri: string): Virsh {
+    let virsh = this.connections.get(uri);
+    if (virsh === undefined) {
+      virsh = openVirsh(uri);
+      this.connections.set(uri, virsh);
+    }
+    return virsh;
+  }
+
+  setSources(sources: SourceEntry[]): void {
+    this.sources = sources;
+  }
+
+  async scan(source: Source): Promise<ScanResult> {
+    return source.kind === 'libvirt' ? scanLibvirt(this.virsh(source.uri)) : scanFolder(source.path);
+  }
+
+  /** Rescans one domain only, as after an operation. */
+  async scanDomain(source: Source, name: string): Promise<Domain> {
+    const result =
+      source.kind === 'libvirt' ? await scanLibvirt(this.virsh(source.uri), { domains: [name] }) : await scanFolder(source.path);
+    const domain = result.domains.find((d) => d.name === name);
+    if (domain === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${name}" in this source.`, { domain: name });
+    if (domain.problems.some((p) => p.code === 'domain-unreadable')) {
+      throw new AppError('E_NOT_FOUND', domain.problems[0]?.message ?? `Domain "${name}" cannot be read.`, { domain: name });
+    }
+    return domain;
+  }
+
+  /** Answers one API call; the input has been validated against the contract's schema. */
+  async handle<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>> {
+    const handlers: { [K in ApiMethod]: (input: ApiInput<K>) => Promise<ApiOutput<K>> } = {
+      appInfo: async () => ({ version: VERSION, host: this.options.host, demo: this.options.demo ?? false }),
+      listSources: async () => this.sources,
+      scan: async ({ source }) => this.scan(source),
+      scanDomain: async ({ source, domain }) => this.scanDomain(source, domain),
+    };
+    return (handlers[method] as (input: ApiInput<M>) => Promise<ApiOutput<M>>)(input);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.connections.values()].map((v) => v.close()));
+    this.connections.clear();
+  }
+}

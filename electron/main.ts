@@ -1,0 +1,82 @@
+/**
+ * The desktop app's main process: one window running the sandboxed renderer, the engine behind IPC. When no
+ * libvirt connection answers, the demo lab is built so there is always something to look at.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, ipcMain, shell } from 'electron';
+import type { SourceEntry } from '../shared/contract';
+import { Engine } from './engine';
+import { setupIpc } from './ipc';
+import { createDemoLab, type DemoLab } from './lab/demo-lab';
+import { openVirsh } from './tools/virsh';
+
+declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
+
+const DEFAULT_URI = 'qemu:///system';
+let lab: DemoLab | null = null;
+let engine: Engine | null = null;
+
+function appUrl(): string {
+  if (typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' && MAIN_WINDOW_VITE_DEV_SERVER_URL !== '') {
+    return MAIN_WINDOW_VITE_DEV_SERVER_URL;
+  }
+  return pathToFileURL(join(__dirname, '..', 'renderer', 'main_window', 'index.html')).href;
+}
+
+async function chooseSources(): Promise<{ sources: SourceEntry[]; demo: boolean }> {
+  const virsh = openVirsh(DEFAULT_URI);
+  const reachable = await virsh.run(['list', '--all', '--name']).then(
+    () => true,
+    () => false,
+  );
+  await virsh.close();
+  if (reachable) {
+    return { sources: [{ id: `libvirt:${DEFAULT_URI}`, label: DEFAULT_URI, source: { kind: 'libvirt', uri: DEFAULT_URI }, demo: false }], demo: false };
+  }
+  lab = await createDemoLab(null);
+  return { sources: lab.sources, demo: true };
+}
+
+function createWindow(): void {
+  const window = new BrowserWindow({
+    width: 1360,
+    height: 860,
+    title: 'virt-snaptree',
+    show: false,
+    webPreferences: {
+      preload: join(__dirname, 'preload.js'),
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  // No navigation away from the app and no new windows; links open in the user's browser.
+  window.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(appUrl());
+}
+
+app.whenReady().then(async () => {
+  const { sources, demo } = await chooseSources();
+  engine = new Engine({ host: 'desktop', sources, demo });
+  setupIpc(ipcMain, engine, appUrl);
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
+
+app.on('will-quit', () => {
+  void engine?.close();
+  void lab?.dispose();
+});

@@ -1,0 +1,158 @@
+/**
+ * `serve`: the renderer and the API over HTTP on 127.0.0.1, for headless hypervisor hosts (through an SSH
+ * tunnel) and for browser tests. Like Jupyter, a random token in the URL is required: the page is served
+ * once the token is shown in its query, which sets a same-site cookie for its assets; API calls must carry
+ * the token in a header, so another site can never call them.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import { handleApiCall } from '../api-handler';
+import type { Engine } from '../engine';
+
+export const TOKEN_HEADER = 'x-snaptree-token';
+const COOKIE = 'snaptree_token';
+const MAX_BODY = 1024 * 1024;
+
+/** The renderer's Content Security Policy: nothing but this origin, no inline or evaluated script. */
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+export interface ServeOptions {
+  engine: Engine;
+  /** The built renderer (index.html and assets). */
+  rendererDir: string;
+  port?: number;
+  /** A fixed token (tests); random when omitted. */
+  token?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function sameToken(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function cookieToken(req: IncomingMessage): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === COOKIE) return value.join('=');
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Security-Policy': CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const token = options.token ?? randomBytes(24).toString('hex');
+  const root = normalize(options.rendererDir);
+  let port = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // DNS rebinding: only requests addressed to this loopback server are answered.
+    const host = req.headers.host ?? '';
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'Forbidden host.');
+    const url = new URL(req.url ?? '/', `http://${host}`);
+
+    if (url.pathname.startsWith('/api/')) {
+      if (!sameToken(req.headers[TOKEN_HEADER] as string | undefined, token)) {
+        return sendJson(res, 401, { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'A valid access token is required.' } });
+      }
+      if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use POST.' } });
+      let input: unknown;
+      try {
+        const body = await readBody(req);
+        input = body === '' ? {} : JSON.parse(body);
+      } catch (error) {
+        return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_INPUT', message: `Bad request body: ${(error as Error).message}` } });
+      }
+      const response = await handleApiCall(options.engine, decodeURIComponent(url.pathname.slice('/api/'.length)), input);
+      return sendJson(res, 200, response);
+    }
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
+    const queryToken = url.searchParams.get('token') ?? undefined;
+    const authorised = sameToken(queryToken, token) || sameToken(cookieToken(req), token);
+    if (!authorised) return send(res, 401, 'virt-snaptree: open the URL printed by "virt-snaptree serve", with its token.');
+    if (sameToken(queryToken, token)) {
+      res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+
+    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    const file = normalize(join(root, relative));
+    if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'Not found.');
+    try {
+      const body = await readFile(file);
+      return send(res, 200, body, TYPES[extname(file)] ?? 'application/octet-stream');
+    } catch {
+      return send(res, 404, 'Not found.');
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'E_INTERNAL', message: String(error) } });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    token,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,81 @@
+import { useEffect, type ReactElement } from 'react';
+import { useAppStore } from '../store/context';
+import { selectAppInfo, selectDomain, selectScans, selectSourceEntry, selectStartupError, selectTheme } from '../store/selectors';
+import type { AppState } from '../store/store';
+import { DetailsPanel } from './DetailsPanel';
+import { GraphCanvas } from './GraphCanvas';
+import { SunMoonIcon } from './Icons';
+import { Sidebar } from './Sidebar';
+
+const selectLoad = (s: AppState) => s.loadSources;
+const selectToggle = (s: AppState) => s.toggleTheme;
+
+function EmptyState(): ReactElement {
+  const scans = useAppStore(selectScans);
+  const loading = Object.values(scans).some((s) => s.status === 'loading');
+  return (
+    <div className="empty-state">
+      <h2>{loading ? 'Reading snapshots…' : 'No domain selected'}</h2>
+      <p className="muted">{loading ? 'Asking libvirt and qemu-img.' : 'Pick a domain or image tree in the sidebar.'}</p>
+    </div>
+  );
+}
+
+export function App(): ReactElement {
+  const theme = useAppStore(selectTheme);
+  const toggleTheme = useAppStore(selectToggle);
+  const loadSources = useAppStore(selectLoad);
+  const domain = useAppStore(selectDomain);
+  const source = useAppStore(selectSourceEntry);
+  const info = useAppStore(selectAppInfo);
+  const startupError = useAppStore(selectStartupError);
+
+  useEffect(() => {
+    void loadSources();
+  }, [loadSources]);
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          virt-snaptree
+        </div>
+        <div className="crumbs">
+          {source ? <span className="muted">{source.label}</span> : null}
+          {domain ? (
+            <>
+              <span className="muted"> / </span>
+              <strong data-testid="current-domain">{domain.name}</strong>
+              <span className={`chip state-${domain.state.replace(/\s/g, '-')}`}>{domain.state}</span>
+            </>
+          ) : null}
+        </div>
+        <div className="topbar-actions">
+          {info?.demo ? <span className="chip chip-accent">demo lab</span> : null}
+          <button type="button" className="icon-button" onClick={toggleTheme} aria-label="Toggle light and dark theme" title="Light / dark">
+            <SunMoonIcon />
+          </button>
+        </div>
+      </header>
+      <Sidebar />
+      <main className="canvas-area">
+        {startupError ? (
+          <div className="empty-state" role="alert">
+            <h2>Cannot reach the engine</h2>
+            <p className="error">{startupError.message}</p>
+          </div>
+        ) : domain ? (
+          <GraphCanvas domain={domain} />
+        ) : (
+          <EmptyState />
+        )}
+      </main>
+      {domain ? <DetailsPanel domain={domain} /> : <aside className="details" />}
+    </div>
+  );
+}

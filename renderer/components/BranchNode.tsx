@@ -1,0 +1,42 @@
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo, type ReactElement } from 'react';
+import type { SnapFlowNode } from '../graph/to-flow';
+import { formatBytes } from './format';
+import { BranchIcon, HereIcon, WarnIcon } from './Icons';
+
+/** A branch tip: live, writable layers not captured by any snapshot. The current one is "You are here". */
+function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
+  const loose = data.branch?.origin === 'loose';
+  const classes = ['snap-node', 'kind-branch', data.current ? 'is-current' : '', loose ? 'is-loose' : '', selected ? 'is-selected' : '']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <div className={classes} data-testid={`node-${data.name}`} data-kind="branch" data-current={data.current ? 'true' : 'false'}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      {data.current ? (
+        <div className="here-badge" data-testid="you-are-here">
+          <HereIcon /> You are here
+        </div>
+      ) : null}
+      <div className="snap-node-title">
+        <span className="snap-node-icon">
+          <BranchIcon />
+        </span>
+        <span className="snap-node-name">{data.name}</span>
+        {data.problemCount > 0 ? (
+          <span className="chip chip-warn" title={`${data.problemCount} problem(s)`}>
+            <WarnIcon />
+          </span>
+        ) : null}
+      </div>
+      <div className="snap-node-meta">
+        <span>{data.current ? 'current state' : loose ? 'loose tip' : 'branch'}</span>
+        <span className="snap-node-size" title="Space used by this branch's tip file(s)">
+          {formatBytes(data.size)}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+export const BranchNode = memo(BranchNodeView);

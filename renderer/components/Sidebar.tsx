@@ -1,0 +1,94 @@
+import type { ReactElement } from 'react';
+import type { SourceEntry } from '../../shared/contract';
+import type { Domain } from '../../shared/model';
+import { useAppStore } from '../store/context';
+import { selectScans, selectSources } from '../store/selectors';
+import type { AppState } from '../store/store';
+import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
+
+const selectCurrent = (s: AppState) => `${s.sourceId ?? ''}\0${s.domainName ?? ''}`;
+const selectActions = (s: AppState) => s.selectDomain;
+const selectScan = (s: AppState) => s.scanSource;
+
+function stateClass(state: string): string {
+  if (state === 'running') return 'dot dot-running';
+  if (state === 'paused') return 'dot dot-paused';
+  if (state === 'folder') return 'dot dot-folder';
+  return 'dot';
+}
+
+function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain }): ReactElement {
+  const current = useAppStore(selectCurrent);
+  const selectDomain = useAppStore(selectActions);
+  const active = current === `${source.id}\0${domain.name}`;
+  const errors = domain.problems.filter((p) => p.severity !== 'info').length;
+  return (
+    <li>
+      <button
+        type="button"
+        className={`domain-item${active ? ' is-active' : ''}`}
+        aria-current={active ? 'true' : undefined}
+        onClick={() => selectDomain(source.id, domain.name)}
+        data-testid={`domain-${domain.name}`}
+      >
+        <span className={stateClass(domain.state)} title={domain.state} />
+        <span className="domain-name">{domain.name}</span>
+        {errors > 0 ? (
+          <span className="chip chip-warn" title={`${errors} problem(s)`}>
+            <WarnIcon />
+            {errors}
+          </span>
+        ) : null}
+        <span className="domain-count" title="snapshots">
+          {domain.snapshots.length}
+        </span>
+      </button>
+    </li>
+  );
+}
+
+export function Sidebar(): ReactElement {
+  const sources = useAppStore(selectSources);
+  const scans = useAppStore(selectScans);
+  const scanSource = useAppStore(selectScan);
+  return (
+    <nav className="sidebar" aria-label="Connections and domains">
+      {sources.map((source) => {
+        const scan = scans[source.id];
+        return (
+          <section key={source.id} className="source">
+            <header className="source-header">
+              <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
+              <span className="source-label" title={source.source.kind === 'libvirt' ? source.source.uri : source.source.path}>
+                {source.label}
+              </span>
+              {source.demo ? <span className="chip chip-accent">demo</span> : null}
+              <button
+                type="button"
+                className="icon-button"
+                title="Rescan"
+                aria-label={`Rescan ${source.label}`}
+                onClick={() => void scanSource(source.id)}
+                disabled={scan?.status === 'loading'}
+              >
+                <RefreshIcon />
+              </button>
+            </header>
+            {scan?.status === 'loading' && scan.result === undefined ? <p className="muted small">Scanning…</p> : null}
+            {scan?.status === 'error' ? (
+              <p className="error small" role="alert">
+                {scan.error?.message}
+              </p>
+            ) : null}
+            {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">No domains.</p> : null}
+            <ul className="domain-list">
+              {scan?.result?.domains.map((domain) => (
+                <DomainItem key={domain.name} source={source} domain={domain} />
+              ))}
+            </ul>
+          </section>
+        );
+      })}
+    </nav>
+  );
+}

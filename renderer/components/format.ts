@@ -1,0 +1,43 @@
+/** Display helpers for the renderer. */
+
+export { formatBytes } from '../../shared/snapshot-graph';
+
+/** "3 days ago", "just now", … for a past ISO time; the exact time goes in a tooltip. */
+export function formatAge(iso: string | null, now = Date.now()): string {
+  if (iso === null) return '';
+  const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  if (seconds < 60) return 'just now';
+  const steps: Array<[number, string]> = [
+    [60, 'minute'],
+    [3600, 'hour'],
+    [86400, 'day'],
+    [2592000, 'month'],
+    [31536000, 'year'],
+  ];
+  let chosen: [number, string] = steps[0] as [number, string];
+  for (const step of steps) if (seconds >= step[0]) chosen = step;
+  const count = Math.floor(seconds / chosen[0]);
+  return `${count} ${chosen[1]}${count === 1 ? '' : 's'} ago`;
+}
+
+export function formatTime(iso: string | null): string {
+  if (iso === null) return 'unknown';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** The file name of a path, for compact display. */
+export function fileName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+const STATE_LABELS: Record<string, string> = {
+  shutoff: 'shut off',
+  'disk-snapshot': 'disk only',
+  running: 'running',
+  paused: 'paused',
+  image: 'image',
+};
+
+export function stateLabel(state: string): string {
+  return STATE_LABELS[state] ?? state;
+}

@@ -1,0 +1,119 @@
+/**
+ * Pure mapping from a domain's snapshot graph to React Flow nodes and edges, laid out as a tree with the root
+ * at the left. Snapshot trees are trees, so d3-hierarchy's tidy tree lays out thousands of nodes in
+ * milliseconds. Width and height are set from the layout so that off-screen culling works from the first frame.
+ */
+import { hierarchy, tree, type HierarchyPointNode } from 'd3-hierarchy';
+import type { Edge, Node } from '@xyflow/react';
+import type { Domain } from '../../shared/model';
+import { snapshotGraph, type GraphNode } from '../../shared/snapshot-graph';
+
+export const NODE_WIDTH = 200;
+export const NODE_HEIGHT = 68;
+const COLUMN = NODE_WIDTH + 44;
+const ROW = NODE_HEIGHT + 22;
+
+export type SnapNodeData = GraphNode & {
+  /** Problems found on this node's files. */
+  problemCount: number;
+  [key: string]: unknown;
+};
+
+export type SnapFlowNode = Node<SnapNodeData, 'snapshot' | 'branch'>;
+
+export interface FlowGraph {
+  nodes: SnapFlowNode[];
+  edges: Edge[];
+  /** Node ids in reading order (top to bottom, then left to right), for keyboard movement. */
+  order: string[];
+  parentOf: Record<string, string | null>;
+  childrenOf: Record<string, string[]>;
+}
+
+const ROOT = '\0root';
+
+function filesOf(node: GraphNode): string[] {
+  if (node.snapshot) return node.snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay]).filter((p): p is string => p !== null);
+  return node.branch?.tips.map((t) => t.file) ?? [];
+}
+
+/** Children in a stable order: snapshots by creation time, then branches, the current branch last. */
+function rank(node: GraphNode): string {
+  if (node.kind === 'snapshot') return `0${node.snapshot?.created ?? ''}${node.name}`;
+  return `${node.current ? '2' : '1'}${node.name}`;
+}
+
+export function toFlow(domain: Domain): FlowGraph {
+  const graphNodes = snapshotGraph(domain);
+  const byId = new Map(graphNodes.map((n) => [n.id, n]));
+  const problemPaths = new Map<string, number>();
+  for (const problem of domain.problems) {
+    if (problem.path !== undefined) problemPaths.set(problem.path, (problemPaths.get(problem.path) ?? 0) + 1);
+  }
+
+  const childrenOf: Record<string, string[]> = {};
+  const parentOf: Record<string, string | null> = {};
+  for (const node of graphNodes) {
+    parentOf[node.id] = node.parentId;
+    const key = node.parentId ?? ROOT;
+    (childrenOf[key] ??= []).push(node.id);
+  }
+  for (const list of Object.values(childrenOf)) {
+    list.sort((a, b) => rank(byId.get(a) as GraphNode).localeCompare(rank(byId.get(b) as GraphNode)));
+  }
+
+  const root = hierarchy<string>(ROOT, (id) => childrenOf[id] ?? []);
+  const laid: HierarchyPointNode<string> = tree<string>().nodeSize([ROW, COLUMN]).separation(() => 1)(root);
+
+  const nodes: SnapFlowNode[] = [];
+  const edges: Edge[] = [];
+  const placed: Array<{ id: string; x: number; y: number }> = [];
+  laid.each((point) => {
+    if (point.data === ROOT) return;
+    const node = byId.get(point.data) as GraphNode;
+    // d3 lays trees out top-down; swapping axes puts the root at the left.
+    const x = (point.depth - 1) * COLUMN;
+    const y = point.x;
+    placed.push({ id: node.id, x, y });
+    nodes.push({
+      id: node.id,
+      type: node.kind,
+      position: { x, y },
+      width: NODE_WIDTH,
+      height: NODE_HEIGHT,
+      data: { ...node, problemCount: filesOf(node).reduce((sum, p) => sum + (problemPaths.get(p) ?? 0), 0) },
+    });
+    if (node.parentId !== null) {
+      edges.push({
+        id: `${node.parentId}->${node.id}`,
+        source: node.parentId,
+        target: node.id,
+        type: 'smoothstep',
+        className: node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot',
+        ...(node.current ? { animated: true } : {}),
+      });
+    }
+  });
+
+  const order = placed.sort((a, b) => a.y - b.y || a.x - b.x).map((p) => p.id);
+  for (const id of Object.keys(childrenOf)) if (id === ROOT) delete childrenOf[id];
+  return { nodes, edges, order, parentOf, childrenOf };
+}
+
+/** The node a keyboard arrow moves to from `from`: left to the parent, right to a child, up and down to siblings. */
+export function moveFocus(graph: FlowGraph, from: string | null, key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown'): string | null {
+  if (from === null || graph.parentOf[from] === undefined) return graph.order[0] ?? null;
+  if (key === 'ArrowLeft') return graph.parentOf[from] ?? from;
+  if (key === 'ArrowRight') {
+    const kids = graph.childrenOf[from] ?? [];
+    return kids[Math.floor((kids.length - 1) / 2)] ?? from;
+  }
+  const parent = graph.parentOf[from];
+  const siblings = parent === null || parent === undefined ? graph.order.filter((id) => graph.parentOf[id] === null) : (graph.childrenOf[parent] ?? []);
+  const at = siblings.indexOf(from);
+  const next = key === 'ArrowUp' ? siblings[at - 1] : siblings[at + 1];
+  if (next !== undefined) return next;
+  // At the end of a sibling list, move through the whole tree in reading order instead.
+  const i = graph.order.indexOf(from);
+  return graph.order[key === 'ArrowUp' ? i - 1 : i + 1] ?? from;
+}

@@ -1,0 +1,26 @@
+import { builtinModules } from 'node:module';
+import type { UserConfig } from 'vite';
+
+/**
+ * Build settings for the Node-side bundles (main, preload, CLI): CommonJS output into .vite/build, with
+ * ESM-only dependencies such as execa bundled in, and Node built-ins and electron left external.
+ */
+export function nodeBundle(entry: string, fileName: string): UserConfig {
+  return {
+    build: {
+      outDir: '.vite/build',
+      emptyOutDir: false,
+      sourcemap: true,
+      minify: false,
+      target: 'node20',
+      ssr: true,
+      lib: { entry, formats: ['cjs'], fileName: () => fileName },
+      rollupOptions: {
+        external: ['electron', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+        output: { inlineDynamicImports: true, entryFileNames: fileName },
+      },
+    },
+    ssr: { noExternal: true, target: 'node' },
+    resolve: { conditions: ['node'], mainFields: ['module', 'jsnext:main', 'jsnext'] },
+  };
+}
