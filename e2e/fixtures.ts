@@ -61,6 +61,7 @@ export const test = base.extend<{ shot: (page: Page, name: string) => Promise<vo
     },
     { scope: 'worker' },
   ],
+  // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies by destructuring
   shot: async ({}, use) => {
     await mkdir(ARTIFACTS, { recursive: true });
     await use(async (page, name) => {

@@ -1,0 +1,90 @@
+import { request } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Engine } from '../engine';
+import { startServer, TOKEN_HEADER, type RunningServer } from './serve';
+
+let dir: string;
+let server: RunningServer;
+let engine: Engine;
+
+/** A raw request, so the Host header and the path go out exactly as written. */
+function raw(path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) {
+  return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path, method, headers: { host: `127.0.0.1:${server.port}`, ...headers } }, (res) => {
+      let data = '';
+      res.on('data', (c: Buffer) => (data += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'snaptree-serve-'));
+  await mkdir(join(dir, 'renderer', 'assets'), { recursive: true });
+  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>app</title>');
+  await writeFile(join(dir, 'renderer', 'assets', 'app.js'), 'console.log(1)');
+  await writeFile(join(dir, 'secret.txt'), 'secret');
+  engine = new Engine({ host: 'serve', sources: [{ id: 'f', label: 'f', source: { kind: 'folder', path: dir }, demo: false }] });
+  server = await startServer({ engine, rendererDir: join(dir, 'renderer'), token: 'a'.repeat(48) });
+});
+
+afterAll(async () => {
+  await server.close();
+  await engine.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('serve', () => {
+  test('binds 127.0.0.1 and prints a URL with the token', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${'a'.repeat(48)}`);
+  });
+
+  test('the page needs the token once, then a same-site cookie carries it for assets', async () => {
+    expect((await raw('/')).status).toBe(401);
+    const page = await raw(`/?token=${'a'.repeat(48)}`);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const cookie = String(page.headers['set-cookie']);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect((await raw('/assets/app.js', { cookie: cookie.split(';')[0] as string })).status).toBe(200);
+  });
+
+  test('API calls need the token in a header; a cookie alone is not enough', async () => {
+    const cookie = `snaptree_token=${'a'.repeat(48)}`;
+    expect((await raw('/api/listSources', { cookie }, 'POST', '{}')).status).toBe(401);
+    const ok = await raw('/api/listSources', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', '{}');
+    expect(JSON.parse(ok.body)).toMatchObject({ ok: true, value: [{ id: 'f' }] });
+  });
+
+  test('a foreign Host header is refused (DNS rebinding)', async () => {
+    expect((await raw(`/?token=${'a'.repeat(48)}`, { host: 'evil.example:80' })).status).toBe(403);
+  });
+
+  test('paths cannot leave the renderer folder', async () => {
+    const res = await raw(`/..%2fsecret.txt?token=${'a'.repeat(48)}`);
+    expect(res.status).toBe(404);
+    expect(res.body).not.toContain('secret');
+  });
+
+  test('malformed JSON and bad input get clear errors', async () => {
+    const headers = { [TOKEN_HEADER]: 'a'.repeat(48) };
+    const broken = await raw('/api/scan', headers, 'POST', '{');
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.body).error.code).toBe('E_BAD_INPUT');
+    const bad = JSON.parse((await raw('/api/scan', headers, 'POST', JSON.stringify({ source: { kind: 'folder', path: 'relative' } }))).body);
+    expect(bad.error).toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringContaining('absolute') });
+    const extra = JSON.parse((await raw('/api/listSources', headers, 'POST', JSON.stringify({ sneaky: 1 }))).body);
+    expect(extra.error.code).toBe('E_BAD_INPUT');
+  });
+
+  test('a real folder scan answers through the API', async () => {
+    const res = JSON.parse((await raw('/api/scan', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', JSON.stringify({ source: { kind: 'folder', path: dir } }))).body);
+    expect(res).toMatchObject({ ok: true, value: { source: { kind: 'folder' }, domains: [] } });
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'vitest';
+import type { Domain, Snapshot } from '../../shared/model';
+import { moveFocus, toFlow } from './to-flow';
+
+function snap(name: string, parent: string | null, created: string): Snapshot {
+  return { name, parent, description: null, created, state: 'shutoff', current: false, memoryFile: null, disks: [] };
+}
+
+const domain: Domain = {
+  name: 'vm',
+  state: 'shut off',
+  disks: [],
+  snapshots: [snap('snap1', null, '2026-01-01'), snap('snap2', 'snap1', '2026-01-02'), snap('snap3', 'snap2', '2026-01-03')],
+  branches: [
+    { name: 'main', current: true, origin: 'domain', base: 'snap3', tips: [{ target: 'vda', file: '/m' }] },
+    { name: 'snap1.1', current: false, origin: 'metadata', base: 'snap1', tips: [{ target: 'vda', file: '/n' }] },
+  ],
+  layers: {},
+  problems: [{ code: 'missing-backing', severity: 'error', message: 'x', path: '/n' }],
+};
+
+describe('toFlow', () => {
+  const graph = toFlow(domain);
+  const at = (id: string) => graph.nodes.find((n) => n.id === id)?.position;
+
+  test('lays the tree out with the root at the left and each child one column further', () => {
+    expect(at('s:snap1')?.x).toBe(0);
+    expect(at('s:snap2')!.x).toBeGreaterThan(at('s:snap1')!.x);
+    expect(at('b:snap1.1')?.x).toBe(at('s:snap2')?.x);
+    expect(at('b:main')!.x).toBeGreaterThan(at('s:snap3')!.x);
+  });
+
+  test('siblings do not overlap', () => {
+    expect(Math.abs(at('b:snap1.1')!.y - at('s:snap2')!.y)).toBeGreaterThanOrEqual(68);
+  });
+
+  test('every node has its size for culling and one edge from its parent', () => {
+    expect(graph.nodes.every((n) => n.width === 200 && n.height === 68)).toBe(true);
+    expect(graph.edges.map((e) => `${e.source}>${e.target}`).sort()).toEqual(['s:snap1>b:snap1.1', 's:snap1>s:snap2', 's:snap2>s:snap3', 's:snap3>b:main']);
+    expect(graph.edges.find((e) => e.target === 'b:main')?.animated).toBe(true);
+  });
+
+  test('problems are counted on the node whose files they name', () => {
+    expect(graph.nodes.find((n) => n.id === 'b:snap1.1')?.data.problemCount).toBe(1);
+    expect(graph.nodes.find((n) => n.id === 'b:main')?.data.problemCount).toBe(0);
+  });
+
+  test('arrow keys move to parent, child and siblings', () => {
+    expect(moveFocus(graph, null, 'ArrowDown')).toBe(graph.order[0]);
+    expect(moveFocus(graph, 's:snap2', 'ArrowLeft')).toBe('s:snap1');
+    expect(moveFocus(graph, 's:snap1', 'ArrowLeft')).toBe('s:snap1');
+    expect(moveFocus(graph, 's:snap3', 'ArrowRight')).toBe('b:main');
+    const siblings = graph.childrenOf['s:snap1'] ?? [];
+    expect(siblings).toHaveLength(2);
+    expect(moveFocus(graph, siblings[0] as string, 'ArrowDown')).toBe(siblings[1]);
+    expect(moveFocus(graph, siblings[1] as string, 'ArrowUp')).toBe(siblings[0]);
+  });
+
+  test('a 2,000-node graph is laid out with no two nodes on one spot', () => {
+    const many: Snapshot[] = [];
+    for (let i = 0; i < 2000; i++) many.push(snap(`s${i}`, i === 0 ? null : `s${Math.floor((i - 1) / 3)}`, `2026-01-01T00:00:${i}`));
+    const big = toFlow({ ...domain, snapshots: many, branches: [], problems: [] });
+    expect(big.nodes).toHaveLength(2000);
+    expect(new Set(big.nodes.map((n) => `${n.position.x},${n.position.y}`)).size).toBe(2000);
+  });
+});
