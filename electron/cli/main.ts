@@ -104,7 +104,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('virt-snaptree')
     .description('The snapshot graph of libvirt/QEMU virtual machines with external qcow2 snapshots.')
-    .version(VERSION);
+    .version(VERSION)
+    // Usage errors exit 2, like E_BAD_INPUT; help and version exit 0.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
   program
     .command('tree')

@@ -5,25 +5,39 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Layer } from '../../shared/model';
-import { canonical, resolveBackingName, type LayerReader } from './layers';
+import { resolveBackingName, type LayerReader } from './layers';
 
-const listings = new WeakMap<LayerReader, Map<string, Promise<string[]>>>();
+/** Per scan and directory: which files back onto which canonical path. */
+const indexes = new WeakMap<LayerReader, Map<string, Promise<Map<string, string[]>>>>();
 
-/** Lists a directory's entries once per scan. */
-function list(reader: LayerReader, dir: string): Promise<string[]> {
-  let cache = listings.get(reader);
-  if (cache === undefined) {
-    cache = new Map();
-    listings.set(reader, cache);
+/** Indexes a directory's qcow2 files by their backing file, reading each header once per scan. */
+function childIndex(reader: LayerReader, dir: string): Promise<Map<string, string[]>> {
+  let perDir = indexes.get(reader);
+  if (perDir === undefined) {
+    perDir = new Map();
+    indexes.set(reader, perDir);
   }
-  let pending = cache.get(dir);
+  let pending = perDir.get(dir);
   if (pending === undefined) {
-    pending = readdir(dir, { withFileTypes: true })
-      .then((entries) => entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => join(dir, e.name)))
-      .catch(() => []);
-    cache.set(dir, pending);
+    pending = buildIndex(reader, dir);
+    perDir.set(dir, pending);
   }
   return pending;
+}
+
+async function buildIndex(reader: LayerReader, dir: string): Promise<Map<string, string[]>> {
+  const index = new Map<string, string[]>();
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+    const file = join(dir, entry.name);
+    const header = reader.header(file);
+    if (header === null || header.backingName === null || header.backingFormat === null) continue;
+    const backing = reader.canonical(resolveBackingName(file, header.backingName));
+    if (backing === null) continue;
+    index.set(backing, [...(index.get(backing) ?? []), file]);
+  }
+  return index;
 }
 
 /**
@@ -32,23 +46,20 @@ function list(reader: LayerReader, dir: string): Promise<string[]> {
  */
 export async function findLooseTips(reader: LayerReader, own: Record<string, Layer>, claimed: Set<string>): Promise<string[]> {
   const members = new Set(Object.keys(own));
+  const dirs = [...new Set([...members].map((p) => dirname(p)))];
+  const indexesOfDirs = await Promise.all(dirs.map((dir) => childIndex(reader, dir)));
   const found: string[] = [];
-  const dirs = new Set([...members].map((p) => dirname(p)));
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const dir of dirs) {
-      for (const entry of await list(reader, dir)) {
-        if (members.has(entry) || claimed.has(entry)) continue;
-        const header = await reader.header(entry);
-        if (header === null || header.backingName === null || header.backingFormat === null) continue;
-        const backing = await canonical(resolveBackingName(entry, header.backingName));
-        if (backing === null || !members.has(backing)) continue;
-        const real = await reader.read(entry, 'qcow2');
+  const queue = [...members];
+  while (queue.length > 0) {
+    const parent = queue.pop() as string;
+    for (const index of indexesOfDirs) {
+      for (const child of index.get(parent) ?? []) {
+        if (members.has(child) || claimed.has(child)) continue;
+        const real = await reader.read(child, 'qcow2');
         if (real === null || members.has(real) || claimed.has(real)) continue;
         members.add(real);
         found.push(real);
-        grew = true;
+        queue.push(real);
       }
     }
   }

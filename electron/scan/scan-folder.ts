@@ -10,7 +10,7 @@ import type { ScanResult } from '../../shared/model';
 import { canonical, LayerReader, resolveBackingName } from './layers';
 
 export async function scanFolder(path: string): Promise<ScanResult> {
-  const dir = await canonical(path);
+  const dir = canonical(path);
   let names: string[];
   try {
     if (dir === null) throw new Error('no such folder');
@@ -20,18 +20,16 @@ export async function scanFolder(path: string): Promise<ScanResult> {
     throw new AppError('E_NOT_FOUND', `Cannot read the folder ${path}: ${(error as Error).message}`, { path });
   }
   const reader = new LayerReader();
-  const files = names.map((name) => join(dir as string, name)).sort();
-  const qcow2 = (await Promise.all(files.map(async (file) => ((await reader.header(file)) !== null ? file : null)))).filter(
-    (file): file is string => file !== null,
-  );
-  // Tips first: each reads its whole chain in one qemu-img call, and the layers below are then known.
+  const qcow2 = names
+    .map((name) => join(dir as string, name))
+    .sort()
+    .filter((file) => reader.header(file) !== null);
+  // Tips first: each walks its whole chain, and the layers below are then known.
   const backings = new Set(
-    await Promise.all(
-      qcow2.map(async (file) => {
-        const name = (await reader.header(file))?.backingName;
-        return name ? canonical(resolveBackingName(file, name)) : null;
-      }),
-    ),
+    qcow2.map((file) => {
+      const name = reader.header(file)?.backingName;
+      return name ? reader.canonical(resolveBackingName(file, name)) : null;
+    }),
   );
   const tips = qcow2.filter((file) => !backings.has(file));
   await Promise.all(tips.map((file) => reader.read(file, 'qcow2')));

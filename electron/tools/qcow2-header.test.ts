@@ -22,11 +22,12 @@ describe('readQcow2Header', () => {
     const top = join(dir, `top-${compat}.qcow2`);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `compat=${compat}`, base, '32M']);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `compat=${compat}`, '-b', `base-${compat}.qcow2`, '-F', 'qcow2', top]);
-    expect(await readQcow2Header(top)).toEqual({
+    expect(await readQcow2Header(top)).toMatchObject({
       version: compat === '1.1' ? 3 : 2,
       virtualSize: 32 * 1024 * 1024,
       backingName: `base-${compat}.qcow2`,
       backingFormat: 'qcow2',
+      incompatibleFeatures: 0,
     });
     expect((await readQcow2Header(base))?.backingName).toBeNull();
   });

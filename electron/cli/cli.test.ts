@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ScanResult } from '../../shared/model';
+import { qemuImgCreate } from '../tools/qemu-img';
+
+// The CLI as users run it: the bundled entry that `npm run build` writes (scripts/test.sh builds first).
+const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
+const run = promisify(execFile);
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'snaptree-cli-'));
+  await qemuImgCreate(join(dir, 'base.qcow2'), { size: 16 << 20 });
+  await qemuImgCreate(join(dir, 'a.qcow2'), { backing: { path: join(dir, 'base.qcow2'), format: 'qcow2' } });
+  await qemuImgCreate(join(dir, 'b.qcow2'), { backing: { path: join(dir, 'base.qcow2'), format: 'qcow2' } });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('virt-snaptree tree', () => {
+  test('prints an indented tree of a folder', async () => {
+    const { code, stdout } = await cli(['tree', '--folder', dir]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('└─ base.qcow2');
+    expect(stdout).toMatch(/├─ ⎇ a\.qcow2/);
+    expect(stdout).toMatch(/└─ ⎇ b\.qcow2/);
+  });
+
+  test('--json prints the model', async () => {
+    const { code, stdout } = await cli(['tree', '--folder', dir, '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as ScanResult;
+    expect(result.domains[0]?.branches.map((b) => b.name)).toEqual(['a.qcow2', 'b.qcow2']);
+  });
+
+  test('bad input is refused with exit code 2 and a clear message', async () => {
+    const bad = await cli(['tree', '--domain', '-rf']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/cannot start with "-"/);
+    const both = await cli(['tree', '--folder', dir, '--connect', 'qemu:///system']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('[E_BAD_INPUT]');
+    const missing = await cli(['tree', '--folder', join(dir, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('[E_NOT_FOUND]');
+  });
+});

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { writePattern } from '../tools/qemu-io';
+import { LayerReader } from './layers';
+
+let dir: string;
+const p = (name: string) => join(dir, name);
+const img = (...args: string[]) => execFileSync('qemu-img', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'snaptree-layers-'));
+  img('create', '-q', '-f', 'raw', p('raw-base.img'), '48M');
+  img('create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', '-b', 'raw-base.img', '-F', 'raw', p('v2.qcow2'));
+  img('create', '-q', '-f', 'qcow2', '-o', 'cluster_size=2M', '-b', p('v2.qcow2'), '-F', 'qcow2', p('big-cluster.qcow2'));
+  img('create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,preallocation=metadata', '-b', 'big-cluster.qcow2', '-F', 'qcow2', p('prealloc.qcow2'));
+  await writePattern(p('prealloc.qcow2'), 'qcow2', 0x5a, 0, 5 * 1024 * 1024);
+  img('create', '-q', '-f', 'qcow2', '-o', `data_file=${p('external.data')}`, p('external.qcow2'), '16M');
+  await writePattern(p('external.qcow2'), 'qcow2', 0x11, 0, 1024 * 1024);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Info {
+  filename: string;
+  format: string;
+  'virtual-size': number;
+  'actual-size': number;
+  'backing-filename'?: string;
+  'backing-filename-format'?: string;
+}
+
+describe('LayerReader', () => {
+  test('reads every layer exactly as qemu-img info reports it', async () => {
+    const reader = new LayerReader();
+    expect(await reader.read(p('prealloc.qcow2'), 'qcow2')).toBe(p('prealloc.qcow2'));
+    expect(await reader.read(p('external.qcow2'), 'qcow2')).toBe(p('external.qcow2'));
+    const infos = [
+      ...(JSON.parse(img('info', '--output=json', '--backing-chain', p('prealloc.qcow2')).toString()) as Info[]),
+      JSON.parse(img('info', '--output=json', p('external.qcow2')).toString()) as Info,
+    ];
+    expect(Object.keys(reader.layers).sort()).toEqual(infos.map((i) => i.filename).sort());
+    for (const info of infos) {
+      const layer = reader.layers[info.filename];
+      expect({ path: info.filename, format: layer?.format, virtual: layer?.virtualSize, actual: layer?.actualSize }).toEqual({
+        path: info.filename,
+        format: info.format,
+        virtual: info['virtual-size'],
+        actual: info['actual-size'],
+      });
+      expect(layer?.backingName ?? undefined).toBe(info['backing-filename']);
+      expect(layer?.backingFormat ?? undefined).toBe(info['backing-filename-format']);
+    }
+    expect(reader.problemsFor()).toEqual([]);
+  });
+
+  test('a file that is not qcow2 where qcow2 is expected is unreadable, not probed', async () => {
+    const reader = new LayerReader();
+    expect(await reader.read(p('raw-base.img'), 'qcow2')).toBeNull();
+    expect(reader.problemsFor()).toEqual([expect.objectContaining({ code: 'unreadable', path: p('raw-base.img') })]);
+    expect(await reader.read(p('raw-base.img'), null)).toBeNull();
+  });
+
+  test('a missing file is reported with the path as given', async () => {
+    const reader = new LayerReader();
+    expect(await reader.read(p('nope.qcow2'), 'qcow2')).toBeNull();
+    expect(reader.problemsFor()[0]).toMatchObject({ code: 'missing-file', path: p('nope.qcow2') });
+  });
+
+  test('an image the process may not read is a problem, not a crash', async () => {
+    img('create', '-q', '-f', 'qcow2', p('secret.qcow2'), '1M');
+    await chmod(p('secret.qcow2'), 0o000);
+    const reader = new LayerReader();
+    const result = await reader.read(p('secret.qcow2'), 'qcow2');
+    // root reads any file; everyone else gets the problem.
+    if (process.getuid?.() === 0) expect(result).toBe(p('secret.qcow2'));
+    else expect(reader.problemsFor()[0]?.code).toBe('unreadable');
+    await chmod(p('secret.qcow2'), 0o600);
+  });
+});
