@@ -3,15 +3,15 @@
 # libvirt daemon), then end-to-end tests (Playwright driving Debian's Chromium against `serve`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p test-results
+mkdir -p .test-reports
 
 if [ "$(id -u)" -eq 0 ]; then bash scripts/start-libvirt.sh || exit 1; fi
 npm run build --silent || exit 1
 
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=.test-reports/vitest.json
 unit=$?
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
+PLAYWRIGHT_JSON_OUTPUT_NAME=.test-reports/playwright.json npx playwright test --reporter=list,json
 e2e=$?
 
-node scripts/test-summary.cjs test-results/vitest.json test-results/playwright.json
+node scripts/test-summary.cjs .test-reports/vitest.json .test-reports/playwright.json
 if [ "$unit" -ne 0 ] || [ "$e2e" -ne 0 ]; then exit 1; fi
