@@ -18,6 +18,10 @@ export function nodeBundle(entry: string, fileName: string): UserConfig {
       rollupOptions: {
         external: ['electron', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
         output: { inlineDynamicImports: true, entryFileNames: fileName },
+        // zod's sources carry comments Rollup reports as misplaced annotations; they are harmless noise.
+        onwarn(warning, warn) {
+          if (warning.code !== 'INVALID_ANNOTATION') warn(warning);
+        },
       },
     },
     ssr: { noExternal: true, target: 'node' },

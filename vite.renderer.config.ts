@@ -9,5 +9,11 @@ export default defineConfig({
     outDir: '../.vite/renderer/main_window',
     emptyOutDir: true,
     sourcemap: true,
+    rollupOptions: {
+      // zod's sources carry comments Rollup reports as misplaced annotations; they are harmless noise.
+      onwarn(warning, warn) {
+        if (warning.code !== 'INVALID_ANNOTATION') warn(warning);
+      },
+    },
   },
 });

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Starts a libvirt daemon that works as root without systemd, cgroups or namespaces (containers, CI).
-# Idempotent: does nothing when qemu:///system already answers.
+# Starts a libvirt daemon that works as root without systemd, cgroups or namespaces (containers, CI): it
+# appends container-friendly settings to /etc/libvirt/qemu.conf once, then starts virtlogd and libvirtd.
+# Idempotent: does nothing when qemu:///system already answers; on a systemd machine it only starts the service.
 set -euo pipefail
 
 if virsh -c qemu:///system version >/dev/null 2>&1; then
+  exit 0
+fi
+
+# A machine with systemd runs libvirt as a service, configured by its owner: start it, change nothing.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl start libvirtd virtlogd
   exit 0
 fi
 

@@ -214,7 +214,7 @@ export function assembleFolder(layers: Record<string, Layer>, problems: Problem[
           disks: [{ target: 'disk', kind: 'external', overlay: null, stateLayer: path }],
         });
       } else {
-        branches.push({ name: basename(path), current: false, origin: 'loose', base: parent, tips: [{ target: 'disk', file: path }] });
+        branches.push({ name: basename(path), current: false, origin: 'folder', base: parent, tips: [{ target: 'disk', file: path }] });
       }
     }
     const memberSet = new Set(members);

@@ -9,7 +9,7 @@ function describe(node: GraphNode): string {
     const flags = [when, snap?.state ?? '', snap?.current ? 'libvirt current' : ''].filter(Boolean).join(', ');
     return `${node.name}  (${flags})  saved state ${formatBytes(node.size)}`;
   }
-  const origin = node.branch?.origin === 'loose' ? 'loose tip' : 'branch';
+  const origin = { domain: 'branch', metadata: 'branch', loose: 'loose tip', folder: 'tip' }[node.branch?.origin ?? 'metadata'];
   const here = node.current ? '  ◀ You are here' : '';
   return `⎇ ${node.name}  [${origin}, ${formatBytes(node.size)}]${here}`;
 }

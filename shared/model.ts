@@ -100,8 +100,11 @@ export interface Branch {
   name: string;
   /** The domain's current disks ("You are here"). */
   current: boolean;
-  /** Where the branch was found: the domain definition, the app's metadata, or a file nobody records. */
-  origin: 'domain' | 'metadata' | 'loose';
+  /**
+   * Where the branch was found: the domain definition, the app's metadata, a file nobody records (loose), or
+   * the top of a chain in an image folder, where there are no records at all.
+   */
+  origin: 'domain' | 'metadata' | 'loose' | 'folder';
   /** The snapshot whose saved state the tips grow from; null when they grow from no snapshot. */
   base: string | null;
   tips: BranchTip[];

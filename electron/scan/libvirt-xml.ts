@@ -67,10 +67,6 @@ function attr(el: Element | null, name: string): string | null {
   return el.hasAttribute(name) ? el.getAttribute(name) : null;
 }
 
-function text(el: Element | null): string | null {
-  return el === null ? null : (el.textContent ?? '').trim();
-}
-
 /** Why a disk is not managed, or undefined when it is (a file-backed qcow2 or raw disk). */
 function unmanagedReason(device: string, type: string, file: string | null, format: string | null): string | undefined {
   if (device === 'cdrom' || device === 'floppy') return `${device === 'cdrom' ? 'CD-ROM' : 'Floppy'} drive: media, not a managed disk.`;

@@ -2,7 +2,8 @@
  * The renderer's one way to the engine: the preload bridge in the desktop app, or HTTP with the access token
  * under `serve`. Both speak the contract in shared/contract.ts.
  */
-import { BRIDGE_KEY, type ApiMethod, type ApiResponse, type Bridge, type SnaptreeApi } from '../../shared/contract';
+import { BRIDGE_KEY, type Bridge } from '../../shared/bridge';
+import type { ApiMethod, ApiResponse, SnaptreeApi } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 
 const TOKEN_HEADER = 'x-snaptree-token';

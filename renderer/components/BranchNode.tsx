@@ -4,6 +4,8 @@ import type { SnapFlowNode } from '../graph/to-flow';
 import { formatBytes } from './format';
 import { BranchIcon, HereIcon, WarnIcon } from './Icons';
 
+const TIP_LABEL = { domain: 'current state', metadata: 'branch', loose: 'loose tip', folder: 'tip' } as const;
+
 /** A branch tip: live, writable layers not captured by any snapshot. The current one is "You are here". */
 function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
   const loose = data.branch?.origin === 'loose';
@@ -30,7 +32,7 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
         ) : null}
       </div>
       <div className="snap-node-meta">
-        <span>{data.current ? 'current state' : loose ? 'loose tip' : 'branch'}</span>
+        <span>{data.current ? 'current state' : TIP_LABEL[data.branch?.origin ?? 'metadata']}</span>
         <span className="snap-node-size" title="Space used by this branch's tip file(s)">
           {formatBytes(data.size)}
         </span>

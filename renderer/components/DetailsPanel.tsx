@@ -124,6 +124,7 @@ const ORIGIN_TEXT: Record<Branch['origin'], string> = {
   domain: "The domain's current disks: what the VM reads and writes when it runs.",
   metadata: 'A branch recorded in the domain definition: kept, not in use.',
   loose: 'A file found on disk that grows from this graph, recorded by nobody. Shown so it is never lost.',
+  folder: 'The top of a chain: no other image is built on it, so it is the one that is written.',
 };
 
 function BranchDetails({ domain, branch }: { domain: Domain; branch: Branch }): ReactElement {
@@ -131,7 +132,7 @@ function BranchDetails({ domain, branch }: { domain: Domain; branch: Branch }): 
     <>
       <header className="panel-header">
         <span className="panel-kind">
-          <BranchIcon /> {branch.origin === 'loose' ? 'Loose tip' : 'Branch'}
+          <BranchIcon /> {branch.origin === 'loose' ? 'Loose tip' : branch.origin === 'folder' ? 'Tip' : 'Branch'}
         </span>
         <h2 data-testid="details-title">{branch.name}</h2>
         {branch.current ? (
