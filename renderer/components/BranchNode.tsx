@@ -2,7 +2,8 @@ import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, type ReactElement } from 'react';
 import type { SnapFlowNode } from '../graph/to-flow';
 import { formatBytes } from './format';
-import { BranchIcon, HereIcon, WarnIcon } from './Icons';
+import { BranchIcon, HereIcon } from './Icons';
+import { NodeTitle } from './NodeTitle';
 
 const TIP_LABEL = { domain: 'current state', metadata: 'branch', loose: 'loose tip', folder: 'tip' } as const;
 
@@ -20,17 +21,7 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
           <HereIcon /> You are here
         </div>
       ) : null}
-      <div className="snap-node-title">
-        <span className="snap-node-icon">
-          <BranchIcon />
-        </span>
-        <span className="snap-node-name">{data.name}</span>
-        {data.problemCount > 0 ? (
-          <span className="chip chip-warn" title={`${data.problemCount} problem(s)`}>
-            <WarnIcon />
-          </span>
-        ) : null}
-      </div>
+      <NodeTitle icon={<BranchIcon />} name={data.name} problemCount={data.problemCount} />
       <div className="snap-node-meta">
         <span>{data.current ? 'current state' : TIP_LABEL[data.branch?.origin ?? 'metadata']}</span>
         <span className="snap-node-size" title="Space used by this branch's tip file(s)">

@@ -2,7 +2,8 @@ import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, type ReactElement } from 'react';
 import type { SnapFlowNode } from '../graph/to-flow';
 import { formatAge, formatBytes, formatTime, stateLabel } from './format';
-import { CameraIcon, WarnIcon } from './Icons';
+import { CameraIcon } from './Icons';
+import { NodeTitle } from './NodeTitle';
 
 /** A snapshot: a saved point. Its name, age, state and the size of the layer holding its saved state. */
 function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
@@ -15,18 +16,13 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       title={snap?.description ?? undefined}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <div className="snap-node-title">
-        <span className="snap-node-icon">
-          <CameraIcon />
-        </span>
-        <span className="snap-node-name">{data.name}</span>
-        {snap?.current ? <span className="chip chip-accent" title="libvirt's current snapshot">current</span> : null}
-        {data.problemCount > 0 ? (
-          <span className="chip chip-warn" title={`${data.problemCount} problem(s)`}>
-            <WarnIcon />
+      <NodeTitle icon={<CameraIcon />} name={data.name} problemCount={data.problemCount}>
+        {snap?.current ? (
+          <span className="chip chip-accent" title="libvirt's current snapshot">
+            current
           </span>
         ) : null}
-      </div>
+      </NodeTitle>
       <div className="snap-node-meta">
         <span title={formatTime(snap?.created ?? null)}>{formatAge(snap?.created ?? null) || stateLabel(snap?.state ?? '')}</span>
         {snap?.created ? <span className="chip">{stateLabel(snap.state)}</span> : null}
