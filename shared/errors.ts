@@ -11,6 +11,9 @@ export const ERROR_CODES = [
   'E_TOOL',
   'E_DOMAIN_RUNNING',
   'E_SHARED_BACKING',
+  'E_NAME_TAKEN',
+  'E_NOT_SUPPORTED',
+  'E_CHANGED',
   'E_LOCKED',
   'E_INTERNAL',
 ] as const;

@@ -1,0 +1,161 @@
+import { describe, expect, test } from 'vitest';
+import { assembleDomain, assembleFolder, type DomainFacts } from '../assemble';
+import type { Layer, ScanResult } from '../model';
+import type { Intent, Plan, PlanResult } from './plan';
+import { planOperation } from './planners';
+
+function layer(path: string, backing: string | null, actualSize = 1 << 20): Layer {
+  return { path, format: 'qcow2', virtualSize: 1 << 30, actualSize, backing, backingName: backing, backingFormat: backing ? 'qcow2' : null };
+}
+
+/**
+ * The seed: base ← vm.snap1 ← vm.snap2 ← vm.snap3 (current disk), snapshots snap1..snap3, and optionally a
+ * recorded branch "alt" forked at snap1 (its tip backed by base, snap1's saved state).
+ */
+function seed(options: { state?: string; fork?: boolean } = {}): ScanResult {
+  const layers: Layer[] = [layer('/i/base.qcow2', null), layer('/i/vm.snap1', '/i/base.qcow2'), layer('/i/vm.snap2', '/i/vm.snap1'), layer('/i/vm.snap3', '/i/vm.snap2')];
+  if (options.fork) layers.push(layer('/i/alt.qcow2', '/i/base.qcow2'));
+  const snap = (name: string, parent: string | null, overlay: string, day: number) => ({
+    name,
+    parent,
+    description: null,
+    created: `2026-01-0${day}T00:00:00.000Z`,
+    state: 'shutoff',
+    current: name === 'snap3',
+    memoryFile: null,
+    disks: [{ target: 'vda', kind: 'external', overlay }],
+  });
+  const facts: DomainFacts = {
+    name: 'vm',
+    state: options.state ?? 'shut off',
+    disks: [
+      { target: 'vda', device: 'disk', file: '/i/vm.snap3', format: 'qcow2', managed: true },
+      { target: 'hdc', device: 'cdrom', file: null, format: 'raw', managed: false, reason: 'CD-ROM' },
+    ],
+    snapshots: [snap('snap1', null, '/i/vm.snap1', 1), snap('snap2', 'snap1', '/i/vm.snap2', 2), snap('snap3', 'snap2', '/i/vm.snap3', 3)],
+    recorded: { current: null, branches: options.fork ? [{ name: 'alt', tips: [{ target: 'vda', file: '/i/alt.qcow2' }] }] : [] },
+    layers: Object.fromEntries(layers.map((l) => [l.path, l])),
+    problems: [],
+  };
+  return { source: { kind: 'libvirt', uri: 'qemu:///system' }, scannedAt: '', hypervisor: null, domains: [assembleDomain(facts)], problems: [] };
+}
+
+function planned(scan: ScanResult, intent: Intent): Plan {
+  const result = planOperation({ scan, operationId: 'op1' }, intent);
+  if (!result.ok) throw new Error(`refused: ${result.refusal.message}`);
+  return result.plan;
+}
+
+const kinds = (plan: Plan) => plan.steps.map((s) => s.kind);
+
+describe('revert with a new branch', () => {
+  const plan = planned(seed(), { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' });
+
+  test('creates an overlay on the saved state, redefines the domain, sets the current snapshot', () => {
+    expect(kinds(plan)).toEqual(['create-overlay', 'define-domain', 'set-current-snapshot']);
+    expect(plan.steps[0]).toMatchObject({ path: '/i/vm.snap1.1.vda.qcow2', backing: '/i/base.qcow2', backingFormat: 'qcow2' });
+    expect(plan.steps[0]?.command).toEqual(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', '/i/base.qcow2', '-F', 'qcow2', '--', '/i/vm.snap1.1.vda.qcow2']);
+  });
+
+  test('keeps the state it leaves as branch main and names the new one', () => {
+    expect(plan.steps[1]).toMatchObject({
+      disks: { vda: '/i/vm.snap1.1.vda.qcow2' },
+      records: { current: 'snap1.1', branches: [{ name: 'main', tips: [{ target: 'vda', file: '/i/vm.snap3' }] }] },
+    });
+  });
+
+  test('says what changes and what stays byte-identical', () => {
+    expect(plan.impact).toMatchObject({ created: ['/i/vm.snap1.1.vda.qcow2'], written: [], trashed: [], mustStop: true });
+    expect(plan.impact.unchangedNodes).toEqual(['s:snap1', 's:snap2', 's:snap3']);
+    expect(plan.pointOfNoReturn).toBeNull();
+    expect(plan.warnings[0]).toMatch(/hdc is not managed/);
+  });
+});
+
+describe('refusals are results with stable codes', () => {
+  test.each<[string, ScanResult, Intent, string]>([
+    ['a running domain', seed({ state: 'running' }), { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'x' }, 'E_DOMAIN_RUNNING'],
+    ['an unknown domain', seed(), { op: 'switch', domain: 'nope', branch: 'x' }, 'E_NOT_FOUND'],
+    ['an unknown snapshot', seed(), { op: 'revert-branch', domain: 'vm', snapshot: 'snap9', branch: 'x' }, 'E_NOT_FOUND'],
+    ['a branch name in use', seed({ fork: true }), { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'alt' }, 'E_NAME_TAKEN'],
+    ['the same name twice', seed(), { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'main' }, 'E_NAME_TAKEN'],
+    ['switching to the current branch', seed(), { op: 'switch', domain: 'vm', branch: 'main' }, 'E_BAD_INPUT'],
+    ['a commit into a snapshot state', seed(), { op: 'commit', domain: 'vm', branch: 'main' }, 'E_SHARED_BACKING'],
+    ['a commit into a forked base', seed({ fork: true }), { op: 'commit', domain: 'vm', branch: 'alt' }, 'E_SHARED_BACKING'],
+    ['a rename onto a used name', seed({ fork: true }), { op: 'rename-branch', domain: 'vm', branch: 'main', to: 'alt' }, 'E_NAME_TAKEN'],
+  ])('%s', (_name, scan, intent, code) => {
+    const result: PlanResult = planOperation({ scan, operationId: 'op1' }, intent);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.refusal.code).toBe(code);
+      expect(result.refusal.message.length).toBeGreaterThan(10);
+    }
+  });
+
+  test('a refused commit lists every dependant', () => {
+    const result = planOperation({ scan: seed({ fork: true }), operationId: 'op1' }, { op: 'commit', domain: 'vm', branch: 'alt' });
+    expect(result.ok ? null : result.refusal.details?.dependants).toEqual([
+      expect.objectContaining({ kind: 'layer', name: '/i/vm.snap1' }),
+      expect.objectContaining({ kind: 'snapshot', name: 'snap1' }),
+    ]);
+  });
+});
+
+describe('switch and rename', () => {
+  test('switching points the disks at the branch tips and keeps the current state as a branch', () => {
+    const plan = planned(seed({ fork: true }), { op: 'switch', domain: 'vm', branch: 'alt' });
+    expect(kinds(plan)).toEqual(['define-domain', 'set-current-snapshot']);
+    expect(plan.steps[0]).toMatchObject({
+      disks: { vda: '/i/alt.qcow2' },
+      records: { current: 'alt', branches: [{ name: 'main', tips: [{ target: 'vda', file: '/i/vm.snap3' }] }] },
+    });
+    expect(plan.steps[1]).toMatchObject({ snapshot: 'snap1' });
+  });
+
+  test('renaming the current branch changes only the records', () => {
+    const plan = planned(seed(), { op: 'rename-branch', domain: 'vm', branch: 'main', to: 'trunk' });
+    expect(plan.steps).toEqual([expect.objectContaining({ kind: 'define-domain', disks: { vda: '/i/vm.snap3' }, records: { current: 'trunk', branches: [] } })]);
+  });
+});
+
+describe('delete snapshot', () => {
+  test('with one child: commit into the saved state, repoint, update records, trash the overlay', () => {
+    const plan = planned(seed(), { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' });
+    expect(kinds(plan)).toEqual(['commit', 'rebase', 'redefine-snapshot', 'delete-snapshot-metadata', 'trash']);
+    expect(plan.steps[0]).toMatchObject({ top: '/i/vm.snap2', base: '/i/vm.snap1' });
+    expect(plan.steps[1]).toMatchObject({ path: '/i/vm.snap3', backing: '/i/vm.snap1', unsafe: true });
+    expect(plan.steps[2]).toMatchObject({ snapshot: 'snap3', replace: { '/i/vm.snap2': '/i/vm.snap1' } });
+    expect(plan.steps[4]).toMatchObject({ path: '/i/vm.snap2', command: ['mv', '--', '/i/vm.snap2', '/i/.snaptree-trash/op1/vm.snap2'] });
+    expect(plan.pointOfNoReturn).toBe(0);
+    expect(plan.impact).toMatchObject({ written: ['/i/vm.snap1'], trashed: ['/i/vm.snap2'], spaceBytes: 1 << 20 });
+  });
+
+  test('the latest snapshot: its overlay is the current disk, so the domain is pointed at the saved state', () => {
+    const plan = planned(seed(), { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap3' });
+    expect(kinds(plan)).toEqual(['commit', 'define-domain', 'delete-snapshot-metadata', 'trash']);
+    expect(plan.steps[1]).toMatchObject({ disks: { vda: '/i/vm.snap2' } });
+  });
+
+  test('with a fork at its saved state and a child snapshot on its overlay: only the record goes', () => {
+    const plan = planned(seed({ fork: true }), { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap1' });
+    expect(kinds(plan)).toEqual(['redefine-snapshot', 'delete-snapshot-metadata']);
+    expect(plan.steps[0]).toMatchObject({ snapshot: 'snap2', replace: {} });
+    expect(plan.impact.trashed).toEqual([]);
+    expect(plan.warnings[0]).toMatch(/only the snapshot's record goes/);
+  });
+
+  test('metadata only never touches a file', () => {
+    const plan = planned(seed(), { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2', metadataOnly: true });
+    expect(kinds(plan)).toEqual(['redefine-snapshot', 'delete-snapshot-metadata']);
+  });
+});
+
+describe('commit in an image folder', () => {
+  test('a tip whose backing serves nothing else is committed and trashed', () => {
+    const layers = { '/f/base.qcow2': layer('/f/base.qcow2', null), '/f/mid.qcow2': layer('/f/mid.qcow2', '/f/base.qcow2'), '/f/top.qcow2': layer('/f/top.qcow2', '/f/mid.qcow2') };
+    const scan: ScanResult = { source: { kind: 'folder', path: '/f' }, scannedAt: '', hypervisor: null, domains: assembleFolder(layers, []), problems: [] };
+    const plan = planned(scan, { op: 'commit', domain: 'base.qcow2', branch: 'top.qcow2' });
+    expect(kinds(plan)).toEqual(['commit', 'trash']);
+    expect(plan.steps[0]).toMatchObject({ top: '/f/top.qcow2', base: '/f/mid.qcow2' });
+  });
+});
