@@ -2,7 +2,11 @@
  * The engine behind every interface: the desktop app, `serve` and the CLI call it; none re-implements it.
  * It owns one virsh adapter per connection and answers the API contract.
  */
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../shared/errors';
+import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
+import { planOperation } from '../shared/ops/planners';
+import { executePlan, recoverAll, type ExecuteResult, type ProgressEvent, type RecoveryReport } from './ops/executor';
 import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
 import type { Domain, ScanResult, Source } from '../shared/model';
 import { scanFolder } from './scan/scan-folder';
@@ -53,6 +57,27 @@ export class Engine {
       throw new AppError('E_NOT_FOUND', domain.problems[0]?.message ?? `Domain "${name}" cannot be read.`, { domain: name });
     }
     return domain;
+  }
+
+  /** Plans an operation on a fresh scan of the whole source; refusals come back as results. */
+  async plan(source: Source, intent: Intent): Promise<PlanResult> {
+    return planOperation({ scan: await this.scan(source), operationId: randomUUID() }, intent);
+  }
+
+  /** Runs a confirmed plan: re-checked, locked, journaled; ends with a rescan of that domain only. */
+  async apply(plan: Plan, options: { onProgress?: (event: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<ExecuteResult> {
+    const source = plan.source;
+    return executePlan(plan, {
+      virsh: source.kind === 'libvirt' ? this.virsh(source.uri) : null,
+      scan: () => this.scan(source),
+      rescan: (domain) => (source.kind === 'libvirt' ? this.scanDomain(source, domain).catch(() => null) : Promise.resolve(null)),
+      ...options,
+    });
+  }
+
+  /** Finishes or rolls back operations a crash interrupted. */
+  async recover(): Promise<RecoveryReport[]> {
+    return recoverAll((uri) => (uri === null ? null : this.virsh(uri)));
   }
 
   /** Answers one API call; the input has been validated against the contract's schema. */

@@ -40,7 +40,15 @@ export type Step = StepBase &
     | { kind: 'commit'; top: string; base: string }
     | { kind: 'trash'; path: string }
     | { kind: 'delete-snapshot-metadata'; domain: string; snapshot: string }
-    | { kind: 'redefine-snapshot'; domain: string; snapshot: string; replace: Record<string, string> }
+    | {
+        kind: 'redefine-snapshot';
+        domain: string;
+        snapshot: string;
+        /** Paths to rename in the snapshot's record, in its disks and in its saved definition. */
+        replace: Record<string, string>;
+        /** The new parent; absent when the parent stays. */
+        parent?: string | null;
+      }
   );
 
 export type StepKind = Step['kind'];
@@ -62,6 +70,8 @@ export interface Impact {
 }
 
 export interface Plan {
+  /** Names the operation: its journal and its trash folder. */
+  id: string;
   intent: Intent;
   source: Source;
   steps: Step[];

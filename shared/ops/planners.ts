@@ -75,7 +75,7 @@ function plan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact,
   const firstCommit = steps.findIndex((s) => s.kind === 'commit');
   return {
     ok: true,
-    plan: { intent, source: ctx.scan.source, steps, pointOfNoReturn: firstCommit === -1 ? null : firstCommit, impact: impactOf, warnings },
+    plan: { id: ctx.operationId, intent, source: ctx.scan.source, steps, pointOfNoReturn: firstCommit === -1 ? null : firstCommit, impact: impactOf, warnings },
   };
 }
 
@@ -312,7 +312,7 @@ function planDeleteSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'del
         top: overlay,
         base: state,
         sentence: `Commit ${basename(overlay)} into ${basename(state)} (${disk.target}): the saved state of ${snapshot.name} takes in the changes made after it.`,
-        command: ['qemu-img', 'commit', '-q', '-f', layerFormat(domain, overlay), '-p', '-d', '-b', state, '--', overlay],
+        command: ['qemu-img', 'commit', '-f', layerFormat(domain, overlay), '-p', '-d', '-b', state, '--', overlay],
       });
       written.push(state);
       space += domain.layers[overlay]?.actualSize ?? 0;
@@ -371,12 +371,14 @@ function planDeleteSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'del
   for (const child of children) renamed.add(`${domain.name}\0${child.name}`);
   for (const key of [...renamed].sort()) {
     const [dom, snap] = key.split('\0') as [string, string];
+    const isChild = dom === domain.name && children.some((c) => c.name === snap);
     steps.push({
       kind: 'redefine-snapshot',
       domain: dom,
       snapshot: snap,
       replace,
-      sentence: `Update the record of snapshot ${snap}: ${children.some((c) => c.name === snap) ? `its parent becomes ${snapshot.parent ?? 'none'}` : 'it keeps its place'}${Object.keys(replace).length > 0 ? ', and it names the merged files' : ''}.`,
+      ...(isChild ? { parent: snapshot.parent } : {}),
+      sentence: `Update the record of snapshot ${snap}: ${isChild ? `its parent becomes ${snapshot.parent ?? 'none'}` : 'it keeps its place'}${Object.keys(replace).length > 0 ? ', and it names the merged files' : ''}.`,
       command: virsh(ctx, 'snapshot-create', '--domain', dom, '--xmlfile', `<record of ${snap} with the changes above>`, '--redefine'),
     });
   }
@@ -442,7 +444,7 @@ function planCommit(ctx: PlanContext, intent: Extract<Intent, { op: 'commit' }>)
       top: tip.file,
       base,
       sentence: `Commit ${basename(tip.file)} into ${basename(base)}: ${basename(base)} becomes the new baseline of ${tip.target}.`,
-      command: ['qemu-img', 'commit', '-q', '-f', layer.format, '-p', '-d', '-b', base, '--', tip.file],
+      command: ['qemu-img', 'commit', '-f', layer.format, '-p', '-d', '-b', base, '--', tip.file],
     });
     written.push(base);
     trashed.push(tip.file);

@@ -1,0 +1,187 @@
+/**
+ * The executor: re-checks a confirmed plan against a fresh scan, takes the domain's lock, journals before and
+ * after every step, stops at the first failure and puts the world back (or, past a commit, finishes the
+ * operation), and rescans the domain. Recovery does the same for journals a crash left behind.
+ */
+import { AppError, toErrorData } from '../../shared/errors';
+import type { Domain, ScanResult } from '../../shared/model';
+import type { Plan, Step } from '../../shared/ops/plan';
+import { planOperation } from '../../shared/ops/planners';
+import type { Virsh } from '../tools/virsh';
+import { unfinishedJournals, writeJournal, type JournalEntry } from './journal';
+import { lockDomain } from './lock';
+import { captureUndo, runStep, undoStep, type StepContext } from './steps';
+
+export interface ExecuteDeps {
+  virsh: Virsh | null;
+  /** A fresh scan of the plan's whole source (dependants span every domain). */
+  scan: () => Promise<ScanResult>;
+  /** Rescans the one domain the operation changed. */
+  rescan: (domain: string) => Promise<Domain | null>;
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface ProgressEvent {
+  operationId: string;
+  step: number;
+  steps: number;
+  sentence: string;
+  /** Percent of the current step, when its tool reports it. */
+  percent: number | null;
+}
+
+export type ExecuteResult =
+  | { status: 'done'; operationId: string; domain: Domain | null }
+  /** The world changed since the preview: here is the plan as it would be now, to confirm again. */
+  | { status: 'changed'; plan: Plan };
+
+/** Test hook: SNAPTREE_CRASH_AT="N:started" or "N:done" kills the process at that point of step N. */
+function crashPoint(index: number, phase: 'started' | 'done'): void {
+  if (process.env.SNAPTREE_CRASH_AT === `${index}:${phase}`) process.kill(process.pid, 'SIGKILL');
+}
+
+const stepsOf = (plan: Plan) => JSON.stringify(plan.steps.map(({ sentence: _s, ...rest }: Step) => rest));
+
+function domainOf(plan: Plan): string {
+  return plan.intent.domain;
+}
+
+function uriOf(plan: Plan): string | null {
+  return plan.source.kind === 'libvirt' ? plan.source.uri : null;
+}
+
+async function save(entry: JournalEntry): Promise<void> {
+  await writeJournal(entry);
+}
+
+/** Undoes the steps that ran, newest first. */
+async function rollBack(entry: JournalEntry, ctx: StepContext): Promise<void> {
+  for (let i = entry.steps.length - 1; i >= 0; i--) {
+    const record = entry.steps[i];
+    const step = entry.plan.steps[i];
+    if (record === undefined || step === undefined || (record.state !== 'started' && record.state !== 'done')) continue;
+    await undoStep(step, record.undo, ctx);
+    record.state = 'undone';
+    await save(entry);
+  }
+  entry.status = 'rolled-back';
+  await save(entry);
+}
+
+/** Runs the steps not yet done, in order. Every runner is idempotent, so a half-run step simply runs again. */
+async function rollForward(entry: JournalEntry, ctx: StepContext, onStep?: (index: number) => void): Promise<void> {
+  for (let i = 0; i < entry.plan.steps.length; i++) {
+    const record = entry.steps[i] as JournalEntry['steps'][number];
+    const step = entry.plan.steps[i] as Step;
+    if (record.state === 'done') continue;
+    onStep?.(i);
+    if (record.undo === undefined) record.undo = await captureUndo(step, ctx);
+    record.state = 'started';
+    await save(entry);
+    crashPoint(i, 'started');
+    await runStep(step, ctx);
+    record.state = 'done';
+    await save(entry);
+    crashPoint(i, 'done');
+  }
+}
+
+/** Whether an interrupted operation must be finished rather than undone: a step past the point of no return ran. */
+function pastNoReturn(entry: JournalEntry): boolean {
+  const point = entry.plan.pointOfNoReturn;
+  return point !== null && entry.steps.slice(point).some((s) => s.state === 'started' || s.state === 'done');
+}
+
+export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<ExecuteResult> {
+  const operationId = plan.id;
+  const domain = domainOf(plan);
+  const release = await lockDomain(uriOf(plan) ?? plan.source.kind, domain);
+  try {
+    // The world may have changed since the preview: plan again on a fresh scan and compare.
+    const fresh = planOperation({ scan: await deps.scan(), operationId }, plan.intent);
+    if (!fresh.ok) throw new AppError(fresh.refusal.code, fresh.refusal.message, fresh.refusal.details);
+    if (stepsOf(fresh.plan) !== stepsOf(plan)) return { status: 'changed', plan: fresh.plan };
+    const confirmed = fresh.plan;
+    const entry: JournalEntry = {
+      id: operationId,
+      createdAt: new Date().toISOString(),
+      uri: uriOf(confirmed),
+      plan: confirmed,
+      status: 'running',
+      steps: confirmed.steps.map(() => ({ state: 'pending' })),
+    };
+    await save(entry);
+    let current = 0;
+    const ctx: StepContext = {
+      virsh: deps.virsh,
+      operationId,
+      onProgress: (percent) =>
+        deps.onProgress?.({ operationId, step: current, steps: confirmed.steps.length, sentence: confirmed.steps[current]?.sentence ?? '', percent }),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    };
+    try {
+      await rollForward(entry, ctx, (i) => {
+        current = i;
+        deps.onProgress?.({ operationId, step: i, steps: confirmed.steps.length, sentence: confirmed.steps[i]?.sentence ?? '', percent: null });
+      });
+      entry.status = 'done';
+      await save(entry);
+    } catch (error) {
+      entry.error = toErrorData(error);
+      if (pastNoReturn(entry)) {
+        // A commit ran: the operation can only be finished. Recovery retries it; the journal says so.
+        entry.status = 'failed';
+        await save(entry);
+        throw new AppError(entry.error.code, `${entry.error.message} The operation stopped after a commit; run "virt-snaptree recover" to finish it.`, {
+          operationId,
+          ranSteps: entry.steps.filter((s) => s.state === 'done').length,
+        });
+      }
+      await rollBack(entry, ctx);
+      throw new AppError(entry.error.code, `${entry.error.message} Nothing was changed: the steps that ran were undone.`, {
+        operationId,
+        ...(entry.error.details ?? {}),
+      });
+    }
+    return { status: 'done', operationId, domain: await deps.rescan(domain) };
+  } finally {
+    await release();
+  }
+}
+
+export interface RecoveryReport {
+  operationId: string;
+  domain: string;
+  outcome: 'finished' | 'rolled-back' | 'failed';
+  message: string;
+}
+
+/** Finishes or rolls back every interrupted operation whose connection `virshFor` can open. */
+export async function recoverAll(virshFor: (uri: string | null) => Virsh | null): Promise<RecoveryReport[]> {
+  const reports: RecoveryReport[] = [];
+  for (const entry of await unfinishedJournals()) {
+    const domain = domainOf(entry.plan);
+    const release = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
+    const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id };
+    try {
+      if (pastNoReturn(entry)) {
+        await rollForward(entry, ctx);
+        entry.status = 'finished-by-recovery';
+        await save(entry);
+        reports.push({ operationId: entry.id, domain, outcome: 'finished', message: `Finished the interrupted ${entry.plan.intent.op} on ${domain}.` });
+      } else {
+        await rollBack(entry, ctx);
+        reports.push({ operationId: entry.id, domain, outcome: 'rolled-back', message: `Rolled back the interrupted ${entry.plan.intent.op} on ${domain}.` });
+      }
+    } catch (error) {
+      entry.error = toErrorData(error);
+      entry.status = 'failed';
+      await save(entry);
+      reports.push({ operationId: entry.id, domain, outcome: 'failed', message: `Could not recover ${entry.plan.intent.op} on ${domain}: ${entry.error.message}` });
+    } finally {
+      await release();
+    }
+  }
+  return reports;
+}

@@ -1,0 +1,198 @@
+/**
+ * Runs, and undoes, one plan step with the real tools. Every runner is idempotent, so recovery can run a step
+ * that may already have run; every undo works from data captured before the step ran.
+ */
+import { chmod, chown, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { AppError } from '../../shared/errors';
+import type { Step } from '../../shared/ops/plan';
+import { trashPathOf } from '../../shared/ops/planners';
+import { canonical } from '../scan/layers';
+import { readQcow2Header } from '../tools/qcow2-header';
+import { qemuImgCreate } from '../tools/qemu-img';
+import { TOOL_ENV, toolError } from '../tools/tool-error';
+import { isNotFound, type Virsh } from '../tools/virsh';
+import type { UndoData } from './journal';
+import { editDomainXml, editSnapshotXml } from './xml-edit';
+
+export interface StepContext {
+  virsh: Virsh | null;
+  operationId: string;
+  /** Percent done of the running step, when the tool reports it. */
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+}
+
+function needVirsh(ctx: StepContext): Virsh {
+  if (ctx.virsh === null) throw new AppError('E_NOT_SUPPORTED', 'This step needs a libvirt connection.');
+  return ctx.virsh;
+}
+
+async function withTempFile<T>(content: string, use: (path: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'snaptree-xml-'));
+  try {
+    const file = join(dir, 'definition.xml');
+    await writeFile(file, content, { mode: 0o600 });
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Runs a qemu-img command, streaming its `-p` progress ("(42.00/100%)", ended by \r) to the context. */
+async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
+  const child = execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore', ...(ctx.signal ? { cancelSignal: ctx.signal } : {}) });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    for (const part of chunk.toString().split('\r')) {
+      const match = /\((\d+(?:\.\d+)?)\/100%\)/.exec(part);
+      if (match) ctx.onProgress?.(Number(match[1]));
+    }
+  });
+  const result = await child;
+  if (result.isCanceled) throw new AppError('E_CHANGED', 'The operation was cancelled.', { args });
+  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
+}
+
+async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
+  try {
+    return (await virsh.run(['snapshot-current', '--domain', domain, '--name'])).trim() || null;
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+/** What undoing `step` will need, read from the world before it runs. */
+export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoData> {
+  switch (step.kind) {
+    case 'define-domain':
+      return { kind: 'previous-xml', xml: await needVirsh(ctx).run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']), current: false };
+    case 'set-current-snapshot':
+      return { kind: 'previous-current', snapshot: await currentSnapshot(needVirsh(ctx), step.domain) };
+    case 'redefine-snapshot':
+    case 'delete-snapshot-metadata': {
+      const virsh = needVirsh(ctx);
+      try {
+        const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+        return { kind: 'previous-xml', xml, current: (await currentSnapshot(virsh, step.domain)) === step.snapshot };
+      } catch (error) {
+        // Already gone: a crash after the step ran; nothing is left to capture.
+        if (isNotFound(error)) return { kind: 'none' };
+        throw error;
+      }
+    }
+    case 'rebase': {
+      const header = readQcow2Header(step.path);
+      return { kind: 'previous-backing', backing: header?.backingName ?? null, format: header?.backingFormat ?? null };
+    }
+    default:
+      return { kind: 'none' };
+  }
+}
+
+export async function runStep(step: Step, ctx: StepContext): Promise<void> {
+  switch (step.kind) {
+    case 'create-overlay': {
+      if (await exists(step.path)) {
+        const header = readQcow2Header(step.path);
+        const backing = header?.backingName ? canonical(header.backingName.startsWith('/') ? header.backingName : join(dirname(step.path), header.backingName)) : null;
+        if (backing === step.backing) return; // made by an earlier run of this step
+        throw new AppError('E_CHANGED', `${step.path} already exists; it was not made by this operation.`, { path: step.path });
+      }
+      await qemuImgCreate(step.path, { backing: { path: step.backing, format: step.backingFormat } });
+      // New overlays are private (0600) and belong to whoever owns the file they build on.
+      const owner = await stat(step.backing);
+      await chmod(step.path, 0o600);
+      await chown(step.path, owner.uid, owner.gid);
+      return;
+    }
+    case 'define-domain': {
+      const virsh = needVirsh(ctx);
+      const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
+      const disks = Object.fromEntries(
+        Object.entries(step.disks).map(([target, file]) => [target, { file, format: readQcow2Header(file) !== null ? 'qcow2' : 'raw' }]),
+      );
+      await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(['define', '--file', file]));
+      return;
+    }
+    case 'set-current-snapshot':
+      await needVirsh(ctx).run(['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot]);
+      return;
+    case 'rebase':
+      await qemuImg(ctx, step.command.slice(1));
+      return;
+    case 'commit':
+      await qemuImg(ctx, step.command.slice(1));
+      return;
+    case 'trash': {
+      const to = trashPathOf(step.path, ctx.operationId);
+      if (!(await exists(step.path)) && (await exists(to))) return;
+      await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+      await rename(step.path, to);
+      return;
+    }
+    case 'delete-snapshot-metadata':
+      try {
+        await needVirsh(ctx).run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata']);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      return;
+    case 'redefine-snapshot': {
+      const virsh = needVirsh(ctx);
+      const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+      const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
+      const edited = editSnapshotXml(xml, step.replace, step.parent);
+      await withTempFile(edited, (file) =>
+        virsh.run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine', ...(wasCurrent ? ['--current'] : [])]),
+      );
+      return;
+    }
+  }
+}
+
+/** Undoes a step that ran (or may have run), from the data captured before it. */
+export async function undoStep(step: Step, undo: UndoData | undefined, ctx: StepContext): Promise<void> {
+  switch (step.kind) {
+    case 'create-overlay':
+      // Only the file this step made, and only while it still builds on what the step gave it.
+      if ((await exists(step.path)) && readQcow2Header(step.path)?.backingName === step.backing) await rm(step.path);
+      return;
+    case 'define-domain':
+      if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => needVirsh(ctx).run(['define', '--file', file]));
+      return;
+    case 'set-current-snapshot':
+      if (undo?.kind === 'previous-current' && undo.snapshot !== null) {
+        await needVirsh(ctx).run(['snapshot-current', '--domain', step.domain, '--snapshotname', undo.snapshot]);
+      }
+      return;
+    case 'rebase':
+      if (undo?.kind === 'previous-backing' && undo.backing !== null && undo.format !== null) {
+        await qemuImg(ctx, ['rebase', '-u', '-F', undo.format, '-b', undo.backing, '--', step.path]);
+      }
+      return;
+    case 'trash': {
+      const from = trashPathOf(step.path, ctx.operationId);
+      if ((await exists(from)) && !(await exists(step.path))) await rename(from, step.path);
+      return;
+    }
+    case 'delete-snapshot-metadata':
+    case 'redefine-snapshot':
+      if (undo?.kind === 'previous-xml') {
+        await withTempFile(undo.xml, (file) =>
+          needVirsh(ctx).run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine', ...(undo.current ? ['--current'] : [])]),
+        );
+      }
+      return;
+    case 'commit':
+      throw new AppError('E_NOT_SUPPORTED', 'A commit cannot be undone; recovery finishes the operation instead.');
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Edits libvirt XML with a DOM, so that everything the edit does not touch round-trips unchanged: a domain's
+ * disk sources and the app's branch records, a snapshot's file names and parent.
+ */
+import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
+import type { BranchRecords } from '../../shared/ops/plan';
+import { AppError } from '../../shared/errors';
+import { SNAPTREE_NS } from '../scan/libvirt-xml';
+
+function parse(xml: string): Document {
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  if (doc.documentElement === null) throw new AppError('E_TOOL', 'libvirt returned XML that cannot be parsed.');
+  return doc;
+}
+
+function childElements(el: Element, name: string): Element[] {
+  const out: Element[] = [];
+  for (let node = el.firstChild; node !== null; node = node.nextSibling) {
+    if (node.nodeType === node.ELEMENT_NODE && (node as Element).localName === name) out.push(node as Element);
+  }
+  return out;
+}
+
+function ensureChild(doc: Document, parent: Element, name: string, before?: Element | null): Element {
+  const existing = childElements(parent, name)[0];
+  if (existing !== undefined) return existing;
+  const el = doc.createElement(name);
+  parent.insertBefore(el, before ?? null);
+  return el;
+}
+
+/** Points the given disks (by target) at new files of the given formats. */
+function setDiskSources(doc: Document, disks: Record<string, { file: string; format: string }>): void {
+  const devices = childElements(doc.documentElement as Element, 'devices')[0];
+  const seen = new Set<string>();
+  for (const disk of devices === undefined ? [] : childElements(devices, 'disk')) {
+    const target = childElements(disk, 'target')[0]?.getAttribute('dev') ?? '';
+    const wanted = disks[target];
+    if (wanted === undefined) continue;
+    ensureChild(doc, disk, 'source').setAttribute('file', wanted.file);
+    ensureChild(doc, disk, 'driver').setAttribute('type', wanted.format);
+    // A backing chain libvirt recorded for the old file no longer applies.
+    for (const store of childElements(disk, 'backingStore')) disk.removeChild(store);
+    seen.add(target);
+  }
+  const missing = Object.keys(disks).filter((t) => !seen.has(t));
+  if (missing.length > 0) throw new AppError('E_CHANGED', `The domain has no disk ${missing.join(', ')} any more.`);
+}
+
+/** Replaces the app's `<metadata>` record with `records`; other applications' metadata stays. */
+function setBranchRecords(doc: Document, records: BranchRecords): void {
+  const root = doc.documentElement as Element;
+  const metadata = ensureChild(doc, root, 'metadata', childElements(root, 'memory')[0] ?? null);
+  for (const old of childElements(metadata, 'branches')) if (old.namespaceURI === SNAPTREE_NS) metadata.removeChild(old);
+  const el = doc.createElementNS(SNAPTREE_NS, 'snaptree:branches');
+  if (records.current !== null) el.setAttribute('current', records.current);
+  for (const branch of records.branches) {
+    const b = doc.createElementNS(SNAPTREE_NS, 'snaptree:branch');
+    b.setAttribute('name', branch.name);
+    for (const tip of branch.tips) {
+      const t = doc.createElementNS(SNAPTREE_NS, 'snaptree:tip');
+      t.setAttribute('target', tip.target);
+      t.setAttribute('file', tip.file);
+      b.appendChild(t);
+    }
+    el.appendChild(b);
+  }
+  metadata.appendChild(el);
+}
+
+export function editDomainXml(xml: string, disks: Record<string, { file: string; format: string }>, records: BranchRecords): string {
+  const doc = parse(xml);
+  setDiskSources(doc, disks);
+  setBranchRecords(doc, records);
+  return new XMLSerializer().serializeToString(doc);
+}
+
+/** Renames files everywhere a snapshot record names them (its disks and its saved definitions). */
+export function editSnapshotXml(xml: string, replace: Record<string, string>, parent?: string | null): string {
+  const doc = parse(xml);
+  const root = doc.documentElement as Element;
+  const sources = root.getElementsByTagName('source');
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources.item(i);
+    const file = source?.getAttribute('file');
+    if (source && file && replace[file] !== undefined) source.setAttribute('file', replace[file]);
+  }
+  if (parent !== undefined) {
+    for (const old of childElements(root, 'parent')) root.removeChild(old);
+    if (parent !== null) {
+      const el = doc.createElement('parent');
+      const name = doc.createElement('name');
+      name.appendChild(doc.createTextNode(parent));
+      el.appendChild(name);
+      root.insertBefore(el, childElements(root, 'creationTime')[0] ?? root.firstChild);
+    }
+  }
+  return new XMLSerializer().serializeToString(doc);
+}

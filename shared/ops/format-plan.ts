@@ -1,0 +1,30 @@
+/** The plan preview for people: what will run, exactly, and what it changes. */
+import { formatBytes } from '../snapshot-graph';
+import type { Plan } from './plan';
+
+/** Quotes an argument for display the way a shell would need it; the engine never runs a shell. */
+function shown(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+export function formatPlan(plan: Plan): string {
+  const lines = [`Plan ${plan.intent.op} on ${plan.intent.domain}:`];
+  plan.steps.forEach((step, i) => {
+    lines.push(`  ${i + 1}. ${step.sentence}`);
+    if (step.command.length > 0) lines.push(`     $ ${step.command.map(shown).join(' ')}`);
+  });
+  const { impact } = plan;
+  const list = (label: string, items: string[]) => {
+    if (items.length > 0) lines.push(`  ${label}: ${items.join(', ')}`);
+  };
+  lines.push('');
+  list('creates', impact.created);
+  list('writes', impact.written);
+  list('moves to trash', impact.trashed);
+  list('changes records', impact.metadata);
+  lines.push(`  disk space needed: about ${formatBytes(impact.spaceBytes)}`);
+  if (impact.mustStop) lines.push('  the domain must be shut off');
+  if (plan.pointOfNoReturn !== null) lines.push(`  from step ${plan.pointOfNoReturn + 1} on it cannot be undone, only finished`);
+  for (const warning of plan.warnings) lines.push(`  note: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}
