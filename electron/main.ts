@@ -65,6 +65,8 @@ function createWindow(): void {
 app.whenReady().then(async () => {
   const { sources, demo } = await chooseSources();
   engine = new Engine({ host: 'desktop', sources, demo });
+  // Operations a crash interrupted are finished or rolled back before anything else runs.
+  await engine.recover().catch(() => []);
   setupIpc(ipcMain, engine, appUrl);
   createWindow();
   app.on('activate', () => {

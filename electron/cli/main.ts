@@ -14,9 +14,8 @@ import { Engine, VERSION } from '../engine';
 import { createDemoLab, type DemoLab } from '../lab/demo-lab';
 import { startServer } from '../server/serve';
 import { openVirsh } from '../tools/virsh';
+import { addOperationCommands, DEFAULT_URI, recoverOnStart } from './ops-commands';
 import { rendererDir } from './paths';
-
-export const DEFAULT_URI = 'qemu:///system';
 
 function validated<T>(schema: z.ZodType<T>) {
   return (value: string): T => {
@@ -85,6 +84,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   if (sources.length === 0) sources.push({ id: `libvirt:${DEFAULT_URI}`, label: DEFAULT_URI, source: { kind: 'libvirt', uri: DEFAULT_URI }, demo: false });
 
   const engine = new Engine({ host: 'serve', sources, demo: flags.demo ?? false });
+  await recoverOnStart(engine);
   const server = await startServer({ engine, rendererDir: rendererDir(), ...(flags.port !== undefined ? { port: flags.port } : {}) });
   process.stdout.write(`virt-snaptree is serving on 127.0.0.1 only. Open:\n  ${server.url}\n`);
 
@@ -126,6 +126,7 @@ export function buildProgram(): Command {
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: any free port)', validated(z.coerce.number().int().min(1).max(65535)))
     .action((options: ServeFlags) => runServe(options).catch(fail));
 
+  addOperationCommands(program, fail);
   return program;
 }
 

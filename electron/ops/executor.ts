@@ -36,8 +36,11 @@ export type ExecuteResult =
   /** The world changed since the preview: here is the plan as it would be now, to confirm again. */
   | { status: 'changed'; plan: Plan };
 
-/** Test hook: SNAPTREE_CRASH_AT="N:started" or "N:done" kills the process at that point of step N. */
-function crashPoint(index: number, phase: 'started' | 'done'): void {
+/**
+ * Test hook for the crash tests (SPEC S9): SNAPTREE_CRASH_AT="N:started" kills the process with SIGKILL once step N
+ * is journaled as started, "N:ran" once it ran but before that is journaled, "N:done" once it is journaled as done.
+ */
+function crashPoint(index: number, phase: 'started' | 'ran' | 'done'): void {
   if (process.env.SNAPTREE_CRASH_AT === `${index}:${phase}`) process.kill(process.pid, 'SIGKILL');
 }
 
@@ -81,6 +84,7 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, onStep?: (inde
     await save(entry);
     crashPoint(i, 'started');
     await runStep(step, ctx);
+    crashPoint(i, 'ran');
     record.state = 'done';
     await save(entry);
     crashPoint(i, 'done');

@@ -1,0 +1,117 @@
+/**
+ * SPEC S9: a kill -9 at every step of S1, S3, S4 and S5 (before the step runs, after it ran but before the
+ * journal says so, and after), then recovery; the domain ends in its before or after state with rules 1–4 holding.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Domain } from '../../shared/model';
+import type { Intent } from '../../shared/ops/plan';
+import { Engine } from '../engine';
+import { diskSource, expectSameViews, expectSnapshotRecordsTrue, expectStarts, exportViews } from '../test-support/checks';
+import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { qemuImgCreate } from '../tools/qemu-img';
+import { writePattern } from '../tools/qemu-io';
+import { unfinishedJournals } from './journal';
+
+const MiB = 1024 * 1024;
+const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
+const source = { kind: 'libvirt' as const, uri: TEST_URI };
+let lab: TestLab;
+let engine: Engine;
+let run = 0;
+
+/** base → s1 → s2 → s3 with data in every layer; with `fork`, a branch "alt" recorded at s1. */
+async function seed(fork: boolean, flatten = false): Promise<string> {
+  const id = `c${++run}`;
+  const base = lab.path(`${id}.qcow2`);
+  await qemuImgCreate(base, { size: 32 * MiB });
+  await writePattern(base, 'qcow2', 0x10, 0, 4 * MiB);
+  const vm = await lab.define({ name: id, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+  for (const [i, snap] of ['s1', 's2', 's3'].entries()) {
+    lab.snapshot(vm, snap);
+    await writePattern(diskSource(vm, 'vda'), 'qcow2', 0x21 + i, (i + 1) * 4 * MiB, MiB);
+  }
+  if (fork) {
+    const plan = await engine.plan(source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
+    if (!plan.ok) throw new Error(plan.refusal.message);
+    await engine.apply(plan.plan);
+    const back = await engine.plan(source, { op: 'switch', domain: vm, branch: 'main' });
+    if (!back.ok) throw new Error(back.refusal.message);
+    await engine.apply(back.plan);
+  }
+  // For S5: forget every snapshot record, so the tip's backing serves nothing else and can take a commit.
+  if (flatten) for (const snap of ['s3', 's2', 's1']) virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', snap, '--metadata']);
+  return vm;
+}
+
+interface Scenario {
+  name: string;
+  fork?: boolean;
+  flatten?: boolean;
+  intent: (vm: string) => Intent;
+  /** Nodes the operation sets out to change. */
+  changes: string[];
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'S1 revert with a new branch', intent: (vm) => ({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'new' }), changes: ['b:main', 'b:new'] },
+  { name: 'S3 delete a snapshot with one child', intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's2' }), changes: ['s:s2'] },
+  { name: 'S4 delete a snapshot with two children', fork: true, intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's1' }), changes: ['s:s1'] },
+  { name: 'S5 commit a tip into its only-used backing', flatten: true, intent: (vm) => ({ op: 'commit', domain: vm, branch: 'main' }), changes: ['b:main'] },
+];
+
+async function stepCount(scenario: Scenario): Promise<number> {
+  const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false);
+  const plan = await engine.plan(source, scenario.intent(vm));
+  if (!plan.ok) throw new Error(plan.refusal.message);
+  return plan.plan.steps.length;
+}
+
+beforeAll(async () => {
+  lab = await new TestLab().init();
+  process.env.SNAPTREE_DATA_DIR = lab.path('data');
+  engine = new Engine({ host: 'serve' });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await lab?.cleanup();
+});
+
+describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenario) => {
+  test('ends in its before or after state with the safety rules holding', async () => {
+    const steps = await stepCount(scenario);
+    expect(steps).toBeGreaterThan(0);
+    for (let step = 0; step < steps; step++) {
+      for (const phase of ['started', 'ran', 'done']) {
+        const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false);
+        const before: Domain = await engine.scanDomain(source, vm);
+        const views = exportViews(before, lab.path(`views-${vm}`));
+        const diskBefore = diskSource(vm, 'vda');
+        const intent = scenario.intent(vm);
+        const args = {
+          'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
+          'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
+          commit: ['commit', vm, 'main'],
+        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit'];
+        const child = spawnSync(process.execPath, [BIN, ...args, '--connect', TEST_URI, '--yes'], {
+          env: { ...process.env, SNAPTREE_CRASH_AT: `${step}:${phase}` },
+          encoding: 'utf8',
+        });
+        expect(child.signal, `killed at ${step}:${phase}\n${child.stderr}`).toBe('SIGKILL');
+
+        const reports = await engine.recover();
+        expect(reports.map((r) => r.outcome)).toEqual([expect.stringMatching(/finished|rolled-back/)]);
+        expect(await unfinishedJournals()).toEqual([]);
+
+        const after = await engine.scanDomain(source, vm);
+        const rolledBack = reports[0]?.outcome === 'rolled-back';
+        if (rolledBack) expect(diskSource(vm, 'vda')).toBe(diskBefore);
+        await expectSameViews(after, views, rolledBack ? [] : scenario.changes);
+        expectSnapshotRecordsTrue(vm);
+        expectStarts(vm);
+      }
+    }
+  });
+});
