@@ -3,9 +3,11 @@
  * It owns one virsh adapter per connection and answers the API contract.
  */
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
-import { planOperation } from '../shared/ops/planners';
+import { planOperation } from '../shared/ops/plan-operation';
+import { emptyTrash, listTrash, restoreTrash, type TrashEntry } from './ops/trash';
 import { executePlan, recoverAll, type ExecuteResult, type ProgressEvent, type RecoveryReport } from './ops/executor';
 import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
 import type { Domain, ScanResult, Source } from '../shared/model';
@@ -14,6 +16,19 @@ import { scanLibvirt } from './scan/scan-libvirt';
 import { openVirsh, type Virsh } from './tools/virsh';
 
 export const VERSION = '0.1.0';
+
+/** The trash entries an act names: one operation's, given paths (trashed or original), or all when neither. */
+function selectTrash(entries: TrashEntry[], which: { operationId?: string; paths?: string[] }): TrashEntry[] {
+  const chosen = entries.filter(
+    (e) =>
+      (which.operationId === undefined || e.operationId === which.operationId) &&
+      (which.paths === undefined || which.paths.includes(e.trashed) || which.paths.includes(e.original)),
+  );
+  if ((which.operationId !== undefined || which.paths !== undefined) && chosen.length === 0) {
+    throw new AppError('E_NOT_FOUND', 'Nothing in the trash matches.');
+  }
+  return chosen;
+}
 
 export interface EngineOptions {
   host: AppInfo['host'];
@@ -73,6 +88,23 @@ export class Engine {
       rescan: (domain) => (source.kind === 'libvirt' ? this.scanDomain(source, domain).catch(() => null) : Promise.resolve(null)),
       ...options,
     });
+  }
+
+  /** The trash beside the files of a source, or of one of its domains. */
+  async trash(source: Source, domain?: string): Promise<TrashEntry[]> {
+    if (source.kind === 'folder') return listTrash([source.path]);
+    const scan = domain !== undefined ? { domains: [await this.scanDomain(source, domain)] } : await this.scan(source);
+    return listTrash(scan.domains.flatMap((d) => Object.keys(d.layers).map((p) => dirname(p))));
+  }
+
+  /** Restores trashed files, all of one operation or the ones named. */
+  async restoreTrash(source: Source, which: { operationId?: string; paths?: string[] }, domain?: string): Promise<string[]> {
+    return restoreTrash(selectTrash(await this.trash(source, domain), which));
+  }
+
+  /** Deletes trashed files for good: an explicit act, never part of an operation. */
+  async emptyTrash(source: Source, which: { operationId?: string; paths?: string[] }, domain?: string): Promise<number> {
+    return emptyTrash(selectTrash(await this.trash(source, domain), which));
   }
 
   /** Finishes or rolls back operations a crash interrupted. */

@@ -9,6 +9,7 @@ import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
+import { formatBytes } from '../../shared/snapshot-graph';
 import type { Intent } from '../../shared/ops/plan';
 import { nameSchema, uriSchema } from '../../shared/validate';
 import { Engine } from '../engine';
@@ -112,18 +113,35 @@ function withCommon(command: Command): Command {
 export function addOperationCommands(program: Command, fail: (error: unknown) => never): void {
   const run = (flags: CommonFlags, build: (source: Source) => Intent) => runIntent(flags, build).catch(fail);
 
-  withCommon(program.command('revert <domain> <snapshot>'))
-    .description('Go back to a snapshot; with --branch the state you leave is kept as a branch.')
-    .requiredOption('-b, --branch <name>', 'name of the new branch')
-    .option('-k, --keep-as <name>', 'name for the branch you leave (default: its current name)')
-    .action((domain: string, snapshot: string, flags: CommonFlags & { branch: string; keepAs?: string }) =>
+  withCommon(program.command('snapshot <domain> <name>'))
+    .description('Take a disk-only external snapshot of every managed disk.')
+    .option('-d, --description <text>', 'what this snapshot is')
+    .action((domain: string, snapshot: string, flags: CommonFlags & { description?: string }) =>
       run(flags, () => ({
-        op: 'revert-branch',
+        op: 'create-snapshot',
         domain: name('domain')(domain),
-        snapshot: name('snapshot')(snapshot),
-        branch: name('branch')(flags.branch),
-        ...(flags.keepAs !== undefined ? { keepAs: name('branch')(flags.keepAs) } : {}),
+        name: name('snapshot')(snapshot),
+        ...(flags.description !== undefined ? { description: flags.description } : {}),
       })),
+    );
+
+  withCommon(program.command('revert <domain> <snapshot>'))
+    .description('Go back to a snapshot: with --branch the state you leave is kept as a branch; with --discard it goes to the trash.')
+    .option('-b, --branch <name>', 'name of the new branch')
+    .option('-k, --keep-as <name>', 'name for the branch you leave (default: its current name)')
+    .option('--discard', 'do not keep the state you leave: what only it used goes to the trash')
+    .action((domain: string, snapshot: string, flags: CommonFlags & { branch?: string; keepAs?: string; discard?: boolean }) =>
+      run(flags, () => {
+        if ((flags.branch === undefined) === (flags.discard !== true)) throw new AppError('E_BAD_INPUT', 'Give either --branch NAME or --discard.');
+        if (flags.discard) return { op: 'revert-discard', domain: name('domain')(domain), snapshot: name('snapshot')(snapshot) };
+        return {
+          op: 'revert-branch',
+          domain: name('domain')(domain),
+          snapshot: name('snapshot')(snapshot),
+          branch: name('branch')(flags.branch as string),
+          ...(flags.keepAs !== undefined ? { keepAs: name('branch')(flags.keepAs) } : {}),
+        };
+      }),
     );
 
   withCommon(program.command('switch <domain> <branch>'))
@@ -150,10 +168,75 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       run(flags, () => ({ op: 'commit', domain: name('domain')(domain), branch: name('branch')(branch) })),
     );
 
+  withCommon(program.command('delete-branch <domain> <branch>'))
+    .description('Delete a branch that is not current: its own files go to the trash.')
+    .action((domain: string, branch: string, flags: CommonFlags) =>
+      run(flags, () => ({ op: 'delete-branch', domain: name('domain')(domain), branch: name('branch')(branch) })),
+    );
+
   withCommon(program.command('rename-branch <domain> <old> <new>'))
     .description('Rename a branch.')
     .action((domain: string, from: string, to: string, flags: CommonFlags) =>
       run(flags, () => ({ op: 'rename-branch', domain: name('domain')(domain), branch: name('branch')(from), to: name('branch')(to) })),
+    );
+
+  const trash = program.command('trash').description('List, restore or empty the trash beside the images.');
+  const trashFlags = (command: Command) =>
+    command
+      .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`)
+      .option('-f, --folder <dir>', 'a folder of images instead of libvirt')
+      .option('-d, --domain <name>', 'only beside this domain\'s files')
+      .option('--operation <id>', 'only what this operation trashed')
+      .option('--json', 'print JSON');
+  type TrashFlags = CommonFlags & { domain?: string; operation?: string };
+  const withEngine = async (flags: TrashFlags, act: (engine: Engine, source: Source, domain?: string) => Promise<unknown>) => {
+    const engine = new Engine({ host: 'serve' });
+    try {
+      const source = sourceOf(flags);
+      const result = await act(engine, source, flags.domain === undefined ? undefined : name('domain')(flags.domain));
+      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } catch (error) {
+      fail(error);
+    } finally {
+      await engine.close();
+    }
+  };
+  trashFlags(trash.command('list'))
+    .description('What is in the trash.')
+    .action((flags: TrashFlags) =>
+      withEngine(flags, async (engine, source, domain) => {
+        const entries = await engine.trash(source, domain);
+        if (!flags.json) {
+          process.stdout.write(entries.length === 0 ? 'The trash is empty.\n' : '');
+          for (const e of entries) process.stdout.write(`${e.operationId}  ${formatBytes(e.size).padStart(10)}  ${e.original}\n`);
+        }
+        return entries;
+      }),
+    );
+  trashFlags(trash.command('restore [paths...]'))
+    .description('Move trashed files back where they were (one operation\'s, or the paths given).')
+    .action((paths: string[], flags: TrashFlags) =>
+      withEngine(flags, async (engine, source, domain) => {
+        if (paths.length === 0 && flags.operation === undefined) throw new AppError('E_BAD_INPUT', 'Name the files or give --operation ID.');
+        const restored = await engine.restoreTrash(source, { ...(flags.operation ? { operationId: flags.operation } : {}), ...(paths.length > 0 ? { paths: paths.map((p) => resolve(p)) } : {}) }, domain);
+        if (!flags.json) process.stdout.write(`Restored:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
+        return restored;
+      }),
+    );
+  trashFlags(trash.command('empty'))
+    .description('Delete trashed files for good.')
+    .option('-y, --yes', 'do it without asking')
+    .action((flags: TrashFlags) =>
+      withEngine(flags, async (engine, source, domain) => {
+        const which = flags.operation ? { operationId: flags.operation } : {};
+        const entries = (await engine.trash(source, domain)).filter((e) => flags.operation === undefined || e.operationId === flags.operation);
+        if (entries.length === 0) return void process.stdout.write('The trash is empty.\n');
+        const total = entries.reduce((n, e) => n + e.size, 0);
+        if (!flags.yes && !(await confirm(`Delete ${entries.length} file(s), ${formatBytes(total)}, for good? [y/N] `))) return 0;
+        const freed = await engine.emptyTrash(source, which, domain);
+        if (!flags.json) process.stdout.write(`Freed ${formatBytes(freed)}.\n`);
+        return freed;
+      }),
     );
 
   program

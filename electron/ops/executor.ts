@@ -6,7 +6,7 @@
 import { AppError, toErrorData } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
 import type { Plan, Step } from '../../shared/ops/plan';
-import { planOperation } from '../../shared/ops/planners';
+import { planOperation } from '../../shared/ops/plan-operation';
 import type { Virsh } from '../tools/virsh';
 import { unfinishedJournals, writeJournal, type JournalEntry } from './journal';
 import { lockDomain } from './lock';

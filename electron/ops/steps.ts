@@ -74,6 +74,7 @@ async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | n
 export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoData> {
   switch (step.kind) {
     case 'define-domain':
+    case 'create-snapshot':
       return { kind: 'previous-xml', xml: await needVirsh(ctx).run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']), current: false };
     case 'set-current-snapshot':
       return { kind: 'previous-current', snapshot: await currentSnapshot(needVirsh(ctx), step.domain) };
@@ -98,8 +99,34 @@ export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoDat
   }
 }
 
+/** New overlays are private (0600) and belong to whoever owns the file they build on (SPEC 5.8). */
+async function secure(path: string, backing: string): Promise<void> {
+  const owner = await stat(backing);
+  await chmod(path, 0o600);
+  await chown(path, owner.uid, owner.gid);
+}
+
+async function snapshotExists(virsh: Virsh, domain: string, name: string): Promise<boolean> {
+  try {
+    await virsh.run(['snapshot-info', '--domain', domain, '--snapshotname', name]);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
 export async function runStep(step: Step, ctx: StepContext): Promise<void> {
   switch (step.kind) {
+    case 'create-snapshot': {
+      const virsh = needVirsh(ctx);
+      if (!(await snapshotExists(virsh, step.domain, step.name))) await virsh.run(step.command.slice(3));
+      for (const file of Object.values(step.overlays)) {
+        const backing = readQcow2Header(file)?.backingName;
+        if (backing) await secure(file, backing.startsWith('/') ? backing : join(dirname(file), backing));
+      }
+      return;
+    }
     case 'create-overlay': {
       if (await exists(step.path)) {
         const header = readQcow2Header(step.path);
@@ -108,10 +135,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
         throw new AppError('E_CHANGED', `${step.path} already exists; it was not made by this operation.`, { path: step.path });
       }
       await qemuImgCreate(step.path, { backing: { path: step.backing, format: step.backingFormat } });
-      // New overlays are private (0600) and belong to whoever owns the file they build on.
-      const owner = await stat(step.backing);
-      await chmod(step.path, 0o600);
-      await chown(step.path, owner.uid, owner.gid);
+      await secure(step.path, step.backing);
       return;
     }
     case 'define-domain': {
@@ -156,7 +180,13 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       );
       return;
     }
+    default:
+      return unknownStep(step);
   }
+}
+
+function unknownStep(step: never): never {
+  throw new AppError('E_INTERNAL', `Unknown step ${JSON.stringify(step)}.`);
 }
 
 /** Undoes a step that ran (or may have run), from the data captured before it. */
@@ -192,7 +222,18 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
         );
       }
       return;
+    case 'create-snapshot': {
+      const virsh = needVirsh(ctx);
+      if (await snapshotExists(virsh, step.domain, step.name)) {
+        await virsh.run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.name, '--metadata']);
+      }
+      if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => virsh.run(['define', '--file', file]));
+      for (const file of Object.values(step.overlays)) if (await exists(file)) await rm(file);
+      return;
+    }
     case 'commit':
       throw new AppError('E_NOT_SUPPORTED', 'A commit cannot be undone; recovery finishes the operation instead.');
+    default:
+      return unknownStep(step);
   }
 }

@@ -11,7 +11,10 @@ export type Intent =
   | { op: 'switch'; domain: string; branch: string }
   | { op: 'rename-branch'; domain: string; branch: string; to: string }
   | { op: 'delete-snapshot'; domain: string; snapshot: string; metadataOnly?: boolean }
-  | { op: 'commit'; domain: string; branch: string };
+  | { op: 'commit'; domain: string; branch: string }
+  | { op: 'create-snapshot'; domain: string; name: string; description?: string }
+  | { op: 'revert-discard'; domain: string; snapshot: string }
+  | { op: 'delete-branch'; domain: string; branch: string };
 
 /** A branch record as the app keeps it in the domain's `<metadata>`. */
 export interface BranchRecord {
@@ -39,6 +42,15 @@ export type Step = StepBase &
     | { kind: 'rebase'; path: string; backing: string; backingFormat: string; unsafe: boolean }
     | { kind: 'commit'; top: string; base: string }
     | { kind: 'trash'; path: string }
+    | {
+        kind: 'create-snapshot';
+        domain: string;
+        name: string;
+        description: string | null;
+        /** The new overlay per managed disk; unmanaged disks are left out of the snapshot. */
+        overlays: Record<string, string>;
+        excluded: string[];
+      }
     | { kind: 'delete-snapshot-metadata'; domain: string; snapshot: string }
     | {
         kind: 'redefine-snapshot';

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { assembleDomain, assembleFolder, type DomainFacts } from '../assemble';
 import type { Layer, ScanResult } from '../model';
 import type { Intent, Plan, PlanResult } from './plan';
-import { planOperation } from './planners';
+import { planOperation } from './plan-operation';
 
 function layer(path: string, backing: string | null, actualSize = 1 << 20): Layer {
   return { path, format: 'qcow2', virtualSize: 1 << 30, actualSize, backing, backingName: backing, backingFormat: backing ? 'qcow2' : null };

@@ -17,9 +17,9 @@ export interface PlanContext {
 /** Where the app moves files it "deletes": a folder beside them, so the move is a rename. */
 export const TRASH_DIR = '.snaptree-trash';
 /** A new overlay's metadata on disk, for space estimates. */
-const OVERLAY_BYTES = 256 * 1024;
+export const OVERLAY_BYTES = 256 * 1024;
 
-const refuse = (code: Refusal['code'], message: string, details?: Record<string, unknown>): PlanResult => ({
+export const refuse = (code: Refusal['code'], message: string, details?: Record<string, unknown>): PlanResult => ({
   ok: false,
   refusal: details === undefined ? { code, message } : { code, message, details },
 });
@@ -28,7 +28,7 @@ function uriOf(ctx: PlanContext): string {
   return ctx.scan.source.kind === 'libvirt' ? ctx.scan.source.uri : '';
 }
 
-function virsh(ctx: PlanContext, ...args: string[]): string[] {
+export function virsh(ctx: PlanContext, ...args: string[]): string[] {
   return ['virsh', '-c', uriOf(ctx), ...args];
 }
 
@@ -45,7 +45,7 @@ export function recordsOf(domain: Domain): BranchRecords {
   };
 }
 
-function currentBranch(domain: Domain): Branch | undefined {
+export function currentBranch(domain: Domain): Branch | undefined {
   return domain.branches.find((b) => b.current);
 }
 
@@ -57,7 +57,7 @@ function nodeIds(domain: Domain): string[] {
   return [...domain.snapshots.map((s) => snapshotNodeId(s.name)), ...domain.branches.map((b) => branchNodeId(b.name))];
 }
 
-function impact(domain: Domain, partial: Partial<Impact> & { changedNodes: string[] }): Impact {
+export function impact(domain: Domain, partial: Partial<Impact> & { changedNodes: string[] }): Impact {
   const changed = new Set(partial.changedNodes);
   return {
     created: [],
@@ -71,7 +71,7 @@ function impact(domain: Domain, partial: Partial<Impact> & { changedNodes: strin
   };
 }
 
-function plan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact, warnings: string[] = []): PlanResult {
+export function plan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact, warnings: string[] = []): PlanResult {
   const firstCommit = steps.findIndex((s) => s.kind === 'commit');
   return {
     ok: true,
@@ -80,7 +80,7 @@ function plan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact,
 }
 
 /** Checks that apply to every operation on a domain: it exists, it is readable, it is shut off. */
-function openDomain(ctx: PlanContext, name: string): Domain | Refusal {
+export function openDomain(ctx: PlanContext, name: string): Domain | Refusal {
   const domain = ctx.scan.domains.find((d) => d.name === name);
   if (domain === undefined) return { code: 'E_NOT_FOUND', message: `There is no domain named "${name}".` };
   if (domain.problems.some((p) => p.code === 'domain-unreadable')) {
@@ -96,13 +96,13 @@ function openDomain(ctx: PlanContext, name: string): Domain | Refusal {
   return domain;
 }
 
-const isRefusal = (value: Domain | Refusal): value is Refusal => 'code' in value && !('snapshots' in value);
+export const isRefusal = (value: Domain | Refusal): value is Refusal => 'code' in value && !('snapshots' in value);
 
 function nameTaken(domain: Domain, name: string): boolean {
   return domain.branches.some((b) => b.name === name);
 }
 
-function defineStep(ctx: PlanContext, domain: Domain, disks: Record<string, string>, records: BranchRecords, sentence: string): Step {
+export function defineStep(ctx: PlanContext, domain: Domain, disks: Record<string, string>, records: BranchRecords, sentence: string): Step {
   return {
     kind: 'define-domain',
     domain: domain.name,
@@ -123,6 +123,56 @@ function setCurrentStep(ctx: PlanContext, domain: Domain, snapshot: string): Ste
   };
 }
 
+/**
+ * The first steps of every revert: per disk, a new overlay on the snapshot's saved state, named after the
+ * new branch; and the step that makes the snapshot libvirt's current one.
+ */
+export function revertSteps(
+  ctx: PlanContext,
+  domain: Domain,
+  snapshot: Snapshot,
+  current: Branch,
+  branchName: string,
+): { creates: Step[]; disks: Record<string, string>; setCurrent: Step } | { refusal: Refusal } {
+  const creates: Step[] = [];
+  const disks: Record<string, string> = {};
+  for (const tip of current.tips) {
+    const saved = snapshot.disks.find((d) => d.target === tip.target && d.kind === 'external');
+    if (saved === undefined || saved.stateLayer === null) {
+      return {
+        refusal: {
+          code: 'E_NOT_SUPPORTED',
+          message: `Snapshot "${snapshot.name}" holds no external saved state of disk ${tip.target}, so the domain cannot return to it as a whole.`,
+          details: { target: tip.target },
+        },
+      };
+    }
+    const path = `${dirname(saved.stateLayer)}/${domain.name}.${branchName}.${tip.target}.qcow2`;
+    if (domain.layers[path] !== undefined) return { refusal: { code: 'E_NAME_TAKEN', message: `The file ${path} already exists.`, details: { path } } };
+    const format = layerFormat(domain, saved.stateLayer);
+    creates.push({
+      kind: 'create-overlay',
+      path,
+      backing: saved.stateLayer,
+      backingFormat: format,
+      sentence: `Create ${basename(path)} for ${tip.target}: a new, empty layer on the saved state of ${snapshot.name} (${basename(saved.stateLayer)}).`,
+      command: ['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', saved.stateLayer, '-F', format, '--', path],
+    });
+    disks[tip.target] = path;
+  }
+  return { creates, disks, setCurrent: setCurrentStep(ctx, domain, snapshot.name) };
+}
+
+/** Moves a file into the trash folder beside it. */
+export function trashStep(ctx: PlanContext, path: string): Step {
+  return {
+    kind: 'trash',
+    path,
+    sentence: `Move ${basename(path)} to the trash (${TRASH_DIR}/ beside it); it can be restored until the trash is emptied.`,
+    command: ['mv', '--', path, trashPathOf(path, ctx.operationId)],
+  };
+}
+
 /** Revert with a new branch (RFC option 3): new overlays on the snapshot's saved state; the old state is kept. */
 function planRevertBranch(ctx: PlanContext, intent: Extract<Intent, { op: 'revert-branch' }>): PlanResult {
   const opened = openDomain(ctx, intent.domain);
@@ -138,30 +188,11 @@ function planRevertBranch(ctx: PlanContext, intent: Extract<Intent, { op: 'rever
     if (nameTaken(domain, name)) return refuse('E_NAME_TAKEN', `Domain "${domain.name}" already has a branch named "${name}".`, { name });
   }
 
-  const steps: Step[] = [];
-  const disks: Record<string, string> = {};
-  const created: string[] = [];
-  for (const tip of current.tips) {
-    const saved = snapshot.disks.find((d) => d.target === tip.target && d.kind === 'external');
-    if (saved === undefined || saved.stateLayer === null) {
-      return refuse('E_NOT_SUPPORTED', `Snapshot "${snapshot.name}" holds no external saved state of disk ${tip.target}, so the domain cannot return to it as a whole.`, {
-        target: tip.target,
-      });
-    }
-    const path = `${dirname(saved.stateLayer)}/${domain.name}.${intent.branch}.${tip.target}.qcow2`;
-    if (domain.layers[path] !== undefined) return refuse('E_NAME_TAKEN', `The file ${path} already exists.`, { path });
-    const format = layerFormat(domain, saved.stateLayer);
-    steps.push({
-      kind: 'create-overlay',
-      path,
-      backing: saved.stateLayer,
-      backingFormat: format,
-      sentence: `Create ${basename(path)} for ${tip.target}: a new, empty layer on the saved state of ${snapshot.name} (${basename(saved.stateLayer)}).`,
-      command: ['qemu-img', 'create', '-q', '-f', 'qcow2', '-b', saved.stateLayer, '-F', format, '--', path],
-    });
-    disks[tip.target] = path;
-    created.push(path);
-  }
+  const made = revertSteps(ctx, domain, snapshot, current, intent.branch);
+  if ('refusal' in made) return { ok: false, refusal: made.refusal };
+  const steps: Step[] = [...made.creates];
+  const disks = made.disks;
+  const created = Object.values(disks);
   const before = recordsOf(domain);
   const records: BranchRecords = {
     current: intent.branch,
@@ -176,7 +207,7 @@ function planRevertBranch(ctx: PlanContext, intent: Extract<Intent, { op: 'rever
       `Point ${domain.name}'s disks at the new files, record the state you leave as branch "${keepAs}", and name the new branch "${intent.branch}".`,
     ),
   );
-  steps.push(setCurrentStep(ctx, domain, snapshot.name));
+  steps.push(made.setCurrent);
   return plan(
     ctx,
     intent,
@@ -389,14 +420,7 @@ function planDeleteSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'del
     sentence: `Delete libvirt's record of snapshot ${snapshot.name}.`,
     command: virsh(ctx, 'snapshot-delete', '--domain', domain.name, '--snapshotname', snapshot.name, '--metadata'),
   });
-  for (const path of trashed) {
-    steps.push({
-      kind: 'trash',
-      path,
-      sentence: `Move ${basename(path)} to the trash (${TRASH_DIR}/ beside it); it can be restored until the trash is emptied.`,
-      command: ['mv', '--', path, trashPathOf(path, ctx.operationId)],
-    });
-  }
+  for (const path of trashed) steps.push(trashStep(ctx, path));
   return plan(
     ctx,
     intent,
@@ -457,14 +481,7 @@ function planCommit(ctx: PlanContext, intent: Extract<Intent, { op: 'commit' }>)
     const disks = Object.fromEntries(domain.disks.filter((d) => d.managed && d.file !== null).map((d) => [d.target, retarget[d.file as string] ?? (d.file as string)]));
     steps.push(defineStep(ctx, domain, disks, records, `Point ${domain.name}'s disks and branch records at the committed files.`));
   }
-  for (const path of trashed) {
-    steps.push({
-      kind: 'trash',
-      path,
-      sentence: `Move ${basename(path)} to the trash (${TRASH_DIR}/ beside it).`,
-      command: ['mv', '--', path, trashPathOf(path, ctx.operationId)],
-    });
-  }
+  for (const path of trashed) steps.push(trashStep(ctx, path));
   return plan(
     ctx,
     intent,
@@ -473,7 +490,7 @@ function planCommit(ctx: PlanContext, intent: Extract<Intent, { op: 'commit' }>)
   );
 }
 
-export function planOperation(ctx: PlanContext, intent: Intent): PlanResult {
+export function planCore(ctx: PlanContext, intent: Extract<Intent, { op: 'revert-branch' | 'switch' | 'rename-branch' | 'delete-snapshot' | 'commit' }>): PlanResult {
   switch (intent.op) {
     case 'revert-branch':
       return planRevertBranch(ctx, intent);

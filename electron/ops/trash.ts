@@ -1,0 +1,61 @@
+/**
+ * The trash: files the app "deletes" are moved into `.snaptree-trash/<operation>/` beside them (a rename, never
+ * a copy). Listing, restoring and emptying are explicit acts of their own.
+ */
+import { readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AppError } from '../../shared/errors';
+import { TRASH_DIR } from '../../shared/ops/planners';
+
+export interface TrashEntry {
+  operationId: string;
+  /** Where the file was, and goes back to on restore. */
+  original: string;
+  trashed: string;
+  size: number;
+  trashedAt: string;
+}
+
+/** Lists the trash folders beside the given directories. */
+export async function listTrash(dirs: Iterable<string>): Promise<TrashEntry[]> {
+  const out: TrashEntry[] = [];
+  for (const dir of new Set(dirs)) {
+    const trash = join(dir, TRASH_DIR);
+    const operations = await readdir(trash).catch(() => [] as string[]);
+    for (const operationId of operations) {
+      for (const name of await readdir(join(trash, operationId)).catch(() => [] as string[])) {
+        const trashed = join(trash, operationId, name);
+        const info = await stat(trashed).catch(() => null);
+        if (info === null || !info.isFile()) continue;
+        out.push({ operationId, original: join(dir, name), trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString() });
+      }
+    }
+  }
+  return out.sort((a, b) => a.trashedAt.localeCompare(b.trashedAt) || a.original.localeCompare(b.original));
+}
+
+/** Moves trashed files back where they were; refuses when something new stands there. */
+export async function restoreTrash(entries: TrashEntry[]): Promise<string[]> {
+  for (const entry of entries) {
+    if (await stat(entry.original).then(() => true, () => false)) {
+      throw new AppError('E_NAME_TAKEN', `${entry.original} exists again; move it away before restoring its old version.`, { path: entry.original });
+    }
+  }
+  for (const entry of entries) {
+    await rename(entry.trashed, entry.original);
+    await rmdir(dirname(entry.trashed)).catch(() => undefined);
+  }
+  return entries.map((e) => e.original);
+}
+
+/** Deletes trashed files for good. */
+export async function emptyTrash(entries: TrashEntry[]): Promise<number> {
+  let freed = 0;
+  for (const entry of entries) {
+    if (basename(dirname(dirname(entry.trashed))) !== TRASH_DIR) throw new AppError('E_BAD_INPUT', `${entry.trashed} is not in a trash folder.`);
+    await rm(entry.trashed, { force: true });
+    await rmdir(dirname(entry.trashed)).catch(() => undefined);
+    freed += entry.size;
+  }
+  return freed;
+}

@@ -1,0 +1,15 @@
+import type { Intent, PlanResult } from './plan';
+import { planCore, type PlanContext } from './planners';
+import { planMore } from './planners-more';
+
+/** Plans any operation: a pure function of the scan, the intent and the operation id. */
+export function planOperation(ctx: PlanContext, intent: Intent): PlanResult {
+  switch (intent.op) {
+    case 'create-snapshot':
+    case 'revert-discard':
+    case 'delete-branch':
+      return planMore(ctx, intent);
+    default:
+      return planCore(ctx, intent);
+  }
+}

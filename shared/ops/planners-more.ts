@@ -1,0 +1,217 @@
+/**
+ * Planners for creating a snapshot, reverting while discarding the state left behind (RFC option 1), and
+ * deleting a branch. The last two trash only what nothing else needs: see `abandon`.
+ */
+import type { Domain } from '../model';
+import { basename, dirname } from '../paths';
+import { branchNodeId, snapshotNodeId } from '../snapshot-graph';
+import { dependantsOf } from './dependants';
+import type { BranchRecords, Intent, PlanResult, Step } from './plan';
+import {
+  currentBranch,
+  defineStep,
+  impact,
+  isRefusal,
+  openDomain,
+  OVERLAY_BYTES,
+  plan,
+  recordsOf,
+  refuse,
+  revertSteps,
+  trashStep,
+  virsh,
+  type PlanContext,
+} from './planners';
+
+/** What abandoning some tips frees: layers nothing else needs, and the snapshots whose saved state is only there. */
+export interface Abandoned {
+  layers: string[];
+  snapshots: string[];
+}
+
+/**
+ * Walks down from each tip and collects the layers whose every dependant is itself abandoned (a layer above it,
+ * the domain's own disk, a snapshot of this domain whose saved state goes too), stopping at the first layer
+ * something else needs or at a layer in `keep`.
+ */
+export function abandon(ctx: PlanContext, domain: Domain, tips: string[], keep: Set<string>): Abandoned {
+  const layers = new Set<string>();
+  const stateOwners = new Map<string, string[]>();
+  for (const snap of domain.snapshots) {
+    for (const disk of snap.disks) if (disk.stateLayer !== null) stateOwners.set(disk.stateLayer, [...(stateOwners.get(disk.stateLayer) ?? []), snap.name]);
+  }
+  const goes = (snapshot: string): boolean =>
+    domain.snapshots.find((s) => s.name === snapshot)?.disks.every((d) => d.stateLayer === null || layers.has(d.stateLayer)) ?? false;
+  for (const tip of tips) {
+    let at: string | null = tip;
+    while (at !== null && !keep.has(at) && !layers.has(at)) {
+      const path: string = at;
+      const free = dependantsOf(ctx.scan, path).every(
+        (d) =>
+          (d.kind === 'layer' && layers.has(d.name)) ||
+          (d.domain === domain.name && d.kind === 'disk' && tips.includes(path)) ||
+          (d.domain === domain.name && d.kind === 'branch' && tips.includes(path)) ||
+          (d.domain === domain.name && d.kind === 'snapshot'),
+      );
+      if (!free) break;
+      layers.add(path);
+      // A snapshot whose saved state is here must go with it, or the layer must stay.
+      const owners = stateOwners.get(path) ?? [];
+      if (owners.some((o) => !goes(o))) {
+        layers.delete(path);
+        break;
+      }
+      at = domain.layers[path]?.backing ?? null;
+    }
+  }
+  const snapshots = domain.snapshots.filter((s) => s.disks.some((d) => d.stateLayer !== null) && goes(s.name)).map((s) => s.name);
+  return { layers: [...layers], snapshots };
+}
+
+/** Steps that delete the abandoned snapshots' records (children first) and trash the abandoned layers. */
+function dropSteps(ctx: PlanContext, domain: Domain, dropped: Abandoned): Step[] {
+  const steps: Step[] = [];
+  const depth = (name: string): number => {
+    let n = 0;
+    for (let s = domain.snapshots.find((x) => x.name === name); s?.parent; s = domain.snapshots.find((x) => x.name === s?.parent)) n++;
+    return n;
+  };
+  for (const name of [...dropped.snapshots].sort((a, b) => depth(b) - depth(a))) {
+    steps.push({
+      kind: 'delete-snapshot-metadata',
+      domain: domain.name,
+      snapshot: name,
+      sentence: `Delete libvirt's record of snapshot ${name}: its saved state was only on the state you leave.`,
+      command: virsh(ctx, 'snapshot-delete', '--domain', domain.name, '--snapshotname', name, '--metadata'),
+    });
+  }
+  for (const path of dropped.layers) steps.push(trashStep(ctx, path));
+  return steps;
+}
+
+function planCreateSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'create-snapshot' }>): PlanResult {
+  const domain = ctx.scan.domains.find((d) => d.name === intent.domain);
+  if (domain === undefined || domain.state === 'folder') return refuse('E_NOT_FOUND', `There is no domain named "${intent.domain}".`);
+  if (domain.snapshots.some((s) => s.name === intent.name)) return refuse('E_NAME_TAKEN', `Domain "${domain.name}" already has a snapshot named "${intent.name}".`);
+  const current = currentBranch(domain);
+  if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to snapshot.`);
+  const overlays: Record<string, string> = {};
+  for (const tip of current.tips) {
+    const path = `${dirname(tip.file)}/${domain.name}.${intent.name}.${tip.target}.qcow2`;
+    if (domain.layers[path] !== undefined) return refuse('E_NAME_TAKEN', `The file ${path} already exists.`, { path });
+    overlays[tip.target] = path;
+  }
+  const excluded = domain.disks.filter((d) => !d.managed).map((d) => d.target);
+  // virsh splits a diskspec at commas; a comma inside the file name is written twice.
+  const diskspec = (target: string, file: string) => ['--diskspec', `${target},snapshot=external,file=${file.replaceAll(',', ',,')}`];
+  const command = virsh(
+    ctx,
+    'snapshot-create-as',
+    '--domain',
+    domain.name,
+    '--name',
+    intent.name,
+    ...(intent.description ? ['--description', intent.description] : []),
+    '--disk-only',
+    '--atomic',
+    ...Object.entries(overlays).flatMap(([target, file]) => diskspec(target, file)),
+    ...excluded.flatMap((target) => ['--diskspec', `${target},snapshot=no`]),
+  );
+  const steps: Step[] = [
+    {
+      kind: 'create-snapshot',
+      domain: domain.name,
+      name: intent.name,
+      description: intent.description ?? null,
+      overlays,
+      excluded,
+      sentence: `Take snapshot ${intent.name} of ${Object.keys(overlays).join(', ')}: the current files become its saved state, new files take the changes from now on.`,
+      command,
+    },
+  ];
+  return plan(
+    ctx,
+    intent,
+    steps,
+    impact(domain, {
+      created: Object.values(overlays),
+      metadata: [`snapshot ${intent.name}`, `definition of ${domain.name}`],
+      changedNodes: [branchNodeId(current.name), snapshotNodeId(intent.name)],
+      spaceBytes: OVERLAY_BYTES * Object.keys(overlays).length,
+      mustStop: false,
+    }),
+  );
+}
+
+function planRevertDiscard(ctx: PlanContext, intent: Extract<Intent, { op: 'revert-discard' }>): PlanResult {
+  const opened = openDomain(ctx, intent.domain);
+  if (isRefusal(opened)) return { ok: false, refusal: opened };
+  const domain = opened;
+  const snapshot = domain.snapshots.find((s) => s.name === intent.snapshot);
+  if (snapshot === undefined) return refuse('E_NOT_FOUND', `Domain "${domain.name}" has no snapshot named "${intent.snapshot}".`);
+  const current = currentBranch(domain);
+  if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to revert.`);
+  const made = revertSteps(ctx, domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`);
+  if ('refusal' in made) return { ok: false, refusal: made.refusal };
+  const keep = new Set(snapshot.disks.map((d) => d.stateLayer).filter((p): p is string => p !== null));
+  const dropped = abandon(ctx, domain, current.tips.map((t) => t.file), keep);
+  const records: BranchRecords = { ...recordsOf(domain), current: current.name };
+  const steps: Step[] = [
+    ...made.creates,
+    defineStep(ctx, domain, made.disks, records, `Point ${domain.name}'s disks at the new files; the state you leave is not kept.`),
+    made.setCurrent,
+    ...dropSteps(ctx, domain, dropped),
+  ];
+  return plan(
+    ctx,
+    intent,
+    steps,
+    impact(domain, {
+      created: Object.values(made.disks),
+      trashed: dropped.layers,
+      metadata: [`definition of ${domain.name}`, `current snapshot → ${snapshot.name}`, ...dropped.snapshots.map((s) => `snapshot ${s} (deleted)`)],
+      changedNodes: [branchNodeId(current.name), ...dropped.snapshots.map(snapshotNodeId)],
+      spaceBytes: OVERLAY_BYTES * Object.keys(made.disks).length,
+    }),
+    dropped.layers.length === 0 ? ['Nothing only the state you leave used was found; no file goes to the trash.'] : [],
+  );
+}
+
+function planDeleteBranch(ctx: PlanContext, intent: Extract<Intent, { op: 'delete-branch' }>): PlanResult {
+  const domain = ctx.scan.domains.find((d) => d.name === intent.domain);
+  if (domain === undefined) return refuse('E_NOT_FOUND', `There is no domain named "${intent.domain}".`);
+  const branch = domain.branches.find((b) => b.name === intent.branch);
+  if (branch === undefined) return refuse('E_NOT_FOUND', `Domain "${domain.name}" has no branch named "${intent.branch}".`);
+  if (branch.current) return refuse('E_BAD_INPUT', `"${branch.name}" is the current branch: switch to another one first, or revert discarding it.`);
+  const dropped = abandon(ctx, domain, branch.tips.map((t) => t.file), new Set());
+  const steps: Step[] = [];
+  if (branch.origin === 'metadata') {
+    const before = recordsOf(domain);
+    const disks = Object.fromEntries((currentBranch(domain)?.tips ?? []).map((t) => [t.target, t.file]));
+    steps.push(defineStep(ctx, domain, disks, { ...before, branches: before.branches.filter((b) => b.name !== branch.name) }, `Remove branch "${branch.name}" from ${domain.name}'s records.`));
+  }
+  steps.push(...dropSteps(ctx, domain, dropped));
+  return plan(
+    ctx,
+    intent,
+    steps,
+    impact(domain, {
+      trashed: dropped.layers,
+      metadata: [...(branch.origin === 'metadata' ? ['branch records'] : []), ...dropped.snapshots.map((s) => `snapshot ${s} (deleted)`)],
+      changedNodes: [branchNodeId(branch.name), ...dropped.snapshots.map(snapshotNodeId)],
+      mustStop: false,
+    }),
+    dropped.layers.length < branch.tips.length ? [`Some of ${basename(branch.tips[0]?.file ?? '')}'s files are used elsewhere and stay.`] : [],
+  );
+}
+
+export function planMore(ctx: PlanContext, intent: Extract<Intent, { op: 'create-snapshot' | 'revert-discard' | 'delete-branch' }>): PlanResult {
+  switch (intent.op) {
+    case 'create-snapshot':
+      return planCreateSnapshot(ctx, intent);
+    case 'revert-discard':
+      return planRevertDiscard(ctx, intent);
+    case 'delete-branch':
+      return planDeleteBranch(ctx, intent);
+  }
+}
