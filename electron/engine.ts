@@ -94,7 +94,8 @@ export class Engine {
   async trash(source: Source, domain?: string): Promise<TrashEntry[]> {
     if (source.kind === 'folder') return listTrash([source.path]);
     const scan = domain !== undefined ? { domains: [await this.scanDomain(source, domain)] } : await this.scan(source);
-    return listTrash(scan.domains.flatMap((d) => Object.keys(d.layers).map((p) => dirname(p))));
+    const entries = await listTrash(scan.domains.flatMap((d) => Object.keys(d.layers).map((p) => dirname(p))));
+    return domain === undefined ? entries : entries.filter((e) => e.domain === domain);
   }
 
   /** Restores trashed files, all of one operation or the ones named. */

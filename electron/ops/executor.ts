@@ -120,6 +120,8 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     const ctx: StepContext = {
       virsh: deps.virsh,
       operationId,
+      domain,
+      op: confirmed.intent.op,
       onProgress: (percent) =>
         deps.onProgress?.({ operationId, step: current, steps: confirmed.steps.length, sentence: confirmed.steps[current]?.sentence ?? '', percent }),
       ...(deps.signal ? { signal: deps.signal } : {}),
@@ -167,7 +169,7 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null)
   for (const entry of await unfinishedJournals()) {
     const domain = domainOf(entry.plan);
     const release = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
-    const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id };
+    const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
     try {
       if (pastNoReturn(entry)) {
         await rollForward(entry, ctx);

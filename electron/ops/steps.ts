@@ -15,11 +15,15 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { TOOL_ENV, toolError } from '../tools/tool-error';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
+import { writeTrashManifest } from './trash';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
 
 export interface StepContext {
   virsh: Virsh | null;
   operationId: string;
+  /** The operation's domain and kind, recorded beside what it trashes. */
+  domain: string;
+  op: string;
   /** Percent done of the running step, when the tool reports it. */
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
@@ -160,6 +164,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       const to = trashPathOf(step.path, ctx.operationId);
       if (!(await exists(step.path)) && (await exists(to))) return;
       await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+      await writeTrashManifest(dirname(to), { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
       await rename(step.path, to);
       return;
     }

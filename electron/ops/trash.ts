@@ -2,13 +2,28 @@
  * The trash: files the app "deletes" are moved into `.snaptree-trash/<operation>/` beside them (a rename, never
  * a copy). Listing, restoring and emptying are explicit acts of their own.
  */
-import { readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { TRASH_DIR } from '../../shared/ops/planners';
 
+/** Written into each operation's trash folder: which domain's files these were. */
+const MANIFEST = '.operation.json';
+
+export interface TrashManifest {
+  operationId: string;
+  domain: string;
+  op: string;
+}
+
+export async function writeTrashManifest(folder: string, manifest: TrashManifest): Promise<void> {
+  await writeFile(join(folder, MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
+}
+
 export interface TrashEntry {
   operationId: string;
+  /** The domain whose operation trashed the file, when its trash folder says. */
+  domain: string | null;
   /** Where the file was, and goes back to on restore. */
   original: string;
   trashed: string;
@@ -23,11 +38,17 @@ export async function listTrash(dirs: Iterable<string>): Promise<TrashEntry[]> {
     const trash = join(dir, TRASH_DIR);
     const operations = await readdir(trash).catch(() => [] as string[]);
     for (const operationId of operations) {
-      for (const name of await readdir(join(trash, operationId)).catch(() => [] as string[])) {
-        const trashed = join(trash, operationId, name);
+      const folder = join(trash, operationId);
+      const manifest = await readFile(join(folder, MANIFEST), 'utf8').then(
+        (text) => JSON.parse(text) as TrashManifest,
+        () => null,
+      );
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
+        if (name === MANIFEST) continue;
+        const trashed = join(folder, name);
         const info = await stat(trashed).catch(() => null);
         if (info === null || !info.isFile()) continue;
-        out.push({ operationId, original: join(dir, name), trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString() });
+        out.push({ operationId, domain: manifest?.domain ?? null, original: join(dir, name), trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString() });
       }
     }
   }
@@ -43,7 +64,7 @@ export async function restoreTrash(entries: TrashEntry[]): Promise<string[]> {
   }
   for (const entry of entries) {
     await rename(entry.trashed, entry.original);
-    await rmdir(dirname(entry.trashed)).catch(() => undefined);
+    await removeIfEmpty(dirname(entry.trashed));
   }
   return entries.map((e) => e.original);
 }
@@ -54,8 +75,16 @@ export async function emptyTrash(entries: TrashEntry[]): Promise<number> {
   for (const entry of entries) {
     if (basename(dirname(dirname(entry.trashed))) !== TRASH_DIR) throw new AppError('E_BAD_INPUT', `${entry.trashed} is not in a trash folder.`);
     await rm(entry.trashed, { force: true });
-    await rmdir(dirname(entry.trashed)).catch(() => undefined);
+    await removeIfEmpty(dirname(entry.trashed));
     freed += entry.size;
   }
   return freed;
+}
+
+/** Removes an operation's trash folder once only its manifest is left. */
+async function removeIfEmpty(folder: string): Promise<void> {
+  const left = await readdir(folder).catch(() => null);
+  if (left === null || left.some((n) => n !== MANIFEST)) return;
+  await rm(join(folder, MANIFEST), { force: true });
+  await rmdir(folder).catch(() => undefined);
 }

@@ -27,45 +27,69 @@ import {
 export interface Abandoned {
   layers: string[];
   snapshots: string[];
+  /** Kept snapshots whose record names a trashed file as its overlay, and the file to name instead. */
+  renamed: Array<{ snapshot: string; replace: Record<string, string> }>;
 }
 
 /**
  * Walks down from each tip and collects the layers whose every dependant is itself abandoned (a layer above it,
- * the domain's own disk, a snapshot of this domain whose saved state goes too), stopping at the first layer
- * something else needs or at a layer in `keep`.
+ * the abandoned disk or branch, a snapshot of this domain whose saved state goes too), stopping at a layer in
+ * `keep` or one something else needs. A kept snapshot may name a collected layer as its overlay (the file that
+ * took over when it was taken); its record is then pointed at another child of its saved state (`newOverlays`
+ * first), or, when there is none, the layer and everything below it stay.
  */
-export function abandon(ctx: PlanContext, domain: Domain, tips: string[], keep: Set<string>): Abandoned {
+export function abandon(ctx: PlanContext, domain: Domain, tips: string[], keep: Set<string>, newOverlays: Record<string, string> = {}): Abandoned {
   const layers = new Set<string>();
-  const stateOwners = new Map<string, string[]>();
-  for (const snap of domain.snapshots) {
-    for (const disk of snap.disks) if (disk.stateLayer !== null) stateOwners.set(disk.stateLayer, [...(stateOwners.get(disk.stateLayer) ?? []), snap.name]);
-  }
-  const goes = (snapshot: string): boolean =>
-    domain.snapshots.find((s) => s.name === snapshot)?.disks.every((d) => d.stateLayer === null || layers.has(d.stateLayer)) ?? false;
   for (const tip of tips) {
-    let at: string | null = tip;
-    while (at !== null && !keep.has(at) && !layers.has(at)) {
+    for (let at: string | null = tip; at !== null && !keep.has(at) && !layers.has(at); at = domain.layers[at]?.backing ?? null) {
       const path: string = at;
       const free = dependantsOf(ctx.scan, path).every(
-        (d) =>
-          (d.kind === 'layer' && layers.has(d.name)) ||
-          (d.domain === domain.name && d.kind === 'disk' && tips.includes(path)) ||
-          (d.domain === domain.name && d.kind === 'branch' && tips.includes(path)) ||
-          (d.domain === domain.name && d.kind === 'snapshot'),
+        (d) => (d.kind === 'layer' && layers.has(d.name)) || (d.domain === domain.name && (d.kind === 'snapshot' || tips.includes(path))),
       );
       if (!free) break;
       layers.add(path);
-      // A snapshot whose saved state is here must go with it, or the layer must stay.
-      const owners = stateOwners.get(path) ?? [];
-      if (owners.some((o) => !goes(o))) {
-        layers.delete(path);
-        break;
+    }
+  }
+  const goes = (name: string): boolean =>
+    domain.snapshots.find((s) => s.name === name)?.disks.every((d) => d.stateLayer === null || layers.has(d.stateLayer)) ?? false;
+  const below = (path: string): string[] => {
+    const out: string[] = [];
+    for (let at: string | null = path; at !== null && layers.has(at); at = domain.layers[at]?.backing ?? null) out.push(at);
+    return out;
+  };
+  let renamed: Abandoned['renamed'] = [];
+  for (let changed = true; changed; ) {
+    changed = false;
+    renamed = [];
+    // A layer holding a kept snapshot's saved state stays, with everything below it.
+    for (const snap of domain.snapshots) {
+      if (goes(snap.name)) continue;
+      for (const disk of snap.disks) {
+        if (disk.stateLayer !== null && layers.has(disk.stateLayer)) {
+          below(disk.stateLayer).forEach((p) => layers.delete(p));
+          changed = true;
+        }
       }
-      at = domain.layers[path]?.backing ?? null;
+    }
+    for (const snap of domain.snapshots) {
+      if (goes(snap.name)) continue;
+      const replace: Record<string, string> = {};
+      for (const disk of snap.disks) {
+        if (disk.overlay === null || !layers.has(disk.overlay)) continue;
+        const replacement =
+          newOverlays[disk.target] ??
+          Object.values(domain.layers).find((l) => l.backing === disk.stateLayer && !layers.has(l.path))?.path;
+        if (replacement !== undefined) replace[disk.overlay] = replacement;
+        else {
+          below(disk.overlay).forEach((p) => layers.delete(p));
+          changed = true;
+        }
+      }
+      if (Object.keys(replace).length > 0) renamed.push({ snapshot: snap.name, replace });
     }
   }
   const snapshots = domain.snapshots.filter((s) => s.disks.some((d) => d.stateLayer !== null) && goes(s.name)).map((s) => s.name);
-  return { layers: [...layers], snapshots };
+  return { layers: [...layers], snapshots, renamed };
 }
 
 /** Steps that delete the abandoned snapshots' records (children first) and trash the abandoned layers. */
@@ -76,6 +100,16 @@ function dropSteps(ctx: PlanContext, domain: Domain, dropped: Abandoned): Step[]
     for (let s = domain.snapshots.find((x) => x.name === name); s?.parent; s = domain.snapshots.find((x) => x.name === s?.parent)) n++;
     return n;
   };
+  for (const { snapshot, replace } of dropped.renamed) {
+    steps.push({
+      kind: 'redefine-snapshot',
+      domain: domain.name,
+      snapshot,
+      replace,
+      sentence: `Update the record of snapshot ${snapshot}: the file that takes the changes after it is now ${Object.values(replace).map(basename).join(', ')}.`,
+      command: virsh(ctx, 'snapshot-create', '--domain', domain.name, '--xmlfile', `<record of ${snapshot} with the changes above>`, '--redefine'),
+    });
+  }
   for (const name of [...dropped.snapshots].sort((a, b) => depth(b) - depth(a))) {
     steps.push({
       kind: 'delete-snapshot-metadata',
@@ -154,7 +188,7 @@ function planRevertDiscard(ctx: PlanContext, intent: Extract<Intent, { op: 'reve
   const made = revertSteps(ctx, domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`);
   if ('refusal' in made) return { ok: false, refusal: made.refusal };
   const keep = new Set(snapshot.disks.map((d) => d.stateLayer).filter((p): p is string => p !== null));
-  const dropped = abandon(ctx, domain, current.tips.map((t) => t.file), keep);
+  const dropped = abandon(ctx, domain, current.tips.map((t) => t.file), keep, made.disks);
   const records: BranchRecords = { ...recordsOf(domain), current: current.name };
   const steps: Step[] = [
     ...made.creates,
@@ -169,7 +203,12 @@ function planRevertDiscard(ctx: PlanContext, intent: Extract<Intent, { op: 'reve
     impact(domain, {
       created: Object.values(made.disks),
       trashed: dropped.layers,
-      metadata: [`definition of ${domain.name}`, `current snapshot → ${snapshot.name}`, ...dropped.snapshots.map((s) => `snapshot ${s} (deleted)`)],
+      metadata: [
+        `definition of ${domain.name}`,
+        `current snapshot → ${snapshot.name}`,
+        ...dropped.renamed.map((r) => `snapshot ${r.snapshot}`),
+        ...dropped.snapshots.map((s) => `snapshot ${s} (deleted)`),
+      ],
       changedNodes: [branchNodeId(current.name), ...dropped.snapshots.map(snapshotNodeId)],
       spaceBytes: OVERLAY_BYTES * Object.keys(made.disks).length,
     }),
@@ -197,7 +236,11 @@ function planDeleteBranch(ctx: PlanContext, intent: Extract<Intent, { op: 'delet
     steps,
     impact(domain, {
       trashed: dropped.layers,
-      metadata: [...(branch.origin === 'metadata' ? ['branch records'] : []), ...dropped.snapshots.map((s) => `snapshot ${s} (deleted)`)],
+      metadata: [
+        ...(branch.origin === 'metadata' ? ['branch records'] : []),
+        ...dropped.renamed.map((r) => `snapshot ${r.snapshot}`),
+        ...dropped.snapshots.map((s) => `snapshot ${s} (deleted)`),
+      ],
       changedNodes: [branchNodeId(branch.name), ...dropped.snapshots.map(snapshotNodeId)],
       mustStop: false,
     }),

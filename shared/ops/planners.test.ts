@@ -159,3 +159,32 @@ describe('commit in an image folder', () => {
     expect(plan.steps[0]).toMatchObject({ top: '/f/top.qcow2', base: '/f/mid.qcow2' });
   });
 });
+
+describe('revert discarding, delete branch, create snapshot', () => {
+  test('discarding trashes only what the abandoned line alone used and points the kept snapshot at the new file', () => {
+    const plan = planned(seed({ fork: true }), { op: 'revert-discard', domain: 'vm', snapshot: 'snap2' });
+    expect(kinds(plan)).toEqual(['create-overlay', 'define-domain', 'set-current-snapshot', 'redefine-snapshot', 'delete-snapshot-metadata', 'trash', 'trash']);
+    expect(plan.impact.trashed.sort()).toEqual(['/i/vm.snap2', '/i/vm.snap3']);
+    // snap2 keeps its saved state (vm.snap1); its record now names the new file instead of vm.snap2.
+    expect(plan.steps[3]).toMatchObject({ snapshot: 'snap2', replace: { '/i/vm.snap2': plan.impact.created[0] } });
+    expect(plan.steps[4]).toMatchObject({ snapshot: 'snap3' });
+  });
+
+  test('a branch is deleted with its own tip; a layer another branch needs stays', () => {
+    const plan = planned(seed({ fork: true }), { op: 'delete-branch', domain: 'vm', branch: 'alt' });
+    expect(kinds(plan)).toEqual(['define-domain', 'trash']);
+    expect(plan.impact.trashed).toEqual(['/i/alt.qcow2']);
+    const current = planOperation({ scan: seed(), operationId: 'op1' }, { op: 'delete-branch', domain: 'vm', branch: 'main' });
+    expect(current.ok ? null : current.refusal.code).toBe('E_BAD_INPUT');
+  });
+
+  test('a snapshot is one virsh command with a diskspec per managed disk and the CD-ROM left out', () => {
+    const plan = planned(seed(), { op: 'create-snapshot', domain: 'vm', name: 'snap4' });
+    expect(plan.steps[0]?.command).toEqual([
+      'virsh', '-c', 'qemu:///system', 'snapshot-create-as', '--domain', 'vm', '--name', 'snap4', '--disk-only', '--atomic',
+      '--diskspec', 'vda,snapshot=external,file=/i/vm.snap4.vda.qcow2', '--diskspec', 'hdc,snapshot=no',
+    ]);
+    const taken = planOperation({ scan: seed(), operationId: 'op1' }, { op: 'create-snapshot', domain: 'vm', name: 'snap1' });
+    expect(taken.ok ? null : taken.refusal.code).toBe('E_NAME_TAKEN');
+  });
+});
