@@ -7,8 +7,9 @@ import { dirname } from 'node:path';
 import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/plan-operation';
-import { emptyTrash, listTrash, restoreTrash, type TrashEntry } from './ops/trash';
-import { executePlan, recoverAll, type ExecuteResult, type ProgressEvent, type RecoveryReport } from './ops/executor';
+import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
+import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
+import { executePlan, recoverAll } from './ops/executor';
 import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
 import type { Domain, ScanResult, Source } from '../shared/model';
 import { scanFolder } from './scan/scan-folder';
@@ -38,6 +39,7 @@ export interface EngineOptions {
 
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
+  private readonly running = new Map<string, { controller: AbortController; last: ProgressEvent }>();
   private sources: SourceEntry[];
 
   constructor(private readonly options: EngineOptions) {
@@ -108,6 +110,19 @@ export class Engine {
     return emptyTrash(selectTrash(await this.trash(source, domain), which));
   }
 
+  /** Runs a plan for an API client: its progress is kept for `operations`, and `cancel` can stop it. */
+  private async applyTracked(plan: Plan): Promise<ExecuteResult> {
+    if (this.running.has(plan.id)) throw new AppError('E_LOCKED', 'This operation is already running.');
+    const controller = new AbortController();
+    const entry = { controller, last: { operationId: plan.id, step: 0, steps: plan.steps.length, sentence: 'Checking the plan against a fresh scan', percent: null } as ProgressEvent };
+    this.running.set(plan.id, entry);
+    try {
+      return await this.apply(plan, { signal: controller.signal, onProgress: (event) => (entry.last = event) });
+    } finally {
+      this.running.delete(plan.id);
+    }
+  }
+
   /** Finishes or rolls back operations a crash interrupted. */
   async recover(): Promise<RecoveryReport[]> {
     return recoverAll((uri) => (uri === null ? null : this.virsh(uri)));
@@ -120,6 +135,20 @@ export class Engine {
       listSources: async () => this.sources,
       scan: async ({ source }) => this.scan(source),
       scanDomain: async ({ source, domain }) => this.scanDomain(source, domain),
+      plan: async ({ source, intent }) => this.plan(source, intent),
+      apply: async ({ plan }) => this.applyTracked(plan as unknown as Plan),
+      operations: async () => [...this.running.values()].map((r) => r.last),
+      cancel: async ({ operationId }) => {
+        const running = this.running.get(operationId);
+        running?.controller.abort();
+        return { cancelled: running !== undefined };
+      },
+      recover: async () => this.recover(),
+      trashList: async ({ source, domain }) => this.trash(source, domain),
+      trashRestore: async ({ source, domain, operationId, paths }) =>
+        this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
+      trashEmpty: async ({ source, domain, operationId, paths }) =>
+        this.emptyTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
     };
     return (handlers[method] as (input: ApiInput<M>) => Promise<ApiOutput<M>>)(input);
   }

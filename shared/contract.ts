@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import type { ErrorData } from './errors';
 import type { Domain, ScanResult, Source } from './model';
+import type { PlanResult } from './ops/plan';
+import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
 import { absolutePathSchema, nameSchema, uriSchema } from './validate';
 
 export const sourceSchema = z.discriminatedUnion('kind', [
@@ -30,11 +32,48 @@ export interface AppInfo {
   demo: boolean;
 }
 
+/** An operation a user asks for; every name follows the engine's rules (SPEC 5.6). */
+export const intentSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('revert-branch'), domain: nameSchema, snapshot: nameSchema, branch: nameSchema, keepAs: nameSchema.optional() }).strict(),
+  z.object({ op: z.literal('revert-discard'), domain: nameSchema, snapshot: nameSchema }).strict(),
+  z.object({ op: z.literal('switch'), domain: nameSchema, branch: nameSchema }).strict(),
+  z.object({ op: z.literal('rename-branch'), domain: nameSchema, branch: nameSchema, to: nameSchema }).strict(),
+  z.object({ op: z.literal('delete-snapshot'), domain: nameSchema, snapshot: nameSchema, metadataOnly: z.boolean().optional() }).strict(),
+  z.object({ op: z.literal('commit'), domain: nameSchema, branch: nameSchema }).strict(),
+  z.object({ op: z.literal('create-snapshot'), domain: nameSchema, name: nameSchema, description: z.string().max(4000).optional() }).strict(),
+  z.object({ op: z.literal('delete-branch'), domain: nameSchema, branch: nameSchema }).strict(),
+]);
+
+const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
+
+/**
+ * A plan handed back for execution. Only its id, intent and source are trusted after validation: the engine
+ * plans again from the intent and runs its own steps; the client's steps only serve to detect a changed world.
+ */
+const planSchema = z
+  .object({ id: operationIdSchema, intent: intentSchema, source: sourceSchema, steps: z.array(z.unknown()).max(10_000) })
+  .passthrough();
+
+const trashSelection = {
+  source: sourceSchema,
+  domain: nameSchema.optional(),
+  operationId: operationIdSchema.optional(),
+  paths: z.array(absolutePathSchema).max(1000).optional(),
+};
+
 export const apiInputs = {
   appInfo: z.object({}).strict(),
   listSources: z.object({}).strict(),
   scan: z.object({ source: sourceSchema }).strict(),
   scanDomain: z.object({ source: sourceSchema, domain: nameSchema }).strict(),
+  plan: z.object({ source: sourceSchema, intent: intentSchema }).strict(),
+  apply: z.object({ plan: planSchema }).strict(),
+  operations: z.object({}).strict(),
+  cancel: z.object({ operationId: operationIdSchema }).strict(),
+  recover: z.object({}).strict(),
+  trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
+  trashRestore: z.object(trashSelection).strict(),
+  trashEmpty: z.object(trashSelection).strict(),
 } as const;
 
 export interface ApiOutputs {
@@ -42,6 +81,15 @@ export interface ApiOutputs {
   listSources: SourceEntry[];
   scan: ScanResult;
   scanDomain: Domain;
+  plan: PlanResult;
+  apply: ExecuteResult;
+  /** The operations running now, each with its latest progress. */
+  operations: ProgressEvent[];
+  cancel: { cancelled: boolean };
+  recover: RecoveryReport[];
+  trashList: TrashEntry[];
+  trashRestore: string[];
+  trashEmpty: number;
 }
 
 export type ApiMethod = keyof typeof apiInputs;

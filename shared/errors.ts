@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'E_NAME_TAKEN',
   'E_NOT_SUPPORTED',
   'E_CHANGED',
+  'E_CANCELLED',
   'E_LOCKED',
   'E_INTERNAL',
 ] as const;

@@ -6,6 +6,7 @@
 import { AppError, toErrorData } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
 import type { Plan, Step } from '../../shared/ops/plan';
+import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
 import { planOperation } from '../../shared/ops/plan-operation';
 import type { Virsh } from '../tools/virsh';
 import { unfinishedJournals, writeJournal, type JournalEntry } from './journal';
@@ -22,20 +23,6 @@ export interface ExecuteDeps {
   signal?: AbortSignal;
 }
 
-export interface ProgressEvent {
-  operationId: string;
-  step: number;
-  steps: number;
-  sentence: string;
-  /** Percent of the current step, when its tool reports it. */
-  percent: number | null;
-}
-
-export type ExecuteResult =
-  | { status: 'done'; operationId: string; domain: Domain | null }
-  /** The world changed since the preview: here is the plan as it would be now, to confirm again. */
-  | { status: 'changed'; plan: Plan };
-
 /**
  * Test hook for the crash tests (SPEC S9): SNAPTREE_CRASH_AT="N:started" kills the process with SIGKILL once step N
  * is journaled as started, "N:ran" once it ran but before that is journaled, "N:done" once it is journaled as done.
@@ -44,7 +31,9 @@ function crashPoint(index: number, phase: 'started' | 'ran' | 'done'): void {
   if (process.env.SNAPTREE_CRASH_AT === `${index}:${phase}`) process.kill(process.pid, 'SIGKILL');
 }
 
-const stepsOf = (plan: Plan) => JSON.stringify(plan.steps.map(({ sentence: _s, ...rest }: Step) => rest));
+/** A plan's steps without their sentences, to compare a confirmed plan with a fresh one. */
+const stepsOf = (plan: Plan) =>
+  JSON.stringify((plan.steps as unknown[]).map((s) => (typeof s === 'object' && s !== null ? { ...(s as Step), sentence: undefined } : s)));
 
 function domainOf(plan: Plan): string {
   return plan.intent.domain;
@@ -78,6 +67,7 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, onStep?: (inde
     const record = entry.steps[i] as JournalEntry['steps'][number];
     const step = entry.plan.steps[i] as Step;
     if (record.state === 'done') continue;
+    if (ctx.signal?.aborted) throw new AppError('E_CANCELLED', 'The operation was cancelled.');
     onStep?.(i);
     if (record.undo === undefined) record.undo = await captureUndo(step, ctx);
     record.state = 'started';
@@ -154,13 +144,6 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
   } finally {
     await release();
   }
-}
-
-export interface RecoveryReport {
-  operationId: string;
-  domain: string;
-  outcome: 'finished' | 'rolled-back' | 'failed';
-  message: string;
 }
 
 /** Finishes or rolls back every interrupted operation whose connection `virshFor` can open. */

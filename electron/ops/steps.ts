@@ -61,7 +61,7 @@ async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
     }
   });
   const result = await child;
-  if (result.isCanceled) throw new AppError('E_CHANGED', 'The operation was cancelled.', { args });
+  if (result.isCanceled) throw new AppError('E_CANCELLED', 'The operation was cancelled.', { args });
   if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
 }
 

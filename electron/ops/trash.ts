@@ -6,6 +6,7 @@ import { readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { TRASH_DIR } from '../../shared/ops/planners';
+import type { TrashEntry } from '../../shared/ops/results';
 
 /** Written into each operation's trash folder: which domain's files these were. */
 const MANIFEST = '.operation.json';
@@ -18,17 +19,6 @@ export interface TrashManifest {
 
 export async function writeTrashManifest(folder: string, manifest: TrashManifest): Promise<void> {
   await writeFile(join(folder, MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
-}
-
-export interface TrashEntry {
-  operationId: string;
-  /** The domain whose operation trashed the file, when its trash folder says. */
-  domain: string | null;
-  /** Where the file was, and goes back to on restore. */
-  original: string;
-  trashed: string;
-  size: number;
-  trashedAt: string;
 }
 
 /** Lists the trash folders beside the given directories. */

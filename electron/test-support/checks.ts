@@ -58,7 +58,8 @@ export function expectSnapshotRecordsTrue(domain: string): void {
   for (const name of names) {
     const xml = virshSync(['snapshot-dumpxml', '--domain', domain, '--snapshotname', name]);
     for (const match of xml.matchAll(/<source file='([^']+)'/g)) {
-      expect(existsSync(match[1] as string), `${name} names ${match[1]}`).toBe(true);
+      const file = unescapeXml(match[1] as string);
+      expect(existsSync(file), `${name} names ${file}`).toBe(true);
     }
   }
 }
@@ -73,7 +74,11 @@ export function expectStarts(domain: string): void {
 export function diskSource(domain: string, target: string): string {
   const xml = virshSync(['dumpxml', '--domain', domain, '--inactive']);
   const disk = [...xml.matchAll(/<disk[\s\S]*?<\/disk>/g)].map((m) => m[0]).find((d) => d.includes(`dev='${target}'`));
-  return /<source file='([^']+)'/.exec(disk ?? '')?.[1] ?? '';
+  return unescapeXml(/<source file='([^']+)'/.exec(disk ?? '')?.[1] ?? '');
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(apos|quot|lt|gt|amp);/g, (_m, e: string) => ({ apos: "'", quot: '"', lt: '<', gt: '>', amp: '&' })[e] ?? '');
 }
 
 export function backingOf(file: string): string | null {

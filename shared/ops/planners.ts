@@ -86,6 +86,14 @@ export function openDomain(ctx: PlanContext, name: string): Domain | Refusal {
   if (domain.problems.some((p) => p.code === 'domain-unreadable')) {
     return { code: 'E_NOT_FOUND', message: `Domain "${name}" cannot be read, so nothing can be planned on it.` };
   }
+  const broken = domain.problems.find((p) => p.severity === 'error');
+  if (broken !== undefined) {
+    return {
+      code: 'E_NOT_SUPPORTED',
+      message: `Domain "${name}" has a problem to fix first: ${broken.message}`,
+      details: { problem: broken },
+    };
+  }
   if (domain.state !== 'shut off' && domain.state !== 'folder') {
     return {
       code: 'E_DOMAIN_RUNNING',

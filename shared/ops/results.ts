@@ -1,0 +1,35 @@
+/** What running, recovering and trashing report back: plain data for IPC, HTTP and the CLI's --json. */
+import type { Domain } from '../model';
+import type { Plan } from './plan';
+
+export interface ProgressEvent {
+  operationId: string;
+  step: number;
+  steps: number;
+  sentence: string;
+  /** Percent of the current step, when its tool reports it. */
+  percent: number | null;
+}
+
+export type ExecuteResult =
+  | { status: 'done'; operationId: string; domain: Domain | null }
+  /** The world changed since the preview: here is the plan as it would be now, to confirm again. */
+  | { status: 'changed'; plan: Plan };
+
+export interface RecoveryReport {
+  operationId: string;
+  domain: string;
+  outcome: 'finished' | 'rolled-back' | 'failed';
+  message: string;
+}
+
+export interface TrashEntry {
+  operationId: string;
+  /** The domain whose operation trashed the file, when its trash folder says. */
+  domain: string | null;
+  /** Where the file was, and goes back to on restore. */
+  original: string;
+  trashed: string;
+  size: number;
+  trashedAt: string;
+}
