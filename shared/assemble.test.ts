@@ -17,8 +17,8 @@ function linearFacts(overrides: Partial<DomainFacts> = {}): DomainFacts {
     state: 'shut off',
     disks: [{ target: 'vda', device: 'disk', file: '/a.s2', format: 'qcow2', managed: true }],
     snapshots: [
-      { name: 's1', parent: null, description: null, created: '2026-01-01T00:00:00.000Z', state: 'shutoff', current: false, memoryFile: null, disks: [{ target: 'vda', kind: 'external', overlay: '/a.s1' }] },
-      { name: 's2', parent: 's1', description: null, created: '2026-01-02T00:00:00.000Z', state: 'shutoff', current: true, memoryFile: null, disks: [{ target: 'vda', kind: 'external', overlay: '/a.s2' }] },
+      { name: 's1', parent: null, description: null, created: '2026-01-01T00:00:00.000Z', state: 'shutoff', current: false, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/a.s1' }] },
+      { name: 's2', parent: 's1', description: null, created: '2026-01-02T00:00:00.000Z', state: 'shutoff', current: true, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/a.s2' }] },
     ],
     recorded: { current: null, branches: [] },
     layers: layers(layer('/a.qcow2', null), layer('/a.s1', '/a.qcow2'), layer('/a.s2', '/a.s1')),

@@ -211,6 +211,7 @@ export function assembleFolder(layers: Record<string, Layer>, problems: Problem[
           state: 'image',
           current: false,
           memoryFile: null,
+          revertFiles: [],
           disks: [{ target: 'disk', kind: 'external', overlay: null, stateLayer: path }],
         });
       } else {

@@ -88,6 +88,8 @@ export interface Snapshot {
   /** Path of the saved memory state, when the snapshot has one. */
   memoryFile: string | null;
   disks: SnapshotDisk[];
+  /** Files libvirt 9.9+ records in `<revertDisks>` to revert this snapshot onto; they depend on its state. */
+  revertFiles: string[];
 }
 
 export interface BranchTip {

@@ -8,9 +8,9 @@ const domain: Domain = {
   state: 'shut off',
   disks: [{ target: 'vda', device: 'disk', file: '/t', format: 'qcow2', managed: true, chain: ['/t', '/s', '/b'] }],
   snapshots: [
-    { name: 'one', parent: null, description: null, created: null, state: 'shutoff', current: false, memoryFile: null, disks: [{ target: 'vda', kind: 'external', overlay: '/s', stateLayer: '/b' }] },
-    { name: 'two', parent: 'one', description: null, created: null, state: 'shutoff', current: true, memoryFile: null, disks: [{ target: 'vda', kind: 'external', overlay: '/t', stateLayer: '/s' }] },
-    { name: 'orphan', parent: 'deleted-meanwhile', description: null, created: null, state: 'shutoff', current: false, memoryFile: null, disks: [] },
+    { name: 'one', parent: null, description: null, created: null, state: 'shutoff', current: false, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/s', stateLayer: '/b' }] },
+    { name: 'two', parent: 'one', description: null, created: null, state: 'shutoff', current: true, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/t', stateLayer: '/s' }] },
+    { name: 'orphan', parent: 'deleted-meanwhile', description: null, created: null, state: 'shutoff', current: false, memoryFile: null, revertFiles: [], disks: [] },
   ],
   branches: [
     { name: 'main', current: true, origin: 'domain', base: 'two', tips: [{ target: 'vda', file: '/t' }] },

@@ -32,6 +32,9 @@ const SNAPSHOT = `<domainsnapshot>
     <disk name='vda' snapshot='external' type='file'><driver type='qcow2'/><source file='/img/vm.s2'/></disk>
     <disk name='hdc' snapshot='no'/>
   </disks>
+  <revertDisks>
+    <disk name='vda' snapshot='external' type='file'><driver type='qcow2'/><source file='/img/vm.revert'/></disk>
+  </revertDisks>
   <domain type='qemu'><name>vm</name></domain>
 </domainsnapshot>`;
 
@@ -79,6 +82,7 @@ describe('parseSnapshotXml', () => {
         { target: 'vda', kind: 'external', overlay: '/img/vm.s2', format: 'qcow2' },
         { target: 'hdc', kind: 'no', overlay: null, format: null },
       ],
+      revertFiles: ['/img/vm.revert'],
     });
   });
 

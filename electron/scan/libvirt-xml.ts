@@ -33,6 +33,7 @@ export interface RawSnapshot {
   state: string;
   memoryFile: string | null;
   disks: Array<{ target: string; kind: string; overlay: string | null; format: string | null }>;
+  revertFiles: string[];
 }
 
 // One parser for every document: building one costs as much as parsing a snapshot.
@@ -185,5 +186,9 @@ export function parseSnapshotXml(xml: string): RawSnapshot {
       overlay: fastAttr(fastChild(disk, 'source'), 'file'),
       format: fastAttr(fastChild(disk, 'driver'), 'type'),
     })),
+    revertFiles: fastChildren(fastChild(root, 'revertDisks') ?? root, 'disk')
+      .filter(() => fastChild(root, 'revertDisks') !== null)
+      .map((disk) => fastAttr(fastChild(disk, 'source'), 'file'))
+      .filter((file): file is string => file !== null),
   };
 }

@@ -94,6 +94,7 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
         state: raw.state,
         current: raw.name === current,
         memoryFile: raw.memoryFile,
+        revertFiles: (await Promise.all(raw.revertFiles.map((file) => reader.read(file, 'qcow2')))).filter((f): f is string => f !== null),
         disks: await Promise.all(
           raw.disks.map(async (disk) => {
             if (disk.kind !== 'external' || disk.overlay === null) return { target: disk.target, kind: disk.kind, overlay: null };

@@ -3,7 +3,7 @@ import type { Domain, Snapshot } from '../../shared/model';
 import { moveFocus, toFlow } from './to-flow';
 
 function snap(name: string, parent: string | null, created: string): Snapshot {
-  return { name, parent, description: null, created, state: 'shutoff', current: false, memoryFile: null, disks: [] };
+  return { name, parent, description: null, created, state: 'shutoff', current: false, memoryFile: null, revertFiles: [], disks: [] };
 }
 
 const domain: Domain = {

@@ -33,6 +33,9 @@ function ofDomain(domain: Domain, layer: string): Dependant[] {
         out.push({ kind: 'snapshot', domain: domain.name, name: snap.name, description: `it holds the saved state of snapshot ${snap.name} (${disk.target})` });
       }
     }
+    if (snap.revertFiles.some((file) => domain.layers[file]?.backing === layer || file === layer)) {
+      out.push({ kind: 'snapshot', domain: domain.name, name: snap.name, description: `libvirt's revert record of snapshot ${snap.name} builds on it` });
+    }
   }
   for (const branch of domain.branches) {
     if (branch.current) continue; // the current branch's tips are the domain's disks, listed above
@@ -51,7 +54,7 @@ export function dependantsOf(scan: ScanResult, layer: string): Dependant[] {
   const out: Dependant[] = [];
   for (const domain of scan.domains) {
     for (const dep of ofDomain(domain, layer)) {
-      const key = `${dep.kind}\0${dep.kind === 'layer' ? '' : dep.domain}\0${dep.name}`;
+      const key = `${dep.kind}\0${dep.kind === 'layer' ? '' : dep.domain}\0${dep.name}\0${dep.description}`;
       if (seen.has(key)) continue;
       seen.add(key);
       out.push(dep);

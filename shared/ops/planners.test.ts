@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { assembleDomain, assembleFolder, type DomainFacts } from '../assemble';
 import type { Layer, ScanResult } from '../model';
 import type { Intent, Plan, PlanResult } from './plan';
+import { dependantsOf } from './dependants';
 import { planOperation } from './plan-operation';
 
 function layer(path: string, backing: string | null, actualSize = 1 << 20): Layer {
@@ -23,6 +24,7 @@ function seed(options: { state?: string; fork?: boolean } = {}): ScanResult {
     state: 'shutoff',
     current: name === 'snap3',
     memoryFile: null,
+    revertFiles: [],
     disks: [{ target: 'vda', kind: 'external', overlay }],
   });
   const facts: DomainFacts = {
@@ -186,5 +188,15 @@ describe('revert discarding, delete branch, create snapshot', () => {
     ]);
     const taken = planOperation({ scan: seed(), operationId: 'op1' }, { op: 'create-snapshot', domain: 'vm', name: 'snap1' });
     expect(taken.ok ? null : taken.refusal.code).toBe('E_NAME_TAKEN');
+  });
+});
+
+describe('dependants', () => {
+  test("libvirt's <revertDisks> records count: a file they build on is frozen", () => {
+    const scan = seed();
+    const domain = scan.domains[0]!;
+    domain.layers['/i/vm.revert'] = layer('/i/vm.revert', '/i/vm.snap1');
+    domain.snapshots[1]!.revertFiles = ['/i/vm.revert'];
+    expect(dependantsOf(scan, '/i/vm.snap1').map((d) => `${d.kind}:${d.name}`)).toEqual(['layer:/i/vm.snap2', 'layer:/i/vm.revert', 'snapshot:snap2', 'snapshot:snap2']);
   });
 });
