@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,9 @@ import { qemuImgCreate } from '../tools/qemu-img';
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const run = promisify(execFile);
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -30,6 +31,29 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+});
+
+describe('operation verbs on an image folder', () => {
+  test('commit IMAGE folds a tip into its backing and moves it to the trash; --dry-run changes nothing', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'snaptree-cli-ops-'));
+    try {
+      await qemuImgCreate(join(folder, 'base.qcow2'), { size: 16 << 20 });
+      await qemuImgCreate(join(folder, 'mid.qcow2'), { backing: { path: join(folder, 'base.qcow2'), format: 'qcow2' } });
+      await qemuImgCreate(join(folder, 'top.qcow2'), { backing: { path: join(folder, 'mid.qcow2'), format: 'qcow2' } });
+      const env = { SNAPTREE_DATA_DIR: join(folder, '.data') };
+      const dry = await cli(['commit', '--folder', folder, join(folder, 'top.qcow2'), '--dry-run', '--json'], env);
+      expect(dry.code).toBe(0);
+      expect(JSON.parse(dry.stdout).plan.steps.map((s: { kind: string }) => s.kind)).toEqual(['commit', 'trash']);
+      expect(existsSync(join(folder, 'top.qcow2'))).toBe(true);
+      const done = await cli(['commit', '--folder', folder, join(folder, 'top.qcow2'), '--yes'], env);
+      expect(done.code).toBe(0);
+      expect(existsSync(join(folder, 'top.qcow2'))).toBe(false);
+      const trash = await cli(['trash', 'list', '--folder', folder, '--json'], env);
+      expect(JSON.parse(trash.stdout).map((e: { original: string }) => e.original)).toEqual([join(folder, 'top.qcow2')]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('virt-snaptree tree', () => {

@@ -2,7 +2,7 @@
  * The CLI's operation verbs. Each plans on a fresh scan, prints the plan, and runs it only when confirmed
  * (a prompt, or --yes); --dry-run prints the plan and changes nothing; --json prints machine-readable results.
  */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AppError } from '../../shared/errors';
@@ -60,11 +60,13 @@ export async function recoverOnStart(engine: Engine): Promise<void> {
   for (const report of await engine.recover()) process.stderr.write(`recovery: ${report.message}\n`);
 }
 
-async function runIntent(flags: CommonFlags, build: (source: Source) => Intent): Promise<void> {
+type BuildIntent = (source: Source, engine: Engine) => Intent | Promise<Intent>;
+
+async function runIntent(flags: CommonFlags, build: BuildIntent): Promise<void> {
   const source = sourceOf(flags);
-  const intent = build(source);
   const engine = new Engine({ host: 'serve' });
   try {
+    const intent = await build(source, engine);
     await recoverOnStart(engine);
     let planned = await engine.plan(source, intent);
     for (let attempt = 0; ; attempt++) {
@@ -77,9 +79,17 @@ async function runIntent(flags: CommonFlags, build: (source: Source) => Intent):
         process.stderr.write('Nothing was changed.\n');
         return;
       }
+      let shown = -1;
       const result = await engine.apply(plan, {
         onProgress: (e) => {
-          if (!flags.json) process.stderr.write(`[${e.step + 1}/${e.steps}] ${e.percent === null ? e.sentence : `${e.percent.toFixed(0)}%`}\n`);
+          if (flags.json) return;
+          if (e.percent === null) {
+            shown = -1;
+            process.stderr.write(`[${e.step + 1}/${e.steps}] ${e.sentence}\n`);
+          } else if (e.percent >= shown + 10 || (e.percent === 100 && shown < 100)) {
+            shown = e.percent;
+            process.stderr.write(`[${e.step + 1}/${e.steps}] ${e.percent.toFixed(0)}%\n`);
+          }
         },
       });
       if (result.status === 'changed') {
@@ -111,7 +121,19 @@ function withCommon(command: Command): Command {
 
 /** Registers the operation verbs; `fail` reports errors with their codes. */
 export function addOperationCommands(program: Command, fail: (error: unknown) => never): void {
-  const run = (flags: CommonFlags, build: (source: Source) => Intent) => runIntent(flags, build).catch(fail);
+  const run = (flags: CommonFlags, build: BuildIntent) => runIntent(flags, build).catch(fail);
+  // With --folder the verbs on tips take an image path: its tree and its name stand for domain and branch.
+  const runOn = (flags: CommonFlags, domain: string, branch: string | undefined, build: (domain: string, branch: string) => Intent) =>
+    run(flags, async (source, engine) => {
+      if (flags.folder !== undefined && branch === undefined) {
+        const image = resolve(domain);
+        const tree = (await engine.scan(source)).domains.find((d) => d.layers[image] !== undefined);
+        if (tree === undefined) throw new AppError('E_NOT_FOUND', `${image} is not an image of ${flags.folder}.`);
+        return build(tree.name, name('image')(basename(image)));
+      }
+      if (branch === undefined) throw new AppError('E_BAD_INPUT', 'Name the domain and the branch.');
+      return build(name('domain')(domain), name('branch')(branch));
+    });
 
   withCommon(program.command('snapshot <domain> <name>'))
     .description('Take a disk-only external snapshot of every managed disk.')
@@ -162,16 +184,16 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       })),
     );
 
-  withCommon(program.command('commit <domain> <branch>'))
-    .description('Fold a branch tip into its backing file; refused when anything else depends on that file.')
-    .action((domain: string, branch: string, flags: CommonFlags) =>
-      run(flags, () => ({ op: 'commit', domain: name('domain')(domain), branch: name('branch')(branch) })),
+  withCommon(program.command('commit <domain> [branch]'))
+    .description('Fold a branch tip into its backing file; refused when anything else depends on that file. With --folder: commit IMAGE.')
+    .action((domain: string, branch: string | undefined, flags: CommonFlags) =>
+      runOn(flags, domain, branch, (d, b) => ({ op: 'commit', domain: d, branch: b })),
     );
 
-  withCommon(program.command('delete-branch <domain> <branch>'))
-    .description('Delete a branch that is not current: its own files go to the trash.')
-    .action((domain: string, branch: string, flags: CommonFlags) =>
-      run(flags, () => ({ op: 'delete-branch', domain: name('domain')(domain), branch: name('branch')(branch) })),
+  withCommon(program.command('delete-branch <domain> [branch]'))
+    .description('Delete a branch that is not current: its own files go to the trash. With --folder: delete-branch IMAGE.')
+    .action((domain: string, branch: string | undefined, flags: CommonFlags) =>
+      runOn(flags, domain, branch, (d, b) => ({ op: 'delete-branch', domain: d, branch: b })),
     );
 
   withCommon(program.command('rename-branch <domain> <old> <new>'))

@@ -110,7 +110,8 @@ function dropSteps(ctx: PlanContext, domain: Domain, dropped: Abandoned): Step[]
       command: virsh(ctx, 'snapshot-create', '--domain', domain.name, '--xmlfile', `<record of ${snapshot} with the changes above>`, '--redefine'),
     });
   }
-  for (const name of [...dropped.snapshots].sort((a, b) => depth(b) - depth(a))) {
+  // An image folder has no snapshot records: its "snapshots" are the images, which the trash steps move.
+  for (const name of domain.state === 'folder' ? [] : [...dropped.snapshots].sort((a, b) => depth(b) - depth(a))) {
     steps.push({
       kind: 'delete-snapshot-metadata',
       domain: domain.name,
