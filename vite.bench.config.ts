@@ -2,5 +2,18 @@ import { defineConfig } from 'vite';
 import { nodeBundle } from './vite.node.shared';
 
 /** Benchmarks run the engine as the app does: bundled to CommonJS with its ESM-only dependencies. */
-const config = nodeBundle('bench/scan.ts', 'scan.js');
-export default defineConfig({ ...config, build: { ...config.build, outDir: '.vite/bench', emptyOutDir: true } });
+const base = nodeBundle('bench/scan.ts', 'scan.js').build ?? {};
+export default defineConfig({
+  ...nodeBundle('bench/scan.ts', 'scan.js'),
+  build: {
+    ...base,
+    outDir: '.vite/bench',
+    emptyOutDir: true,
+    lib: false,
+    rollupOptions: {
+      ...base.rollupOptions,
+      input: { scan: 'bench/scan.ts', ops: 'bench/ops.ts' },
+      output: { format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+    },
+  },
+});

@@ -1,0 +1,175 @@
+/**
+ * Operations benchmark (SPEC section 8), every figure beside its baseline measured in the same run:
+ * - creating a branch (plan + journaled apply + rescan) against the raw `qemu-img create` + `virsh define`
+ *   it comes down to: target ≤ 100 ms above;
+ * - commit throughput through the engine against the bare `qemu-img commit` on identical data: target ≥ 0.95×;
+ * - rebase throughput through the executor's step runner against the bare `qemu-img rebase`: target ≥ 0.95×.
+ *
+ *   npm run bench:ops      (as root, with libvirtd running: scripts/start-libvirt.sh)
+ */
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { Engine } from '../electron/engine';
+import { buildDomainXml } from '../electron/lab/domain-xml';
+import { runStep } from '../electron/ops/steps';
+import { qemuImgCreate } from '../electron/tools/qemu-img';
+import { writePattern } from '../electron/tools/qemu-io';
+import { openVirsh } from '../electron/tools/virsh';
+import { median, report } from './report';
+
+const URI = process.env.BENCH_URI ?? 'qemu:///system';
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const DATA_MIB = Number(process.env.BENCH_DATA_MIB ?? 512);
+const MiB = 1024 * 1024;
+/** The baseline redefines one domain, as the engine does: the same UUID every time. */
+const RAW_UUID = '5e1f0c2a-7b3d-4c8e-9a61-2f4b8d0e6c17';
+
+async function seconds(run: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await run();
+  return (performance.now() - t0) / 1000;
+}
+
+/** Branch creation: the engine's revert with a new branch against the two commands it amounts to. */
+async function branchOverhead(dir: string): Promise<{ engine: number[]; raw: number[] }> {
+  const engine = new Engine({ host: 'serve' });
+  const virsh = openVirsh(URI);
+  const name = `snaptree-bench-ops-${process.pid}`;
+  const source = { kind: 'libvirt' as const, uri: URI };
+  try {
+    const base = join(dir, 'vm.qcow2');
+    await qemuImgCreate(base, { size: 256 * MiB });
+    const xmlFile = join(dir, 'vm.xml');
+    await writeFile(xmlFile, buildDomainXml({ name, disks: [{ target: 'vda', file: base, format: 'qcow2' }] }));
+    await virsh.run(['define', '--file', xmlFile]);
+    await virsh.run(['snapshot-create-as', '--domain', name, '--name', 's1', '--disk-only', '--atomic']);
+    const engineTimes: number[] = [];
+    const rawTimes: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const took = await seconds(async () => {
+        const planned = await engine.plan(source, { op: 'revert-branch', domain: name, snapshot: 's1', branch: `b${i}` });
+        if (!planned.ok) throw new Error(planned.refusal.message);
+        const result = await engine.apply(planned.plan);
+        if (result.status !== 'done') throw new Error('the plan changed');
+      });
+      const raw = await seconds(async () => {
+        const overlay = join(dir, `raw${i}.qcow2`);
+        await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay]);
+        const xml = buildDomainXml({ name: `${name}-raw`, disks: [{ target: 'vda', file: overlay, format: 'qcow2' }] });
+        await writeFile(xmlFile, xml.replace('</name>', `</name>\n  <uuid>${RAW_UUID}</uuid>`));
+        await execa('virsh', ['-q', '-c', URI, 'define', '--file', xmlFile]);
+      });
+      if (i > 0) {
+        // The first round warms caches and opens connections.
+        engineTimes.push(took);
+        rawTimes.push(raw);
+      }
+    }
+    return { engine: engineTimes, raw: rawTimes };
+  } finally {
+    for (const domain of [name, `${name}-raw`]) await virsh.run(['undefine', '--domain', domain, '--snapshots-metadata']).catch(() => undefined);
+    await virsh.close();
+    await engine.close();
+  }
+}
+
+/** A base and an overlay holding DATA_MIB of written data, copied fresh for every measured run. */
+async function makeChain(dir: string): Promise<{ base: string; top: string }> {
+  const base = join(dir, 'data-base.qcow2');
+  const top = join(dir, 'data-top.qcow2');
+  await qemuImgCreate(base, { size: 2 * DATA_MIB * MiB });
+  await writePattern(base, 'qcow2', 0x11, 0, DATA_MIB * MiB);
+  await qemuImgCreate(top, { backing: { path: base, format: 'qcow2' } });
+  await writePattern(top, 'qcow2', 0x22, 0, DATA_MIB * MiB);
+  return { base, top };
+}
+
+async function fresh(dir: string, chain: { base: string; top: string }, tag: string): Promise<{ base: string; top: string }> {
+  const base = join(dir, `${tag}-base.qcow2`);
+  const top = join(dir, `${tag}-top.qcow2`);
+  await copyFile(chain.base, base);
+  await copyFile(chain.top, top);
+  await execa('qemu-img', ['rebase', '-u', '-F', 'qcow2', '-b', base, top]);
+  await execa('sync');
+  return { base, top };
+}
+
+async function commitThroughput(dir: string, chain: { base: string; top: string }): Promise<{ engine: number[]; bare: number[] }> {
+  const engine = new Engine({ host: 'serve' });
+  const engineTimes: number[] = [];
+  const bareTimes: number[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const bare = await fresh(dir, chain, `bare${i}`);
+      bareTimes.push(await seconds(() => execa('qemu-img', ['commit', '-f', 'qcow2', '-p', '-d', '-b', bare.base, bare.top])));
+      await rm(bare.base);
+      await rm(bare.top);
+
+      const folder = await mkdtemp(join(dir, 'commit-'));
+      await fresh(folder, chain, 'engine');
+      const source = { kind: 'folder' as const, path: folder };
+      const planned = await engine.plan(source, { op: 'commit', domain: 'engine-base.qcow2', branch: 'engine-top.qcow2' });
+      if (!planned.ok) throw new Error(planned.refusal.message);
+      engineTimes.push(await seconds(() => engine.apply(planned.plan)));
+      await rm(folder, { recursive: true, force: true });
+    }
+    return { engine: engineTimes, bare: bareTimes };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function rebaseThroughput(dir: string, chain: { base: string; top: string }): Promise<{ engine: number[]; bare: number[] }> {
+  const engineTimes: number[] = [];
+  const bareTimes: number[] = [];
+  const empty = join(dir, 'empty-base.qcow2');
+  await qemuImgCreate(empty, { size: 2 * DATA_MIB * MiB });
+  for (let i = 0; i < RUNS; i++) {
+    // Rebasing the top from its base onto an empty image copies the base's data into the top.
+    const bare = await fresh(dir, chain, `rbare${i}`);
+    bareTimes.push(await seconds(() => execa('qemu-img', ['rebase', '-p', '-f', 'qcow2', '-F', 'qcow2', '-b', empty, '--', bare.top])));
+    const mine = await fresh(dir, chain, `rengine${i}`);
+    const step = {
+      kind: 'rebase' as const,
+      path: mine.top,
+      backing: empty,
+      backingFormat: 'qcow2',
+      unsafe: false,
+      sentence: '',
+      command: ['qemu-img', 'rebase', '-p', '-f', 'qcow2', '-F', 'qcow2', '-b', empty, '--', mine.top],
+    };
+    let updates = 0;
+    engineTimes.push(await seconds(() => runStep(step, { virsh: null, operationId: 'bench', domain: 'bench', op: 'bench', onProgress: () => updates++ })));
+    if (updates === 0) throw new Error('no progress was streamed');
+    for (const file of [bare.base, bare.top, mine.base, mine.top]) await rm(file);
+  }
+  return { engine: engineTimes, bare: bareTimes };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'snaptree-bench-ops-'));
+  process.env.SNAPTREE_DATA_DIR = join(dir, 'data');
+  try {
+    const branch = await branchOverhead(dir);
+    const chain = await makeChain(dir);
+    const commit = await commitThroughput(dir, chain);
+    const rebase = await rebaseThroughput(dir, chain);
+    const overhead = (median(branch.engine) - median(branch.raw)) * 1000;
+    const rate = (times: number[]) => DATA_MIB / median(times);
+    report('ops', { runs: RUNS, dataMiB: DATA_MIB, branch, commit, rebase }, [
+      { metric: 'branch: engine plan + apply', value: median(branch.engine) * 1000, baseline: median(branch.raw) * 1000, unit: 'ms' },
+      { metric: 'branch: overhead over raw', value: overhead, baseline: null, unit: 'ms', target: '<= 100 ms', met: overhead <= 100 },
+      { metric: 'commit throughput', value: rate(commit.engine), baseline: rate(commit.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(commit.engine) >= 0.95 * rate(commit.bare) },
+      { metric: 'rebase throughput', value: rate(rebase.engine), baseline: rate(rebase.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(rebase.engine) >= 0.95 * rate(rebase.bare) },
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
