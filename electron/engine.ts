@@ -124,8 +124,8 @@ export class Engine {
   }
 
   /** Finishes or rolls back operations a crash interrupted. */
-  async recover(): Promise<RecoveryReport[]> {
-    return recoverAll((uri) => (uri === null ? null : this.virsh(uri)));
+  async recover(domain?: string): Promise<RecoveryReport[]> {
+    return recoverAll((uri) => (uri === null ? null : this.virsh(uri)), domain);
   }
 
   /** Answers one API call; the input has been validated against the contract's schema. */

@@ -262,13 +262,13 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     );
 
   program
-    .command('recover')
-    .description('Finish or roll back operations that a crash interrupted.')
+    .command('recover [domain]')
+    .description('Finish or roll back operations that a crash interrupted (all, or one domain\'s).')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .action(async (domain: string | undefined, flags: { json?: boolean }) => {
       const engine = new Engine({ host: 'serve' });
       try {
-        const reports = await engine.recover();
+        const reports = await engine.recover(domain === undefined ? undefined : name('domain')(domain));
         if (flags.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
         else process.stdout.write(reports.length === 0 ? 'Nothing to recover.\n' : `${reports.map((r) => r.message).join('\n')}\n`);
         if (reports.some((r) => r.outcome === 'failed')) process.exitCode = 1;

@@ -147,10 +147,11 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
 }
 
 /** Finishes or rolls back every interrupted operation whose connection `virshFor` can open. */
-export async function recoverAll(virshFor: (uri: string | null) => Virsh | null): Promise<RecoveryReport[]> {
+export async function recoverAll(virshFor: (uri: string | null) => Virsh | null, only?: string): Promise<RecoveryReport[]> {
   const reports: RecoveryReport[] = [];
   for (const entry of await unfinishedJournals()) {
     const domain = domainOf(entry.plan);
+    if (only !== undefined && domain !== only) continue;
     const release = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
     const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
     try {

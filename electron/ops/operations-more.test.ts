@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
-import { backingOf, checksums, diskSource, expectSameViews, expectSnapshotRecordsTrue, expectStarts, exportViews } from '../test-support/checks';
+import {
+  backingOf,
+  checksums,
+  diskSource,
+  expectParentsAgree,
+  expectSameViews,
+  expectSnapshotRecordsTrue,
+  expectStarts,
+  expectUntouched,
+  exportViews,
+} from '../test-support/checks';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
@@ -14,11 +24,16 @@ const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
 
+/** Plans and applies, then checks SPEC 5.1 and 5.4: only the files the plan names changed; records agree. */
 async function apply(intent: Intent): Promise<Domain> {
+  const before = await checksums(Object.keys((await engine.scanDomain(source, intent.domain)).layers));
   const planned = await engine.plan(source, intent);
   if (!planned.ok) throw new Error(`refused: ${planned.refusal.code} ${planned.refusal.message}`);
   const result = await engine.apply(planned.plan);
   if (result.status !== 'done' || result.domain === null) throw new Error(`not done: ${result.status}`);
+  await expectUntouched(before, planned.plan);
+  expectParentsAgree(result.domain);
+  expectSnapshotRecordsTrue(intent.domain);
   return result.domain;
 }
 
@@ -145,5 +160,23 @@ describe('S8: two disks and a CD-ROM', () => {
     await expectSameViews(deleted, views2, ['s:s2']);
     expectSnapshotRecordsTrue(vm);
     expectStarts(vm);
+  });
+});
+
+describe('cancel', () => {
+  test('an operation cancelled before its first step changes nothing and says so', async () => {
+    const vm = await build('cancel', ['vda'], ['s1']);
+    const before = await checksums(Object.keys((await engine.scanDomain(source, vm)).layers));
+    const disk = diskSource(vm, 'vda');
+    const planned = await engine.handle('plan', { source, intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'never' } });
+    if (!planned.ok) throw new Error(planned.refusal.message);
+    const running = engine.handle('apply', { plan: planned.plan as never });
+    // The engine is still re-checking the plan against a fresh scan: the cancel lands before any step.
+    expect(await engine.handle('operations', {})).toEqual([expect.objectContaining({ operationId: planned.plan.id })]);
+    expect(await engine.handle('cancel', { operationId: planned.plan.id })).toEqual({ cancelled: true });
+    await expect(running).rejects.toMatchObject({ code: 'E_CANCELLED', message: expect.stringMatching(/Nothing was changed/) });
+    expect(diskSource(vm, 'vda')).toBe(disk);
+    expect(await checksums(Object.keys(before))).toEqual(before);
+    expect(await engine.handle('operations', {})).toEqual([]);
   });
 });

@@ -5,7 +5,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent, Plan } from '../../shared/ops/plan';
 import { Engine } from '../engine';
-import { backingOf, checksums, diskSource, expectSameViews, expectSnapshotRecordsTrue, expectStarts, exportViews } from '../test-support/checks';
+import {
+  backingOf,
+  checksums,
+  diskSource,
+  expectParentsAgree,
+  expectSameViews,
+  expectSnapshotRecordsTrue,
+  expectStarts,
+  expectUntouched,
+  exportViews,
+} from '../test-support/checks';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
@@ -27,9 +37,16 @@ async function planned(intent: Intent): Promise<Plan> {
   return result.plan;
 }
 
+/** Plans and applies, then checks SPEC 5.1 and 5.4: only the files the plan names changed; records agree. */
 async function apply(intent: Intent): Promise<Domain> {
-  const result = await engine.apply(await planned(intent));
+  const before = await checksums(Object.keys((await engine.scanDomain(source, intent.domain)).layers));
+  const planned = await engine.plan(source, intent);
+  if (!planned.ok) throw new Error(`refused: ${planned.refusal.code} ${planned.refusal.message}`);
+  const result = await engine.apply(planned.plan);
   if (result.status !== 'done' || result.domain === null) throw new Error(`not done: ${result.status}`);
+  await expectUntouched(before, planned.plan);
+  expectParentsAgree(result.domain);
+  expectSnapshotRecordsTrue(intent.domain);
   return result.domain;
 }
 

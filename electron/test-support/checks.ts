@@ -85,3 +85,23 @@ export function backingOf(file: string): string | null {
   const info = JSON.parse(qemuImgSync(['info', '-U', '--output=json', file])) as { 'full-backing-filename'?: string };
   return info['full-backing-filename'] ?? null;
 }
+
+/** SPEC 5.1: every file the plan does not name as written or trashed kept its exact bytes. */
+export async function expectUntouched(before: Record<string, string>, plan: { impact: { written: string[]; trashed: string[] } }): Promise<void> {
+  const named = new Set([...plan.impact.written, ...plan.impact.trashed]);
+  const kept = Object.keys(before).filter((p) => !named.has(p));
+  expect(await checksums(kept)).toEqual(Object.fromEntries(kept.map((p) => [p, before[p]])));
+}
+
+/** libvirt's idea of each snapshot's parent is the model's. */
+export function expectParentsAgree(domain: Domain): void {
+  for (const snap of domain.snapshots) {
+    let parent: string | null = null;
+    try {
+      parent = virshSync(['snapshot-parent', '--domain', domain.name, '--snapshotname', snap.name]).trim() || null;
+    } catch {
+      parent = null;
+    }
+    expect(parent, `parent of ${snap.name}`).toBe(snap.parent);
+  }
+}

@@ -129,7 +129,7 @@ describe('delete snapshot', () => {
     expect(plan.steps[2]).toMatchObject({ snapshot: 'snap3', replace: { '/i/vm.snap2': '/i/vm.snap1' } });
     expect(plan.steps[4]).toMatchObject({ path: '/i/vm.snap2', command: ['mv', '--', '/i/vm.snap2', '/i/.snaptree-trash/op1/vm.snap2'] });
     expect(plan.pointOfNoReturn).toBe(0);
-    expect(plan.impact).toMatchObject({ written: ['/i/vm.snap1'], trashed: ['/i/vm.snap2'], spaceBytes: 1 << 20 });
+    expect(plan.impact).toMatchObject({ written: ['/i/vm.snap1', '/i/vm.snap3'], trashed: ['/i/vm.snap2'], spaceBytes: 1 << 20 });
   });
 
   test('the latest snapshot: its overlay is the current disk, so the domain is pointed at the saved state', () => {

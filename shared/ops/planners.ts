@@ -365,6 +365,8 @@ function planDeleteSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'del
           sentence: `Point ${basename(child.path)} at ${basename(state)}, which now holds what ${basename(overlay)} held.`,
           command: ['qemu-img', 'rebase', '-u', '-f', child.format, '-F', format, '-b', state, '--', child.path],
         });
+        // Only its header changes (the backing name): the guest reads the same bytes through it.
+        written.push(child.path);
       }
       for (const d of domain.disks) if (d.file === overlay) diskChanges[d.target] = state;
       const retip = (tips: BranchRecords['branches'][number]['tips']) => tips.map((t) => (t.file === overlay ? { ...t, file: state } : t));
