@@ -5,14 +5,13 @@ import type { Domain } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import {
+  applyChecked,
   backingOf,
   checksums,
   diskSource,
-  expectParentsAgree,
   expectSameViews,
   expectSnapshotRecordsTrue,
   expectStarts,
-  expectUntouched,
   exportViews,
 } from '../test-support/checks';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
@@ -24,17 +23,8 @@ const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
 
-/** Plans and applies, then checks SPEC 5.1 and 5.4: only the files the plan names changed; records agree. */
-async function apply(intent: Intent): Promise<Domain> {
-  const before = await checksums(Object.keys((await engine.scanDomain(source, intent.domain)).layers));
-  const planned = await engine.plan(source, intent);
-  if (!planned.ok) throw new Error(`refused: ${planned.refusal.code} ${planned.refusal.message}`);
-  const result = await engine.apply(planned.plan);
-  if (result.status !== 'done' || result.domain === null) throw new Error(`not done: ${result.status}`);
-  await expectUntouched(before, planned.plan);
-  expectParentsAgree(result.domain);
-  expectSnapshotRecordsTrue(intent.domain);
-  return result.domain;
+function apply(intent: Intent): Promise<Domain> {
+  return applyChecked(engine, source, intent);
 }
 
 /** A domain with the given disks, each a fresh qcow2 with data, and snapshots s1..sN taken with the app. */

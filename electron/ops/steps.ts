@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
-import { trashPathOf } from '../../shared/ops/planners';
+import { trashPathOf } from '../../shared/ops/plan-helpers';
 import { canonical } from '../scan/layers';
 import { readQcow2Header } from '../tools/qcow2-header';
 import { qemuImgCreate } from '../tools/qemu-img';

@@ -5,7 +5,7 @@
 import { readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { TRASH_DIR } from '../../shared/ops/planners';
+import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import type { TrashEntry } from '../../shared/ops/results';
 
 /** Written into each operation's trash folder: which domain's files these were. */

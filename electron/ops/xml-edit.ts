@@ -5,7 +5,7 @@
 import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
 import type { BranchRecords } from '../../shared/ops/plan';
 import { AppError } from '../../shared/errors';
-import { SNAPTREE_NS } from '../scan/libvirt-xml';
+import { children, SNAPTREE_NS } from '../scan/libvirt-xml';
 
 function parse(xml: string): Document {
   const doc = new DOMParser().parseFromString(xml, 'text/xml');
@@ -13,16 +13,8 @@ function parse(xml: string): Document {
   return doc;
 }
 
-function childElements(el: Element, name: string): Element[] {
-  const out: Element[] = [];
-  for (let node = el.firstChild; node !== null; node = node.nextSibling) {
-    if (node.nodeType === node.ELEMENT_NODE && (node as Element).localName === name) out.push(node as Element);
-  }
-  return out;
-}
-
 function ensureChild(doc: Document, parent: Element, name: string, before?: Element | null): Element {
-  const existing = childElements(parent, name)[0];
+  const existing = children(parent, name)[0];
   if (existing !== undefined) return existing;
   const el = doc.createElement(name);
   parent.insertBefore(el, before ?? null);
@@ -31,16 +23,16 @@ function ensureChild(doc: Document, parent: Element, name: string, before?: Elem
 
 /** Points the given disks (by target) at new files of the given formats. */
 function setDiskSources(doc: Document, disks: Record<string, { file: string; format: string }>): void {
-  const devices = childElements(doc.documentElement as Element, 'devices')[0];
+  const devices = children(doc.documentElement as Element, 'devices')[0];
   const seen = new Set<string>();
-  for (const disk of devices === undefined ? [] : childElements(devices, 'disk')) {
-    const target = childElements(disk, 'target')[0]?.getAttribute('dev') ?? '';
+  for (const disk of devices === undefined ? [] : children(devices, 'disk')) {
+    const target = children(disk, 'target')[0]?.getAttribute('dev') ?? '';
     const wanted = disks[target];
     if (wanted === undefined) continue;
     ensureChild(doc, disk, 'source').setAttribute('file', wanted.file);
     ensureChild(doc, disk, 'driver').setAttribute('type', wanted.format);
     // A backing chain libvirt recorded for the old file no longer applies.
-    for (const store of childElements(disk, 'backingStore')) disk.removeChild(store);
+    for (const store of children(disk, 'backingStore')) disk.removeChild(store);
     seen.add(target);
   }
   const missing = Object.keys(disks).filter((t) => !seen.has(t));
@@ -50,8 +42,8 @@ function setDiskSources(doc: Document, disks: Record<string, { file: string; for
 /** Replaces the app's `<metadata>` record with `records`; other applications' metadata stays. */
 function setBranchRecords(doc: Document, records: BranchRecords): void {
   const root = doc.documentElement as Element;
-  const metadata = ensureChild(doc, root, 'metadata', childElements(root, 'memory')[0] ?? null);
-  for (const old of childElements(metadata, 'branches')) if (old.namespaceURI === SNAPTREE_NS) metadata.removeChild(old);
+  const metadata = ensureChild(doc, root, 'metadata', children(root, 'memory')[0] ?? null);
+  for (const old of children(metadata, 'branches')) if (old.namespaceURI === SNAPTREE_NS) metadata.removeChild(old);
   const el = doc.createElementNS(SNAPTREE_NS, 'snaptree:branches');
   if (records.current !== null) el.setAttribute('current', records.current);
   for (const branch of records.branches) {
@@ -86,13 +78,13 @@ export function editSnapshotXml(xml: string, replace: Record<string, string>, pa
     if (source && file && replace[file] !== undefined) source.setAttribute('file', replace[file]);
   }
   if (parent !== undefined) {
-    for (const old of childElements(root, 'parent')) root.removeChild(old);
+    for (const old of children(root, 'parent')) root.removeChild(old);
     if (parent !== null) {
       const el = doc.createElement('parent');
       const name = doc.createElement('name');
       name.appendChild(doc.createTextNode(parent));
       el.appendChild(name);
-      root.insertBefore(el, childElements(root, 'creationTime')[0] ?? root.firstChild);
+      root.insertBefore(el, children(root, 'creationTime')[0] ?? root.firstChild);
     }
   }
   return new XMLSerializer().serializeToString(doc);

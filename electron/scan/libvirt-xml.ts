@@ -51,7 +51,7 @@ function parse(xml: string, what: string): Element {
 }
 
 /** Direct children of `el` named `name`. */
-function children(el: Element, name: string): Element[] {
+export function children(el: Element, name: string): Element[] {
   const out: Element[] = [];
   for (let node = el.firstChild; node !== null; node = node.nextSibling) {
     if (node.nodeType === node.ELEMENT_NODE && (node as Element).localName === name) out.push(node as Element);

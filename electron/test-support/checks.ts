@@ -8,7 +8,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { Domain } from '../../shared/model';
+import type { Domain, Source } from '../../shared/model';
+import type { Intent } from '../../shared/ops/plan';
+import type { Engine } from '../engine';
 import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
 import { qemuImgSame } from '../tools/qemu-img';
 import { qemuImgSync, virshSync } from './lab';
@@ -104,4 +106,17 @@ export function expectParentsAgree(domain: Domain): void {
     }
     expect(parent, `parent of ${snap.name}`).toBe(snap.parent);
   }
+}
+
+/** Plans and applies, then checks SPEC 5.1 and 5.4: only the files the plan names changed; records agree. */
+export async function applyChecked(engine: Engine, source: Source, intent: Intent): Promise<Domain> {
+  const before = await checksums(Object.keys((await engine.scanDomain(source, intent.domain)).layers));
+  const planned = await engine.plan(source, intent);
+  if (!planned.ok) throw new Error(`refused: ${planned.refusal.code} ${planned.refusal.message}`);
+  const result = await engine.apply(planned.plan);
+  if (result.status !== 'done' || result.domain === null) throw new Error(`not done: ${result.status}`);
+  await expectUntouched(before, planned.plan);
+  expectParentsAgree(result.domain);
+  expectSnapshotRecordsTrue(intent.domain);
+  return result.domain;
 }

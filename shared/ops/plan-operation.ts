@@ -1,5 +1,6 @@
 import type { Intent, PlanResult } from './plan';
-import { planCore, type PlanContext } from './planners';
+import type { PlanContext } from './plan-helpers';
+import { planCore } from './planners';
 import { planMore } from './planners-more';
 
 /** Plans any operation: a pure function of the scan, the intent and the operation id. */

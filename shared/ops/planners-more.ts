@@ -11,8 +11,8 @@ import {
   currentBranch,
   defineStep,
   impact,
-  isRefusal,
-  openDomain,
+  isFailure,
+  openSnapshot,
   OVERLAY_BYTES,
   plan,
   recordsOf,
@@ -21,7 +21,7 @@ import {
   trashStep,
   virsh,
   type PlanContext,
-} from './planners';
+} from './plan-helpers';
 
 /** What abandoning some tips frees: layers nothing else needs, and the snapshots whose saved state is only there. */
 export interface Abandoned {
@@ -179,11 +179,9 @@ function planCreateSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'cre
 }
 
 function planRevertDiscard(ctx: PlanContext, intent: Extract<Intent, { op: 'revert-discard' }>): PlanResult {
-  const opened = openDomain(ctx, intent.domain);
-  if (isRefusal(opened)) return { ok: false, refusal: opened };
-  const domain = opened;
-  const snapshot = domain.snapshots.find((s) => s.name === intent.snapshot);
-  if (snapshot === undefined) return refuse('E_NOT_FOUND', `Domain "${domain.name}" has no snapshot named "${intent.snapshot}".`);
+  const opened = openSnapshot(ctx, intent.domain, intent.snapshot);
+  if (isFailure(opened)) return { ok: false, refusal: opened };
+  const { domain, snapshot } = opened;
   const current = currentBranch(domain);
   if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to revert.`);
   const made = revertSteps(ctx, domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`);
