@@ -1,8 +1,12 @@
 import { useEffect, type ReactElement } from 'react';
 import { useAppStore } from '../store/context';
-import { selectAppInfo, selectDomain, selectScans, selectSourceEntry, selectStartupError, selectTheme } from '../store/selectors';
+import { selectAppInfo, selectDomain, selectScanResult, selectScans, selectSourceEntry, selectStartupError, selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
+import { ActionBar } from './ActionBar';
 import { DetailsPanel } from './DetailsPanel';
+import { NodeMenu } from './NodeMenu';
+import { OpsStatus } from './OpsStatus';
+import { PlanDialog } from './PlanDialog';
 import { GraphCanvas } from './GraphCanvas';
 import { SunMoonIcon } from './Icons';
 import { Sidebar } from './Sidebar';
@@ -29,6 +33,7 @@ export function App(): ReactElement {
   const source = useAppStore(selectSourceEntry);
   const info = useAppStore(selectAppInfo);
   const startupError = useAppStore(selectStartupError);
+  const scan = useAppStore(selectScanResult);
 
   useEffect(() => {
     void loadSources();
@@ -69,13 +74,22 @@ export function App(): ReactElement {
             <h2>Cannot reach the engine</h2>
             <p className="error">{startupError.message}</p>
           </div>
-        ) : domain ? (
-          <GraphCanvas domain={domain} />
+        ) : domain && scan ? (
+          <>
+            <ActionBar scan={scan} domain={domain} />
+            <div className="canvas-host">
+              <GraphCanvas domain={domain}>
+                <NodeMenu scan={scan} domain={domain} />
+              </GraphCanvas>
+            </div>
+            <OpsStatus />
+          </>
         ) : (
           <EmptyState />
         )}
       </main>
       {domain ? <DetailsPanel domain={domain} /> : <aside className="details" />}
+      <PlanDialog />
     </div>
   );
 }

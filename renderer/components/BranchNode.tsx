@@ -10,13 +10,14 @@ const TIP_LABEL = { domain: 'current state', metadata: 'branch', loose: 'loose t
 /** A branch tip: live, writable layers not captured by any snapshot. The current one is "You are here". */
 function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
   const loose = data.branch?.origin === 'loose';
-  const classes = ['snap-node', 'kind-branch', data.current ? 'is-current' : '', loose ? 'is-loose' : '', selected ? 'is-selected' : '']
+  const classes = ['snap-node', 'kind-branch', data.current ? 'is-current' : '', loose ? 'is-loose' : '', selected ? 'is-selected' : '', data.mark ? `mark-${data.mark}` : '', data.ghost ? 'is-ghost' : '']
     .filter(Boolean)
     .join(' ');
   return (
-    <div className={classes} data-testid={`node-${data.name}`} data-kind="branch" data-current={data.current ? 'true' : 'false'}>
+    <div className={classes} data-testid={`${data.ghost ? 'ghost' : 'node'}-${data.name}`} data-kind="branch" data-current={data.current && !data.ghost ? 'true' : 'false'} data-mark={data.mark ?? undefined}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      {data.current ? (
+      {data.ghost ? <div className="ghost-badge">new</div> : null}
+      {data.current && !data.ghost ? (
         <div className="here-badge" data-testid="you-are-here">
           <HereIcon /> You are here
         </div>

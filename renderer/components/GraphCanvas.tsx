@@ -8,11 +8,13 @@ import {
   type NodeMouseHandler,
   type NodeTypes,
 } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement } from 'react';
+import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import type { Domain } from '../../shared/model';
+import { highlightsFor, NO_HIGHLIGHTS, type Highlights } from '../graph/highlights';
 import { moveFocus, NODE_HEIGHT, NODE_WIDTH, toFlow, type SnapFlowNode } from '../graph/to-flow';
 import { useAppStore } from '../store/context';
 import { selectNodeId, selectTheme } from '../store/selectors';
+import type { AppState } from '../store/store';
 import { BranchNode } from './BranchNode';
 import { SnapshotNode } from './SnapshotNode';
 
@@ -21,16 +23,28 @@ const nodeTypes: NodeTypes = { snapshot: SnapshotNode, branch: BranchNode };
 const ARROWS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown']);
 const FIT = { padding: 0.2, maxZoom: 1.2 } as const;
 
-const selectSelectNode = (s: { selectNode: (id: string | null) => void }) => s.selectNode;
+const selectSelectNode = (s: AppState) => s.selectNode;
+const selectOpenMenu = (s: AppState) => s.openMenu;
+const selectPreview = (s: AppState) => s.preview;
+const selectFlash = (s: AppState) => s.flash;
+const MENU_KEYS = new Set(['Enter', 'ContextMenu', 'm']);
 const minimapColor = (node: SnapFlowNode): string =>
   node.data.current ? 'var(--accent)' : node.type === 'branch' ? 'var(--branch)' : 'var(--node-border-strong)';
 
-function Canvas({ domain }: { domain: Domain }): ReactElement {
+function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }): ReactElement {
   const nodeId = useAppStore(selectNodeId);
   const selectNode = useAppStore(selectSelectNode);
   const theme = useAppStore(selectTheme);
+  const openMenu = useAppStore(selectOpenMenu);
+  const preview = useAppStore(selectPreview);
+  const flash = useAppStore(selectFlash);
   const flow = useReactFlow();
-  const graph = useMemo(() => toFlow(domain), [domain]);
+  // While a plan is previewed the graph shows what it touches; just after one ran, what it changed.
+  const highlights: Highlights = useMemo(() => {
+    if (preview?.result?.ok === true && preview.nameError === null) return highlightsFor(domain, preview.result.plan);
+    return Object.keys(flash).length > 0 ? { marks: flash, ghosts: [] } : NO_HIGHLIGHTS;
+  }, [domain, preview, flash]);
+  const graph = useMemo(() => toFlow(domain, highlights), [domain, highlights]);
   const nodes = useMemo(() => graph.nodes.map((n) => (n.id === nodeId ? { ...n, selected: true } : n)), [graph, nodeId]);
   const wrapper = useRef<HTMLDivElement>(null);
 
@@ -49,9 +63,24 @@ function Canvas({ domain }: { domain: Domain }): ReactElement {
     [flow, graph],
   );
 
+  /** Opens the menu of a node beside it on screen. */
+  const menuAt = useCallback(
+    (id: string) => {
+      const node = graph.nodes.find((n) => n.id === id);
+      const box = wrapper.current?.getBoundingClientRect();
+      if (node === undefined || box === undefined) return;
+      const at = flow.flowToScreenPosition({ x: node.position.x + NODE_WIDTH, y: node.position.y });
+      openMenu(id, at.x - box.left + 4, at.y - box.top);
+    },
+    [graph, flow, openMenu],
+  );
+
   const onKeyDown = useCallback(
     (event: KeyboardEvent<HTMLDivElement>) => {
-      if (ARROWS.has(event.key)) {
+      if ((MENU_KEYS.has(event.key) || (event.key === 'F10' && event.shiftKey)) && nodeId !== null) {
+        event.preventDefault();
+        menuAt(nodeId);
+      } else if (ARROWS.has(event.key)) {
         event.preventDefault();
         const next = moveFocus(graph, nodeId, event.key as Parameters<typeof moveFocus>[2]);
         if (next !== null) {
@@ -70,15 +99,26 @@ function Canvas({ domain }: { domain: Domain }): ReactElement {
         }
       }
     },
-    [graph, nodeId, selectNode, centerOn, flow],
+    [graph, nodeId, selectNode, centerOn, flow, menuAt],
   );
 
   const onNodeClick: NodeMouseHandler<SnapFlowNode> = useCallback(
     (_event, node) => {
+      if (node.data.ghost) return;
       selectNode(node.id);
       wrapper.current?.focus();
     },
     [selectNode],
+  );
+
+  const onNodeContextMenu: NodeMouseHandler<SnapFlowNode> = useCallback(
+    (event, node) => {
+      event.preventDefault();
+      if (node.data.ghost) return;
+      const box = wrapper.current?.getBoundingClientRect();
+      openMenu(node.id, event.clientX - (box?.left ?? 0), event.clientY - (box?.top ?? 0));
+    },
+    [openMenu],
   );
 
   return (
@@ -87,7 +127,7 @@ function Canvas({ domain }: { domain: Domain }): ReactElement {
       ref={wrapper}
       tabIndex={0}
       onKeyDown={onKeyDown}
-      aria-label={`Snapshot graph of ${domain.name}. Arrow keys move between nodes, F fits the view, Home goes to You are here.`}
+      aria-label={`Snapshot graph of ${domain.name}. Arrow keys move between nodes, Enter opens the node's actions, F fits the view, Home goes to You are here.`}
       data-testid="graph-canvas"
     >
       <ReactFlow<SnapFlowNode>
@@ -95,6 +135,7 @@ function Canvas({ domain }: { domain: Domain }): ReactElement {
         edges={graph.edges}
         nodeTypes={nodeTypes}
         onNodeClick={onNodeClick}
+        onNodeContextMenu={onNodeContextMenu}
         onPaneClick={() => selectNode(null)}
         nodesDraggable={false}
         nodesConnectable={false}
@@ -112,14 +153,15 @@ function Canvas({ domain }: { domain: Domain }): ReactElement {
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
       </ReactFlow>
+      {children}
     </div>
   );
 }
 
-export function GraphCanvas({ domain }: { domain: Domain }): ReactElement {
+export function GraphCanvas({ domain, children }: { domain: Domain; children?: ReactNode }): ReactElement {
   return (
     <ReactFlowProvider>
-      <Canvas domain={domain} />
+      <Canvas domain={domain}>{children}</Canvas>
     </ReactFlowProvider>
   );
 }

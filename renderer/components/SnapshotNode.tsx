@@ -10,9 +10,10 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
   const snap = data.snapshot;
   return (
     <div
-      className={`snap-node kind-snapshot${selected ? ' is-selected' : ''}`}
-      data-testid={`node-${data.name}`}
+      className={`snap-node kind-snapshot${selected ? ' is-selected' : ''}${data.mark ? ` mark-${data.mark}` : ''}${data.ghost ? ' is-ghost' : ''}`}
+      data-testid={`${data.ghost ? 'ghost' : 'node'}-${data.name}`}
       data-kind="snapshot"
+      data-mark={data.mark ?? undefined}
       title={snap?.description ?? undefined}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />

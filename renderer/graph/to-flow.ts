@@ -7,6 +7,7 @@ import { hierarchy, tree, type HierarchyPointNode } from 'd3-hierarchy';
 import type { Edge, Node } from '@xyflow/react';
 import type { Domain } from '../../shared/model';
 import { snapshotGraph, type GraphNode } from '../../shared/snapshot-graph';
+import { NO_HIGHLIGHTS, type Highlights, type Mark } from './highlights';
 
 export const NODE_WIDTH = 200;
 export const NODE_HEIGHT = 68;
@@ -16,6 +17,10 @@ const ROW = NODE_HEIGHT + 22;
 export type SnapNodeData = GraphNode & {
   /** Problems found on this node's files. */
   problemCount: number;
+  /** How an open plan, or a finished one, touches this node. */
+  mark: Mark | null;
+  /** Drawn only as a preview of what a plan would create. */
+  ghost: boolean;
   [key: string]: unknown;
 };
 
@@ -43,8 +48,9 @@ function rank(node: GraphNode): string {
   return `${node.current ? '2' : '1'}${node.name}`;
 }
 
-export function toFlow(domain: Domain): FlowGraph {
-  const graphNodes = snapshotGraph(domain);
+export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS): FlowGraph {
+  const ghostIds = new Set(highlights.ghosts.map((g) => g.id));
+  const graphNodes = [...snapshotGraph(domain), ...highlights.ghosts];
   const byId = new Map(graphNodes.map((n) => [n.id, n]));
   const problemPaths = new Map<string, number>();
   for (const problem of domain.problems) {
@@ -81,7 +87,12 @@ export function toFlow(domain: Domain): FlowGraph {
       position: { x, y },
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
-      data: { ...node, problemCount: filesOf(node).reduce((sum, p) => sum + (problemPaths.get(p) ?? 0), 0) },
+      data: {
+        ...node,
+        problemCount: filesOf(node).reduce((sum, p) => sum + (problemPaths.get(p) ?? 0), 0),
+        mark: highlights.marks[node.id] ?? null,
+        ghost: ghostIds.has(node.id),
+      },
     });
     if (node.parentId !== null) {
       edges.push({
@@ -89,7 +100,7 @@ export function toFlow(domain: Domain): FlowGraph {
         source: node.parentId,
         target: node.id,
         type: 'smoothstep',
-        className: node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot',
+        className: `${node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghostIds.has(node.id) ? ' edge-ghost' : ''}`,
         ...(node.current ? { animated: true } : {}),
       });
     }

@@ -17,3 +17,7 @@ export function selectDomain(s: AppState): Domain | null {
 export function selectSourceEntry(s: AppState) {
   return s.sources.find((e) => e.id === s.sourceId) ?? null;
 }
+
+export function selectScanResult(s: AppState) {
+  return s.sourceId === null ? null : (s.scans[s.sourceId]?.result ?? null);
+}

@@ -6,6 +6,7 @@ import { create, type StateCreator } from 'zustand';
 import type { AppInfo, SnaptreeApi, SourceEntry } from '../../shared/contract';
 import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { ScanResult } from '../../shared/model';
+import { createOpsSlice, type OpsSlice } from './ops-slice';
 
 export interface SourceScan {
   status: 'loading' | 'ready' | 'error';
@@ -38,7 +39,7 @@ export interface UiSlice {
   toggleTheme(): void;
 }
 
-export type AppState = SourcesSlice & SelectionSlice & UiSlice;
+export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice;
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
 export const createSourcesSlice =
@@ -93,7 +94,7 @@ export const createSelectionSlice: Slice<SelectionSlice> = (set) => ({
   domainName: null,
   nodeId: null,
   selectDomain(sourceId, domainName) {
-    set({ sourceId, domainName, nodeId: null });
+    set({ sourceId, domainName, nodeId: null, menu: null, preview: null });
   },
   selectNode(nodeId) {
     set({ nodeId });
@@ -120,6 +121,7 @@ export function createAppStore(api: SnaptreeApi) {
     ...createSourcesSlice(api)(...a),
     ...createSelectionSlice(...a),
     ...createUiSlice(...a),
+    ...createOpsSlice(api)(...a),
   }));
 }
 

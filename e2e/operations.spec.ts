@@ -1,0 +1,179 @@
+/**
+ * The seed use in the browser against real libvirt: click snap1, revert with a new branch, watch the graph
+ * fork; then switch back, delete snap2, and see a refused commit explain itself. Then the same fork by keyboard.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
+
+const URI = 'qemu:///system';
+const PREFIX = `snaptree-e2e-${process.pid}-`;
+const MiB = 1024 * 1024;
+let dir: string;
+let server: ChildProcess;
+let url: string;
+
+const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
+const img = (...args: string[]) => execFileSync('qemu-img', args, { encoding: 'utf8' });
+
+function diskSource(domain: string): string {
+  const xml = virsh('dumpxml', '--domain', domain, '--inactive');
+  return /<source file='([^']+)'/.exec(xml)?.[1] ?? '';
+}
+
+/** base → snap1 → snap2 → snap3, data written in every layer, current state too. */
+function buildSeed(name: string): string {
+  const domain = PREFIX + name;
+  const base = join(dir, `${name}.qcow2`);
+  img('create', '-q', '-f', 'qcow2', base, String(64 * MiB));
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P 16 0 ${4 * MiB}`, base]);
+  const xml = join(dir, `${name}.xml`);
+  writeFileSync(
+    xml,
+    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+  );
+  virsh('define', '--file', xml);
+  for (const [i, snap] of ['snap1', 'snap2', 'snap3'].entries()) {
+    virsh('snapshot-create-as', '--domain', domain, '--name', snap, '--disk-only', '--atomic');
+    execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P ${33 + i} ${(i + 1) * 4 * MiB} ${MiB}`, diskSource(domain)]);
+  }
+  return domain;
+}
+
+async function openDomain(page: Page, domain: string): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId(`domain-${domain}`).click();
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+  await expect(page.getByTestId('node-snap3')).toBeVisible();
+}
+
+async function runFromMenu(page: Page, node: string, item: string, shot: (page: Page, name: string) => Promise<void>, shotName?: string): Promise<void> {
+  await page.getByTestId(`node-${node}`).click({ button: 'right' });
+  await page.getByRole('menuitem', { name: item }).click();
+  const dialog = page.getByTestId('plan-dialog');
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  if (shotName) await shot(page, shotName);
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog).toBeHidden({ timeout: 60_000 });
+  await expect(page.getByTestId('ops-outcome')).toContainText('done');
+}
+
+test.beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'snaptree-e2e-'));
+  server = spawn(process.execPath, [join(__dirname, '..', 'bin', 'virt-snaptree.cjs'), 'serve', '--connect', URI], {
+    env: { ...process.env, SNAPTREE_DATA_DIR: join(dir, 'data') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
+    server.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[0]);
+      }
+    });
+  });
+});
+
+test.afterAll(async () => {
+  server?.kill('SIGTERM');
+  for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
+    virsh('undefine', '--domain', domain, '--snapshots-metadata');
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused commit explains itself', async ({ page, shot }) => {
+  const domain = buildSeed('mouse');
+  const state1 = join(dir, 'mouse.qcow2');
+  await openDomain(page, domain);
+  await shot(page, 'ops-1-before');
+
+  // Right-click snap1 → Revert with new branch → type snap1.1.
+  await page.getByTestId('node-snap1').click({ button: 'right' });
+  await expect(page.getByTestId('node-menu')).toBeVisible();
+  await shot(page, 'ops-2-menu');
+  await page.getByRole('menuitem', { name: 'Revert with new branch…' }).click();
+  const dialog = page.getByTestId('plan-dialog');
+  const name = dialog.getByRole('textbox', { name: 'New branch name' });
+  await name.fill('bad/name');
+  await expect(dialog).toContainText('cannot contain "/"');
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeDisabled();
+  await name.fill('snap1.1');
+  // The preview names the exact command and draws the new node on the graph.
+  await expect(dialog.getByTestId('plan-commands')).toContainText(`qemu-img create -q -f qcow2 -b ${state1} -F qcow2`);
+  await expect(page.getByTestId('ghost-snap1.1')).toBeVisible();
+  await expect(page.getByTestId('node-main')).toHaveAttribute('data-mark', 'changed');
+  await shot(page, 'ops-3-preview');
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+
+  // The graph forks: snap1 leads to snap2 and to snap1.1, where You are here.
+  await expect(page.getByTestId('node-snap1.1')).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
+  await expect(page.getByTestId('node-main')).toHaveAttribute('data-current', 'false');
+  // snap1→snap2, snap2→snap3, snap3→main, and the new fork snap1→snap1.1.
+  await expect(page.locator('.react-flow__edge')).toHaveCount(4);
+  await expect(page.getByTestId('you-are-here')).toHaveCount(1);
+  await shot(page, 'ops-4-forked');
+  const overlay = diskSource(domain);
+  expect(overlay).toBe(join(dir, `${domain}.snap1.1.vda.qcow2`));
+  expect(JSON.parse(img('info', '--output=json', overlay))['full-backing-filename']).toBe(state1);
+
+  // Switch back to main.
+  await runFromMenu(page, 'main', 'Switch to this branch…', shot, 'ops-5-switch-preview');
+  await expect(page.getByTestId('node-main')).toHaveAttribute('data-current', 'true');
+  await shot(page, 'ops-6-switched');
+
+  // Delete snap2.
+  await runFromMenu(page, 'snap2', 'Delete snapshot…', shot, 'ops-7-delete-preview');
+  await expect(page.getByTestId('node-snap2')).toHaveCount(0);
+  await expect(page.getByTestId('node-snap3')).toBeVisible();
+  await shot(page, 'ops-8-deleted');
+
+  // A commit into a file others depend on is refused, with the engine's reason.
+  await page.getByTestId('node-snap1.1').click({ button: 'right' });
+  const commit = page.getByRole('menuitem', { name: /Commit into its backing file/ });
+  await expect(commit).toHaveAttribute('aria-disabled', 'true');
+  await expect(commit).toContainText('depend');
+  await shot(page, 'ops-9-commit-refused');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('node-menu')).toHaveCount(0);
+});
+
+test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {
+  const domain = buildSeed('keys');
+  await page.goto(url);
+  // Tab to the domain in the sidebar and open it.
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === `domain-${domain}`) break;
+  }
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+  // Tab on to the graph, go to You are here, then left to snap1.
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'graph-canvas') break;
+  }
+  await page.keyboard.press('Home');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
+  await expect(page.getByTestId('details-title')).toHaveText('snap1');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('node-menu')).toBeVisible();
+  await page.keyboard.press('b');
+  const dialog = page.getByTestId('plan-dialog');
+  await expect(dialog).toBeVisible();
+  await page.keyboard.type('by-keys');
+  await expect(dialog.getByTestId('plan-commands')).toContainText('by-keys');
+  await shot(page, 'ops-keys-preview');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('node-by-keys')).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
+  await shot(page, 'ops-keys-forked');
+  expect(diskSource(domain)).toBe(join(dir, `${domain}.by-keys.vda.qcow2`));
+});

@@ -1,0 +1,83 @@
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import type { Domain, ScanResult } from '../../shared/model';
+import { nodeActions } from '../../shared/ops/node-actions';
+import { snapshotGraph } from '../../shared/snapshot-graph';
+import { useAppStore } from '../store/context';
+import type { AppState } from '../store/store';
+
+const selectMenu = (s: AppState) => s.menu;
+const selectClose = (s: AppState) => s.closeMenu;
+const selectStart = (s: AppState) => s.startAction;
+
+/** The menu of a node (right click, or the menu key on the focused node): what it allows, and why not. */
+export function NodeMenu({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactElement | null {
+  const menu = useAppStore(selectMenu);
+  if (menu === null) return null;
+  return <MenuList key={`${menu.nodeId}@${menu.x},${menu.y}`} scan={scan} domain={domain} menu={menu} />;
+}
+
+function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; menu: NonNullable<AppState['menu']> }): ReactElement | null {
+  const close = useAppStore(selectClose);
+  const start = useAppStore(selectStart);
+  const node = useMemo(() => snapshotGraph(domain).find((n) => n.id === menu.nodeId), [domain, menu]);
+  const actions = useMemo(() => (node ? nodeActions(scan, domain, node) : []), [scan, domain, node]);
+  const [active, setActive] = useState(() => Math.max(0, actions.findIndex((a) => a.disabled === null)));
+  const list = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    list.current?.focus();
+  }, []);
+
+  if (node === undefined) return null;
+  const choose = (index: number) => {
+    const action = actions[index];
+    if (action !== undefined && action.disabled === null) start(action);
+  };
+  const onKeyDown = (event: KeyboardEvent) => {
+    event.stopPropagation();
+    if (event.key === 'Escape') close();
+    else if (event.key === 'ArrowDown') setActive((i) => (i + 1) % actions.length);
+    else if (event.key === 'ArrowUp') setActive((i) => (i - 1 + actions.length) % actions.length);
+    else if (event.key === 'Enter' || event.key === ' ') choose(active);
+    else {
+      const index = actions.findIndex((a) => a.key === event.key.toLowerCase());
+      if (index !== -1) choose(index);
+      else return;
+    }
+    event.preventDefault();
+  };
+  return (
+    <>
+      <div className="menu-backdrop" onClick={close} onContextMenu={(e) => (e.preventDefault(), close())} />
+      <div
+        className="node-menu"
+        role="menu"
+        aria-label={`Actions for ${node.name}`}
+        style={{ left: menu.x, top: menu.y }}
+        ref={list}
+        tabIndex={-1}
+        onKeyDown={onKeyDown}
+        data-testid="node-menu"
+      >
+        <div className="node-menu-title">{node.name}</div>
+        {actions.length === 0 ? <div className="muted small node-menu-empty">Nothing to do on this node.</div> : null}
+        {actions.map((action, i) => (
+          <button
+            key={action.id}
+            type="button"
+            role="menuitem"
+            className={`node-menu-item${i === active ? ' is-active' : ''}${action.danger ? ' is-danger' : ''}`}
+            aria-disabled={action.disabled !== null}
+            title={action.disabled ?? undefined}
+            onMouseEnter={() => setActive(i)}
+            onClick={() => choose(i)}
+          >
+            <span>{action.label}</span>
+            <kbd>{action.key.toUpperCase()}</kbd>
+            {action.disabled !== null ? <span className="node-menu-reason">{action.disabled}</span> : null}
+          </button>
+        ))}
+      </div>
+    </>
+  );
+}

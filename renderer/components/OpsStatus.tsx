@@ -1,0 +1,50 @@
+import type { ReactElement } from 'react';
+import { useAppStore } from '../store/context';
+import type { AppState } from '../store/store';
+
+const selectRunning = (s: AppState) => s.running;
+const selectOutcome = (s: AppState) => s.outcome;
+const selectCancel = (s: AppState) => s.cancelRunning;
+const selectDismiss = (s: AppState) => s.dismissOutcome;
+
+/** The running operation with its progress and a cancel button, and the outcome of the last one. */
+export function OpsStatus(): ReactElement | null {
+  const running = useAppStore(selectRunning);
+  const outcome = useAppStore(selectOutcome);
+  const cancel = useAppStore(selectCancel);
+  const dismiss = useAppStore(selectDismiss);
+  if (running !== null) {
+    const p = running.progress;
+    const percent = p?.percent ?? null;
+    const overall = p === null ? 0 : ((p.step + (percent ?? 0) / 100) / Math.max(1, p.steps)) * 100;
+    return (
+      <div className="ops-status" role="status" data-testid="ops-running">
+        <div className="ops-status-text">
+          {p ? `Step ${p.step + 1} of ${p.steps}: ` : ''}
+          {running.sentence}
+        </div>
+        <progress max={100} value={overall} aria-label="Progress" />
+        <button type="button" className="button" onClick={() => void cancel()}>
+          Cancel
+        </button>
+      </div>
+    );
+  }
+  if (outcome === null) return null;
+  return (
+    <div className={`ops-status ${outcome.ok ? 'is-ok' : 'is-error'}`} role={outcome.ok ? 'status' : 'alert'} data-testid="ops-outcome">
+      <div className="ops-status-text">
+        <strong>{outcome.title}</strong>
+        {outcome.error ? (
+          <>
+            {' '}
+            <code>{outcome.error.code}</code> {outcome.error.message}
+          </>
+        ) : null}
+      </div>
+      <button type="button" className="icon-button" aria-label="Dismiss" onClick={dismiss}>
+        ×
+      </button>
+    </div>
+  );
+}

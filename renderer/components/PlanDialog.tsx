@@ -1,0 +1,144 @@
+import { useEffect, useRef, type ReactElement } from 'react';
+import type { Plan } from '../../shared/ops/plan';
+import { formatBytes } from '../../shared/snapshot-graph';
+import { useAppStore } from '../store/context';
+import type { AppState } from '../store/store';
+import { fileName } from './format';
+
+const selectPreview = (s: AppState) => s.preview;
+const selectRunning = (s: AppState) => s.running;
+const selectActions = (s: AppState) => s;
+
+/** Shows a command as it could be pasted into a shell; the engine itself never uses one. */
+function shellLine(args: string[]): string {
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
+}
+
+function FileList({ label, files, tone }: { label: string; files: string[]; tone: string }): ReactElement | null {
+  if (files.length === 0) return null;
+  return (
+    <div className={`impact impact-${tone}`}>
+      <div className="impact-label">{label}</div>
+      <ul>
+        {files.map((f) => (
+          <li key={f} title={f}>
+            <code>{fileName(f)}</code>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function PlanBody({ plan }: { plan: Plan }): ReactElement {
+  const commands = plan.steps.filter((s) => s.command.length > 0).map((s) => shellLine(s.command));
+  return (
+    <>
+      <ol className="plan-steps">
+        {plan.steps.map((step, i) => (
+          <li key={i}>{step.sentence}</li>
+        ))}
+      </ol>
+      <div className="impacts">
+        <FileList label="Creates" files={plan.impact.created} tone="created" />
+        <FileList label="Writes" files={plan.impact.written} tone="written" />
+        <FileList label="Moves to trash" files={plan.impact.trashed} tone="trashed" />
+      </div>
+      <p className="plan-facts">
+        Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
+        {plan.impact.mustStop ? ' · the VM must be shut off' : ''}
+        {plan.pointOfNoReturn !== null ? ` · from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished` : ''}
+      </p>
+      {plan.warnings.map((w) => (
+        <p key={w} className="plan-warning">
+          {w}
+        </p>
+      ))}
+      <details className="plan-commands" open>
+        <summary>Exact commands</summary>
+        <pre data-testid="plan-commands">{commands.join('\n')}</pre>
+        <button type="button" className="link-button" onClick={() => void navigator.clipboard?.writeText(commands.join('\n'))}>
+          Copy
+        </button>
+      </details>
+    </>
+  );
+}
+
+/** The plan preview: nothing runs until the user confirms what they see. */
+export function PlanDialog(): ReactElement | null {
+  const preview = useAppStore(selectPreview);
+  const running = useAppStore(selectRunning);
+  const store = useAppStore(selectActions);
+  const input = useRef<HTMLInputElement>(null);
+  const confirmButton = useRef<HTMLButtonElement>(null);
+
+  // Plan again a moment after the user stops typing.
+  const name = preview?.name;
+  const nameError = preview?.nameError;
+  const asks = preview?.action.asks !== null;
+  useEffect(() => {
+    if (name === undefined || !asks || nameError !== null) return;
+    const timer = setTimeout(() => void store.planPreview(), 250);
+    return () => clearTimeout(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- planPreview is a stable store action
+  }, [name, nameError, asks]);
+
+  useEffect(() => {
+    if (preview?.action.asks) input.current?.select();
+    else confirmButton.current?.focus();
+  }, [preview?.action]);
+
+  if (preview === null) return null;
+  const { action, result } = preview;
+  const busy = running !== null;
+  const ready = result?.ok === true && preview.nameError === null && !preview.loading;
+  return (
+    <div className="dialog-backdrop">
+      <div
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-label={action.label.replace('…', '')}
+        data-testid="plan-dialog"
+        onKeyDown={(e) => {
+          if (e.key === 'Escape' && !busy) store.closePreview();
+        }}
+      >
+        <h2>{action.label.replace('…', '')}</h2>
+        {action.asks ? (
+          <label className="field">
+            <span>{action.asks.label}</span>
+            <input
+              ref={input}
+              value={preview.name}
+              aria-invalid={preview.nameError !== null}
+              onChange={(e) => store.setPreviewName(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && ready) void store.confirm();
+              }}
+              disabled={busy}
+            />
+            {preview.nameError ? <span className="field-error">{preview.nameError}</span> : null}
+          </label>
+        ) : null}
+        {preview.notice ? <p className="plan-notice">{preview.notice}</p> : null}
+        {preview.loading && result === null ? <p className="muted">Planning…</p> : null}
+        {result?.ok === false ? (
+          <p className="plan-refusal" role="alert" data-testid="plan-refusal">
+            <strong>{result.refusal.code}</strong> {result.refusal.message}
+          </p>
+        ) : null}
+        {result?.ok === true && preview.nameError === null ? <PlanBody plan={result.plan} /> : null}
+        <div className="dialog-actions">
+          <button type="button" className="button" onClick={() => store.closePreview()} disabled={busy}>
+            Cancel
+          </button>
+          <button type="button" ref={confirmButton} className={`button button-primary${action.danger ? ' button-danger' : ''}`} disabled={!ready || busy} onClick={() => void store.confirm()}>
+            {busy ? 'Running…' : 'Confirm'}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,157 @@
+/**
+ * Operations in the app: the node menu, the plan preview, the run with its progress, and what the graph marks
+ * afterwards. Every engine call goes through here.
+ */
+import type { StateCreator } from 'zustand';
+import type { SnaptreeApi } from '../../shared/contract';
+import { toErrorData, type ErrorData } from '../../shared/errors';
+import type { Domain } from '../../shared/model';
+import type { NodeAction } from '../../shared/ops/node-actions';
+import type { Plan, PlanResult } from '../../shared/ops/plan';
+import type { ProgressEvent } from '../../shared/ops/results';
+import { nameSchema } from '../../shared/validate';
+import type { Mark } from '../graph/highlights';
+import type { AppState } from './store';
+
+export interface Preview {
+  action: NodeAction;
+  name: string;
+  /** Why the typed name is not acceptable, as the engine's rules say. */
+  nameError: string | null;
+  result: PlanResult | null;
+  loading: boolean;
+  /** Shown above the plan, e.g. when the world changed and the plan was made again. */
+  notice: string | null;
+}
+
+export interface Outcome {
+  ok: boolean;
+  title: string;
+  error: ErrorData | null;
+}
+
+export interface OpsSlice {
+  menu: { nodeId: string; x: number; y: number } | null;
+  preview: Preview | null;
+  running: { operationId: string; sentence: string; progress: ProgressEvent | null } | null;
+  /** Nodes an operation just changed, marked for a moment. */
+  flash: Record<string, Mark>;
+  outcome: Outcome | null;
+  openMenu(nodeId: string, x: number, y: number): void;
+  closeMenu(): void;
+  startAction(action: NodeAction): void;
+  setPreviewName(name: string): void;
+  planPreview(): Promise<void>;
+  closePreview(): void;
+  confirm(): Promise<void>;
+  cancelRunning(): Promise<void>;
+  dismissOutcome(): void;
+}
+
+const POLL_MS = 250;
+const FLASH_MS = 2500;
+
+function checkName(name: string): string | null {
+  const parsed = nameSchema.safeParse(name);
+  return parsed.success ? null : (parsed.error.issues[0]?.message ?? 'Not a valid name.');
+}
+
+/** Puts a rescanned domain in place in its source's scan, keeping everything else as it is. */
+function withDomain(state: AppState, domain: Domain): Partial<AppState> {
+  const id = state.sourceId;
+  const scan = id === null ? undefined : state.scans[id];
+  if (id === null || scan?.result === undefined) return {};
+  const domains = scan.result.domains.map((d) => (d.name === domain.name ? domain : d));
+  return { scans: { ...state.scans, [id]: { ...scan, result: { ...scan.result, domains } } } };
+}
+
+export const createOpsSlice =
+  (api: SnaptreeApi): StateCreator<AppState, [], [], OpsSlice> =>
+  (set, get) => ({
+    menu: null,
+    preview: null,
+    running: null,
+    flash: {},
+    outcome: null,
+    openMenu(nodeId, x, y) {
+      set({ menu: { nodeId, x, y }, nodeId });
+    },
+    closeMenu() {
+      set({ menu: null });
+    },
+    startAction(action) {
+      const name = action.asks?.suggestion ?? '';
+      set({ menu: null, outcome: null, preview: { action, name, nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
+      void get().planPreview();
+    },
+    setPreviewName(name) {
+      const preview = get().preview;
+      if (preview === null) return;
+      set({ preview: { ...preview, name, nameError: checkName(name), result: null } });
+    },
+    async planPreview() {
+      const preview = get().preview;
+      const source = get().sources.find((s) => s.id === get().sourceId)?.source;
+      if (preview === null || source === undefined || preview.nameError !== null) return;
+      set({ preview: { ...preview, loading: true } });
+      try {
+        const result = await api.call('plan', { source, intent: preview.action.intent(preview.name) as never });
+        const now = get().preview;
+        // A newer name was typed meanwhile: that one's plan wins.
+        if (now !== null && now.name === preview.name) set({ preview: { ...now, result, loading: false } });
+      } catch (error) {
+        const now = get().preview;
+        if (now !== null) set({ preview: { ...now, loading: false, result: { ok: false, refusal: toErrorData(error) } } });
+      }
+    },
+    closePreview() {
+      set({ preview: null });
+    },
+    async confirm() {
+      const preview = get().preview;
+      if (preview?.result?.ok !== true) return;
+      const plan: Plan = preview.result.plan;
+      set({ running: { operationId: plan.id, sentence: plan.steps[0]?.sentence ?? '', progress: null } });
+      const poll = setInterval(() => {
+        void api.call('operations', {}).then((events) => {
+          const event = events.find((e) => e.operationId === plan.id);
+          const running = get().running;
+          if (event !== undefined && running !== null) set({ running: { ...running, sentence: event.sentence, progress: event } });
+        });
+      }, POLL_MS);
+      try {
+        const result = await api.call('apply', { plan: plan as never });
+        if (result.status === 'changed') {
+          set({ preview: { ...preview, result: { ok: true, plan: result.plan }, notice: 'The domain changed since this plan was made. Here is the plan as it is now: review it and confirm again.' } });
+          return;
+        }
+        const marks: Record<string, Mark> = {};
+        for (const id of plan.impact.changedNodes) marks[id] = 'flash';
+        set((state) => ({
+          ...(result.domain !== null ? withDomain(state, result.domain) : {}),
+          preview: null,
+          flash: marks,
+          outcome: { ok: true, title: `${preview.action.label.replace('…', '')}: done.`, error: null },
+        }));
+        setTimeout(() => set({ flash: {} }), FLASH_MS);
+        if (result.domain === null) {
+          const id = get().sourceId;
+          if (id !== null) await get().scanSource(id);
+        }
+      } catch (error) {
+        set({ preview: null, outcome: { ok: false, title: `${preview.action.label.replace('…', '')} failed.`, error: toErrorData(error) } });
+        const id = get().sourceId;
+        if (id !== null) await get().scanSource(id);
+      } finally {
+        clearInterval(poll);
+        set({ running: null });
+      }
+    },
+    async cancelRunning() {
+      const running = get().running;
+      if (running !== null) await api.call('cancel', { operationId: running.operationId });
+    },
+    dismissOutcome() {
+      set({ outcome: null });
+    },
+  });
