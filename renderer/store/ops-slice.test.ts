@@ -1,0 +1,83 @@
+import { describe, expect, test, vi } from 'vitest';
+import type { ApiInput, ApiMethod, ApiOutput, SnaptreeApi } from '../../shared/contract';
+import { AppError } from '../../shared/errors';
+import type { Domain, ScanResult } from '../../shared/model';
+import type { NodeAction } from '../../shared/ops/node-actions';
+import type { Plan } from '../../shared/ops/plan';
+import { createAppStore } from './store';
+
+const domain = (branch: string): Domain => ({ name: 'vm', state: 'shut off', disks: [], snapshots: [], branches: [{ name: branch, current: true, origin: 'domain', base: null, tips: [] }], layers: {}, problems: [] });
+const scan: ScanResult = { source: { kind: 'libvirt', uri: 'qemu:///system' }, scannedAt: '', hypervisor: null, domains: [domain('main')], problems: [] };
+const plan = { id: '11111111-1111-1111-1111-111111111111', intent: { op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: 'new' }, source: scan.source, steps: [], pointOfNoReturn: null, warnings: [], impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: ['b:new'], unchangedNodes: [], spaceBytes: 0, mustStop: true } } as unknown as Plan;
+const action: NodeAction = { id: 'revert-branch', label: 'Revert with new branch…', key: 'b', asks: { label: 'New branch name', suggestion: 'new' }, disabled: null, intent: (n) => ({ op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: n }), danger: false };
+
+/** An API that answers from a table: the store is tested on its own, without an engine. */
+function stubApi(answers: Partial<{ [M in ApiMethod]: (input: ApiInput<M>) => Promise<ApiOutput<M>> }>): SnaptreeApi & { calls: Array<[string, unknown]> } {
+  const calls: Array<[string, unknown]> = [];
+  return {
+    calls,
+    async call(method, input) {
+      calls.push([method, input]);
+      const answer = answers[method] as ((input: unknown) => Promise<unknown>) | undefined;
+      if (answer === undefined) throw new Error(`unexpected call ${method}`);
+      return answer(input) as never;
+    },
+  };
+}
+
+async function ready(api: SnaptreeApi) {
+  const store = createAppStore(api);
+  store.setState({ sources: [{ id: 'c', label: 'c', source: scan.source, demo: false }], scans: { c: { status: 'ready', result: scan } }, sourceId: 'c', domainName: 'vm' });
+  return store;
+}
+
+describe('operations in the store', () => {
+  test('an action opens a preview with the engine plan; a bad name is caught before the engine is asked', async () => {
+    const api = stubApi({ plan: async () => ({ ok: true, plan }) });
+    const store = await ready(api);
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result).toEqual({ ok: true, plan }));
+    store.getState().setPreviewName('-rf');
+    expect(store.getState().preview?.nameError).toMatch(/cannot start with "-"/);
+    await store.getState().planPreview();
+    expect(api.calls.filter(([m]) => m === 'plan')).toHaveLength(1);
+  });
+
+  test('confirming applies the plan, puts the rescanned domain in place and marks what changed', async () => {
+    const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'done', operationId: plan.id, domain: domain('new') }), operations: async () => [] });
+    const store = await ready(api);
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    await store.getState().confirm();
+    const state = store.getState();
+    expect(state.preview).toBeNull();
+    expect(state.scans.c?.result?.domains[0]?.branches[0]?.name).toBe('new');
+    expect(state.flash).toEqual({ 'b:new': 'flash' });
+    expect(state.outcome).toMatchObject({ ok: true });
+    expect(state.running).toBeNull();
+  });
+
+  test('a changed world brings the new plan back for review; a failure shows its code', async () => {
+    const changed = { ...plan, id: '22222222-2222-2222-2222-222222222222' } as Plan;
+    const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'changed', plan: changed }), operations: async () => [] });
+    const store = await ready(api);
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    await store.getState().confirm();
+    expect(store.getState().preview).toMatchObject({ result: { ok: true, plan: changed }, notice: expect.stringMatching(/changed/) });
+
+    const failing = stubApi({
+      plan: async () => ({ ok: true, plan }),
+      apply: async () => {
+        throw new AppError('E_LOCKED', 'Another operation is running on vm.');
+      },
+      operations: async () => [],
+      scan: async () => scan,
+    });
+    const store2 = await ready(failing);
+    store2.getState().startAction(action);
+    await vi.waitFor(() => expect(store2.getState().preview?.result?.ok).toBe(true));
+    await store2.getState().confirm();
+    expect(store2.getState().outcome).toMatchObject({ ok: false, error: { code: 'E_LOCKED' } });
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, test } from 'vitest';
+import { assembleDomain } from '../assemble';
+import type { Layer, ScanResult } from '../model';
+import { snapshotGraph } from '../snapshot-graph';
+import { nodeActions } from './node-actions';
+
+const layer = (path: string, backing: string | null): Layer => ({ path, format: 'qcow2', virtualSize: 1, actualSize: 1, backing, backingName: backing, backingFormat: backing ? 'qcow2' : null });
+
+function scanOf(state: string): ScanResult {
+  const domain = assembleDomain({
+    name: 'vm',
+    state,
+    disks: [{ target: 'vda', device: 'disk', file: '/t', format: 'qcow2', managed: true }],
+    snapshots: [{ name: 's1', parent: null, description: null, created: null, state: 'shutoff', current: true, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/t' }] }],
+    recorded: { current: null, branches: [] },
+    layers: { '/b': layer('/b', null), '/t': layer('/t', '/b') },
+    problems: [],
+  });
+  return { source: { kind: 'libvirt', uri: 'qemu:///system' }, scannedAt: '', hypervisor: null, domains: [domain], problems: [] };
+}
+
+const actionsOf = (scan: ScanResult, id: string) => {
+  const domain = scan.domains[0]!;
+  return nodeActions(scan, domain, snapshotGraph(domain).find((n) => n.id === id)!);
+};
+
+describe('nodeActions', () => {
+  test('a snapshot offers the reverts and delete; a free branch name is suggested', () => {
+    const actions = actionsOf(scanOf('shut off'), 's:s1');
+    expect(actions.map((a) => [a.id, a.disabled])).toEqual([
+      ['revert-branch', null],
+      ['revert-discard', null],
+      ['delete-snapshot', null],
+    ]);
+    expect(actions[0]?.asks?.suggestion).toBe('s1.1');
+  });
+
+  test("what the engine would refuse is disabled with the engine's reason", () => {
+    const running = actionsOf(scanOf('running'), 's:s1');
+    expect(running[0]?.disabled).toMatch(/Shut it down first/);
+    const here = actionsOf(scanOf('shut off'), 'b:main');
+    expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'commit', 'rename-branch', 'delete-branch']);
+    expect(here.find((a) => a.id === 'commit')?.disabled).toMatch(/saved state of snapshot s1/);
+    expect(here.find((a) => a.id === 'delete-branch')?.disabled).toMatch(/current branch/);
+    expect(here.find((a) => a.id === 'create-snapshot')?.disabled).toBeNull();
+  });
+});
