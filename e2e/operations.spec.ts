@@ -144,6 +144,15 @@ test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused
   await shot(page, 'ops-9-commit-refused');
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('node-menu')).toHaveCount(0);
+
+  // The operations log keeps what ran, with its commands; the trash holds what the delete moved away.
+  await page.getByRole('tab', { name: 'Operations log' }).click();
+  await expect(page.getByTestId('ops-log').locator('li.log-entry')).toHaveCount(3);
+  await expect(page.getByTestId('ops-log')).toContainText('Delete snapshot');
+  await shot(page, 'ops-10-log');
+  await page.getByRole('tab', { name: 'Trash' }).click();
+  await expect(page.getByTestId('trash-panel')).toContainText('mouse.snap2');
+  await shot(page, 'ops-11-trash');
 });
 
 test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {

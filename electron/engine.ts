@@ -8,6 +8,7 @@ import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/plan-operation';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
+import { history } from './ops/journal';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
 import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
@@ -144,6 +145,7 @@ export class Engine {
         return { cancelled: running !== undefined };
       },
       recover: async () => this.recover(),
+      history: async ({ limit }) => history(limit ?? 100),
       trashList: async ({ source, domain }) => this.trash(source, domain),
       trashRestore: async ({ source, domain, operationId, paths }) =>
         this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

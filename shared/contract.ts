@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ErrorData } from './errors';
 import type { Domain, ScanResult, Source } from './model';
 import type { PlanResult } from './ops/plan';
-import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
+import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
 import { absolutePathSchema, nameSchema, uriSchema } from './validate';
 
 export const sourceSchema = z.discriminatedUnion('kind', [
@@ -71,6 +71,7 @@ export const apiInputs = {
   operations: z.object({}).strict(),
   cancel: z.object({ operationId: operationIdSchema }).strict(),
   recover: z.object({}).strict(),
+  history: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
   trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -87,6 +88,8 @@ export interface ApiOutputs {
   operations: ProgressEvent[];
   cancel: { cancelled: boolean };
   recover: RecoveryReport[];
+  /** The operations log, newest first; it lives in the journals, so it survives restarts. */
+  history: HistoryEntry[];
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

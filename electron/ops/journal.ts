@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { ErrorData } from '../../shared/errors';
 import type { Plan } from '../../shared/ops/plan';
+import type { HistoryEntry } from '../../shared/ops/results';
 import { dataDir } from './data-dir';
 
 /** What undoing a step needs, captured before it runs. */
@@ -55,4 +56,20 @@ export async function readJournals(): Promise<JournalEntry[]> {
 /** Journals that did not end: a crash, or a failure recovery must finish or roll back. */
 export async function unfinishedJournals(): Promise<JournalEntry[]> {
   return (await readJournals()).filter((e) => e.status === 'running' || e.status === 'failed');
+}
+
+/** The operations log: the newest journals first, as the app shows them. */
+export async function history(limit: number): Promise<HistoryEntry[]> {
+  return (await readJournals())
+    .reverse()
+    .slice(0, limit)
+    .map((e) => ({
+      id: e.id,
+      at: e.createdAt,
+      op: e.plan.intent.op,
+      domain: e.plan.intent.domain,
+      status: e.status,
+      steps: e.plan.steps.map((step, i) => ({ sentence: step.sentence, command: step.command, state: e.steps[i]?.state ?? 'pending' })),
+      error: e.error ? { code: e.error.code, message: e.error.message } : null,
+    }));
 }

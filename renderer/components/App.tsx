@@ -3,7 +3,7 @@ import { useAppStore } from '../store/context';
 import { selectAppInfo, selectDomain, selectScanResult, selectScans, selectSourceEntry, selectStartupError, selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
 import { ActionBar } from './ActionBar';
-import { DetailsPanel } from './DetailsPanel';
+import { SidePanels } from './SidePanels';
 import { NodeMenu } from './NodeMenu';
 import { OpsStatus } from './OpsStatus';
 import { PlanDialog } from './PlanDialog';
@@ -88,7 +88,7 @@ export function App(): ReactElement {
           <EmptyState />
         )}
       </main>
-      {domain ? <DetailsPanel domain={domain} /> : <aside className="details" />}
+      {domain ? <SidePanels domain={domain} /> : <aside className="details" />}
       <PlanDialog />
     </div>
   );

@@ -219,7 +219,7 @@ export function DetailsPanel({ domain }: { domain: Domain }): ReactElement {
   const nodes = snapshotGraph(domain);
   const node = nodes.find((n) => n.id === nodeId);
   return (
-    <aside className="details" aria-label="Details" data-testid="details-panel">
+    <div aria-label="Details" data-testid="details-panel">
       {node?.snapshot ? (
         <SnapshotDetails domain={domain} snapshot={node.snapshot} nodes={nodes} />
       ) : node?.branch ? (
@@ -227,6 +227,6 @@ export function DetailsPanel({ domain }: { domain: Domain }): ReactElement {
       ) : (
         <DomainSummary domain={domain} />
       )}
-    </aside>
+    </div>
   );
 }

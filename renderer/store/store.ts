@@ -7,6 +7,7 @@ import type { AppInfo, SnaptreeApi, SourceEntry } from '../../shared/contract';
 import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { ScanResult } from '../../shared/model';
 import { createOpsSlice, type OpsSlice } from './ops-slice';
+import { createPanelSlice, type PanelSlice } from './panel-slice';
 
 export interface SourceScan {
   status: 'loading' | 'ready' | 'error';
@@ -39,7 +40,7 @@ export interface UiSlice {
   toggleTheme(): void;
 }
 
-export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice;
+export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice;
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
 export const createSourcesSlice =
@@ -122,6 +123,7 @@ export function createAppStore(api: SnaptreeApi) {
     ...createSelectionSlice(...a),
     ...createUiSlice(...a),
     ...createOpsSlice(api)(...a),
+    ...createPanelSlice(api)(...a),
   }));
 }
 

@@ -33,3 +33,14 @@ export interface TrashEntry {
   size: number;
   trashedAt: string;
 }
+
+/** One operation as the log shows it, from its journal. */
+export interface HistoryEntry {
+  id: string;
+  at: string;
+  op: string;
+  domain: string;
+  status: 'running' | 'done' | 'rolled-back' | 'finished-by-recovery' | 'failed';
+  steps: Array<{ sentence: string; command: string[]; state: 'pending' | 'started' | 'done' | 'undone' }>;
+  error: { code: string; message: string } | null;
+}

@@ -1,0 +1,68 @@
+/** The right-hand panel: the selected node's details, the operations log, or the domain's trash. */
+import type { StateCreator } from 'zustand';
+import type { SnaptreeApi } from '../../shared/contract';
+import { toErrorData, type ErrorData } from '../../shared/errors';
+import type { HistoryEntry, TrashEntry } from '../../shared/ops/results';
+import type { AppState } from './store';
+
+export type PanelTab = 'details' | 'log' | 'trash';
+
+export interface PanelSlice {
+  tab: PanelTab;
+  history: HistoryEntry[];
+  trash: TrashEntry[];
+  panelError: ErrorData | null;
+  showTab(tab: PanelTab): void;
+  loadHistory(): Promise<void>;
+  loadTrash(): Promise<void>;
+  restoreTrash(operationId: string): Promise<void>;
+  emptyTrash(operationId: string): Promise<void>;
+}
+
+export const createPanelSlice =
+  (api: SnaptreeApi): StateCreator<AppState, [], [], PanelSlice> =>
+  (set, get) => {
+    const source = () => get().sources.find((s) => s.id === get().sourceId)?.source;
+    const guarded = async (work: () => Promise<void>) => {
+      try {
+        set({ panelError: null });
+        await work();
+      } catch (error) {
+        set({ panelError: toErrorData(error) });
+      }
+    };
+    return {
+      tab: 'details',
+      history: [],
+      trash: [],
+      panelError: null,
+      showTab(tab) {
+        set({ tab });
+        if (tab === 'log') void get().loadHistory();
+        if (tab === 'trash') void get().loadTrash();
+      },
+      loadHistory: () => guarded(async () => set({ history: await api.call('history', { limit: 100 }) })),
+      loadTrash: () =>
+        guarded(async () => {
+          const src = source();
+          const domain = get().domainName;
+          if (src === undefined || domain === null) return set({ trash: [] });
+          set({ trash: await api.call('trashList', src.kind === 'libvirt' ? { source: src, domain } : { source: src }) });
+        }),
+      restoreTrash: (operationId) =>
+        guarded(async () => {
+          const src = source();
+          if (src === undefined) return;
+          await api.call('trashRestore', { source: src, operationId });
+          await get().loadTrash();
+          if (get().sourceId !== null) await get().scanSource(get().sourceId as string);
+        }),
+      emptyTrash: (operationId) =>
+        guarded(async () => {
+          const src = source();
+          if (src === undefined) return;
+          await api.call('trashEmpty', { source: src, operationId });
+          await get().loadTrash();
+        }),
+    };
+  };
