@@ -186,3 +186,23 @@ test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {
   await shot(page, 'ops-keys-forked');
   expect(diskSource(domain)).toBe(join(dir, `${domain}.by-keys.vda.qcow2`));
 });
+
+test('connections: add an image folder, keep it across a reload, remove it', async ({ page, shot }) => {
+  const folder = join(dir, 'images');
+  execFileSync('mkdir', ['-p', folder]);
+  img('create', '-q', '-f', 'qcow2', join(folder, 'disk.qcow2'), String(16 * MiB));
+  img('create', '-q', '-f', 'qcow2', '-b', 'disk.qcow2', '-F', 'qcow2', join(folder, 'work.qcow2'));
+  await page.goto(url);
+  const input = page.getByRole('textbox', { name: 'Add a connection or an image folder' });
+  await input.fill('-c evil');
+  await expect(page.getByText('A connection URI looks like qemu:///system.')).toBeVisible();
+  await input.fill(folder);
+  await page.getByRole('button', { name: 'Open folder' }).click();
+  await expect(page.getByTestId('domain-disk.qcow2')).toBeVisible();
+  await expect(page.getByTestId('node-work.qcow2')).toBeVisible();
+  await shot(page, 'ops-12-folder-added');
+  await page.reload();
+  await expect(page.getByTestId('domain-disk.qcow2')).toBeVisible();
+  await page.getByRole('button', { name: `Remove ${folder}` }).click();
+  await expect(page.getByTestId('domain-disk.qcow2')).toHaveCount(0);
+});

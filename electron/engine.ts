@@ -8,7 +8,9 @@ import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/plan-operation';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
+import { createDemoLab, type DemoLab } from './lab/demo-lab';
 import { history } from './ops/journal';
+import { readSettings, writeSettings } from './settings';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
 import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
@@ -18,6 +20,7 @@ import { scanLibvirt } from './scan/scan-libvirt';
 import { openVirsh, type Virsh } from './tools/virsh';
 
 export const VERSION = '0.1.0';
+const DEMO_URI = 'qemu:///system';
 
 /** The trash entries an act names: one operation's, given paths (trashed or original), or all when neither. */
 function selectTrash(entries: TrashEntry[], which: { operationId?: string; paths?: string[] }): TrashEntry[] {
@@ -41,6 +44,8 @@ export interface EngineOptions {
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
   private readonly running = new Map<string, { controller: AbortController; last: ProgressEvent }>();
+  /** The demo lab, when the app built it on request. */
+  private lab: DemoLab | null = null;
   private sources: SourceEntry[];
 
   constructor(private readonly options: EngineOptions) {
@@ -59,6 +64,51 @@ export class Engine {
 
   setSources(sources: SourceEntry[]): void {
     this.sources = sources;
+  }
+
+  /** The sources given at start, then the ones the user added (kept in settings). */
+  async listSources(): Promise<SourceEntry[]> {
+    const settings = await readSettings();
+    const added: SourceEntry[] = [
+      ...settings.connections.map((uri) => ({ id: `libvirt:${uri}`, label: uri, source: { kind: 'libvirt' as const, uri }, demo: false, removable: true })),
+      ...settings.folders.map((path) => ({ id: `folder:${path}`, label: path, source: { kind: 'folder' as const, path }, demo: false, removable: true })),
+    ];
+    const ids = new Set(this.sources.map((s) => s.id));
+    return [...this.sources, ...added.filter((s) => !ids.has(s.id))];
+  }
+
+  /** Adds a connection or an image folder to the settings, once it has been checked to answer. */
+  async addSource(source: Source): Promise<SourceEntry[]> {
+    await this.scan(source);
+    const settings = await readSettings();
+    if (source.kind === 'libvirt' && !settings.connections.includes(source.uri)) settings.connections.push(source.uri);
+    if (source.kind === 'folder' && !settings.folders.includes(source.path)) settings.folders.push(source.path);
+    await writeSettings(settings);
+    return this.listSources();
+  }
+
+  async removeSource(id: string): Promise<SourceEntry[]> {
+    const settings = await readSettings();
+    const next = { connections: settings.connections.filter((uri) => `libvirt:${uri}` !== id), folders: settings.folders.filter((p) => `folder:${p}` !== id) };
+    if (next.connections.length === settings.connections.length && next.folders.length === settings.folders.length) {
+      throw new AppError('E_NOT_FOUND', 'Only connections and folders added in the app can be removed here.');
+    }
+    await writeSettings(next);
+    return this.listSources();
+  }
+
+  /** Builds the demo lab on request (once), and offers its sources. */
+  async startDemo(): Promise<SourceEntry[]> {
+    if (this.lab === null) {
+      const virsh = this.virsh(DEMO_URI);
+      const reachable = await virsh.run(['version']).then(
+        () => true,
+        () => false,
+      );
+      this.lab = await createDemoLab(reachable ? virsh : null);
+      this.sources = [...this.lab.sources, ...this.sources];
+    }
+    return this.listSources();
   }
 
   async scan(source: Source): Promise<ScanResult> {
@@ -133,7 +183,7 @@ export class Engine {
   async handle<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>> {
     const handlers: { [K in ApiMethod]: (input: ApiInput<K>) => Promise<ApiOutput<K>> } = {
       appInfo: async () => ({ version: VERSION, host: this.options.host, demo: this.options.demo ?? false }),
-      listSources: async () => this.sources,
+      listSources: async () => this.listSources(),
       scan: async ({ source }) => this.scan(source),
       scanDomain: async ({ source, domain }) => this.scanDomain(source, domain),
       plan: async ({ source, intent }) => this.plan(source, intent),
@@ -146,6 +196,9 @@ export class Engine {
       },
       recover: async () => this.recover(),
       history: async ({ limit }) => history(limit ?? 100),
+      addSource: async ({ source }) => this.addSource(source),
+      removeSource: async ({ id }) => this.removeSource(id),
+      startDemo: async () => this.startDemo(),
       trashList: async ({ source, domain }) => this.trash(source, domain),
       trashRestore: async ({ source, domain, operationId, paths }) =>
         this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
@@ -156,6 +209,8 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.lab?.dispose();
+    this.lab = null;
     await Promise.all([...this.connections.values()].map((v) => v.close()));
     this.connections.clear();
   }

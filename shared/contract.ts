@@ -23,6 +23,8 @@ export interface SourceEntry {
   demo: boolean;
   /** The domain to open first, when the source has it. */
   focus?: string;
+  /** Added by the user in the app (kept in settings), so the user may remove it. */
+  removable?: boolean;
 }
 
 export interface AppInfo {
@@ -72,6 +74,9 @@ export const apiInputs = {
   cancel: z.object({ operationId: operationIdSchema }).strict(),
   recover: z.object({}).strict(),
   history: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
+  addSource: z.object({ source: sourceSchema }).strict(),
+  removeSource: z.object({ id: z.string().min(1).max(5000) }).strict(),
+  startDemo: z.object({}).strict(),
   trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -90,6 +95,10 @@ export interface ApiOutputs {
   recover: RecoveryReport[];
   /** The operations log, newest first; it lives in the journals, so it survives restarts. */
   history: HistoryEntry[];
+  /** The sources after the change. */
+  addSource: SourceEntry[];
+  removeSource: SourceEntry[];
+  startDemo: SourceEntry[];
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

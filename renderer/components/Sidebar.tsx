@@ -4,11 +4,13 @@ import type { Domain } from '../../shared/model';
 import { useAppStore } from '../store/context';
 import { selectScans, selectSources } from '../store/selectors';
 import type { AppState } from '../store/store';
+import { AddSource } from './AddSource';
 import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
 
 const selectCurrent = (s: AppState) => `${s.sourceId ?? ''}\0${s.domainName ?? ''}`;
 const selectActions = (s: AppState) => s.selectDomain;
 const selectScan = (s: AppState) => s.scanSource;
+const selectRemove = (s: AppState) => s.removeSource;
 
 function stateClass(state: string): string {
   if (state === 'running') return 'dot dot-running';
@@ -51,6 +53,7 @@ export function Sidebar(): ReactElement {
   const sources = useAppStore(selectSources);
   const scans = useAppStore(selectScans);
   const scanSource = useAppStore(selectScan);
+  const removeSource = useAppStore(selectRemove);
   return (
     <nav className="sidebar" aria-label="Connections and domains">
       {sources.map((source) => {
@@ -73,6 +76,11 @@ export function Sidebar(): ReactElement {
               >
                 <RefreshIcon />
               </button>
+              {source.removable ? (
+                <button type="button" className="icon-button" title="Remove" aria-label={`Remove ${source.label}`} onClick={() => void removeSource(source.id)}>
+                  ×
+                </button>
+              ) : null}
             </header>
             {scan?.status === 'loading' && scan.result === undefined ? <p className="muted small">Scanning…</p> : null}
             {scan?.status === 'error' ? (
@@ -89,6 +97,7 @@ export function Sidebar(): ReactElement {
           </section>
         );
       })}
+      <AddSource />
     </nav>
   );
 }

@@ -5,7 +5,7 @@
 import { create, type StateCreator } from 'zustand';
 import type { AppInfo, SnaptreeApi, SourceEntry } from '../../shared/contract';
 import { toErrorData, type ErrorData } from '../../shared/errors';
-import type { ScanResult } from '../../shared/model';
+import type { ScanResult, Source } from '../../shared/model';
 import { createOpsSlice, type OpsSlice } from './ops-slice';
 import { createPanelSlice, type PanelSlice } from './panel-slice';
 
@@ -23,6 +23,10 @@ export interface SourcesSlice {
   loadSources(): Promise<void>;
   scanSource(id: string): Promise<void>;
   openFirstDomain(): void;
+  /** Adds a libvirt connection or an image folder (kept in settings); the error says why not. */
+  addSource(source: Source): Promise<ErrorData | null>;
+  removeSource(id: string): Promise<void>;
+  startDemo(): Promise<void>;
 }
 
 export interface SelectionSlice {
@@ -70,6 +74,37 @@ export const createSourcesSlice =
         set((state) => ({ scans: { ...state.scans, [id]: { status: 'error', error: toErrorData(error) } } }));
       }
       get().openFirstDomain();
+    },
+    async addSource(source) {
+      try {
+        const before = new Set(get().sources.map((s) => s.id));
+        const sources = await api.call('addSource', { source });
+        set({ sources });
+        const added = sources.filter((s) => !before.has(s.id));
+        await Promise.all(added.map((s) => get().scanSource(s.id)));
+        const first = added[0];
+        const domain = first ? get().scans[first.id]?.result?.domains[0] : undefined;
+        if (first && domain) get().selectDomain(first.id, domain.name);
+        return null;
+      } catch (error) {
+        return toErrorData(error);
+      }
+    },
+    async removeSource(id) {
+      try {
+        set({ sources: await api.call('removeSource', { id }) });
+        if (get().sourceId === id) set({ sourceId: null, domainName: null, nodeId: null });
+      } catch (error) {
+        set({ startupError: toErrorData(error) });
+      }
+    },
+    async startDemo() {
+      const before = new Set(get().sources.map((s) => s.id));
+      const sources = await api.call('startDemo', {});
+      set({ sources });
+      const added = sources.filter((s) => !before.has(s.id));
+      set({ domainName: null });
+      await Promise.all(added.map((s) => get().scanSource(s.id)));
     },
     openFirstDomain() {
       // Until the user picks, open the first source's preferred domain once every source before it is read,
