@@ -114,6 +114,15 @@ export function openSnapshot(ctx: PlanContext, domainName: string, snapshotName:
   return { domain, snapshot };
 }
 
+/** Opens the domain (see `openDomain`) and finds one of its branches. */
+export function openBranch(ctx: PlanContext, domainName: string, branchName: string): { domain: Domain; branch: Branch } | Refusal {
+  const domain = openDomain(ctx, domainName);
+  if (isRefusal(domain)) return domain;
+  const branch = domain.branches.find((b) => b.name === branchName);
+  if (branch === undefined) return { code: 'E_NOT_FOUND', message: `Domain "${domain.name}" has no branch named "${branchName}".` };
+  return { domain, branch };
+}
+
 /** Whether an `open…` helper refused. */
 export const isFailure = (value: object): value is Refusal => 'code' in value && 'message' in value;
 

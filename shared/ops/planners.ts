@@ -13,10 +13,9 @@ import {
   defineStep,
   impact,
   isFailure,
-  isRefusal,
+  openBranch,
   layerFormat,
   nameTaken,
-  openDomain,
   OVERLAY_BYTES,
   openSnapshot,
   plan,
@@ -78,11 +77,9 @@ function planRevertBranch(ctx: PlanContext, intent: Extract<Intent, { op: 'rever
 
 /** Switch branch: point the domain at a recorded branch's tips; the current state becomes a recorded branch. */
 function planSwitch(ctx: PlanContext, intent: Extract<Intent, { op: 'switch' }>): PlanResult {
-  const opened = openDomain(ctx, intent.domain);
-  if (isRefusal(opened)) return { ok: false, refusal: opened };
-  const domain = opened;
-  const target = domain.branches.find((b) => b.name === intent.branch);
-  if (target === undefined) return refuse('E_NOT_FOUND', `Domain "${domain.name}" has no branch named "${intent.branch}".`);
+  const opened = openBranch(ctx, intent.domain, intent.branch);
+  if (isFailure(opened)) return { ok: false, refusal: opened };
+  const { domain, branch: target } = opened;
   if (target.current) return refuse('E_BAD_INPUT', `"${target.name}" is already the current branch.`);
   const current = currentBranch(domain);
   if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk.`);
@@ -292,11 +289,9 @@ function planDeleteSnapshot(ctx: PlanContext, intent: Extract<Intent, { op: 'del
 
 /** Commit a branch tip into its backing file (RFC option 2), refused when anything else depends on that file. */
 function planCommit(ctx: PlanContext, intent: Extract<Intent, { op: 'commit' }>): PlanResult {
-  const opened = openDomain(ctx, intent.domain);
-  if (isRefusal(opened)) return { ok: false, refusal: opened };
-  const domain = opened;
-  const branch = domain.branches.find((b) => b.name === intent.branch);
-  if (branch === undefined) return refuse('E_NOT_FOUND', `Domain "${domain.name}" has no branch named "${intent.branch}".`);
+  const opened = openBranch(ctx, intent.domain, intent.branch);
+  if (isFailure(opened)) return { ok: false, refusal: opened };
+  const { domain, branch } = opened;
   const steps: Step[] = [];
   const written: string[] = [];
   const trashed: string[] = [];
