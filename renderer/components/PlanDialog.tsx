@@ -1,4 +1,5 @@
 import { useEffect, useRef, type ReactElement } from 'react';
+import { commandLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { useAppStore } from '../store/context';
@@ -8,11 +9,6 @@ import { fileName } from './format';
 const selectPreview = (s: AppState) => s.preview;
 const selectRunning = (s: AppState) => s.running;
 const selectActions = (s: AppState) => s;
-
-/** Shows a command as it could be pasted into a shell; the engine itself never uses one. */
-function shellLine(args: string[]): string {
-  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
-}
 
 function FileList({ label, files, tone }: { label: string; files: string[]; tone: string }): ReactElement | null {
   if (files.length === 0) return null;
@@ -31,7 +27,7 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
 }
 
 function PlanBody({ plan }: { plan: Plan }): ReactElement {
-  const commands = plan.steps.filter((s) => s.command.length > 0).map((s) => shellLine(s.command));
+  const commands = plan.steps.filter((s) => s.command.length > 0).map((s) => commandLine(s.command));
   return (
     <>
       <ol className="plan-steps">

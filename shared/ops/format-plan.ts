@@ -7,11 +7,16 @@ function shown(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
+/** A command as one line that could be pasted into a shell. */
+export function commandLine(args: string[]): string {
+  return args.map(shown).join(' ');
+}
+
 export function formatPlan(plan: Plan): string {
   const lines = [`Plan ${plan.intent.op} on ${plan.intent.domain}:`];
   plan.steps.forEach((step, i) => {
     lines.push(`  ${i + 1}. ${step.sentence}`);
-    if (step.command.length > 0) lines.push(`     $ ${step.command.map(shown).join(' ')}`);
+    if (step.command.length > 0) lines.push(`     $ ${commandLine(step.command)}`);
   });
   const { impact } = plan;
   const list = (label: string, items: string[]) => {
