@@ -8,6 +8,8 @@ import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/plan-operation';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
+import type { Comparison } from '../shared/inspect';
+import { compareNodes } from './inspect/compare';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
 import { history } from './ops/journal';
 import { readSettings, writeSettings } from './settings';
@@ -174,6 +176,13 @@ export class Engine {
     }
   }
 
+  /** Compares two nodes of a domain (`s:NAME` or `b:NAME`), per disk. */
+  async compare(source: Source, domain: string, a: string, b: string): Promise<Comparison> {
+    const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
+    if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
+    return compareNodes(scanned, a, b);
+  }
+
   /** Finishes or rolls back operations a crash interrupted. */
   async recover(domain?: string): Promise<RecoveryReport[]> {
     return recoverAll((uri) => (uri === null ? null : this.virsh(uri)), domain);
@@ -199,6 +208,7 @@ export class Engine {
       addSource: async ({ source }) => this.addSource(source),
       removeSource: async ({ id }) => this.removeSource(id),
       startDemo: async () => this.startDemo(),
+      compare: async ({ source, domain, a, b }) => this.compare(source, domain, a, b),
       trashList: async ({ source, domain }) => this.trash(source, domain),
       trashRestore: async ({ source, domain, operationId, paths }) =>
         this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

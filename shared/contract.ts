@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ErrorData } from './errors';
+import type { Comparison } from './inspect';
 import type { Domain, ScanResult, Source } from './model';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
@@ -46,6 +47,9 @@ export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('delete-branch'), domain: nameSchema, branch: nameSchema }).strict(),
 ]);
 
+/** A graph node: `s:NAME` for a snapshot, `b:NAME` for a branch. */
+const nodeIdSchema = z.string().regex(/^[sb]:/, 'A node is s:SNAPSHOT or b:BRANCH.').refine((s) => nameSchema.safeParse(s.slice(2)).success, 'Bad node name.');
+
 const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
 
 /**
@@ -77,6 +81,7 @@ export const apiInputs = {
   addSource: z.object({ source: sourceSchema }).strict(),
   removeSource: z.object({ id: z.string().min(1).max(5000) }).strict(),
   startDemo: z.object({}).strict(),
+  compare: z.object({ source: sourceSchema, domain: nameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
   trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -99,6 +104,7 @@ export interface ApiOutputs {
   addSource: SourceEntry[];
   removeSource: SourceEntry[];
   startDemo: SourceEntry[];
+  compare: Comparison;
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

@@ -56,6 +56,17 @@ describe('operation verbs on an image folder', () => {
   });
 });
 
+describe('virt-snaptree compare', () => {
+  test('names the fork and says whether two tips read the same bytes', async () => {
+    const text = await cli(['compare', '--folder', dir, 'base.qcow2', 'a.qcow2', 'b.qcow2']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('forked at base.qcow2');
+    expect(text.stdout).toContain('the guest reads the same bytes on both sides');
+    const json = await cli(['compare', '--folder', dir, 'base.qcow2', 'a.qcow2', 'branch:b.qcow2', '--json']);
+    expect(JSON.parse(json.stdout).disks[0]).toMatchObject({ identical: true, fork: join(dir, 'base.qcow2') });
+  });
+});
+
 describe('virt-snaptree tree', () => {
   test('prints an indented tree of a folder', async () => {
     const { code, stdout } = await cli(['tree', '--folder', dir]);

@@ -9,6 +9,7 @@ import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
+import { formatComparison } from '../../shared/format-compare';
 import { formatBytes } from '../../shared/snapshot-graph';
 import type { Intent } from '../../shared/ops/plan';
 import { nameSchema, uriSchema } from '../../shared/validate';
@@ -260,6 +261,35 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
         return freed;
       }),
     );
+
+  program
+    .command('compare <domain> <a> <b>')
+    .description('How two nodes differ: the fork, what each side added, and the regions each side wrote since.')
+    .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`)
+    .option('-f, --folder <dir>', 'a folder of images instead of libvirt')
+    .option('--json', 'print JSON')
+    .action(async (domain: string, a: string, b: string, flags: CommonFlags) => {
+      const engine = new Engine({ host: 'serve' });
+      try {
+        const source = sourceOf(flags);
+        const dom = name('domain')(domain);
+        const scanned = await engine.scan(source);
+        const found = scanned.domains.find((d) => d.name === dom);
+        if (found === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${dom}".`);
+        // A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which.
+        const node = (ref: string): string => {
+          if (ref.startsWith('branch:')) return `b:${name('branch')(ref.slice(7))}`;
+          if (ref.startsWith('snapshot:')) return `s:${name('snapshot')(ref.slice(9))}`;
+          return found.snapshots.some((s) => s.name === ref) ? `s:${ref}` : `b:${name('branch')(ref)}`;
+        };
+        const result = await engine.compare(source, dom, node(a), node(b));
+        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
+      } catch (error) {
+        fail(error);
+      } finally {
+        await engine.close();
+      }
+    });
 
   program
     .command('recover [domain]')

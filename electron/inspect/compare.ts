@@ -1,0 +1,91 @@
+/**
+ * Compares two nodes of a domain, per disk: the fork point from the backing chains, what each side added since,
+ * whether the guest reads the same bytes (`qemu-img compare`), and which regions each side changed since the
+ * fork (`qemu-img map`: an extent served from a layer above the fork was written on that side).
+ */
+import { execa } from 'execa';
+import { walkChain } from '../../shared/assemble';
+import { AppError } from '../../shared/errors';
+import { mergeExtents, type CompareSide, type Comparison, type DiskComparison, type Extent } from '../../shared/inspect';
+import type { Domain } from '../../shared/model';
+import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
+import { TOOL_ENV, toolError } from '../tools/tool-error';
+
+interface MapExtent {
+  start: number;
+  length: number;
+  depth: number;
+  present?: boolean;
+  data: boolean;
+  zero: boolean;
+}
+
+/** `qemu-img map --output=json -U`: for display only, so it may read images a running VM holds. */
+async function mapOf(file: string, format: string): Promise<MapExtent[]> {
+  const args = ['map', '--output=json', '-U', '-f', format, '--', file];
+  const result = await execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore' });
+  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
+  return JSON.parse(String(result.stdout)) as MapExtent[];
+}
+
+/** `qemu-img compare -U`: null when identical, else the first differing offset. */
+async function firstDifference(a: string, b: string): Promise<number | null> {
+  const args = ['compare', '-U', '--', a, b];
+  const result = await execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore' });
+  if (result.exitCode === 0) return null;
+  if (result.exitCode === 1) return Number(/offset (\d+)/.exec(String(result.stdout))?.[1] ?? 0);
+  throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
+}
+
+/** The file holding a node's view of a disk: a snapshot's saved state, a branch's tip. */
+function fileOf(domain: Domain, node: string, target: string): string | null {
+  if (node.startsWith('s:')) {
+    const snap = domain.snapshots.find((s) => snapshotNodeId(s.name) === node);
+    return snap?.disks.find((d) => d.target === target)?.stateLayer ?? null;
+  }
+  const branch = domain.branches.find((b) => branchNodeId(b.name) === node);
+  return branch?.tips.find((t) => t.target === target)?.file ?? null;
+}
+
+function targetsOf(domain: Domain, node: string): string[] {
+  if (node.startsWith('s:')) return domain.snapshots.find((s) => snapshotNodeId(s.name) === node)?.disks.filter((d) => d.stateLayer !== null).map((d) => d.target) ?? [];
+  return domain.branches.find((b) => branchNodeId(b.name) === node)?.tips.map((t) => t.target) ?? [];
+}
+
+async function side(domain: Domain, node: string, file: string, fork: string | null): Promise<CompareSide> {
+  const chain = walkChain(domain.layers, file);
+  const cut = fork === null ? chain.length : chain.indexOf(fork);
+  const ownLayers = chain.slice(0, cut);
+  const extents = await mapOf(file, domain.layers[file]?.format ?? 'qcow2');
+  const changed: Extent[] = extents.filter((e) => (e.present ?? (e.data || e.zero)) && e.depth < ownLayers.length).map((e) => [e.start, e.length]);
+  return {
+    node,
+    file,
+    ownLayers,
+    allocatedSinceFork: ownLayers.reduce((sum, p) => sum + (domain.layers[p]?.actualSize ?? 0), 0),
+    changed: mergeExtents(changed),
+  };
+}
+
+export async function compareNodes(domain: Domain, a: string, b: string): Promise<Comparison> {
+  const targets = targetsOf(domain, a).filter((t) => targetsOf(domain, b).includes(t));
+  if (targets.length === 0) throw new AppError('E_NOT_FOUND', `"${a}" and "${b}" share no disk to compare in ${domain.name}.`);
+  const disks: DiskComparison[] = [];
+  for (const target of targets) {
+    const fileA = fileOf(domain, a, target) as string;
+    const fileB = fileOf(domain, b, target) as string;
+    const chainB = new Set(walkChain(domain.layers, fileB));
+    const fork = walkChain(domain.layers, fileA).find((p) => chainB.has(p)) ?? null;
+    const [sideA, sideB, difference] = await Promise.all([side(domain, a, fileA, fork), side(domain, b, fileB, fork), firstDifference(fileA, fileB)]);
+    disks.push({
+      target,
+      virtualSize: Math.max(domain.layers[fileA]?.virtualSize ?? 0, domain.layers[fileB]?.virtualSize ?? 0),
+      fork,
+      a: sideA,
+      b: sideB,
+      identical: difference === null,
+      firstDifference: difference,
+    });
+  }
+  return { domain: domain.name, a, b, disks };
+}

@@ -1,0 +1,48 @@
+/** What inspecting two nodes reports: where they forked, what each side added, and where their bytes differ. */
+
+/** A byte range of the virtual disk: [start, length]. */
+export type Extent = [number, number];
+
+export interface CompareSide {
+  /** The graph node: `s:NAME` for a snapshot's saved state, `b:NAME` for a branch tip. */
+  node: string;
+  file: string;
+  /** The layers above the fork point, top first: what this side added since the fork. */
+  ownLayers: string[];
+  /** Bytes those layers take on the host. */
+  allocatedSinceFork: number;
+  /** Guest regions written on this side since the fork, merged and in order. */
+  changed: Extent[];
+}
+
+export interface DiskComparison {
+  target: string;
+  virtualSize: number;
+  /** The newest layer both sides build on; null when they share none. */
+  fork: string | null;
+  a: CompareSide;
+  b: CompareSide;
+  /** Whether the guest reads the same bytes on both sides (`qemu-img compare`). */
+  identical: boolean;
+  /** The first offset where they differ, when they do. */
+  firstDifference: number | null;
+}
+
+export interface Comparison {
+  domain: string;
+  a: string;
+  b: string;
+  disks: DiskComparison[];
+}
+
+/** Merges touching or overlapping extents, in order. */
+export function mergeExtents(extents: Extent[]): Extent[] {
+  const sorted = [...extents].sort((x, y) => x[0] - y[0]);
+  const out: Extent[] = [];
+  for (const [start, length] of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && start <= last[0] + last[1]) last[1] = Math.max(last[1], start + length - last[0]);
+    else out.push([start, length]);
+  }
+  return out;
+}
