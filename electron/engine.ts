@@ -8,7 +8,8 @@ import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/plan-operation';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
-import type { Comparison } from '../shared/inspect';
+import type { Comparison, HealthReport } from '../shared/inspect';
+import { checkDomain } from './inspect/check';
 import { compareNodes } from './inspect/compare';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
 import { history } from './ops/journal';
@@ -183,6 +184,12 @@ export class Engine {
     return compareNodes(scanned, a, b);
   }
 
+  /** Checks the health of a domain's layers, or of every domain (every tree of a folder). */
+  async check(source: Source, domain?: string): Promise<HealthReport[]> {
+    const domains = domain !== undefined && source.kind === 'libvirt' ? [await this.scanDomain(source, domain)] : (await this.scan(source)).domains.filter((d) => domain === undefined || d.name === domain);
+    return Promise.all(domains.map((d) => checkDomain(d)));
+  }
+
   /** Finishes or rolls back operations a crash interrupted. */
   async recover(domain?: string): Promise<RecoveryReport[]> {
     return recoverAll((uri) => (uri === null ? null : this.virsh(uri)), domain);
@@ -209,6 +216,7 @@ export class Engine {
       removeSource: async ({ id }) => this.removeSource(id),
       startDemo: async () => this.startDemo(),
       compare: async ({ source, domain, a, b }) => this.compare(source, domain, a, b),
+      check: async ({ source, domain }) => this.check(source, domain),
       trashList: async ({ source, domain }) => this.trash(source, domain),
       trashRestore: async ({ source, domain, operationId, paths }) =>
         this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

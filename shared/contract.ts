@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ErrorData } from './errors';
-import type { Comparison } from './inspect';
+import type { Comparison, HealthReport } from './inspect';
 import type { Domain, ScanResult, Source } from './model';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
@@ -82,6 +82,7 @@ export const apiInputs = {
   removeSource: z.object({ id: z.string().min(1).max(5000) }).strict(),
   startDemo: z.object({}).strict(),
   compare: z.object({ source: sourceSchema, domain: nameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
+  check: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
   trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -105,6 +106,7 @@ export interface ApiOutputs {
   removeSource: SourceEntry[];
   startDemo: SourceEntry[];
   compare: Comparison;
+  check: HealthReport[];
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

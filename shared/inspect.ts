@@ -46,3 +46,24 @@ export function mergeExtents(extents: Extent[]): Extent[] {
   }
   return out;
 }
+
+/** The health of one layer: `qemu-img check` and what the file system tells. */
+export interface LayerHealth {
+  path: string;
+  /** `qemu-img check` could not finish: the image cannot be read as its format. */
+  checkErrors: number;
+  corruptions: number;
+  leaks: number;
+  /** The image was not closed cleanly (qcow2 dirty bit). */
+  dirty: boolean;
+  /** Files built on this one before it was last written: their guest view may have changed under them. */
+  writtenAfter: string[];
+  /** One sentence per finding; empty when the layer is healthy. */
+  findings: string[];
+}
+
+export interface HealthReport {
+  domain: string;
+  layers: LayerHealth[];
+  healthy: boolean;
+}

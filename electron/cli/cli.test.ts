@@ -65,6 +65,12 @@ describe('virt-snaptree compare', () => {
     const json = await cli(['compare', '--folder', dir, 'base.qcow2', 'a.qcow2', 'branch:b.qcow2', '--json']);
     expect(JSON.parse(json.stdout).disks[0]).toMatchObject({ identical: true, fork: join(dir, 'base.qcow2') });
   });
+
+  test('check reports every layer healthy, and says so', async () => {
+    const result = await cli(['check', '--folder', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('base.qcow2: healthy\n');
+  });
 });
 
 describe('virt-snaptree tree', () => {

@@ -14,6 +14,7 @@ import { Engine, VERSION } from '../engine';
 import { createDemoLab, type DemoLab } from '../lab/demo-lab';
 import { startServer } from '../server/serve';
 import { openVirsh } from '../tools/virsh';
+import { addInspectCommands } from './inspect-commands';
 import { addOperationCommands, DEFAULT_URI, recoverOnStart } from './ops-commands';
 import { rendererDir } from './paths';
 
@@ -127,6 +128,7 @@ export function buildProgram(): Command {
     .action((options: ServeFlags) => runServe(options).catch(fail));
 
   addOperationCommands(program, fail);
+  addInspectCommands(program, fail);
   return program;
 }
 

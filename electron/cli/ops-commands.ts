@@ -9,7 +9,6 @@ import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
-import { formatComparison } from '../../shared/format-compare';
 import { formatBytes } from '../../shared/snapshot-graph';
 import type { Intent } from '../../shared/ops/plan';
 import { nameSchema, uriSchema } from '../../shared/validate';
@@ -17,7 +16,7 @@ import { Engine } from '../engine';
 
 export const DEFAULT_URI = 'qemu:///system';
 
-interface CommonFlags {
+export interface CommonFlags {
   connect?: string;
   folder?: string;
   dryRun?: boolean;
@@ -27,7 +26,7 @@ interface CommonFlags {
 
 type Parse = (value: string) => string;
 
-function sourceOf(flags: CommonFlags): Source {
+export function sourceOf(flags: CommonFlags): Source {
   if (flags.connect !== undefined && flags.folder !== undefined) throw new AppError('E_BAD_INPUT', 'Give either --connect or --folder, not both.');
   if (flags.folder !== undefined) return { kind: 'folder', path: resolve(flags.folder) };
   const uri = flags.connect ?? DEFAULT_URI;
@@ -36,7 +35,7 @@ function sourceOf(flags: CommonFlags): Source {
   return { kind: 'libvirt', uri };
 }
 
-function name(what: string): Parse {
+export function name(what: string): Parse {
   return (value) => {
     const parsed = nameSchema.safeParse(value);
     if (!parsed.success) throw new AppError('E_BAD_INPUT', `Bad ${what} name ${JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -261,35 +260,6 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
         return freed;
       }),
     );
-
-  program
-    .command('compare <domain> <a> <b>')
-    .description('How two nodes differ: the fork, what each side added, and the regions each side wrote since.')
-    .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`)
-    .option('-f, --folder <dir>', 'a folder of images instead of libvirt')
-    .option('--json', 'print JSON')
-    .action(async (domain: string, a: string, b: string, flags: CommonFlags) => {
-      const engine = new Engine({ host: 'serve' });
-      try {
-        const source = sourceOf(flags);
-        const dom = name('domain')(domain);
-        const scanned = await engine.scan(source);
-        const found = scanned.domains.find((d) => d.name === dom);
-        if (found === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${dom}".`);
-        // A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which.
-        const node = (ref: string): string => {
-          if (ref.startsWith('branch:')) return `b:${name('branch')(ref.slice(7))}`;
-          if (ref.startsWith('snapshot:')) return `s:${name('snapshot')(ref.slice(9))}`;
-          return found.snapshots.some((s) => s.name === ref) ? `s:${ref}` : `b:${name('branch')(ref)}`;
-        };
-        const result = await engine.compare(source, dom, node(a), node(b));
-        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
-      } catch (error) {
-        fail(error);
-      } finally {
-        await engine.close();
-      }
-    });
 
   program
     .command('recover [domain]')

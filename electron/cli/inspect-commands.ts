@@ -1,0 +1,70 @@
+/**
+ * The CLI's inspection verbs: `compare` two nodes, `check` the health of a domain's or a folder's layers.
+ * They read and never change anything.
+ */
+import type { Command } from 'commander';
+import { AppError } from '../../shared/errors';
+import { formatComparison } from '../../shared/format-compare';
+import type { HealthReport } from '../../shared/inspect';
+import { Engine } from '../engine';
+import { DEFAULT_URI, name, sourceOf, type CommonFlags } from './ops-commands';
+
+function formatHealth(reports: HealthReport[]): string {
+  const lines: string[] = [];
+  for (const report of reports) {
+    lines.push(`${report.domain}: ${report.healthy ? 'healthy' : 'needs attention'}`);
+    for (const layer of report.layers) for (const finding of layer.findings) lines.push(`  ${layer.path}: ${finding}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function addInspectCommands(program: Command, fail: (error: unknown) => never): void {
+  const withSource = (command: Command) =>
+    command
+      .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`)
+      .option('-f, --folder <dir>', 'a folder of images instead of libvirt')
+      .option('--json', 'print JSON');
+  const run = async (work: (engine: Engine) => Promise<void>) => {
+    const engine = new Engine({ host: 'serve' });
+    try {
+      await work(engine);
+    } catch (error) {
+      fail(error);
+    } finally {
+      await engine.close();
+    }
+  };
+
+  withSource(program.command('compare <domain> <a> <b>'))
+    .description('How two nodes differ: the fork, what each side added, and the regions each side wrote since.')
+    .action((domain: string, a: string, b: string, flags: CommonFlags) =>
+      run(async (engine) => {
+        const source = sourceOf(flags);
+        const dom = name('domain')(domain);
+        const scanned = await engine.scan(source);
+        const found = scanned.domains.find((d) => d.name === dom);
+        if (found === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${dom}".`);
+        // A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which.
+        const node = (ref: string): string => {
+          if (ref.startsWith('branch:')) return `b:${name('branch')(ref.slice(7))}`;
+          if (ref.startsWith('snapshot:')) return `s:${name('snapshot')(ref.slice(9))}`;
+          return found.snapshots.some((s) => s.name === ref) ? `s:${ref}` : `b:${name('branch')(ref)}`;
+        };
+        const result = await engine.compare(source, dom, node(a), node(b));
+        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
+      }),
+    );
+
+
+  withSource(program.command('check [domain]'))
+    .description("Check every layer of a domain (or of all domains, or a folder's trees): qemu-img check, dirty images, bases written after overlays were built on them.")
+    .action((domain: string | undefined, flags: CommonFlags) =>
+      run(async (engine) => {
+        const source = sourceOf(flags);
+        const reports = await engine.check(source, domain === undefined ? undefined : name('domain')(domain));
+        if (reports.length === 0) throw new AppError('E_NOT_FOUND', 'Nothing to check.');
+        process.stdout.write(flags.json ? `${JSON.stringify(reports, null, 2)}\n` : formatHealth(reports));
+        if (reports.some((r) => !r.healthy)) process.exitCode = 1;
+      }),
+    );
+}

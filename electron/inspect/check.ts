@@ -1,0 +1,58 @@
+/**
+ * Health of a domain's layers: `qemu-img check` per layer (read-only, `-U` so a running VM's images can be
+ * looked at), the qcow2 dirty bit, and layers written after other files were built on them (their content may
+ * have changed under those files), told from modification and birth times where the file system keeps them.
+ */
+import { statSync } from 'node:fs';
+import { execa } from 'execa';
+import type { HealthReport, LayerHealth } from '../../shared/inspect';
+import type { Domain } from '../../shared/model';
+import { basename } from '../../shared/paths';
+import { readQcow2Header } from '../tools/qcow2-header';
+import { TOOL_ENV } from '../tools/tool-error';
+
+const QCOW2_DIRTY = 1;
+/** Writes within this long after an overlay was made belong to making it. */
+const SLACK_MS = 2000;
+
+interface CheckOutput {
+  'check-errors'?: number;
+  corruptions?: number;
+  leaks?: number;
+}
+
+async function qemuImgCheck(path: string, format: string): Promise<CheckOutput> {
+  const result = await execa('qemu-img', ['check', '--output=json', '-U', '-f', format, '--', path], { env: TOOL_ENV, reject: false, stdin: 'ignore' });
+  try {
+    return JSON.parse(String(result.stdout)) as CheckOutput;
+  } catch {
+    return { 'check-errors': 1 };
+  }
+}
+
+export async function checkDomain(domain: Domain): Promise<HealthReport> {
+  const layers: LayerHealth[] = [];
+  for (const layer of Object.values(domain.layers)) {
+    const out = layer.format === 'qcow2' || layer.format === 'raw' ? await qemuImgCheck(layer.path, layer.format) : {};
+    const dirty = layer.format === 'qcow2' && ((readQcow2Header(layer.path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0;
+    const modified = statSync(layer.path).mtimeMs;
+    const writtenAfter = Object.values(domain.layers)
+      .filter((child) => child.backing === layer.path)
+      .filter((child) => {
+        const born = statSync(child.path).birthtimeMs;
+        return born > 0 && modified > born + SLACK_MS;
+      })
+      .map((child) => child.path);
+    const findings: string[] = [];
+    const checkErrors = out['check-errors'] ?? 0;
+    const corruptions = out.corruptions ?? 0;
+    const leaks = out.leaks ?? 0;
+    if (checkErrors > 0) findings.push(`qemu-img could not finish checking ${basename(layer.path)}.`);
+    if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it; copy what you need and repair with "qemu-img check -r all" on a copy.`);
+    if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. "qemu-img check -r leaks" frees it once nothing uses the image.`);
+    if (dirty) findings.push('It was not closed cleanly (dirty bit set); the next open repairs it.');
+    for (const child of writtenAfter) findings.push(`It was written after ${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
+    layers.push({ path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings });
+  }
+  return { domain: domain.name, layers, healthy: layers.every((l) => l.findings.length === 0) };
+}
