@@ -177,11 +177,14 @@ export class Engine {
     }
   }
 
-  /** Compares two nodes of a domain (`s:NAME` or `b:NAME`), per disk. */
-  async compare(source: Source, domain: string, a: string, b: string): Promise<Comparison> {
+  /**
+   * Compares two nodes of a domain, per disk. Nodes are `s:NAME` or `b:NAME`, or whatever `toNode` turns into
+   * those once the domain is scanned (the CLI takes plain names).
+   */
+  async compare(source: Source, domain: string, a: string, b: string, toNode: (domain: Domain, ref: string) => string = (_d, ref) => ref): Promise<Comparison> {
     const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
     if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
-    return compareNodes(scanned, a, b);
+    return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b));
   }
 
   /** Checks the health of a domain's layers, or of every domain (every tree of a folder). */

@@ -6,8 +6,15 @@ import type { Command } from 'commander';
 import { AppError } from '../../shared/errors';
 import { formatComparison } from '../../shared/format-compare';
 import type { HealthReport } from '../../shared/inspect';
-import { Engine } from '../engine';
-import { DEFAULT_URI, name, sourceOf, type CommonFlags } from './ops-commands';
+import type { Domain } from '../../shared/model';
+import { DEFAULT_URI, name, sourceOf, withEngine, type CommonFlags } from './ops-commands';
+
+/** A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which. */
+function toNode(domain: Domain, ref: string): string {
+  if (ref.startsWith('branch:')) return `b:${name('branch')(ref.slice(7))}`;
+  if (ref.startsWith('snapshot:')) return `s:${name('snapshot')(ref.slice(9))}`;
+  return domain.snapshots.some((s) => s.name === ref) ? `s:${ref}` : `b:${name('branch')(ref)}`;
+}
 
 function formatHealth(reports: HealthReport[]): string {
   const lines: string[] = [];
@@ -24,33 +31,11 @@ export function addInspectCommands(program: Command, fail: (error: unknown) => n
       .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`)
       .option('-f, --folder <dir>', 'a folder of images instead of libvirt')
       .option('--json', 'print JSON');
-  const run = async (work: (engine: Engine) => Promise<void>) => {
-    const engine = new Engine({ host: 'serve' });
-    try {
-      await work(engine);
-    } catch (error) {
-      fail(error);
-    } finally {
-      await engine.close();
-    }
-  };
-
   withSource(program.command('compare <domain> <a> <b>'))
     .description('How two nodes differ: the fork, what each side added, and the regions each side wrote since.')
     .action((domain: string, a: string, b: string, flags: CommonFlags) =>
-      run(async (engine) => {
-        const source = sourceOf(flags);
-        const dom = name('domain')(domain);
-        const scanned = await engine.scan(source);
-        const found = scanned.domains.find((d) => d.name === dom);
-        if (found === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${dom}".`);
-        // A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which.
-        const node = (ref: string): string => {
-          if (ref.startsWith('branch:')) return `b:${name('branch')(ref.slice(7))}`;
-          if (ref.startsWith('snapshot:')) return `s:${name('snapshot')(ref.slice(9))}`;
-          return found.snapshots.some((s) => s.name === ref) ? `s:${ref}` : `b:${name('branch')(ref)}`;
-        };
-        const result = await engine.compare(source, dom, node(a), node(b));
+      withEngine(fail, async (engine) => {
+        const result = await engine.compare(sourceOf(flags), name('domain')(domain), a, b, toNode);
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
       }),
     );
@@ -59,7 +44,7 @@ export function addInspectCommands(program: Command, fail: (error: unknown) => n
   withSource(program.command('check [domain]'))
     .description("Check every layer of a domain (or of all domains, or a folder's trees): qemu-img check, dirty images, bases written after overlays were built on them.")
     .action((domain: string | undefined, flags: CommonFlags) =>
-      run(async (engine) => {
+      withEngine(fail, async (engine) => {
         const source = sourceOf(flags);
         const reports = await engine.check(source, domain === undefined ? undefined : name('domain')(domain));
         if (reports.length === 0) throw new AppError('E_NOT_FOUND', 'Nothing to check.');

@@ -55,6 +55,18 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** Runs one CLI command on an engine of its own, reporting any error with its code and closing the engine. */
+export async function withEngine(fail: (error: unknown) => never, work: (engine: Engine) => Promise<void>): Promise<void> {
+  const engine = new Engine({ host: 'serve' });
+  try {
+    await work(engine);
+  } catch (error) {
+    fail(error);
+  } finally {
+    await engine.close();
+  }
+}
+
 /** Recovers interrupted operations first, as every entry does on start, and says what it did. */
 export async function recoverOnStart(engine: Engine): Promise<void> {
   for (const report of await engine.recover()) process.stderr.write(`recovery: ${report.message}\n`);
@@ -211,22 +223,15 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       .option('--operation <id>', 'only what this operation trashed')
       .option('--json', 'print JSON');
   type TrashFlags = CommonFlags & { domain?: string; operation?: string };
-  const withEngine = async (flags: TrashFlags, act: (engine: Engine, source: Source, domain?: string) => Promise<unknown>) => {
-    const engine = new Engine({ host: 'serve' });
-    try {
-      const source = sourceOf(flags);
-      const result = await act(engine, source, flags.domain === undefined ? undefined : name('domain')(flags.domain));
+  const onTrash = (flags: TrashFlags, act: (engine: Engine, source: Source, domain?: string) => Promise<unknown>) =>
+    withEngine(fail, async (engine) => {
+      const result = await act(engine, sourceOf(flags), flags.domain === undefined ? undefined : name('domain')(flags.domain));
       if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    } catch (error) {
-      fail(error);
-    } finally {
-      await engine.close();
-    }
-  };
+    });
   trashFlags(trash.command('list'))
     .description('What is in the trash.')
     .action((flags: TrashFlags) =>
-      withEngine(flags, async (engine, source, domain) => {
+      onTrash(flags, async (engine, source, domain) => {
         const entries = await engine.trash(source, domain);
         if (!flags.json) {
           process.stdout.write(entries.length === 0 ? 'The trash is empty.\n' : '');
@@ -238,7 +243,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
   trashFlags(trash.command('restore [paths...]'))
     .description('Move trashed files back where they were (one operation\'s, or the paths given).')
     .action((paths: string[], flags: TrashFlags) =>
-      withEngine(flags, async (engine, source, domain) => {
+      onTrash(flags, async (engine, source, domain) => {
         if (paths.length === 0 && flags.operation === undefined) throw new AppError('E_BAD_INPUT', 'Name the files or give --operation ID.');
         const restored = await engine.restoreTrash(source, { ...(flags.operation ? { operationId: flags.operation } : {}), ...(paths.length > 0 ? { paths: paths.map((p) => resolve(p)) } : {}) }, domain);
         if (!flags.json) process.stdout.write(`Restored:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
@@ -249,7 +254,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     .description('Delete trashed files for good.')
     .option('-y, --yes', 'do it without asking')
     .action((flags: TrashFlags) =>
-      withEngine(flags, async (engine, source, domain) => {
+      onTrash(flags, async (engine, source, domain) => {
         const which = flags.operation ? { operationId: flags.operation } : {};
         const entries = (await engine.trash(source, domain)).filter((e) => flags.operation === undefined || e.operationId === flags.operation);
         if (entries.length === 0) return void process.stdout.write('The trash is empty.\n');
@@ -265,17 +270,12 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     .command('recover [domain]')
     .description('Finish or roll back operations that a crash interrupted (all, or one domain\'s).')
     .option('--json', 'print JSON')
-    .action(async (domain: string | undefined, flags: { json?: boolean }) => {
-      const engine = new Engine({ host: 'serve' });
-      try {
+    .action((domain: string | undefined, flags: { json?: boolean }) =>
+      withEngine(fail, async (engine) => {
         const reports = await engine.recover(domain === undefined ? undefined : name('domain')(domain));
         if (flags.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
         else process.stdout.write(reports.length === 0 ? 'Nothing to recover.\n' : `${reports.map((r) => r.message).join('\n')}\n`);
         if (reports.some((r) => r.outcome === 'failed')) process.exitCode = 1;
-      } catch (error) {
-        fail(error);
-      } finally {
-        await engine.close();
-      }
-    });
+      }),
+    );
 }

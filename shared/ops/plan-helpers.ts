@@ -103,12 +103,11 @@ export function openDomain(ctx: PlanContext, name: string): Domain | Refusal {
   return domain;
 }
 
-export const isRefusal = (value: Domain | Refusal): value is Refusal => 'code' in value && !('snapshots' in value);
 
 /** Opens the domain (see `openDomain`) and finds one of its snapshots. */
 export function openSnapshot(ctx: PlanContext, domainName: string, snapshotName: string): { domain: Domain; snapshot: Snapshot } | Refusal {
   const domain = openDomain(ctx, domainName);
-  if (isRefusal(domain)) return domain;
+  if (isFailure(domain)) return domain;
   const snapshot = domain.snapshots.find((s) => s.name === snapshotName);
   if (snapshot === undefined) return { code: 'E_NOT_FOUND', message: `Domain "${domain.name}" has no snapshot named "${snapshotName}".` };
   return { domain, snapshot };
@@ -117,7 +116,7 @@ export function openSnapshot(ctx: PlanContext, domainName: string, snapshotName:
 /** Opens the domain (see `openDomain`) and finds one of its branches. */
 export function openBranch(ctx: PlanContext, domainName: string, branchName: string): { domain: Domain; branch: Branch } | Refusal {
   const domain = openDomain(ctx, domainName);
-  if (isRefusal(domain)) return domain;
+  if (isFailure(domain)) return domain;
   const branch = domain.branches.find((b) => b.name === branchName);
   if (branch === undefined) return { code: 'E_NOT_FOUND', message: `Domain "${domain.name}" has no branch named "${branchName}".` };
   return { domain, branch };
