@@ -31,6 +31,19 @@ export interface Problem {
   target?: string;
 }
 
+/** Who owns an image file and who may read it, as the file system says. */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+  /** Account names where the host knows them. */
+  user: string | null;
+  group: string | null;
+  /** Permission bits, e.g. 0o600. */
+  mode: number;
+  /** ISO 8601 time the file was last written. */
+  modified: string;
+}
+
 /** One disk image file. Identity is its canonical real path. */
 export interface Layer {
   path: string;
@@ -47,6 +60,8 @@ export interface Layer {
   backingFormat: string | null;
   /** True when the layer could only be read with `-U` because a running VM holds it. */
   sharedRead?: boolean;
+  /** Owner, permissions and last write of the file. */
+  owner?: FileOwner;
 }
 
 export interface Disk {

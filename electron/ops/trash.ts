@@ -3,10 +3,11 @@
  * a copy). Listing, restoring and emptying are explicit acts of their own.
  */
 import { readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import type { TrashEntry } from '../../shared/ops/results';
+import { readQcow2Header } from '../tools/qcow2-header';
 
 /** Written into each operation's trash folder: which domain's files these were. */
 const MANIFEST = '.operation.json';
@@ -19,6 +20,17 @@ export interface TrashManifest {
 
 export async function writeTrashManifest(folder: string, manifest: TrashManifest): Promise<void> {
   await writeFile(join(folder, MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
+}
+
+/** The file a trashed qcow2 image was built on, resolved as it was at its original place; null for others. */
+function backingOf(trashed: string, originalDir: string): string | null {
+  let name: string | null = null;
+  try {
+    name = readQcow2Header(trashed)?.backingName ?? null;
+  } catch {
+    return null;
+  }
+  return name === null ? null : resolve(originalDir, name);
 }
 
 /** Lists the trash folders beside the given directories. */
@@ -38,7 +50,8 @@ export async function listTrash(dirs: Iterable<string>): Promise<TrashEntry[]> {
         const trashed = join(folder, name);
         const info = await stat(trashed).catch(() => null);
         if (info === null || !info.isFile()) continue;
-        out.push({ operationId, domain: manifest?.domain ?? null, original: join(dir, name), trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString() });
+        const original = join(dir, name);
+        out.push({ operationId, domain: manifest?.domain ?? null, original, trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString(), backing: backingOf(trashed, dir) });
       }
     }
   }

@@ -57,6 +57,19 @@ describe('LayerReader', () => {
     expect(reader.problemsFor()).toEqual([]);
   });
 
+  test('owner, group and mode are those stat(1) reports, for header-read and qemu-img-read layers', async () => {
+    await chmod(p('v2.qcow2'), 0o640);
+    const reader = new LayerReader();
+    await reader.read(p('prealloc.qcow2'), 'qcow2');
+    await reader.read(p('external.qcow2'), 'qcow2');
+    for (const name of ['v2.qcow2', 'raw-base.img', 'external.qcow2']) {
+      const [user, group, mode, uid, gid] = execFileSync('stat', ['-c', '%U %G %a %u %g', p(name)]).toString().trim().split(' ');
+      const owner = reader.layers[p(name)]?.owner;
+      expect({ user: owner?.user, group: owner?.group, mode: owner?.mode.toString(8), uid: String(owner?.uid), gid: String(owner?.gid) }).toEqual({ user, group, mode, uid, gid });
+    }
+    expect(reader.layers[p('v2.qcow2')]?.owner?.mode).toBe(0o640);
+  });
+
   test('a file that is not qcow2 where qcow2 is expected is unreadable, not probed', async () => {
     const reader = new LayerReader();
     expect(await reader.read(p('raw-base.img'), 'qcow2')).toBeNull();

@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
 import { QCOW2_CORRUPT, QCOW2_EXTERNAL_DATA, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
+import { ownerOf } from './owners';
 import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
 
 /** A layer as the headers describe it, before qemu-img has been asked. */
@@ -47,6 +48,7 @@ function fromHeader(link: Link): Layer {
     ...toLayer(link),
     virtualSize: link.format === 'raw' ? stats.size : link.virtualSize,
     actualSize: stats.blocks * 512,
+    owner: ownerOf(stats),
   };
 }
 
@@ -247,6 +249,7 @@ export class LayerReader {
       virtualSize: info?.['virtual-size'] ?? link.virtualSize,
       actualSize: info?.['actual-size'] ?? (stats ? stats.blocks * 512 : 0),
       ...(this.sharedReads.has(link.path) ? { sharedRead: true } : {}),
+      ...(stats ? { owner: ownerOf(stats) } : {}),
     };
   }
 

@@ -32,6 +32,8 @@ export interface TrashEntry {
   trashed: string;
   size: number;
   trashedAt: string;
+  /** The file it was built on, for a qcow2 image: it stays where it is, the trash holds only the top. */
+  backing: string | null;
 }
 
 /** One operation as the log shows it, from its journal. */
