@@ -187,10 +187,11 @@ export class Engine {
     return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b));
   }
 
-  /** Checks the health of a domain's layers, or of every domain (every tree of a folder). */
-  async check(source: Source, domain?: string): Promise<HealthReport[]> {
+  /** Checks the health of a domain's layers (or only one of its files), or of every domain (every tree of a folder). */
+  async check(source: Source, domain?: string, path?: string): Promise<HealthReport[]> {
     const domains = domain !== undefined && source.kind === 'libvirt' ? [await this.scanDomain(source, domain)] : (await this.scan(source)).domains.filter((d) => domain === undefined || d.name === domain);
-    return Promise.all(domains.map((d) => checkDomain(d)));
+    if (domain !== undefined && domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
+    return Promise.all(domains.map((d) => checkDomain(d, path)));
   }
 
   /** Finishes or rolls back operations a crash interrupted. */
@@ -219,7 +220,7 @@ export class Engine {
       removeSource: async ({ id }) => this.removeSource(id),
       startDemo: async () => this.startDemo(),
       compare: async ({ source, domain, a, b }) => this.compare(source, domain, a, b),
-      check: async ({ source, domain }) => this.check(source, domain),
+      check: async ({ source, domain, path }) => this.check(source, domain, path),
       trashList: async ({ source, domain }) => this.trash(source, domain),
       trashRestore: async ({ source, domain, operationId, paths }) =>
         this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

@@ -48,7 +48,11 @@ export const intentSchema = z.discriminatedUnion('op', [
 ]);
 
 /** A graph node: `s:NAME` for a snapshot, `b:NAME` for a branch. */
-const nodeIdSchema = z.string().regex(/^[sb]:/, 'A node is s:SNAPSHOT or b:BRANCH.').refine((s) => nameSchema.safeParse(s.slice(2)).success, 'Bad node name.');
+/** A graph node: `s:SNAPSHOT`, `b:BRANCH`, or `f:/path` for one image file of the domain. */
+const nodeIdSchema = z
+  .string()
+  .regex(/^[sbf]:/, 'A node is s:SNAPSHOT, b:BRANCH or f:/FILE.')
+  .refine((s) => (s.startsWith('f:') ? absolutePathSchema : nameSchema).safeParse(s.slice(2)).success, 'Bad node name or file path.');
 
 const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
 
@@ -82,7 +86,7 @@ export const apiInputs = {
   removeSource: z.object({ id: z.string().min(1).max(5000) }).strict(),
   startDemo: z.object({}).strict(),
   compare: z.object({ source: sourceSchema, domain: nameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
-  check: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
+  check: z.object({ source: sourceSchema, domain: nameSchema.optional(), path: absolutePathSchema.optional() }).strict().refine((v) => v.path === undefined || v.domain !== undefined, 'A file is checked within its domain.'),
   trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),

@@ -55,7 +55,15 @@ const ROLE_RANK: Record<FileRole, number> = { tip: 0, loose: 1, state: 2, base: 
 /** A dependant that keeps the file's bytes fixed: a file built on it, or a snapshot's saved state. */
 const freezes = (d: Dependant): boolean => d.kind === 'layer' || d.kind === 'snapshot';
 
-export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] = []): FileGraph {
+interface Notes {
+  groupOf: (path: string) => string;
+  labels: Map<string, string[]>;
+  roles: Map<string, FileRole>;
+  current: Set<string>;
+}
+
+/** What each file of a domain is to the user, and the disk it belongs to. */
+function noteFiles(domain: Domain): Notes {
   const groupOf = new Map<string, string>();
   const labels = new Map<string, string[]>();
   const roles = new Map<string, FileRole>();
@@ -98,7 +106,18 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
     seen.add(path);
     return resolveGroup(backing, seen);
   };
+  return { groupOf: resolveGroup, labels, roles, current };
+}
 
+/** The disk (guest target) a file of the domain belongs to; null when it belongs to none. */
+export function diskOfFile(domain: Domain, path: string): string | null {
+  if (domain.layers[path] === undefined) return null;
+  const group = noteFiles(domain).groupOf(path);
+  return group === OTHER ? null : group;
+}
+
+export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] = []): FileGraph {
+  const { groupOf: resolveGroup, labels, roles, current } = noteFiles(domain);
   const nodes: FileNode[] = [];
   const edges: FileEdge[] = [];
   for (const layer of Object.values(domain.layers)) {

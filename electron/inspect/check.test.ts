@@ -41,7 +41,7 @@ afterAll(async () => {
 describe('checkDomain', () => {
   test('a healthy image, a corrupted one, and a base written after an overlay was built on it', async () => {
     const scan = await scanFolder(dir);
-    const reports = await Promise.all(scan.domains.map(checkDomain));
+    const reports = await Promise.all(scan.domains.map((d) => checkDomain(d)));
     const byPath = Object.fromEntries(reports.flatMap((r) => r.layers).map((l) => [l.path, l]));
     expect(byPath[p('good.qcow2')]?.findings).toEqual([]);
     expect(byPath[p('bad.qcow2')]?.corruptions).toBeGreaterThan(0);
@@ -50,5 +50,13 @@ describe('checkDomain', () => {
     expect(byPath[p('over.qcow2')]?.findings).toEqual([]);
     expect(reports.find((r) => r.domain === 'good.qcow2')?.healthy).toBe(true);
     expect(reports.find((r) => r.domain === 'bad.qcow2')?.healthy).toBe(false);
+  });
+
+  test('one file on demand; a file outside the domain is refused', async () => {
+    const scan = await scanFolder(dir);
+    const tree = scan.domains.find((d) => d.name === 'base.qcow2')!;
+    const report = await checkDomain(tree, p('base.qcow2'));
+    expect(report.layers.map((l) => l.path)).toEqual([p('base.qcow2')]);
+    await expect(checkDomain(tree, p('good.qcow2'))).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
   });
 });

@@ -6,7 +6,9 @@
 import { statSync } from 'node:fs';
 import { execa } from 'execa';
 import type { HealthReport, LayerHealth } from '../../shared/inspect';
-import type { Domain } from '../../shared/model';
+import type { Domain, Layer } from '../../shared/model';
+import { AppError } from '../../shared/errors';
+import pLimit from 'p-limit';
 import { basename } from '../../shared/paths';
 import { readQcow2Header } from '../tools/qcow2-header';
 import { TOOL_ENV } from '../tools/tool-error';
@@ -30,29 +32,34 @@ async function qemuImgCheck(path: string, format: string): Promise<CheckOutput> 
   }
 }
 
-export async function checkDomain(domain: Domain): Promise<HealthReport> {
-  const layers: LayerHealth[] = [];
-  for (const layer of Object.values(domain.layers)) {
-    const out = layer.format === 'qcow2' || layer.format === 'raw' ? await qemuImgCheck(layer.path, layer.format) : {};
-    const dirty = layer.format === 'qcow2' && ((readQcow2Header(layer.path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0;
-    const modified = statSync(layer.path).mtimeMs;
-    const writtenAfter = Object.values(domain.layers)
-      .filter((child) => child.backing === layer.path)
-      .filter((child) => {
-        const born = statSync(child.path).birthtimeMs;
-        return born > 0 && modified > born + SLACK_MS;
-      })
-      .map((child) => child.path);
-    const findings: string[] = [];
-    const checkErrors = out['check-errors'] ?? 0;
-    const corruptions = out.corruptions ?? 0;
-    const leaks = out.leaks ?? 0;
-    if (checkErrors > 0) findings.push(`qemu-img could not finish checking ${basename(layer.path)}.`);
-    if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it; copy what you need and repair with "qemu-img check -r all" on a copy.`);
-    if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. "qemu-img check -r leaks" frees it once nothing uses the image.`);
-    if (dirty) findings.push('It was not closed cleanly (dirty bit set); the next open repairs it.');
-    for (const child of writtenAfter) findings.push(`It was written after ${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
-    layers.push({ path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings });
-  }
+/** Checks every layer of a domain, or only the one at `only`. */
+export async function checkDomain(domain: Domain, only?: string): Promise<HealthReport> {
+  if (only !== undefined && domain.layers[only] === undefined) throw new AppError('E_NOT_FOUND', `${only} is not a file of ${domain.name}.`);
+  const limit = pLimit(2);
+  const layers = await Promise.all(Object.values(domain.layers).filter((l) => only === undefined || l.path === only).map((layer) => limit(() => checkLayer(domain, layer))));
   return { domain: domain.name, layers, healthy: layers.every((l) => l.findings.length === 0) };
+}
+
+async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
+  // A raw file has no metadata to check: qemu-img says so and exits 63.
+  const out = layer.format === 'qcow2' ? await qemuImgCheck(layer.path, layer.format) : {};
+  const dirty = layer.format === 'qcow2' && ((readQcow2Header(layer.path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0;
+  const modified = statSync(layer.path).mtimeMs;
+  const writtenAfter = Object.values(domain.layers)
+    .filter((child) => child.backing === layer.path)
+    .filter((child) => {
+      const born = statSync(child.path).birthtimeMs;
+      return born > 0 && modified > born + SLACK_MS;
+    })
+    .map((child) => child.path);
+  const findings: string[] = [];
+  const checkErrors = out['check-errors'] ?? 0;
+  const corruptions = out.corruptions ?? 0;
+  const leaks = out.leaks ?? 0;
+  if (checkErrors > 0) findings.push(`qemu-img could not finish checking ${basename(layer.path)}.`);
+  if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it; copy what you need and repair with "qemu-img check -r all" on a copy.`);
+  if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. "qemu-img check -r leaks" frees it once nothing uses the image.`);
+  if (dirty) findings.push('It was not closed cleanly (dirty bit set); the next open repairs it.');
+  for (const child of writtenAfter) findings.push(`It was written after ${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
+  return { path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings };
 }

@@ -65,7 +65,15 @@ describe('compareNodes', () => {
     expect(disk?.b.changed).toHaveLength(2);
   });
 
+  test('a raw layer in the middle of a chain against a branch tip', async () => {
+    const [disk] = (await compareNodes(tree, `f:${p('a.qcow2')}`, 'b:b.qcow2')).disks;
+    expect(disk?.a).toMatchObject({ file: p('a.qcow2'), ownLayers: [p('a.qcow2')], changed: [[1 * MiB, MiB]] });
+    expect(disk?.fork).toBe(p('base.qcow2'));
+    expect(disk?.firstDifference).toBe(1 * MiB);
+  });
+
   test('unknown nodes are a clear error', async () => {
     await expect(compareNodes(tree, 'b:nope', 'b:b.qcow2')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(compareNodes(tree, `f:${p('elsewhere.qcow2')}`, 'b:b.qcow2')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
   });
 });

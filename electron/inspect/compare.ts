@@ -5,6 +5,7 @@
  */
 import { execa } from 'execa';
 import { walkChain } from '../../shared/assemble';
+import { diskOfFile } from '../../shared/file-graph';
 import { AppError } from '../../shared/errors';
 import { mergeExtents, type CompareSide, type Comparison, type DiskComparison, type Extent } from '../../shared/inspect';
 import type { Domain } from '../../shared/model';
@@ -37,8 +38,9 @@ async function firstDifference(a: string, b: string): Promise<number | null> {
   throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
 }
 
-/** The file holding a node's view of a disk: a snapshot's saved state, a branch's tip. */
+/** The file holding a node's view of a disk: a snapshot's saved state, a branch's tip, or the file itself. */
 function fileOf(domain: Domain, node: string, target: string): string | null {
+  if (node.startsWith('f:')) return node.slice(2);
   if (node.startsWith('s:')) {
     const snap = domain.snapshots.find((s) => snapshotNodeId(s.name) === node);
     return snap?.disks.find((d) => d.target === target)?.stateLayer ?? null;
@@ -48,6 +50,11 @@ function fileOf(domain: Domain, node: string, target: string): string | null {
 }
 
 function targetsOf(domain: Domain, node: string): string[] {
+  if (node.startsWith('f:')) {
+    const target = diskOfFile(domain, node.slice(2));
+    if (target === null) throw new AppError('E_NOT_FOUND', `${node.slice(2)} is not a file of a disk of ${domain.name}.`);
+    return [target];
+  }
   if (node.startsWith('s:')) return domain.snapshots.find((s) => snapshotNodeId(s.name) === node)?.disks.filter((d) => d.stateLayer !== null).map((d) => d.target) ?? [];
   return domain.branches.find((b) => branchNodeId(b.name) === node)?.tips.map((t) => t.target) ?? [];
 }

@@ -71,3 +71,35 @@ export const FitIcon = (): ReactElement => (
     <path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" />
   </svg>
 );
+
+export const FileIcon = (): ReactElement => (
+  <svg {...base} aria-hidden="true">
+    <path d="M6 3h8l4 4v14H6z" />
+    <path d="M14 3v4h4" />
+  </svg>
+);
+
+export const LockIcon = (): ReactElement => (
+  <svg {...base} aria-hidden="true">
+    <rect x="5" y="11" width="14" height="10" rx="2" />
+    <path d="M8 11V8a4 4 0 0 1 8 0v3" />
+  </svg>
+);
+
+export const TrashIcon = (): ReactElement => (
+  <svg {...base} aria-hidden="true">
+    <path d="M4 7h16M9 7V4h6v3M6 7l1 14h10l1-14" />
+  </svg>
+);
+
+export const CompareIcon = (): ReactElement => (
+  <svg {...base} aria-hidden="true">
+    <path d="M7 4v16M17 4v16M3 8h8M13 16h8" />
+  </svg>
+);
+
+export const HeartIcon = (): ReactElement => (
+  <svg {...base} aria-hidden="true">
+    <path d="M3 12h4l2-5 4 10 2-5h6" />
+  </svg>
+);

@@ -1,0 +1,74 @@
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo, type ReactElement } from 'react';
+import type { FileFlowNode, FileNodeData, GroupNodeData } from '../graph/file-layout';
+import { fileName, formatBytes } from './format';
+import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
+
+const ROLE_LABEL = { tip: 'tip', loose: 'loose', state: 'saved state', base: 'base', layer: 'layer', trash: 'trash' } as const;
+
+/** `root:kvm 0600`: who owns the file and who may read it. */
+export function ownerLabel(data: FileNodeData): string {
+  const owner = data.layer?.owner;
+  if (owner === undefined) return '';
+  return `${owner.user ?? owner.uid}:${owner.group ?? owner.gid} ${owner.mode.toString(8).padStart(4, '0')}`;
+}
+
+/** One image file: its name, what it is to the user, sizes, format, owner and mode, and whether it is frozen. */
+function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type: 'file' }>>): ReactElement {
+  const layer = data.layer;
+  const classes = ['file-node', `role-${data.role}`, data.current ? 'is-current' : '', selected ? 'is-selected' : '', data.mark ? `mark-${data.mark}` : '']
+    .filter(Boolean)
+    .join(' ');
+  const frozen = data.frozenBy.length > 0;
+  return (
+    <div className={classes} data-testid={`file-${fileName(data.trash?.original ?? data.path)}`} data-role={data.role} title={data.path}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <div className="file-node-title">
+        <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
+        <span className="snap-node-name">{fileName(data.trash?.original ?? data.path)}</span>
+        {frozen ? (
+          <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} aria-label="frozen">
+            <LockIcon />
+          </span>
+        ) : null}
+        {data.findings.length > 0 ? (
+          <span className="chip chip-warn health-badge" title={data.findings.join('\n')} data-testid="health-badge">
+            <WarnIcon /> {data.findings.length}
+          </span>
+        ) : null}
+        <span className={`chip role-chip role-chip-${data.role}`}>{ROLE_LABEL[data.role]}</span>
+      </div>
+      <div className="file-node-what" title={data.labels.join('\n')}>
+        {data.labels[0] ?? ''}
+        {data.labels.length > 1 ? <span className="muted"> +{data.labels.length - 1}</span> : null}
+      </div>
+      <div className="file-node-meta">
+        <span title="Allocated on the host / virtual size">
+          {formatBytes(layer?.actualSize ?? data.trash?.size ?? 0)}
+          {layer ? <span className="muted"> / {formatBytes(layer.virtualSize)}</span> : null}
+        </span>
+        {layer ? <span className="chip">{layer.format}</span> : null}
+        <span className="muted file-node-owner" title="Owner, group and mode">
+          {ownerLabel(data)}
+        </span>
+      </div>
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+}
+
+export const FileNode = memo(FileNodeView);
+
+/** The frame around one disk's files. */
+function DiskGroupView({ data }: NodeProps<Extract<FileFlowNode, { type: 'disk' }>>): ReactElement {
+  const group: GroupNodeData = data;
+  return (
+    <div className={`disk-group${group.id === 'trash' ? ' is-trash' : ''}`} data-testid={`disk-group-${group.id}`}>
+      <div className="disk-group-label">
+        {group.label} <span className="muted small">{group.count} file(s)</span>
+      </div>
+    </div>
+  );
+}
+
+export const DiskGroup = memo(DiskGroupView);

@@ -1,0 +1,101 @@
+/**
+ * Lays out the file view with ELK's layered algorithm in a Web Worker: shared bases make the backing graph a
+ * DAG, which a tree layout cannot draw, and a big DAG must not freeze the window while it is laid out. Files are
+ * grouped per disk (ELK compound nodes, which become React Flow parent nodes); bases sit at the left.
+ */
+import type { Edge, Node } from '@xyflow/react';
+import ELK, { type ElkNode } from 'elkjs/lib/elk-api.js';
+import workerUrl from 'elkjs/lib/elk-worker.min.js?url';
+import type { FileGraph, FileNode, FileGroup } from '../../shared/file-graph';
+import type { Mark } from './highlights';
+
+export const FILE_WIDTH = 240;
+export const FILE_HEIGHT = 92;
+const GROUP_PADDING = '[top=44,left=20,bottom=20,right=20]';
+
+export type FileNodeData = FileNode & { findings: string[]; mark: Mark | null; [key: string]: unknown };
+export type GroupNodeData = FileGroup & { count: number; [key: string]: unknown };
+export type FileFlowNode = Node<FileNodeData, 'file'> | Node<GroupNodeData, 'disk'>;
+
+export interface FileFlow {
+  nodes: FileFlowNode[];
+  edges: Edge[];
+}
+
+let elk: InstanceType<typeof ELK> | null = null;
+
+/** One ELK for the page, its worker started on first use. */
+function engine(): InstanceType<typeof ELK> {
+  elk ??= new ELK({ workerFactory: () => new Worker(workerUrl) });
+  return elk;
+}
+
+export function toElk(graph: FileGraph): ElkNode {
+  return {
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+      'elk.spacing.nodeNode': '28',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '56',
+      'elk.spacing.componentComponent': '40',
+      'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+    },
+    children: graph.groups.map((group) => ({
+      id: `group:${group.id}`,
+      layoutOptions: { 'elk.padding': GROUP_PADDING },
+      children: graph.nodes.filter((n) => n.group === group.id).map((n) => ({ id: n.id, width: FILE_WIDTH, height: FILE_HEIGHT })),
+    })),
+    edges: graph.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+  };
+}
+
+/** React Flow nodes from ELK's answer: groups first (parents before children), files inside them. */
+export function fromElk(graph: FileGraph, laid: ElkNode, findings: Record<string, string[]>, marks: Record<string, Mark> = {}): FileFlow {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const nodes: FileFlowNode[] = [];
+  let y = 0;
+  for (const group of laid.children ?? []) {
+    const info = graph.groups.find((g) => `group:${g.id}` === group.id);
+    if (info === undefined) continue;
+    // Groups are stacked top to bottom in disk order, whatever ELK packed them as.
+    nodes.push({
+      id: group.id,
+      type: 'disk',
+      position: { x: 0, y },
+      width: group.width ?? 0,
+      height: group.height ?? 0,
+      data: { ...info, count: group.children?.length ?? 0 },
+      selectable: false,
+    });
+    for (const child of group.children ?? []) {
+      const file = byId.get(child.id);
+      if (file === undefined) continue;
+      nodes.push({
+        id: file.id,
+        type: 'file',
+        parentId: group.id,
+        position: { x: child.x ?? 0, y: child.y ?? 0 },
+        width: FILE_WIDTH,
+        height: FILE_HEIGHT,
+        data: { ...file, findings: findings[file.path] ?? [], mark: marks[file.path] ?? null },
+      });
+    }
+    y += (group.height ?? 0) + 32;
+  }
+  const edges: Edge[] = graph.edges.map((e) => ({
+    id: e.id,
+    source: e.source,
+    target: e.target,
+    type: 'smoothstep',
+    className: e.trash ? 'edge-file edge-trash' : 'edge-file',
+  }));
+  return { nodes, edges };
+}
+
+/** Lays the graph out off the main thread. */
+export async function layoutFiles(graph: FileGraph): Promise<ElkNode> {
+  return engine().layout(toElk(graph));
+}
