@@ -45,6 +45,7 @@ export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('commit'), domain: nameSchema, branch: nameSchema }).strict(),
   z.object({ op: z.literal('create-snapshot'), domain: nameSchema, name: nameSchema, description: z.string().max(4000).optional() }).strict(),
   z.object({ op: z.literal('delete-branch'), domain: nameSchema, branch: nameSchema }).strict(),
+  z.object({ op: z.literal('repair'), domain: nameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
 ]);
 
 /** A graph node: `s:NAME` for a snapshot, `b:NAME` for a branch. */

@@ -208,6 +208,21 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       runOn(flags, domain, branch, (d, b) => ({ op: 'delete-branch', domain: d, branch: b })),
     );
 
+  withCommon(program.command('repair <domain> [file]'))
+    .description('Repair an image that `check` reports: frees leaked clusters; with --all also fixes corruption, keeping a copy in the trash first. With --folder: repair IMAGE.')
+    .option('--all', 'repair corruption too (a copy of the image is kept in the trash first)')
+    .action((domain: string, file: string | undefined, flags: CommonFlags & { all?: boolean }) =>
+      run(flags, async (source, engine) => {
+        const mode = flags.all ? 'all' : 'leaks';
+        const image = resolve(file ?? domain);
+        if (file !== undefined) return { op: 'repair', domain: name('domain')(domain), path: image, mode };
+        if (flags.folder === undefined) throw new AppError('E_BAD_INPUT', 'Name the domain and the image file.');
+        const tree = (await engine.scan(source)).domains.find((d) => d.layers[image] !== undefined);
+        if (tree === undefined) throw new AppError('E_NOT_FOUND', `${image} is not an image of ${flags.folder}.`);
+        return { op: 'repair', domain: tree.name, path: image, mode };
+      }),
+    );
+
   withCommon(program.command('rename-branch <domain> <old> <new>'))
     .description('Rename a branch.')
     .action((domain: string, from: string, to: string, flags: CommonFlags) =>

@@ -1,9 +1,9 @@
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { scanFolder } from '../scan/scan-folder';
+import { corruptRefcounts } from '../test-support/damage';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { checkDomain } from './check';
@@ -12,23 +12,13 @@ const MiB = 1024 * 1024;
 let dir: string;
 const p = (name: string) => join(dir, name);
 
-/** Zeroes the first refcount block: every cluster then looks unreferenced, which qemu-img check calls corruption. */
-function corrupt(path: string): void {
-  const header = readFileSync(path);
-  const table = Number(header.readBigUInt64BE(48));
-  const block = Number(header.readBigUInt64BE(table));
-  const fd = openSync(path, 'r+');
-  writeSync(fd, Buffer.alloc(512), 0, 512, block);
-  closeSync(fd);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'snaptree-check-'));
   await qemuImgCreate(p('good.qcow2'), { size: 16 * MiB });
   await writePattern(p('good.qcow2'), 'qcow2', 1, 0, MiB);
   await qemuImgCreate(p('bad.qcow2'), { size: 16 * MiB });
   await writePattern(p('bad.qcow2'), 'qcow2', 1, 0, 2 * MiB);
-  corrupt(p('bad.qcow2'));
+  corruptRefcounts(p('bad.qcow2'));
   await qemuImgCreate(p('base.qcow2'), { size: 16 * MiB });
   await qemuImgCreate(p('over.qcow2'), { backing: { path: p('base.qcow2'), format: 'qcow2' } });
   await new Promise((r) => setTimeout(r, 2500));

@@ -1,5 +1,5 @@
 /**
- * SPEC S9: a kill -9 at every step of S1, S3, S4 and S5 (before the step runs, after it ran but before the
+ * SPEC S9: a kill -9 at every step of S1, S3, S4, S5 and a repair (before the step runs, after it ran but before the
  * journal says so, and after), then recovery; the domain ends in its before or after state with rules 1–4 holding.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import type { Domain } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import { diskSource, expectSameViews, expectSnapshotRecordsTrue, expectStarts, exportViews } from '../test-support/checks';
+import { corruptRefcounts } from '../test-support/damage';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
@@ -52,6 +53,8 @@ interface Scenario {
   intent: (vm: string) => Intent;
   /** Nodes the operation sets out to change. */
   changes: string[];
+  /** Damage done after seeding, for the operation to fix. */
+  damage?: (vm: string) => void;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -59,6 +62,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'S3 delete a snapshot with one child', intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's2' }), changes: ['s:s2'] },
   { name: 'S4 delete a snapshot with two children', fork: true, intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's1' }), changes: ['s:s1'] },
   { name: 'S5 commit a tip into its only-used backing', flatten: true, intent: (vm) => ({ op: 'commit', domain: vm, branch: 'main' }), changes: ['b:main'] },
+  {
+    name: 'repair a corrupted tip, keeping a copy first',
+    intent: (vm) => ({ op: 'repair', domain: vm, path: diskSource(vm, 'vda'), mode: 'all' }),
+    changes: ['b:main'],
+    damage: (vm) => corruptRefcounts(diskSource(vm, 'vda')),
+  },
 ];
 
 async function stepCount(scenario: Scenario): Promise<number> {
@@ -86,6 +95,7 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
     for (let step = 0; step < steps; step++) {
       for (const phase of ['started', 'ran', 'done']) {
         const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false);
+        scenario.damage?.(vm);
         const before: Domain = await engine.scanDomain(source, vm);
         const views = exportViews(before, lab.path(`views-${vm}`));
         const diskBefore = diskSource(vm, 'vda');
@@ -94,7 +104,8 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
           'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
           'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
           commit: ['commit', vm, 'main'],
-        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit'];
+          repair: ['repair', vm, diskBefore, '--all'],
+        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'repair'];
         const child = spawnSync(process.execPath, [BIN, ...args, '--connect', TEST_URI, '--yes'], {
           env: { ...process.env, SNAPTREE_CRASH_AT: `${step}:${phase}` },
           encoding: 'utf8',
@@ -111,6 +122,7 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
         await expectSameViews(after, views, rolledBack ? [] : scenario.changes);
         expectSnapshotRecordsTrue(vm);
         expectStarts(vm);
+        if (intent.op === 'repair') expect((await engine.check(source, vm))[0]?.healthy, `healthy after ${step}:${phase}`).toBe(!rolledBack);
       }
     }
   });

@@ -14,6 +14,7 @@ import {
   expectStarts,
   exportViews,
 } from '../test-support/checks';
+import { corruptRefcounts, leakCluster } from '../test-support/damage';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
@@ -168,5 +169,57 @@ describe('cancel', () => {
     expect(diskSource(vm, 'vda')).toBe(disk);
     expect(await checksums(Object.keys(before))).toEqual(before);
     expect(await engine.handle('operations', {})).toEqual([]);
+  });
+});
+
+describe('repair: the fix the health check offers', () => {
+  test('leaked clusters in a frozen saved state are freed; every node reads the same', async () => {
+    const vm = await build('leaky', ['vda'], ['s1']);
+    const before = await engine.scanDomain(source, vm);
+    const state = before.snapshots[0]?.disks[0]?.stateLayer as string;
+    leakCluster(state);
+    const [sick] = await engine.check(source, vm);
+    expect(sick?.layers.find((l) => l.path === state)).toMatchObject({ leaks: 1, corruptions: 0 });
+    expect(sick?.healthy).toBe(false);
+    const views = exportViews(before, lab.path('views-leaky'));
+    const planned = await engine.plan(source, { op: 'repair', domain: vm, path: state, mode: 'leaks' });
+    expect(planned.ok && planned.plan.steps.map((s) => s.command)).toEqual([['qemu-img', 'check', '-r', 'leaks', '-f', 'qcow2', '--', state]]);
+    expect(planned.ok && planned.plan.pointOfNoReturn).toBe(0);
+    const after = await apply({ op: 'repair', domain: vm, path: state, mode: 'leaks' });
+    await expectSameViews(after, views);
+    const [healed] = await engine.check(source, vm);
+    expect(healed?.healthy).toBe(true);
+    expectStarts(vm);
+  });
+
+  test('a corrupted tip is repaired after a copy of it is kept in the trash', async () => {
+    const vm = await build('corrupt', ['vda'], ['s1']);
+    const tip = diskSource(vm, 'vda');
+    corruptRefcounts(tip);
+    const [sick] = await engine.check(source, vm);
+    expect(sick?.layers.find((l) => l.path === tip)?.corruptions).toBeGreaterThan(0);
+    const damaged = await checksums([tip]);
+    const planned = await engine.plan(source, { op: 'repair', domain: vm, path: tip, mode: 'all' });
+    expect(planned.ok && planned.plan.steps.map((s) => s.kind)).toEqual(['keep-copy', 'repair']);
+    await apply({ op: 'repair', domain: vm, path: tip, mode: 'all' });
+    const [healed] = await engine.check(source, vm);
+    expect(healed?.healthy).toBe(true);
+    const [kept] = await engine.trash(source, vm);
+    expect(kept?.original).toBe(tip);
+    expect(Object.values(await checksums([kept?.trashed as string]))).toEqual(Object.values(damaged));
+    expectStarts(vm);
+  });
+
+  test('refused for a file outside the domain and while the domain runs', async () => {
+    const vm = await build('repair-refused', ['vda'], []);
+    const outside = await engine.plan(source, { op: 'repair', domain: vm, path: lab.path('nowhere.qcow2'), mode: 'leaks' });
+    expect(outside.ok ? 'planned' : outside.refusal.code).toBe('E_NOT_FOUND');
+    virshSync(['start', vm]);
+    try {
+      const running = await engine.plan(source, { op: 'repair', domain: vm, path: diskSource(vm, 'vda'), mode: 'leaks' });
+      expect(running.ok ? 'planned' : running.refusal.code).toBe('E_DOMAIN_RUNNING');
+    } finally {
+      virshSync(['destroy', vm]);
+    }
   });
 });

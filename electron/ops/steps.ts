@@ -65,6 +65,15 @@ async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
   if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
 }
 
+/** Copies a file sparsely (and as a reflink where the file system can), replacing an earlier partial copy. */
+async function copyFile(from: string, to: string, ctx: StepContext): Promise<void> {
+  const args = ['--sparse=always', '--reflink=auto', '--', from, to];
+  const result = await execa('cp', args, { reject: false, stdin: 'ignore', ...(ctx.signal ? { cancelSignal: ctx.signal } : {}) });
+  if (result.isCanceled) throw new AppError('E_CANCELLED', 'The operation was cancelled.', { args });
+  if (result.exitCode !== 0) throw toolError('cp', args, result.exitCode ?? null, String(result.stderr));
+  await chmod(to, 0o600);
+}
+
 async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
   try {
     return (await virsh.run(['snapshot-current', '--domain', domain, '--name'])).trim() || null;
@@ -168,6 +177,14 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       await rename(step.path, to);
       return;
     }
+    case 'keep-copy':
+      await mkdir(dirname(step.copy), { recursive: true, mode: 0o700 });
+      await writeTrashManifest(dirname(step.copy), { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+      await copyFile(step.path, step.copy, ctx);
+      return;
+    case 'repair':
+      await qemuImg(ctx, step.command.slice(1));
+      return;
     case 'delete-snapshot-metadata':
       try {
         await needVirsh(ctx).run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata']);
@@ -236,8 +253,13 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       for (const file of Object.values(step.overlays)) if (await exists(file)) await rm(file);
       return;
     }
+    case 'keep-copy':
+      await rm(step.copy, { force: true });
+      return;
     case 'commit':
       throw new AppError('E_NOT_SUPPORTED', 'A commit cannot be undone; recovery finishes the operation instead.');
+    case 'repair':
+      throw new AppError('E_NOT_SUPPORTED', 'A repair cannot be undone; recovery finishes the operation instead, and the copy in the trash is the way back.');
     default:
       return unknownStep(step);
   }

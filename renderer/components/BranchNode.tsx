@@ -22,7 +22,7 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
           <HereIcon /> You are here
         </div>
       ) : null}
-      <NodeTitle icon={<BranchIcon />} name={data.name} problemCount={data.problemCount} />
+      <NodeTitle icon={<BranchIcon />} name={data.name} findings={data.findings} side={data.side} />
       <div className="snap-node-meta">
         <span>{data.current ? 'current state' : TIP_LABEL[data.branch?.origin ?? 'metadata']}</span>
         <span className="snap-node-size" title="Space used by this branch's tip file(s)">

@@ -24,7 +24,13 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
     <div className={classes} data-testid={`file-${fileName(data.trash?.original ?? data.path)}`} data-role={data.role} title={data.path}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="file-node-title">
-        <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
+        {data.side ? (
+          <span className={`side-badge side-${data.side}`} data-testid={`side-${data.side}`}>
+            {data.side}
+          </span>
+        ) : (
+          <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
+        )}
         <span className="snap-node-name">{fileName(data.trash?.original ?? data.path)}</span>
         {frozen ? (
           <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} aria-label="frozen">

@@ -10,13 +10,16 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import type { Domain } from '../../shared/model';
+import { findingsByPath } from '../graph/health';
 import { highlightsFor, NO_HIGHLIGHTS, type Highlights } from '../graph/highlights';
-import { moveFocus, NODE_HEIGHT, NODE_WIDTH, toFlow, type SnapFlowNode } from '../graph/to-flow';
+import { moveFocus, NODE_HEIGHT, NODE_WIDTH, toFlow, type SnapFlowNode, type SnapNodeData } from '../graph/to-flow';
 import { useAppStore } from '../store/context';
 import { selectNodeId, selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
 import { BranchNode } from './BranchNode';
+import { PickBanner } from './PickBanner';
 import { SnapshotNode } from './SnapshotNode';
+import { nodeLabel } from './node-label';
 
 // Defined once at module level: a new object per render would remount every node.
 const nodeTypes: NodeTypes = { snapshot: SnapshotNode, branch: BranchNode };
@@ -27,6 +30,13 @@ const selectSelectNode = (s: AppState) => s.selectNode;
 const selectOpenMenu = (s: AppState) => s.openMenu;
 const selectPreview = (s: AppState) => s.preview;
 const selectFlash = (s: AppState) => s.flash;
+const selectHealth = (s: AppState) => s.health;
+const selectSecond = (s: AppState) => s.second;
+const selectSelectSecond = (s: AppState) => s.selectSecond;
+const selectComparePick = (s: AppState) => s.comparePick;
+const selectCancelPick = (s: AppState) => s.cancelComparePick;
+const selectCompare = (s: AppState) => s.compare;
+const selectComparison = (s: AppState) => s.comparison;
 const MENU_KEYS = new Set(['Enter', 'ContextMenu', 'm']);
 const minimapColor = (node: SnapFlowNode): string =>
   node.data.current ? 'var(--accent)' : node.type === 'branch' ? 'var(--branch)' : 'var(--node-border-strong)';
@@ -38,14 +48,32 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const openMenu = useAppStore(selectOpenMenu);
   const preview = useAppStore(selectPreview);
   const flash = useAppStore(selectFlash);
+  const health = useAppStore(selectHealth);
+  const second = useAppStore(selectSecond);
+  const selectSecondNode = useAppStore(selectSelectSecond);
+  const comparePick = useAppStore(selectComparePick);
+  const cancelPick = useAppStore(selectCancelPick);
+  const compare = useAppStore(selectCompare);
+  const comparison = useAppStore(selectComparison);
   const flow = useReactFlow();
   // While a plan is previewed the graph shows what it touches; just after one ran, what it changed.
   const highlights: Highlights = useMemo(() => {
     if (preview?.result?.ok === true && preview.nameError === null) return highlightsFor(domain, preview.result.plan);
     return Object.keys(flash).length > 0 ? { marks: flash, ghosts: [] } : NO_HIGHLIGHTS;
   }, [domain, preview, flash]);
-  const graph = useMemo(() => toFlow(domain, highlights), [domain, highlights]);
-  const nodes = useMemo(() => graph.nodes.map((n) => (n.id === nodeId ? { ...n, selected: true } : n)), [graph, nodeId]);
+  const findings = useMemo(() => findingsByPath(domain, health?.report), [domain, health]);
+  const graph = useMemo(() => toFlow(domain, highlights, findings), [domain, highlights, findings]);
+  // The two sides of an open comparison wear A and B; a second selection is ringed too.
+  const sideA = comparison?.a ?? null;
+  const sideB = comparison?.b ?? second;
+  const nodes = useMemo(
+    () =>
+      graph.nodes.map((n) => {
+        const side: SnapNodeData['side'] = n.id === sideA ? 'A' : n.id === sideB ? 'B' : null;
+        return n.id === nodeId || n.id === second || side !== null ? { ...n, selected: n.id === nodeId || n.id === second, data: { ...n.data, side } } : n;
+      }),
+    [graph, nodeId, second, sideA, sideB],
+  );
   const wrapper = useRef<HTMLDivElement>(null);
 
   // A different domain: frame the whole graph.
@@ -77,7 +105,12 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
 
   const onKeyDown = useCallback(
     (event: KeyboardEvent<HTMLDivElement>) => {
-      if ((MENU_KEYS.has(event.key) || (event.key === 'F10' && event.shiftKey)) && nodeId !== null) {
+      if (comparePick !== null && event.key === 'Enter' && nodeId !== null && nodeId !== comparePick) {
+        event.preventDefault();
+        void compare(comparePick, nodeId);
+      } else if (comparePick !== null && event.key === 'Escape') {
+        cancelPick();
+      } else if ((MENU_KEYS.has(event.key) || (event.key === 'F10' && event.shiftKey)) && nodeId !== null) {
         event.preventDefault();
         menuAt(nodeId);
       } else if (ARROWS.has(event.key)) {
@@ -99,16 +132,25 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         }
       }
     },
-    [graph, nodeId, selectNode, centerOn, flow, menuAt],
+    [graph, nodeId, selectNode, centerOn, flow, menuAt, comparePick, compare, cancelPick],
   );
 
   const onNodeClick: NodeMouseHandler<SnapFlowNode> = useCallback(
-    (_event, node) => {
+    (event, node) => {
       if (node.data.ghost) return;
-      selectNode(node.id);
       wrapper.current?.focus();
+      if (comparePick !== null) {
+        if (node.id !== comparePick) void compare(comparePick, node.id);
+        return;
+      }
+      // Ctrl, Cmd or Shift click picks a second node, to compare with the first.
+      if ((event.ctrlKey || event.metaKey || event.shiftKey) && nodeId !== null && node.id !== nodeId) selectSecondNode(node.id);
+      else {
+        selectNode(node.id);
+        selectSecondNode(null);
+      }
     },
-    [selectNode],
+    [selectNode, selectSecondNode, comparePick, compare, nodeId],
   );
 
   const onNodeContextMenu: NodeMouseHandler<SnapFlowNode> = useCallback(
@@ -136,7 +178,10 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         nodeTypes={nodeTypes}
         onNodeClick={onNodeClick}
         onNodeContextMenu={onNodeContextMenu}
-        onPaneClick={() => selectNode(null)}
+        onPaneClick={() => {
+          selectNode(null);
+          selectSecondNode(null);
+        }}
         nodesDraggable={false}
         nodesConnectable={false}
         elementsSelectable={false}
@@ -153,6 +198,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
       </ReactFlow>
+      <PickBanner name={comparePick === null ? '' : nodeLabel(domain, comparePick)} />
       {children}
     </div>
   );

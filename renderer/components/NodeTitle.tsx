@@ -2,15 +2,21 @@ import type { ReactElement, ReactNode } from 'react';
 import { WarnIcon } from './Icons';
 
 /** The first line of a graph node: its icon, its name, extra chips, and a warning when its files have problems. */
-export function NodeTitle({ icon, name, problemCount, children }: { icon: ReactNode; name: string; problemCount: number; children?: ReactNode }): ReactElement {
+export function NodeTitle({ icon, name, findings, side, children }: { icon: ReactNode; name: string; findings: string[]; side?: 'A' | 'B' | null | undefined; children?: ReactNode }): ReactElement {
   return (
     <div className="snap-node-title">
-      <span className="snap-node-icon">{icon}</span>
+      {side ? (
+        <span className={`side-badge side-${side}`} title={`Side ${side} of the comparison`} data-testid={`side-${side}`}>
+          {side}
+        </span>
+      ) : (
+        <span className="snap-node-icon">{icon}</span>
+      )}
       <span className="snap-node-name">{name}</span>
       {children}
-      {problemCount > 0 ? (
-        <span className="chip chip-warn" title={`${problemCount} problem(s)`}>
-          <WarnIcon />
+      {findings.length > 0 ? (
+        <span className="chip chip-warn health-badge" title={findings.join('\n')} data-testid="health-badge">
+          <WarnIcon /> {findings.length}
         </span>
       ) : null}
     </div>

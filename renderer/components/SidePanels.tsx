@@ -18,6 +18,7 @@ const OP_LABEL: Record<string, string> = {
   'delete-snapshot': 'Delete snapshot',
   commit: 'Commit',
   'delete-branch': 'Delete branch',
+  repair: 'Repair image',
 };
 
 const STATUS: Record<string, string> = {

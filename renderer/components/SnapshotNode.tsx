@@ -17,7 +17,7 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       title={snap?.description ?? undefined}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <NodeTitle icon={<CameraIcon />} name={data.name} problemCount={data.problemCount}>
+      <NodeTitle icon={<CameraIcon />} name={data.name} findings={data.findings} side={data.side}>
         {snap?.current ? (
           <span className="chip chip-accent" title="libvirt's current snapshot">
             current

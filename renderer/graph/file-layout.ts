@@ -13,7 +13,7 @@ export const FILE_WIDTH = 240;
 export const FILE_HEIGHT = 92;
 const GROUP_PADDING = '[top=44,left=20,bottom=20,right=20]';
 
-export type FileNodeData = FileNode & { findings: string[]; mark: Mark | null; [key: string]: unknown };
+export type FileNodeData = FileNode & { findings: string[]; mark: Mark | null; side?: 'A' | 'B' | null; [key: string]: unknown };
 export type GroupNodeData = FileGroup & { count: number; [key: string]: unknown };
 export type FileFlowNode = Node<FileNodeData, 'file'> | Node<GroupNodeData, 'disk'>;
 

@@ -41,8 +41,8 @@ describe('toFlow', () => {
   });
 
   test('problems are counted on the node whose files they name', () => {
-    expect(graph.nodes.find((n) => n.id === 'b:snap1.1')?.data.problemCount).toBe(1);
-    expect(graph.nodes.find((n) => n.id === 'b:main')?.data.problemCount).toBe(0);
+    expect(graph.nodes.find((n) => n.id === 'b:snap1.1')?.data.findings).toHaveLength(1);
+    expect(graph.nodes.find((n) => n.id === 'b:main')?.data.findings).toEqual([]);
   });
 
   test('arrow keys move to parent, child and siblings', () => {

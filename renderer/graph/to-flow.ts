@@ -7,6 +7,7 @@ import { hierarchy, tree, type HierarchyPointNode } from 'd3-hierarchy';
 import type { Edge, Node } from '@xyflow/react';
 import type { Domain } from '../../shared/model';
 import { snapshotGraph, type GraphNode } from '../../shared/snapshot-graph';
+import { findingsByPath } from './health';
 import { NO_HIGHLIGHTS, type Highlights, type Mark } from './highlights';
 
 export const NODE_WIDTH = 200;
@@ -15,12 +16,14 @@ const COLUMN = NODE_WIDTH + 44;
 const ROW = NODE_HEIGHT + 22;
 
 export type SnapNodeData = GraphNode & {
-  /** Problems found on this node's files. */
-  problemCount: number;
+  /** What is wrong with this node's files, one sentence each. */
+  findings: string[];
   /** How an open plan, or a finished one, touches this node. */
   mark: Mark | null;
   /** Drawn only as a preview of what a plan would create. */
   ghost: boolean;
+  /** Which side of a comparison this node is. */
+  side?: 'A' | 'B' | null;
   [key: string]: unknown;
 };
 
@@ -48,14 +51,10 @@ function rank(node: GraphNode): string {
   return `${node.current ? '2' : '1'}${node.name}`;
 }
 
-export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS): FlowGraph {
+export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, findings: Record<string, string[]> = findingsByPath(domain, undefined)): FlowGraph {
   const ghostIds = new Set(highlights.ghosts.map((g) => g.id));
   const graphNodes = [...snapshotGraph(domain), ...highlights.ghosts];
   const byId = new Map(graphNodes.map((n) => [n.id, n]));
-  const problemPaths = new Map<string, number>();
-  for (const problem of domain.problems) {
-    if (problem.path !== undefined) problemPaths.set(problem.path, (problemPaths.get(problem.path) ?? 0) + 1);
-  }
 
   const childrenOf: Record<string, string[]> = {};
   const parentOf: Record<string, string | null> = {};
@@ -89,7 +88,7 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS): 
       height: NODE_HEIGHT,
       data: {
         ...node,
-        problemCount: filesOf(node).reduce((sum, p) => sum + (problemPaths.get(p) ?? 0), 0),
+        findings: [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []),
         mark: highlights.marks[node.id] ?? null,
         ghost: ghostIds.has(node.id),
       },

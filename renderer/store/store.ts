@@ -6,6 +6,7 @@ import { create, type StateCreator } from 'zustand';
 import type { AppInfo, SnaptreeApi, SourceEntry } from '../../shared/contract';
 import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { ScanResult, Source } from '../../shared/model';
+import { createInspectSlice, INSPECT_RESET, type InspectSlice } from './inspect-slice';
 import { createOpsSlice, type OpsSlice } from './ops-slice';
 import { createPanelSlice, type PanelSlice } from './panel-slice';
 
@@ -44,7 +45,7 @@ export interface UiSlice {
   toggleTheme(): void;
 }
 
-export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice;
+export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice;
 type Slice<T> = StateCreator<AppState, [], [], T>;
 
 export const createSourcesSlice =
@@ -125,15 +126,15 @@ export const createSourcesSlice =
     },
   });
 
-export const createSelectionSlice: Slice<SelectionSlice> = (set) => ({
+export const createSelectionSlice: Slice<SelectionSlice> = (set, get) => ({
   sourceId: null,
   domainName: null,
   nodeId: null,
   selectDomain(sourceId, domainName) {
-    set({ sourceId, domainName, nodeId: null, menu: null, preview: null });
+    set({ sourceId, domainName, nodeId: null, menu: null, preview: null, ...INSPECT_RESET });
   },
   selectNode(nodeId) {
-    set({ nodeId });
+    set({ nodeId, ...(get().second === nodeId ? { second: null } : {}) });
   },
 });
 
@@ -159,6 +160,7 @@ export function createAppStore(api: SnaptreeApi) {
     ...createUiSlice(...a),
     ...createOpsSlice(api)(...a),
     ...createPanelSlice(api)(...a),
+    ...createInspectSlice(api)(...a),
   }));
 }
 

@@ -71,7 +71,7 @@ export function impact(domain: Domain, partial: Partial<Impact> & { changedNodes
 }
 
 export function plan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact, warnings: string[] = []): PlanResult {
-  const firstCommit = steps.findIndex((s) => s.kind === 'commit');
+  const firstCommit = steps.findIndex((s) => s.kind === 'commit' || s.kind === 'repair');
   return {
     ok: true,
     plan: { id: ctx.operationId, intent, source: ctx.scan.source, steps, pointOfNoReturn: firstCommit === -1 ? null : firstCommit, impact: impactOf, warnings },

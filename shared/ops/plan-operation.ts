@@ -2,6 +2,7 @@ import type { Intent, PlanResult } from './plan';
 import type { PlanContext } from './plan-helpers';
 import { planCore } from './planners';
 import { planMore } from './planners-more';
+import { planRepair } from './planner-repair';
 
 /** Plans any operation: a pure function of the scan, the intent and the operation id. */
 export function planOperation(ctx: PlanContext, intent: Intent): PlanResult {
@@ -10,6 +11,8 @@ export function planOperation(ctx: PlanContext, intent: Intent): PlanResult {
     case 'revert-discard':
     case 'delete-branch':
       return planMore(ctx, intent);
+    case 'repair':
+      return planRepair(ctx, intent);
     default:
       return planCore(ctx, intent);
   }

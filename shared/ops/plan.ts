@@ -14,7 +14,9 @@ export type Intent =
   | { op: 'commit'; domain: string; branch: string }
   | { op: 'create-snapshot'; domain: string; name: string; description?: string }
   | { op: 'revert-discard'; domain: string; snapshot: string }
-  | { op: 'delete-branch'; domain: string; branch: string };
+  | { op: 'delete-branch'; domain: string; branch: string }
+  /** Repairs one image's metadata with `qemu-img check -r`: `leaks` frees leaked clusters, `all` fixes corruption too. */
+  | { op: 'repair'; domain: string; path: string; mode: 'leaks' | 'all' };
 
 /** A branch record as the app keeps it in the domain's `<metadata>`. */
 export interface BranchRecord {
@@ -42,6 +44,9 @@ export type Step = StepBase &
     | { kind: 'rebase'; path: string; backing: string; backingFormat: string; unsafe: boolean }
     | { kind: 'commit'; top: string; base: string }
     | { kind: 'trash'; path: string }
+    /** A copy kept in the operation's trash folder: the way back from a repair. */
+    | { kind: 'keep-copy'; path: string; copy: string }
+    | { kind: 'repair'; path: string; mode: 'leaks' | 'all' }
     | {
         kind: 'create-snapshot';
         domain: string;
@@ -88,7 +93,7 @@ export interface Plan {
   source: Source;
   steps: Step[];
   /**
-   * Index of the first step that cannot be undone (a commit writes into its base). A failure or crash before
+   * Index of the first step that cannot be undone (a commit writes into its base, a repair rewrites metadata). A failure or crash before
    * it rolls back what ran; from it on, recovery finishes the remaining steps instead. Null: all undoable.
    */
   pointOfNoReturn: number | null;

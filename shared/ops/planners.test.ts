@@ -164,3 +164,33 @@ describe('dependants', () => {
     expect(dependantsOf(scan, '/i/vm.snap1').map((d) => `${d.kind}:${d.name}`)).toEqual(['layer:/i/vm.snap2', 'layer:/i/vm.revert', 'snapshot:snap2', 'snapshot:snap2']);
   });
 });
+
+describe('repair', () => {
+  test('leaks: one qemu-img check -r leaks on the file, which is the only file written', () => {
+    const plan = planned(seed(), { op: 'repair', domain: 'vm', path: '/i/vm.snap1', mode: 'leaks' });
+    expect(plan.steps.map((s) => s.command)).toEqual([['qemu-img', 'check', '-r', 'leaks', '-f', 'qcow2', '--', '/i/vm.snap1']]);
+    expect(plan.impact).toMatchObject({ written: ['/i/vm.snap1'], created: [], trashed: [], changedNodes: [] });
+    expect(plan.pointOfNoReturn).toBe(0);
+  });
+
+  test('all: a copy goes to the trash first, and what builds on the file is named', () => {
+    const plan = planned(seed(), { op: 'repair', domain: 'vm', path: '/i/vm.snap1', mode: 'all' });
+    expect(plan.steps.map((s) => s.kind)).toEqual(['keep-copy', 'repair']);
+    expect(plan.impact.created).toEqual(['/i/.snaptree-trash/op1/vm.snap1']);
+    expect(plan.impact.changedNodes).toEqual(['s:snap2']);
+    expect(plan.pointOfNoReturn).toBe(1);
+    expect(plan.warnings[0]).toMatch(/vm\.snap2 is built on it/);
+  });
+
+  test('refused: a raw file, a file of no disk, a running domain', () => {
+    const scan = seed();
+    scan.domains[0]!.layers['/i/base.qcow2']!.format = 'raw';
+    const refusal = (s: ScanResult, path: string) => {
+      const result = planOperation({ scan: s, operationId: 'op1' }, { op: 'repair', domain: 'vm', path, mode: 'leaks' });
+      return result.ok ? 'planned' : result.refusal.code;
+    };
+    expect(refusal(scan, '/i/base.qcow2')).toBe('E_NOT_SUPPORTED');
+    expect(refusal(scan, '/elsewhere.qcow2')).toBe('E_NOT_FOUND');
+    expect(refusal(seed({ state: 'running' }), '/i/vm.snap1')).toBe('E_DOMAIN_RUNNING');
+  });
+});

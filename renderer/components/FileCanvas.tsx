@@ -1,0 +1,164 @@
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
+import type { ElkNode } from 'elkjs/lib/elk-api.js';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import { fileGraph } from '../../shared/file-graph';
+import type { Domain, ScanResult } from '../../shared/model';
+import { fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
+import { findingsByPath } from '../graph/health';
+import { useAppStore } from '../store/context';
+import { selectTheme } from '../store/selectors';
+import type { AppState } from '../store/store';
+import { DiskGroup, FileNode } from './FileNode';
+import { PickBanner } from './PickBanner';
+import { nodeLabel } from './node-label';
+
+const nodeTypes: NodeTypes = { file: FileNode, disk: DiskGroup };
+const FIT = { padding: 0.15, maxZoom: 1.1 } as const;
+
+const selectTrash = (s: AppState) => s.trash;
+const selectHealth = (s: AppState) => s.health;
+const selectFileId = (s: AppState) => s.fileId;
+const selectSelectFile = (s: AppState) => s.selectFile;
+const selectComparison = (s: AppState) => s.comparison;
+const selectComparePick = (s: AppState) => s.comparePick;
+const selectCompare = (s: AppState) => s.compare;
+const selectCancelPick = (s: AppState) => s.cancelComparePick;
+const minimapColor = (node: FileFlowNode): string =>
+  node.type === 'disk' ? 'transparent' : node.data.current ? 'var(--accent)' : node.data.role === 'trash' ? 'var(--error)' : 'var(--node-border-strong)';
+
+function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactElement {
+  const theme = useAppStore(selectTheme);
+  const trash = useAppStore(selectTrash);
+  const health = useAppStore(selectHealth);
+  const fileId = useAppStore(selectFileId);
+  const selectFile = useAppStore(selectSelectFile);
+  const comparison = useAppStore(selectComparison);
+  const comparePick = useAppStore(selectComparePick);
+  const compare = useAppStore(selectCompare);
+  const cancelPick = useAppStore(selectCancelPick);
+  const flow = useReactFlow();
+  const wrapper = useRef<HTMLDivElement>(null);
+
+  const domainTrash = useMemo(() => trash.filter((t) => t.domain === null || t.domain === domain.name), [trash, domain.name]);
+  const graph = useMemo(() => fileGraph(scan, domain, domainTrash), [scan, domain, domainTrash]);
+  const [laid, setLaid] = useState<{ graph: typeof graph; elk: ElkNode } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    layoutFiles(graph).then(
+      (elk) => live && setLaid({ graph, elk }),
+      (reason: unknown) => live && setError(String(reason)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [graph]);
+
+  const findings = useMemo(() => findingsByPath(domain, health?.report), [domain, health]);
+  const flowGraph = useMemo(() => (laid ? fromElk(laid.graph, laid.elk, findings) : null), [laid, findings]);
+  const sides = useMemo(() => ({ A: comparison?.a ?? null, B: comparison?.b ?? null }), [comparison]);
+  const nodes = useMemo(
+    () =>
+      (flowGraph?.nodes ?? []).map((n) => {
+        if (n.type !== 'file') return n;
+        const id = `f:${n.id}`;
+        const side = id === sides.A ? 'A' : id === sides.B ? 'B' : null;
+        return n.id === fileId || side !== null ? { ...n, selected: n.id === fileId, data: { ...n.data, side: side as FileNodeData['side'] } } : n;
+      }),
+    [flowGraph, fileId, sides],
+  );
+
+  // Frame the files once they are laid out for this domain.
+  const framed = useRef<string | null>(null);
+  useEffect(() => {
+    if (flowGraph === null || framed.current === domain.name) return;
+    framed.current = domain.name;
+    const frame = requestAnimationFrame(() => void flow.fitView(FIT));
+    return () => cancelAnimationFrame(frame);
+  }, [flowGraph, domain.name, flow]);
+
+  const files = useMemo(() => nodes.filter((n) => n.type === 'file'), [nodes]);
+  const pickName = comparePick === null ? '' : nodeLabel(domain, comparePick);
+  const onKeyDown = useCallback(
+    (event: KeyboardEvent<HTMLDivElement>) => {
+      if (event.key === 'ArrowDown' || event.key === 'ArrowUp' || event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
+        event.preventDefault();
+        const at = files.findIndex((n) => n.id === fileId);
+        const step = event.key === 'ArrowDown' || event.key === 'ArrowRight' ? 1 : -1;
+        const next = files[at === -1 ? 0 : Math.min(files.length - 1, Math.max(0, at + step))];
+        if (next !== undefined) selectFile(next.id);
+      } else if (event.key === 'Enter' && comparePick !== null && fileId !== null) {
+        event.preventDefault();
+        void compare(comparePick, `f:${fileId}`);
+      } else if (event.key === 'Escape') {
+        if (comparePick !== null) cancelPick();
+        else selectFile(null);
+      } else if (event.key === 'f' || event.key === '0') {
+        void flow.fitView({ ...FIT, duration: 200 });
+      }
+    },
+    [files, fileId, selectFile, comparePick, compare, cancelPick, flow],
+  );
+
+  const onNodeClick: NodeMouseHandler<FileFlowNode> = useCallback(
+    (_event, node) => {
+      if (node.type !== 'file') return;
+      wrapper.current?.focus();
+      if (comparePick !== null) {
+        if (node.data.layer !== null && `f:${node.id}` !== comparePick) void compare(comparePick, `f:${node.id}`);
+        return;
+      }
+      selectFile(node.id);
+    },
+    [selectFile, comparePick, compare],
+  );
+
+  return (
+    <div
+      className="graph-canvas file-canvas"
+      ref={wrapper}
+      tabIndex={0}
+      onKeyDown={onKeyDown}
+      aria-label={`Files of ${domain.name}: one node per image file, arrows point from a file to the files built on it.`}
+      data-testid="file-canvas"
+    >
+      {flowGraph === null ? (
+        <div className="empty-state">
+          <p className="muted">{error ? `The files could not be laid out: ${error}` : 'Laying out the files…'}</p>
+        </div>
+      ) : (
+        <ReactFlow<FileFlowNode>
+          nodes={nodes}
+          edges={flowGraph.edges}
+          nodeTypes={nodeTypes}
+          onNodeClick={onNodeClick}
+          onPaneClick={() => selectFile(null)}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          onlyRenderVisibleElements
+          minZoom={0.05}
+          maxZoom={2}
+          colorMode={theme}
+          proOptions={{ hideAttribution: true }}
+          disableKeyboardA11y
+        >
+          <Background gap={24} size={1} />
+          <Controls showInteractive={false} />
+          <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
+        </ReactFlow>
+      )}
+      <PickBanner name={pickName} />
+    </div>
+  );
+}
+
+/** The physical view: every image file of the domain, its backing links, per disk. */
+export function FileCanvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactElement {
+  return (
+    <ReactFlowProvider>
+      <Canvas scan={scan} domain={domain} />
+    </ReactFlowProvider>
+  );
+}
