@@ -25,7 +25,7 @@ describe('file graph', () => {
     expect(node('/i/alt.qcow2')).toMatchObject({ role: 'tip', current: false, labels: ['tip of branch alt'] });
     expect(node('/i/stray.qcow2')).toMatchObject({ role: 'loose', group: 'vda' });
     expect(node(trashed.trashed)).toMatchObject({ role: 'trash', group: 'vda', layer: null });
-    expect(graph.groups.map((g) => g.label)).toEqual(['Disk vda (disk)']);
+    expect(graph.groups.map((g) => g.label)).toEqual(['Disk vda']);
   });
 
   test('frozen by what builds on it and by saved states; tips are free', () => {
@@ -38,6 +38,6 @@ describe('file graph', () => {
   test('a trashed file whose backing is gone goes to the trash group', () => {
     const g = fileGraph(scan, domain, [{ ...trashed, backing: '/elsewhere/x' }]);
     expect(g.nodes.find((n) => n.role === 'trash')?.group).toBe('trash');
-    expect(g.groups.map((x) => x.label)).toEqual(['Disk vda (disk)', 'Trash']);
+    expect(g.groups.map((x) => x.label)).toEqual(['Disk vda', 'Trash']);
   });
 });

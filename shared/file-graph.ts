@@ -79,7 +79,7 @@ function noteFiles(domain: Domain): Notes {
   for (const disk of domain.disks) {
     if (disk.file === null) continue;
     if (domain.state !== 'folder') {
-      note(disk.file, disk.target, 'written by the VM now (You are here)', 'tip');
+      note(disk.file, disk.target, 'You are here: the VM writes to it', 'tip');
       current.add(disk.file);
     }
   }
@@ -160,7 +160,7 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
   groupIds.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const groups = groupIds.map((id) => {
     const disk = domain.disks.find((d) => d.target === id);
-    const label = id === TRASH ? 'Trash' : id === OTHER ? 'Other files' : `Disk ${id}${disk ? ` (${disk.device})` : ''}`;
+    const label = id === TRASH ? 'Trash' : id === OTHER ? 'Other files' : `Disk ${id}${disk && disk.device !== 'disk' ? ` (${disk.device})` : ''}`;
     return { id, label };
   });
   return { groups, nodes, edges };

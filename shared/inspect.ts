@@ -47,6 +47,26 @@ export function mergeExtents(extents: Extent[]): Extent[] {
   return out;
 }
 
+/** The regions in both lists: what both sides wrote. Inputs are merged and in order. */
+export function intersectExtents(a: Extent[], b: Extent[]): Extent[] {
+  const out: Extent[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const [as, al] = a[i] as Extent;
+    const [bs, bl] = b[j] as Extent;
+    const start = Math.max(as, bs);
+    const end = Math.min(as + al, bs + bl);
+    if (start < end) out.push([start, end - start]);
+    if (as + al < bs + bl) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** Bytes covered by merged extents. */
+export const extentBytes = (extents: Extent[]): number => extents.reduce((sum, [, length]) => sum + length, 0);
+
 /** The health of one layer: `qemu-img check` and what the file system tells. */
 export interface LayerHealth {
   path: string;

@@ -3,6 +3,8 @@ import { useAppStore } from '../store/context';
 import { selectAppInfo, selectDomain, selectScanResult, selectScans, selectSourceEntry, selectStartupError, selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
 import { ActionBar } from './ActionBar';
+import { ComparePanel } from './ComparePanel';
+import { FileCanvas } from './FileCanvas';
 import { SidePanels } from './SidePanels';
 import { NodeMenu } from './NodeMenu';
 import { OpsStatus } from './OpsStatus';
@@ -13,6 +15,7 @@ import { Sidebar } from './Sidebar';
 
 const selectLoad = (s: AppState) => s.loadSources;
 const selectToggle = (s: AppState) => s.toggleTheme;
+const selectView = (s: AppState) => s.view;
 
 function EmptyState(): ReactElement {
   const scans = useAppStore(selectScans);
@@ -34,6 +37,7 @@ export function App(): ReactElement {
   const info = useAppStore(selectAppInfo);
   const startupError = useAppStore(selectStartupError);
   const scan = useAppStore(selectScanResult);
+  const view = useAppStore(selectView);
 
   useEffect(() => {
     void loadSources();
@@ -78,10 +82,15 @@ export function App(): ReactElement {
           <>
             <ActionBar scan={scan} domain={domain} />
             <div className="canvas-host">
-              <GraphCanvas domain={domain}>
-                <NodeMenu scan={scan} domain={domain} />
-              </GraphCanvas>
+              {view === 'files' ? (
+                <FileCanvas scan={scan} domain={domain} />
+              ) : (
+                <GraphCanvas domain={domain}>
+                  <NodeMenu scan={scan} domain={domain} />
+                </GraphCanvas>
+              )}
             </div>
+            <ComparePanel domain={domain} />
             <OpsStatus />
           </>
         ) : (

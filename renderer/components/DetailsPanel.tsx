@@ -1,13 +1,29 @@
 import type { ReactElement } from 'react';
 import type { Branch, Domain, Problem, Snapshot } from '../../shared/model';
-import { snapshotGraph, snapshotNodeId, type GraphNode } from '../../shared/snapshot-graph';
+import { branchNodeId, snapshotGraph, snapshotNodeId, type GraphNode } from '../../shared/snapshot-graph';
 import { useAppStore } from '../store/context';
 import { selectNodeId } from '../store/selectors';
 import type { AppState } from '../store/store';
 import { fileName, formatBytes, formatTime, stateLabel } from './format';
-import { BranchIcon, CameraIcon, DiskIcon, HereIcon, WarnIcon } from './Icons';
+import { FileDetails } from './FileDetails';
+import { HealthSection } from './HealthSection';
+import { BranchIcon, CameraIcon, CompareIcon, DiskIcon, HereIcon, WarnIcon } from './Icons';
 
 const selectSelectNode = (s: AppState) => s.selectNode;
+const selectView = (s: AppState) => s.view;
+const selectFileId = (s: AppState) => s.fileId;
+const selectPick = (s: AppState) => s.startComparePick;
+
+function CompareButton({ id }: { id: string }): ReactElement {
+  const pick = useAppStore(selectPick);
+  return (
+    <div className="panel-actions">
+      <button type="button" className="button button-small" onClick={() => pick(id)}>
+        <CompareIcon /> Compare with…
+      </button>
+    </div>
+  );
+}
 
 function FileRow({ domain, label, hint, path }: { domain: Domain; label: string; hint: string; path: string | null }): ReactElement {
   const layer = path !== null ? domain.layers[path] : undefined;
@@ -115,7 +131,9 @@ function SnapshotDetails({ domain, snapshot, nodes }: { domain: Domain; snapshot
           </div>
         </section>
       ) : null}
-      <ProblemList problems={problemsOn(domain, snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay]))} />
+      <CompareButton id={snapshotNodeId(snapshot.name)} />
+      <HealthSection domain={domain} paths={snapshot.disks.flatMap((d) => (d.stateLayer === null ? [] : [d.stateLayer]))} />
+      <ProblemList problems={problemsOn(domain, snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay])).filter((p) => p.severity === 'info')} />
     </>
   );
 }
@@ -169,7 +187,9 @@ function BranchDetails({ domain, branch }: { domain: Domain; branch: Branch }): 
           </section>
         );
       })}
-      <ProblemList problems={problemsOn(domain, branch.tips.map((t) => t.file))} />
+      <CompareButton id={branchNodeId(branch.name)} />
+      <HealthSection domain={domain} paths={branch.tips.map((t) => t.file)} />
+      <ProblemList problems={problemsOn(domain, branch.tips.map((t) => t.file)).filter((p) => p.severity === 'info')} />
     </>
   );
 }
@@ -209,18 +229,23 @@ function DomainSummary({ domain }: { domain: Domain }): ReactElement {
         </section>
       ) : null}
       <p className="explain muted">Select a node to see its files. Arrow keys move between nodes; F fits the view; Home goes to You are here.</p>
-      <ProblemList problems={domain.problems} />
+      <HealthSection domain={domain} paths={Object.keys(domain.layers)} />
+      <ProblemList problems={domain.problems.filter((p) => p.path === undefined || p.severity === 'info')} />
     </>
   );
 }
 
 export function DetailsPanel({ domain }: { domain: Domain }): ReactElement {
   const nodeId = useAppStore(selectNodeId);
+  const view = useAppStore(selectView);
+  const fileId = useAppStore(selectFileId);
   const nodes = snapshotGraph(domain);
-  const node = nodes.find((n) => n.id === nodeId);
+  const node = view === 'snapshots' ? nodes.find((n) => n.id === nodeId) : undefined;
   return (
     <div aria-label="Details" data-testid="details-panel">
-      {node?.snapshot ? (
+      {view === 'files' && fileId !== null ? (
+        <FileDetails domain={domain} />
+      ) : node?.snapshot ? (
         <SnapshotDetails domain={domain} snapshot={node.snapshot} nodes={nodes} />
       ) : node?.branch ? (
         <BranchDetails domain={domain} branch={node.branch} />

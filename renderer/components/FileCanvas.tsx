@@ -5,6 +5,7 @@ import { fileGraph } from '../../shared/file-graph';
 import type { Domain, ScanResult } from '../../shared/model';
 import { fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
 import { findingsByPath } from '../graph/health';
+import { useRefitOnResize } from '../graph/use-refit';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
@@ -69,14 +70,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
     [flowGraph, fileId, sides],
   );
 
-  // Frame the files once they are laid out for this domain.
-  const framed = useRef<string | null>(null);
-  useEffect(() => {
-    if (flowGraph === null || framed.current === domain.name) return;
-    framed.current = domain.name;
-    const frame = requestAnimationFrame(() => void flow.fitView(FIT));
-    return () => cancelAnimationFrame(frame);
-  }, [flowGraph, domain.name, flow]);
+  useRefitOnResize(wrapper, FIT);
 
   const files = useMemo(() => nodes.filter((n) => n.type === 'file'), [nodes]);
   const pickName = comparePick === null ? '' : nodeLabel(domain, comparePick);
@@ -143,6 +137,8 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
           colorMode={theme}
           proOptions={{ hideAttribution: true }}
           disableKeyboardA11y
+          fitView
+          fitViewOptions={FIT}
         >
           <Background gap={24} size={1} />
           <Controls showInteractive={false} />

@@ -4,7 +4,7 @@ import type { FileFlowNode, FileNodeData, GroupNodeData } from '../graph/file-la
 import { fileName, formatBytes } from './format';
 import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
 
-const ROLE_LABEL = { tip: 'tip', loose: 'loose', state: 'saved state', base: 'base', layer: 'layer', trash: 'trash' } as const;
+const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base: 'base image', layer: 'layer', trash: 'in the trash' } as const;
 
 /** `root:kvm 0600`: who owns the file and who may read it. */
 export function ownerLabel(data: FileNodeData): string {
@@ -42,16 +42,14 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
             <WarnIcon /> {data.findings.length}
           </span>
         ) : null}
-        <span className={`chip role-chip role-chip-${data.role}`}>{ROLE_LABEL[data.role]}</span>
       </div>
-      <div className="file-node-what" title={data.labels.join('\n')}>
-        {data.labels[0] ?? ''}
+      <div className={`file-node-what role-text-${data.role}`} title={data.labels.join('\n')}>
+        {data.labels[0] ?? ROLE_LABEL[data.role]}
         {data.labels.length > 1 ? <span className="muted"> +{data.labels.length - 1}</span> : null}
       </div>
       <div className="file-node-meta">
-        <span title="Allocated on the host / virtual size">
+        <span title={layer ? `${formatBytes(layer.actualSize)} on the host of a ${formatBytes(layer.virtualSize)} disk` : 'Space it takes in the trash'}>
           {formatBytes(layer?.actualSize ?? data.trash?.size ?? 0)}
-          {layer ? <span className="muted"> / {formatBytes(layer.virtualSize)}</span> : null}
         </span>
         {layer ? <span className="chip">{layer.format}</span> : null}
         <span className="muted file-node-owner" title="Owner, group and mode">

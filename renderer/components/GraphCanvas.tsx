@@ -11,6 +11,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import type { Domain } from '../../shared/model';
 import { findingsByPath } from '../graph/health';
+import { useRefitOnResize } from '../graph/use-refit';
 import { highlightsFor, NO_HIGHLIGHTS, type Highlights } from '../graph/highlights';
 import { moveFocus, NODE_HEIGHT, NODE_WIDTH, toFlow, type SnapFlowNode, type SnapNodeData } from '../graph/to-flow';
 import { useAppStore } from '../store/context';
@@ -75,6 +76,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
     [graph, nodeId, second, sideA, sideB],
   );
   const wrapper = useRef<HTMLDivElement>(null);
+
+  useRefitOnResize(wrapper, FIT);
 
   // A different domain: frame the whole graph.
   useEffect(() => {

@@ -8,6 +8,9 @@ import type { AppState } from '../store/store';
 const selectMenu = (s: AppState) => s.menu;
 const selectClose = (s: AppState) => s.closeMenu;
 const selectStart = (s: AppState) => s.startAction;
+const selectPick = (s: AppState) => s.startComparePick;
+/** The menu's one entry that is no operation: it opens a comparison, not a plan. */
+const COMPARE_KEY = 'k';
 
 /** The menu of a node (right click, or the menu key on the focused node): what it allows, and why not. */
 export function NodeMenu({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactElement | null {
@@ -19,6 +22,7 @@ export function NodeMenu({ scan, domain }: { scan: ScanResult; domain: Domain })
 function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; menu: NonNullable<AppState['menu']> }): ReactElement | null {
   const close = useAppStore(selectClose);
   const start = useAppStore(selectStart);
+  const pick = useAppStore(selectPick);
   const node = useMemo(() => snapshotGraph(domain).find((n) => n.id === menu.nodeId), [domain, menu]);
   const actions = useMemo(() => (node ? nodeActions(scan, domain, node) : []), [scan, domain, node]);
   const [active, setActive] = useState(() => Math.max(0, actions.findIndex((a) => a.disabled === null)));
@@ -30,17 +34,19 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
 
   if (node === undefined) return null;
   const choose = (index: number) => {
+    if (index === actions.length) return pick(node.id);
     const action = actions[index];
     if (action !== undefined && action.disabled === null) start(action);
   };
+  const count = actions.length + 1;
   const onKeyDown = (event: KeyboardEvent) => {
     event.stopPropagation();
     if (event.key === 'Escape') close();
-    else if (event.key === 'ArrowDown') setActive((i) => (i + 1) % actions.length);
-    else if (event.key === 'ArrowUp') setActive((i) => (i - 1 + actions.length) % actions.length);
+    else if (event.key === 'ArrowDown') setActive((i) => (i + 1) % count);
+    else if (event.key === 'ArrowUp') setActive((i) => (i - 1 + count) % count);
     else if (event.key === 'Enter' || event.key === ' ') choose(active);
     else {
-      const index = actions.findIndex((a) => a.key === event.key.toLowerCase());
+      const index = event.key.toLowerCase() === COMPARE_KEY ? actions.length : actions.findIndex((a) => a.key === event.key.toLowerCase());
       if (index !== -1) choose(index);
       else return;
     }
@@ -60,7 +66,6 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
         data-testid="node-menu"
       >
         <div className="node-menu-title">{node.name}</div>
-        {actions.length === 0 ? <div className="muted small node-menu-empty">Nothing to do on this node.</div> : null}
         {actions.map((action, i) => (
           <button
             key={action.id}
@@ -77,6 +82,17 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
             {action.disabled !== null ? <span className="node-menu-reason">{action.disabled}</span> : null}
           </button>
         ))}
+        <div className="node-menu-separator" role="separator" />
+        <button
+          type="button"
+          role="menuitem"
+          className={`node-menu-item${active === actions.length ? ' is-active' : ''}`}
+          onMouseEnter={() => setActive(actions.length)}
+          onClick={() => choose(actions.length)}
+        >
+          <span>Compare with…</span>
+          <kbd>{COMPARE_KEY.toUpperCase()}</kbd>
+        </button>
       </div>
     </>
   );

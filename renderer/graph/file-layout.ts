@@ -30,22 +30,25 @@ function engine(): InstanceType<typeof ELK> {
   return elk;
 }
 
+/** Bases at the left, each file right of the file it builds on; set on every level, as ELK reads them per graph. */
+const LAYERED = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'RIGHT',
+  'elk.spacing.nodeNode': '28',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '80',
+  'elk.spacing.componentComponent': '40',
+  'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+};
+
 export function toElk(graph: FileGraph): ElkNode {
   return {
     id: 'root',
-    layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': 'RIGHT',
-      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-      'elk.spacing.nodeNode': '28',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '56',
-      'elk.spacing.componentComponent': '40',
-      'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
-      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-    },
+    // Keeping the model's order (disks, then files as the scan lists them) holds the drawing steady between scans;
+    // ELK accepts it on the root only.
+    layoutOptions: { ...LAYERED, 'elk.hierarchyHandling': 'INCLUDE_CHILDREN', 'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES' },
     children: graph.groups.map((group) => ({
       id: `group:${group.id}`,
-      layoutOptions: { 'elk.padding': GROUP_PADDING },
+      layoutOptions: { ...LAYERED, 'elk.padding': GROUP_PADDING },
       children: graph.nodes.filter((n) => n.group === group.id).map((n) => ({ id: n.id, width: FILE_WIDTH, height: FILE_HEIGHT })),
     })),
     edges: graph.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),

@@ -7,7 +7,7 @@ import type { GraphNode } from '../snapshot-graph';
 import type { Intent } from './plan';
 import { planOperation } from './plan-operation';
 
-export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch';
+export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch' | 'repair';
 
 export interface NodeAction {
   id: ActionId;
@@ -56,8 +56,23 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
     }
     candidates.push({ id: 'delete-branch', label: 'Delete branch…', key: 'x', asks: null, intent: () => ({ op: 'delete-branch', domain: d, branch: b }), danger: true });
   }
-  return candidates.map((action) => {
-    const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, action.intent(action.asks?.suggestion ?? ''));
-    return { ...action, disabled: result.ok ? null : result.refusal.message };
+  return candidates.map((action) => withVerdict(scan, action));
+}
+
+/** The action with the engine's verdict: null when its planner accepts it, else the planner's reason. */
+function withVerdict(scan: ScanResult, action: Omit<NodeAction, 'disabled'>): NodeAction {
+  const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, action.intent(action.asks?.suggestion ?? ''));
+  return { ...action, disabled: result.ok ? null : result.refusal.message };
+}
+
+/** The fix for what a health check found on one file: free its leaks, or repair its corruption too. */
+export function repairAction(scan: ScanResult, domain: Domain, path: string, mode: 'leaks' | 'all'): NodeAction {
+  return withVerdict(scan, {
+    id: 'repair',
+    label: mode === 'leaks' ? 'Free leaked clusters…' : 'Repair, keeping a copy…',
+    key: 'p',
+    asks: null,
+    intent: () => ({ op: 'repair', domain: domain.name, path, mode }),
+    danger: mode === 'all',
   });
 }

@@ -1,0 +1,121 @@
+import { useMemo, type ReactElement } from 'react';
+import { fileGraph } from '../../shared/file-graph';
+import type { Domain } from '../../shared/model';
+import { useAppStore } from '../store/context';
+import { selectScanResult } from '../store/selectors';
+import type { AppState } from '../store/store';
+import { fileName, formatBytes, formatTime } from './format';
+import { HealthSection } from './HealthSection';
+import { CompareIcon, FileIcon, LockIcon, TrashIcon } from './Icons';
+
+const selectFileId = (s: AppState) => s.fileId;
+const selectTrash = (s: AppState) => s.trash;
+const selectPick = (s: AppState) => s.startComparePick;
+const selectShowTab = (s: AppState) => s.showTab;
+
+const ROLE_TEXT = {
+  tip: 'A tip: the file a VM or a branch writes to. Nothing is built on it, so it may change.',
+  loose: 'A loose file: it builds on this graph but no snapshot or branch record names it. Shown so it is never lost.',
+  state: "A saved state: a snapshot's disk at the moment it was taken. Read-only for good.",
+  base: 'A base image: it has no backing file.',
+  layer: 'A layer in the middle of a chain.',
+  trash: 'In the trash: an operation moved it aside. Restore it from the Trash tab, or empty the trash to free its space.',
+} as const;
+
+/** One file of the file view: what it is, its sizes, owner and mode, its backing link, what freezes it, its health. */
+export function FileDetails({ domain }: { domain: Domain }): ReactElement | null {
+  const fileId = useAppStore(selectFileId);
+  const trash = useAppStore(selectTrash);
+  const scan = useAppStore(selectScanResult);
+  const pick = useAppStore(selectPick);
+  const showTab = useAppStore(selectShowTab);
+  const node = useMemo(() => (scan ? fileGraph(scan, domain, trash).nodes.find((n) => n.id === fileId) : undefined), [scan, domain, trash, fileId]);
+  if (node === undefined) return null;
+  const layer = node.layer;
+  const owner = layer?.owner;
+  return (
+    <>
+      <header className="panel-header">
+        <span className="panel-kind">
+          {node.role === 'trash' ? <TrashIcon /> : <FileIcon />} File
+        </span>
+        <h2 data-testid="details-title">{fileName(node.trash?.original ?? node.path)}</h2>
+        <code className="file-dir muted small">{node.path}</code>
+      </header>
+      <p className="explain">{ROLE_TEXT[node.role]}</p>
+      {node.labels.length > 0 ? (
+        <ul className="file-labels">
+          {node.labels.map((l) => (
+            <li key={l}>{l}</li>
+          ))}
+        </ul>
+      ) : null}
+      <dl className="facts">
+        {layer ? (
+          <>
+            <dt>Format</dt>
+            <dd>{layer.format}</dd>
+            <dt>Virtual size</dt>
+            <dd>{formatBytes(layer.virtualSize)}</dd>
+          </>
+        ) : null}
+        <dt>On the host</dt>
+        <dd>{formatBytes(layer?.actualSize ?? node.trash?.size ?? 0)}</dd>
+        {owner ? (
+          <>
+            <dt>Owner</dt>
+            <dd>
+              {owner.user ?? owner.uid}:{owner.group ?? owner.gid}
+            </dd>
+            <dt>Mode</dt>
+            <dd>
+              {owner.mode.toString(8).padStart(4, '0')}
+              {(owner.mode & 0o004) !== 0 ? <span className="chip chip-warn" title="Every user of the host can read the guest's disk">world-readable</span> : null}
+            </dd>
+            <dt>Last written</dt>
+            <dd>{formatTime(owner.modified)}</dd>
+          </>
+        ) : null}
+        <dt>Built on</dt>
+        <dd>
+          {layer?.backing ? (
+            <>
+              <code title={layer.backing}>{fileName(layer.backing)}</code> {layer.backingFormat ? `(${layer.backingFormat})` : <span className="chip chip-warn">format not recorded</span>}
+            </>
+          ) : (
+            (node.trash?.backing ?? 'nothing')
+          )}
+        </dd>
+      </dl>
+      <section className="panel-section" data-testid="frozen-section">
+        <h3>
+          <LockIcon /> {node.frozenBy.length > 0 ? 'Frozen' : 'Not frozen'}
+        </h3>
+        {node.frozenBy.length > 0 ? (
+          <>
+            <p className="small">Writing to it would change what these read, so the app never does:</p>
+            <ul className="small">
+              {node.frozenBy.map((d) => (
+                <li key={`${d.kind}${d.domain}${d.name}${d.description}`}>{d.description.replace(/^it /, 'it ')}</li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p className="small muted">Nothing else is built on it and no snapshot holds it.</p>
+        )}
+      </section>
+      {layer ? (
+        <div className="panel-actions">
+          <button type="button" className="button button-small" onClick={() => pick(`f:${node.path}`)}>
+            <CompareIcon /> Compare with…
+          </button>
+        </div>
+      ) : (
+        <button type="button" className="button button-small" onClick={() => showTab('trash')}>
+          Open the trash
+        </button>
+      )}
+      {layer ? <HealthSection domain={domain} paths={[node.path]} /> : null}
+    </>
+  );
+}
