@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ScanResult } from '../../shared/model';
+import { leakCluster } from '../test-support/damage';
 import { qemuImgCreate } from '../tools/qemu-img';
+import { writePattern } from '../tools/qemu-io';
 
 // The CLI as users run it: the bundled entry that `npm run build` writes (scripts/test.sh builds first).
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
@@ -66,10 +68,41 @@ describe('virt-snaptree compare', () => {
     expect(JSON.parse(json.stdout).disks[0]).toMatchObject({ identical: true, fork: join(dir, 'base.qcow2') });
   });
 
+  test('a file path stands for that image file', async () => {
+    const json = await cli(['compare', '--folder', dir, 'base.qcow2', join(dir, 'base.qcow2'), 'a.qcow2', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).disks[0]).toMatchObject({ fork: join(dir, 'base.qcow2'), a: { file: join(dir, 'base.qcow2'), ownLayers: [] } });
+  });
+
   test('check reports every layer healthy, and says so', async () => {
     const result = await cli(['check', '--folder', dir]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('base.qcow2: healthy\n');
+  });
+});
+
+describe('virt-snaptree check FOLDER and repair', () => {
+  test('a leak is reported with exit 1, repaired by repair IMAGE, and then the folder is healthy', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'snaptree-cli-check-'));
+    try {
+      const image = join(folder, 'leaky.qcow2');
+      await qemuImgCreate(image, { size: 16 << 20 });
+      await writePattern(image, 'qcow2', 7, 0, 1 << 20);
+      leakCluster(image);
+      const env = { SNAPTREE_DATA_DIR: join(folder, '.data') };
+      const sick = await cli(['check', folder], env);
+      expect(sick.code).toBe(1);
+      expect(sick.stdout).toContain('leaky.qcow2: needs attention');
+      expect(sick.stdout).toContain('1 leaked cluster(s)');
+      const fixed = await cli(['repair', '--folder', folder, image, '--yes'], env);
+      expect(fixed.code, fixed.stderr).toBe(0);
+      expect(fixed.stdout).toContain('qemu-img check -r leaks -f qcow2 -- ' + image);
+      const healthy = await cli(['check', folder, '--json'], env);
+      expect(healthy.code).toBe(0);
+      expect(JSON.parse(healthy.stdout)[0]).toMatchObject({ domain: 'leaky.qcow2', healthy: true });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,40 +1,19 @@
 import { describe, expect, test, vi } from 'vitest';
-import type { ApiInput, ApiMethod, ApiOutput, SnaptreeApi } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
 import type { NodeAction } from '../../shared/ops/node-actions';
 import type { Plan } from '../../shared/ops/plan';
-import { createAppStore } from './store';
+import { ready, stubApi } from './test-api';
 
 const domain = (branch: string): Domain => ({ name: 'vm', state: 'shut off', disks: [], snapshots: [], branches: [{ name: branch, current: true, origin: 'domain', base: null, tips: [] }], layers: {}, problems: [] });
 const scan: ScanResult = { source: { kind: 'libvirt', uri: 'qemu:///system' }, scannedAt: '', hypervisor: null, domains: [domain('main')], problems: [] };
 const plan = { id: '11111111-1111-1111-1111-111111111111', intent: { op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: 'new' }, source: scan.source, steps: [], pointOfNoReturn: null, warnings: [], impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: ['b:new'], unchangedNodes: [], spaceBytes: 0, mustStop: true } } as unknown as Plan;
 const action: NodeAction = { id: 'revert-branch', label: 'Revert with new branch…', key: 'b', asks: { label: 'New branch name', suggestion: 'new' }, disabled: null, intent: (n) => ({ op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: n }), danger: false };
 
-/** An API that answers from a table: the store is tested on its own, without an engine. */
-function stubApi(answers: Partial<{ [M in ApiMethod]: (input: ApiInput<M>) => Promise<ApiOutput<M>> }>): SnaptreeApi & { calls: Array<[string, unknown]> } {
-  const calls: Array<[string, unknown]> = [];
-  return {
-    calls,
-    async call(method, input) {
-      calls.push([method, input]);
-      const answer = answers[method] as ((input: unknown) => Promise<unknown>) | undefined;
-      if (answer === undefined) throw new Error(`unexpected call ${method}`);
-      return answer(input) as never;
-    },
-  };
-}
-
-async function ready(api: SnaptreeApi) {
-  const store = createAppStore(api);
-  store.setState({ sources: [{ id: 'c', label: 'c', source: scan.source, demo: false }], scans: { c: { status: 'ready', result: scan } }, sourceId: 'c', domainName: 'vm' });
-  return store;
-}
-
 describe('operations in the store', () => {
   test('an action opens a preview with the engine plan; a bad name is caught before the engine is asked', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }) });
-    const store = await ready(api);
+    const store = await ready(api, scan);
     store.getState().startAction(action);
     await vi.waitFor(() => expect(store.getState().preview?.result).toEqual({ ok: true, plan }));
     store.getState().setPreviewName('-rf');
@@ -45,7 +24,7 @@ describe('operations in the store', () => {
 
   test('confirming applies the plan, puts the rescanned domain in place and marks what changed', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'done', operationId: plan.id, domain: domain('new') }), operations: async () => [] });
-    const store = await ready(api);
+    const store = await ready(api, scan);
     store.getState().startAction(action);
     await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
     await store.getState().confirm();
@@ -60,7 +39,7 @@ describe('operations in the store', () => {
   test('a changed world brings the new plan back for review; a failure shows its code', async () => {
     const changed = { ...plan, id: '22222222-2222-2222-2222-222222222222' } as Plan;
     const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'changed', plan: changed }), operations: async () => [] });
-    const store = await ready(api);
+    const store = await ready(api, scan);
     store.getState().startAction(action);
     await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
     await store.getState().confirm();
@@ -74,7 +53,7 @@ describe('operations in the store', () => {
       operations: async () => [],
       scan: async () => scan,
     });
-    const store2 = await ready(failing);
+    const store2 = await ready(failing, scan);
     store2.getState().startAction(action);
     await vi.waitFor(() => expect(store2.getState().preview?.result?.ok).toBe(true));
     await store2.getState().confirm();
