@@ -17,9 +17,11 @@ export interface DemoServer {
 
 export const ARTIFACTS = join(__dirname, 'artifacts');
 
-async function startServe(args: string[]): Promise<{ child: ChildProcess; server: DemoServer }> {
+/** Starts `virt-snaptree serve` with these arguments and waits for its URL. */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; server: DemoServer }> {
   const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'virt-snaptree.cjs'), 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -40,7 +42,8 @@ async function startServe(args: string[]): Promise<{ child: ChildProcess; server
   return { child, server: { url, origin: parsed.origin, token: parsed.searchParams.get('token') ?? '', log: () => output } };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** Stops a serve process (it removes what it built), killing it if it lingers. */
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');

@@ -160,7 +160,8 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
   groupIds.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   const groups = groupIds.map((id) => {
     const disk = domain.disks.find((d) => d.target === id);
-    const label = id === TRASH ? 'Trash' : id === OTHER ? 'Other files' : `Disk ${id}${disk && disk.device !== 'disk' ? ` (${disk.device})` : ''}`;
+    const label =
+      id === TRASH ? 'Trash' : id === OTHER ? 'Other files' : domain.state === 'folder' ? 'Images' : `Disk ${id}${disk && disk.device !== 'disk' ? ` (${disk.device})` : ''}`;
     return { id, label };
   });
   return { groups, nodes, edges };

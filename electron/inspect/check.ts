@@ -57,8 +57,8 @@ async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
   const corruptions = out.corruptions ?? 0;
   const leaks = out.leaks ?? 0;
   if (checkErrors > 0) findings.push(`qemu-img could not finish checking ${basename(layer.path)}.`);
-  if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it; copy what you need and repair with "qemu-img check -r all" on a copy.`);
-  if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. "qemu-img check -r leaks" frees it once nothing uses the image.`);
+  if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it until it is repaired (virt-snaptree repair --all keeps a copy of it first).`);
+  if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. Repairing (qemu-img check -r leaks) frees it while nothing uses the image.`);
   if (dirty) findings.push('It was not closed cleanly (dirty bit set); the next open repairs it.');
   for (const child of writtenAfter) findings.push(`It was written after ${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
   return { path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings };

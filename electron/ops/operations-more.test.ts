@@ -185,8 +185,11 @@ describe('repair: the fix the health check offers', () => {
     const planned = await engine.plan(source, { op: 'repair', domain: vm, path: state, mode: 'leaks' });
     expect(planned.ok && planned.plan.steps.map((s) => s.command)).toEqual([['qemu-img', 'check', '-r', 'leaks', '-f', 'qcow2', '--', state]]);
     expect(planned.ok && planned.plan.pointOfNoReturn).toBe(0);
+    const written = (await stat(state)).mtimeMs;
     const after = await apply({ op: 'repair', domain: vm, path: state, mode: 'leaks' });
     await expectSameViews(after, views);
+    // Freeing leaks is no write the guest can see: the file keeps its time of last write.
+    expect(Math.abs((await stat(state)).mtimeMs - written)).toBeLessThan(1);
     const [healed] = await engine.check(source, vm);
     expect(healed?.healthy).toBe(true);
     expectStarts(vm);

@@ -2,7 +2,7 @@
  * Runs, and undoes, one plan step with the real tools. Every runner is idempotent, so recovery can run a step
  * that may already have run; every undo works from data captured before the step ran.
  */
-import { chmod, chown, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -182,9 +182,14 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       await writeTrashManifest(dirname(step.copy), { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
       await copyFile(step.path, step.copy, ctx);
       return;
-    case 'repair':
+    case 'repair': {
+      // Freeing leaks changes allocation tables only, never what the guest reads: the file keeps its time of
+      // last write, which the health check compares with the birth of the files built on it.
+      const before = step.mode === 'leaks' ? await stat(step.path) : null;
       await qemuImg(ctx, step.command.slice(1));
+      if (before !== null) await utimes(step.path, before.atimeMs / 1000, before.mtimeMs / 1000);
       return;
+    }
     case 'delete-snapshot-metadata':
       try {
         await needVirsh(ctx).run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata']);

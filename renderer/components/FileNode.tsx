@@ -21,7 +21,7 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
     .join(' ');
   const frozen = data.frozenBy.length > 0;
   return (
-    <div className={classes} data-testid={`file-${fileName(data.trash?.original ?? data.path)}`} data-role={data.role} title={data.path}>
+    <div className={classes} data-testid={`${data.role === 'trash' ? 'trash' : 'file'}-${fileName(data.trash?.original ?? data.path)}`} data-role={data.role} title={data.path}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="file-node-title">
         {data.side ? (

@@ -138,6 +138,10 @@ export const createOpsSlice =
           const id = get().sourceId;
           if (id !== null) await get().scanSource(id);
         }
+        // A repaired file is checked again at once, so its badge goes when the repair worked; the copy a repair
+        // keeps, and whatever an operation trashed, appears in the file view.
+        if (plan.intent.op === 'repair') void get().checkHealth(plan.intent.path);
+        if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes('/.snaptree-trash/'))) void get().loadTrash();
       } catch (error) {
         set({ preview: null, outcome: { ok: false, title: `${preview.action.label.replace('…', '')} failed.`, error: toErrorData(error) } });
         const id = get().sourceId;
