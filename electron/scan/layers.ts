@@ -210,7 +210,9 @@ export class LayerReader {
         this.report({
           code: 'backing-no-format',
           severity: 'warning',
-          message: `${at} does not record the format of its backing file ${next}; it is not probed, and the chain is shown up to here.`,
+          message:
+            `${at} does not record the format of its backing file ${next}; it is not probed (a guessed format can expose the host), and the chain is shown up to here. ` +
+            `Once you know that file's format, record it: qemu-img rebase -u -F FORMAT -b ${next} ${at}`,
           path: at,
         });
         return { links };

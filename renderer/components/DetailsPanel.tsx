@@ -133,7 +133,7 @@ function SnapshotDetails({ domain, snapshot, nodes }: { domain: Domain; snapshot
       ) : null}
       <CompareButton id={snapshotNodeId(snapshot.name)} />
       <HealthSection domain={domain} paths={snapshot.disks.flatMap((d) => (d.stateLayer === null ? [] : [d.stateLayer]))} />
-      <ProblemList problems={problemsOn(domain, snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay])).filter((p) => p.severity === 'info')} />
+      <ProblemList problems={problemsOn(domain, snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay])).filter((p) => p.severity === 'info' && p.code !== 'locked')} />
     </>
   );
 }
@@ -189,7 +189,7 @@ function BranchDetails({ domain, branch }: { domain: Domain; branch: Branch }): 
       })}
       <CompareButton id={branchNodeId(branch.name)} />
       <HealthSection domain={domain} paths={branch.tips.map((t) => t.file)} />
-      <ProblemList problems={problemsOn(domain, branch.tips.map((t) => t.file)).filter((p) => p.severity === 'info')} />
+      <ProblemList problems={problemsOn(domain, branch.tips.map((t) => t.file)).filter((p) => p.severity === 'info' && p.code !== 'locked')} />
     </>
   );
 }
@@ -230,7 +230,8 @@ function DomainSummary({ domain }: { domain: Domain }): ReactElement {
       ) : null}
       <p className="explain muted">Select a node to see its files. Arrow keys move between nodes; F fits the view; Home goes to You are here.</p>
       <HealthSection domain={domain} paths={Object.keys(domain.layers)} />
-      <ProblemList problems={domain.problems.filter((p) => p.path === undefined || p.severity === 'info')} />
+      {/* Problems on the domain's files are in the health section above; the rest (missing files too) here. */}
+      <ProblemList problems={domain.problems.filter((p) => p.path === undefined || domain.layers[p.path] === undefined || (p.severity === 'info' && p.code !== 'locked'))} />
     </>
   );
 }

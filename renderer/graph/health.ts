@@ -8,7 +8,9 @@ import type { Domain } from '../../shared/model';
 export function findingsByPath(domain: Domain, report: HealthReport | undefined): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const problem of domain.problems) {
-    if (problem.path !== undefined && problem.severity !== 'info') (out[problem.path] ??= []).push(problem.message);
+    // A file a running VM holds is worth a badge too: what is shown of it was read in shared mode.
+    const shown = problem.severity !== 'info' || problem.code === 'locked';
+    if (problem.path !== undefined && shown) (out[problem.path] ??= []).push(problem.message);
   }
   for (const layer of report?.layers ?? []) {
     if (layer.findings.length > 0) (out[layer.path] ??= []).push(...layer.findings);
