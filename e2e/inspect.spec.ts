@@ -1,6 +1,10 @@
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 
 const MiB = 1024 * 1024;
+
+/** The graph is framed again when the comparison panel takes its space; let that settle before a screenshot. */
+const settle = (page: Page) => page.waitForTimeout(500);
 
 test.describe('inspecting the demo: compare, file view, health', () => {
   test('two branch tips selected together: the divergence map shows the regions each side wrote since the fork', async ({ page, demo, shot }) => {
@@ -27,6 +31,7 @@ test.describe('inspecting the demo: compare, file view, health', () => {
     // The two nodes wear their side on the graph.
     await expect(page.getByTestId('node-main').getByTestId('side-A')).toBeVisible();
     await expect(page.getByTestId('node-experiment').getByTestId('side-B')).toBeVisible();
+    await settle(page);
     await shot(page, 'inspect-compare-branches');
     expect(errors).toEqual([]);
   });
@@ -77,5 +82,24 @@ test.describe('inspecting the demo: compare, file view, health', () => {
     await page.getByRole('button', { name: 'Toggle light and dark theme' }).click();
     await shot(page, 'inspect-files-dark');
     await page.getByRole('button', { name: 'Toggle light and dark theme' }).click();
+  });
+
+  test('raw layers: two files compared from the file view', async ({ page, demo, shot }) => {
+    await page.goto(demo.url);
+    await page.getByTestId('view-files').click();
+    const canvas = page.getByTestId('file-canvas');
+    await canvas.getByTestId('file-base.snap1').click();
+    await page.getByTestId('details-panel').getByRole('button', { name: /Compare with/ }).click();
+    await expect(page.getByTestId('pick-banner')).toContainText('base.snap1');
+    await canvas.getByTestId('file-base.experiment').click();
+    const panel = page.getByTestId('compare-panel');
+    await expect(panel.getByTestId('verdict')).toContainText('Different: first difference at 24.0 MiB');
+    // base.snap1 wrote 12 MiB at 24 MiB, base.experiment 6 MiB at 24 MiB, both over base.qcow2.
+    await expect(panel.getByTestId('strip-a').locator('.strip-extent')).toHaveAttribute('data-length', String(12 * MiB));
+    await expect(panel.getByTestId('strip-b').locator('.strip-extent')).toHaveAttribute('data-length', String(6 * MiB));
+    await expect(canvas.getByTestId('file-base.snap1').getByTestId('side-A')).toBeVisible();
+    await expect(canvas.getByTestId('file-base.experiment').getByTestId('side-B')).toBeVisible();
+    await settle(page);
+    await shot(page, 'inspect-compare-files');
   });
 });

@@ -70,7 +70,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
     [flowGraph, fileId, sides],
   );
 
-  useRefitOnResize(wrapper, FIT);
+  const { roomy } = useRefitOnResize(wrapper, FIT);
 
   const files = useMemo(() => nodes.filter((n) => n.type === 'file'), [nodes]);
   const pickName = comparePick === null ? '' : nodeLabel(domain, comparePick);
@@ -142,7 +142,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
         >
           <Background gap={24} size={1} />
           <Controls showInteractive={false} />
-          <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
+          {roomy ? <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} /> : null}
         </ReactFlow>
       )}
       <PickBanner name={pickName} />

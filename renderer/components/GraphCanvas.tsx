@@ -77,7 +77,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   );
   const wrapper = useRef<HTMLDivElement>(null);
 
-  useRefitOnResize(wrapper, FIT);
+  const { roomy } = useRefitOnResize(wrapper, FIT);
 
   // A different domain: frame the whole graph.
   useEffect(() => {
@@ -199,7 +199,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
       >
         <Background gap={24} size={1} />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} />
+        {roomy ? <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} /> : null}
       </ReactFlow>
       <PickBanner name={comparePick === null ? '' : nodeLabel(domain, comparePick)} />
       {children}

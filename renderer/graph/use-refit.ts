@@ -1,12 +1,14 @@
 import { useReactFlow, type FitViewOptions } from '@xyflow/react';
-import { useEffect, type RefObject } from 'react';
+import { useEffect, useState, type RefObject } from 'react';
 
 /**
  * Frames the graph again when its canvas changes size (a panel opens under it, the window is resized), so what
- * was in view stays in view. Waits for the size to settle before moving.
+ * was in view stays in view. Waits for the size to settle before moving. Returns whether the canvas is tall
+ * enough for a minimap that covers no nodes.
  */
-export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, options: FitViewOptions): void {
+export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, options: FitViewOptions): { roomy: boolean } {
   const flow = useReactFlow();
+  const [roomy, setRoomy] = useState(true);
   useEffect(() => {
     const element = wrapper.current;
     if (element === null || typeof ResizeObserver === 'undefined') return;
@@ -16,6 +18,7 @@ export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, options
       const now = { width: element.clientWidth, height: element.clientHeight };
       if (now.width === last.width && now.height === last.height) return;
       last = now;
+      setRoomy(now.height >= MINIMAP_ROOM);
       clearTimeout(timer);
       timer = setTimeout(() => void flow.fitView({ ...options, duration: 150 }), 120);
     });
@@ -25,4 +28,8 @@ export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, options
       clearTimeout(timer);
     };
   }, [wrapper, flow, options]);
+  return { roomy };
 }
+
+/** Below this height the minimap sits on the graph itself. */
+const MINIMAP_ROOM = 520;
