@@ -4,6 +4,7 @@ import type { Plan } from '../../shared/ops/plan';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { useAppStore } from '../store/context';
 import type { AppState } from '../store/store';
+import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import { fileName } from './format';
 
 const selectPreview = (s: AppState) => s.preview;
@@ -19,6 +20,7 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
         {files.map((f) => (
           <li key={f} title={f}>
             <code>{fileName(f)}</code>
+            {f.includes(`/${TRASH_DIR}/`) ? <span className="muted small"> in the trash</span> : null}
           </li>
         ))}
       </ul>
