@@ -5,11 +5,11 @@ import { snapshotGraph } from '../../shared/snapshot-graph';
 import { useAppStore } from '../store/context';
 import { selectNodeId } from '../store/selectors';
 import type { AppState } from '../store/store';
+import { ActionButton } from './ActionButton';
 import { fileName } from './format';
 import { CompareIcon, HeartIcon } from './Icons';
 import { nodeLabel } from './node-label';
 
-const selectStart = (s: AppState) => s.startAction;
 const selectView = (s: AppState) => s.view;
 const selectSetView = (s: AppState) => s.setView;
 const selectSecond = (s: AppState) => s.second;
@@ -52,7 +52,6 @@ function ViewTools({ domain }: { domain: Domain }): ReactElement {
 /** The toolbar over the graph: what the selected node allows, disabled with the engine's reason when not. */
 export function ActionBar({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactElement {
   const nodeId = useAppStore(selectNodeId);
-  const start = useAppStore(selectStart);
   const view = useAppStore(selectView);
   const second = useAppStore(selectSecond);
   const compare = useAppStore(selectCompare);
@@ -89,16 +88,7 @@ export function ActionBar({ scan, domain }: { scan: ScanResult; domain: Domain }
             </button>
           )}
           {actions.map((action) => (
-            <button
-              key={action.id}
-              type="button"
-              className={`button button-small${action.danger ? ' button-danger-outline' : ''}`}
-              disabled={action.disabled !== null}
-              title={action.disabled ?? undefined}
-              onClick={() => start(action)}
-            >
-              {action.label.replace('…', '')}
-            </button>
+            <ActionButton key={action.id} action={action} label={action.label.replace('…', '')} />
           ))}
         </>
       )}

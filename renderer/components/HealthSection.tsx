@@ -5,12 +5,12 @@ import { findingsByPath } from '../graph/health';
 import { useAppStore } from '../store/context';
 import { selectScanResult } from '../store/selectors';
 import type { AppState } from '../store/store';
+import { ActionButton } from './ActionButton';
 import { fileName } from './format';
 import { WarnIcon } from './Icons';
 
 const selectHealth = (s: AppState) => s.health;
 const selectCheck = (s: AppState) => s.checkHealth;
-const selectStart = (s: AppState) => s.startAction;
 
 /**
  * The health of some files: what the scan and the last check found, in words, with the fix as a plan where one
@@ -19,7 +19,6 @@ const selectStart = (s: AppState) => s.startAction;
 export function HealthSection({ domain, paths }: { domain: Domain; paths: string[] }): ReactElement {
   const health = useAppStore(selectHealth);
   const check = useAppStore(selectCheck);
-  const start = useAppStore(selectStart);
   const scan = useAppStore(selectScanResult);
   const findings = findingsByPath(domain, health?.report);
   const sick = paths.filter((p) => (findings[p]?.length ?? 0) > 0);
@@ -42,16 +41,7 @@ export function HealthSection({ domain, paths }: { domain: Domain; paths: string
               ))}
             </ul>
             {fixes.map((fix) => (
-              <button
-                key={fix.label}
-                type="button"
-                className={`button button-small${fix.danger ? ' button-danger-outline' : ''}`}
-                disabled={fix.disabled !== null}
-                title={fix.disabled ?? undefined}
-                onClick={() => start(fix)}
-              >
-                {fix.label}
-              </button>
+              <ActionButton key={fix.label} action={fix} />
             ))}
           </div>
         );

@@ -2,7 +2,7 @@ import ELK from 'elkjs/lib/elk.bundled.js';
 import { describe, expect, test } from 'vitest';
 import { fileGraph } from '../../shared/file-graph';
 import { layer, seed } from '../../shared/test-seed';
-import { FILE_HEIGHT, FILE_WIDTH, fromElk, toElk } from './file-layout';
+import { FILE_HEIGHT, FILE_WIDTH, fromElk, layoutFiles, toElk } from './file-layout';
 
 describe('file layout (ELK, run in process here)', () => {
   test('groups come before their files, files never overlap, and every file sits right of its backing file', async () => {
@@ -34,5 +34,12 @@ describe('file layout (ELK, run in process here)', () => {
     const [first, second] = flow.nodes.filter((n) => n.type === 'disk');
     expect(second!.position.y).toBeGreaterThanOrEqual(first!.position.y + (first!.height ?? 0));
     expect(files.find((f) => f.id === '/i/vm.snap1')?.data).toMatchObject({ findings: ['1 leaked cluster(s)'] });
+  });
+
+  test('where no worker can start, the layout runs on the page instead', async () => {
+    expect(typeof Worker).toBe('undefined');
+    const scan = seed({ fork: true });
+    const laid = await layoutFiles(fileGraph(scan, scan.domains[0]!));
+    expect(laid.children?.[0]?.children).toHaveLength(5);
   });
 });

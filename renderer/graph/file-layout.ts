@@ -22,11 +22,26 @@ export interface FileFlow {
   edges: Edge[];
 }
 
-let elk: InstanceType<typeof ELK> | null = null;
+/** The worker could not start (a page whose scheme forbids workers): layouts then run on the page itself. */
+class WorkerFailed extends Error {}
 
-/** One ELK for the page, its worker started on first use. */
-function engine(): InstanceType<typeof ELK> {
-  elk ??= new ELK({ workerFactory: () => new Worker(workerUrl) });
+let elk: { engine: InstanceType<typeof ELK>; failed: Promise<never> } | null = null;
+let inline = false;
+
+/** One ELK for the page, its worker started on first use; `failed` rejects if the worker cannot run. */
+function engine(): NonNullable<typeof elk> {
+  if (elk !== null) return elk;
+  let fail: (error: Error) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  const engine = new ELK({
+    workerFactory: () => {
+      const worker = new Worker(workerUrl);
+      worker.addEventListener('error', (event) => fail(new WorkerFailed(event.message || 'the layout worker did not start')));
+      return worker;
+    },
+  });
+  elk = { engine, failed };
   return elk;
 }
 
@@ -98,7 +113,24 @@ export function fromElk(graph: FileGraph, laid: ElkNode, findings: Record<string
   return { nodes, edges };
 }
 
-/** Lays the graph out off the main thread. */
+/** Lays the graph out off the main thread, or on it where no worker can run. */
 export async function layoutFiles(graph: FileGraph): Promise<ElkNode> {
-  return engine().layout(toElk(graph));
+  if (!inline) {
+    let started: NonNullable<typeof elk> | null = null;
+    try {
+      started = engine();
+    } catch {
+      // No Worker here, or the page may not start one.
+    }
+    if (started !== null) {
+      try {
+        return await Promise.race([started.engine.layout(toElk(graph)), started.failed]);
+      } catch (error) {
+        if (!(error instanceof WorkerFailed)) throw error;
+      }
+    }
+    inline = true;
+  }
+  const { default: InlineElk } = await import('elkjs/lib/elk.bundled.js');
+  return new InlineElk().layout(toElk(graph));
 }

@@ -1,0 +1,22 @@
+import type { ReactElement } from 'react';
+import type { NodeAction } from '../../shared/ops/node-actions';
+import { useAppStore } from '../store/context';
+import type { AppState } from '../store/store';
+
+const selectStart = (s: AppState) => s.startAction;
+
+/** A button that opens an operation's preview; disabled, with the engine's reason as its tooltip, when refused. */
+export function ActionButton({ action, label = action.label }: { action: NodeAction; label?: string }): ReactElement {
+  const start = useAppStore(selectStart);
+  return (
+    <button
+      type="button"
+      className={`button button-small${action.danger ? ' button-danger-outline' : ''}`}
+      disabled={action.disabled !== null}
+      title={action.disabled ?? undefined}
+      onClick={() => start(action)}
+    >
+      {label}
+    </button>
+  );
+}
