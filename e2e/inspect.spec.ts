@@ -59,6 +59,8 @@ test.describe('inspecting the demo: compare, file view, health', () => {
       await expect(canvas.getByTestId(`file-${file}`)).toBeVisible();
     }
     await expect(page.getByTestId('disk-group-vda')).toBeVisible();
+    // ELK laid the files out in its Web Worker, not on the page.
+    expect(page.workers().map((w) => w.url()).some((u) => /elk-worker/.test(u))).toBe(true);
     // base ← snap1 ← snap2 ← snap3 (main's tip), and base ← experiment: five files, four links.
     await expect(canvas.locator('.react-flow__node-file')).toHaveCount(5);
     await expect(canvas.locator('.react-flow__edge')).toHaveCount(4);
@@ -101,5 +103,27 @@ test.describe('inspecting the demo: compare, file view, health', () => {
     await expect(canvas.getByTestId('file-base.experiment').getByTestId('side-B')).toBeVisible();
     await settle(page);
     await shot(page, 'inspect-compare-files');
+  });
+
+  test('by keyboard: Compare with… from the menu, Enter on the other node, Esc closes; V switches views', async ({ page, demo }) => {
+    await page.goto(demo.url);
+    await page.getByTestId('graph-canvas').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('k');
+    await expect(page.getByTestId('pick-banner')).toContainText('branch main');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('Enter');
+    const panel = page.getByTestId('compare-panel');
+    await expect(panel).toContainText('branch main');
+    await expect(panel).toContainText('snap3');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    await expect(panel).toHaveCount(0);
+    await page.keyboard.press('v');
+    await expect(page.getByTestId('file-canvas')).toBeVisible();
+    await page.getByTestId('file-canvas').focus();
+    await page.keyboard.press('v');
+    await expect(page.getByTestId('graph-canvas')).toBeVisible();
   });
 });

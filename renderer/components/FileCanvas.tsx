@@ -24,6 +24,8 @@ const selectComparison = (s: AppState) => s.comparison;
 const selectComparePick = (s: AppState) => s.comparePick;
 const selectCompare = (s: AppState) => s.compare;
 const selectCancelPick = (s: AppState) => s.cancelComparePick;
+const selectCloseComparison = (s: AppState) => s.closeComparison;
+const selectSetView = (s: AppState) => s.setView;
 const minimapColor = (node: FileFlowNode): string =>
   node.type === 'disk' ? 'transparent' : node.data.current ? 'var(--accent)' : node.data.role === 'trash' ? 'var(--error)' : 'var(--node-border-strong)';
 
@@ -37,6 +39,8 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
   const comparePick = useAppStore(selectComparePick);
   const compare = useAppStore(selectCompare);
   const cancelPick = useAppStore(selectCancelPick);
+  const closeComparison = useAppStore(selectCloseComparison);
+  const setView = useAppStore(selectSetView);
   const flow = useReactFlow();
   const wrapper = useRef<HTMLDivElement>(null);
 
@@ -71,6 +75,10 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
   );
 
   const { roomy } = useRefitOnResize(wrapper, FIT);
+  // Picking the other side of a comparison happens on the graph: take the keyboard there.
+  useEffect(() => {
+    if (comparePick !== null) wrapper.current?.focus();
+  }, [comparePick]);
 
   const files = useMemo(() => nodes.filter((n) => n.type === 'file'), [nodes]);
   const pickName = comparePick === null ? '' : nodeLabel(domain, comparePick);
@@ -87,12 +95,15 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
         void compare(comparePick, `f:${fileId}`);
       } else if (event.key === 'Escape') {
         if (comparePick !== null) cancelPick();
+        else if (fileId === null && comparison !== null) closeComparison();
         else selectFile(null);
+      } else if (event.key === 'v') {
+        setView('snapshots');
       } else if (event.key === 'f' || event.key === '0') {
         void flow.fitView({ ...FIT, duration: 200 });
       }
     },
-    [files, fileId, selectFile, comparePick, compare, cancelPick, flow],
+    [files, fileId, selectFile, comparePick, compare, cancelPick, flow, comparison, closeComparison, setView],
   );
 
   const onNodeClick: NodeMouseHandler<FileFlowNode> = useCallback(

@@ -38,6 +38,8 @@ const selectComparePick = (s: AppState) => s.comparePick;
 const selectCancelPick = (s: AppState) => s.cancelComparePick;
 const selectCompare = (s: AppState) => s.compare;
 const selectComparison = (s: AppState) => s.comparison;
+const selectCloseComparison = (s: AppState) => s.closeComparison;
+const selectSetView = (s: AppState) => s.setView;
 const MENU_KEYS = new Set(['Enter', 'ContextMenu', 'm']);
 const minimapColor = (node: SnapFlowNode): string =>
   node.data.current ? 'var(--accent)' : node.type === 'branch' ? 'var(--branch)' : 'var(--node-border-strong)';
@@ -56,6 +58,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const cancelPick = useAppStore(selectCancelPick);
   const compare = useAppStore(selectCompare);
   const comparison = useAppStore(selectComparison);
+  const closeComparison = useAppStore(selectCloseComparison);
+  const setView = useAppStore(selectSetView);
   const flow = useReactFlow();
   // While a plan is previewed the graph shows what it touches; just after one ran, what it changed.
   const highlights: Highlights = useMemo(() => {
@@ -78,6 +82,10 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const wrapper = useRef<HTMLDivElement>(null);
 
   const { roomy } = useRefitOnResize(wrapper, FIT);
+  // Picking the other side of a comparison happens on the graph: take the keyboard there.
+  useEffect(() => {
+    if (comparePick !== null) wrapper.current?.focus();
+  }, [comparePick]);
 
   // A different domain: frame the whole graph.
   useEffect(() => {
@@ -124,7 +132,12 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
           centerOn(next);
         }
       } else if (event.key === 'Escape') {
+        // Esc steps back: first the selection, then an open comparison.
+        if (nodeId === null && comparison !== null) closeComparison();
         selectNode(null);
+        selectSecondNode(null);
+      } else if (event.key === 'v') {
+        setView('files');
       } else if (event.key === 'f' || event.key === '0') {
         void flow.fitView({ ...FIT, duration: 200 });
       } else if (event.key === 'Home') {
@@ -135,7 +148,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         }
       }
     },
-    [graph, nodeId, selectNode, centerOn, flow, menuAt, comparePick, compare, cancelPick],
+    [graph, nodeId, selectNode, centerOn, flow, menuAt, comparePick, compare, cancelPick, comparison, closeComparison, selectSecondNode, setView],
   );
 
   const onNodeClick: NodeMouseHandler<SnapFlowNode> = useCallback(
