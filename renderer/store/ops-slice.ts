@@ -131,6 +131,8 @@ export const createOpsSlice =
           ...(result.domain !== null ? withDomain(state, result.domain) : {}),
           preview: null,
           flash: marks,
+          // What was compared has changed under the comparison: it would show the world before the operation.
+          comparison: null,
           outcome: { ok: true, title: `${preview.action.label.replace('…', '')}: done.`, error: null },
         }));
         setTimeout(() => set({ flash: {} }), FLASH_MS);
