@@ -12,7 +12,9 @@ export default defineConfig({
     lib: false,
     rollupOptions: {
       ...base.rollupOptions,
-      input: { scan: 'bench/scan.ts', ops: 'bench/ops.ts' },
+      // Playwright drives its own browser binaries: it stays a package, not part of the bundle.
+      external: [...((base.rollupOptions?.external as string[] | undefined) ?? []), 'playwright-core'],
+      input: { scan: 'bench/scan.ts', ops: 'bench/ops.ts', render: 'bench/render.ts' },
       output: { format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
     },
   },

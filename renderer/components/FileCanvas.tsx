@@ -5,6 +5,7 @@ import { fileGraph } from '../../shared/file-graph';
 import type { Domain, ScanResult } from '../../shared/model';
 import { fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
 import { findingsByPath } from '../graph/health';
+import { mark, markAfterPaint } from '../graph/marks';
 import { useRefitOnResize } from '../graph/use-refit';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
@@ -51,6 +52,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
 
   useEffect(() => {
     let live = true;
+    mark('files-layout-start');
     layoutFiles(graph).then(
       (elk) => live && setLaid({ graph, elk }),
       (reason: unknown) => live && setError(String(reason)),
@@ -62,6 +64,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
 
   const findings = useMemo(() => findingsByPath(domain, health?.report), [domain, health]);
   const flowGraph = useMemo(() => (laid ? fromElk(laid.graph, laid.elk, findings) : null), [laid, findings]);
+  useEffect(() => (flowGraph === null ? undefined : markAfterPaint('files-painted')), [flowGraph]);
   const sides = useMemo(() => ({ A: comparison?.a ?? null, B: comparison?.b ?? null }), [comparison]);
   const nodes = useMemo(
     () =>

@@ -11,6 +11,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import type { Domain } from '../../shared/model';
 import { findingsByPath } from '../graph/health';
+import { markAfterPaint } from '../graph/marks';
 import { useRefitOnResize } from '../graph/use-refit';
 import { highlightsFor, NO_HIGHLIGHTS, type Highlights } from '../graph/highlights';
 import { moveFocus, NODE_HEIGHT, NODE_WIDTH, toFlow, type SnapFlowNode, type SnapNodeData } from '../graph/to-flow';
@@ -86,6 +87,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   useEffect(() => {
     if (comparePick !== null) wrapper.current?.focus();
   }, [comparePick]);
+
+  useEffect(() => markAfterPaint('graph-painted'), [graph]);
 
   // A different domain: frame the whole graph.
   useEffect(() => {

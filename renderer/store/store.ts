@@ -6,6 +6,7 @@ import { create, type StateCreator } from 'zustand';
 import type { AppInfo, SnaptreeApi, SourceEntry } from '../../shared/contract';
 import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { ScanResult, Source } from '../../shared/model';
+import { mark } from '../graph/marks';
 import { createInspectSlice, INSPECT_RESET, type InspectSlice } from './inspect-slice';
 import { createOpsSlice, type OpsSlice } from './ops-slice';
 import { createPanelSlice, type PanelSlice } from './panel-slice';
@@ -70,6 +71,7 @@ export const createSourcesSlice =
       set((state) => ({ scans: { ...state.scans, [id]: { ...state.scans[id], status: 'loading' } } }));
       try {
         const result = await api.call('scan', { source: entry.source });
+        mark('scan-ready');
         set((state) => ({ scans: { ...state.scans, [id]: { status: 'ready', result } } }));
       } catch (error) {
         set((state) => ({ scans: { ...state.scans, [id]: { status: 'error', error: toErrorData(error) } } }));
