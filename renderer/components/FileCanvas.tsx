@@ -1,15 +1,17 @@
-import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
+import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import { fileGraph } from '../../shared/file-graph';
 import type { Domain, ScanResult } from '../../shared/model';
-import { fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
+import { FILE_HEIGHT, FILE_WIDTH, fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
+import { fitViewport, openingViewport } from '../graph/framing';
 import { findingsByPath } from '../graph/health';
 import { mark, markAfterPaint } from '../graph/marks';
 import { useRefitOnResize } from '../graph/use-refit';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
+import { CanvasMiniMap } from './CanvasMiniMap';
 import { DiskGroup, FileNode } from './FileNode';
 import { PickBanner } from './PickBanner';
 import { nodeLabel } from './node-label';
@@ -77,7 +79,43 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
     [flowGraph, fileId, sides],
   );
 
-  const { roomy } = useRefitOnResize(wrapper, FIT);
+  // Opens the files whole when they can be read so, else at the file the VM writes (see framing.ts); F fits.
+  const boxes = useMemo(() => {
+    const all = flowGraph?.nodes ?? [];
+    const origin = new Map(all.filter((n) => n.type === 'disk').map((n) => [n.id, n.position]));
+    return all
+      .filter((n) => n.type === 'file')
+      .map((n) => ({ current: n.data.current, x: n.position.x + (origin.get(n.parentId ?? '')?.x ?? 0), y: n.position.y + (origin.get(n.parentId ?? '')?.y ?? 0), width: FILE_WIDTH, height: FILE_HEIGHT }));
+  }, [flowGraph]);
+  const canvasSize = () => ({ width: wrapper.current?.clientWidth ?? 0, height: wrapper.current?.clientHeight ?? 0 });
+  const frameFiles = useCallback(
+    (duration = 0, resized = false) => {
+      const opened = openingViewport(boxes, boxes.find((b) => b.current) ?? null, canvasSize(), FIT);
+      // A big graph keeps where the user is looking when the canvas resizes.
+      if (opened !== null && (opened.whole || !resized)) void flow.setViewport(opened.viewport, { duration });
+    },
+    [boxes, flow],
+  );
+  const fitAll = useCallback(() => {
+    const view = fitViewport(boxes, canvasSize(), FIT);
+    if (view !== null) void flow.setViewport(view, { duration: 200 });
+  }, [boxes, flow]);
+  const frameRef = useRef(frameFiles);
+  // Before any effect of this render (React Flow's onInit among them) asks for it.
+  useLayoutEffect(() => {
+    frameRef.current = frameFiles;
+  }, [frameFiles]);
+  const { roomy } = useRefitOnResize(wrapper, frameRef);
+  // Frame the files once they are first laid out for this domain.
+  const framedFor = useRef<string | null>(null);
+  useEffect(() => {
+    if (flowGraph === null || framedFor.current === domain.name) return;
+    const frame = requestAnimationFrame(() => {
+      framedFor.current = domain.name;
+      frameRef.current();
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [flowGraph, domain.name]);
   // Picking the other side of a comparison happens on the graph: take the keyboard there.
   useEffect(() => {
     if (comparePick !== null) wrapper.current?.focus();
@@ -103,10 +141,10 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
       } else if (event.key === 'v') {
         setView('snapshots');
       } else if (event.key === 'f' || event.key === '0') {
-        void flow.fitView({ ...FIT, duration: 200 });
+        fitAll();
       }
     },
-    [files, fileId, selectFile, comparePick, compare, cancelPick, flow, comparison, closeComparison, setView],
+    [files, fileId, selectFile, comparePick, compare, cancelPick, fitAll, comparison, closeComparison, setView],
   );
 
   const onNodeClick: NodeMouseHandler<FileFlowNode> = useCallback(
@@ -151,12 +189,10 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
           colorMode={theme}
           proOptions={{ hideAttribution: true }}
           disableKeyboardA11y
-          fitView
-          fitViewOptions={FIT}
         >
           <Background gap={24} size={1} />
-          <Controls showInteractive={false} />
-          {roomy ? <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} /> : null}
+          <Controls showInteractive={false} onFitView={fitAll} />
+          {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of all the files: click or drag to move the view" /> : null}
         </ReactFlow>
       )}
       <PickBanner name={pickName} />

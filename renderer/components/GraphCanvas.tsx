@@ -1,15 +1,15 @@
 import {
   Background,
   Controls,
-  MiniMap,
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
   type NodeMouseHandler,
   type NodeTypes,
 } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import type { Domain } from '../../shared/model';
+import { fitViewport, openingViewport } from '../graph/framing';
 import { findingsByPath } from '../graph/health';
 import { markAfterPaint } from '../graph/marks';
 import { useRefitOnResize } from '../graph/use-refit';
@@ -19,6 +19,7 @@ import { useAppStore } from '../store/context';
 import { selectNodeId, selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
 import { BranchNode } from './BranchNode';
+import { CanvasMiniMap } from './CanvasMiniMap';
 import { PickBanner } from './PickBanner';
 import { SnapshotNode } from './SnapshotNode';
 import { nodeLabel } from './node-label';
@@ -82,7 +83,28 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   );
   const wrapper = useRef<HTMLDivElement>(null);
 
-  const { roomy } = useRefitOnResize(wrapper, FIT);
+  // Opens the graph whole when it can be read so, else at You are here (see framing.ts); F fits it whole.
+  const boxes = useMemo(() => graph.nodes.map((n) => ({ x: n.position.x, y: n.position.y, width: NODE_WIDTH, height: NODE_HEIGHT })), [graph]);
+  const canvasSize = () => ({ width: wrapper.current?.clientWidth ?? 0, height: wrapper.current?.clientHeight ?? 0 });
+  const frameGraph = useCallback(
+    (duration = 0, resized = false) => {
+      const here = graph.nodes.findIndex((n) => n.data.current);
+      const opened = openingViewport(boxes, boxes[here] ?? null, canvasSize(), FIT);
+      // A big graph keeps where the user is looking when the canvas resizes.
+      if (opened !== null && (opened.whole || !resized)) void flow.setViewport(opened.viewport, { duration });
+    },
+    [graph, boxes, flow],
+  );
+  const fitAll = useCallback(() => {
+    const view = fitViewport(boxes, canvasSize(), FIT);
+    if (view !== null) void flow.setViewport(view, { duration: 200 });
+  }, [boxes, flow]);
+  const frameRef = useRef(frameGraph);
+  // Before any effect of this render (React Flow's onInit among them) asks for it.
+  useLayoutEffect(() => {
+    frameRef.current = frameGraph;
+  }, [frameGraph]);
+  const { roomy } = useRefitOnResize(wrapper, frameRef);
   // Picking the other side of a comparison happens on the graph: take the keyboard there.
   useEffect(() => {
     if (comparePick !== null) wrapper.current?.focus();
@@ -90,11 +112,11 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
 
   useEffect(() => markAfterPaint('graph-painted'), [graph]);
 
-  // A different domain: frame the whole graph.
+  // A different domain: frame it.
   useEffect(() => {
-    const frame = requestAnimationFrame(() => void flow.fitView(FIT));
+    const frame = requestAnimationFrame(() => frameRef.current());
     return () => cancelAnimationFrame(frame);
-  }, [domain.name, flow]);
+  }, [domain.name]);
 
   const centerOn = useCallback(
     (id: string) => {
@@ -142,7 +164,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
       } else if (event.key === 'v') {
         setView('files');
       } else if (event.key === 'f' || event.key === '0') {
-        void flow.fitView({ ...FIT, duration: 200 });
+        fitAll();
       } else if (event.key === 'Home') {
         const here = graph.nodes.find((n) => n.data.current);
         if (here !== undefined) {
@@ -151,7 +173,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         }
       }
     },
-    [graph, nodeId, selectNode, centerOn, flow, menuAt, comparePick, compare, cancelPick, comparison, closeComparison, selectSecondNode, setView],
+    [graph, nodeId, selectNode, centerOn, fitAll, menuAt, comparePick, compare, cancelPick, comparison, closeComparison, selectSecondNode, setView],
   );
 
   const onNodeClick: NodeMouseHandler<SnapFlowNode> = useCallback(
@@ -205,8 +227,6 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         nodesConnectable={false}
         elementsSelectable={false}
         onlyRenderVisibleElements
-        fitView
-        fitViewOptions={FIT}
         minZoom={0.05}
         maxZoom={2}
         colorMode={theme}
@@ -214,8 +234,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         disableKeyboardA11y
       >
         <Background gap={24} size={1} />
-        <Controls showInteractive={false} />
-        {roomy ? <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={2} /> : null}
+        <Controls showInteractive={false} onFitView={fitAll} />
+        {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of the whole graph: click or drag to move the view" /> : null}
       </ReactFlow>
       <PickBanner name={comparePick === null ? '' : nodeLabel(domain, comparePick)} />
       {children}

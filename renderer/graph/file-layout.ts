@@ -7,10 +7,12 @@ import type { Edge, Node } from '@xyflow/react';
 import ELK, { type ElkNode } from 'elkjs/lib/elk-api.js';
 import workerUrl from 'elkjs/lib/elk-worker.min.js?url';
 import type { FileGraph, FileNode, FileGroup } from '../../shared/file-graph';
+import { sideHandles } from './handles';
 import type { Mark } from './highlights';
 
 export const FILE_WIDTH = 240;
 export const FILE_HEIGHT = 92;
+const FILE_HANDLES = sideHandles(FILE_WIDTH, FILE_HEIGHT);
 const GROUP_PADDING = '[top=44,left=20,bottom=20,right=20]';
 
 export type FileNodeData = FileNode & { findings: string[]; mark: Mark | null; side?: 'A' | 'B' | null; [key: string]: unknown };
@@ -87,6 +89,7 @@ export function fromElk(graph: FileGraph, laid: ElkNode, findings: Record<string
       height: group.height ?? 0,
       data: { ...info, count: group.children?.length ?? 0 },
       selectable: false,
+      handles: [],
     });
     for (const child of group.children ?? []) {
       const file = byId.get(child.id);
@@ -98,6 +101,7 @@ export function fromElk(graph: FileGraph, laid: ElkNode, findings: Record<string
         position: { x: child.x ?? 0, y: child.y ?? 0 },
         width: FILE_WIDTH,
         height: FILE_HEIGHT,
+        handles: FILE_HANDLES,
         data: { ...file, findings: findings[file.path] ?? [], mark: marks[file.path] ?? null },
       });
     }

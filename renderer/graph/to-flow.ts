@@ -7,6 +7,7 @@ import { hierarchy, tree, type HierarchyPointNode } from 'd3-hierarchy';
 import type { Edge, Node } from '@xyflow/react';
 import type { Domain } from '../../shared/model';
 import { snapshotGraph, type GraphNode } from '../../shared/snapshot-graph';
+import { sideHandles } from './handles';
 import { findingsByPath } from './health';
 import { NO_HIGHLIGHTS, type Highlights, type Mark } from './highlights';
 
@@ -39,6 +40,7 @@ export interface FlowGraph {
 }
 
 const ROOT = '\0root';
+const HANDLES = sideHandles(NODE_WIDTH, NODE_HEIGHT);
 
 function filesOf(node: GraphNode): string[] {
   if (node.snapshot) return node.snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay]).filter((p): p is string => p !== null);
@@ -86,6 +88,7 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
       position: { x, y },
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
+      handles: HANDLES,
       data: {
         ...node,
         findings: [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []),

@@ -1,13 +1,11 @@
-import { useReactFlow, type FitViewOptions } from '@xyflow/react';
 import { useEffect, useState, type RefObject } from 'react';
 
 /**
- * Frames the graph again when its canvas changes size (a panel opens under it, the window is resized), so what
- * was in view stays in view. Waits for the size to settle before moving. Returns whether the canvas is tall
+ * Frames the graph again (with `frame`) when its canvas changes size (a panel opens under it, the window is
+ * resized), so what was in view stays in view. Waits for the size to settle before moving. Returns whether the canvas is tall
  * enough for a minimap that covers no nodes.
  */
-export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, options: FitViewOptions): { roomy: boolean } {
-  const flow = useReactFlow();
+export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, frame: RefObject<(duration?: number, resized?: boolean) => void>): { roomy: boolean } {
   const [roomy, setRoomy] = useState(true);
   useEffect(() => {
     const element = wrapper.current;
@@ -20,14 +18,14 @@ export function useRefitOnResize(wrapper: RefObject<HTMLElement | null>, options
       last = now;
       setRoomy(now.height >= MINIMAP_ROOM);
       clearTimeout(timer);
-      timer = setTimeout(() => void flow.fitView({ ...options, duration: 150 }), 120);
+      timer = setTimeout(() => frame.current(150, true), 120);
     });
     observer.observe(element);
     return () => {
       observer.disconnect();
       clearTimeout(timer);
     };
-  }, [wrapper, flow, options]);
+  }, [wrapper, frame]);
   return { roomy };
 }
 
