@@ -8,14 +8,17 @@ export function mark(name: MarkName): void {
   if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(`snaptree:${name}`);
 }
 
-/** Marks once the frame after the next has been produced: what was rendered before it is painted by then. */
+/**
+ * Marks once the next frame has been painted: a task queued from a frame's animation callback runs after that
+ * frame is drawn, so what was rendered before it is on screen by then.
+ */
 export function markAfterPaint(name: MarkName): () => void {
-  let inner = 0;
-  const outer = requestAnimationFrame(() => {
-    inner = requestAnimationFrame(() => mark(name));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const frame = requestAnimationFrame(() => {
+    timer = setTimeout(() => mark(name), 0);
   });
   return () => {
-    cancelAnimationFrame(outer);
-    cancelAnimationFrame(inner);
+    cancelAnimationFrame(frame);
+    clearTimeout(timer);
   };
 }
