@@ -1,13 +1,12 @@
-import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
+import { Background, Controls, ReactFlow, ReactFlowProvider, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import { fileGraph } from '../../shared/file-graph';
 import type { Domain, ScanResult } from '../../shared/model';
 import { FILE_HEIGHT, FILE_WIDTH, fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
-import { fitViewport, openingViewport } from '../graph/framing';
 import { findingsByPath } from '../graph/health';
 import { mark, markAfterPaint } from '../graph/marks';
-import { useRefitOnResize } from '../graph/use-refit';
+import { useFraming, VIEW_ONLY } from '../graph/use-framing';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
 import type { AppState } from '../store/store';
@@ -44,7 +43,6 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
   const cancelPick = useAppStore(selectCancelPick);
   const closeComparison = useAppStore(selectCloseComparison);
   const setView = useAppStore(selectSetView);
-  const flow = useReactFlow();
   const wrapper = useRef<HTMLDivElement>(null);
 
   const domainTrash = useMemo(() => trash.filter((t) => t.domain === null || t.domain === domain.name), [trash, domain.name]);
@@ -87,25 +85,8 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
       .filter((n) => n.type === 'file')
       .map((n) => ({ current: n.data.current, x: n.position.x + (origin.get(n.parentId ?? '')?.x ?? 0), y: n.position.y + (origin.get(n.parentId ?? '')?.y ?? 0), width: FILE_WIDTH, height: FILE_HEIGHT }));
   }, [flowGraph]);
-  const canvasSize = () => ({ width: wrapper.current?.clientWidth ?? 0, height: wrapper.current?.clientHeight ?? 0 });
-  const frameFiles = useCallback(
-    (duration = 0, resized = false) => {
-      const opened = openingViewport(boxes, boxes.find((b) => b.current) ?? null, canvasSize(), FIT);
-      // A big graph keeps where the user is looking when the canvas resizes.
-      if (opened !== null && (opened.whole || !resized)) void flow.setViewport(opened.viewport, { duration });
-    },
-    [boxes, flow],
-  );
-  const fitAll = useCallback(() => {
-    const view = fitViewport(boxes, canvasSize(), FIT);
-    if (view !== null) void flow.setViewport(view, { duration: 200 });
-  }, [boxes, flow]);
-  const frameRef = useRef(frameFiles);
-  // Before any effect of this render (React Flow's onInit among them) asks for it.
-  useLayoutEffect(() => {
-    frameRef.current = frameFiles;
-  }, [frameFiles]);
-  const { roomy } = useRefitOnResize(wrapper, frameRef);
+  const focus = useMemo(() => boxes.find((b) => b.current) ?? null, [boxes]);
+  const { frameRef, fitAll, roomy } = useFraming(wrapper, boxes, focus, FIT);
   // Frame the files once they are first laid out for this domain.
   const framedFor = useRef<string | null>(null);
   useEffect(() => {
@@ -115,7 +96,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
       frameRef.current();
     });
     return () => cancelAnimationFrame(frame);
-  }, [flowGraph, domain.name]);
+  }, [flowGraph, domain.name, frameRef]);
   // Picking the other side of a comparison happens on the graph: take the keyboard there.
   useEffect(() => {
     if (comparePick !== null) wrapper.current?.focus();
@@ -180,15 +161,8 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
           nodeTypes={nodeTypes}
           onNodeClick={onNodeClick}
           onPaneClick={() => selectFile(null)}
-          nodesDraggable={false}
-          nodesConnectable={false}
-          elementsSelectable={false}
-          onlyRenderVisibleElements
-          minZoom={0.05}
-          maxZoom={2}
+          {...VIEW_ONLY}
           colorMode={theme}
-          proOptions={{ hideAttribution: true }}
-          disableKeyboardA11y
         >
           <Background gap={24} size={1} />
           <Controls showInteractive={false} onFitView={fitAll} />

@@ -7,12 +7,11 @@ import {
   type NodeMouseHandler,
   type NodeTypes,
 } from '@xyflow/react';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
 import type { Domain } from '../../shared/model';
-import { fitViewport, openingViewport } from '../graph/framing';
 import { findingsByPath } from '../graph/health';
 import { markAfterPaint } from '../graph/marks';
-import { useRefitOnResize } from '../graph/use-refit';
+import { useFraming, VIEW_ONLY } from '../graph/use-framing';
 import { highlightsFor, NO_HIGHLIGHTS, type Highlights } from '../graph/highlights';
 import { moveFocus, NODE_HEIGHT, NODE_WIDTH, toFlow, type SnapFlowNode, type SnapNodeData } from '../graph/to-flow';
 import { useAppStore } from '../store/context';
@@ -85,26 +84,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
 
   // Opens the graph whole when it can be read so, else at You are here (see framing.ts); F fits it whole.
   const boxes = useMemo(() => graph.nodes.map((n) => ({ x: n.position.x, y: n.position.y, width: NODE_WIDTH, height: NODE_HEIGHT })), [graph]);
-  const canvasSize = () => ({ width: wrapper.current?.clientWidth ?? 0, height: wrapper.current?.clientHeight ?? 0 });
-  const frameGraph = useCallback(
-    (duration = 0, resized = false) => {
-      const here = graph.nodes.findIndex((n) => n.data.current);
-      const opened = openingViewport(boxes, boxes[here] ?? null, canvasSize(), FIT);
-      // A big graph keeps where the user is looking when the canvas resizes.
-      if (opened !== null && (opened.whole || !resized)) void flow.setViewport(opened.viewport, { duration });
-    },
-    [graph, boxes, flow],
-  );
-  const fitAll = useCallback(() => {
-    const view = fitViewport(boxes, canvasSize(), FIT);
-    if (view !== null) void flow.setViewport(view, { duration: 200 });
-  }, [boxes, flow]);
-  const frameRef = useRef(frameGraph);
-  // Before any effect of this render (React Flow's onInit among them) asks for it.
-  useLayoutEffect(() => {
-    frameRef.current = frameGraph;
-  }, [frameGraph]);
-  const { roomy } = useRefitOnResize(wrapper, frameRef);
+  const here = boxes[graph.nodes.findIndex((n) => n.data.current)] ?? null;
+  const { frameRef, fitAll, roomy } = useFraming(wrapper, boxes, here, FIT);
   // Picking the other side of a comparison happens on the graph: take the keyboard there.
   useEffect(() => {
     if (comparePick !== null) wrapper.current?.focus();
@@ -116,7 +97,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   useEffect(() => {
     const frame = requestAnimationFrame(() => frameRef.current());
     return () => cancelAnimationFrame(frame);
-  }, [domain.name]);
+  }, [domain.name, frameRef]);
 
   const centerOn = useCallback(
     (id: string) => {
@@ -223,15 +204,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
           selectNode(null);
           selectSecondNode(null);
         }}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        elementsSelectable={false}
-        onlyRenderVisibleElements
-        minZoom={0.05}
-        maxZoom={2}
+        {...VIEW_ONLY}
         colorMode={theme}
-        proOptions={{ hideAttribution: true }}
-        disableKeyboardA11y
       >
         <Background gap={24} size={1} />
         <Controls showInteractive={false} onFitView={fitAll} />
