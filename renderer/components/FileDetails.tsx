@@ -96,7 +96,7 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
             <p className="small">Writing to it would change what these read, so the app never does:</p>
             <ul className="small">
               {node.frozenBy.map((d) => (
-                <li key={`${d.kind}${d.domain}${d.name}${d.description}`}>{d.description.replace(/^it /, 'it ')}</li>
+                <li key={`${d.kind}${d.domain}${d.name}${d.description}`}>{d.description}</li>
               ))}
             </ul>
           </>
