@@ -75,6 +75,11 @@ test.describe('inspecting the demo: compare, file view, health', () => {
     await expect(details.getByTestId('frozen-section')).toContainText('base.experiment is built on it');
     await expect(details).toContainText('saved state of snap1');
     await expect(details).toContainText(/Owner/);
+    // Keyboard: Right goes to a file built on it, Left back to the file it is built on.
+    await page.keyboard.press('ArrowRight');
+    await expect(details.getByTestId('details-title')).toHaveText(/^base\.(snap1|experiment)$/);
+    await page.keyboard.press('ArrowLeft');
+    await expect(details.getByTestId('details-title')).toHaveText('base.qcow2');
 
     await page.getByRole('button', { name: /Check health/ }).click();
     await expect(page.getByTestId('health-summary')).toHaveText('5 files healthy');

@@ -1,4 +1,4 @@
-import { Background, Controls, ReactFlow, ReactFlowProvider, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
+import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
 import type { ElkNode } from 'elkjs/lib/elk-api.js';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import { fileGraph } from '../../shared/file-graph';
@@ -83,7 +83,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
     const origin = new Map(all.filter((n) => n.type === 'disk').map((n) => [n.id, n.position]));
     return all
       .filter((n) => n.type === 'file')
-      .map((n) => ({ current: n.data.current, x: n.position.x + (origin.get(n.parentId ?? '')?.x ?? 0), y: n.position.y + (origin.get(n.parentId ?? '')?.y ?? 0), width: FILE_WIDTH, height: FILE_HEIGHT }));
+      .map((n) => ({ id: n.id, current: n.data.current, x: n.position.x + (origin.get(n.parentId ?? '')?.x ?? 0), y: n.position.y + (origin.get(n.parentId ?? '')?.y ?? 0), width: FILE_WIDTH, height: FILE_HEIGHT }));
   }, [flowGraph]);
   const focus = useMemo(() => boxes.find((b) => b.current) ?? null, [boxes]);
   const { frameRef, fitAll, roomy } = useFraming(wrapper, boxes, focus, FIT);
@@ -102,17 +102,33 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
     if (comparePick !== null) wrapper.current?.focus();
   }, [comparePick]);
 
-  const files = useMemo(() => nodes.filter((n) => n.type === 'file'), [nodes]);
+  // Reading order for Up and Down: disk by disk, top to bottom, then left to right.
+  const order = useMemo(() => {
+    const at = new Map(boxes.map((b) => [b.id, b]));
+    return [...at.values()].sort((a, b) => a.y - b.y || a.x - b.x).map((b) => b.id);
+  }, [boxes]);
+  const flow = useReactFlow();
+  /** Selects a file and brings it into view: Left goes to the file it is built on, Right to one built on it. */
+  const moveTo = useCallback(
+    (id: string | undefined) => {
+      const box = boxes.find((b) => b.id === id);
+      if (id === undefined || box === undefined) return;
+      selectFile(id);
+      void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(flow.getZoom(), 0.6), duration: 200 });
+    },
+    [boxes, flow, selectFile],
+  );
   const pickName = comparePick === null ? '' : nodeLabel(domain, comparePick);
   const onKeyDown = useCallback(
     (event: KeyboardEvent<HTMLDivElement>) => {
       if (event.key === 'ArrowDown' || event.key === 'ArrowUp' || event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
         event.preventDefault();
-        const at = files.findIndex((n) => n.id === fileId);
-        const step = event.key === 'ArrowDown' || event.key === 'ArrowRight' ? 1 : -1;
-        const next = files[at === -1 ? 0 : Math.min(files.length - 1, Math.max(0, at + step))];
-        if (next !== undefined) selectFile(next.id);
-      } else if (event.key === 'Enter' && comparePick !== null && fileId !== null) {
+        const edges = flowGraph?.edges ?? [];
+        if (fileId === null) moveTo(order[0]);
+        else if (event.key === 'ArrowLeft') moveTo(edges.find((e) => e.target === fileId)?.source);
+        else if (event.key === 'ArrowRight') moveTo(edges.find((e) => e.source === fileId)?.target);
+        else moveTo(order[order.indexOf(fileId) + (event.key === 'ArrowDown' ? 1 : -1)]);
+      } else if (event.key === 'Enter' && comparePick !== null && fileId !== null && graph.nodes.find((n) => n.id === fileId)?.layer) {
         event.preventDefault();
         void compare(comparePick, `f:${fileId}`);
       } else if (event.key === 'Escape') {
@@ -125,7 +141,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
         fitAll();
       }
     },
-    [files, fileId, selectFile, comparePick, compare, cancelPick, fitAll, comparison, closeComparison, setView],
+    [flowGraph, order, moveTo, fileId, graph, selectFile, comparePick, compare, cancelPick, fitAll, comparison, closeComparison, setView],
   );
 
   const onNodeClick: NodeMouseHandler<FileFlowNode> = useCallback(
@@ -147,7 +163,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
       ref={wrapper}
       tabIndex={0}
       onKeyDown={onKeyDown}
-      aria-label={`Files of ${domain.name}: one node per image file, arrows point from a file to the files built on it.`}
+      aria-label={`Files of ${domain.name}: one node per image file, arrows point from a file to the files built on it. Left goes to the file a file is built on, Right to one built on it, Up and Down through all files, V back to snapshots.`}
       data-testid="file-canvas"
     >
       {flowGraph === null ? (
