@@ -8,13 +8,14 @@
  *
  *   npm run bench:render          BENCH_NODES=5000 npm run bench:render
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startServe, stop } from '../e2e/serve-process';
 import { median, report } from './report';
 
 const NODES = Number(process.env.BENCH_NODES ?? 2000);
@@ -39,23 +40,8 @@ async function buildTree(dir: string, count: number): Promise<void> {
   );
 }
 
-async function serve(folder: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--folder', folder], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SNAPTREE_DATA_DIR: join(folder, '.data') } });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no URL:\n${output}`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
-  });
-  return { child, url };
+function serve(folder: string) {
+  return startServe(['--folder', folder], { SNAPTREE_DATA_DIR: join(folder, '.data') }, { bin: BIN });
 }
 
 /** Milliseconds between two marks the renderer sets (the last of each). */
@@ -150,8 +136,8 @@ async function main(): Promise<void> {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     });
-    const baseline = await measure(browser, b.url, SMALL);
-    const result = await measure(browser, a.url, NODES);
+    const baseline = await measure(browser, b.server.url, SMALL);
+    const result = await measure(browser, a.server.url, NODES);
     report(
       'render',
       { nodes: NODES, baselineNodes: SMALL, runs: RUNS, viewport: '1440x900', chromium: browser.version() },
@@ -164,7 +150,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await browser?.close();
-    for (const child of servers) child.kill('SIGTERM');
+    await Promise.all(servers.map(stop));
     await Promise.all([rm(big, { recursive: true, force: true }), rm(small, { recursive: true, force: true })]);
   }
 }

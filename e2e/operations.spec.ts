@@ -2,12 +2,12 @@
  * The seed use in the browser against real libvirt: click snap1, revert with a new branch, watch the graph
  * fork; then switch back, delete snap2, and see a refused commit explain itself. Then the same fork by keyboard.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures';
+import { expect, startServe, stop, test } from './fixtures';
 
 const URI = 'qemu:///system';
 const PREFIX = `snaptree-e2e-${process.pid}-`;
@@ -64,26 +64,11 @@ async function runFromMenu(page: Page, node: string, item: string, shot: (page: 
 
 test.beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'snaptree-e2e-'));
-  server = spawn(process.execPath, [join(__dirname, '..', 'bin', 'virt-snaptree.cjs'), 'serve', '--connect', URI], {
-    env: { ...process.env, SNAPTREE_DATA_DIR: join(dir, 'data') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
-    server.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    });
-  });
+  ({ child: server, server: { url } } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') }));
 });
 
 test.afterAll(async () => {
-  server?.kill('SIGTERM');
+  if (server) await stop(server);
   for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
     virsh('undefine', '--domain', domain, '--snapshots-metadata');
   }

@@ -5,7 +5,7 @@
  * frozen: other files or snapshots need its bytes unchanged.
  */
 import type { Domain, Layer, ScanResult } from './model';
-import { dependantsOf, type Dependant } from './ops/dependants';
+import { dependantsIndex, type Dependant } from './ops/dependants';
 import type { TrashEntry } from './ops/results';
 
 export type FileRole = 'tip' | 'loose' | 'state' | 'base' | 'layer' | 'trash';
@@ -118,6 +118,7 @@ export function diskOfFile(domain: Domain, path: string): string | null {
 
 export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] = []): FileGraph {
   const { groupOf: resolveGroup, labels, roles, current } = noteFiles(domain);
+  const dependants = dependantsIndex(scan);
   const nodes: FileNode[] = [];
   const edges: FileEdge[] = [];
   for (const layer of Object.values(domain.layers)) {
@@ -133,7 +134,7 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
       current: current.has(layer.path),
       layer,
       trash: null,
-      frozenBy: dependantsOf(scan, layer.path).filter(freezes),
+      frozenBy: (dependants.get(layer.path) ?? []).filter(freezes),
     });
     if (layer.backing !== null && domain.layers[layer.backing] !== undefined) {
       edges.push({ id: `${layer.backing}->${layer.path}`, source: layer.backing, target: layer.path, trash: false });

@@ -10,6 +10,7 @@ const selectComparison = (s: AppState) => s.comparison;
 const selectClose = (s: AppState) => s.closeComparison;
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1];
+const MiB = 1024 * 1024;
 
 /** The part of the disk a strip shows: [from, to) in bytes. */
 type Range = [number, number];
@@ -23,8 +24,6 @@ function changedSpan(disk: DiskComparison): Range | null {
   const pad = Math.max((to - from) * 0.08, MiB);
   return [Math.max(0, Math.floor((from - pad) / MiB) * MiB), Math.min(disk.virtualSize, Math.ceil((to + pad) / MiB) * MiB)];
 }
-
-const MiB = 1024 * 1024;
 
 /** One row of the divergence map: the shown part of the virtual disk, with the regions one side wrote. */
 function Strip({ label, extents, range, kind, difference }: { label: string; extents: Extent[]; range: Range; kind: 'a' | 'b' | 'both'; difference: number | null }): ReactElement {

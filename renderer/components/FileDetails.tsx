@@ -4,7 +4,7 @@ import type { Domain } from '../../shared/model';
 import { useAppStore } from '../store/context';
 import { selectScanResult } from '../store/selectors';
 import type { AppState } from '../store/store';
-import { fileName, formatBytes, formatTime } from './format';
+import { fileName, formatBytes, formatTime, modeText, ownerName } from './format';
 import { HealthSection } from './HealthSection';
 import { CompareIcon, FileIcon, LockIcon, TrashIcon } from './Icons';
 
@@ -65,11 +65,11 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
           <>
             <dt>Owner</dt>
             <dd>
-              {owner.user ?? owner.uid}:{owner.group ?? owner.gid}
+              {ownerName(owner)}
             </dd>
             <dt>Mode</dt>
             <dd>
-              {owner.mode.toString(8).padStart(4, '0')}
+              {modeText(owner.mode)}
               {(owner.mode & 0o004) !== 0 ? <span className="chip chip-warn" title="Every user of the host can read the guest's disk">world-readable</span> : null}
             </dd>
             <dt>Last written</dt>

@@ -1,17 +1,10 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, type ReactElement } from 'react';
-import type { FileFlowNode, FileNodeData, GroupNodeData } from '../graph/file-layout';
-import { fileName, formatBytes } from './format';
+import type { FileFlowNode, GroupNodeData } from '../graph/file-layout';
+import { fileName, formatBytes, modeText, ownerName } from './format';
 import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
 
 const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base: 'base image', layer: 'layer', trash: 'in the trash' } as const;
-
-/** `root:kvm 0600`: who owns the file and who may read it. */
-export function ownerLabel(data: FileNodeData): string {
-  const owner = data.layer?.owner;
-  if (owner === undefined) return '';
-  return `${owner.user ?? owner.uid}:${owner.group ?? owner.gid} ${owner.mode.toString(8).padStart(4, '0')}`;
-}
 
 /** One image file: its name, what it is to the user, sizes, format, owner and mode, and whether it is frozen. */
 function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type: 'file' }>>): ReactElement {
@@ -53,7 +46,7 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
         </span>
         {layer ? <span className="chip">{layer.format}</span> : null}
         <span className="muted file-node-owner" title="Owner, group and mode">
-          {ownerLabel(data)}
+          {data.layer?.owner ? `${ownerName(data.layer.owner)} ${modeText(data.layer.owner.mode)}` : ''}
         </span>
       </div>
       <Handle type="source" position={Position.Right} isConnectable={false} />

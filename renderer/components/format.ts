@@ -1,4 +1,5 @@
 /** Display helpers for the renderer. */
+import type { FileOwner } from '../../shared/model';
 
 export { formatBytes } from '../../shared/snapshot-graph';
 
@@ -40,4 +41,14 @@ const STATE_LABELS: Record<string, string> = {
 
 export function stateLabel(state: string): string {
   return STATE_LABELS[state] ?? state;
+}
+
+/** `root:kvm`: who owns a file, by name where the host knows it. */
+export function ownerName(owner: FileOwner): string {
+  return `${owner.user ?? owner.uid}:${owner.group ?? owner.gid}`;
+}
+
+/** `0600`: permission bits as `ls -l` users write them. */
+export function modeText(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }

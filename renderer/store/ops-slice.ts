@@ -8,6 +8,7 @@ import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { Domain } from '../../shared/model';
 import type { NodeAction } from '../../shared/ops/node-actions';
 import type { Plan, PlanResult } from '../../shared/ops/plan';
+import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { nameSchema } from '../../shared/validate';
 import type { Mark } from '../graph/highlights';
@@ -143,7 +144,7 @@ export const createOpsSlice =
         // A repaired file is checked again at once, so its badge goes when the repair worked; the copy a repair
         // keeps, and whatever an operation trashed, appears in the file view.
         if (plan.intent.op === 'repair') void get().checkHealth(plan.intent.path);
-        if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes('/.snaptree-trash/'))) void get().loadTrash();
+        if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes(`/${TRASH_DIR}/`))) void get().loadTrash();
       } catch (error) {
         set({ preview: null, outcome: { ok: false, title: `${preview.action.label.replace('…', '')} failed.`, error: toErrorData(error) } });
         const id = get().sourceId;

@@ -14,51 +14,58 @@ export interface Dependant {
   description: string;
 }
 
-function ofDomain(domain: Domain, layer: string): Dependant[] {
-  const out: Dependant[] = [];
+/** Adds every dependency of one domain to `into`, keyed by the layer depended on, in a fixed order. */
+function collect(domain: Domain, into: Map<string, Dependant[]>): void {
+  const add = (layer: string, dep: Dependant) => {
+    const list = into.get(layer);
+    if (list === undefined) into.set(layer, [dep]);
+    else list.push(dep);
+  };
   for (const other of Object.values(domain.layers)) {
-    if (other.backing === layer) {
-      out.push({ kind: 'layer', domain: domain.name, name: other.path, description: `${basename(other.path)} is built on it` });
-    }
+    if (other.backing !== null) add(other.backing, { kind: 'layer', domain: domain.name, name: other.path, description: `${basename(other.path)} is built on it` });
   }
   for (const disk of domain.disks) {
-    if (disk.managed && disk.file === layer) {
-      out.push({ kind: 'disk', domain: domain.name, name: disk.target, description: `disk ${disk.target} of ${domain.name} writes to it` });
-    }
+    if (disk.managed && disk.file !== null) add(disk.file, { kind: 'disk', domain: domain.name, name: disk.target, description: `disk ${disk.target} of ${domain.name} writes to it` });
   }
   // In an image folder the "snapshots" are just the images others build on: the layer links say it all.
   for (const snap of domain.state === 'folder' ? [] : domain.snapshots) {
     for (const disk of snap.disks) {
-      if (disk.stateLayer === layer) {
-        out.push({ kind: 'snapshot', domain: domain.name, name: snap.name, description: `it holds the saved state of snapshot ${snap.name} (${disk.target})` });
+      if (disk.stateLayer !== null) {
+        add(disk.stateLayer, { kind: 'snapshot', domain: domain.name, name: snap.name, description: `it holds the saved state of snapshot ${snap.name} (${disk.target})` });
       }
     }
-    if (snap.revertFiles.some((file) => domain.layers[file]?.backing === layer || file === layer)) {
-      out.push({ kind: 'snapshot', domain: domain.name, name: snap.name, description: `libvirt's revert record of snapshot ${snap.name} builds on it` });
-    }
+    const reverts = new Set(snap.revertFiles.flatMap((file) => [file, domain.layers[file]?.backing ?? null]).filter((p): p is string => p !== null));
+    for (const layer of reverts) add(layer, { kind: 'snapshot', domain: domain.name, name: snap.name, description: `libvirt's revert record of snapshot ${snap.name} builds on it` });
   }
   for (const branch of domain.branches) {
     if (branch.current) continue; // the current branch's tips are the domain's disks, listed above
-    for (const tip of branch.tips) {
-      if (tip.file === layer) {
-        out.push({ kind: 'branch', domain: domain.name, name: branch.name, description: `it is the tip of branch ${branch.name}` });
-      }
-    }
+    for (const tip of branch.tips) add(tip.file, { kind: 'branch', domain: domain.name, name: branch.name, description: `it is the tip of branch ${branch.name}` });
   }
-  return out;
 }
 
-/** Every dependant of `layer` in the scan, without duplicates (domains may share layers). */
-export function dependantsOf(scan: ScanResult, layer: string): Dependant[] {
-  const seen = new Set<string>();
-  const out: Dependant[] = [];
-  for (const domain of scan.domains) {
-    for (const dep of ofDomain(domain, layer)) {
-      const key = `${dep.kind}\0${dep.kind === 'layer' ? '' : dep.domain}\0${dep.name}\0${dep.description}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(dep);
-    }
+/**
+ * Every dependant of every layer in the scan, keyed by layer, without duplicates (domains may share layers):
+ * one pass over the scan, for views that need the dependants of every file.
+ */
+export function dependantsIndex(scan: ScanResult): Map<string, Dependant[]> {
+  const all = new Map<string, Dependant[]>();
+  for (const domain of scan.domains) collect(domain, all);
+  for (const [layer, deps] of all) {
+    const seen = new Set<string>();
+    all.set(
+      layer,
+      deps.filter((dep) => {
+        const key = `${dep.kind}\0${dep.kind === 'layer' ? '' : dep.domain}\0${dep.name}\0${dep.description}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      }),
+    );
   }
-  return out;
+  return all;
+}
+
+/** Every dependant of `layer` in the scan, without duplicates. */
+export function dependantsOf(scan: ScanResult, layer: string): Dependant[] {
+  return dependantsIndex(scan).get(layer) ?? [];
 }
