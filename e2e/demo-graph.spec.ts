@@ -10,7 +10,8 @@ test.describe('the demo graph in the browser', () => {
 
     await page.goto(demo.url);
     // The libvirt demo domain opens first: its snapshots and both branches are drawn.
-    await expect(page.getByTestId('current-domain')).toHaveText('snaptree-demo');
+    // snaptree-demo, or snaptree-demo-N when another demo on this daemon already has that name.
+    await expect(page.getByTestId('current-domain')).toHaveText(/^snaptree-demo(-\d+)?$/);
     for (const name of ['snap1', 'snap2', 'snap3', 'main', 'experiment']) {
       await expect(page.getByTestId(`node-${name}`)).toBeVisible();
     }
@@ -66,9 +67,7 @@ test.describe('the demo graph in the browser', () => {
 });
 
 test.describe('serve security', () => {
-  test('refuses requests without the token', async ({ request, demo }) => {
-    const page = await request.get(`${demo.origin}/`);
-    expect(page.status()).toBe(401);
+  test('refuses API requests without the token', async ({ request, demo }) => {
     const api = await request.post(`${demo.origin}/api/listSources`, { data: {} });
     expect(api.status()).toBe(401);
     expect((await api.json()).error.code).toBe('E_UNAUTHORIZED');
@@ -80,11 +79,35 @@ test.describe('serve security', () => {
     const headers = { 'x-snaptree-token': demo.token };
     const ok = await request.post(`${demo.origin}/api/listSources`, { data: {}, headers });
     expect((await ok.json()).ok).toBe(true);
-    const bad = await request.post(`${demo.origin}/api/scan`, { data: { source: { kind: 'libvirt', uri: '-c evil' } }, headers });
-    const body = await bad.json();
-    expect(body.ok).toBe(false);
-    expect(body.error.code).toBe('E_BAD_INPUT');
+    // Calls name a configured source by id; a client cannot hand the engine a connection of its own.
+    const bad = await request.post(`${demo.origin}/api/scan`, { data: { source: { kind: 'libvirt', uri: 'qemu:///system' } }, headers });
+    expect((await bad.json()).error.code).toBe('E_BAD_INPUT');
+    const unconfigured = await request.post(`${demo.origin}/api/scan`, { data: { sourceId: 'libvirt:qemu:///session' }, headers });
+    expect((await unconfigured.json()).error.code).toBe('E_NOT_FOUND');
+    const ext = await request.post(`${demo.origin}/api/addSource`, { data: { source: { kind: 'libvirt', uri: 'qemu+ext:///system?command=/bin/true' } }, headers });
+    expect((await ext.json()).error).toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringMatching(/Only qemu/) });
     const unknown = await request.post(`${demo.origin}/api/deleteEverything`, { data: {}, headers });
     expect((await unknown.json()).error.code).toBe('E_NOT_FOUND');
+  });
+
+  test('the page takes the token from its URL once: it leaves the address bar, no cookie carries it, a reload keeps working', async ({ page, context, demo }) => {
+    await page.goto(demo.url);
+    await expect(page.getByTestId('node-snap1')).toBeVisible();
+    expect(page.url()).not.toContain(demo.token);
+    expect(page.url()).not.toContain('token=');
+    expect(await context.cookies()).toEqual([]);
+    await page.reload();
+    await expect(page.getByTestId('node-snap1')).toBeVisible();
+    expect(page.url()).not.toContain('token=');
+  });
+
+  test('a page opened without the token says how to open it', async ({ browser, demo, shot }) => {
+    // A fresh context: no session storage from the tests before.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${demo.origin}/`);
+    await expect(page.getByText('Open the URL that "virt-snaptree serve" printed, with its token.')).toBeVisible();
+    await shot(page, 'serve-without-token');
+    await context.close();
   });
 });

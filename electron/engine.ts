@@ -3,6 +3,7 @@
  * It owns one virsh adapter per connection and answers the API contract.
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
@@ -18,12 +19,16 @@ import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
 import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
 import type { Domain, ScanResult, Source } from '../shared/model';
+import { connectionUriProblem } from '../shared/source-rules';
+import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
 import { scanLibvirt } from './scan/scan-libvirt';
 import { openVirsh, type Virsh } from './tools/virsh';
 
 export const VERSION = '0.1.0';
 const DEMO_URI = 'qemu:///system';
+/** Plans kept for `apply` by id: enough for every preview a user may have open, not a leak over a long session. */
+const ISSUED_PLANS = 200;
 
 /** The trash entries an act names: one operation's, given paths (trashed or original), or all when neither. */
 function selectTrash(entries: TrashEntry[], which: { operationId?: string; paths?: string[] }): TrashEntry[] {
@@ -38,6 +43,23 @@ function selectTrash(entries: TrashEntry[], which: { operationId?: string; paths
   return chosen;
 }
 
+/**
+ * A source as the engine keeps it: a connection it may open, or an existing folder by its real path. Throws
+ * E_BAD_INPUT or E_NOT_FOUND with the reason otherwise.
+ */
+export async function checkedSource(source: Source): Promise<Source> {
+  if (source.kind === 'libvirt') {
+    const problem = connectionUriProblem(source.uri);
+    if (problem !== null) throw new AppError('E_BAD_INPUT', problem, { uri: source.uri });
+    return source;
+  }
+  const real = canonical(source.path);
+  const info = real === null ? null : await stat(real).catch(() => null);
+  if (real === null || info === null) throw new AppError('E_NOT_FOUND', `There is no folder ${source.path}.`, { path: source.path });
+  if (!info.isDirectory()) throw new AppError('E_BAD_INPUT', `${source.path} is not a folder.`, { path: source.path });
+  return { kind: 'folder', path: real };
+}
+
 export interface EngineOptions {
   host: AppInfo['host'];
   sources?: SourceEntry[];
@@ -50,15 +72,19 @@ export class Engine {
   /** The demo lab, when the app built it on request. */
   private lab: DemoLab | null = null;
   private sources: SourceEntry[];
+  /** Plans this engine made, by id, newest last: `apply` runs only these, as they were issued. */
+  private readonly issued = new Map<string, Plan>();
 
   constructor(private readonly options: EngineOptions) {
     this.sources = options.sources ?? [];
   }
 
-  /** The adapter for a connection, opened on first use and kept for the engine's life. */
+  /** The adapter for a connection, opened on first use and kept for the engine's life; only connections it may open. */
   virsh(uri: string): Virsh {
     let virsh = this.connections.get(uri);
     if (virsh === undefined) {
+      const problem = connectionUriProblem(uri);
+      if (problem !== null) throw new AppError('E_BAD_INPUT', problem, { uri });
       virsh = openVirsh(uri);
       this.connections.set(uri, virsh);
     }
@@ -80,8 +106,22 @@ export class Engine {
     return [...this.sources, ...added.filter((s) => !ids.has(s.id))];
   }
 
-  /** Adds a connection or an image folder to the settings, once it has been checked to answer. */
-  async addSource(source: Source): Promise<SourceEntry[]> {
+  /**
+   * The source a client names by id, if the user configured it (given at start, the demo, or added); a client
+   * can never make the engine read or act anywhere else.
+   */
+  async resolveSource(id: string): Promise<Source> {
+    const entry = (await this.listSources()).find((s) => s.id === id);
+    if (entry === undefined) throw new AppError('E_NOT_FOUND', `No source "${id}" is configured here. Add it first.`, { sourceId: id });
+    return entry.source;
+  }
+
+  /**
+   * Adds a connection or an image folder to the settings, once it has been checked to answer. Connections are
+   * the ones the engine may open (source-rules); a folder must exist, and is kept by its real path.
+   */
+  async addSource(requested: Source): Promise<SourceEntry[]> {
+    const source = await checkedSource(requested);
     await this.scan(source);
     const settings = await readSettings();
     if (source.kind === 'libvirt' && !settings.connections.includes(source.uri)) settings.connections.push(source.uri);
@@ -130,20 +170,43 @@ export class Engine {
     return domain;
   }
 
-  /** Plans an operation on a fresh scan of the whole source; refusals come back as results. */
+  /** Plans an operation on a fresh scan of the whole source; refusals come back as results. The plan is kept for `apply`. */
   async plan(source: Source, intent: Intent): Promise<PlanResult> {
-    return planOperation({ scan: await this.scan(source), operationId: randomUUID() }, intent);
+    const result = planOperation({ scan: await this.scan(source), operationId: randomUUID() }, intent);
+    if (result.ok) this.issue(result.plan);
+    return result;
   }
 
-  /** Runs a confirmed plan: re-checked, locked, journaled; ends with a rescan of that domain only. */
-  async apply(plan: Plan, options: { onProgress?: (event: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<ExecuteResult> {
-    const source = plan.source;
-    return executePlan(plan, {
+  private issue(plan: Plan): void {
+    this.issued.delete(plan.id);
+    this.issued.set(plan.id, plan);
+    for (const id of this.issued.keys()) {
+      if (this.issued.size <= ISSUED_PLANS) break;
+      this.issued.delete(id);
+    }
+  }
+
+  /**
+   * Runs a confirmed plan: re-checked, locked, journaled; ends with a rescan of that domain only. Only plans
+   * this engine issued run, in the form it issued them (whatever a caller holds is matched by id), and each
+   * at most once; a changed world hands back a new plan under the same id, to confirm again.
+   */
+  async apply(plan: Plan | string, options: { onProgress?: (event: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<ExecuteResult> {
+    const id = typeof plan === 'string' ? plan : plan.id;
+    const issued = this.issued.get(id);
+    if (issued === undefined) {
+      throw new AppError('E_NOT_FOUND', 'This plan was not made by this engine, or it already ran. Plan the operation again.', { operationId: id });
+    }
+    this.issued.delete(id);
+    const source = issued.source;
+    const result = await executePlan(issued, {
       virsh: source.kind === 'libvirt' ? this.virsh(source.uri) : null,
       scan: () => this.scan(source),
       rescan: (domain) => (source.kind === 'libvirt' ? this.scanDomain(source, domain).catch(() => null) : Promise.resolve(null)),
       ...options,
     });
+    if (result.status === 'changed') this.issue(result.plan);
+    return result;
   }
 
   /** The trash beside the files of a source, or of one of its domains. */
@@ -164,16 +227,17 @@ export class Engine {
     return emptyTrash(selectTrash(await this.trash(source, domain), which));
   }
 
-  /** Runs a plan for an API client: its progress is kept for `operations`, and `cancel` can stop it. */
-  private async applyTracked(plan: Plan): Promise<ExecuteResult> {
-    if (this.running.has(plan.id)) throw new AppError('E_LOCKED', 'This operation is already running.');
+  /** Runs an issued plan for an API client: its progress is kept for `operations`, and `cancel` can stop it. */
+  private async applyTracked(planId: string): Promise<ExecuteResult> {
+    if (this.running.has(planId)) throw new AppError('E_LOCKED', 'This operation is already running.');
+    const steps = this.issued.get(planId)?.steps.length ?? 0;
     const controller = new AbortController();
-    const entry = { controller, last: { operationId: plan.id, step: 0, steps: plan.steps.length, sentence: 'Checking the plan against a fresh scan', percent: null } as ProgressEvent };
-    this.running.set(plan.id, entry);
+    const entry = { controller, last: { operationId: planId, step: 0, steps, sentence: 'Checking the plan against a fresh scan', percent: null } as ProgressEvent };
+    this.running.set(planId, entry);
     try {
-      return await this.apply(plan, { signal: controller.signal, onProgress: (event) => (entry.last = event) });
+      return await this.apply(planId, { signal: controller.signal, onProgress: (event) => (entry.last = event) });
     } finally {
-      this.running.delete(plan.id);
+      this.running.delete(planId);
     }
   }
 
@@ -201,13 +265,14 @@ export class Engine {
 
   /** Answers one API call; the input has been validated against the contract's schema. */
   async handle<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>> {
+    const source = (id: string) => this.resolveSource(id);
     const handlers: { [K in ApiMethod]: (input: ApiInput<K>) => Promise<ApiOutput<K>> } = {
       appInfo: async () => ({ version: VERSION, host: this.options.host, demo: this.options.demo ?? false }),
       listSources: async () => this.listSources(),
-      scan: async ({ source }) => this.scan(source),
-      scanDomain: async ({ source, domain }) => this.scanDomain(source, domain),
-      plan: async ({ source, intent }) => this.plan(source, intent),
-      apply: async ({ plan }) => this.applyTracked(plan as unknown as Plan),
+      scan: async ({ sourceId }) => this.scan(await source(sourceId)),
+      scanDomain: async ({ sourceId, domain }) => this.scanDomain(await source(sourceId), domain),
+      plan: async ({ sourceId, intent }) => this.plan(await source(sourceId), intent),
+      apply: async ({ planId }) => this.applyTracked(planId),
       operations: async () => [...this.running.values()].map((r) => r.last),
       cancel: async ({ operationId }) => {
         const running = this.running.get(operationId);
@@ -219,13 +284,13 @@ export class Engine {
       addSource: async ({ source }) => this.addSource(source),
       removeSource: async ({ id }) => this.removeSource(id),
       startDemo: async () => this.startDemo(),
-      compare: async ({ source, domain, a, b }) => this.compare(source, domain, a, b),
-      check: async ({ source, domain, path }) => this.check(source, domain, path),
-      trashList: async ({ source, domain }) => this.trash(source, domain),
-      trashRestore: async ({ source, domain, operationId, paths }) =>
-        this.restoreTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
-      trashEmpty: async ({ source, domain, operationId, paths }) =>
-        this.emptyTrash(source, { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
+      compare: async ({ sourceId, domain, a, b }) => this.compare(await source(sourceId), domain, a, b),
+      check: async ({ sourceId, domain, path }) => this.check(await source(sourceId), domain, path),
+      trashList: async ({ sourceId, domain }) => this.trash(await source(sourceId), domain),
+      trashRestore: async ({ sourceId, domain, operationId, paths }) =>
+        this.restoreTrash(await source(sourceId), { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
+      trashEmpty: async ({ sourceId, domain, operationId, paths }) =>
+        this.emptyTrash(await source(sourceId), { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),
     };
     return (handlers[method] as (input: ApiInput<M>) => Promise<ApiOutput<M>>)(input);
   }

@@ -4,9 +4,10 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
 import type { SourceEntry } from '../shared/contract';
 import { Engine } from './engine';
+import { hardenContents, hardenSession } from './hardening';
 import { setupIpc } from './ipc';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
 import { openVirsh } from './tools/virsh';
@@ -52,17 +53,15 @@ function createWindow(): void {
       webSecurity: true,
     },
   });
-  // No navigation away from the app and no new windows; links open in the user's browser.
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
   window.once('ready-to-show', () => window.show());
   void window.loadURL(appUrl());
 }
 
+// Every web contents, the window's and any other, stays on the app's page and gets no permission.
+app.on('web-contents-created', (_event, contents) => hardenContents(contents, (url) => void shell.openExternal(url)));
+
 app.whenReady().then(async () => {
+  hardenSession(session.defaultSession);
   const { sources, demo } = await chooseSources();
   engine = new Engine({ host: 'desktop', sources, demo });
   // Operations a crash interrupted are finished or rolled back before anything else runs.

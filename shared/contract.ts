@@ -8,12 +8,31 @@ import type { Comparison, HealthReport } from './inspect';
 import type { Domain, ScanResult, Source } from './model';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
-import { absolutePathSchema, nameSchema, uriSchema } from './validate';
+import { connectionUriProblem } from './source-rules';
+import { absolutePathSchema, freeTextSchema, nameSchema, uriSchema } from './validate';
 
+/** A connection or folder as a user may add it: only the connections the engine may open (see source-rules). */
 export const sourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('libvirt'), uri: uriSchema }).strict(),
+  z
+    .object({ kind: z.literal('libvirt'), uri: uriSchema })
+    .strict()
+    .superRefine((value, ctx) => {
+      const problem = connectionUriProblem(value.uri);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, path: ['uri'] });
+    }),
   z.object({ kind: z.literal('folder'), path: absolutePathSchema }).strict(),
 ]);
+
+/**
+ * Names one of the sources the user configured (`listSources`): calls that read or act never take a source
+ * from the client, so a client can reach only what the user pointed the engine at.
+ */
+const sourceIdSchema = z
+  .string()
+  .min(1)
+  .max(5000)
+  // eslint-disable-next-line no-control-regex -- ids never hold control characters
+  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'A source id cannot contain control characters.');
 
 /** A source the app offers in its sidebar. */
 export interface SourceEntry {
@@ -43,7 +62,7 @@ export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('rename-branch'), domain: nameSchema, branch: nameSchema, to: nameSchema }).strict(),
   z.object({ op: z.literal('delete-snapshot'), domain: nameSchema, snapshot: nameSchema, metadataOnly: z.boolean().optional() }).strict(),
   z.object({ op: z.literal('commit'), domain: nameSchema, branch: nameSchema }).strict(),
-  z.object({ op: z.literal('create-snapshot'), domain: nameSchema, name: nameSchema, description: z.string().max(4000).optional() }).strict(),
+  z.object({ op: z.literal('create-snapshot'), domain: nameSchema, name: nameSchema, description: freeTextSchema.optional() }).strict(),
   z.object({ op: z.literal('delete-branch'), domain: nameSchema, branch: nameSchema }).strict(),
   z.object({ op: z.literal('repair'), domain: nameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
 ]);
@@ -57,16 +76,8 @@ const nodeIdSchema = z
 
 const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
 
-/**
- * A plan handed back for execution. Only its id, intent and source are trusted after validation: the engine
- * plans again from the intent and runs its own steps; the client's steps only serve to detect a changed world.
- */
-const planSchema = z
-  .object({ id: operationIdSchema, intent: intentSchema, source: sourceSchema, steps: z.array(z.unknown()).max(10_000) })
-  .passthrough();
-
 const trashSelection = {
-  source: sourceSchema,
+  sourceId: sourceIdSchema,
   domain: nameSchema.optional(),
   operationId: operationIdSchema.optional(),
   paths: z.array(absolutePathSchema).max(1000).optional(),
@@ -75,20 +86,21 @@ const trashSelection = {
 export const apiInputs = {
   appInfo: z.object({}).strict(),
   listSources: z.object({}).strict(),
-  scan: z.object({ source: sourceSchema }).strict(),
-  scanDomain: z.object({ source: sourceSchema, domain: nameSchema }).strict(),
-  plan: z.object({ source: sourceSchema, intent: intentSchema }).strict(),
-  apply: z.object({ plan: planSchema }).strict(),
+  scan: z.object({ sourceId: sourceIdSchema }).strict(),
+  scanDomain: z.object({ sourceId: sourceIdSchema, domain: nameSchema }).strict(),
+  plan: z.object({ sourceId: sourceIdSchema, intent: intentSchema }).strict(),
+  /** Runs a plan the engine issued to this engine's `plan`, by its id: the engine runs its own copy, never a client's. */
+  apply: z.object({ planId: operationIdSchema }).strict(),
   operations: z.object({}).strict(),
   cancel: z.object({ operationId: operationIdSchema }).strict(),
   recover: z.object({}).strict(),
   history: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
   addSource: z.object({ source: sourceSchema }).strict(),
-  removeSource: z.object({ id: z.string().min(1).max(5000) }).strict(),
+  removeSource: z.object({ id: sourceIdSchema }).strict(),
   startDemo: z.object({}).strict(),
-  compare: z.object({ source: sourceSchema, domain: nameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
-  check: z.object({ source: sourceSchema, domain: nameSchema.optional(), path: absolutePathSchema.optional() }).strict().refine((v) => v.path === undefined || v.domain !== undefined, 'A file is checked within its domain.'),
-  trashList: z.object({ source: sourceSchema, domain: nameSchema.optional() }).strict(),
+  compare: z.object({ sourceId: sourceIdSchema, domain: nameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
+  check: z.object({ sourceId: sourceIdSchema, domain: nameSchema.optional(), path: absolutePathSchema.optional() }).strict().refine((v) => v.path === undefined || v.domain !== undefined, 'A file is checked within its domain.'),
+  trashList: z.object({ sourceId: sourceIdSchema, domain: nameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
 } as const;

@@ -10,9 +10,10 @@ import { AppError, toErrorData } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
 import { nameSchema, uriSchema } from '../../shared/validate';
-import { Engine, VERSION } from '../engine';
+import { checkedSource, Engine, VERSION } from '../engine';
 import { createDemoLab, type DemoLab } from '../lab/demo-lab';
 import { startServer } from '../server/serve';
+import { tokenFromFile } from '../server/token-file';
 import { openVirsh } from '../tools/virsh';
 import { addInspectCommands } from './inspect-commands';
 import { addOperationCommands, DEFAULT_URI, recoverOnStart } from './ops-commands';
@@ -60,15 +61,21 @@ interface ServeFlags {
   folder?: string[];
   demo?: boolean;
   port?: number;
+  tokenFile?: string;
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
   const sources: SourceEntry[] = [];
-  for (const uri of flags.connect ?? []) sources.push({ id: `libvirt:${uri}`, label: uri, source: { kind: 'libvirt', uri }, demo: false });
+  // What serve is started with is what its clients may reach: checked like a source added in the app.
+  for (const uri of flags.connect ?? []) {
+    await checkedSource({ kind: 'libvirt', uri });
+    sources.push({ id: `libvirt:${uri}`, label: uri, source: { kind: 'libvirt', uri }, demo: false });
+  }
   for (const folder of flags.folder ?? []) {
-    const path = resolve(folder);
+    const { path } = (await checkedSource({ kind: 'folder', path: resolve(folder) })) as { path: string };
     sources.push({ id: `folder:${path}`, label: path, source: { kind: 'folder', path }, demo: false });
   }
+  const token = flags.tokenFile !== undefined ? await tokenFromFile(resolve(flags.tokenFile)) : undefined;
   let lab: DemoLab | null = null;
   if (flags.demo) {
     const virsh = openVirsh(DEFAULT_URI);
@@ -86,7 +93,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
 
   const engine = new Engine({ host: 'serve', sources, demo: flags.demo ?? false });
   await recoverOnStart(engine);
-  const server = await startServer({ engine, rendererDir: rendererDir(), ...(flags.port !== undefined ? { port: flags.port } : {}) });
+  const server = await startServer({ engine, rendererDir: rendererDir(), ...(flags.port !== undefined ? { port: flags.port } : {}), ...(token !== undefined ? { token } : {}) });
   process.stdout.write(`virt-snaptree is serving on 127.0.0.1 only. Open:\n  ${server.url}\n`);
 
   let closing = false;
@@ -125,6 +132,7 @@ export function buildProgram(): Command {
     .option('-f, --folder <dir>', 'an image folder to offer (repeatable)', collect((v: string) => v))
     .option('--demo', 'build and offer the demo lab')
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: any free port)', validated(z.coerce.number().int().min(1).max(65535)))
+    .option('--token-file <path>', 'keep the access token in this file (created 0600), so the URL stays the same across restarts')
     .action((options: ServeFlags) => runServe(options).catch(fail));
 
   addOperationCommands(program, fail);

@@ -3,7 +3,13 @@
  * layer. base → snap1 → snap2 → snap3 → current state, and a branch "experiment" forked at snap1. Where a
  * libvirt daemon is reachable and writable, a shut-off domain `snaptree-demo` is defined over the same files
  * with matching snapshots (redefined from XML, so the files stay exactly as built).
+ *
+ * Several demos may run on one daemon at once (two `serve --demo`, a test beside a user's demo): each defines
+ * a domain under a fresh UUID, which libvirt refuses when the name is taken, and then takes the next free
+ * name (`snaptree-demo-2`, …). Every later call names the domain by that UUID, so an instance only ever
+ * touches, and removes, the domain it created.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +22,17 @@ import { buildDomainXml, escapeXml } from './domain-xml';
 
 export const DEMO_DOMAIN = 'snaptree-demo';
 const DEMO_DIR_PREFIX = 'snaptree-demo-';
+/** Names tried before the demo settles for the image folder alone. */
+const DEMO_NAMES = 20;
 const MiB = 1024 * 1024;
 
 export interface DemoLab {
   dir: string;
   /** Whether the libvirt domain was defined. */
   domain: boolean;
+  /** The domain's name and UUID, when it was defined. */
+  domainName: string | null;
+  domainUuid: string | null;
   /** Why the libvirt part was skipped, when it was. */
   skipped: string | null;
   sources: SourceEntry[];
@@ -79,42 +90,51 @@ function snapshotXml(dir: string, snap: (typeof SNAPSHOTS)[number], domainXml: s
 </domainsnapshot>`;
 }
 
-/** Removes a demo domain left behind by an earlier run; never touches a domain of that name that is not ours. */
-async function clearStaleDemo(virsh: Virsh): Promise<string | null> {
-  let xml: string;
-  try {
-    xml = await virsh.run(['dumpxml', '--domain', DEMO_DOMAIN, '--inactive']);
-  } catch {
-    return null;
-  }
-  const sources = [...xml.matchAll(/<source file='([^']+)'/g)].map((m) => m[1] ?? '');
-  const ours = sources.length > 0 && sources.every((s) => s.startsWith(join(tmpdir(), DEMO_DIR_PREFIX)));
-  if (!ours) return `A domain named ${DEMO_DOMAIN} already exists and is not a demo lab; it was left alone.`;
-  await virsh.run(['destroy', '--domain', DEMO_DOMAIN]).catch(() => undefined);
-  await virsh.run(['undefine', '--domain', DEMO_DOMAIN, '--snapshots-metadata']);
-  return null;
+/** Whether a define failed only because another domain has that name. */
+function nameTaken(error: unknown): boolean {
+  return /already exists/i.test(String((error as { details?: { stderr?: unknown } }).details?.stderr ?? (error as Error).message));
 }
 
-async function defineDemoDomain(virsh: Virsh, dir: string): Promise<void> {
+/** Defines the domain under a fresh UUID with the first free demo name; returns the name it got. */
+async function defineFresh(virsh: Virsh, dir: string, uuid: string): Promise<string> {
+  const xmlFile = join(dir, 'snaptree-demo.xml');
+  for (let n = 1; n <= DEMO_NAMES; n++) {
+    const name = n === 1 ? DEMO_DOMAIN : `${DEMO_DOMAIN}-${n}`;
+    await writeFile(xmlFile, buildDomainXml({ name, uuid, disks: [{ target: 'vda', file: join(dir, 'base.qcow2'), format: 'qcow2' }] }));
+    try {
+      await virsh.run(['define', '--file', xmlFile]);
+      return name;
+    } catch (error) {
+      if (!nameTaken(error)) throw error;
+    }
+  }
+  throw new Error(`the names ${DEMO_DOMAIN} to ${DEMO_DOMAIN}-${DEMO_NAMES} are all taken`);
+}
+
+/** Gives the defined domain its snapshots and branch record; every call names it by its UUID. */
+async function furnishDemoDomain(virsh: Virsh, dir: string, uuid: string): Promise<void> {
   const at = (file: string) => join(dir, file);
   const xmlFile = at('snaptree-demo.xml');
-  await writeFile(xmlFile, buildDomainXml({ name: DEMO_DOMAIN, disks: [{ target: 'vda', file: at('base.qcow2'), format: 'qcow2' }] }));
-  await virsh.run(['define', '--file', xmlFile]);
   // Each snapshot saves the definition as it was when taken: the disk on that snapshot's saved state.
-  const defined = await virsh.run(['dumpxml', '--domain', DEMO_DOMAIN, '--inactive']);
+  const defined = await virsh.run(['dumpxml', '--domain', uuid, '--inactive']);
   const onDisk = (file: string) => defined.replace(escapeXml(at('base.qcow2')), escapeXml(at(file)));
   for (const [i, snap] of SNAPSHOTS.entries()) {
     const file = at(`${snap.name}.xml`);
     await writeFile(file, snapshotXml(dir, snap, onDisk(snap.state)));
     const current = i === SNAPSHOTS.length - 1 ? ['--current'] : [];
-    await virsh.run(['snapshot-create', '--domain', DEMO_DOMAIN, '--xmlfile', file, '--redefine', ...current]);
+    await virsh.run(['snapshot-create', '--domain', uuid, '--xmlfile', file, '--redefine', ...current]);
   }
   await writeFile(xmlFile, onDisk('base.snap3'));
   await virsh.run(['define', '--file', xmlFile]);
   await virsh.run([
-    'metadata', '--domain', DEMO_DOMAIN, '--config', '--uri', SNAPTREE_NS, '--key', SNAPTREE_KEY, '--set',
+    'metadata', '--domain', uuid, '--config', '--uri', SNAPTREE_NS, '--key', SNAPTREE_KEY, '--set',
     `<branches><branch name="experiment"><tip target="vda" file="${escapeXml(at('base.experiment'))}"/></branch></branches>`,
   ]);
+}
+
+/** Removes the domain this lab defined, found by its UUID: never another of the same name. */
+async function removeDemoDomain(virsh: Virsh, uuid: string): Promise<void> {
+  await virsh.run(['undefine', '--domain', uuid, '--snapshots-metadata']).catch(() => undefined);
 }
 
 /** Builds the lab; with a virsh connection, also the libvirt domain. */
@@ -122,32 +142,32 @@ export async function createDemoLab(virsh: Virsh | null): Promise<DemoLab> {
   const dir = await mkdtemp(join(tmpdir(), DEMO_DIR_PREFIX));
   await buildImages(dir);
   const sources: SourceEntry[] = [];
-  let domain = false;
+  let domainName: string | null = null;
   let skipped: string | null = virsh === null ? 'No libvirt connection was available.' : null;
+  const uuid = randomUUID();
   if (virsh !== null) {
     try {
-      skipped = await clearStaleDemo(virsh);
-      if (skipped === null) {
-        await defineDemoDomain(virsh, dir);
-        domain = true;
-        sources.push({ id: 'demo-libvirt', label: `Demo VM on ${virsh.uri}`, source: { kind: 'libvirt', uri: virsh.uri }, demo: true, focus: DEMO_DOMAIN });
-      }
+      domainName = await defineFresh(virsh, dir, uuid);
+      await furnishDemoDomain(virsh, dir, uuid);
+      sources.push({ id: 'demo-libvirt', label: `Demo VM on ${virsh.uri}`, source: { kind: 'libvirt', uri: virsh.uri }, demo: true, focus: domainName });
     } catch (error) {
       skipped = `libvirt is not writable here: ${(error as Error).message}`;
-      await virsh.run(['undefine', '--domain', DEMO_DOMAIN, '--snapshots-metadata']).catch(() => undefined);
+      if (domainName !== null) await removeDemoDomain(virsh, uuid);
+      domainName = null;
     }
   }
+  const domain = domainName !== null;
   sources.push({ id: 'demo-folder', label: 'Demo image folder', source: { kind: 'folder', path: dir }, demo: true });
 
   return {
     dir,
     domain,
+    domainName,
+    domainUuid: domain ? uuid : null,
     skipped,
     sources,
     async dispose() {
-      if (domain && virsh !== null) {
-        await virsh.run(['undefine', '--domain', DEMO_DOMAIN, '--snapshots-metadata']).catch(() => undefined);
-      }
+      if (domain && virsh !== null) await removeDemoDomain(virsh, uuid);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -11,6 +11,8 @@ export interface LabDisk {
 
 export interface LabDomain {
   name: string;
+  /** Fixes the domain's UUID, so that defining it cannot replace another domain of the same name. */
+  uuid?: string;
   disks: LabDisk[];
   /** Adds an empty IDE CD-ROM drive, which the app shows as not managed. */
   cdrom?: boolean;
@@ -40,7 +42,7 @@ export function buildDomainXml(domain: LabDomain): string {
     </disk>`
     : '';
   return `<domain type='qemu'>
-  <name>${escapeXml(domain.name)}</name>
+  <name>${escapeXml(domain.name)}</name>${domain.uuid !== undefined ? `\n  <uuid>${escapeXml(domain.uuid)}</uuid>` : ''}
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type></os>

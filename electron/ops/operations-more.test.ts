@@ -159,9 +159,10 @@ describe('cancel', () => {
     const vm = await build('cancel', ['vda'], ['s1']);
     const before = await checksums(Object.keys((await engine.scanDomain(source, vm)).layers));
     const disk = diskSource(vm, 'vda');
-    const planned = await engine.handle('plan', { source, intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'never' } });
+    engine.setSources([{ id: 'test', label: TEST_URI, source, demo: false }]);
+    const planned = await engine.handle('plan', { sourceId: 'test', intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'never' } });
     if (!planned.ok) throw new Error(planned.refusal.message);
-    const running = engine.handle('apply', { plan: planned.plan as never });
+    const running = engine.handle('apply', { planId: planned.plan.id });
     // The engine is still re-checking the plan against a fresh scan: the cancel lands before any step.
     expect(await engine.handle('operations', {})).toEqual([expect.objectContaining({ operationId: planned.plan.id })]);
     expect(await engine.handle('cancel', { operationId: planned.plan.id })).toEqual({ cancelled: true });

@@ -44,20 +44,20 @@ describe('serve', () => {
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${'a'.repeat(48)}`);
   });
 
-  test('the page needs the token once, then a same-site cookie carries it for assets', async () => {
-    expect((await raw('/')).status).toBe(401);
-    const page = await raw(`/?token=${'a'.repeat(48)}`);
+  test('the page and its assets hold no data and are served without the token; no cookie ever carries it', async () => {
+    const page = await raw('/');
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-    const cookie = String(page.headers['set-cookie']);
-    expect(cookie).toContain('HttpOnly');
-    expect(cookie).toContain('SameSite=Strict');
-    expect((await raw('/assets/app.js', { cookie: cookie.split(';')[0] as string })).status).toBe(200);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    const withToken = await raw(`/?token=${'a'.repeat(48)}`);
+    expect(withToken.headers['set-cookie']).toBeUndefined();
+    expect((await raw('/assets/app.js')).status).toBe(200);
   });
 
-  test('API calls need the token in a header; a cookie alone is not enough', async () => {
+  test('API calls need the token in a header; a cookie or a query token is not enough', async () => {
     const cookie = `snaptree_token=${'a'.repeat(48)}`;
     expect((await raw('/api/listSources', { cookie }, 'POST', '{}')).status).toBe(401);
+    expect((await raw(`/api/listSources?token=${'a'.repeat(48)}`, {}, 'POST', '{}')).status).toBe(401);
     const ok = await raw('/api/listSources', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', '{}');
     expect(JSON.parse(ok.body)).toMatchObject({ ok: true, value: [{ id: 'f' }] });
   });
@@ -77,14 +77,14 @@ describe('serve', () => {
     const broken = await raw('/api/scan', headers, 'POST', '{');
     expect(broken.status).toBe(400);
     expect(JSON.parse(broken.body).error.code).toBe('E_BAD_INPUT');
-    const bad = JSON.parse((await raw('/api/scan', headers, 'POST', JSON.stringify({ source: { kind: 'folder', path: 'relative' } }))).body);
+    const bad = JSON.parse((await raw('/api/addSource', headers, 'POST', JSON.stringify({ source: { kind: 'folder', path: 'relative' } }))).body);
     expect(bad.error).toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringContaining('absolute') });
     const extra = JSON.parse((await raw('/api/listSources', headers, 'POST', JSON.stringify({ sneaky: 1 }))).body);
     expect(extra.error.code).toBe('E_BAD_INPUT');
   });
 
   test('a real folder scan answers through the API', async () => {
-    const res = JSON.parse((await raw('/api/scan', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', JSON.stringify({ source: { kind: 'folder', path: dir } }))).body);
+    const res = JSON.parse((await raw('/api/scan', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', JSON.stringify({ sourceId: 'f' }))).body);
     expect(res).toMatchObject({ ok: true, value: { source: { kind: 'folder' }, domains: [] } });
   });
 });

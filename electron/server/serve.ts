@@ -1,19 +1,21 @@
 /**
  * `serve`: the renderer and the API over HTTP on 127.0.0.1, for headless hypervisor hosts (through an SSH
- * tunnel) and for browser tests. Like Jupyter, a random token in the URL is required: the page is served
- * once the token is shown in its query, which sets a same-site cookie for its assets; API calls must carry
- * the token in a header, so another site can never call them.
+ * tunnel) and for browser tests. Like Jupyter, a random token in the printed URL is required. The page and its
+ * assets hold no data and are served to anyone who can reach the port; every API call must carry the token in
+ * a header, which another site cannot add. No cookie carries it: cookies are not scoped by port, so every other
+ * server on 127.0.0.1 would receive it. The page takes the token from its URL once and removes it from the
+ * address bar and history.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { handleApiCall } from '../api-handler';
 import type { Engine } from '../engine';
+import { newToken } from './token-file';
 
 export const TOKEN_HEADER = 'x-snaptree-token';
-const COOKIE = 'snaptree_token';
 const MAX_BODY = 1024 * 1024;
 
 /** The renderer's Content Security Policy: nothing but this origin, no inline or evaluated script. */
@@ -55,14 +57,6 @@ function sameToken(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === COOKIE) return value.join('=');
-  }
-  return undefined;
-}
-
 function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, {
     'Content-Type': type,
@@ -90,7 +84,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const token = options.token ?? randomBytes(24).toString('hex');
+  const token = options.token ?? newToken();
   const root = normalize(options.rendererDir);
   let port = 0;
 
@@ -117,13 +111,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
-    const queryToken = url.searchParams.get('token') ?? undefined;
-    const authorised = sameToken(queryToken, token) || sameToken(cookieToken(req), token);
-    if (!authorised) return send(res, 401, 'virt-snaptree: open the URL printed by "virt-snaptree serve", with its token.');
-    if (sameToken(queryToken, token)) {
-      res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-    }
-
     const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
     const file = normalize(join(root, relative));
     if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'Not found.');

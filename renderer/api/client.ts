@@ -24,6 +24,7 @@ function bridgeClient(bridge: Bridge): SnaptreeApi {
 function httpClient(token: string): SnaptreeApi {
   return {
     async call(method, input) {
+      if (token === '') throw new AppError('E_UNAUTHORIZED', 'Open the URL that "virt-snaptree serve" printed, with its token.');
       const res = await fetch(`api/${encodeURIComponent(method)}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: token },
@@ -35,11 +36,28 @@ function httpClient(token: string): SnaptreeApi {
   };
 }
 
-/** Picks the transport this page runs on. The token is read from the URL `serve` printed. */
+const TOKEN_KEY = 'snaptree-token';
+
+/**
+ * The access token under `serve`: taken from the printed URL once, then kept in this tab's session storage
+ * (scoped to this origin and port, gone with the tab) and removed from the address bar and history, so it does
+ * not linger where others can read it.
+ */
+export function takeToken(location: Location, history: History, storage: Storage): string {
+  const url = new URL(location.href);
+  const given = url.searchParams.get('token');
+  if (given !== null) {
+    storage.setItem(TOKEN_KEY, given);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
+    return given;
+  }
+  return storage.getItem(TOKEN_KEY) ?? '';
+}
+
+/** Picks the transport this page runs on. */
 export function createApiClient(): SnaptreeApi {
   const bridge = (window as unknown as Record<string, Bridge | undefined>)[BRIDGE_KEY];
   if (bridge !== undefined) return bridgeClient(bridge);
-  const token = new URLSearchParams(window.location.search).get('token') ?? sessionStorage.getItem('snaptree-token') ?? '';
-  if (token !== '') sessionStorage.setItem('snaptree-token', token);
-  return httpClient(token);
+  return httpClient(takeToken(window.location, window.history, window.sessionStorage));
 }

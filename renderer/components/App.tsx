@@ -75,7 +75,7 @@ export function App(): ReactElement {
       <main className="canvas-area">
         {startupError ? (
           <div className="empty-state" role="alert">
-            <h2>Cannot reach the engine</h2>
+            <h2>{startupError.code === 'E_UNAUTHORIZED' ? 'This page needs its access token' : 'Cannot reach the engine'}</h2>
             <p className="error">{startupError.message}</p>
           </div>
         ) : domain && scan ? (

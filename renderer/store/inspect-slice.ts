@@ -53,9 +53,8 @@ export const createInspectSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], InspectSlice> =>
   (set, get) => {
     const target = () => {
-      const { sources, sourceId, domainName } = get();
-      const source = sources.find((s) => s.id === sourceId)?.source;
-      return source === undefined || domainName === null ? null : { source, domain: domainName };
+      const { sourceId, domainName } = get();
+      return sourceId === null || domainName === null ? null : { sourceId, domain: domainName };
     };
     return {
       view: 'snapshots',

@@ -92,11 +92,11 @@ export const createOpsSlice =
     },
     async planPreview() {
       const preview = get().preview;
-      const source = get().sources.find((s) => s.id === get().sourceId)?.source;
-      if (preview === null || source === undefined || preview.nameError !== null) return;
+      const sourceId = get().sourceId;
+      if (preview === null || sourceId === null || preview.nameError !== null) return;
       set({ preview: { ...preview, loading: true } });
       try {
-        const result = await api.call('plan', { source, intent: preview.action.intent(preview.name) as never });
+        const result = await api.call('plan', { sourceId, intent: preview.action.intent(preview.name) as never });
         const now = get().preview;
         // A newer name was typed meanwhile: that one's plan wins.
         if (now !== null && now.name === preview.name) set({ preview: { ...now, result, loading: false } });
@@ -121,7 +121,7 @@ export const createOpsSlice =
         });
       }, POLL_MS);
       try {
-        const result = await api.call('apply', { plan: plan as never });
+        const result = await api.call('apply', { planId: plan.id });
         if (result.status === 'changed') {
           set({ preview: { ...preview, result: { ok: true, plan: result.plan }, notice: 'The domain changed since this plan was made. Here is the plan as it is now: review it and confirm again.' } });
           return;

@@ -22,7 +22,7 @@ export interface PanelSlice {
 export const createPanelSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], PanelSlice> =>
   (set, get) => {
-    const source = () => get().sources.find((s) => s.id === get().sourceId)?.source;
+    const source = () => get().sources.find((s) => s.id === get().sourceId);
     const guarded = async (work: () => Promise<void>) => {
       try {
         set({ panelError: null });
@@ -47,13 +47,13 @@ export const createPanelSlice =
           const src = source();
           const domain = get().domainName;
           if (src === undefined || domain === null) return set({ trash: [] });
-          set({ trash: await api.call('trashList', src.kind === 'libvirt' ? { source: src, domain } : { source: src }) });
+          set({ trash: await api.call('trashList', src.source.kind === 'libvirt' ? { sourceId: src.id, domain } : { sourceId: src.id }) });
         }),
       restoreTrash: (operationId) =>
         guarded(async () => {
           const src = source();
           if (src === undefined) return;
-          await api.call('trashRestore', { source: src, operationId });
+          await api.call('trashRestore', { sourceId: src.id, operationId });
           await get().loadTrash();
           if (get().sourceId !== null) await get().scanSource(get().sourceId as string);
         }),
@@ -61,7 +61,7 @@ export const createPanelSlice =
         guarded(async () => {
           const src = source();
           if (src === undefined) return;
-          await api.call('trashEmpty', { source: src, operationId });
+          await api.call('trashEmpty', { sourceId: src.id, operationId });
           await get().loadTrash();
         }),
     };

@@ -70,7 +70,7 @@ export const createSourcesSlice =
       if (entry === undefined) return;
       set((state) => ({ scans: { ...state.scans, [id]: { ...state.scans[id], status: 'loading' } } }));
       try {
-        const result = await api.call('scan', { source: entry.source });
+        const result = await api.call('scan', { sourceId: entry.id });
         mark('scan-ready');
         set((state) => ({ scans: { ...state.scans, [id]: { status: 'ready', result } } }));
       } catch (error) {
