@@ -91,7 +91,7 @@ async function fresh(dir: string, chain: { base: string; top: string }, tag: str
   const top = join(dir, `${tag}-top.qcow2`);
   await copyFile(chain.base, base);
   await copyFile(chain.top, top);
-  await execa('qemu-img', ['rebase', '-u', '-F', 'qcow2', '-b', base, top]);
+  await execa('qemu-img', ['rebase', '-u', '-f', 'qcow2', '-F', 'qcow2', '-b', base, '--', top]);
   await execa('sync');
   return { base, top };
 }

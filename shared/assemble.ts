@@ -41,6 +41,25 @@ export function walkChain(layers: Record<string, Layer>, path: string): string[]
   return chain;
 }
 
+/**
+ * The first layer in the chain from `path` whose backing link qemu-img could not open as recorded: a backing
+ * name without a format (QEMU would probe it), or a backing the scan did not read (missing, not a local file,
+ * not a regular file, a loop). Null when every link of the chain is known, and only then may qemu-img open
+ * `path`; `path` itself when it was not read.
+ */
+export function unknownLink(layers: Record<string, Layer>, path: string): string | null {
+  const chain = walkChain(layers, path);
+  if (chain.length === 0) return path;
+  const inChain = new Set(chain);
+  for (const at of chain) {
+    const layer = layers[at] as Layer;
+    if (layer.backingName === null) continue;
+    if (layer.backingFormat === null || layer.backing === null || layers[layer.backing] === undefined) return at;
+    if (inChain.has(layer.backing) && chain.indexOf(layer.backing) <= chain.indexOf(at)) return at;
+  }
+  return null;
+}
+
 /** Maps each layer to the layers whose backing file it is. */
 export function childrenOf(layers: Record<string, Layer>): Map<string, string[]> {
   const children = new Map<string, string[]>();

@@ -17,7 +17,13 @@ export type ProblemCode =
   | 'domain-unreadable'
   | 'snapshot-unreadable'
   | 'internal-snapshot'
-  | 'bad-metadata';
+  | 'bad-metadata'
+  /** A FIFO, socket, device or directory where an image was expected: never opened, never read. */
+  | 'not-regular-file'
+  /** An image of a folder source whose real path leaves the folder (a symlink, a backing link): shown, never touched. */
+  | 'outside-folder'
+  /** A trash folder that is a symlink, or not the engine's own private directory: nothing is moved into or out of it. */
+  | 'unsafe-trash';
 
 export interface Problem {
   code: ProblemCode;

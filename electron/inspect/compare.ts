@@ -4,11 +4,11 @@
  * fork (`qemu-img map`: an extent served from a layer above the fork was written on that side).
  */
 import { execa } from 'execa';
-import { walkChain } from '../../shared/assemble';
+import { unknownLink, walkChain } from '../../shared/assemble';
 import { diskOfFile } from '../../shared/file-graph';
 import { AppError } from '../../shared/errors';
 import { mergeExtents, type CompareSide, type Comparison, type DiskComparison, type Extent } from '../../shared/inspect';
-import type { Domain } from '../../shared/model';
+import type { Domain, Layer } from '../../shared/model';
 import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
 import { TOOL_ENV, toolError } from '../tools/tool-error';
 
@@ -29,9 +29,9 @@ async function mapOf(file: string, format: string): Promise<MapExtent[]> {
   return JSON.parse(String(result.stdout)) as MapExtent[];
 }
 
-/** `qemu-img compare -U`: null when identical, else the first differing offset. */
-async function firstDifference(a: string, b: string): Promise<number | null> {
-  const args = ['compare', '-U', '--', a, b];
+/** `qemu-img compare -U`, both formats named (`-F` is the second image's): null when identical, else the first differing offset. */
+async function firstDifference(a: string, formatA: string, b: string, formatB: string): Promise<number | null> {
+  const args = ['compare', '-U', '-f', formatA, '-F', formatB, '--', a, b];
   const result = await execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore' });
   if (result.exitCode === 0) return null;
   if (result.exitCode === 1) return Number(/offset (\d+)/.exec(String(result.stdout))?.[1] ?? 0);
@@ -59,11 +59,28 @@ function targetsOf(domain: Domain, node: string): string[] {
   return domain.branches.find((b) => branchNodeId(b.name) === node)?.tips.map((t) => t.target) ?? [];
 }
 
+/**
+ * The format of a file qemu-img is about to open, with its whole chain. Refuses a file whose chain has a link
+ * qemu-img would have to probe (no recorded backing format) or could not follow: a guessed format can make
+ * qemu-img open a host file that a guest named in a header it wrote (SPEC 5.9).
+ */
+function formatOf(domain: Domain, file: string): string {
+  const link = unknownLink(domain.layers, file);
+  if (link !== null) {
+    throw new AppError(
+      'E_NOT_SUPPORTED',
+      `${file} cannot be compared: its chain has a backing link qemu-img cannot follow as recorded, at ${link} (no recorded format, or a file that was not read). It is never probed.`,
+      { path: file, link },
+    );
+  }
+  return (domain.layers[file] as Layer).format;
+}
+
 async function side(domain: Domain, node: string, file: string, fork: string | null): Promise<CompareSide> {
   const chain = walkChain(domain.layers, file);
   const cut = fork === null ? chain.length : chain.indexOf(fork);
   const ownLayers = chain.slice(0, cut);
-  const extents = await mapOf(file, domain.layers[file]?.format ?? 'qcow2');
+  const extents = await mapOf(file, formatOf(domain, file));
   const changed: Extent[] = extents.filter((e) => (e.present ?? (e.data || e.zero)) && e.depth < ownLayers.length).map((e) => [e.start, e.length]);
   return {
     node,
@@ -83,15 +100,16 @@ export async function compareNodes(domain: Domain, a: string, b: string): Promis
     const fileB = fileOf(domain, b, target) as string;
     const chainB = new Set(walkChain(domain.layers, fileB));
     const fork = walkChain(domain.layers, fileA).find((p) => chainB.has(p)) ?? null;
-    const [sideA, sideB, difference] = await Promise.all([side(domain, a, fileA, fork), side(domain, b, fileB, fork), firstDifference(fileA, fileB)]);
+    const difference = firstDifference(fileA, formatOf(domain, fileA), fileB, formatOf(domain, fileB));
+    const [sideA, sideB, differs] = await Promise.all([side(domain, a, fileA, fork), side(domain, b, fileB, fork), difference]);
     disks.push({
       target,
       virtualSize: Math.max(domain.layers[fileA]?.virtualSize ?? 0, domain.layers[fileB]?.virtualSize ?? 0),
       fork,
       a: sideA,
       b: sideB,
-      identical: difference === null,
-      firstDifference: difference,
+      identical: differs === null,
+      firstDifference: differs,
     });
   }
   return { domain: domain.name, a, b, disks };

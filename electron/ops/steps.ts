@@ -2,7 +2,7 @@
  * Runs, and undoes, one plan step with the real tools. Every runner is idempotent, so recovery can run a step
  * that may already have run; every undo works from data captured before the step ran.
  */
-import { chmod, chown, mkdir, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -16,6 +16,7 @@ import { TOOL_ENV, toolError } from '../tools/tool-error';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
 import { writeTrashManifest } from './trash';
+import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
 
 export interface StepContext {
@@ -47,6 +48,13 @@ async function withTempFile<T>(content: string, use: (path: string) => Promise<T
 
 const exists = (path: string) =>
   stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Whether anything stands at `path`, a dangling symlink included. */
+const lexists = (path: string) =>
+  lstat(path).then(
     () => true,
     () => false,
   );
@@ -170,18 +178,25 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       await qemuImg(ctx, step.command.slice(1));
       return;
     case 'trash': {
+      // Looked at, never followed: a symlink is moved as the link it is.
       const to = trashPathOf(step.path, ctx.operationId);
-      if (!(await exists(step.path)) && (await exists(to))) return;
-      await mkdir(dirname(to), { recursive: true, mode: 0o700 });
-      await writeTrashManifest(dirname(to), { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+      if (!(await lexists(step.path)) && (await lexists(to))) return;
+      const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
+      await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+      await checkMove(dirname(step.path), step.path, to);
       await rename(step.path, to);
       return;
     }
-    case 'keep-copy':
-      await mkdir(dirname(step.copy), { recursive: true, mode: 0o700 });
-      await writeTrashManifest(dirname(step.copy), { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+    case 'keep-copy': {
+      if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
+      const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
+      await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+      // An earlier partial copy goes first: cp would write through whatever stands at the destination.
+      await rm(step.copy, { force: true });
+      await checkMove(dirname(step.path), step.path, step.copy);
       await copyFile(step.path, step.copy, ctx);
       return;
+    }
     case 'repair': {
       // Freeing leaks changes allocation tables only, never what the guest reads: the file keeps its time of
       // last write, which the health check compares with the birth of the files built on it.
@@ -233,12 +248,16 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       return;
     case 'rebase':
       if (undo?.kind === 'previous-backing' && undo.backing !== null && undo.format !== null) {
-        await qemuImg(ctx, ['rebase', '-u', '-F', undo.format, '-b', undo.backing, '--', step.path]);
+        await qemuImg(ctx, ['rebase', '-u', '-f', 'qcow2', '-F', undo.format, '-b', undo.backing, '--', step.path]);
       }
       return;
     case 'trash': {
       const from = trashPathOf(step.path, ctx.operationId);
-      if ((await exists(from)) && !(await exists(step.path))) await rename(from, step.path);
+      if ((await lexists(from)) && !(await lexists(step.path))) {
+        await checkOperationFolder(dirname(step.path), ctx.operationId);
+        await checkMove(dirname(step.path), from, step.path);
+        await rename(from, step.path);
+      }
       return;
     }
     case 'delete-snapshot-metadata':
@@ -259,7 +278,11 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       return;
     }
     case 'keep-copy':
-      await rm(step.copy, { force: true });
+      if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
+      if (await lexists(step.copy)) {
+        await checkOperationFolder(dirname(step.path), ctx.operationId);
+        await rm(step.copy, { force: true });
+      }
       return;
     case 'commit':
       throw new AppError('E_NOT_SUPPORTED', 'A commit cannot be undone; recovery finishes the operation instead.');

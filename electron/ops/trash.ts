@@ -2,15 +2,13 @@
  * The trash: files the app "deletes" are moved into `.snaptree-trash/<operation>/` beside them (a rename, never
  * a copy). Listing, restoring and emptying are explicit acts of their own.
  */
-import { readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstat, readdir, realpath, rename, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { isOperationId } from '../../shared/ops/plan-helpers';
 import type { TrashEntry } from '../../shared/ops/results';
 import { readQcow2Header } from '../tools/qcow2-header';
-
-/** Written into each operation's trash folder: which domain's files these were. */
-const MANIFEST = '.operation.json';
+import { checkMove, checkOperationFolder, existingTrash, checkPrivateDir, MANIFEST, openOwnFile, splitTrashed } from './trash-folder';
 
 export interface TrashManifest {
   operationId: string;
@@ -18,8 +16,33 @@ export interface TrashManifest {
   op: string;
 }
 
+/** Writes the manifest into an operation folder `ensureOperationFolder` made; never through a planted link. */
 export async function writeTrashManifest(folder: string, manifest: TrashManifest): Promise<void> {
-  await writeFile(join(folder, MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
+  const handle = await openOwnFile(join(folder, MANIFEST), true);
+  try {
+    await handle.truncate(0);
+    await handle.writeFile(`${JSON.stringify(manifest)}\n`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The manifest of an operation folder; null when it has none or it is not JSON; throws when it is not the engine's own file. */
+async function readTrashManifest(folder: string): Promise<TrashManifest | null> {
+  let handle;
+  try {
+    handle = await openOwnFile(join(folder, MANIFEST), false);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    return JSON.parse(await handle.readFile('utf8')) as TrashManifest;
+  } catch {
+    return null;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The file a trashed qcow2 image was built on, resolved as it was at its original place; null for others. */
@@ -33,61 +56,83 @@ function backingOf(trashed: string, originalDir: string): string | null {
   return name === null ? null : resolve(originalDir, name);
 }
 
-/** Lists the trash folders beside the given directories. */
+/**
+ * Lists the trash folders beside the given directories (taken at their real paths). Throws when a trash folder
+ * or an operation folder in it is not the engine's own (a symlink, another owner, another mode); skips
+ * entries not named by an operation id, and anything in an operation folder but regular files and links.
+ */
 export async function listTrash(dirs: Iterable<string>): Promise<TrashEntry[]> {
   const out: TrashEntry[] = [];
-  for (const dir of new Set(dirs)) {
-    const trash = join(dir, TRASH_DIR);
-    const operations = await readdir(trash).catch(() => [] as string[]);
-    for (const operationId of operations) {
+  const reals = await Promise.all([...new Set(dirs)].map((dir) => realpath(dir).catch(() => null)));
+  for (const dir of new Set(reals.filter((d): d is string => d !== null))) {
+    const trash = await existingTrash(dir);
+    if (trash === null) continue;
+    for (const operationId of (await readdir(trash)).filter(isOperationId)) {
       const folder = join(trash, operationId);
-      const manifest = await readFile(join(folder, MANIFEST), 'utf8').then(
-        (text) => JSON.parse(text) as TrashManifest,
-        () => null,
-      );
-      for (const name of await readdir(folder).catch(() => [] as string[])) {
+      await checkPrivateDir(folder);
+      const manifest = await readTrashManifest(folder);
+      for (const name of await readdir(folder)) {
         if (name === MANIFEST) continue;
         const trashed = join(folder, name);
-        const info = await stat(trashed).catch(() => null);
-        if (info === null || !info.isFile()) continue;
+        const info = await lstat(trashed).catch(() => null);
+        if (info === null || !(info.isFile() || info.isSymbolicLink())) continue;
         const original = join(dir, name);
-        out.push({ operationId, domain: manifest?.domain ?? null, original, trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString(), backing: backingOf(trashed, dir) });
+        const backing = info.isFile() ? backingOf(trashed, dir) : null;
+        out.push({ operationId, domain: manifest?.domain ?? null, original, trashed, size: info.blocks * 512, trashedAt: info.ctime.toISOString(), backing });
       }
     }
   }
   return out.sort((a, b) => a.trashedAt.localeCompare(b.trashedAt) || a.original.localeCompare(b.original));
 }
 
-/** Moves trashed files back where they were; refuses when something new stands there. */
-export async function restoreTrash(entries: TrashEntry[]): Promise<string[]> {
-  for (const entry of entries) {
-    if (await stat(entry.original).then(() => true, () => false)) {
-      throw new AppError('E_NAME_TAKEN', `${entry.original} exists again; move it away before restoring its old version.`, { path: entry.original });
-    }
-  }
-  for (const entry of entries) {
-    await rename(entry.trashed, entry.original);
-    await removeIfEmpty(dirname(entry.trashed));
-  }
-  return entries.map((e) => e.original);
+/** An entry's place, re-derived from its trashed path: the original is always beside the trash folder. */
+function placeOf(entry: TrashEntry): { dir: string; operationId: string; original: string } {
+  const { dir, operationId, name } = splitTrashed(entry.trashed);
+  const original = join(dir, name);
+  if (entry.original !== original) throw new AppError('E_BAD_INPUT', `${entry.trashed} came from ${original}, not ${entry.original}.`);
+  return { dir, operationId, original };
 }
 
-/** Deletes trashed files for good. */
+const lexists = (path: string) => lstat(path).then(() => true, () => false);
+
+/** Moves trashed files back where they were; refuses when something new stands there or a folder is not safe. */
+export async function restoreTrash(entries: TrashEntry[]): Promise<string[]> {
+  const places = entries.map(placeOf);
+  for (const [i, place] of places.entries()) {
+    await checkOperationFolder(place.dir, place.operationId);
+    if (await lexists(place.original)) {
+      throw new AppError('E_NAME_TAKEN', `${place.original} exists again; move it away before restoring its old version.`, { path: place.original });
+    }
+    if (!(await lexists((entries[i] as TrashEntry).trashed))) throw new AppError('E_CHANGED', `${(entries[i] as TrashEntry).trashed} is gone.`);
+  }
+  for (const [i, place] of places.entries()) {
+    const trashed = (entries[i] as TrashEntry).trashed;
+    await checkOperationFolder(place.dir, place.operationId);
+    await checkMove(place.dir, trashed, place.original);
+    await rename(trashed, place.original);
+    await removeIfEmpty(dirname(trashed));
+  }
+  return places.map((p) => p.original);
+}
+
+/** Deletes trashed files for good: only regular files and links, only inside the engine's own trash folders. */
 export async function emptyTrash(entries: TrashEntry[]): Promise<number> {
   let freed = 0;
   for (const entry of entries) {
-    if (basename(dirname(dirname(entry.trashed))) !== TRASH_DIR) throw new AppError('E_BAD_INPUT', `${entry.trashed} is not in a trash folder.`);
-    await rm(entry.trashed, { force: true });
+    const place = placeOf(entry);
+    await checkOperationFolder(place.dir, place.operationId);
+    const info = await lstat(entry.trashed).catch(() => null);
+    if (info !== null && (info.isFile() || info.isSymbolicLink())) await unlink(entry.trashed);
     await removeIfEmpty(dirname(entry.trashed));
     freed += entry.size;
   }
   return freed;
 }
 
-/** Removes an operation's trash folder once only its manifest is left. */
+/** Removes an operation's trash folder (checked safe by the caller) once only its manifest is left. */
 async function removeIfEmpty(folder: string): Promise<void> {
   const left = await readdir(folder).catch(() => null);
   if (left === null || left.some((n) => n !== MANIFEST)) return;
-  await rm(join(folder, MANIFEST), { force: true });
+  await unlink(join(folder, MANIFEST)).catch(() => undefined);
   await rmdir(folder).catch(() => undefined);
 }

@@ -10,7 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
-import { QCOW2_CORRUPT, QCOW2_EXTERNAL_DATA, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
+import { NotRegularFileError, QCOW2_CORRUPT, QCOW2_EXTERNAL_DATA, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
 import { ownerOf } from './owners';
 import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
 
@@ -99,7 +99,8 @@ export class LayerReader {
     if (header === undefined) {
       try {
         header = readQcow2Header(path);
-      } catch {
+      } catch (error) {
+        if (error instanceof NotRegularFileError) this.reportNotRegular(path, 'warning');
         header = null;
       }
       this.headers.set(path, header);
@@ -138,8 +139,30 @@ export class LayerReader {
     return this.layers[real] !== undefined ? real : null;
   }
 
-  private report(problem: Problem): void {
+  /** Records a problem found by the caller about the files it reads (kept once per file and kind). */
+  report(problem: Problem): void {
     this.problems.set(`${problem.code}\0${problem.path ?? ''}`, problem);
+  }
+
+  private reportNotRegular(path: string, severity: Problem['severity']): void {
+    this.report({
+      code: 'not-regular-file',
+      severity,
+      message: `${path} is not a regular file (a FIFO, socket, device or directory); it is skipped and never opened.`,
+      path,
+    });
+  }
+
+  /** Whether a path is a regular file, reporting it when it is something else; a missing file is left to the caller. */
+  isRegular(path: string, severity: Problem['severity']): boolean {
+    let regular = true;
+    try {
+      regular = statSync(path).isFile();
+    } catch {
+      return true;
+    }
+    if (!regular) this.reportNotRegular(path, severity);
+    return regular;
   }
 
   /** Walks the headers from `top` down to a base, a layer already read, or a broken link. */
@@ -153,6 +176,8 @@ export class LayerReader {
         return { links };
       }
       seen.add(at);
+      // Opening a FIFO or device could block or have side effects: such a file is never an image.
+      if (!this.isRegular(at, 'error')) return { links };
       const header: Qcow2Header | null = atFormat === null || atFormat === 'qcow2' ? this.header(at) : null;
       const linkFormat = header !== null ? 'qcow2' : atFormat;
       if (linkFormat === null || (atFormat === 'qcow2' && header === null)) {

@@ -2,6 +2,7 @@
  * Scans a libvirt connection into the graph model. Every domain is read on its own: a domain or image that
  * cannot be read becomes a problem in the result and never stops the scan of the rest.
  */
+import { dirname } from 'node:path';
 import { assembleDomain, walkChain, type DomainFacts, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
@@ -9,6 +10,7 @@ import { isNotFound, type Virsh } from '../tools/virsh';
 import { LayerReader } from './layers';
 import { parseBranchRecords, parseDomainDisks, parseSnapshotXml } from './libvirt-xml';
 import { findLooseTips } from './loose-tips';
+import { reportTrash } from './scan-folder';
 
 export interface LibvirtScanOptions {
   /** Scan only these domains (a rescan after an operation); all when omitted. */
@@ -231,6 +233,13 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
     const loose = await findLooseTips(reader, own, claimed);
     facts.layers = { ...own, ...layersFrom(reader.layers, loose) };
     facts.problems.push(...reader.problemsFor(new Set(Object.keys(facts.layers))));
+  }
+  // A trash folder beside a domain's files that is not the engine's own is named among that domain's problems.
+  await Promise.all([...new Set(Object.keys(reader.layers).map(dirname))].map((dir) => reportTrash(reader, dir)));
+  const unsafeTrash = reader.problemsFor().filter((p) => p.code === 'unsafe-trash');
+  for (const facts of factsList) {
+    const dirs = new Set(Object.keys(facts.layers).map(dirname));
+    facts.problems.push(...unsafeTrash.filter((p) => dirs.has(dirname(p.path ?? ''))).map((p) => ({ ...p, domain: facts.name })));
   }
 
   const domains = collected.map((c) => {

@@ -31,7 +31,7 @@ export function exportViews(domain: Domain, dir: string): Record<string, string>
   const out: Record<string, string> = {};
   for (const [key, file] of Object.entries(views(domain))) {
     const target = join(dir, `${key.replace(/[^\w.-]/g, '_')}.raw`);
-    qemuImgSync(['convert', '-U', '-O', 'raw', file, target]);
+    qemuImgSync(['convert', '-U', '-f', domain.layers[file]?.format ?? 'qcow2', '-O', 'raw', '--', file, target]);
     out[key] = target;
   }
   return out;
@@ -44,7 +44,8 @@ export async function expectSameViews(domain: Domain, before: Record<string, str
     if (changed.some((c) => key.startsWith(`${c}/`))) continue;
     const file = now[key];
     expect(file, `${key} still exists`).toBeDefined();
-    expect(await qemuImgSame(exported, file as string), `${key} reads the same bytes`).toBe(true);
+    const same = await qemuImgSame({ path: exported, format: 'raw' }, { path: file as string, format: domain.layers[file as string]?.format ?? 'qcow2' });
+    expect(same, `${key} reads the same bytes`).toBe(true);
   }
 }
 

@@ -3,7 +3,7 @@
  * shape before asking qemu-img, so that a link without a recorded format is reported and never probed, and to
  * find loose tips among the files of a folder without a process per file.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 const EXT_BACKING_FORMAT = 0xe2792aca;
@@ -64,13 +64,40 @@ export function parseQcow2Header(buf: Buffer): Qcow2Header | null {
   return { version, virtualSize, backingName, backingFormat, incompatibleFeatures, needs };
 }
 
+/** Thrown for a path that is not a regular file (a FIFO, socket, device or directory): it is never read. */
+export class NotRegularFileError extends Error {
+  readonly code = 'ENOTREG';
+  constructor(readonly path: string) {
+    super(`${path} is not a regular file.`);
+    this.name = 'NotRegularFileError';
+  }
+}
+
 /**
- * Reads a file's qcow2 header; null when it is not qcow2. Throws the file system's error when unreadable.
+ * Opens a file for reading without ever blocking: O_NONBLOCK makes opening a FIFO return at once instead of
+ * waiting for a writer (which would stall the whole event loop), and the open file itself is checked to be a
+ * regular file before a byte is read, so a path swapped after an earlier stat is caught too.
+ */
+export function openRegularFile(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new NotRegularFileError(path);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/**
+ * Reads a file's qcow2 header; null when it is not qcow2. Throws the file system's error when unreadable, and
+ * NotRegularFileError for anything but a regular file.
  * Synchronous on purpose: a few kilobytes from the page cache take microseconds, while the promise API costs
- * a thread-pool round trip per call, which dominated scans of thousands of layers.
+ * a thread-pool round trip per call, which dominated scans of thousands of layers. It cannot block: see
+ * `openRegularFile`.
  */
 export function readQcow2Header(path: string): Qcow2Header | null {
-  const fd = openSync(path, 'r');
+  const fd = openRegularFile(path);
   try {
     let size = FIRST_READ;
     for (;;) {

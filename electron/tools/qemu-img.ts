@@ -75,9 +75,9 @@ export async function qemuImgCreate(
   await runQemuImg(args);
 }
 
-/** `qemu-img compare`: whether two images read the same guest-visible bytes. */
-export async function qemuImgSame(a: string, b: string): Promise<boolean> {
-  const args = ['compare', '-q', '--', a, b];
+/** `qemu-img compare`: whether two images read the same guest-visible bytes. Both formats are named, never probed. */
+export async function qemuImgSame(a: { path: string; format: string }, b: { path: string; format: string }): Promise<boolean> {
+  const args = ['compare', '-q', '-f', a.format, '-F', b.format, '--', a.path, b.path];
   const result = await execa('qemu-img', args, { reject: false, env: TOOL_ENV, stdin: 'ignore' });
   if (result.exitCode === 0) return true;
   if (result.exitCode === 1) return false;

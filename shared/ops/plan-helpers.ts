@@ -2,6 +2,7 @@
  * What every planner shares: the context, refusals, the checks that open a domain or snapshot, and the steps
  * several operations use (define the domain, set the current snapshot, new overlays, trash).
  */
+import { unknownLink } from '../assemble';
 import type { Branch, Domain, Layer, ScanResult, Snapshot } from '../model';
 import { basename, dirname } from '../paths';
 import { branchNodeId, snapshotNodeId } from '../snapshot-graph';
@@ -31,6 +32,12 @@ export function virsh(ctx: PlanContext, ...args: string[]): string[] {
   return ['virsh', '-c', uriOf(ctx), ...args];
 }
 
+const OPERATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Whether a name is an operation id as the engine issues them (a UUID): only those name trash folders. */
+export const isOperationId = (name: string): boolean => OPERATION_ID.test(name);
+
+/** Where `path` goes when operation `operationId` trashes it: `.snaptree-trash/<operationId>/` beside it. */
 export function trashPathOf(path: string, operationId: string): string {
   return `${dirname(path)}/${TRASH_DIR}/${operationId}/${basename(path)}`;
 }
@@ -70,7 +77,89 @@ export function impact(domain: Domain, partial: Partial<Impact> & { changedNodes
   };
 }
 
+/** The files a step moves, creates, writes or deletes. */
+function touchedBy(step: Step): string[] {
+  switch (step.kind) {
+    case 'create-overlay':
+    case 'rebase':
+    case 'trash':
+    case 'repair':
+      return [step.path];
+    case 'commit':
+      return [step.top, step.base];
+    case 'keep-copy':
+      return [step.path, step.copy];
+    case 'create-snapshot':
+      return Object.values(step.overlays);
+    default:
+      return [];
+  }
+}
+
+/** The images a step has qemu-img open, each with its whole backing chain. */
+function openedBy(step: Step): string[] {
+  switch (step.kind) {
+    case 'create-overlay':
+      return [step.backing];
+    case 'rebase':
+      return [step.path, step.backing];
+    case 'commit':
+      return [step.top];
+    case 'repair':
+      return [step.path];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The checks every plan passes where it is assembled, whatever planner made it: no file outside a folder
+ * source is touched (SPEC 5.10: the scan flags layers reached through symlinks or backing links), nothing goes
+ * into a trash folder the scan found unsafe, and qemu-img never opens a chain with a link it would have to
+ * probe (SPEC 5.9). Null when the plan may stand.
+ */
+function guard(ctx: PlanContext, steps: Step[]): Refusal | null {
+  const problems = [...ctx.scan.problems, ...ctx.scan.domains.flatMap((d) => d.problems)];
+  const flagged = (code: string) => new Set(problems.filter((p) => p.code === code && p.path !== undefined).map((p) => p.path as string));
+  const outside = flagged('outside-folder');
+  const badTrash = flagged('unsafe-trash');
+  const layers: Record<string, Layer> = Object.assign({}, ...ctx.scan.domains.map((d) => d.layers)) as Record<string, Layer>;
+  const folder = ctx.scan.source.kind === 'folder' ? ctx.scan.source.path : null;
+  for (const step of steps) {
+    for (const path of touchedBy(step)) {
+      if (outside.has(path) || (folder !== null && !path.startsWith(`${folder}/`))) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `${path} lies outside the folder ${folder ?? ''} (reached through a symbolic link or a backing link); the app never moves, writes or deletes files outside the folder it was given.`,
+          details: { path },
+        };
+      }
+    }
+    const trash = step.kind === 'trash' || step.kind === 'keep-copy' ? `${dirname(step.path)}/${TRASH_DIR}` : null;
+    if (trash !== null && badTrash.has(trash)) {
+      return {
+        code: 'E_NOT_SUPPORTED',
+        message: `The trash folder ${trash} is not the engine's own (a symbolic link, another owner or another mode); nothing is moved into it. Move it away and check who made it.`,
+        details: { path: trash },
+      };
+    }
+    for (const path of openedBy(step)) {
+      const link = unknownLink(layers, path);
+      if (link !== null) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `qemu-img would open ${path}, whose chain has a backing link it cannot follow as recorded at ${link} (no recorded format, or a file that was not read); it is never probed. Fix that link first.`,
+          details: { path, link },
+        };
+      }
+    }
+  }
+  return null;
+}
+
 export function plan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact, warnings: string[] = []): PlanResult {
+  const refusal = guard(ctx, steps);
+  if (refusal !== null) return { ok: false, refusal };
   const firstCommit = steps.findIndex((s) => s.kind === 'commit' || s.kind === 'repair');
   return {
     ok: true,

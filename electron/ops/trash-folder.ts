@@ -1,0 +1,134 @@
+/**
+ * The safety checks of the trash. The engine runs as root on folders other users may write to, so nothing it
+ * finds there is trusted: `.snaptree-trash/`, each operation folder in it and each manifest are looked at
+ * without following symlinks and used only when they are the engine's own (its user, mode 0700 folders, regular
+ * files); operation folders are named by the UUIDs the engine issues; and every move is checked right before
+ * the rename to stay inside the image folder's real path and on its file system.
+ */
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { AppError } from '../../shared/errors';
+import { isOperationId, TRASH_DIR } from '../../shared/ops/plan-helpers';
+
+/** Written into each operation's trash folder: which domain's files these were. */
+export const MANIFEST = '.operation.json';
+
+const ownUid = (): number => process.getuid?.() ?? 0;
+
+function unsafe(path: string, why: string): AppError {
+  return new AppError('E_NOT_SUPPORTED', `${path} ${why}; the trash there is not used. Move it away and check who made it.`, { path });
+}
+
+const lstatOrNull = (path: string): Promise<Stats | null> => lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error)));
+
+/** Why a directory is not the engine's own private folder (symlink, not a directory, other owner, mode), or null. */
+export function whyNotPrivateDir(info: Stats): string | null {
+  if (info.isSymbolicLink()) return 'is a symbolic link';
+  if (!info.isDirectory()) return 'is not a directory';
+  if (info.uid !== ownUid()) return `belongs to uid ${info.uid}, not to the engine's user (uid ${ownUid()})`;
+  if ((info.mode & 0o777) !== 0o700) return `has mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}, not 0700`;
+  return null;
+}
+
+/** Throws unless `path` is the engine's own private directory (looked at without following a symlink). */
+export async function checkPrivateDir(path: string): Promise<Stats> {
+  const info = await lstat(path);
+  const why = whyNotPrivateDir(info);
+  if (why !== null) throw unsafe(path, why);
+  return info;
+}
+
+/** Why the trash folder of `dir` cannot be used, or null when it is missing or fine. For the scan's warnings. */
+export async function trashProblem(dir: string): Promise<string | null> {
+  const info = await lstatOrNull(join(dir, TRASH_DIR)).catch(() => null);
+  return info === null ? null : whyNotPrivateDir(info);
+}
+
+/** Throws unless `dir` is a real path: no component of it is a symlink. */
+export async function checkRealDir(dir: string): Promise<void> {
+  const real = await realpath(dir);
+  if (real !== dir) throw unsafe(dir, `is reached through a symbolic link (it is really ${real})`);
+}
+
+/** The trash folder beside the files of `dir` (a real path), when there is one; throws when it is not safe. */
+export async function existingTrash(dir: string): Promise<string | null> {
+  const trash = join(dir, TRASH_DIR);
+  if ((await lstatOrNull(trash)) === null) return null;
+  await checkPrivateDir(trash);
+  return trash;
+}
+
+/** Makes (or checks) `dir/.snaptree-trash/<operationId>/` as the engine's own private folders; returns it. */
+export async function ensureOperationFolder(dir: string, operationId: string): Promise<string> {
+  if (!isOperationId(operationId)) throw new AppError('E_INTERNAL', `"${operationId}" is not an operation id the engine issued.`);
+  await checkRealDir(dir);
+  const trash = join(dir, TRASH_DIR);
+  const folder = join(trash, operationId);
+  for (const path of [trash, folder]) {
+    // Never recursive: mkdir on a planted symlink fails with EEXIST instead of creating inside its target.
+    await mkdir(path, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
+    await checkPrivateDir(path);
+  }
+  return folder;
+}
+
+/** Checks `dir/.snaptree-trash/<operationId>/` exists and is safe (for restoring or emptying); returns it. */
+export async function checkOperationFolder(dir: string, operationId: string): Promise<string> {
+  if (!isOperationId(operationId)) throw unsafe(join(dir, TRASH_DIR, operationId), 'is not named by an operation id the engine issued');
+  await checkRealDir(dir);
+  const trash = join(dir, TRASH_DIR);
+  await checkPrivateDir(trash);
+  await checkPrivateDir(join(trash, operationId));
+  return join(trash, operationId);
+}
+
+/**
+ * Where a trashed file lives, taken apart: `<dir>/.snaptree-trash/<operationId>/<name>`. Throws for any
+ * other shape, so a path cannot name a file outside a trash folder.
+ */
+export function splitTrashed(trashed: string): { dir: string; operationId: string; name: string } {
+  const folder = dirname(trashed);
+  const trash = dirname(folder);
+  const name = basename(trashed);
+  if (basename(trash) !== TRASH_DIR || name === '' || name === MANIFEST || name.startsWith('..') || !isOperationId(basename(folder))) {
+    throw new AppError('E_BAD_INPUT', `${trashed} is not in a trash folder.`, { path: trashed });
+  }
+  return { dir: dirname(trash), operationId: basename(folder), name };
+}
+
+/**
+ * Renames `from` to `to` after checking, right before, that both sit in real directories inside `dir` (a real
+ * path), that `from` is there (looked at, not followed), that nothing stands at `to` (a rename would replace
+ * it), and that all are on one file system: a rename then moves exactly the named entry, link or file.
+ */
+export async function checkMove(dir: string, from: string, to: string): Promise<void> {
+  const inside = (path: string) => path === dir || path.startsWith(`${dir}/`);
+  if (!inside(from) || !inside(to)) throw new AppError('E_BAD_INPUT', `Moving ${from} to ${to} would leave ${dir}.`, { from, to });
+  const [fromDir, toDir] = await Promise.all([realpath(dirname(from)), realpath(dirname(to))]);
+  if (fromDir !== dirname(from) || toDir !== dirname(to)) throw unsafe(fromDir !== dirname(from) ? dirname(from) : dirname(to), 'is reached through a symbolic link');
+  const [source, target, a, b] = await Promise.all([lstatOrNull(from), lstatOrNull(to), lstat(dirname(from)), lstat(dirname(to))]);
+  if (source === null) throw new AppError('E_CHANGED', `${from} is gone.`, { path: from });
+  if (target !== null) throw new AppError('E_NAME_TAKEN', `${to} exists; it is not replaced.`, { path: to });
+  if (source.dev !== a.dev || a.dev !== b.dev) throw unsafe(to, `is on another file system than ${from}`);
+}
+
+/** Opens a file of a trash folder for reading or writing, never through a symlink, and only if it is the engine's own regular file. */
+export async function openOwnFile(path: string, write: boolean): Promise<import('node:fs/promises').FileHandle> {
+  const flags = constants.O_NOFOLLOW | constants.O_NONBLOCK | (write ? constants.O_WRONLY | constants.O_CREAT : constants.O_RDONLY);
+  let handle;
+  try {
+    handle = await open(path, flags, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path, 'is a symbolic link');
+    throw error;
+  }
+  const info = await handle.stat();
+  const why = !info.isFile() ? 'is not a regular file' : info.uid !== ownUid() ? `belongs to uid ${info.uid}, not to the engine's user` : null;
+  if (why !== null) {
+    await handle.close();
+    throw unsafe(path, why);
+  }
+  return handle;
+}
