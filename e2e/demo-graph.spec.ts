@@ -110,4 +110,15 @@ test.describe('serve security', () => {
     await shot(page, 'serve-without-token');
     await context.close();
   });
+
+  test('a connection that would start a program is refused as it is typed, with the reason', async ({ page, demo, shot }) => {
+    await page.goto(demo.url);
+    const field = page.getByPlaceholder('qemu+ssh://root@host/system or /var/lib/images');
+    await field.fill('qemu+ssh://root@host/system?command=/tmp/x');
+    await expect(page.getByText('The connection parameter "command" is not accepted', { exact: false })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Connect' })).toBeDisabled();
+    await shot(page, 'add-source-refused');
+    await field.fill('qemu+ssh://root@host/system?keyfile=/root/.ssh/id_ed25519');
+    await expect(page.getByRole('button', { name: 'Connect' })).toBeEnabled();
+  });
 });

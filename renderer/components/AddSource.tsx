@@ -1,6 +1,6 @@
 import { useState, type FormEvent, type ReactElement } from 'react';
 import type { ErrorData } from '../../shared/errors';
-import { absolutePathSchema, uriSchema } from '../../shared/validate';
+import { sourceSchema } from '../../shared/contract';
 import { useAppStore } from '../store/context';
 import type { AppState } from '../store/store';
 
@@ -17,7 +17,8 @@ export function AddSource(): ReactElement {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorData | null>(null);
   const folder = text.startsWith('/');
-  const check = folder ? absolutePathSchema.safeParse(text) : uriSchema.safeParse(text);
+  // The engine's own rules: a connection that would start a program is refused as it is typed.
+  const check = sourceSchema.safeParse(folder ? { kind: 'folder', path: text } : { kind: 'libvirt', uri: text });
   const hint = text === '' ? null : check.success ? null : (check.error.issues[0]?.message ?? null);
 
   const submit = async (event: FormEvent) => {
