@@ -71,6 +71,12 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
       if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
       const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live });
       if (file === null) {
+        const real = reader.canonical(raw.file);
+        const odd = reader.problemsFor(new Set(real === null ? [] : [real])).find((p) => p.code === 'not-regular-file');
+        if (odd !== undefined) {
+          problems.push({ ...odd, domain: name, target: raw.target });
+          return { ...base, managed: false, reason: 'Its image is not a regular file.' };
+        }
         problems.push({
           code: 'missing-file',
           severity: 'error',
