@@ -84,8 +84,9 @@ function unescapeXml(text: string): string {
   return text.replace(/&(apos|quot|lt|gt|amp);/g, (_m, e: string) => ({ apos: "'", quot: '"', lt: '<', gt: '>', amp: '&' })[e] ?? '');
 }
 
+/** The backing file of a qcow2 overlay, as qemu-img reports it. */
 export function backingOf(file: string): string | null {
-  const info = JSON.parse(qemuImgSync(['info', '-U', '--output=json', file])) as { 'full-backing-filename'?: string };
+  const info = JSON.parse(qemuImgSync(['info', '-U', '-f', 'qcow2', '--output=json', '--', file])) as { 'full-backing-filename'?: string };
   return info['full-backing-filename'] ?? null;
 }
 
