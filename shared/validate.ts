@@ -1,11 +1,18 @@
 /**
  * Input rules shared by every interface (SPEC 5.6): names never contain `/` or control characters and never
- * start with `-`; connection URIs name a libvirt driver.
+ * start with `-`; connection URIs name a libvirt driver; free text may span lines but holds no other control
+ * character. A control character in text could act as a key in a tool's line editor (Ctrl-U erases the line
+ * typed so far), so the API and the CLI refuse them all: C0, DEL and C1.
  */
 import { z } from 'zod';
 
 // eslint-disable-next-line no-control-regex -- the point is to reject control characters
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Controls other than tab and line feed: a carriage return too, which XML would turn into a line feed. */
+// eslint-disable-next-line no-control-regex -- the point is to reject control characters
+const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/** Half a surrogate pair: no UTF-8 form, so what reached a tool would not be what was typed. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A snapshot, branch or domain name as a user may type it. */
 export const nameSchema = z
@@ -14,15 +21,31 @@ export const nameSchema = z
   .max(200, 'A name is at most 200 characters.')
   .refine((s) => !s.includes('/'), 'A name cannot contain "/".')
   .refine((s) => !CONTROL.test(s), 'A name cannot contain control characters.')
+  .refine((s) => !LONE_SURROGATE.test(s), 'A name cannot contain half a Unicode surrogate pair.')
   .refine((s) => !s.startsWith('-'), 'A name cannot start with "-".')
   .refine((s) => s.trim() === s, 'A name cannot start or end with spaces.');
+
+/**
+ * Free text such as a snapshot's description: any printable text, with line breaks (`\n`) and tabs. A carriage
+ * return is refused rather than changed, so what is stored is exactly what was given.
+ */
+export const freeTextSchema = z
+  .string()
+  .max(4000, 'A text is at most 4000 characters.')
+  .refine((s) => !s.includes('\r'), 'A text breaks lines with "\\n" only, not carriage returns.')
+  .refine((s) => !TEXT_CONTROL.test(s), 'A text cannot contain control characters other than line breaks and tabs.')
+  .refine((s) => !LONE_SURROGATE.test(s), 'A text cannot contain half a Unicode surrogate pair.');
 
 /** A libvirt connection URI such as `qemu:///system` or `qemu+ssh://user@host/system`. */
 export const uriSchema = z
   .string()
   .max(500)
   .regex(/^[a-z][a-z0-9+.-]*:\/\/[^\s]*$/i, 'A connection URI looks like qemu:///system.')
+  .refine((s) => !CONTROL.test(s) && !LONE_SURROGATE.test(s), 'A connection URI cannot contain control characters.')
   .refine((s) => !s.startsWith('-'), 'A connection URI cannot start with "-".');
+
+/** An operation's id, as its journal and trash folder name it. */
+export const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
 
 /** An absolute path on the engine's machine. */
 export const absolutePathSchema = z
@@ -30,4 +53,5 @@ export const absolutePathSchema = z
   .min(1)
   .max(4096)
   .refine((s) => s.startsWith('/'), 'The path must be absolute.')
-  .refine((s) => !CONTROL.test(s), 'A path cannot contain control characters.');
+  .refine((s) => !CONTROL.test(s), 'A path cannot contain control characters.')
+  .refine((s) => !LONE_SURROGATE.test(s), 'A path cannot contain half a Unicode surrogate pair.');

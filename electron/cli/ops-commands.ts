@@ -5,13 +5,15 @@
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import type { ZodType } from 'zod';
 import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
 import { formatBytes } from '../../shared/snapshot-graph';
 import type { Intent } from '../../shared/ops/plan';
-import { nameSchema, uriSchema } from '../../shared/validate';
+import { intentSchema } from '../../shared/contract';
+import { absolutePathSchema, freeTextSchema, nameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
 import { Engine } from '../engine';
 
 export const DEFAULT_URI = 'qemu:///system';
@@ -26,21 +28,38 @@ export interface CommonFlags {
 
 type Parse = (value: string) => string;
 
+/** Checks one text the user gave against the rule every interface applies to it (SPEC 5.6). */
+function checked(what: string, schema: ZodType<string>): Parse {
+  return (value) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new AppError('E_BAD_INPUT', `Bad ${what} ${JSON.stringify(value)}: ${parsed.error?.issues[0]?.message ?? ''}`);
+    return value;
+  };
+}
+
 export function sourceOf(flags: CommonFlags): Source {
   if (flags.connect !== undefined && flags.folder !== undefined) throw new AppError('E_BAD_INPUT', 'Give either --connect or --folder, not both.');
-  if (flags.folder !== undefined) return { kind: 'folder', path: resolve(flags.folder) };
+  if (flags.folder !== undefined) return { kind: 'folder', path: checked('folder', absolutePathSchema)(resolve(flags.folder)) };
   const uri = flags.connect ?? DEFAULT_URI;
   const parsed = uriSchema.safeParse(uri);
   if (!parsed.success) throw new AppError('E_BAD_INPUT', parsed.error.issues[0]?.message ?? 'Bad connection URI.');
   return { kind: 'libvirt', uri };
 }
 
+/** Parses a name the user gave (`what` says which, for the message) by the rules every interface applies. */
 export function name(what: string): Parse {
-  return (value) => {
-    const parsed = nameSchema.safeParse(value);
-    if (!parsed.success) throw new AppError('E_BAD_INPUT', `Bad ${what} name ${JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? ''}`);
-    return value;
-  };
+  return checked(`${what} name`, nameSchema);
+}
+
+/**
+ * The intent as the API would take it: every field, the paths and descriptions too, follows the same rules, so no
+ * character the API refuses reaches an operation from the command line either.
+ */
+function checkIntent(intent: Intent): Intent {
+  const parsed = intentSchema.safeParse(intent);
+  if (parsed.success) return intent;
+  const issue = parsed.error.issues[0];
+  throw new AppError('E_BAD_INPUT', `Bad ${issue?.path.join('.') || 'input'}: ${issue?.message ?? ''}`, { issues: parsed.error.issues.map((i) => i.message) });
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -78,7 +97,7 @@ async function runIntent(flags: CommonFlags, build: BuildIntent): Promise<void> 
   const source = sourceOf(flags);
   const engine = new Engine({ host: 'serve' });
   try {
-    const intent = await build(source, engine);
+    const intent = checkIntent(await build(source, engine));
     await recoverOnStart(engine);
     let planned = await engine.plan(source, intent);
     for (let attempt = 0; ; attempt++) {
@@ -155,7 +174,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
         op: 'create-snapshot',
         domain: name('domain')(domain),
         name: name('snapshot')(snapshot),
-        ...(flags.description !== undefined ? { description: flags.description } : {}),
+        ...(flags.description !== undefined ? { description: checked('description', freeTextSchema)(flags.description) } : {}),
       })),
     );
 
@@ -240,6 +259,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
   type TrashFlags = CommonFlags & { domain?: string; operation?: string };
   const onTrash = (flags: TrashFlags, act: (engine: Engine, source: Source, domain?: string) => Promise<unknown>) =>
     withEngine(fail, async (engine) => {
+      if (flags.operation !== undefined) checked('operation id', operationIdSchema)(flags.operation);
       const result = await act(engine, sourceOf(flags), flags.domain === undefined ? undefined : name('domain')(flags.domain));
       if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
@@ -260,7 +280,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     .action((paths: string[], flags: TrashFlags) =>
       onTrash(flags, async (engine, source, domain) => {
         if (paths.length === 0 && flags.operation === undefined) throw new AppError('E_BAD_INPUT', 'Name the files or give --operation ID.');
-        const restored = await engine.restoreTrash(source, { ...(flags.operation ? { operationId: flags.operation } : {}), ...(paths.length > 0 ? { paths: paths.map((p) => resolve(p)) } : {}) }, domain);
+        const restored = await engine.restoreTrash(source, { ...(flags.operation ? { operationId: flags.operation } : {}), ...(paths.length > 0 ? { paths: paths.map((p) => checked('path', absolutePathSchema)(resolve(p))) } : {}) }, domain);
         if (!flags.json) process.stdout.write(`Restored:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
         return restored;
       }),

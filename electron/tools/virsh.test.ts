@@ -1,6 +1,47 @@
-import { describe, expect, test } from 'vitest';
-import { TEST_URI } from '../test-support/lab';
-import { openVirsh, quoteVirshArg } from './virsh';
+import { writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { scanLibvirt } from '../scan/scan-libvirt';
+import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { qemuImgCreate } from './qemu-img';
+import { openVirsh, quoteVirshArg, VirshSession } from './virsh';
+
+let lab: TestLab;
+/** A domain that no command under test names on purpose: each payload below tries to undefine it. */
+let other: string;
+let otherXml: string;
+
+beforeAll(async () => {
+  lab = await new TestLab().init();
+  await qemuImgCreate(lab.path('other.qcow2'), { size: 16 << 20 });
+  other = await lab.define({ name: 'other', disks: [{ target: 'vda', file: lab.path('other.qcow2'), format: 'qcow2' }] });
+  otherXml = virshSync(['dumpxml', '--domain', other, '--inactive']);
+});
+
+afterAll(async () => {
+  await lab?.cleanup();
+});
+
+function expectOtherUntouched(): void {
+  expect(virshSync(['dumpxml', '--domain', other, '--inactive'])).toBe(otherXml);
+}
+
+/** Keys a line editor acts on, each followed by a command that would undefine the other domain. */
+function payloads(): string[] {
+  const undefine = `undefine ${other} ;#`;
+  return [
+    `x\u0015${undefine}`, // Ctrl-U: erase the line typed so far
+    `x\u0017\u0017\u0017\u0017${undefine}`, // Ctrl-W: erase words
+    `x\u001b[A${undefine}`, // ESC [ A: the arrow key up, an earlier line
+    `x\u0001${undefine}`, // Ctrl-A: to the start of the line
+    `/tm\t${undefine}`, // TAB: complete a file name
+    `x\u0085${undefine}`, // C1 NEL
+    `x\u009bA${undefine}`, // C1 CSI
+    `x\u007f${undefine}`, // DEL
+    `x\r${undefine}`, // a carriage return ends the line
+    `x\n${undefine}`,
+    `x\ud800${undefine}`, // a lone surrogate
+  ];
+}
 
 describe('quoteVirshArg', () => {
   test.each([
@@ -9,6 +50,12 @@ describe('quoteVirshArg', () => {
     ["it's", "'it'\\''s'"],
     ['$(x); y', "'$(x); y'"],
     ['', "''"],
+    ['a\\b', "'a\\b'"],
+    ['"dq"', `'"dq"'`],
+    ['#comment', "'#comment'"],
+    ['!!', "'!!'"],
+    ['-x', '-x'],
+    [' spaced  out ', "' spaced  out '"],
   ])('%j becomes %s', (arg, quoted) => {
     expect(quoteVirshArg(arg)).toBe(quoted);
   });
@@ -26,6 +73,94 @@ describe('VirshSession', () => {
       expect(results[0]).toMatchObject({ status: 'fulfilled', value: expect.stringContaining('libvirt') });
       expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'E_TOOL' } });
       expect(results[2]).toMatchObject({ status: 'fulfilled', value: expect.stringMatching(/^it's two words\n?$/) });
+    } finally {
+      await virsh.close();
+    }
+  });
+
+  test('echoes every printable argument exactly as given, whatever key bindings the machine has: quotes, backslashes, comments, unicode, long lines', async () => {
+    // A machine's inputrc that binds a printable key and turns off eight-bit input: the session must not care.
+    const hostile = lab.path('hostile-inputrc');
+    await writeFile(hostile, 'set input-meta off\nset output-meta off\nset convert-meta on\n"z": unix-line-discard\n');
+    const saved = process.env.INPUTRC;
+    process.env.INPUTRC = hostile;
+    const session = new VirshSession(TEST_URI);
+    try {
+      const args = [
+        'a\\b',
+        '\\',
+        "it's",
+        `'"mixed'" quotes"'`,
+        '#not a comment',
+        'semi;colon ; echo no',
+        '$(touch pwned) ${HOME} `id`',
+        '!! !-1 ^x^y',
+        '-x',
+        ' spaced  out ',
+        '~ * ? [a] %s',
+        'ünïcødé 中文 😀 𝄞 \u00a0nbsp \u2028ls \u2029ps \ufeffbom',
+        `${'long unicode ü 中 😀 '.repeat(40)}end`,
+        'lazy zebra',
+      ];
+      for (const arg of args) expect((await session.run(['echo', arg])).replace(/\n$/, ''), JSON.stringify(arg)).toBe(arg);
+    } finally {
+      await session.close();
+      if (saved === undefined) delete process.env.INPUTRC;
+      else process.env.INPUTRC = saved;
+    }
+  });
+
+  test('refuses a command with a control character before writing anything: the other domain survives', async () => {
+    const session = new VirshSession(TEST_URI);
+    try {
+      for (const payload of payloads()) {
+        await expect(session.run(['echo', payload]), JSON.stringify(payload)).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+      }
+      // The session was never disturbed: it still answers, and nothing reached libvirt.
+      expect(await session.run(['echo', 'still here'])).toMatch(/^still here\n?$/);
+      expectOtherUntouched();
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('VirshPool', () => {
+  test('runs a command with control characters in a process of its own, its bytes exact, the other domain untouched', async () => {
+    const virsh = openVirsh(TEST_URI);
+    try {
+      for (const payload of payloads().filter((p) => !/\p{Cs}/u.test(p))) {
+        expect((await virsh.run(['echo', payload])).replace(/\n$/, ''), JSON.stringify(payload)).toBe(payload);
+      }
+      expectOtherUntouched();
+    } finally {
+      await virsh.close();
+    }
+  });
+
+  test('scans a snapshot that plain virsh named with a tab under its exact name', async () => {
+    await qemuImgCreate(lab.path('tabbed.qcow2'), { size: 16 << 20 });
+    const tabbed = await lab.define({ name: 'tabbed', disks: [{ target: 'vda', file: lab.path('tabbed.qcow2'), format: 'qcow2' }] });
+    const name = 'before\tupgrade';
+    lab.snapshot(tabbed, name, ['--diskspec', `vda,snapshot=external,file=${lab.path('tabbed.1.qcow2')}`]);
+    const virsh = openVirsh(TEST_URI);
+    try {
+      const scan = await scanLibvirt(virsh, { domains: [tabbed] });
+      const domain = scan.domains.find((d) => d.name === tabbed);
+      expect(domain?.snapshots.map((s) => s.name)).toEqual([name]);
+      expect(scan.problems).toEqual([]);
+    } finally {
+      await virsh.close();
+    }
+  });
+
+  test('refuses a first argument that is not a command word, which virsh would read as a whole command line', async () => {
+    const virsh = openVirsh(TEST_URI);
+    try {
+      for (const args of [[`echo x; undefine ${other}`], ['-k0', 'version'], ['']]) {
+        await expect(virsh.run(args)).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
+      }
+      expectOtherUntouched();
     } finally {
       await virsh.close();
     }
