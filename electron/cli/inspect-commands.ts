@@ -9,6 +9,7 @@ import { formatComparison } from '../../shared/format-compare';
 import type { HealthReport } from '../../shared/inspect';
 import type { Domain } from '../../shared/model';
 import { DEFAULT_URI, name, sourceOf, withEngine, type CommonFlags } from './ops-commands';
+import { out } from './output';
 
 /**
  * A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which. A path (names
@@ -41,7 +42,7 @@ export function addInspectCommands(program: Command, fail: (error: unknown) => n
     .action((domain: string, a: string, b: string, flags: CommonFlags) =>
       withEngine(fail, async (engine) => {
         const result = await engine.compare(sourceOf(flags), name('domain')(domain), a, b, toNode);
-        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
+        out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
       }),
     );
 
@@ -58,7 +59,7 @@ export function addInspectCommands(program: Command, fail: (error: unknown) => n
         const domain = folder === undefined && target !== undefined ? name('domain')(target) : undefined;
         const reports = await engine.check(source, domain);
         if (reports.length === 0) throw new AppError('E_NOT_FOUND', 'Nothing to check.');
-        process.stdout.write(flags.json ? `${JSON.stringify(reports, null, 2)}\n` : formatHealth(reports));
+        out(flags.json ? `${JSON.stringify(reports, null, 2)}\n` : formatHealth(reports));
         if (reports.some((r) => !r.healthy)) process.exitCode = 1;
       }),
     );

@@ -18,6 +18,7 @@ import { openVirsh } from '../tools/virsh';
 import { addInspectCommands } from './inspect-commands';
 import { addOperationCommands, DEFAULT_URI, recoverOnStart } from './ops-commands';
 import { rendererDir } from './paths';
+import { err, out } from './output';
 
 function validated<T>(schema: z.ZodType<T>) {
   return (value: string): T => {
@@ -33,7 +34,7 @@ function collect<T>(parse: (v: string) => T) {
 
 function fail(error: unknown): never {
   const data = toErrorData(error);
-  process.stderr.write(`virt-snaptree: ${data.message} [${data.code}]\n`);
+  err(`virt-snaptree: ${data.message} [${data.code}]\n`);
   process.exit(data.code === 'E_BAD_INPUT' ? 2 : 1);
 }
 
@@ -50,7 +51,7 @@ async function runTree(options: { connect?: string; folder?: string; domain?: st
       result.domains = result.domains.filter((d) => d.name === options.domain);
       if (result.domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${options.domain}".`);
     }
-    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatTree(result));
+    out(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatTree(result));
   } finally {
     await engine.close();
   }
@@ -83,10 +84,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
       () => true,
       () => false,
     );
-    process.stderr.write('Building the demo lab…\n');
+    err('Building the demo lab…\n');
     lab = await createDemoLab(reachable ? virsh : null);
     await virsh.close();
-    if (lab.skipped !== null) process.stderr.write(`Demo: image folder only. ${lab.skipped}\n`);
+    if (lab.skipped !== null) err(`Demo: image folder only. ${lab.skipped}\n`);
     sources.unshift(...lab.sources);
   }
   if (sources.length === 0) sources.push({ id: `libvirt:${DEFAULT_URI}`, label: DEFAULT_URI, source: { kind: 'libvirt', uri: DEFAULT_URI }, demo: false });
@@ -94,7 +95,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const engine = new Engine({ host: 'serve', sources, demo: flags.demo ?? false });
   await recoverOnStart(engine);
   const server = await startServer({ engine, rendererDir: rendererDir(), ...(flags.port !== undefined ? { port: flags.port } : {}), ...(token !== undefined ? { token } : {}) });
-  process.stdout.write(`virt-snaptree is serving on 127.0.0.1 only. Open:\n  ${server.url}\n`);
+  out(`virt-snaptree is serving on 127.0.0.1 only. Open:\n  ${server.url}\n`);
 
   let closing = false;
   const shutdown = async (): Promise<void> => {

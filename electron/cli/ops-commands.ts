@@ -15,6 +15,7 @@ import type { Intent } from '../../shared/ops/plan';
 import { intentSchema } from '../../shared/contract';
 import { absolutePathSchema, freeTextSchema, nameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
 import { Engine } from '../engine';
+import { err, out } from './output';
 
 export const DEFAULT_URI = 'qemu:///system';
 
@@ -88,7 +89,7 @@ export async function withEngine(fail: (error: unknown) => never, work: (engine:
 
 /** Recovers interrupted operations first, as every entry does on start, and says what it did. */
 export async function recoverOnStart(engine: Engine): Promise<void> {
-  for (const report of await engine.recover()) process.stderr.write(`recovery: ${report.message}\n`);
+  for (const report of await engine.recover()) err(`recovery: ${report.message}\n`);
 }
 
 type BuildIntent = (source: Source, engine: Engine) => Intent | Promise<Intent>;
@@ -103,11 +104,11 @@ async function runIntent(flags: CommonFlags, build: BuildIntent): Promise<void> 
     for (let attempt = 0; ; attempt++) {
       if (!planned.ok) throw new AppError(planned.refusal.code, planned.refusal.message, planned.refusal.details);
       const plan = planned.plan;
-      if (flags.json && flags.dryRun) return void process.stdout.write(`${JSON.stringify({ plan }, null, 2)}\n`);
-      if (!flags.json) process.stdout.write(formatPlan(plan));
+      if (flags.json && flags.dryRun) return void out(`${JSON.stringify({ plan }, null, 2)}\n`);
+      if (!flags.json) out(formatPlan(plan));
       if (flags.dryRun) return;
       if (!flags.yes && !(await confirm('Apply this plan? [y/N] '))) {
-        process.stderr.write('Nothing was changed.\n');
+        err('Nothing was changed.\n');
         return;
       }
       let shown = -1;
@@ -116,23 +117,23 @@ async function runIntent(flags: CommonFlags, build: BuildIntent): Promise<void> 
           if (flags.json) return;
           if (e.percent === null) {
             shown = -1;
-            process.stderr.write(`[${e.step + 1}/${e.steps}] ${e.sentence}\n`);
+            err(`[${e.step + 1}/${e.steps}] ${e.sentence}\n`);
           } else if (e.percent >= shown + 10 || (e.percent === 100 && shown < 100)) {
             shown = e.percent;
-            process.stderr.write(`[${e.step + 1}/${e.steps}] ${e.percent.toFixed(0)}%\n`);
+            err(`[${e.step + 1}/${e.steps}] ${e.percent.toFixed(0)}%\n`);
           }
         },
       });
       if (result.status === 'changed') {
         if (attempt > 0 || flags.yes) throw new AppError('E_CHANGED', 'The domain changed while planning; look at the new plan and run again.', { plan: result.plan });
-        process.stdout.write('\nThe domain changed since this plan was made. The plan now is:\n');
+        out('\nThe domain changed since this plan was made. The plan now is:\n');
         planned = { ok: true, plan: result.plan };
         continue;
       }
-      if (flags.json) return void process.stdout.write(`${JSON.stringify({ operationId: result.operationId, plan, domain: result.domain }, null, 2)}\n`);
-      process.stdout.write('\nDone.\n');
+      if (flags.json) return void out(`${JSON.stringify({ operationId: result.operationId, plan, domain: result.domain }, null, 2)}\n`);
+      out('\nDone.\n');
       if (result.domain !== null) {
-        process.stdout.write(formatTree({ source, scannedAt: '', hypervisor: null, domains: [result.domain], problems: [] }));
+        out(formatTree({ source, scannedAt: '', hypervisor: null, domains: [result.domain], problems: [] }));
       }
       return;
     }
@@ -261,7 +262,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     withEngine(fail, async (engine) => {
       if (flags.operation !== undefined) checked('operation id', operationIdSchema)(flags.operation);
       const result = await act(engine, sourceOf(flags), flags.domain === undefined ? undefined : name('domain')(flags.domain));
-      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      if (flags.json) out(`${JSON.stringify(result, null, 2)}\n`);
     });
   trashFlags(trash.command('list'))
     .description('What is in the trash.')
@@ -269,8 +270,8 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       onTrash(flags, async (engine, source, domain) => {
         const entries = await engine.trash(source, domain);
         if (!flags.json) {
-          process.stdout.write(entries.length === 0 ? 'The trash is empty.\n' : '');
-          for (const e of entries) process.stdout.write(`${e.operationId}  ${formatBytes(e.size).padStart(10)}  ${e.original}\n`);
+          out(entries.length === 0 ? 'The trash is empty.\n' : '');
+          for (const e of entries) out(`${e.operationId}  ${formatBytes(e.size).padStart(10)}  ${e.original}\n`);
         }
         return entries;
       }),
@@ -281,7 +282,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       onTrash(flags, async (engine, source, domain) => {
         if (paths.length === 0 && flags.operation === undefined) throw new AppError('E_BAD_INPUT', 'Name the files or give --operation ID.');
         const restored = await engine.restoreTrash(source, { ...(flags.operation ? { operationId: flags.operation } : {}), ...(paths.length > 0 ? { paths: paths.map((p) => checked('path', absolutePathSchema)(resolve(p))) } : {}) }, domain);
-        if (!flags.json) process.stdout.write(`Restored:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
+        if (!flags.json) out(`Restored:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
         return restored;
       }),
     );
@@ -292,11 +293,11 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       onTrash(flags, async (engine, source, domain) => {
         const which = flags.operation ? { operationId: flags.operation } : {};
         const entries = (await engine.trash(source, domain)).filter((e) => flags.operation === undefined || e.operationId === flags.operation);
-        if (entries.length === 0) return void process.stdout.write('The trash is empty.\n');
+        if (entries.length === 0) return void out('The trash is empty.\n');
         const total = entries.reduce((n, e) => n + e.size, 0);
         if (!flags.yes && !(await confirm(`Delete ${entries.length} file(s), ${formatBytes(total)}, for good? [y/N] `))) return 0;
         const freed = await engine.emptyTrash(source, which, domain);
-        if (!flags.json) process.stdout.write(`Freed ${formatBytes(freed)}.\n`);
+        if (!flags.json) out(`Freed ${formatBytes(freed)}.\n`);
         return freed;
       }),
     );
@@ -308,8 +309,8 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     .action((domain: string | undefined, flags: { json?: boolean }) =>
       withEngine(fail, async (engine) => {
         const reports = await engine.recover(domain === undefined ? undefined : name('domain')(domain));
-        if (flags.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
-        else process.stdout.write(reports.length === 0 ? 'Nothing to recover.\n' : `${reports.map((r) => r.message).join('\n')}\n`);
+        if (flags.json) out(`${JSON.stringify(reports, null, 2)}\n`);
+        else out(reports.length === 0 ? 'Nothing to recover.\n' : `${reports.map((r) => r.message).join('\n')}\n`);
         if (reports.some((r) => r.outcome === 'failed')) process.exitCode = 1;
       }),
     );

@@ -38,7 +38,7 @@ async function api(method: string, input: unknown) {
 beforeAll(async () => {
   lab = await new TestLab().init();
   process.env.SNAPTREE_DATA_DIR = lab.path('data');
-  engine = new Engine({ host: 'serve' });
+  engine = new Engine({ host: 'serve', sources: [{ id: 'test', label: TEST_URI, source, demo: false }] });
   await qemuImgCreate(lab.path('vm.qcow2'), { size: 16 << 20 });
   vm = await lab.define({ name: 'vm', disks: [{ target: 'vda', file: lab.path('vm.qcow2'), format: 'qcow2' }] });
   lab.snapshot(vm, 's1');
@@ -72,15 +72,15 @@ describe('bad names are refused before anything runs', () => {
 
   test.each(['-rf', 'a/b', 'tab\there', ' padded'])('API: %j', async (name) => {
     const before = await fingerprint();
-    const response = await api('plan', { source, intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: name } });
+    const response = await api('plan', { sourceId: 'test', intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: name } });
     expect(response).toMatchObject({ ok: false, error: { code: 'E_BAD_INPUT' } });
     expect(await fingerprint()).toBe(before);
   });
 
   test('API: an unknown operation or extra fields', async () => {
-    expect(await api('plan', { source, intent: { op: 'format-disk', domain: vm } })).toMatchObject({ ok: false, error: { code: 'E_BAD_INPUT' } });
-    expect(await api('plan', { source, intent: { op: 'switch', domain: vm, branch: 'x', shell: 'rm' } })).toMatchObject({ ok: false, error: { code: 'E_BAD_INPUT' } });
-    expect(await api('apply', { plan: { id: 'not-a-uuid', intent: { op: 'switch', domain: vm, branch: 'x' }, source, steps: [] } })).toMatchObject({
+    expect(await api('plan', { sourceId: 'test', intent: { op: 'format-disk', domain: vm } })).toMatchObject({ ok: false, error: { code: 'E_BAD_INPUT' } });
+    expect(await api('plan', { sourceId: 'test', intent: { op: 'switch', domain: vm, branch: 'x', shell: 'rm' } })).toMatchObject({ ok: false, error: { code: 'E_BAD_INPUT' } });
+    expect(await api('apply', { planId: 'not-a-uuid' })).toMatchObject({
       ok: false,
       error: { code: 'E_BAD_INPUT' },
     });
@@ -90,10 +90,10 @@ describe('bad names are refused before anything runs', () => {
 describe('names that look dangerous are just names', () => {
   test("spaces, quotes, unicode and $(...) go through as they are, to the file and libvirt's records", async () => {
     const name = `new 'ü' $(touch pwned) "x"`;
-    const planned = await api('plan', { source, intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: name } });
+    const planned = await api('plan', { sourceId: 'test', intent: { op: 'revert-branch', domain: vm, snapshot: 's1', branch: name } });
     expect(planned.ok).toBe(true);
-    const plan = planned.ok ? (planned.value as { ok: true; plan: unknown }).plan : null;
-    const applied = await api('apply', { plan });
+    const plan = planned.ok ? (planned.value as { ok: true; plan: { id: string } }).plan : null;
+    const applied = await api('apply', { planId: plan?.id });
     expect(applied).toMatchObject({ ok: true, value: { status: 'done' } });
     expect(diskSource(vm, 'vda')).toBe(lab.path(`${vm}.${name}.vda.qcow2`));
     expect((await readdir(process.cwd())).includes('pwned')).toBe(false);
