@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -9,6 +9,7 @@ import type { Intent } from '../../shared/ops/plan';
 import { planOperation } from '../../shared/ops/plan-operation';
 import { seed } from '../../shared/test-seed';
 import { scanFolder } from '../scan/scan-folder';
+import { stripBackingFormat } from '../test-support/damage';
 import { traceOpens } from '../test-support/trace-opens';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { checkDomain } from './check';
@@ -124,16 +125,3 @@ describe('qemu-img never probes a format', () => {
   });
 });
 
-/** Makes an image's backing link lose its format by renaming the header extension that records it. */
-async function stripBackingFormat(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    const buf = Buffer.alloc(4096);
-    await handle.read(buf, 0, 4096, 0);
-    const at = buf.indexOf(Buffer.from([0xe2, 0x79, 0x2a, 0xca]));
-    expect(at).toBeGreaterThan(0);
-    await handle.write(Buffer.from([0x6e, 0x6f, 0x66, 0x6d]), 0, 4, at);
-  } finally {
-    await handle.close();
-  }
-}

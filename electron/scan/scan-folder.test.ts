@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, rm, symlink, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
+import { stripBackingFormat } from '../test-support/damage';
 import { scanFolder } from './scan-folder';
 
 const MiB = 1024 * 1024;
@@ -29,19 +30,6 @@ function qemuChain(file: string): string[] {
   return (JSON.parse(out) as Array<{ filename: string }>).map((i) => i.filename);
 }
 
-/** Makes an image's backing link lose its format by renaming the header extension that records it. */
-async function stripBackingFormat(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    const buf = Buffer.alloc(4096);
-    await handle.read(buf, 0, 4096, 0);
-    const at = buf.indexOf(Buffer.from([0xe2, 0x79, 0x2a, 0xca]));
-    expect(at).toBeGreaterThan(0);
-    await handle.write(Buffer.from([0x6e, 0x6f, 0x66, 0x6d]), 0, 4, at);
-  } finally {
-    await handle.close();
-  }
-}
 
 describe('scanFolder', () => {
   test('a linear chain becomes saved states with one tip, matching qemu-img', async () => {
