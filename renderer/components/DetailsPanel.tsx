@@ -171,7 +171,12 @@ function BranchDetails({ domain, branch }: { domain: Domain; branch: Branch }): 
             <h3>
               <DiskIcon /> {domain.state === 'folder' ? 'Image' : tip.target}
             </h3>
-            <FileRow domain={domain} label="Tip" hint="this branch's own changes, writable" path={tip.file} />
+            <FileRow
+              domain={domain}
+              label="Tip"
+              hint={domain.problems.some((p) => p.code === 'outside-folder' && p.path === tip.file) ? "this branch's own changes; outside the folder, so never written here" : "this branch's own changes, writable"}
+              path={tip.file}
+            />
             {chain.length > 1 ? (
               <details className="chain">
                 <summary>Backing chain: {chain.length} files</summary>

@@ -94,6 +94,17 @@ export function Sidebar(): ReactElement {
                 <DomainItem key={domain.name} source={source} domain={domain} />
               ))}
             </ul>
+            {scan?.result !== undefined && scan.result.problems.length > 0 ? (
+              // What belongs to no domain: files skipped in a folder, connection-wide trouble.
+              <ul className="source-problems" data-testid={`source-problems-${source.id}`}>
+                {scan.result.problems.map((problem) => (
+                  <li key={`${problem.code}\0${problem.path ?? problem.message}`} className={`source-problem is-${problem.severity}`}>
+                    <WarnIcon />
+                    <span>{problem.message}</span>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
           </section>
         );
       })}
