@@ -2,12 +2,10 @@
  * The user's settings: the libvirt connections and image folders they added, kept in the data folder so they
  * are there on the next start.
  */
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { absolutePathSchema, uriSchema } from '../shared/validate';
-import { dataDir } from './ops/data-dir';
+import { dataSubdir, readPrivateFile, writePrivateFile } from './ops/data-dir';
 
 const settingsSchema = z.object({
   connections: z.array(uriSchema).default([]),
@@ -16,18 +14,24 @@ const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-const file = () => join(dataDir(), 'settings.json');
+/** The settings file, in the data folder once that is checked as private. */
+const file = async () => join(await dataSubdir(), 'settings.json');
 
-/** Reads the settings; a missing or damaged file reads as no settings, never as an error. */
+/**
+ * Reads the settings; a missing or damaged file reads as no settings. An unsafe data folder, or a link where the
+ * file should be, is an error that says what to fix: the settings name what the engine acts on, so they are
+ * never read from a place someone else controls.
+ */
 export async function readSettings(): Promise<Settings> {
+  const content = await readPrivateFile(await file());
   try {
-    return settingsSchema.parse(JSON.parse(await readFile(file(), 'utf8')));
+    return settingsSchema.parse(JSON.parse(content ?? '{}'));
   } catch {
     return { connections: [], folders: [] };
   }
 }
 
+/** Replaces the settings file atomically (0600), never writing through a link. */
 export async function writeSettings(settings: Settings): Promise<void> {
-  await mkdir(dataDir(), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file(), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  await writePrivateFile(await file(), `${JSON.stringify(settings, null, 2)}\n`);
 }

@@ -2,6 +2,9 @@
  * The executor: re-checks a confirmed plan against a fresh scan, takes the domain's lock, journals before and
  * after every step, stops at the first failure and puts the world back (or, past a commit, finishes the
  * operation), and rescans the domain. Recovery does the same for journals a crash left behind.
+ *
+ * The lock is checked before every step, so an operation whose lock was lost stops and undoes what ran. An
+ * error says "Nothing was changed" only where the engine checked it (see `stopAfterFailure`).
  */
 import { AppError, toErrorData } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
@@ -9,10 +12,11 @@ import type { Plan, Step } from '../../shared/ops/plan';
 import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
 import { planOperation } from '../../shared/ops/plan-operation';
 import type { Virsh } from '../tools/virsh';
-import { unfinishedJournals, writeJournal, type JournalEntry } from './journal';
-import { lockDomain } from './lock';
+import { createJournal, unfinishedJournals, writeJournal, type JournalEntry } from './journal';
+import { lockDomain, type DomainLock } from './lock';
 import { captureUndo, runStep, undoStep, type StepContext } from './steps';
 
+/** What the executor needs from the engine: the connection, scans, and the caller's progress and cancel. */
 export interface ExecuteDeps {
   virsh: Virsh | null;
   /** A fresh scan of the plan's whole source (dependants span every domain). */
@@ -61,14 +65,18 @@ async function rollBack(entry: JournalEntry, ctx: StepContext): Promise<void> {
   await save(entry);
 }
 
-/** Runs the steps not yet done, in order. Every runner is idempotent, so a half-run step simply runs again. */
-async function rollForward(entry: JournalEntry, ctx: StepContext, onStep?: (index: number) => void): Promise<void> {
+/**
+ * Runs the steps not yet done, in order. Every runner is idempotent, so a half-run step simply runs again.
+ * The lock is checked right before each step: an operation whose lock was lost stops there.
+ */
+async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLock, onStep?: (index: number) => void): Promise<void> {
   for (let i = 0; i < entry.plan.steps.length; i++) {
     const record = entry.steps[i] as JournalEntry['steps'][number];
     const step = entry.plan.steps[i] as Step;
     if (record.state === 'done') continue;
     if (ctx.signal?.aborted) throw new AppError('E_CANCELLED', 'The operation was cancelled.');
     onStep?.(i);
+    await lock.check();
     if (record.undo === undefined) record.undo = await captureUndo(step, ctx);
     record.state = 'started';
     await save(entry);
@@ -87,10 +95,74 @@ function pastNoReturn(entry: JournalEntry): boolean {
   return point !== null && entry.steps.slice(point).some((s) => s.state === 'started' || s.state === 'done');
 }
 
+/** Steps as people count them: "step 2", "steps 1, 2 and 4", "no step". */
+function numbers(indexes: number[]): string {
+  const n = indexes.map((i) => String(i + 1));
+  if (n.length <= 1) return n[0] === undefined ? 'no step' : `step ${n[0]}`;
+  return `steps ${n.slice(0, -1).join(', ')} and ${n.at(-1) ?? ''}`;
+}
+
+/**
+ * After a failed step: finishes nothing, undoes what ran, and builds the error to report. It keeps the original
+ * error's code and text and adds only what the engine knows: "Nothing was changed" is said only when no step
+ * ran, or when every step that ran was undone and `unchanged` (a fresh plan on a fresh scan equal to the
+ * confirmed one) confirms the world is as before for everything the plan touches.
+ */
+async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: unknown, unchanged: () => Promise<boolean>): Promise<AppError> {
+  const error = toErrorData(cause);
+  entry.error = error;
+  const { domain, operationId } = ctx;
+  const details = { ...(error.details ?? {}), operationId };
+  const said = (text: string, extra: Record<string, unknown> = {}) => new AppError(error.code, `${error.message} ${text}`, { ...details, ...extra });
+  if (pastNoReturn(entry)) {
+    // A commit ran: the operation can only be finished. Recovery retries it; the journal says so.
+    entry.status = 'failed';
+    await save(entry);
+    return said('The operation stopped after a commit; run "virt-snaptree recover" to finish it.', {
+      ranSteps: entry.steps.filter((s) => s.state === 'done').length,
+    });
+  }
+  const ran = entry.steps.flatMap((s, i) => (s.state === 'started' || s.state === 'done' ? [i] : []));
+  if (ran.length === 0) {
+    entry.status = 'rolled-back';
+    await save(entry);
+    return said('Nothing was changed: no step ran.');
+  }
+  try {
+    await rollBack(entry, ctx);
+  } catch (undoError) {
+    const undone = entry.steps.flatMap((s, i) => (s.state === 'undone' ? [i] : []));
+    entry.status = 'failed';
+    await save(entry).catch(() => undefined);
+    return said(
+      `Undoing it failed too: ${toErrorData(undoError).message} Ran: ${numbers(ran)}; undone: ${numbers(undone)}. ` +
+        `Check ${domain} before using it, and run "virt-snaptree recover" to retry the undo.`,
+      { ranSteps: ran.length, undoneSteps: undone.length },
+    );
+  }
+  let verified = false;
+  try {
+    verified = await unchanged();
+  } catch {
+    // A scan that fails confirms nothing: the message below says so.
+  }
+  if (verified) return said('Nothing was changed: the steps that ran were undone, and a fresh scan confirms it.');
+  return said(
+    `Ran and undone: ${numbers(ran)}; but a fresh scan does not show ${domain} as it was before the operation ` +
+      `(something else may have changed it meanwhile). Check ${domain} before using it; the operation's journal is ${operationId}.`,
+    { ranSteps: ran.length, undoneSteps: ran.length },
+  );
+}
+
+/**
+ * Runs a confirmed plan: takes the domain's lock, re-plans on a fresh scan (a different plan comes back as
+ * `changed`, to confirm again), journals it under its id (refused when that id already has a journal), runs its
+ * steps and, on a failure, undoes them and says what is known.
+ */
 export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<ExecuteResult> {
   const operationId = plan.id;
   const domain = domainOf(plan);
-  const release = await lockDomain(uriOf(plan) ?? plan.source.kind, domain);
+  const lock = await lockDomain(uriOf(plan) ?? plan.source.kind, domain);
   try {
     // The world may have changed since the preview: plan again on a fresh scan and compare.
     const fresh = planOperation({ scan: await deps.scan(), operationId }, plan.intent);
@@ -105,7 +177,8 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
       status: 'running',
       steps: confirmed.steps.map(() => ({ state: 'pending' })),
     };
-    await save(entry);
+    // Refused, before any step, when this id already has a journal: an operation never overwrites another's.
+    await createJournal(entry);
     let current = 0;
     const ctx: StepContext = {
       virsh: deps.virsh,
@@ -117,32 +190,21 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
       ...(deps.signal ? { signal: deps.signal } : {}),
     };
     try {
-      await rollForward(entry, ctx, (i) => {
+      await rollForward(entry, ctx, lock, (i) => {
         current = i;
         deps.onProgress?.({ operationId, step: i, steps: confirmed.steps.length, sentence: confirmed.steps[i]?.sentence ?? '', percent: null });
       });
       entry.status = 'done';
       await save(entry);
     } catch (error) {
-      entry.error = toErrorData(error);
-      if (pastNoReturn(entry)) {
-        // A commit ran: the operation can only be finished. Recovery retries it; the journal says so.
-        entry.status = 'failed';
-        await save(entry);
-        throw new AppError(entry.error.code, `${entry.error.message} The operation stopped after a commit; run "virt-snaptree recover" to finish it.`, {
-          operationId,
-          ranSteps: entry.steps.filter((s) => s.state === 'done').length,
-        });
-      }
-      await rollBack(entry, ctx);
-      throw new AppError(entry.error.code, `${entry.error.message} Nothing was changed: the steps that ran were undone.`, {
-        operationId,
-        ...(entry.error.details ?? {}),
+      throw await stopAfterFailure(entry, ctx, error, async () => {
+        const again = planOperation({ scan: await deps.scan(), operationId }, confirmed.intent);
+        return again.ok && stepsOf(again.plan) === stepsOf(confirmed);
       });
     }
     return { status: 'done', operationId, domain: await deps.rescan(domain) };
   } finally {
-    await release();
+    await lock.release();
   }
 }
 
@@ -152,11 +214,11 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
   for (const entry of await unfinishedJournals()) {
     const domain = domainOf(entry.plan);
     if (only !== undefined && domain !== only) continue;
-    const release = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
+    const lock = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
     const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
     try {
       if (pastNoReturn(entry)) {
-        await rollForward(entry, ctx);
+        await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';
         await save(entry);
         reports.push({ operationId: entry.id, domain, outcome: 'finished', message: `Finished the interrupted ${entry.plan.intent.op} on ${domain}.` });
@@ -170,7 +232,7 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
       await save(entry);
       reports.push({ operationId: entry.id, domain, outcome: 'failed', message: `Could not recover ${entry.plan.intent.op} on ${domain}: ${entry.error.message}` });
     } finally {
-      await release();
+      await lock.release();
     }
   }
   return reports;

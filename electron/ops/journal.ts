@@ -2,13 +2,12 @@
  * The operation journal: one JSON file per operation in the data folder, rewritten atomically before and after
  * every step, so that after a crash recovery knows exactly what ran and what each step needs to be undone.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
-import type { ErrorData } from '../../shared/errors';
+import { AppError, type ErrorData } from '../../shared/errors';
 import type { Plan } from '../../shared/ops/plan';
 import type { HistoryEntry } from '../../shared/ops/results';
-import { dataDir } from './data-dir';
+import { dataSubdir, readPrivateFile, writePrivateFile } from './data-dir';
 
 /** What undoing a step needs, captured before it runs. */
 export type UndoData =
@@ -17,11 +16,13 @@ export type UndoData =
   | { kind: 'previous-current'; snapshot: string | null }
   | { kind: 'previous-backing'; backing: string | null; format: string | null };
 
+/** One step's place in its operation, as journaled. */
 export interface JournalStep {
   state: 'pending' | 'started' | 'done' | 'undone';
   undo?: UndoData;
 }
 
+/** One operation's journal: its confirmed plan, how far it got, and how it ended. */
 export interface JournalEntry {
   id: string;
   createdAt: string;
@@ -33,24 +34,46 @@ export interface JournalEntry {
   error?: ErrorData;
 }
 
-export function journalDir(): string {
-  return join(dataDir(), 'journal');
+/** An operation id names its journal file, so it must be a plain file name. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+async function journalFile(id: string): Promise<string> {
+  if (!ID.test(id)) throw new AppError('E_BAD_INPUT', `"${id}" cannot name an operation: use letters, digits, ".", "_" and "-".`, { id });
+  return join(await dataSubdir('journal'), `${id}.json`);
 }
 
-export async function writeJournal(entry: JournalEntry): Promise<void> {
-  await mkdir(journalDir(), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(join(journalDir(), `${entry.id}.json`), `${JSON.stringify(entry, null, 1)}\n`, { mode: 0o600, fsync: true });
-}
+const text = (entry: JournalEntry) => `${JSON.stringify(entry, null, 1)}\n`;
 
-export async function readJournals(): Promise<JournalEntry[]> {
-  let names: string[];
-  try {
-    names = (await readdir(journalDir())).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
+/**
+ * Writes an operation's first journal. It never replaces one: an id that already has a journal (of an earlier
+ * operation, or anything else by that name) is refused before the operation does anything.
+ */
+export async function createJournal(entry: JournalEntry): Promise<void> {
+  const file = await journalFile(entry.id);
+  if (!(await writePrivateFile(file, text(entry), { exclusive: true }))) {
+    throw new AppError('E_NAME_TAKEN', `Operation ${entry.id} already has a journal (${file}); it was left as it is and nothing ran. Plan the operation again.`, {
+      operationId: entry.id,
+    });
   }
-  const entries = await Promise.all(names.map(async (n) => JSON.parse(await readFile(join(journalDir(), n), 'utf8')) as JournalEntry));
-  return entries.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** Rewrites the journal of a running or recovering operation, atomically. */
+export async function writeJournal(entry: JournalEntry): Promise<void> {
+  await writePrivateFile(await journalFile(entry.id), text(entry));
+}
+
+/** Every journal in the data folder, oldest first. */
+export async function readJournals(): Promise<JournalEntry[]> {
+  const dir = await dataSubdir('journal');
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  const entries = await Promise.all(
+    names.map(async (n) => {
+      // Read without following links: a link planted here is refused, not read as a journal.
+      const content = await readPrivateFile(join(dir, n));
+      return content === null ? [] : [JSON.parse(content) as JournalEntry];
+    }),
+  );
+  return entries.flat().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 /** Journals that did not end: a crash, or a failure recovery must finish or roll back. */
