@@ -3,6 +3,7 @@
  * ran; an id that already has a journal is refused before any step; "Nothing was changed" is said only once a
  * fresh scan confirms it.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { scanLibvirt } from '../scan/scan-libvirt';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { VirshPerCall } from '../tools/virsh';
-import { executePlan, type ExecuteDeps } from './executor';
+import { executePlan, recoverAll, type ExecuteDeps } from './executor';
 import { readJournals } from './journal';
 
 const MiB = 1024 * 1024;
@@ -146,7 +147,37 @@ describe('what a failed operation says it did', () => {
     expect(error).toMatchObject({ code: 'E_CHANGED', message: expect.stringMatching(/already exists; it was not made by this operation\./) });
     const message = (error as Error).message;
     expect(message).not.toMatch(/Nothing was changed/);
-    expect(message).toMatch(/Ran and undone: steps 1 and 2.*fresh scan does not show.*Check/);
+    expect(message).toMatch(/Steps 1 and 2 ran and were undone, but a fresh scan does not show .* Check/);
+  });
+});
+
+describe('an undo that fails', () => {
+  test('the error keeps its cause, says which steps ran and were undone, and recovery finishes the undo later', async () => {
+    const vm = await seed();
+    const before = world(vm);
+    const plan = await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'stuck' });
+    const [first, second] = plan.steps;
+    if (first?.kind !== 'create-overlay' || second?.kind !== 'create-overlay') throw new Error('expected two overlays first');
+    // Step 2 fails as above, and step 1's new file is made immutable, so undoing step 1 cannot remove it.
+    const executed = deps({
+      1: () => {
+        writeFileSync(second.path, 'not ours\n');
+        execFileSync('chattr', ['+i', first.path]);
+      },
+    });
+    try {
+      const error = await executePlan(plan, executed).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'E_CHANGED', message: expect.stringMatching(/already exists; it was not made by this operation\. Undoing it failed too/) });
+      const message = (error as Error).message;
+      expect(message).not.toMatch(/Nothing was changed/);
+      expect(message).toMatch(/Ran: steps 1 and 2; undone: step 2\. Check .* "virt-snaptree recover"/);
+      expect((await readJournals()).map((j) => j.status)).toEqual(['failed']);
+    } finally {
+      execFileSync('chattr', ['-i', first.path]);
+    }
+    expect(await recoverAll(() => virsh)).toEqual([expect.objectContaining({ outcome: 'rolled-back' })]);
+    expect(existsSync(first.path)).toBe(false);
+    expect(world(vm)).toBe(before);
   });
 });
 

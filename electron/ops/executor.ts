@@ -102,6 +102,11 @@ function numbers(indexes: number[]): string {
   return `steps ${n.slice(0, -1).join(', ')} and ${n.at(-1) ?? ''}`;
 }
 
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** A tool's message as a sentence: ending with a full stop unless it ends with one already. */
+const ended = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
 /**
  * After a failed step: finishes nothing, undoes what ran, and builds the error to report. It keeps the original
  * error's code and text and adds only what the engine knows: "Nothing was changed" is said only when no step
@@ -135,7 +140,7 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
     entry.status = 'failed';
     await save(entry).catch(() => undefined);
     return said(
-      `Undoing it failed too: ${toErrorData(undoError).message} Ran: ${numbers(ran)}; undone: ${numbers(undone)}. ` +
+      `Undoing it failed too: ${ended(toErrorData(undoError).message)} Ran: ${numbers(ran)}; undone: ${numbers(undone)}. ` +
         `Check ${domain} before using it, and run "virt-snaptree recover" to retry the undo.`,
       { ranSteps: ran.length, undoneSteps: undone.length },
     );
@@ -148,7 +153,7 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
   }
   if (verified) return said('Nothing was changed: the steps that ran were undone, and a fresh scan confirms it.');
   return said(
-    `Ran and undone: ${numbers(ran)}; but a fresh scan does not show ${domain} as it was before the operation ` +
+    `${capitalised(numbers(ran))} ran and ${ran.length === 1 ? 'was' : 'were'} undone, but a fresh scan does not show ${domain} as it was before the operation ` +
       `(something else may have changed it meanwhile). Check ${domain} before using it; the operation's journal is ${operationId}.`,
     { ranSteps: ran.length, undoneSteps: ran.length },
   );
