@@ -21,7 +21,7 @@ describe('inspection in the store', () => {
     store.getState().startComparePick('s:s1');
     expect(store.getState().comparePick).toBe('s:s1');
     await store.getState().compare('s:s1', 'b:main');
-    expect(api.calls).toEqual([['compare', { source: scan.source, domain: 'vm', a: 's:s1', b: 'b:main' }]]);
+    expect(api.calls).toEqual([['compare', { sourceId: 'c', domain: 'vm', a: 's:s1', b: 'b:main' }]]);
     expect(store.getState().comparison).toEqual({ a: 's:s1', b: 'b:main', status: 'ready', result });
     expect(store.getState().comparePick).toBeNull();
 
