@@ -48,6 +48,17 @@ describe('a data folder someone else controls', () => {
     await expectEveryUseRefused(/belongs to user 65534.*chown/);
   });
 
+  test('inside a folder others can write (0777, not sticky): refused, since the data folder could be swapped; a sticky one like /tmp is fine', async () => {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared, { mode: 0o777 });
+    chmodSync(shared, 0o777);
+    process.env.SNAPTREE_DATA_DIR = join(shared, 'data');
+    await expectEveryUseRefused(/is inside .*shared, which can be written by others/);
+    chmodSync(shared, 0o1777);
+    await writeSettings({ connections: [], folders: ['/srv/images'] });
+    expect((await readSettings()).folders).toEqual(['/srv/images']);
+  });
+
   test('a symbolic link: refused, saying to use a real folder; the folder it points at stays empty', async () => {
     const real = join(dir, 'real');
     mkdirSync(real, { mode: 0o700 });

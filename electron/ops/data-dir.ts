@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
@@ -59,9 +59,34 @@ export async function privateDir(path: string): Promise<string> {
   return path;
 }
 
+/**
+ * Refuses a data folder inside a folder that another user could change: each folder above it (by its real path)
+ * must belong to this user or root and be writable by nobody else, unless it is sticky like /tmp, where others
+ * cannot rename or remove what is not theirs. Otherwise the data folder itself could be swapped for another
+ * between the check and the use, and a forged journal fed to recovery.
+ */
+async function checkAncestors(path: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  let dir = await realpath(dirname(path));
+  for (;;) {
+    const info = await lstat(dir);
+    const owner = info.uid === uid || info.uid === 0;
+    const shared = (info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0;
+    if (!owner || shared) {
+      const why = !owner ? `belongs to user ${info.uid}` : `can be written by others (mode ${(info.mode & 0o7777).toString(8)})`;
+      throw unsafe(path, `is inside ${dir}, which ${why}`, 'Set SNAPTREE_DATA_DIR to a folder inside folders only you and root can change.');
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
 /** The checked data folder, or a checked folder inside it (created 0700 when missing). */
 export async function dataSubdir(...parts: string[]): Promise<string> {
   let dir = await privateDir(dataDir());
+  await checkAncestors(dir);
   for (const part of parts) dir = await privateDir(join(dir, part));
   return dir;
 }

@@ -62,6 +62,13 @@ describe('serve', () => {
     expect(JSON.parse(ok.body)).toMatchObject({ ok: true, value: [{ id: 'f' }] });
   });
 
+  test('a path that is not valid percent-encoding is not found, never a server error', async () => {
+    const api = await raw('/api/%E0%A4%A', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', '{}');
+    expect(api.status).toBe(200);
+    expect(JSON.parse(api.body).error.code).toBe('E_NOT_FOUND');
+    expect((await raw('/%')).status).toBe(404);
+  });
+
   test('a foreign Host header is refused (DNS rebinding)', async () => {
     expect((await raw(`/?token=${'a'.repeat(48)}`, { host: 'evil.example:80' })).status).toBe(403);
   });

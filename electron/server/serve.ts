@@ -68,6 +68,15 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type =
   res.end(body);
 }
 
+/** A percent-decoded path part, or '' when it is not valid percent-encoding. */
+function decodedOrEmpty(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return '';
+  }
+}
+
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
 }
@@ -106,12 +115,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       } catch (error) {
         return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_INPUT', message: `Bad request body: ${(error as Error).message}` } });
       }
-      const response = await handleApiCall(options.engine, decodeURIComponent(url.pathname.slice('/api/'.length)), input);
+      // A name that does not decode is no method: the handler answers E_NOT_FOUND for it.
+      const response = await handleApiCall(options.engine, decodedOrEmpty(url.pathname.slice('/api/'.length)), input);
       return sendJson(res, 200, response);
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
-    const relative = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname.slice(1));
+    const relative = url.pathname === '/' ? 'index.html' : decodedOrEmpty(url.pathname.slice(1));
+    if (relative === '') return send(res, 404, 'Not found.');
     const file = normalize(join(root, relative));
     if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'Not found.');
     try {

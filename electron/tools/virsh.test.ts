@@ -101,6 +101,8 @@ describe('VirshSession', () => {
         'ünïcødé 中文 😀 𝄞 \u00a0nbsp \u2028ls \u2029ps \ufeffbom',
         `${'long unicode ü 中 😀 '.repeat(40)}end`,
         'lazy zebra',
+        'virsh # looks like a prompt',
+        'virsh # ',
       ];
       for (const arg of args) expect((await session.run(['echo', arg])).replace(/\n$/, ''), JSON.stringify(arg)).toBe(arg);
     } finally {
@@ -149,6 +151,21 @@ describe('VirshPool', () => {
       const domain = scan.domains.find((d) => d.name === tabbed);
       expect(domain?.snapshots.map((s) => s.name)).toEqual([name]);
       expect(scan.problems).toEqual([]);
+    } finally {
+      await virsh.close();
+    }
+  });
+
+  test('scans snapshots whose names look like the session prompt under their exact names and parents', async () => {
+    await qemuImgCreate(lab.path('prompty.qcow2'), { size: 16 << 20 });
+    const prompty = await lab.define({ name: 'prompty', disks: [{ target: 'vda', file: lab.path('prompty.qcow2'), format: 'qcow2' }] });
+    const names = ['virsh # s1', 'virsh # s2'];
+    for (const [i, name] of names.entries()) lab.snapshot(prompty, name, ['--diskspec', `vda,snapshot=external,file=${lab.path(`prompty.${i}.qcow2`)}`]);
+    const virsh = openVirsh(TEST_URI);
+    try {
+      const domain = (await scanLibvirt(virsh, { domains: [prompty] })).domains.find((d) => d.name === prompty);
+      expect(domain?.snapshots.map((s) => s.name).sort()).toEqual(names);
+      expect(domain?.snapshots.find((s) => s.name === 'virsh # s2')?.parent).toBe('virsh # s1');
     } finally {
       await virsh.close();
     }

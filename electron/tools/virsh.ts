@@ -235,10 +235,12 @@ export class VirshSession implements Virsh {
     if (at === -1) return null;
     let chunk = this.stdout.slice(0, at);
     this.stdout = this.stdout.slice(at + marker.length);
-    // Readline echoes each input line after a prompt: the command's own line first, the marker line last.
+    // Readline echoes each input line after a prompt: the command's own line first (one line, even when readline
+    // scrolls a long one), the marker line last. Exactly those two go: output may itself hold "virsh # ", as a
+    // snapshot or domain name can.
     const lastPrompt = chunk.lastIndexOf(PROMPT);
     if (lastPrompt !== -1) chunk = chunk.slice(0, lastPrompt);
-    while (chunk.startsWith(PROMPT)) {
+    if (chunk.startsWith(PROMPT)) {
       const eol = chunk.indexOf('\n');
       chunk = eol === -1 ? '' : chunk.slice(eol + 1);
     }
