@@ -60,6 +60,21 @@ export function unknownLink(layers: Record<string, Layer>, path: string): string
   return null;
 }
 
+/**
+ * The first layer of the chain from `path` (`path` itself included, read or not) that is in `flagged`; null when
+ * none is. With the layers the scan flagged for an external data file: whether qemu-img opening `path` would
+ * open a data file the app cannot vouch for.
+ */
+export function flaggedInChain(layers: Record<string, Layer>, path: string, flagged: Set<string>): string | null {
+  if (flagged.has(path)) return path;
+  return walkChain(layers, path).find((at) => flagged.has(at)) ?? null;
+}
+
+/** The paths the problems flag with `code`. */
+export function flaggedPaths(problems: Problem[], code: Problem['code']): Set<string> {
+  return new Set(problems.filter((p) => p.code === code && p.path !== undefined).map((p) => p.path as string));
+}
+
 /** Maps each layer to the layers whose backing file it is. */
 export function childrenOf(layers: Record<string, Layer>): Map<string, string[]> {
   const children = new Map<string, string[]>();

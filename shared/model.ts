@@ -23,7 +23,25 @@ export type ProblemCode =
   /** An image of a folder source whose real path leaves the folder (a symlink, a backing link): shown, never touched. */
   | 'outside-folder'
   /** A trash folder that is a symlink, or not the engine's own private directory: nothing is moved into or out of it. */
-  | 'unsafe-trash';
+  | 'unsafe-trash'
+  /**
+   * A qcow2 image that keeps its guest data in an external data file (the header's "DATA" extension): shown,
+   * but never written, moved, deleted or opened with qemu-img, which would follow that name wherever it points.
+   * `path` is the image.
+   */
+  | 'external-data-file'
+  /**
+   * A directory holds a file whose name is not valid UTF-8: it cannot be named, so it cannot be read, and it may
+   * be built on any layer there. `path` is the directory; the message names the files with escapes. The layers
+   * of the folder source, or of each domain with a layer in that directory, are not written, moved or deleted.
+   */
+  | 'unreadable-name'
+  /**
+   * A file in an image folder or chain directory that may be an image but cannot be read (no permission, a qcow2
+   * header QEMU's reader here does not take, a `.qcow2` without one). `path` is the file; it may be built on any
+   * layer there, which freezes them as `unreadable-name` does.
+   */
+  | 'unreadable-file';
 
 export interface Problem {
   code: ProblemCode;

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { execa } from 'execa';
 import type { HealthReport, LayerHealth } from '../../shared/inspect';
-import { unknownLink } from '../../shared/assemble';
+import { flaggedInChain, flaggedPaths, unknownLink } from '../../shared/assemble';
 import type { Domain, Layer } from '../../shared/model';
 import { AppError } from '../../shared/errors';
 import pLimit from 'p-limit';
@@ -42,10 +42,12 @@ export async function checkDomain(domain: Domain, only?: string): Promise<Health
 }
 
 async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
-  // qemu-img check opens the whole chain: a link it would have to probe (SPEC 5.9) means the layer is not checked.
+  // qemu-img check opens the whole chain: a link it would have to probe (SPEC 5.9) means the layer is not checked,
+  // and so does an external data file in it, which qemu-img would open wherever its name points.
   const unknown = layer.format === 'qcow2' ? unknownLink(domain.layers, layer.path) : null;
+  const dataFile = layer.format === 'qcow2' ? flaggedInChain(domain.layers, layer.path, flaggedPaths(domain.problems, 'external-data-file')) : null;
   // A raw file has no metadata to check: qemu-img says so and exits 63.
-  const out = layer.format === 'qcow2' && unknown === null ? await qemuImgCheck(layer.path, layer.format) : {};
+  const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await qemuImgCheck(layer.path, layer.format) : {};
   const dirty = layer.format === 'qcow2' && ((readQcow2Header(layer.path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0;
   const modified = statSync(layer.path).mtimeMs;
   const writtenAfter = Object.values(domain.layers)
@@ -61,6 +63,11 @@ async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
   const leaks = out.leaks ?? 0;
   if (unknown !== null) {
     findings.push(`Not checked: its chain has a backing link without a recorded format, or to a file that was not read (at ${basename(unknown)}), and qemu-img would have to guess it.`);
+  }
+  if (dataFile !== null) {
+    findings.push(
+      `Not checked: its chain has an image with an external data file (${basename(dataFile)}), which qemu-img would open and read; the app cannot vouch for that file, so it does not open it until external data files are supported.`,
+    );
   }
   if (checkErrors > 0) findings.push(`qemu-img could not finish checking ${basename(layer.path)}.`);
   if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it until it is repaired (virt-snaptree repair --all keeps a copy of it first).`);

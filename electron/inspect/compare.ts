@@ -4,7 +4,7 @@
  * fork (`qemu-img map`: an extent served from a layer above the fork was written on that side).
  */
 import { execa } from 'execa';
-import { unknownLink, walkChain } from '../../shared/assemble';
+import { flaggedInChain, flaggedPaths, unknownLink, walkChain } from '../../shared/assemble';
 import { diskOfFile } from '../../shared/file-graph';
 import { AppError } from '../../shared/errors';
 import { mergeExtents, type CompareSide, type Comparison, type DiskComparison, type Extent } from '../../shared/inspect';
@@ -62,9 +62,18 @@ function targetsOf(domain: Domain, node: string): string[] {
 /**
  * The format of a file qemu-img is about to open, with its whole chain. Refuses a file whose chain has a link
  * qemu-img would have to probe (no recorded backing format) or could not follow: a guessed format can make
- * qemu-img open a host file that a guest named in a header it wrote (SPEC 5.9).
+ * qemu-img open a host file that a guest named in a header it wrote (SPEC 5.9). Refuses a chain holding an image
+ * with an external data file too: qemu-img would read the file its header names, which may be any file.
  */
 function formatOf(domain: Domain, file: string): string {
+  const dataFile = flaggedInChain(domain.layers, file, flaggedPaths(domain.problems, 'external-data-file'));
+  if (dataFile !== null) {
+    throw new AppError(
+      'E_NOT_SUPPORTED',
+      `${file} cannot be compared: its chain has an image with an external data file (${dataFile}), which qemu-img would open and read; the app cannot vouch for that file, so it does not open it until external data files are supported.`,
+      { path: file, dataFileImage: dataFile },
+    );
+  }
   const link = unknownLink(domain.layers, file);
   if (link !== null) {
     throw new AppError(

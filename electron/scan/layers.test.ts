@@ -54,7 +54,22 @@ describe('LayerReader', () => {
       expect(layer?.backingName ?? undefined).toBe(info['backing-filename']);
       expect(layer?.backingFormat ?? undefined).toBe(info['backing-filename-format']);
     }
-    expect(reader.problemsFor()).toEqual([]);
+    // The one image with an external data file is flagged, naming that file; nothing else is a problem.
+    expect(reader.problemsFor()).toEqual([expect.objectContaining({ code: 'external-data-file', path: p('external.qcow2'), severity: 'warning' })]);
+    expect(reader.problemsFor()[0]?.message).toContain(p('external.data'));
+  });
+
+  test('an image with an external data file is read from its header alone: a data file that is a FIFO is never opened', async () => {
+    img('create', '-q', '-f', 'qcow2', '-o', `data_file=${p('fifo.data')}`, p('fifo-data.qcow2'), '4M');
+    await rm(p('fifo.data'));
+    execFileSync('mkfifo', ['--', p('fifo.data')]);
+    const reader = new LayerReader();
+    const started = Date.now();
+    const read = await Promise.race([reader.read(p('fifo-data.qcow2'), 'qcow2'), new Promise<'blocked'>((r) => setTimeout(() => r('blocked'), 3000))]);
+    expect(read).toBe(p('fifo-data.qcow2'));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(reader.layers[p('fifo-data.qcow2')]).toMatchObject({ format: 'qcow2', virtualSize: 4 * 1024 * 1024, backing: null });
+    expect(reader.problemsFor()).toEqual([expect.objectContaining({ code: 'external-data-file', path: p('fifo-data.qcow2') })]);
   });
 
   test('owner, group and mode are those stat(1) reports, for header-read and qemu-img-read layers', async () => {

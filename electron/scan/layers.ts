@@ -2,8 +2,9 @@
  * Reads layers: canonical paths, backing links and sizes. Everything comes from the qcow2 headers and the file
  * system, in process: a missing backing file, a link without a format, or a cycle is found without opening an
  * image, and a host of thousands of layers reads in a fraction of a second instead of one `qemu-img` process
- * per chain. For what the header reader does not cover (an external data file, formats other than qcow2 and
- * raw) it asks `qemu-img info`; tests check that both agree on every field.
+ * per chain. For formats other than qcow2 and raw it asks `qemu-img info`; tests check that both agree on every
+ * field. An image with an external data file is read from its header alone and flagged: `qemu-img info` would
+ * open the data file, which may name any file on the host.
  */
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
 import { NotRegularFileError, QCOW2_CORRUPT, QCOW2_EXTERNAL_DATA, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
+import { dataFileProblem } from './file-checks';
 import { ownerOf } from './owners';
 import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
 
@@ -81,6 +83,8 @@ export class LayerReader {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly headers = new Map<string, Qcow2Header | null>();
   private readonly realPaths = new Map<string, string | null>();
+  /** Why a file could not be opened (an errno code), for files whose header read failed. */
+  private readonly openErrors = new Map<string, string>();
   private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(options: LayerReaderOptions = {}) {
@@ -101,11 +105,17 @@ export class LayerReader {
         header = readQcow2Header(path);
       } catch (error) {
         if (error instanceof NotRegularFileError) this.reportNotRegular(path, 'warning');
+        else this.openErrors.set(path, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
         header = null;
       }
       this.headers.set(path, header);
     }
     return header;
+  }
+
+  /** Why reading the header of `path` failed (an errno code such as EACCES); null when it did not, or was not tried. */
+  openError(path: string): string | null {
+    return this.openErrors.get(path) ?? null;
   }
 
   /** The canonical form of a path, resolved once per scan: overlays, tips and links name the same files. */
@@ -197,8 +207,9 @@ export class LayerReader {
         backingName: header?.backingName ?? null,
         backingFormat: header?.backingFormat ?? null,
         virtualSize: header?.virtualSize ?? 0,
-        needsQemuImg: (linkFormat !== 'qcow2' && linkFormat !== 'raw') || ((header?.incompatibleFeatures ?? 0) & QCOW2_EXTERNAL_DATA) !== 0,
+        needsQemuImg: linkFormat !== 'qcow2' && linkFormat !== 'raw',
       };
+      if (header !== null && (header.incompatibleFeatures & QCOW2_EXTERNAL_DATA) !== 0) this.report(dataFileProblem(at, header.dataFile));
       if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {
         this.report({ code: 'unreadable', severity: 'error', message: `${at} is marked corrupt in its qcow2 header; run qemu-img check.`, path: at });
       }
@@ -261,7 +272,7 @@ export class LayerReader {
     );
   }
 
-  /** Asks qemu-img for what the header reader does not cover (an external data file, another format). */
+  /** Asks qemu-img for what the header reader does not cover (a format other than qcow2 and raw). */
   private async fromQemuImg(link: Link, shared: boolean): Promise<Layer> {
     const [info] = (await this.info(link.path, link.format, shared)) ?? [];
     let stats: ReturnType<typeof statSync> | null = null;

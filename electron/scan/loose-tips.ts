@@ -1,10 +1,12 @@
 /**
  * Finds loose tips: qcow2 files in a chain's directories that grow from one of its layers but that no domain,
- * snapshot or branch record names. They are shown and adoptable, never deleted silently.
+ * snapshot or branch record names. They are shown and adoptable, never deleted silently. A file there that
+ * cannot be read (a name that is not valid UTF-8, no permission, a broken header) could be such a tip: it is
+ * reported, and the domains with a layer in that directory are frozen for writes (see `scan-libvirt.ts`).
  */
-import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Layer } from '../../shared/model';
+import { listDirectory, reportUnreadableFile, type Entry } from './file-checks';
 import { resolveBackingName, type LayerReader } from './layers';
 
 /** Per scan and directory: which files back onto which canonical path. */
@@ -27,11 +29,12 @@ function childIndex(reader: LayerReader, dir: string): Promise<Map<string, strin
 
 async function buildIndex(reader: LayerReader, dir: string): Promise<Map<string, string[]>> {
   const index = new Map<string, string[]>();
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await listDirectory(reader, dir).catch((): Entry[] => []);
   for (const entry of entries) {
-    if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-    const file = join(dir, entry.name);
+    if (!entry.dirent.isFile() && !entry.dirent.isSymbolicLink()) continue;
+    const file = entry.path;
     const header = reader.header(file);
+    if (header === null) reportUnreadableFile(reader, file);
     if (header === null || header.backingName === null || header.backingFormat === null) continue;
     const backing = reader.canonical(resolveBackingName(file, header.backingName));
     if (backing === null) continue;

@@ -3,36 +3,39 @@
  * are taken from the listing; a raw base joins the graph when a qcow2 file names it with its format.
  * Anything in the listing that is not a regular file (a FIFO, a socket, a device, a link to a directory) is
  * reported and never opened. An image whose real path leaves the folder (a symlink, a backing link) is shown
- * with a warning: the planners never move, write or delete it.
+ * with a warning: the planners never move, write or delete it. A file whose name is not valid UTF-8, or that may
+ * be an image but cannot be read, is reported: it may be built on any image here, so the planners freeze them.
  */
-import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { assembleFolder } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { ScanResult } from '../../shared/model';
 import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import { trashProblem } from '../ops/trash-folder';
+import { listDirectory, reportUnreadableFile } from './file-checks';
 import { canonical, LayerReader, resolveBackingName } from './layers';
 
 /** Whether a real path lies in the folder `dir` (a real path) or below it. */
 export const insideFolder = (dir: string, path: string): boolean => path.startsWith(`${dir}/`);
 
+/** Scans an image folder: every qcow2 file in it, their backing chains, and what could not be read. */
 export async function scanFolder(path: string): Promise<ScanResult> {
   const dir = canonical(path);
-  let names: string[];
+  const reader = new LayerReader();
+  let files: string[];
   try {
     if (dir === null) throw new Error('no such folder');
-    const entries = await readdir(dir, { withFileTypes: true });
-    // Subfolders (the trash among them) are not images; everything else is looked at.
-    names = entries.filter((e) => !e.isDirectory()).map((e) => e.name);
+    // Subfolders (the trash among them) are not images; everything else is looked at, by its raw name.
+    files = (await listDirectory(reader, dir)).map((e) => e.path);
   } catch (error) {
     throw new AppError('E_NOT_FOUND', `Cannot read the folder ${path}: ${(error as Error).message}`, { path });
   }
-  const reader = new LayerReader();
-  const qcow2 = names
-    .map((name) => join(dir as string, name))
-    .sort()
-    .filter((file) => reader.isRegular(file, 'warning') && reader.header(file) !== null);
+  const qcow2: string[] = [];
+  for (const file of files.sort()) {
+    if (!reader.isRegular(file, 'warning')) continue;
+    if (reader.header(file) !== null) qcow2.push(file);
+    else reportUnreadableFile(reader, file);
+  }
   // Tips first: each walks its whole chain, and the layers below are then known.
   const backings = new Set(
     qcow2.map((file) => {

@@ -243,9 +243,14 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   // A trash folder beside a domain's files that is not the engine's own is named among that domain's problems.
   await Promise.all([...new Set(Object.keys(reader.layers).map(dirname))].map((dir) => reportTrash(reader, dir)));
   const unsafeTrash = reader.problemsFor().filter((p) => p.code === 'unsafe-trash');
+  // A file in a chain directory that could not be read may be a loose tip of any layer of a domain with a layer
+  // there (that is where loose tips are looked for): the domain carries the problem, and the guard freezes it.
+  const unreadable = reader.problemsFor().filter((p) => p.code === 'unreadable-name' || p.code === 'unreadable-file');
+  const dirOf = (p: Problem): string => (p.code === 'unreadable-name' ? (p.path ?? '') : dirname(p.path ?? ''));
   for (const facts of factsList) {
     const dirs = new Set(Object.keys(facts.layers).map(dirname));
     facts.problems.push(...unsafeTrash.filter((p) => dirs.has(dirname(p.path ?? ''))).map((p) => ({ ...p, domain: facts.name })));
+    facts.problems.push(...unreadable.filter((p) => dirs.has(dirOf(p))).map((p) => ({ ...p, domain: facts.name })));
   }
 
   const domains = collected.map((c) => {

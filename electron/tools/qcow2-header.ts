@@ -7,6 +7,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 const EXT_BACKING_FORMAT = 0xe2792aca;
+const EXT_DATA_FILE = 0x44415441; // "DATA": the external data file's name
 const EXT_END = 0;
 /** Enough for the header, its extensions and the backing name of images qemu-img makes. */
 const FIRST_READ = 4096;
@@ -20,6 +21,11 @@ export interface Qcow2Header {
   backingName: string | null;
   /** The backing format from the header extension, or null when the image does not record one. */
   backingFormat: string | null;
+  /**
+   * The external data file's name as written (may be relative), from the "DATA" header extension; null when the
+   * image records none. Only meaningful with the external-data-file incompatible bit (QCOW2_EXTERNAL_DATA).
+   */
+  dataFile: string | null;
   /** Incompatible feature bits (v3): 1 dirty, 2 corrupt, 4 external data file, 8 compression type, 16 extended L2. */
   incompatibleFeatures: number;
   /** Bytes the header needs to be read whole (backing name included); more than was given when truncated. */
@@ -50,6 +56,7 @@ export function parseQcow2Header(buf: Buffer): Qcow2Header | null {
   }
 
   let backingFormat: string | null = null;
+  let dataFile: string | null = null;
   let at = headerLength;
   const limit = backingOffset !== 0 ? Math.min(backingOffset, buf.length) : buf.length;
   while (at + 8 <= limit) {
@@ -59,9 +66,23 @@ export function parseQcow2Header(buf: Buffer): Qcow2Header | null {
     if (type === EXT_BACKING_FORMAT && at + 8 + length <= buf.length) {
       backingFormat = buf.toString('utf8', at + 8, at + 8 + length);
     }
+    if (type === EXT_DATA_FILE && at + 8 + length <= buf.length) {
+      dataFile = buf.toString('utf8', at + 8, at + 8 + length);
+    }
     at += 8 + Math.ceil(length / 8) * 8;
   }
-  return { version, virtualSize, backingName, backingFormat, incompatibleFeatures, needs };
+  return { version, virtualSize, backingName, backingFormat, dataFile, incompatibleFeatures, needs };
+}
+
+/** Whether a file starts with the qcow2 magic (any version): a file QEMU may take for a qcow2 image. */
+export function hasQcow2Magic(path: string): boolean {
+  const fd = openRegularFile(path);
+  try {
+    const buf = Buffer.alloc(4);
+    return readSync(fd, buf, 0, 4, 0) === 4 && buf.readUInt32BE(0) === QCOW2_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Thrown for a path that is not a regular file (a FIFO, socket, device or directory): it is never read. */

@@ -6,6 +6,7 @@ import { unknownLink } from '../assemble';
 import type { Branch, Domain, Layer, ScanResult, Snapshot } from '../model';
 import { basename, dirname } from '../paths';
 import { branchNodeId, snapshotNodeId } from '../snapshot-graph';
+import { unvouchedCheck } from './guard-unvouched';
 import type { BranchRecords, Impact, Intent, PlanResult, Refusal, Step } from './plan';
 
 export interface PlanContext {
@@ -115,8 +116,9 @@ function openedBy(step: Step): string[] {
 /**
  * The checks every plan passes where it is assembled, whatever planner made it: no file outside a folder
  * source is touched (SPEC 5.10: the scan flags layers reached through symlinks or backing links), nothing goes
- * into a trash folder the scan found unsafe, and qemu-img never opens a chain with a link it would have to
- * probe (SPEC 5.9). Null when the plan may stand.
+ * into a trash folder the scan found unsafe, qemu-img never opens a chain with a link it would have to
+ * probe (SPEC 5.9), and nothing the scan could not vouch for is written or opened (`guard-unvouched.ts`: images
+ * with an external data file, layers a file it could not read may depend on). Null when the plan may stand.
  */
 function guard(ctx: PlanContext, steps: Step[]): Refusal | null {
   const problems = [...ctx.scan.problems, ...ctx.scan.domains.flatMap((d) => d.problems)];
@@ -125,6 +127,7 @@ function guard(ctx: PlanContext, steps: Step[]): Refusal | null {
   const badTrash = flagged('unsafe-trash');
   const layers: Record<string, Layer> = Object.assign({}, ...ctx.scan.domains.map((d) => d.layers)) as Record<string, Layer>;
   const folder = ctx.scan.source.kind === 'folder' ? ctx.scan.source.path : null;
+  const unvouched = unvouchedCheck(ctx.scan, layers);
   for (const step of steps) {
     for (const path of touchedBy(step)) {
       if (outside.has(path) || (folder !== null && !path.startsWith(`${folder}/`))) {
@@ -143,6 +146,8 @@ function guard(ctx: PlanContext, steps: Step[]): Refusal | null {
         details: { path: trash },
       };
     }
+    const refused = unvouched(step, touchedBy(step), openedBy(step));
+    if (refused !== null) return refused;
     for (const path of openedBy(step)) {
       const link = unknownLink(layers, path);
       if (link !== null) {

@@ -1,0 +1,75 @@
+/**
+ * The part of the plan guard about files the scan could not vouch for. An image with an external data file
+ * makes qemu-img read and write a second file its header names, which may be any file on the host: no step
+ * writes, moves or deletes such an image, and no step has qemu-img (or libvirt's) open a chain holding one.
+ * A file the scan could not read in an image directory (a name that is not valid UTF-8, no permission, a broken
+ * header) may be built on any layer there, and SPEC 5.1 says no layer with dependants is ever written: no step
+ * writes, moves or deletes the layers it could depend on. New files (overlays, snapshots) are still made.
+ */
+import { flaggedInChain, flaggedPaths } from '../assemble';
+import type { Layer, Problem, ScanResult } from '../model';
+import { basename } from '../paths';
+import type { Refusal, Step } from './plan';
+
+/** Problems about a file that may depend on layers the scan did see. */
+const HIDDEN: ReadonlySet<Problem['code']> = new Set(['unreadable-name', 'unreadable-file']);
+
+/**
+ * Builds the check for one scan. `touched` are the files a step creates, writes, moves or deletes; `opened`
+ * the images it has qemu-img open with their whole chains.
+ */
+export function unvouchedCheck(
+  scan: ScanResult,
+  layers: Record<string, Layer>,
+): (step: Step, touched: string[], opened: string[]) => Refusal | null {
+  const problems = [...scan.problems, ...scan.domains.flatMap((d) => d.problems)];
+  const dataFiles = flaggedPaths(problems, 'external-data-file');
+
+  // In a folder source a hidden file may be built on any image of the folder; in a libvirt source, on any layer
+  // of a domain with a layer in its directory (the scan puts the problem on each such domain).
+  const frozen = new Map<string, Problem>();
+  const folderWide = scan.problems.find((p) => HIDDEN.has(p.code));
+  for (const domain of scan.domains) {
+    const why = folderWide ?? domain.problems.find((p) => HIDDEN.has(p.code));
+    if (why === undefined) continue;
+    for (const path of Object.keys(domain.layers)) if (!frozen.has(path)) frozen.set(path, why);
+  }
+
+  // libvirt makes the new overlays of a snapshot on the domain's current files, opening their chains.
+  const openedByLibvirt = (step: Step): string[] => {
+    if (step.kind !== 'create-snapshot') return [];
+    const domain = scan.domains.find((d) => d.name === step.domain);
+    return (domain?.disks ?? []).filter((d) => d.managed && d.file !== null && step.overlays[d.target] !== undefined).map((d) => d.file as string);
+  };
+
+  return (step, touched, opened) => {
+    for (const path of touched) {
+      if (dataFiles.has(path)) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `${path} keeps its guest data in an external data file, which may be any file on the host; the app never writes, moves or deletes such an image until external data files are supported.`,
+          details: { path, dataFileImage: path },
+        };
+      }
+      const why = frozen.get(path);
+      if (why !== undefined) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `${basename(path)} is not written, moved or deleted: a file the scan could not read may be built on it. ${why.message}`,
+          details: { path, problem: why },
+        };
+      }
+    }
+    for (const path of [...opened, ...openedByLibvirt(step)]) {
+      const at = flaggedInChain(layers, path, dataFiles);
+      if (at !== null) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `qemu-img would open ${path}, whose chain has an image with an external data file (${at}); it would read or write a file the app cannot vouch for, so the app does not open it until external data files are supported.`,
+          details: { path, dataFileImage: at },
+        };
+      }
+    }
+    return null;
+  };
+}
