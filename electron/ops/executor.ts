@@ -14,6 +14,7 @@ import { planOperation } from '../../shared/ops/plan-operation';
 import type { Virsh } from '../tools/virsh';
 import { createJournal, unfinishedJournals, writeJournal, type JournalEntry } from './journal';
 import { lockDomain, type DomainLock } from './lock';
+import { checkPlanFolders } from './plan-folders';
 import { captureUndo, runStep, undoStep, type StepContext } from './steps';
 
 /** What the executor needs from the engine: the connection, scans, and the caller's progress and cancel. */
@@ -174,6 +175,8 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     if (!fresh.ok) throw new AppError(fresh.refusal.code, fresh.refusal.message, fresh.refusal.details);
     if (stepsOf(fresh.plan) !== stepsOf(plan)) return { status: 'changed', plan: fresh.plan };
     const confirmed = fresh.plan;
+    // Refused whole, before the journal and any step, unless no other user can change the folders it acts in.
+    await checkPlanFolders(confirmed.steps);
     const entry: JournalEntry = {
       id: operationId,
       createdAt: new Date().toISOString(),
@@ -222,6 +225,8 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
     const lock = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
     const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
     try {
+      // A folder that another user can change since the crash: refused and reported, nothing replayed there.
+      await checkPlanFolders(entry.plan.steps);
       if (pastNoReturn(entry)) {
         await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';

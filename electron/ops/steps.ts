@@ -2,19 +2,18 @@
  * Runs, and undoes, one plan step with the real tools. Every runner is idempotent, so recovery can run a step
  * that may already have run; every undo works from data captured before the step ran.
  */
-import { chmod, chown, lstat, mkdtemp, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
 import { trashPathOf } from '../../shared/ops/plan-helpers';
-import { canonical } from '../scan/layers';
 import { readQcow2Header } from '../tools/qcow2-header';
-import { qemuImgCreate } from '../tools/qemu-img';
 import { TOOL_ENV, toolError } from '../tools/tool-error';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
+import { createOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
@@ -46,12 +45,6 @@ async function withTempFile<T>(content: string, use: (path: string) => Promise<T
   }
 }
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
 /** Whether anything stands at `path`, a dangling symlink included. */
 const lexists = (path: string) =>
   lstat(path).then(
@@ -73,13 +66,17 @@ async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
   if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
 }
 
-/** Copies a file sparsely (and as a reflink where the file system can), replacing an earlier partial copy. */
+/**
+ * Copies a file sparsely (and as a reflink where the file system can) to `to`, where nothing may stand (checked
+ * right before by the caller, in the engine's private trash folder); the copy is made 0600 through a descriptor
+ * opened without following a link.
+ */
 async function copyFile(from: string, to: string, ctx: StepContext): Promise<void> {
   const args = ['--sparse=always', '--reflink=auto', '--', from, to];
   const result = await execa('cp', args, { reject: false, stdin: 'ignore', ...(ctx.signal ? { cancelSignal: ctx.signal } : {}) });
   if (result.isCanceled) throw new AppError('E_CANCELLED', 'The operation was cancelled.', { args });
   if (result.exitCode !== 0) throw toolError('cp', args, result.exitCode ?? null, String(result.stderr));
-  await chmod(to, 0o600);
+  await secureFile(to, null);
 }
 
 async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
@@ -120,13 +117,6 @@ export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoDat
   }
 }
 
-/** New overlays are private (0600) and belong to whoever owns the file they build on (SPEC 5.8). */
-async function secure(path: string, backing: string): Promise<void> {
-  const owner = await stat(backing);
-  await chmod(path, 0o600);
-  await chown(path, owner.uid, owner.gid);
-}
-
 async function snapshotExists(virsh: Virsh, domain: string, name: string): Promise<boolean> {
   try {
     await virsh.run(['snapshot-info', '--domain', domain, '--snapshotname', name]);
@@ -143,22 +133,17 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       const virsh = needVirsh(ctx);
       if (!(await snapshotExists(virsh, step.domain, step.name))) await virsh.run(step.command.slice(3));
       for (const file of Object.values(step.overlays)) {
+        // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
+        if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
         const backing = readQcow2Header(file)?.backingName;
-        if (backing) await secure(file, backing.startsWith('/') ? backing : join(dirname(file), backing));
+        if (backing) await secureOverlay(file, backing.startsWith('/') ? backing : join(dirname(file), backing));
       }
       return;
     }
-    case 'create-overlay': {
-      if (await exists(step.path)) {
-        const header = readQcow2Header(step.path);
-        const backing = header?.backingName ? canonical(header.backingName.startsWith('/') ? header.backingName : join(dirname(step.path), header.backingName)) : null;
-        if (backing === step.backing) return; // made by an earlier run of this step
-        throw new AppError('E_CHANGED', `${step.path} already exists; it was not made by this operation.`, { path: step.path });
-      }
-      await qemuImgCreate(step.path, { backing: { path: step.backing, format: step.backingFormat } });
-      await secure(step.path, step.backing);
+    case 'create-overlay':
+      // Never through or over what stands at the path; an earlier run's file is taken up (see new-files.ts).
+      await createOverlayFile(step.path, step.backing, step.backingFormat);
       return;
-    }
     case 'define-domain': {
       const virsh = needVirsh(ctx);
       const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
@@ -191,8 +176,9 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
       const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
       await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
-      // An earlier partial copy goes first: cp would write through whatever stands at the destination.
-      await rm(step.copy, { force: true });
+      // An earlier partial copy goes first (unlink removes a link, never its target): cp would write through
+      // whatever stands at the destination, so checkMove then checks, right before cp, that nothing does.
+      await unlink(step.copy).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
       await checkMove(dirname(step.path), step.path, step.copy);
       await copyFile(step.path, step.copy, ctx);
       return;
@@ -236,7 +222,7 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
   switch (step.kind) {
     case 'create-overlay':
       // Only the file this step made, and only while it still builds on what the step gave it.
-      if ((await exists(step.path)) && readQcow2Header(step.path)?.backingName === step.backing) await rm(step.path);
+      await removeOverlayFile(step.path, step.backing);
       return;
     case 'define-domain':
       if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => needVirsh(ctx).run(['define', '--file', file]));
@@ -274,7 +260,8 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
         await virsh.run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.name, '--metadata']);
       }
       if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => virsh.run(['define', '--file', file]));
-      for (const file of Object.values(step.overlays)) if (await exists(file)) await rm(file);
+      // Regular files only: a link found there is not what libvirt made, and is left alone.
+      for (const file of Object.values(step.overlays)) if ((await lstat(file).catch(() => null))?.isFile() === true) await unlink(file);
       return;
     }
     case 'keep-copy':

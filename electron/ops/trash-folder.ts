@@ -3,7 +3,9 @@
  * finds there is trusted: `.snaptree-trash/`, each operation folder in it and each manifest are looked at
  * without following symlinks and used only when they are the engine's own (its user, mode 0700 folders, regular
  * files); operation folders are named by the UUIDs the engine issues; and every move is checked right before
- * the rename to stay inside the image folder's real path and on its file system.
+ * the rename to stay inside the image folder's real path and on its file system. Those checks hold until the
+ * rename only because the image folder is trusted (`folder-trust.ts`): nobody else can swap `.snaptree-trash`
+ * or an entry of it meanwhile, so every use of an operation folder first checks the folder it sits in.
  */
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, realpath } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { isOperationId, TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { checkTrustedFolder } from './folder-trust';
 
 /** Written into each operation's trash folder: which domain's files these were. */
 export const MANIFEST = '.operation.json';
@@ -64,6 +67,7 @@ export async function existingTrash(dir: string): Promise<string | null> {
 export async function ensureOperationFolder(dir: string, operationId: string): Promise<string> {
   if (!isOperationId(operationId)) throw new AppError('E_INTERNAL', `"${operationId}" is not an operation id the engine issued.`);
   await checkRealDir(dir);
+  await checkTrustedFolder(dir);
   const trash = join(dir, TRASH_DIR);
   const folder = join(trash, operationId);
   for (const path of [trash, folder]) {
@@ -78,6 +82,7 @@ export async function ensureOperationFolder(dir: string, operationId: string): P
 export async function checkOperationFolder(dir: string, operationId: string): Promise<string> {
   if (!isOperationId(operationId)) throw unsafe(join(dir, TRASH_DIR, operationId), 'is not named by an operation id the engine issued');
   await checkRealDir(dir);
+  await checkTrustedFolder(dir);
   const trash = join(dir, TRASH_DIR);
   await checkPrivateDir(trash);
   await checkPrivateDir(join(trash, operationId));

@@ -95,7 +95,10 @@ function placeOf(entry: TrashEntry): { dir: string; operationId: string; origina
 
 const lexists = (path: string) => lstat(path).then(() => true, () => false);
 
-/** Moves trashed files back where they were; refuses when something new stands there or a folder is not safe. */
+/**
+ * Moves trashed files back where they were; refuses, before moving any, when something new stands there or a
+ * folder is not safe (the image folder not trusted, the trash not the engine's own).
+ */
 export async function restoreTrash(entries: TrashEntry[]): Promise<string[]> {
   const places = entries.map(placeOf);
   for (const [i, place] of places.entries()) {
@@ -115,9 +118,14 @@ export async function restoreTrash(entries: TrashEntry[]): Promise<string[]> {
   return places.map((p) => p.original);
 }
 
-/** Deletes trashed files for good: only regular files and links, only inside the engine's own trash folders. */
+/**
+ * Deletes trashed files for good: only regular files and links, only inside the engine's own trash folders of
+ * trusted image folders (checked for all entries before the first goes).
+ */
 export async function emptyTrash(entries: TrashEntry[]): Promise<number> {
   let freed = 0;
+  // Every folder is checked (trusted, the trash the engine's own) before the first file goes.
+  for (const place of entries.map(placeOf)) await checkOperationFolder(place.dir, place.operationId);
   for (const entry of entries) {
     const place = placeOf(entry);
     await checkOperationFolder(place.dir, place.operationId);
