@@ -1,4 +1,4 @@
-import { chmod, chown, lchown, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -71,5 +71,7 @@ describe('the engine changes files only in folders no other user can change', ()
 
   test('a missing folder or a file in its place is refused', async () => {
     expect(await whyUntrustedFolder(join(root, 'none'))).toMatch(/does not exist/);
+    await writeFile(join(root, 'file'), '');
+    expect(await whyUntrustedFolder(join(root, 'file'))).toMatch(/is not a folder/);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Plan, Step } from '../../shared/ops/plan';
@@ -89,14 +89,29 @@ describe('a new overlay never follows or replaces what stands at its path', () =
   });
 
   test.each([
-    ['a regular file of another user', async (path: string) => { await writeFile(path, 'someone else\'s notes\n'); await chown(path, NOBODY, NOBODY); }],
-    ['an empty file of root', async (path: string) => writeFile(path, '', { mode: 0o644 })],
-    ['a hard link to a root-only file', async (path: string) => { await writeFile(join(rootOnly, 'secret'), 'secret\n', { mode: 0o600 }); await link(join(rootOnly, 'secret'), path); }],
+    [
+      "another user's image on the same backing (the attacker's disk as the new branch)",
+      async (path: string, backing: string) => {
+        await qemuImgCreate(path, { backing: { path: backing, format: 'qcow2' } });
+        await chown(path, NOBODY, NOBODY);
+      },
+    ],
+    [
+      'a hard link to a root-only image on the same backing',
+      async (path: string, backing: string) => {
+        await qemuImgCreate(join(rootOnly, 'secret.qcow2'), { backing: { path: backing, format: 'qcow2' } });
+        await link(join(rootOnly, 'secret.qcow2'), path);
+      },
+    ],
   ])('in a trusted folder, %s at the new overlay: the revert is refused and the file stays byte-identical', async (_what, plant) => {
     const { plan, overlay } = await planRevert();
-    await plant(overlay);
+    const step = plan.steps.find((s) => s.kind === 'create-overlay') as Extract<Step, { kind: 'create-overlay' }>;
+    await plant(overlay, step.backing);
     const before = [await fingerprint(images), await fingerprint(rootOnly), domainState()];
-    await expect(engine.apply(plan)).rejects.toMatchObject({ code: 'E_CHANGED' });
+    // The fresh scan sees the image and the re-plan refuses the name; the step itself refuses too, should a plan reach it.
+    await expect(engine.apply(plan)).rejects.toMatchObject({ code: expect.stringMatching(/E_NAME_TAKEN|E_CHANGED/) as unknown });
+    const ctx: StepContext = { virsh: null, operationId: plan.id, domain: vm, op: 'revert-branch' };
+    await expect(runStep(step, ctx)).rejects.toMatchObject({ code: 'E_CHANGED', message: expect.stringMatching(/not made by this operation/) as unknown });
     expect([await fingerprint(images), await fingerprint(rootOnly), domainState()]).toEqual(before);
   });
 
@@ -112,9 +127,16 @@ describe('a new overlay never follows or replaces what stands at its path', () =
     await runStep(step, ctx);
     await undoStep(step, { kind: 'none' }, ctx);
     expect(await lstat(overlay).catch(() => null)).toBeNull();
-    // A link there is not its work: the undo leaves it.
+    // An empty file that is not root's 0600 one, or a link, is not its work: the step refuses it, the undo leaves it.
+    await writeFile(overlay, '', { mode: 0o644 });
+    await expect(runStep(step, ctx)).rejects.toMatchObject({ code: 'E_CHANGED' });
+    await undoStep(step, { kind: 'none' }, ctx);
+    expect((await lstat(overlay)).size).toBe(0);
+    await rm(overlay);
     await symlink(join(rootOnly, 'planted'), overlay);
+    await expect(runStep(step, ctx)).rejects.toMatchObject({ code: 'E_CHANGED' });
     await undoStep(step, { kind: 'none' }, ctx);
     expect((await lstat(overlay)).isSymbolicLink()).toBe(true);
+    expect(await lstat(join(rootOnly, 'planted')).catch(() => null)).toBeNull();
   });
 });
