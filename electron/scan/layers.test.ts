@@ -59,7 +59,7 @@ describe('LayerReader', () => {
     expect(reader.problemsFor()[0]?.message).toContain(p('external.data'));
   });
 
-  test('an image with an external data file is read from its header alone: a data file that is a FIFO is never opened', async () => {
+  test('an image with an external data file is read from its header alone and flagged, promptly even when its data file is a FIFO', async () => {
     img('create', '-q', '-f', 'qcow2', '-o', `data_file=${p('fifo.data')}`, p('fifo-data.qcow2'), '4M');
     await rm(p('fifo.data'));
     execFileSync('mkfifo', ['--', p('fifo.data')]);
