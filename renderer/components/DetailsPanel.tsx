@@ -9,6 +9,11 @@ import { FileDetails } from './FileDetails';
 import { HealthSection } from './HealthSection';
 import { BranchIcon, CameraIcon, CompareIcon, DiskIcon, HereIcon, WarnIcon } from './Icons';
 
+/** Problems under which the planners never write a layer, so its tip is not called writable: of the file itself… */
+const FREEZES_FILE = new Set<string>(['outside-folder', 'external-data-file', 'not-regular-file']);
+/** …or of any file of the domain (a file the scan could not read may be built on any of its layers). */
+const FREEZES_DOMAIN = new Set<string>(['unreadable-name', 'unreadable-file']);
+
 const selectSelectNode = (s: AppState) => s.selectNode;
 const selectView = (s: AppState) => s.view;
 const selectFileId = (s: AppState) => s.fileId;
@@ -174,7 +179,7 @@ function BranchDetails({ domain, branch }: { domain: Domain; branch: Branch }): 
             <FileRow
               domain={domain}
               label="Tip"
-              hint={domain.problems.some((p) => p.code === 'outside-folder' && p.path === tip.file) ? "this branch's own changes; outside the folder, so never written here" : "this branch's own changes, writable"}
+              hint={domain.problems.some((p) => FREEZES_DOMAIN.has(p.code) || (FREEZES_FILE.has(p.code) && p.path === tip.file)) ? "this branch's own changes; the app does not write it (see the problem below)" : "this branch's own changes, writable"}
               path={tip.file}
             />
             {chain.length > 1 ? (
