@@ -139,14 +139,14 @@ describe('terminal output', () => {
   test('control characters in names from disk never reach the terminal raw; JSON output keeps the exact name', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'snaptree-cli-esc-'));
     try {
-      const name = 'evil\x1b]0;pwned\x07\u009b2J\u202eexe.qcow2';
+      const name = 'evil\x1b]0;pwned\x07\u009b2J\u202eexe\u2028\u200b\ufeff.qcow2';
       await qemuImgCreate(join(folder, 'base.qcow2'), { size: 1 << 20 });
       await qemuImgCreate(join(folder, name), { backing: { path: join(folder, 'base.qcow2'), format: 'qcow2' } });
       const shown = await cli(['tree', '--folder', folder]);
       expect(shown.code).toBe(0);
-      expect(shown.stdout).toContain('evil\\u001b]0;pwned\\u0007\\u009b2J\\u202eexe.qcow2');
+      expect(shown.stdout).toContain('evil\\u001b]0;pwned\\u0007\\u009b2J\\u202eexe\\u2028\\u200b\\ufeff.qcow2');
       // eslint-disable-next-line no-control-regex -- the point is that none are printed
-      expect(shown.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+      expect(shown.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e\u2028\u200b\ufeff]/);
       const json = await cli(['tree', '--folder', folder, '--json']);
       // eslint-disable-next-line no-control-regex -- the point is that none are printed
       expect(json.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
