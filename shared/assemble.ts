@@ -3,6 +3,7 @@
  * snapshot holds which saved state, which tips are branches. No I/O: the scanner gathers, this decides.
  */
 import type { Branch, BranchTip, Disk, Domain, Layer, Problem, Snapshot, SnapshotDisk } from './model';
+import { loopCuts } from './parent-loops';
 import { basename } from './paths';
 
 /** Name given to the current branch when the domain's metadata records none. */
@@ -112,13 +113,51 @@ function baseOfTips(layers: Record<string, Layer>, stateOwner: Map<string, strin
   return null;
 }
 
+/**
+ * Where the current branch hangs. The files say which external snapshot's saved state the current disks grow from
+ * (`fromFiles`); an internal snapshot leaves no trace in the chain, so when libvirt's current snapshot keeps no disk
+ * externally and descends from that snapshot (or there is none), the current state grows from it, as libvirt says.
+ */
+function currentBase(snapshots: Snapshot[], fromFiles: string | null): string | null {
+  const current = snapshots.find((s) => s.current);
+  if (current === undefined || current.disks.some((d) => d.kind === 'external')) return fromFiles;
+  if (fromFiles === null) return current.name;
+  const byName = new Map(snapshots.map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  for (let at = current.parent; at !== null && !seen.has(at); at = byName.get(at)?.parent ?? null) {
+    if (at === fromFiles) return current.name;
+    seen.add(at);
+  }
+  return fromFiles;
+}
+
 /** Builds a domain's model: saved-state layers per snapshot, disk chains, and its branches. */
 export function assembleDomain(facts: DomainFacts): Domain {
   const { layers } = facts;
   const problems = [...facts.problems];
 
+  // A loop of parents in libvirt's metadata is cut at one snapshot, which the graph draws as a root: every walk
+  // over parents (here, the planners, the tree, the layout) then ends. The problem says what libvirt records.
+  const known = new Set(facts.snapshots.map((s) => s.name));
+  const recordedParent = new Map(facts.snapshots.map((s) => [s.name, s.parent !== null && known.has(s.parent) ? s.parent : null]));
+  const cuts = new Set(loopCuts(known, (name) => recordedParent.get(name) ?? null));
+  for (const name of cuts) {
+    const parent = recordedParent.get(name) ?? '';
+    problems.push({
+      code: 'metadata-cycle',
+      severity: 'error',
+      message:
+        parent === name
+          ? `libvirt records snapshot "${name}" as its own parent; it is drawn as a root.`
+          : `libvirt records "${parent}" as the parent of snapshot "${name}", which closes a loop of parents; "${name}" is drawn as a root.`,
+      domain: facts.name,
+      snapshot: name,
+    });
+  }
+
   const snapshots: Snapshot[] = facts.snapshots.map((snap) => ({
     ...snap,
+    ...(cuts.has(snap.name) ? { parent: null } : {}),
     disks: snap.disks.map((disk) => {
       const overlayLayer = disk.overlay !== null ? layers[disk.overlay] : undefined;
       return { ...disk, stateLayer: overlayLayer?.backing ?? null };
@@ -150,7 +189,7 @@ export function assembleDomain(facts: DomainFacts): Domain {
       name: facts.recorded.current ?? DEFAULT_BRANCH_NAME,
       current: true,
       origin: 'domain',
-      base: baseOfTips(layers, stateOwner, currentTips),
+      base: currentBase(snapshots, baseOfTips(layers, stateOwner, currentTips)),
       tips: currentTips,
     });
     currentTips.forEach((t) => claimed.add(t.file));

@@ -9,7 +9,7 @@ import type { Domain, ScanResult, Source } from './model';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
 import { connectionUriProblem } from './source-rules';
-import { absolutePathSchema, freeTextSchema, nameSchema, uriSchema } from './validate';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, uriSchema } from './validate';
 
 /** A connection or folder as a user may add it: only the connections the engine may open (see source-rules). */
 export const sourceSchema = z.discriminatedUnion('kind', [
@@ -54,31 +54,34 @@ export interface AppInfo {
   demo: boolean;
 }
 
-/** An operation a user asks for; every name follows the engine's rules (SPEC 5.6). */
+/**
+ * An operation a user asks for (SPEC 5.6). Names of what exists (domain, snapshot, the branch acted on) are taken
+ * verbatim, as libvirt and the records hold them (existingNameSchema); names the operation creates (a new branch,
+ * a snapshot, a rename's target, the name kept for the branch left) follow the stricter newNameSchema.
+ */
 export const intentSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('revert-branch'), domain: nameSchema, snapshot: nameSchema, branch: nameSchema, keepAs: nameSchema.optional() }).strict(),
-  z.object({ op: z.literal('revert-discard'), domain: nameSchema, snapshot: nameSchema }).strict(),
-  z.object({ op: z.literal('switch'), domain: nameSchema, branch: nameSchema }).strict(),
-  z.object({ op: z.literal('rename-branch'), domain: nameSchema, branch: nameSchema, to: nameSchema }).strict(),
-  z.object({ op: z.literal('delete-snapshot'), domain: nameSchema, snapshot: nameSchema, metadataOnly: z.boolean().optional() }).strict(),
-  z.object({ op: z.literal('commit'), domain: nameSchema, branch: nameSchema }).strict(),
-  z.object({ op: z.literal('create-snapshot'), domain: nameSchema, name: nameSchema, description: freeTextSchema.optional() }).strict(),
-  z.object({ op: z.literal('delete-branch'), domain: nameSchema, branch: nameSchema }).strict(),
-  z.object({ op: z.literal('repair'), domain: nameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
+  z.object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional() }).strict(),
+  z.object({ op: z.literal('revert-discard'), domain: existingNameSchema, snapshot: existingNameSchema }).strict(),
+  z.object({ op: z.literal('switch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  z.object({ op: z.literal('rename-branch'), domain: existingNameSchema, branch: existingNameSchema, to: newNameSchema }).strict(),
+  z.object({ op: z.literal('delete-snapshot'), domain: existingNameSchema, snapshot: existingNameSchema, metadataOnly: z.boolean().optional() }).strict(),
+  z.object({ op: z.literal('commit'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  z.object({ op: z.literal('create-snapshot'), domain: existingNameSchema, name: newNameSchema, description: freeTextSchema.optional() }).strict(),
+  z.object({ op: z.literal('delete-branch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  z.object({ op: z.literal('repair'), domain: existingNameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
 ]);
 
-/** A graph node: `s:NAME` for a snapshot, `b:NAME` for a branch. */
-/** A graph node: `s:SNAPSHOT`, `b:BRANCH`, or `f:/path` for one image file of the domain. */
+/** A graph node: `s:SNAPSHOT`, `b:BRANCH`, or `f:/path` for one image file of the domain; names verbatim. */
 const nodeIdSchema = z
   .string()
   .regex(/^[sbf]:/, 'A node is s:SNAPSHOT, b:BRANCH or f:/FILE.')
-  .refine((s) => (s.startsWith('f:') ? absolutePathSchema : nameSchema).safeParse(s.slice(2)).success, 'Bad node name or file path.');
+  .refine((s) => (s.startsWith('f:') ? absolutePathSchema : existingNameSchema).safeParse(s.slice(2)).success, 'Bad node name or file path.');
 
 const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
 
 const trashSelection = {
   sourceId: sourceIdSchema,
-  domain: nameSchema.optional(),
+  domain: existingNameSchema.optional(),
   operationId: operationIdSchema.optional(),
   paths: z.array(absolutePathSchema).max(1000).optional(),
 };
@@ -87,7 +90,7 @@ export const apiInputs = {
   appInfo: z.object({}).strict(),
   listSources: z.object({}).strict(),
   scan: z.object({ sourceId: sourceIdSchema }).strict(),
-  scanDomain: z.object({ sourceId: sourceIdSchema, domain: nameSchema }).strict(),
+  scanDomain: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema }).strict(),
   plan: z.object({ sourceId: sourceIdSchema, intent: intentSchema }).strict(),
   /** Runs a plan the engine issued to this engine's `plan`, by its id: the engine runs its own copy, never a client's. */
   apply: z.object({ planId: operationIdSchema }).strict(),
@@ -98,9 +101,9 @@ export const apiInputs = {
   addSource: z.object({ source: sourceSchema }).strict(),
   removeSource: z.object({ id: sourceIdSchema }).strict(),
   startDemo: z.object({}).strict(),
-  compare: z.object({ sourceId: sourceIdSchema, domain: nameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
-  check: z.object({ sourceId: sourceIdSchema, domain: nameSchema.optional(), path: absolutePathSchema.optional() }).strict().refine((v) => v.path === undefined || v.domain !== undefined, 'A file is checked within its domain.'),
-  trashList: z.object({ sourceId: sourceIdSchema, domain: nameSchema.optional() }).strict(),
+  compare: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
+  check: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema.optional(), path: absolutePathSchema.optional() }).strict().refine((v) => v.path === undefined || v.domain !== undefined, 'A file is checked within its domain.'),
+  trashList: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
 } as const;

@@ -16,6 +16,16 @@ export type ProblemCode =
   | 'not-managed'
   | 'domain-unreadable'
   | 'snapshot-unreadable'
+  /**
+   * libvirt's snapshot metadata names parents that loop (a snapshot its own parent, or a ring of them). The graph
+   * breaks the loop at one snapshot, chosen the same way on every scan, and draws it as a root; `snapshot` names it.
+   */
+  | 'metadata-cycle'
+  /**
+   * A disk's `<backingStore>` in the domain XML names a chain other than the one the image headers give. QEMU
+   * opens what the headers say; the graph shows that chain. `target` names the disk.
+   */
+  | 'backing-mismatch'
   | 'internal-snapshot'
   | 'bad-metadata'
   /** A FIFO, socket, device or directory where an image was expected: never opened, never read. */
@@ -106,8 +116,19 @@ export interface Disk {
 
 export interface SnapshotDisk {
   target: string;
-  /** `external`, `internal` or `no` as libvirt records it. */
+  /**
+   * The snapshot mode: `external`, `internal`, `manual` or `no`, as libvirt records it, or by libvirt's defaults
+   * where the XML leaves it out.
+   */
   kind: string;
+  /** libvirt's disk type of the snapshot's disk: `file`, `block`, `network`, ...; absent means `file`. */
+  type?: string;
+  /** Where the snapshot put the disk, verbatim: a file or device path, `protocol:name` for a network disk. */
+  source?: string | null;
+  /** False when the app does not manage this disk of the snapshot (not an external file); absent means managed. */
+  managed?: boolean;
+  /** Why this disk of the snapshot is not managed, in plain words. */
+  reason?: string;
   /** The file that became the disk's active layer when the snapshot was taken: it holds later changes. */
   overlay: string | null;
   /** The file holding the snapshot's saved state of this disk: the backing file of the overlay. */

@@ -3,6 +3,7 @@
  * The renderer lays these out and the CLI prints them; both read the same structure.
  */
 import type { Branch, Domain, Snapshot } from './model';
+import { loopCuts } from './parent-loops';
 
 export interface GraphNode {
   id: string;
@@ -26,7 +27,7 @@ function sizeOf(domain: Domain, paths: Array<string | null>): number {
   return total;
 }
 
-/** Builds the nodes of a domain's snapshot graph, parents before children where parents exist. */
+/** Builds the nodes of a domain's snapshot graph; parent links never loop. */
 export function snapshotGraph(domain: Domain): GraphNode[] {
   const names = new Set(domain.snapshots.map((s) => s.name));
   const nodes: GraphNode[] = domain.snapshots.map((snapshot) => ({
@@ -59,6 +60,11 @@ export function snapshotGraph(domain: Domain): GraphNode[] {
       branch,
     });
   }
+  // Assembly already cut libvirt's loops of parents; a model from elsewhere may not have, and a loop would make
+  // every walk over the nodes endless. Cut here too, the same way.
+  const parentOf = new Map(nodes.map((n) => [n.id, n.parentId]));
+  const cuts = new Set(loopCuts(parentOf.keys(), (id) => parentOf.get(id) ?? null));
+  for (const node of nodes) if (cuts.has(node.id)) node.parentId = null;
   return nodes;
 }
 

@@ -1,8 +1,12 @@
 /**
- * Input rules shared by every interface (SPEC 5.6): names never contain `/` or control characters and never
- * start with `-`; connection URIs name a libvirt driver; free text may span lines but holds no other control
- * character. A control character in text could act as a key in a tool's line editor (Ctrl-U erases the line
- * typed so far), so the API and the CLI refuse them all: C0, DEL and C1.
+ * Input rules shared by every interface (SPEC 5.6). Two rules for names: a name the user creates (a new snapshot,
+ * a new branch, a rename's target) keeps the strict rule: no `/`, no leading `-`, no spaces at either end. A name
+ * of something that exists (a domain, snapshot or branch an operation acts on, a compared node) is taken as
+ * libvirt holds it, verbatim: libvirt tells ` a` and `a` apart, and allows `-a`. Neither may hold a control
+ * character: a control character could act as a key in a tool's line editor (Ctrl-U erases the line typed so
+ * far), so the API and the CLI refuse them all, C0, DEL and C1 (an object whose name holds one is shown, but
+ * cannot be named to act on). Connection URIs name a libvirt driver; free text may span lines but holds no other
+ * control character.
  */
 import { z } from 'zod';
 
@@ -14,16 +18,28 @@ const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 /** Half a surrogate pair: no UTF-8 form, so what reached a tool would not be what was typed. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-/** A snapshot, branch or domain name as a user may type it. */
-export const nameSchema = z
+/**
+ * The name of a domain, snapshot or branch that exists, exactly as libvirt or the app's records hold it: spaces
+ * at either end and a leading `-` are part of it (virsh reads an option's value verbatim, whatever it starts
+ * with). Only what cannot reach a tool as typed is refused: control characters, half surrogate pairs, the empty
+ * name. On the command line a name starting with `-` goes after `--`, which ends the options.
+ */
+export const existingNameSchema = z
   .string()
   .min(1, 'A name cannot be empty.')
-  .max(200, 'A name is at most 200 characters.')
-  .refine((s) => !s.includes('/'), 'A name cannot contain "/".')
+  .max(1000, 'A name is at most 1000 characters.')
   .refine((s) => !CONTROL.test(s), 'A name cannot contain control characters.')
-  .refine((s) => !LONE_SURROGATE.test(s), 'A name cannot contain half a Unicode surrogate pair.')
+  .refine((s) => !LONE_SURROGATE.test(s), 'A name cannot contain half a Unicode surrogate pair.');
+
+/** A new snapshot or branch name as a user may type it: what existingNameSchema takes, and tidier. */
+export const newNameSchema = existingNameSchema
+  .refine((s) => s.length <= 200, 'A name is at most 200 characters.')
+  .refine((s) => !s.includes('/'), 'A name cannot contain "/".')
   .refine((s) => !s.startsWith('-'), 'A name cannot start with "-".')
   .refine((s) => s.trim() === s, 'A name cannot start or end with spaces.');
+
+/** A name the user creates: the strict rule (see newNameSchema). */
+export const nameSchema = newNameSchema;
 
 /**
  * Free text such as a snapshot's description: any printable text, with line breaks (`\n`) and tabs. A carriage

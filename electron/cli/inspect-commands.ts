@@ -12,14 +12,15 @@ import { DEFAULT_URI, name, sourceOf, withEngine, type CommonFlags } from './ops
 import { out } from './output';
 
 /**
- * A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which. A path (names
- * never hold a slash) is one image file of the domain.
+ * A name is a snapshot's when one has it, else a branch's; "branch:" or "snapshot:" says which. Names are taken
+ * verbatim, spaces included. A path (libvirt refuses a slash in snapshot and domain names, the app in branch names)
+ * is one image file of the domain.
  */
 function toNode(domain: Domain, ref: string): string {
   if (ref.includes('/')) return `f:${resolve(ref)}`;
   if (ref.startsWith('branch:')) return `b:${name('branch')(ref.slice(7))}`;
   if (ref.startsWith('snapshot:')) return `s:${name('snapshot')(ref.slice(9))}`;
-  return domain.snapshots.some((s) => s.name === ref) ? `s:${ref}` : `b:${name('branch')(ref)}`;
+  return domain.snapshots.some((s) => s.name === ref) ? `s:${name('snapshot')(ref)}` : `b:${name('branch')(ref)}`;
 }
 
 function formatHealth(reports: HealthReport[]): string {

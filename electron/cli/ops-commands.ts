@@ -13,7 +13,7 @@ import { formatPlan } from '../../shared/ops/format-plan';
 import { formatBytes } from '../../shared/snapshot-graph';
 import type { Intent } from '../../shared/ops/plan';
 import { intentSchema } from '../../shared/contract';
-import { absolutePathSchema, freeTextSchema, nameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
 import { Engine } from '../engine';
 import { err, out } from './output';
 
@@ -47,9 +47,18 @@ export function sourceOf(flags: CommonFlags): Source {
   return { kind: 'libvirt', uri };
 }
 
-/** Parses a name the user gave (`what` says which, for the message) by the rules every interface applies. */
+/**
+ * Parses the name of something that exists (`what` says which, for the message), verbatim: spaces at either end
+ * are part of it. A name that starts with `-` is given after `--`, where commander stops reading options; any
+ * character the API refuses (a control character) is refused here too.
+ */
 export function name(what: string): Parse {
-  return checked(`${what} name`, nameSchema);
+  return checked(`${what} name`, existingNameSchema);
+}
+
+/** Parses a name the user creates (a new snapshot or branch, a rename's target) by the stricter rule. */
+export function newName(what: string): Parse {
+  return checked(`${what} name`, newNameSchema);
 }
 
 /**
@@ -174,7 +183,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
       run(flags, () => ({
         op: 'create-snapshot',
         domain: name('domain')(domain),
-        name: name('snapshot')(snapshot),
+        name: newName('snapshot')(snapshot),
         ...(flags.description !== undefined ? { description: checked('description', freeTextSchema)(flags.description) } : {}),
       })),
     );
@@ -192,8 +201,8 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
           op: 'revert-branch',
           domain: name('domain')(domain),
           snapshot: name('snapshot')(snapshot),
-          branch: name('branch')(flags.branch as string),
-          ...(flags.keepAs !== undefined ? { keepAs: name('branch')(flags.keepAs) } : {}),
+          branch: newName('branch')(flags.branch as string),
+          ...(flags.keepAs !== undefined ? { keepAs: newName('branch')(flags.keepAs) } : {}),
         };
       }),
     );
@@ -246,7 +255,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
   withCommon(program.command('rename-branch <domain> <old> <new>'))
     .description('Rename a branch.')
     .action((domain: string, from: string, to: string, flags: CommonFlags) =>
-      run(flags, () => ({ op: 'rename-branch', domain: name('domain')(domain), branch: name('branch')(from), to: name('branch')(to) })),
+      run(flags, () => ({ op: 'rename-branch', domain: name('domain')(domain), branch: name('branch')(from), to: newName('branch')(to) })),
     );
 
   const trash = program.command('trash').description('List, restore or empty the trash beside the images.');

@@ -79,8 +79,8 @@ describe('parseSnapshotXml', () => {
       state: 'disk-snapshot',
       memoryFile: null,
       disks: [
-        { target: 'vda', kind: 'external', overlay: '/img/vm.s2', format: 'qcow2' },
-        { target: 'hdc', kind: 'no', overlay: null, format: null },
+        { target: 'vda', kind: 'external', type: 'file', overlay: '/img/vm.s2', source: '/img/vm.s2', format: 'qcow2', managed: true },
+        { target: 'hdc', kind: 'no', type: 'file', overlay: null, source: null, format: null, managed: false, reason: 'Not part of this snapshot.' },
       ],
       revertFiles: ['/img/vm.revert'],
     });

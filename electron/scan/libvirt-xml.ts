@@ -1,14 +1,15 @@
 /**
- * Parsers for libvirt's domain and snapshot XML. Paths come out as libvirt wrote them; the scanner makes
- * them canonical. Domain XML is read with xmldom, which the engine also edits it with; the thousands of
- * snapshot documents of a large host are read with htmlparser2, several times faster.
+ * Parsers for libvirt's domain XML. Paths and names come out as libvirt wrote them, untrimmed; the scanner makes
+ * paths canonical. Domain XML is read with xmldom, which the engine also edits it with. Snapshot documents are
+ * read in snapshot-xml.ts.
  */
 import { DOMParser, type Element } from '@xmldom/xmldom';
-import { parseDocument } from 'htmlparser2';
-import type { Element as FastElement } from 'domhandler';
 import type { RecordedBranches } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip } from '../../shared/model';
+import { describeSource, unmanagedReason } from './disk-source';
+
+export { parseSnapshotXml, type RawSnapshot, type RawSnapshotDisk } from './snapshot-xml';
 
 /** The app's XML namespace for its records in a domain's `<metadata>`. */
 export const SNAPTREE_NS = 'urn:virt-snaptree:branches:1';
@@ -20,20 +21,15 @@ export interface RawDisk {
   /** libvirt's disk type: `file`, `block`, `network`, `volume`, `dir`. */
   type: string;
   file: string | null;
+  /** The format libvirt opens the image with: `<driver type>`, or raw when absent (libvirt's QEMU driver default). */
   format: string | null;
   managed: boolean;
   reason?: string;
-}
-
-export interface RawSnapshot {
-  name: string;
-  parent: string | null;
-  description: string | null;
-  created: string | null;
-  state: string;
-  memoryFile: string | null;
-  disks: Array<{ target: string; kind: string; overlay: string | null; format: string | null }>;
-  revertFiles: string[];
+  /**
+   * The backing chain the domain XML states in `<backingStore>`, top's backing first, each a file path verbatim
+   * (or a description of a source that is not a file); null when the XML states none (an inactive definition).
+   */
+  backingStore: string[] | null;
 }
 
 // One parser for every document: building one costs as much as parsing a snapshot.
@@ -68,17 +64,21 @@ function attr(el: Element | null, name: string): string | null {
   return el.hasAttribute(name) ? el.getAttribute(name) : null;
 }
 
-/** Why a disk is not managed, or undefined when it is (a file-backed qcow2 or raw disk). */
-function unmanagedReason(device: string, type: string, file: string | null, format: string | null): string | undefined {
-  if (device === 'cdrom' || device === 'floppy') return `${device === 'cdrom' ? 'CD-ROM' : 'Floppy'} drive: media, not a managed disk.`;
-  if (type === 'network') return 'Network disk: not a local file.';
-  if (type === 'volume') return 'Storage pool volume: managed by its pool, not by image files.';
-  if (type === 'block') return 'Block device (LVM or partition): not an image file.';
-  if (type === 'dir') return 'Directory-backed disk: not an image file.';
-  if (type !== 'file') return `Disk type "${type}" is not managed.`;
-  if (file === null) return 'No image attached.';
-  if (format !== null && format !== 'qcow2' && format !== 'raw') return `Format ${format} is not managed (qcow2 and raw are).`;
-  return undefined;
+/**
+ * The chain a disk's `<backingStore>` states: each level's source, down to the empty `<backingStore/>` that ends
+ * it. Null when the disk has no `<backingStore>` at all: libvirt then states nothing (inactive XML).
+ */
+function backingStoreOf(disk: Element): string[] | null {
+  let level = child(disk, 'backingStore');
+  if (level === null) return null;
+  const chain: string[] = [];
+  while (level !== null && level.hasAttribute('type')) {
+    const type = attr(level, 'type') ?? 'file';
+    const source = child(level, 'source');
+    chain.push(describeSource(type, (a) => attr(source, a)) ?? `(${type})`);
+    level = child(level, 'backingStore');
+  }
+  return chain;
 }
 
 /** Reads the disks of a domain definition from `<devices><disk>`. */
@@ -90,18 +90,21 @@ export function parseDomainDisks(xml: string): RawDisk[] {
     const type = attr(disk, 'type') ?? 'file';
     const device = attr(disk, 'device') ?? 'disk';
     const source = child(disk, 'source');
-    const file = attr(source, 'file') ?? attr(source, 'dev');
-    const format = attr(child(disk, 'driver'), 'type');
+    const file = type === 'file' ? attr(source, 'file') : null;
+    // libvirt's QEMU driver opens a disk without <driver type> as raw, and never probes: so does the app.
+    const format = attr(child(disk, 'driver'), 'type') ?? (type === 'file' && file !== null ? 'raw' : null);
     const target = attr(child(disk, 'target'), 'dev') ?? '?';
-    const reason = unmanagedReason(device, type, type === 'file' ? file : null, format);
+    const sliced = source !== null && child(source, 'slices') !== null;
+    const reason = unmanagedReason({ device, type, file, format, sliced });
     return {
       target,
       device,
       type,
-      file: type === 'file' ? file : null,
+      file,
       format,
       managed: reason === undefined,
       ...(reason !== undefined ? { reason } : {}),
+      backingStore: backingStoreOf(disk),
     };
   });
 }
@@ -124,71 +127,5 @@ export function parseBranchRecords(xml: string): RecordedBranches {
           .filter((tip) => tip.target !== '' && tip.file !== ''),
       }))
       .filter((branch) => branch.name !== '' && branch.tips.length > 0),
-  };
-}
-
-/** Cuts the element `<name ...>...</name>` out of a document's text, when present. */
-function cutElement(xml: string, name: string): string {
-  for (let at = xml.indexOf(`<${name}`, 1); at !== -1; at = xml.indexOf(`<${name}`, at + 1)) {
-    const next = xml[at + name.length + 1];
-    if (next !== ' ' && next !== '>' && next !== '\n' && next !== '\t') continue;
-    const close = xml.lastIndexOf(`</${name}>`);
-    return close < at ? xml : xml.slice(0, at) + xml.slice(close + name.length + 3);
-  }
-  return xml;
-}
-
-function fastChildren(el: FastElement, name: string): FastElement[] {
-  return el.children.filter((c): c is FastElement => c.type === 'tag' && c.name === name);
-}
-
-function fastChild(el: FastElement | null, name: string): FastElement | null {
-  return el === null ? null : (fastChildren(el, name)[0] ?? null);
-}
-
-function fastAttr(el: FastElement | null, name: string): string | null {
-  return el?.attribs[name] ?? null;
-}
-
-function fastText(el: FastElement | null): string | null {
-  if (el === null) return null;
-  let out = '';
-  const walk = (node: FastElement['children'][number]): void => {
-    if (node.type === 'text') out += node.data;
-    else if ('children' in node) node.children.forEach(walk);
-  };
-  el.children.forEach(walk);
-  return out.trim();
-}
-
-/**
- * Reads a `<domainsnapshot>` document. The saved `<domain>` definitions it carries are most of its text and
- * none of what the graph needs; they are cut before parsing.
- */
-export function parseSnapshotXml(xml: string): RawSnapshot {
-  const document = parseDocument(cutElement(cutElement(xml, 'inactiveDomain'), 'domain'), { xmlMode: true, decodeEntities: true });
-  const root = document.children.find((c): c is FastElement => c.type === 'tag' && c.name === 'domainsnapshot');
-  if (root === undefined) throw new AppError('E_TOOL', 'The snapshot XML has no <domainsnapshot> element.');
-  const created = fastText(fastChild(root, 'creationTime'));
-  const memory = fastChild(root, 'memory');
-  const disksEl = fastChild(root, 'disks');
-  const parentEl = fastChild(root, 'parent');
-  return {
-    name: fastText(fastChild(root, 'name')) ?? '',
-    parent: parentEl === null ? null : fastText(fastChild(parentEl, 'name')),
-    description: fastText(fastChild(root, 'description')),
-    created: created !== null && /^\d+$/.test(created) ? new Date(Number(created) * 1000).toISOString() : null,
-    state: fastText(fastChild(root, 'state')) ?? 'unknown',
-    memoryFile: fastAttr(memory, 'snapshot') === 'external' ? fastAttr(memory, 'file') : null,
-    disks: (disksEl === null ? [] : fastChildren(disksEl, 'disk')).map((disk) => ({
-      target: fastAttr(disk, 'name') ?? '?',
-      kind: fastAttr(disk, 'snapshot') ?? 'external',
-      overlay: fastAttr(fastChild(disk, 'source'), 'file'),
-      format: fastAttr(fastChild(disk, 'driver'), 'type'),
-    })),
-    revertFiles: fastChildren(fastChild(root, 'revertDisks') ?? root, 'disk')
-      .filter(() => fastChild(root, 'revertDisks') !== null)
-      .map((disk) => fastAttr(fastChild(disk, 'source'), 'file'))
-      .filter((file): file is string => file !== null),
   };
 }

@@ -8,17 +8,15 @@ import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import { LayerReader } from './layers';
-import { parseBranchRecords, parseDomainDisks, parseSnapshotXml } from './libvirt-xml';
+import { backingMismatch } from './backing-store';
+import { parseBranchRecords, parseDomainDisks } from './libvirt-xml';
+import { currentName, listedNames, readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
 import { reportTrash } from './scan-folder';
 
 export interface LibvirtScanOptions {
   /** Scan only these domains (a rescan after an operation); all when omitted. */
   domains?: string[];
-}
-
-function lines(stdout: string): string[] {
-  return stdout.split('\n').filter((line) => line.trim() !== '');
 }
 
 /** Reads `virsh version` into one line such as `libvirt 9.0.0, QEMU 7.2.22`. */
@@ -36,10 +34,10 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
   const live = state === 'running' || state === 'paused' || state === 'in shutdown';
   const [xml, snapshotNames, current] = await Promise.all([
     virsh.run(['dumpxml', '--domain', name]),
-    virsh.run(['snapshot-list', '--domain', name, '--name']).then(lines),
+    virsh.run(['snapshot-list', '--domain', name, '--name']).then(listedNames),
     virsh
       .run(['snapshot-current', '--domain', name, '--name'])
-      .then((out) => out.trim() || null)
+      .then(currentName)
       .catch((error: unknown) => {
         if (isNotFound(error)) return null;
         throw error;
@@ -47,26 +45,11 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
   ]);
   // Branch records live in the persistent definition; a running domain's live XML may lag behind it.
   const configXml = live ? await virsh.run(['dumpxml', '--domain', name, '--inactive']) : xml;
-
-  const rawSnapshots = await Promise.all(
-    snapshotNames.map(async (snap) => {
-      try {
-        return parseSnapshotXml(await virsh.run(['snapshot-dumpxml', '--domain', name, '--snapshotname', snap]));
-      } catch (error) {
-        problems.push({
-          code: 'snapshot-unreadable',
-          severity: 'error',
-          message: `Snapshot "${snap}" cannot be read: ${(error as Error).message}`,
-          domain: name,
-          snapshot: snap,
-        });
-        return null;
-      }
-    }),
-  );
+  const rawSnapshots = await readSnapshots(virsh, name, snapshotNames, problems);
+  const rawDisks = parseDomainDisks(xml);
 
   const disks = await Promise.all(
-    parseDomainDisks(xml).map(async (raw): Promise<Omit<Disk, 'chain'>> => {
+    rawDisks.map(async (raw): Promise<Omit<Disk, 'chain'>> => {
       const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
       if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
       const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live });
@@ -92,9 +75,7 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
   );
 
   const snapshots: SnapshotFacts[] = await Promise.all(
-    rawSnapshots
-      .filter((s): s is NonNullable<typeof s> => s !== null)
-      .map(async (raw) => ({
+    rawSnapshots.map(async (raw) => ({
         name: raw.name,
         parent: raw.parent,
         description: raw.description,
@@ -105,7 +86,15 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
         revertFiles: (await Promise.all(raw.revertFiles.map((file) => reader.read(file, 'qcow2')))).filter((f): f is string => f !== null),
         disks: await Promise.all(
           raw.disks.map(async (disk) => {
-            if (disk.kind !== 'external' || disk.overlay === null) return { target: disk.target, kind: disk.kind, overlay: null };
+            const listed = {
+              target: disk.target,
+              kind: disk.kind,
+              type: disk.type,
+              source: disk.source,
+              managed: disk.managed,
+              ...(disk.reason !== undefined ? { reason: disk.reason } : {}),
+            };
+            if (!disk.managed || disk.overlay === null) return { ...listed, overlay: null };
             const overlay = await reader.read(disk.overlay, disk.format ?? 'qcow2', { shared: live });
             if (overlay === null) {
               problems.push({
@@ -118,11 +107,16 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
                 path: disk.overlay,
               });
             }
-            return { target: disk.target, kind: disk.kind, overlay };
+            return { ...listed, overlay };
           }),
         ),
       })),
   );
+
+  for (const raw of rawDisks) {
+    const mismatch = backingMismatch(reader, raw);
+    if (mismatch !== null) problems.push({ ...mismatch, domain: name });
+  }
 
   let recorded = { current: null as string | null, branches: [] as Array<{ name: string; tips: BranchTip[] }> };
   try {
@@ -212,7 +206,7 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   try {
     const [version, list] = await Promise.all([
       virsh.run(['version']).catch(() => ''),
-      options.domains !== undefined ? Promise.resolve(options.domains) : virsh.run(['list', '--all', '--name']).then(lines),
+      options.domains !== undefined ? Promise.resolve(options.domains) : virsh.run(['list', '--all', '--name']).then(listedNames),
     ]);
     hypervisor = parseVersion(version);
     names = list;

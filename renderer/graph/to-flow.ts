@@ -53,6 +53,7 @@ function rank(node: GraphNode): string {
   return `${node.current ? '2' : '1'}${node.name}`;
 }
 
+/** Lays out a domain's snapshot graph (with a plan's ghosts) as React Flow nodes and edges; any parent loop is cut. */
 export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, findings: Record<string, string[]> = findingsByPath(domain, undefined)): FlowGraph {
   const ghostIds = new Set(highlights.ghosts.map((g) => g.id));
   const graphNodes = [...snapshotGraph(domain), ...highlights.ghosts];
@@ -69,7 +70,29 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
     list.sort((a, b) => rank(byId.get(a) as GraphNode).localeCompare(rank(byId.get(b) as GraphNode)));
   }
 
-  const root = hierarchy<string>(ROOT, (id) => childrenOf[id] ?? []);
+  // Each node is laid out once. snapshotGraph cuts loops of parents, but ghosts and duplicate ids come from
+  // elsewhere: d3 would recurse without end on a node reached twice and drop one never reached from the roots (a
+  // loop), so the second visit is skipped and an unreached node hangs off the root.
+  const laidTree: Record<string, string[]> = { [ROOT]: [] };
+  const reached = new Set<string>([ROOT]);
+  const visit = (from: string): void => {
+    for (let queue = [from], i = 0; i < queue.length; i++) {
+      const id = queue[i] as string;
+      const kids = (childrenOf[id] ?? []).filter((kid) => !reached.has(kid) && reached.add(kid));
+      laidTree[id] = [...(laidTree[id] ?? []), ...kids];
+      queue.push(...kids);
+    }
+  };
+  visit(ROOT);
+  for (const node of graphNodes) {
+    if (reached.has(node.id)) continue;
+    reached.add(node.id);
+    parentOf[node.id] = null;
+    laidTree[ROOT]?.push(node.id);
+    visit(node.id);
+  }
+  for (const id of Object.keys(childrenOf)) childrenOf[id] = laidTree[id] ?? [];
+  const root = hierarchy<string>(ROOT, (id) => laidTree[id] ?? []);
   const laid: HierarchyPointNode<string> = tree<string>().nodeSize([ROW, COLUMN]).separation(() => 1)(root);
 
   const nodes: SnapFlowNode[] = [];
@@ -96,10 +119,11 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
         ghost: ghostIds.has(node.id),
       },
     });
-    if (node.parentId !== null) {
+    const parent = parentOf[node.id] ?? null;
+    if (parent !== null) {
       edges.push({
-        id: `${node.parentId}->${node.id}`,
-        source: node.parentId,
+        id: `${parent}->${node.id}`,
+        source: parent,
         target: node.id,
         type: 'smoothstep',
         className: `${node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghostIds.has(node.id) ? ' edge-ghost' : ''}`,

@@ -1,0 +1,199 @@
+/**
+ * Reads libvirt's `<domainsnapshot>` documents. Every string comes out as libvirt holds it: names, parents and
+ * descriptions are not trimmed, since libvirt tells ` a` and `a` apart. A document that is not well-formed (cut
+ * short, tags that do not match) is refused whole, never half-read. The thousands of snapshot documents of a large
+ * host are read with htmlparser2, several times faster than a DOM; the saved `<domain>` each carries is most of its
+ * text and is parsed only when a disk needs its mode from it.
+ */
+import { parseDocument } from 'htmlparser2';
+import type { Element as FastElement } from 'domhandler';
+import { AppError } from '../../shared/errors';
+import { describeSource, snapshotDiskReason } from './disk-source';
+
+export interface RawSnapshotDisk {
+  /** The disk's `name` attribute, verbatim: a target such as `vda`, or a source path. */
+  target: string;
+  /** The snapshot mode, libvirt's default applied where the attribute is absent (see snapshotModeDefault). */
+  kind: string;
+  /** libvirt's disk type of the new source; `file` when absent, as libvirt reads it. */
+  type: string;
+  /** The overlay file of an external file snapshot; null for any other disk. */
+  overlay: string | null;
+  /** Where the snapshot put the disk, verbatim (see describeSource). */
+  source: string | null;
+  format: string | null;
+  managed: boolean;
+  reason?: string;
+}
+
+export interface RawSnapshot {
+  name: string;
+  parent: string | null;
+  description: string | null;
+  created: string | null;
+  state: string;
+  memoryFile: string | null;
+  disks: RawSnapshotDisk[];
+  revertFiles: string[];
+}
+
+function malformed(why: string): AppError {
+  return new AppError('E_TOOL', `The snapshot XML is truncated or malformed (${why}); it is not read.`);
+}
+
+/** Markup that holds no elements: comments, CDATA, processing instructions, a doctype. */
+const NOT_ELEMENTS = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>/g;
+/** One tag: closing or not, its name, its attributes (quoted values may hold `>`), self-closing or not. */
+const TAG = /<(\/?)([^\s/>!?]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|</g;
+
+/**
+ * Throws unless `xml` is one element whose tags all match: a document cut short leaves an element open, a tag cut
+ * inside its attributes matches no tag at all. htmlparser2 would close whatever is open and carry on.
+ */
+export function checkWellFormed(xml: string): void {
+  const text = xml.replace(NOT_ELEMENTS, '');
+  if (/<!--|<!\[CDATA\[/.test(text)) throw malformed('an unterminated comment or CDATA section');
+  const stack: string[] = [];
+  let roots = 0;
+  let end = 0;
+  for (const match of text.matchAll(TAG)) {
+    const [whole, closing, name, , selfClosing] = match;
+    if (name === undefined) throw malformed(`a "<" that starts no tag at offset ${match.index}`);
+    if (stack.length === 0 && text.slice(end, match.index).trim() !== '') throw malformed('text outside the root element');
+    end = match.index + whole.length;
+    if (closing === '/') {
+      const open = stack.pop();
+      if (open !== name) throw malformed(`</${name}> closes ${open === undefined ? 'nothing' : `<${open}>`}`);
+      continue;
+    }
+    if (stack.length === 0) roots++;
+    if (roots > 1) throw malformed('more than one root element');
+    if (selfClosing !== '/') stack.push(name);
+  }
+  if (stack.length > 0) throw malformed(`<${stack[stack.length - 1] ?? ''}> is never closed`);
+  if (roots === 0) throw malformed('no element');
+  if (text.slice(end).trim() !== '') throw malformed('text after the root element');
+}
+
+/** Splits the element `<name ...>...</name>` out of a document's text: the rest, and the element (or null). */
+function cutElement(xml: string, name: string): { rest: string; cut: string | null } {
+  for (let at = xml.indexOf(`<${name}`, 1); at !== -1; at = xml.indexOf(`<${name}`, at + 1)) {
+    const next = xml[at + name.length + 1];
+    if (next !== ' ' && next !== '>' && next !== '\n' && next !== '\t') continue;
+    const close = xml.lastIndexOf(`</${name}>`);
+    if (close < at) return { rest: xml, cut: null };
+    const after = close + name.length + 3;
+    return { rest: xml.slice(0, at) + xml.slice(after), cut: xml.slice(at, after) };
+  }
+  return { rest: xml, cut: null };
+}
+
+function tags(el: FastElement | null, name: string): FastElement[] {
+  return el === null ? [] : el.children.filter((c): c is FastElement => c.type === 'tag' && c.name === name);
+}
+
+function tag(el: FastElement | null, name: string): FastElement | null {
+  return tags(el, name)[0] ?? null;
+}
+
+function attrOf(el: FastElement | null, name: string): string | null {
+  return el?.attribs[name] ?? null;
+}
+
+/** The element's text exactly as the document holds it (entities decoded), or null when there is no element. */
+function textOf(el: FastElement | null): string | null {
+  if (el === null) return null;
+  let out = '';
+  const walk = (node: FastElement['children'][number]): void => {
+    if (node.type === 'text') out += node.data;
+    else if ('children' in node) node.children.forEach(walk);
+  };
+  el.children.forEach(walk);
+  return out;
+}
+
+function rootOf(xml: string, name: string): FastElement | null {
+  const document = parseDocument(xml, { xmlMode: true, decodeEntities: true });
+  return document.children.find((c): c is FastElement => c.type === 'tag' && c.name === name) ?? null;
+}
+
+/**
+ * The snapshot mode of a disk whose `<disk>` has no `snapshot=` attribute, by libvirt's rule (formatsnapshot:
+ * "the possible values are the same as the snapshot attribute for disk devices"; virDomainSnapshotAlignDisks and
+ * qemuSnapshotCreateAlignDisks): the domain disk's own `snapshot=` attribute when it has one (the saved `<domain>`,
+ * its disk matched by target or by source path); else `no` for a drive with no media; else `external` for a
+ * disk-only snapshot (state `disk-snapshot`) or one whose memory went to an external file; else `internal`.
+ */
+export function snapshotModeDefault(domainDisk: FastElement | null, state: string | null, memoryMode: string | null): string {
+  const own = attrOf(domainDisk, 'snapshot');
+  if (own !== null) return own;
+  if (domainDisk !== null && tag(domainDisk, 'source') === null) return 'no';
+  return state === 'disk-snapshot' || memoryMode === 'external' ? 'external' : 'internal';
+}
+
+/** The saved domain's disk that a snapshot disk's `name` means: by target, else by source path. */
+function domainDiskFor(domain: FastElement | null, name: string): FastElement | null {
+  const disks = tags(tag(domain, 'devices'), 'disk');
+  const source = (d: FastElement): string | null => {
+    const s = tag(d, 'source');
+    return attrOf(s, 'file') ?? attrOf(s, 'dev') ?? attrOf(s, 'name');
+  };
+  return disks.find((d) => attrOf(tag(d, 'target'), 'dev') === name) ?? disks.find((d) => source(d) === name) ?? null;
+}
+
+/** Reads a `<domainsnapshot>` document; throws when it is not well-formed or names no snapshot. */
+export function parseSnapshotXml(xml: string): RawSnapshot {
+  const inactive = cutElement(xml, 'inactiveDomain');
+  const domainCut = cutElement(inactive.rest, 'domain');
+  checkWellFormed(domainCut.rest);
+  const root = rootOf(domainCut.rest, 'domainsnapshot');
+  if (root === null) throw new AppError('E_TOOL', 'The snapshot XML has no <domainsnapshot> element.');
+  const name = textOf(tag(root, 'name'));
+  if (name === null || name === '') throw new AppError('E_TOOL', 'The snapshot XML names no snapshot.');
+  const created = textOf(tag(root, 'creationTime'))?.trim() ?? null;
+  const state = textOf(tag(root, 'state'));
+  const memory = tag(root, 'memory');
+  const memoryMode = attrOf(memory, 'snapshot');
+  const parentEl = tag(root, 'parent');
+  const revertDisks = tag(root, 'revertDisks');
+
+  let domain: FastElement | null | undefined;
+  const savedDomain = (): FastElement | null => {
+    if (domain === undefined) {
+      if (domainCut.cut !== null) checkWellFormed(domainCut.cut);
+      domain = domainCut.cut === null ? null : rootOf(domainCut.cut, 'domain');
+    }
+    return domain;
+  };
+
+  return {
+    name,
+    parent: textOf(tag(parentEl, 'name')),
+    description: textOf(tag(root, 'description')),
+    created: created !== null && /^\d+$/.test(created) ? new Date(Number(created) * 1000).toISOString() : null,
+    state: state ?? 'unknown',
+    memoryFile: memoryMode === 'external' ? attrOf(memory, 'file') : null,
+    disks: tags(tag(root, 'disks'), 'disk').map((disk) => {
+      const target = attrOf(disk, 'name') ?? '?';
+      const kind = attrOf(disk, 'snapshot') ?? snapshotModeDefault(domainDiskFor(savedDomain(), target), state, memoryMode);
+      const type = attrOf(disk, 'type') ?? 'file';
+      const sourceEl = tag(disk, 'source');
+      const source = sourceEl === null ? null : describeSource(type, (a) => attrOf(sourceEl, a));
+      const format = attrOf(tag(disk, 'driver'), 'type');
+      const reason = snapshotDiskReason(kind, type, source, format);
+      return {
+        target,
+        kind,
+        type,
+        overlay: kind === 'external' && type === 'file' ? source : null,
+        source,
+        format,
+        managed: reason === undefined,
+        ...(reason !== undefined ? { reason } : {}),
+      };
+    }),
+    revertFiles: tags(revertDisks, 'disk')
+      .map((disk) => attrOf(tag(disk, 'source'), 'file'))
+      .filter((file): file is string => file !== null),
+  };
+}
