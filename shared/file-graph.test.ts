@@ -35,6 +35,21 @@ describe('file graph', () => {
     expect(node('/i/alt.qcow2').frozenBy).toEqual([]);
   });
 
+  test('an image with an external data file carries it on its node: present, missing, or a relative name', () => {
+    const withData = seed();
+    const d = withData.domains[0]!;
+    const base = Object.values(d.layers).find((l) => l.backing === null)!;
+    base.dataFile = { path: '/data/base.raw', exists: true, size: 8 << 20 };
+    const present = fileGraph(withData, d).nodes.find((n) => n.id === base.path)!;
+    expect(present.dataFile).toEqual({ path: '/data/base.raw', exists: true, size: 8 << 20 });
+    expect(present.labels).toContain('guest data in the external file /data/base.raw');
+    base.dataFile = { path: '/data/base.raw', exists: false, size: 0 };
+    expect(fileGraph(withData, d).nodes.find((n) => n.id === base.path)!.labels).toContain('its external data file /data/base.raw is missing');
+    base.dataFile = { path: 'base.raw', exists: null, size: 0 };
+    expect(fileGraph(withData, d).nodes.find((n) => n.id === base.path)!.labels.join(' ')).toMatch(/relative name: QEMU opens it from the working directory/);
+    expect(node('/i/vm.snap3').dataFile).toBeNull();
+  });
+
   test('a trashed file whose backing is gone goes to the trash group', () => {
     const g = fileGraph(scan, domain, [{ ...trashed, backing: '/elsewhere/x' }]);
     expect(g.nodes.find((n) => n.role === 'trash')?.group).toBe('trash');

@@ -4,7 +4,7 @@
  * the user (a snapshot's saved state, a branch's tip, a loose file, something in the trash) and whether it is
  * frozen: other files or snapshots need its bytes unchanged.
  */
-import type { Domain, Layer, ScanResult } from './model';
+import type { Domain, Layer, LayerDataFile, ScanResult } from './model';
 import { dependantsIndex, type Dependant } from './ops/dependants';
 import type { TrashEntry } from './ops/results';
 
@@ -22,6 +22,11 @@ export interface FileNode {
   labels: string[];
   current: boolean;
   layer: Layer | null;
+  /**
+   * The external data file holding this image's guest data, part of the file (its bytes are the disk's); null
+   * when the image keeps its data itself.
+   */
+  dataFile: LayerDataFile | null;
   /** For a trashed file: where it was, and what it takes to restore it. */
   trash: TrashEntry | null;
   /** What needs this file unchanged: files built on it, snapshots whose state it holds. Empty when it is free. */
@@ -109,6 +114,13 @@ function noteFiles(domain: Domain): Notes {
   return { groupOf: resolveGroup, labels, roles, current };
 }
 
+/** A file's external data file in words; null when it has none. */
+export function dataFileWords(data: LayerDataFile | null): string | null {
+  if (data === null) return null;
+  if (data.exists === null) return `guest data in the external file "${data.path}" (a relative name: QEMU opens it from the working directory of the process that opens the image)`;
+  return data.exists ? `guest data in the external file ${data.path}` : `its external data file ${data.path} is missing`;
+}
+
 /** The disk (guest target) a file of the domain belongs to; null when it belongs to none. */
 export function diskOfFile(domain: Domain, path: string): string | null {
   if (domain.layers[path] === undefined) return null;
@@ -125,6 +137,8 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
     const role = roles.get(layer.path) ?? (layer.backing === null ? 'base' : 'layer');
     const words = (labels.get(layer.path) ?? []).filter((w) => w !== '');
     if (layer.backing === null) words.push('base image');
+    const dataWords = dataFileWords(layer.dataFile ?? null);
+    if (dataWords !== null) words.push(dataWords);
     nodes.push({
       id: layer.path,
       path: layer.path,
@@ -133,6 +147,7 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
       labels: [...new Set(words)],
       current: current.has(layer.path),
       layer,
+      dataFile: layer.dataFile ?? null,
       trash: null,
       frozenBy: (dependants.get(layer.path) ?? []).filter(freezes),
     });
@@ -150,6 +165,7 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
       labels: [`in the trash; was ${entry.original}`],
       current: false,
       layer: null,
+      dataFile: null,
       trash: entry,
       frozenBy: [],
     });

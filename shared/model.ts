@@ -41,6 +41,16 @@ export type ProblemCode =
    */
   | 'external-data-file'
   /**
+   * The external data file of an image is missing (or its header names none): the guest data is not there and
+   * QEMU cannot open the disk. `path` is the image.
+   */
+  | 'missing-data-file'
+  /**
+   * An image reached through two folders (a symlink) whose relative backing name names a different file from
+   * each: QEMU's chain depends on the path it is opened by. `path` is the image.
+   */
+  | 'ambiguous-backing'
+  /**
    * A directory holds a file whose name is not valid UTF-8: it cannot be named, so it cannot be read, and it may
    * be built on any layer there. `path` is the directory; the message names the files with escapes. The layers
    * of the folder source, or of each domain with a layer in that directory, are not written, moved or deleted.
@@ -78,6 +88,19 @@ export interface FileOwner {
   modified: string;
 }
 
+/** The external data file of a qcow2 image, as its header names it. */
+export interface LayerDataFile {
+  /**
+   * The name as the header records it. QEMU opens a relative name against the working directory of the process
+   * that opens the image (not the image's folder), so for a relative name no one file can be named.
+   */
+  path: string;
+  /** Whether it exists; null for a relative name, which names no file the app can know. */
+  exists: boolean | null;
+  /** Bytes allocated on the host; 0 when it is missing or its name is relative. */
+  size: number;
+}
+
 /** One disk image file. Identity is its canonical real path. */
 export interface Layer {
   path: string;
@@ -92,6 +115,11 @@ export interface Layer {
   backingName: string | null;
   /** Format recorded for the backing link; null means it is missing (never probed). */
   backingFormat: string | null;
+  /**
+   * The external data file holding the guest data (qcow2 `data_file`), part of the layer; null or absent when the
+   * image keeps its data itself.
+   */
+  dataFile?: LayerDataFile | null;
   /** True when the layer could only be read with `-U` because a running VM holds it. */
   sharedRead?: boolean;
   /** Owner, permissions and last write of the file. */

@@ -7,12 +7,12 @@
  * open the data file, which may name any file on the host.
  */
 import { realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
-import { NotRegularFileError, QCOW2_CORRUPT, QCOW2_EXTERNAL_DATA, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
-import { dataFileProblem } from './file-checks';
+import { NotRegularFileError, QCOW2_CORRUPT, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
+import { backingFileOf, divergentOpenings, followBacking, realPathDivergence } from './backing-names';
+import { readDataFile } from './external-data';
 import { ownerOf } from './owners';
 import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
 
@@ -26,6 +26,7 @@ interface Link {
   /** From the qcow2 header; a raw file's size is read from the file system. */
   virtualSize: number;
   needsQemuImg: boolean;
+  dataFile: Layer['dataFile'];
 }
 
 function toLayer(link: Link): Layer {
@@ -37,6 +38,7 @@ function toLayer(link: Link): Layer {
     backing: link.backing,
     backingName: link.backingName,
     backingFormat: link.backingFormat,
+    dataFile: link.dataFile,
   };
 }
 
@@ -63,9 +65,12 @@ export function canonical(path: string): string | null {
   }
 }
 
-/** Resolves a backing name against the overlay's own directory, as QEMU does. */
-export function resolveBackingName(overlay: string, name: string): string {
-  return isAbsolute(name) ? name : resolve(dirname(overlay), name);
+/**
+ * The file QEMU opens for the backing name `name` of the overlay opened as `opened` (the path it was opened by,
+ * not its real path: see `backing-names.ts`); null when the name is not a local file the app follows.
+ */
+export function resolveBackingName(opened: string, name: string): string | null {
+  return backingFileOf(opened, name);
 }
 
 export interface LayerReaderOptions {
@@ -83,6 +88,8 @@ export class LayerReader {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly headers = new Map<string, Qcow2Header | null>();
   private readonly realPaths = new Map<string, string | null>();
+  /** The path each layer was first opened by: its relative backing name resolves against that path's folder. */
+  private readonly openedAs = new Map<string, string>();
   /** Why a file could not be opened (an errno code), for files whose header read failed. */
   private readonly openErrors = new Map<string, string>();
   private readonly limit: ReturnType<typeof pLimit>;
@@ -129,9 +136,10 @@ export class LayerReader {
   }
 
   /**
-   * Reads the chain that starts at `path`. `format` is what the referrer says the file is (domain XML, a
-   * child's backing format); null means "qcow2 if its header says so, else not an image".
-   * Returns the canonical path, or null when the file is missing or not an image.
+   * Reads the chain that starts at `path`, the path QEMU opens it by (a disk's `<source file>` as written, a file
+   * of a folder listing): relative backing names resolve against its folder. `format` is what the referrer says
+   * the file is (domain XML, a child's backing format); null means "qcow2 if its header says so, else not an
+   * image". Returns the canonical path, or null when the file is missing or not an image.
    */
   async read(path: string, format: string | null, options: { shared?: boolean } = {}): Promise<string | null> {
     const real = this.canonical(path);
@@ -139,10 +147,12 @@ export class LayerReader {
       this.report({ code: 'missing-file', severity: 'error', message: `The image ${path} does not exist.`, path });
       return null;
     }
+    const first = this.openedAs.get(real);
+    if (first !== undefined) this.compareOpenings(real, first, path);
     if (this.layers[real] !== undefined) return real;
     let pending = this.inFlight.get(real);
     if (pending === undefined) {
-      pending = this.readChain(real, format, options.shared ?? false);
+      pending = this.readChain(real, path, format, options.shared ?? false);
       this.inFlight.set(real, pending);
     }
     await pending;
@@ -151,7 +161,10 @@ export class LayerReader {
 
   /** Records a problem found by the caller about the files it reads (kept once per file and kind). */
   report(problem: Problem): void {
-    this.problems.set(`${problem.code}\0${problem.path ?? ''}`, problem);
+    const key = `${problem.code}\0${problem.path ?? ''}`;
+    // An error stays an error: a later, milder report of the same kind about the same file does not hide it.
+    if (this.problems.get(key)?.severity === 'error' && problem.severity !== 'error') return;
+    this.problems.set(key, problem);
   }
 
   private reportNotRegular(path: string, severity: Problem['severity']): void {
@@ -175,16 +188,23 @@ export class LayerReader {
     return regular;
   }
 
-  /** Walks the headers from `top` down to a base, a layer already read, or a broken link. */
-  private async walk(top: string, format: string | null): Promise<{ links: Link[] }> {
+  /**
+   * Walks the headers from `top` (canonical; opened as `opened`) down to a base, a layer already read, or a
+   * broken link. Each relative backing name resolves against the folder of the path that layer was opened by.
+   */
+  private async walk(top: string, opened: string, format: string | null): Promise<{ links: Link[] }> {
     const links: Link[] = [];
     const seen = new Set<string>();
     let at: string | null = top;
+    let atOpened = opened;
     let atFormat = format;
     while (at !== null) {
+      const first = this.openedAs.get(at);
+      if (first !== undefined && links.length > 0) this.compareOpenings(at, first, atOpened);
       if (this.layers[at] !== undefined) {
         return { links };
       }
+      if (first === undefined) this.openedAs.set(at, atOpened);
       seen.add(at);
       // Opening a FIFO or device could block or have side effects: such a file is never an image.
       if (!this.isRegular(at, 'error')) return { links };
@@ -200,6 +220,7 @@ export class LayerReader {
         });
         return { links };
       }
+      const data = readDataFile(at, header);
       const link: Link = {
         path: at,
         format: linkFormat,
@@ -208,59 +229,36 @@ export class LayerReader {
         backingFormat: header?.backingFormat ?? null,
         virtualSize: header?.virtualSize ?? 0,
         needsQemuImg: linkFormat !== 'qcow2' && linkFormat !== 'raw',
+        dataFile: data.dataFile,
       };
-      if (header !== null && (header.incompatibleFeatures & QCOW2_EXTERNAL_DATA) !== 0) this.report(dataFileProblem(at, header.dataFile));
+      for (const problem of data.problems) this.report(problem);
       if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {
         this.report({ code: 'unreadable', severity: 'error', message: `${at} is marked corrupt in its qcow2 header; run qemu-img check.`, path: at });
       }
       links.push(link);
       if (link.backingName === null) return { links };
 
-      if (/^[a-z0-9+]+:/i.test(link.backingName) && !link.backingName.startsWith('file:')) {
-        this.report({
-          code: 'unreadable',
-          severity: 'warning',
-          message: `${at} is backed by "${link.backingName}", which is not a local file; the chain is shown up to here.`,
-          path: at,
-        });
-        return { links };
-      }
-      const named = resolveBackingName(at, link.backingName.replace(/^file:/, ''));
-      const next = this.canonical(named);
-      if (next === null) {
-        link.backing = named;
-        this.report({
-          code: 'missing-backing',
-          severity: 'error',
-          message: `The backing file ${named} of ${at} is missing.`,
-          path: at,
-        });
-        return { links };
-      }
-      link.backing = next;
-      if (seen.has(next)) {
-        this.report({ code: 'cycle', severity: 'error', message: `The backing chain of ${at} loops back to ${next}.`, path: at });
-        return { links };
-      }
-      if (link.backingFormat === null) {
-        this.report({
-          code: 'backing-no-format',
-          severity: 'warning',
-          message:
-            `${at} does not record the format of its backing file ${next}; it is not probed (a guessed format can expose the host), and the chain is shown up to here. ` +
-            `Once you know that file's format, record it: qemu-img rebase -u -F FORMAT -b ${next} ${at}`,
-          path: at,
-        });
-        return { links };
-      }
-      at = next;
+      const hop = followBacking({ at, opened: atOpened, name: link.backingName, format: link.backingFormat }, seen, (path) => this.canonical(path));
+      link.backing = hop.backing;
+      if (hop.problem !== null) this.report(hop.problem);
+      const split = hop.backing === null ? null : realPathDivergence({ at, opened: atOpened, name: link.backingName, backing: hop.backing }, (path) => this.canonical(path));
+      if (split !== null) this.report(split);
+      if (hop.next === null) return { links };
+      at = hop.next.real;
+      atOpened = hop.next.opened;
       atFormat = link.backingFormat;
     }
     return { links };
   }
 
-  private async readChain(top: string, format: string | null, shared: boolean): Promise<void> {
-    const { links } = await this.walk(top, format);
+  /** Reports where the chains from `real` opened as `first` and as `again` part (see `divergentOpenings`). */
+  private compareOpenings(real: string, first: string, again: string): void {
+    const problem = divergentOpenings(real, first, again, { backingName: (at) => this.headers.get(at)?.backingName ?? null, canonical: (at) => this.canonical(at) });
+    if (problem !== null) this.report(problem);
+  }
+
+  private async readChain(top: string, opened: string, format: string | null, shared: boolean): Promise<void> {
+    const { links } = await this.walk(top, opened, format);
     await Promise.all(
       links.map(async (link) => {
         try {

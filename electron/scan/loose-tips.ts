@@ -36,7 +36,8 @@ async function buildIndex(reader: LayerReader, dir: string): Promise<Map<string,
     const header = reader.header(file);
     if (header === null) reportUnreadableFile(reader, file);
     if (header === null || header.backingName === null || header.backingFormat === null) continue;
-    const backing = reader.canonical(resolveBackingName(file, header.backingName));
+    const named = resolveBackingName(file, header.backingName);
+    const backing = named === null ? null : reader.canonical(named);
     if (backing === null) continue;
     index.set(backing, [...(index.get(backing) ?? []), file]);
   }

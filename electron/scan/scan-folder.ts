@@ -40,7 +40,8 @@ export async function scanFolder(path: string): Promise<ScanResult> {
   const backings = new Set(
     qcow2.map((file) => {
       const name = reader.header(file)?.backingName;
-      return name ? reader.canonical(resolveBackingName(file, name)) : null;
+      const named = name ? resolveBackingName(file, name) : null;
+      return named === null ? null : reader.canonical(named);
     }),
   );
   const tips = qcow2.filter((file) => !backings.has(file));

@@ -49,6 +49,21 @@ export async function expectSameViews(domain: Domain, before: Record<string, str
   }
 }
 
+/**
+ * Every file whose bytes make up the domain's layers: the images, and the external data files (absolute names
+ * that exist) holding the guest data of those that have one. The byte-identity checks cover both.
+ */
+export function filesOf(domain: Domain): string[] {
+  return [...Object.keys(domain.layers), ...Object.values(dataFilesOf(domain))];
+}
+
+/** Image → its external data file, for the layers whose data file is a file the scan found. */
+export function dataFilesOf(domain: Domain): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const layer of Object.values(domain.layers)) if (layer.dataFile?.exists === true) out[layer.path] = layer.dataFile.path;
+  return out;
+}
+
 export async function checksums(paths: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const path of paths) out[path] = createHash('sha256').update(await readFile(path)).digest('hex');
@@ -90,9 +105,17 @@ export function backingOf(file: string): string | null {
   return info['full-backing-filename'] ?? null;
 }
 
-/** SPEC 5.1: every file the plan does not name as written or trashed kept its exact bytes. */
-export async function expectUntouched(before: Record<string, string>, plan: { impact: { written: string[]; trashed: string[] } }): Promise<void> {
-  const named = new Set([...plan.impact.written, ...plan.impact.trashed]);
+/**
+ * SPEC 5.1: every file the plan does not name as written or trashed kept its exact bytes. With `dataFiles`
+ * (`dataFilesOf`), a named image names its external data file too: the guest data written lives there.
+ */
+export async function expectUntouched(
+  before: Record<string, string>,
+  plan: { impact: { written: string[]; trashed: string[] } },
+  dataFiles: Record<string, string> = {},
+): Promise<void> {
+  const images = [...plan.impact.written, ...plan.impact.trashed];
+  const named = new Set([...images, ...images.flatMap((p) => (dataFiles[p] !== undefined ? [dataFiles[p]] : []))]);
   const kept = Object.keys(before).filter((p) => !named.has(p));
   expect(await checksums(kept)).toEqual(Object.fromEntries(kept.map((p) => [p, before[p]])));
 }
@@ -112,12 +135,13 @@ export function expectParentsAgree(domain: Domain): void {
 
 /** Plans and applies, then checks SPEC 5.1 and 5.4: only the files the plan names changed; records agree. */
 export async function applyChecked(engine: Engine, source: Source, intent: Intent): Promise<Domain> {
-  const before = await checksums(Object.keys((await engine.scanDomain(source, intent.domain)).layers));
+  const scanned = await engine.scanDomain(source, intent.domain);
+  const before = await checksums(filesOf(scanned));
   const planned = await engine.plan(source, intent);
   if (!planned.ok) throw new Error(`refused: ${planned.refusal.code} ${planned.refusal.message}`);
   const result = await engine.apply(planned.plan);
   if (result.status !== 'done' || result.domain === null) throw new Error(`not done: ${result.status}`);
-  await expectUntouched(before, planned.plan);
+  await expectUntouched(before, planned.plan, dataFilesOf(scanned));
   expectParentsAgree(result.domain);
   expectSnapshotRecordsTrue(intent.domain);
   return result.domain;

@@ -60,7 +60,24 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
           </>
         ) : null}
         <dt>On the host</dt>
-        <dd>{formatBytes(layer?.actualSize ?? node.trash?.size ?? 0)}</dd>
+        <dd>
+          {formatBytes(layer ? layer.actualSize + (node.dataFile?.size ?? 0) : (node.trash?.size ?? 0))}
+          {layer && node.dataFile ? <span className="muted small"> (image {formatBytes(layer.actualSize)}, data file {formatBytes(node.dataFile.size)})</span> : null}
+        </dd>
+        {node.dataFile ? (
+          <>
+            <dt>Data file</dt>
+            <dd data-testid="details-data-file" title="The guest data of this disk lives in this external data file; the image holds only its metadata.">
+              <code>{node.dataFile.path}</code>{' '}
+              {node.dataFile.exists === false ? <span className="chip chip-warn">missing: the disk cannot be opened</span> : null}
+              {node.dataFile.exists === null ? (
+                <span className="chip chip-warn" title="QEMU opens a relative data file name from the working directory of the process that opens the image, not from the image's folder">
+                  relative name: which file depends on who opens it
+                </span>
+              ) : null}
+            </dd>
+          </>
+        ) : null}
         {owner ? (
           <>
             <dt>Owner</dt>

@@ -1,18 +1,28 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, type ReactElement } from 'react';
+import { dataFileWords } from '../../shared/file-graph';
+import { layerNotes } from '../../shared/format-tree';
 import type { FileFlowNode, GroupNodeData } from '../graph/file-layout';
 import { fileName, formatBytes, modeText, ownerName } from './format';
 import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
 
 const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base: 'base image', layer: 'layer', trash: 'in the trash' } as const;
 
-/** One image file: its name, what it is to the user, sizes, format, owner and mode, and whether it is frozen. */
+/**
+ * One image file: its name, what it is to the user, sizes, format, owner and mode, whether it is frozen, and its
+ * external data file when it has one (the guest data lives there, so it is part of the file and of its size).
+ */
 function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type: 'file' }>>): ReactElement {
   const layer = data.layer;
   const classes = ['file-node', `role-${data.role}`, data.current ? 'is-current' : '', selected ? 'is-selected' : '', data.mark ? `mark-${data.mark}` : '']
     .filter(Boolean)
     .join(' ');
   const frozen = data.frozenBy.length > 0;
+  const dataFile = data.dataFile;
+  const dataBytes = dataFile?.size ?? 0;
+  const sizeTitle = layer
+    ? `${formatBytes(layer.actualSize + dataBytes)} on the host of a ${formatBytes(layer.virtualSize)} disk${dataFile ? ` (image ${formatBytes(layer.actualSize)}, data file ${formatBytes(dataBytes)})` : ''}`
+    : 'Space it takes in the trash';
   return (
     <div className={classes} data-testid={`${data.role === 'trash' ? 'trash' : 'file'}-${fileName(data.trash?.original ?? data.path)}`} data-role={data.role} title={data.path}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
@@ -40,10 +50,20 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
         {data.labels[0] ?? ROLE_LABEL[data.role]}
         {data.labels.length > 1 ? <span className="muted"> +{data.labels.length - 1}</span> : null}
       </div>
+      {dataFile ? (
+        <div className="file-node-what" data-testid="data-file" title={dataFileWords(dataFile) ?? ''}>
+          <span className={dataFile.exists === false ? 'error' : 'muted'}>
+            + data file {fileName(dataFile.path)}: {dataFile.exists === true ? formatBytes(dataBytes) : dataFile.exists === false ? 'missing' : 'relative name'}
+          </span>
+        </div>
+      ) : null}
+      {layer && layerNotes(layer).length > 0 ? (
+        <div className="file-node-what" data-testid="layer-notes">
+          <span className="muted">{layerNotes(layer).join(', ')}</span>
+        </div>
+      ) : null}
       <div className="file-node-meta">
-        <span title={layer ? `${formatBytes(layer.actualSize)} on the host of a ${formatBytes(layer.virtualSize)} disk` : 'Space it takes in the trash'}>
-          {formatBytes(layer?.actualSize ?? data.trash?.size ?? 0)}
-        </span>
+        <span title={sizeTitle}>{formatBytes(layer ? layer.actualSize + dataBytes : (data.trash?.size ?? 0))}</span>
         {layer ? <span className="chip">{layer.format}</span> : null}
         <span className="muted file-node-owner" title="Owner, group and mode">
           {data.layer?.owner ? `${ownerName(data.layer.owner)} ${modeText(data.layer.owner.mode)}` : ''}

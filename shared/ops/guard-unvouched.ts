@@ -11,6 +11,15 @@ import type { Layer, Problem, ScanResult } from '../model';
 import { basename } from '../paths';
 import type { Refusal, Step } from './plan';
 
+/**
+ * What the app would need before it could act on an image with an external data file: said in every refusal,
+ * so the user knows the refusal is a missing feature, not a fault of the image.
+ */
+const DATA_FILE_NEEDS =
+  'To act on it the app would have to carry the data file along with its image (check that it lies inside the same folder, ' +
+  'copy, move or trash the two together, and name it to qemu-img explicitly), which it does not do yet. ' +
+  'To work on this disk with the app, first merge the data back into the image: qemu-img convert -O qcow2 IMAGE NEW_IMAGE, and use NEW_IMAGE.';
+
 /** Problems about a file that may depend on layers the scan did see. */
 const HIDDEN: ReadonlySet<Problem['code']> = new Set(['unreadable-name', 'unreadable-file']);
 
@@ -24,6 +33,9 @@ export function unvouchedCheck(
 ): (step: Step, touched: string[], opened: string[]) => Refusal | null {
   const problems = [...scan.problems, ...scan.domains.flatMap((d) => d.problems)];
   const dataFiles = flaggedPaths(problems, 'external-data-file');
+  // Layers whose backing link no tool here can follow as QEMU does: a name that is not a local file, or one whose
+  // file depends on the path the image is opened by (the engine hands tools real paths).
+  const unfollowed = new Map(problems.filter((p) => (p.code === 'not-managed' || p.code === 'ambiguous-backing') && p.path !== undefined).map((p) => [p.path as string, p]));
 
   // In a folder source a hidden file may be built on any image of the folder; in a libvirt source, on any layer
   // of a domain with a layer in its directory (the scan puts the problem on each such domain).
@@ -47,9 +59,13 @@ export function unvouchedCheck(
       if (dataFiles.has(path)) {
         return {
           code: 'E_NOT_SUPPORTED',
-          message: `${path} keeps its guest data in an external data file, which may be any file on the host; the app never writes, moves or deletes such an image until external data files are supported.`,
+          message: `${path} keeps its guest data in an external data file, which may be any file on the host, so the app does not write, move or delete it. ${DATA_FILE_NEEDS}`,
           details: { path, dataFileImage: path },
         };
+      }
+      const split = unfollowed.get(path);
+      if (split?.code === 'ambiguous-backing') {
+        return { code: 'E_NOT_SUPPORTED', message: `${basename(path)} is not written, moved or deleted: ${split.message}`, details: { path, problem: split } };
       }
       const why = frozen.get(path);
       if (why !== undefined) {
@@ -65,9 +81,14 @@ export function unvouchedCheck(
       if (at !== null) {
         return {
           code: 'E_NOT_SUPPORTED',
-          message: `qemu-img would open ${path}, whose chain has an image with an external data file (${at}); it would read or write a file the app cannot vouch for, so the app does not open it until external data files are supported.`,
+          message: `qemu-img would open ${path}, whose chain has an image with an external data file (${at}); it would read or write a file the app cannot vouch for, so the app does not open it. ${DATA_FILE_NEEDS}`,
           details: { path, dataFileImage: at },
         };
+      }
+      const link = flaggedInChain(layers, path, new Set(unfollowed.keys()));
+      if (link !== null) {
+        const problem = unfollowed.get(link) as Problem;
+        return { code: 'E_NOT_SUPPORTED', message: `${path} is not opened: its chain has a backing link the app does not follow. ${problem.message}`, details: { path, problem } };
       }
     }
     return null;
