@@ -120,6 +120,13 @@ export interface Layer {
    * image keeps its data itself.
    */
   dataFile?: LayerDataFile | null;
+  /**
+   * How the image encrypts guest data (qcow2 `crypt_method`: legacy `aes`, or `luks`); absent or null when it does
+   * not. The app holds no secrets, so nothing that reads or writes guest data is done on such a layer's chain.
+   */
+  encrypted?: 'aes' | 'luks' | null;
+  /** How many internal snapshots (qcow2 `nb_snapshots`) the image holds inside itself; absent means none. */
+  internalSnapshots?: number;
   /** True when the layer could only be read with `-U` because a running VM holds it. */
   sharedRead?: boolean;
   /** Owner, permissions and last write of the file. */

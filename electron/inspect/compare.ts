@@ -63,9 +63,18 @@ function targetsOf(domain: Domain, node: string): string[] {
  * The format of a file qemu-img is about to open, with its whole chain. Refuses a file whose chain has a link
  * qemu-img would have to probe (no recorded backing format) or could not follow: a guessed format can make
  * qemu-img open a host file that a guest named in a header it wrote (SPEC 5.9). Refuses a chain holding an image
- * with an external data file too: qemu-img would read the file its header names, which may be any file.
+ * with an external data file too: qemu-img would read the file its header names, which may be any file. And a
+ * chain holding an encrypted image: its data needs a secret the app does not hold.
  */
 function formatOf(domain: Domain, file: string): string {
+  const encrypted = walkChain(domain.layers, file).find((p) => (domain.layers[p]?.encrypted ?? null) !== null);
+  if (encrypted !== undefined) {
+    throw new AppError(
+      'E_NOT_SUPPORTED',
+      `${file} cannot be compared: its chain has an encrypted image (${encrypted}), whose guest data cannot be read without its secret, which the app does not handle yet.`,
+      { path: file, encryptedImage: encrypted },
+    );
+  }
   const dataFile = flaggedInChain(domain.layers, file, flaggedPaths(domain.problems, 'external-data-file'));
   if (dataFile !== null) {
     throw new AppError(

@@ -111,8 +111,11 @@ export async function listDirectory(reader: LayerReader, dir: string): Promise<E
  */
 export function reportUnreadableFile(reader: LayerReader, path: string): boolean {
   const error = reader.openError(path);
+  const refused = reader.headerRefusal(path);
   let why: string | null = null;
-  if (error !== null) {
+  if (refused !== null) {
+    why = `it starts like a qcow2 image, but its header is one QEMU refuses to open (${refused})`;
+  } else if (error !== null) {
     why = error === 'ENOENT' ? null : `it cannot be opened (${error})`;
   } else {
     let magic = false;

@@ -27,6 +27,9 @@ interface Link {
   virtualSize: number;
   needsQemuImg: boolean;
   dataFile: Layer['dataFile'];
+  /** From the qcow2 header: how guest data is encrypted, and how many internal snapshots the image holds. */
+  encrypted: Layer['encrypted'];
+  internalSnapshots: number;
 }
 
 function toLayer(link: Link): Layer {
@@ -39,6 +42,8 @@ function toLayer(link: Link): Layer {
     backingName: link.backingName,
     backingFormat: link.backingFormat,
     dataFile: link.dataFile,
+    ...(link.encrypted ? { encrypted: link.encrypted } : {}),
+    ...(link.internalSnapshots > 0 ? { internalSnapshots: link.internalSnapshots } : {}),
   };
 }
 
@@ -92,6 +97,8 @@ export class LayerReader {
   private readonly openedAs = new Map<string, string>();
   /** Why a file could not be opened (an errno code), for files whose header read failed. */
   private readonly openErrors = new Map<string, string>();
+  /** Why QEMU would refuse a file's qcow2 header, for files `header` gave null for on that ground. */
+  private readonly refusals = new Map<string, string>();
   private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(options: LayerReaderOptions = {}) {
@@ -104,12 +111,19 @@ export class LayerReader {
     return paths === undefined ? all : all.filter((p) => p.path !== undefined && paths.has(p.path));
   }
 
-  /** The qcow2 header of a file, read once per scan; null when the file is not qcow2 or cannot be read. */
+  /**
+   * The qcow2 header of a file, read once per scan; null when the file is not qcow2, cannot be read, or has a
+   * header QEMU refuses to open (SPEC 5.11: such a file is no image here; `headerRefusal` says why).
+   */
   header(path: string): Qcow2Header | null {
     let header = this.headers.get(path);
     if (header === undefined) {
       try {
         header = readQcow2Header(path);
+        if (header !== null && header.refused !== null) {
+          this.refusals.set(path, header.refused);
+          header = null;
+        }
       } catch (error) {
         if (error instanceof NotRegularFileError) this.reportNotRegular(path, 'warning');
         else this.openErrors.set(path, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
@@ -118,6 +132,11 @@ export class LayerReader {
       this.headers.set(path, header);
     }
     return header;
+  }
+
+  /** Why QEMU refuses the qcow2 header of `path` (in its own words); null when it does not, or it was not read. */
+  headerRefusal(path: string): string | null {
+    return this.refusals.get(path) ?? null;
   }
 
   /** Why reading the header of `path` failed (an errno code such as EACCES); null when it did not, or was not tried. */
@@ -212,10 +231,14 @@ export class LayerReader {
       const linkFormat = header !== null ? 'qcow2' : atFormat;
       if (linkFormat === null || (atFormat === 'qcow2' && header === null)) {
         if (links.length === 0 && atFormat === null) return { links };
+        const refused = this.headerRefusal(at);
         this.report({
           code: 'unreadable',
           severity: 'error',
-          message: `${at} is not a readable ${atFormat ?? 'qcow2'} image.`,
+          message:
+            refused !== null
+              ? `${at} has a qcow2 header QEMU refuses to open (${refused}); it is shown as unreadable and never operated on.`
+              : `${at} is not a readable ${atFormat ?? 'qcow2'} image.`,
           path: at,
         });
         return { links };
@@ -230,6 +253,8 @@ export class LayerReader {
         virtualSize: header?.virtualSize ?? 0,
         needsQemuImg: linkFormat !== 'qcow2' && linkFormat !== 'raw',
         dataFile: data.dataFile,
+        encrypted: header?.encrypted ?? null,
+        internalSnapshots: header?.internalSnapshots ?? 0,
       };
       for (const problem of data.problems) this.report(problem);
       if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {

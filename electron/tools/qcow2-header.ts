@@ -1,23 +1,20 @@
 /**
- * Reads the backing link of a qcow2 image from its header, in process. The scanner uses it to learn a chain's
- * shape before asking qemu-img, so that a link without a recorded format is reported and never probed, and to
- * find loose tips among the files of a folder without a process per file.
+ * Reads a qcow2 image's header in process: its backing link, size, encryption and internal snapshots, and whether
+ * QEMU would open it at all (`qcow2-header-checks.ts`). The scanner uses it to learn a chain's shape without a
+ * qemu-img process per file, so that a link without a recorded format is reported and never probed, a header QEMU
+ * refuses is shown as unreadable, and loose tips are found among the files of a folder.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { decodeQcow2, QCOW2_MAGIC, type Qcow2Fields, type ReadAt } from './qcow2-header-checks';
 
-const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
-const EXT_BACKING_FORMAT = 0xe2792aca;
-const EXT_DATA_FILE = 0x44415441; // "DATA": the external data file's name
-const EXT_END = 0;
-/** Enough for the header, its extensions and the backing name of images qemu-img makes. */
+/** Enough for the header, its extensions and the backing name of images qemu-img makes: one read for most files. */
 const FIRST_READ = 4096;
-/** A qcow2 backing name lives within the first cluster; clusters are at most 2 MiB. */
-const MAX_READ = 2 * 1024 * 1024;
+/** Later reads (a LUKS header, a snapshot table) fetch this much at once, so a table of small entries costs one read. */
+const WINDOW = 64 * 1024;
 
-export interface Qcow2Header {
-  version: number;
-  virtualSize: number;
-  /** The backing name as written (may be relative), or null. */
+/** A qcow2 header as the scanner uses it. */
+export interface Qcow2Header extends Qcow2Fields {
+  /** The backing name as QEMU reads it (up to the first NUL; may be relative), or null. */
   backingName: string | null;
   /** The backing format from the header extension, or null when the image does not record one. */
   backingFormat: string | null;
@@ -26,52 +23,30 @@ export interface Qcow2Header {
    * image records none. Only meaningful with the external-data-file incompatible bit (QCOW2_EXTERNAL_DATA).
    */
   dataFile: string | null;
-  /** Incompatible feature bits (v3): 1 dirty, 2 corrupt, 4 external data file, 8 compression type, 16 extended L2. */
+  /** Incompatible feature bits 0-31 (v3): 1 dirty, 2 corrupt, 4 external data file, 8 compression type, 16 extended L2. */
   incompatibleFeatures: number;
-  /** Bytes the header needs to be read whole (backing name included); more than was given when truncated. */
-  needs: number;
 }
 
 export const QCOW2_CORRUPT = 2;
 export const QCOW2_EXTERNAL_DATA = 4;
 
+/** A reader over bytes in memory: what lies past them reads as zeros, as a file's end does for QEMU. */
+function bufferReader(buf: Buffer): ReadAt {
+  return (offset, length) => {
+    const out = Buffer.alloc(length);
+    if (offset < buf.length) buf.copy(out, 0, offset, Math.min(buf.length, offset + length));
+    return out;
+  };
+}
+
 /**
- * Parses a qcow2 header from the first bytes of a file; returns null when the bytes are not qcow2.
- * Layout per QEMU's docs/interop/qcow2.txt: big-endian fields, extensions after the header.
+ * Parses a qcow2 image from its first bytes (the whole file, or at least its first cluster and any table the
+ * header points to; anything past `buf` reads as zeros). Returns null when the bytes are not qcow2; a header QEMU
+ * would refuse comes back with `refused` set. Layout per QEMU's docs/interop/qcow2.txt.
  */
 export function parseQcow2Header(buf: Buffer): Qcow2Header | null {
-  if (buf.length < 72 || buf.readUInt32BE(0) !== QCOW2_MAGIC) return null;
-  const version = buf.readUInt32BE(4);
-  if (version !== 2 && version !== 3) return null;
-  const backingOffset = Number(buf.readBigUInt64BE(8));
-  const backingSize = buf.readUInt32BE(16);
-  const virtualSize = Number(buf.readBigUInt64BE(24));
-  const headerLength = version === 3 && buf.length >= 104 ? buf.readUInt32BE(100) : 72;
-  const incompatibleFeatures = version === 3 && buf.length >= 80 ? Number(buf.readBigUInt64BE(72) & 0xffffffffn) : 0;
-  const needs = Math.max(headerLength, backingOffset !== 0 ? backingOffset + backingSize : 0);
-
-  let backingName: string | null = null;
-  if (backingOffset !== 0 && backingSize > 0 && backingOffset + backingSize <= buf.length) {
-    backingName = buf.toString('utf8', backingOffset, backingOffset + backingSize);
-  }
-
-  let backingFormat: string | null = null;
-  let dataFile: string | null = null;
-  let at = headerLength;
-  const limit = backingOffset !== 0 ? Math.min(backingOffset, buf.length) : buf.length;
-  while (at + 8 <= limit) {
-    const type = buf.readUInt32BE(at);
-    const length = buf.readUInt32BE(at + 4);
-    if (type === EXT_END) break;
-    if (type === EXT_BACKING_FORMAT && at + 8 + length <= buf.length) {
-      backingFormat = buf.toString('utf8', at + 8, at + 8 + length);
-    }
-    if (type === EXT_DATA_FILE && at + 8 + length <= buf.length) {
-      dataFile = buf.toString('utf8', at + 8, at + 8 + length);
-    }
-    at += 8 + Math.ceil(length / 8) * 8;
-  }
-  return { version, virtualSize, backingName, backingFormat, dataFile, incompatibleFeatures, needs };
+  if (buf.length < 8) return null;
+  return decodeQcow2(bufferReader(buf));
 }
 
 /** Whether a file starts with the qcow2 magic (any version): a file QEMU may take for a qcow2 image. */
@@ -111,8 +86,8 @@ export function openRegularFile(path: string): number {
 }
 
 /**
- * Reads a file's qcow2 header; null when it is not qcow2. Throws the file system's error when unreadable, and
- * NotRegularFileError for anything but a regular file.
+ * Reads a file's qcow2 header; null when it is not qcow2, and `refused` set when QEMU would not open it. Throws
+ * the file system's error when unreadable, and NotRegularFileError for anything but a regular file.
  * Synchronous on purpose: a few kilobytes from the page cache take microseconds, while the promise API costs
  * a thread-pool round trip per call, which dominated scans of thousands of layers. It cannot block: see
  * `openRegularFile`.
@@ -120,14 +95,30 @@ export function openRegularFile(path: string): number {
 export function readQcow2Header(path: string): Qcow2Header | null {
   const fd = openRegularFile(path);
   try {
-    let size = FIRST_READ;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(size);
-      const bytesRead = readSync(fd, buf, 0, size, 0);
-      const header = parseQcow2Header(buf.subarray(0, bytesRead));
-      if (header === null || header.needs <= bytesRead || bytesRead < size || size >= MAX_READ) return header;
-      size = Math.min(MAX_READ, header.needs);
-    }
+    const fileSize = fstatSync(fd).size;
+    let windowAt = 0;
+    let window = Buffer.alloc(0);
+    const fill = (offset: number, length: number): void => {
+      window = Buffer.alloc(Math.min(length, Math.max(0, fileSize - offset)));
+      windowAt = offset;
+      let done = 0;
+      while (done < window.length) {
+        const n = readSync(fd, window, done, window.length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      window = window.subarray(0, done);
+    };
+    const readAt: ReadAt = (offset, length) => {
+      const out = Buffer.alloc(length);
+      // Past the end of the file (or beyond any offset a JS number holds exactly) QEMU reads zeros.
+      if (offset >= fileSize || !Number.isSafeInteger(offset)) return out;
+      const windowEnd = windowAt + window.length;
+      if (offset < windowAt || (offset + length > windowEnd && windowEnd < fileSize)) fill(offset, Math.max(length, offset === 0 ? FIRST_READ : WINDOW));
+      window.copy(out, 0, offset - windowAt, Math.min(window.length, offset - windowAt + length));
+      return out;
+    };
+    return decodeQcow2(readAt);
   } finally {
     closeSync(fd);
   }

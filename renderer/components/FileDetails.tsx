@@ -1,5 +1,6 @@
 import { useMemo, type ReactElement } from 'react';
 import { fileGraph } from '../../shared/file-graph';
+import { layerNotes } from '../../shared/format-tree';
 import type { Domain } from '../../shared/model';
 import { useAppStore } from '../store/context';
 import { selectScanResult } from '../store/selectors';
@@ -57,6 +58,14 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
             <dd>{layer.format}</dd>
             <dt>Virtual size</dt>
             <dd>{formatBytes(layer.virtualSize)}</dd>
+            {layerNotes(layer).length > 0 ? (
+              <>
+                <dt>Holds</dt>
+                <dd data-testid="details-layer-notes" title="The app holds no encryption secrets, so it does not compare, commit, rebase, repair or build on an encrypted image's chain.">
+                  {layerNotes(layer).join(', ')}
+                </dd>
+              </>
+            ) : null}
           </>
         ) : null}
         <dt>On the host</dt>

@@ -5,6 +5,7 @@
  * A file the scan could not read in an image directory (a name that is not valid UTF-8, no permission, a broken
  * header) may be built on any layer there, and SPEC 5.1 says no layer with dependants is ever written: no step
  * writes, moves or deletes the layers it could depend on. New files (overlays, snapshots) are still made.
+ * An encrypted image's guest data needs its secret, which the app does not hold: no step opens a chain holding one.
  */
 import { flaggedInChain, flaggedPaths } from '../assemble';
 import type { Layer, Problem, ScanResult } from '../model';
@@ -36,6 +37,8 @@ export function unvouchedCheck(
   // Layers whose backing link no tool here can follow as QEMU does: a name that is not a local file, or one whose
   // file depends on the path the image is opened by (the engine hands tools real paths).
   const unfollowed = new Map(problems.filter((p) => (p.code === 'not-managed' || p.code === 'ambiguous-backing') && p.path !== undefined).map((p) => [p.path as string, p]));
+  // Encrypted layers need their secret for every step that reads or writes guest data through their chain.
+  const encrypted = new Set(Object.values(layers).filter((l) => (l.encrypted ?? null) !== null).map((l) => l.path));
 
   // In a folder source a hidden file may be built on any image of the folder; in a libvirt source, on any layer
   // of a domain with a layer in its directory (the scan puts the problem on each such domain).
@@ -77,6 +80,14 @@ export function unvouchedCheck(
       }
     }
     for (const path of [...opened, ...openedByLibvirt(step)]) {
+      const locked = flaggedInChain(layers, path, encrypted);
+      if (locked !== null) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `qemu-img would open ${path}, whose chain has an encrypted image (${locked}, ${layers[locked]?.encrypted ?? ''}); its guest data cannot be read or written without its secret, which the app does not handle yet.`,
+          details: { path, encryptedImage: locked },
+        };
+      }
       const at = flaggedInChain(layers, path, dataFiles);
       if (at !== null) {
         return {
