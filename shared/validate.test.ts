@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { absolutePathSchema, freeTextSchema, nameSchema, uriSchema } from './validate';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, nameSchema, newNameSchema, uriSchema } from './validate';
 
 /** Every character a line editor may read as a key: C0 but tab and line feed, carriage return, DEL, C1. */
 const KEYS = [
@@ -83,5 +83,20 @@ describe('uriSchema', () => {
   });
   test.each(['-c qemu:///system', 'system', 'qemu:///system extra', '', 'qemu:///system\u0015', 'qemu:///sys\u009btem', 'qemu:///sys\u007ftem'])('refuses %j', (uri) => {
     expect(uriSchema.safeParse(uri).success).toBe(false);
+  });
+});
+
+describe('existingNameSchema and newNameSchema', () => {
+  test.each([' lead space', 'trail ', '-dash', '--ddash', 'a/b', 'x'.repeat(500)])('an existing object may be named %j verbatim, but not created so', (name) => {
+    expect(existingNameSchema.safeParse(name).success).toBe(true);
+    expect(newNameSchema.safeParse(name).success).toBe(false);
+  });
+
+  test('neither takes a control character or half a surrogate pair', () => {
+    for (const c of [...KEYS, '\t', '\n', '\ud800']) {
+      expect(existingNameSchema.safeParse(`a${c}b`).success, hex(c)).toBe(false);
+      expect(newNameSchema.safeParse(`a${c}b`).success, hex(c)).toBe(false);
+    }
+    expect(existingNameSchema.safeParse('').success).toBe(false);
   });
 });

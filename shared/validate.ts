@@ -31,6 +31,16 @@ export const existingNameSchema = z
   .refine((s) => !CONTROL.test(s), 'A name cannot contain control characters.')
   .refine((s) => !LONE_SURROGATE.test(s), 'A name cannot contain half a Unicode surrogate pair.');
 
+/**
+ * An existing name given as a command-line option's value (`--domain NAME`): as existingNameSchema, but not
+ * starting with `-`, which there is far likelier a forgotten value followed by the next option than a name.
+ * A name starting with `-` is given as an argument after `--` instead, where commander has stopped reading options.
+ */
+export const existingNameOptionSchema = existingNameSchema.refine(
+  (s) => !s.startsWith('-'),
+  'A name given to an option cannot start with "-"; give it as an argument after "--".',
+);
+
 /** A new snapshot or branch name as a user may type it: what existingNameSchema takes, and tidier. */
 export const newNameSchema = existingNameSchema
   .refine((s) => s.length <= 200, 'A name is at most 200 characters.')

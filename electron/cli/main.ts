@@ -9,7 +9,7 @@ import type { SourceEntry } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
-import { existingNameSchema, uriSchema } from '../../shared/validate';
+import { existingNameOptionSchema, uriSchema } from '../../shared/validate';
 import { checkedSource, Engine, VERSION } from '../engine';
 import { createDemoLab, type DemoLab } from '../lab/demo-lab';
 import { startServer } from '../server/serve';
@@ -122,7 +122,7 @@ export function buildProgram(): Command {
     .description('Print the snapshot graph of a libvirt connection or an image folder.')
     .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`, validated(uriSchema))
     .option('-f, --folder <dir>', 'a folder of qcow2 images, read without libvirt')
-    .option('-d, --domain <name>', 'only this domain (its name verbatim)', validated(existingNameSchema))
+    .option('-d, --domain <name>', 'only this domain (its name verbatim)', validated(existingNameOptionSchema))
     .option('--json', 'print the model as JSON')
     .action((options) => runTree(options).catch(fail));
 

@@ -13,7 +13,7 @@ import { formatPlan } from '../../shared/ops/format-plan';
 import { formatBytes } from '../../shared/snapshot-graph';
 import type { Intent } from '../../shared/ops/plan';
 import { intentSchema } from '../../shared/contract';
-import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
+import { absolutePathSchema, existingNameOptionSchema, existingNameSchema, freeTextSchema, newNameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
 import { Engine } from '../engine';
 import { err, out } from './output';
 
@@ -48,9 +48,10 @@ export function sourceOf(flags: CommonFlags): Source {
 }
 
 /**
- * Parses the name of something that exists (`what` says which, for the message), verbatim: spaces at either end
- * are part of it. A name that starts with `-` is given after `--`, where commander stops reading options; any
- * character the API refuses (a control character) is refused here too.
+ * Parses the name of something that exists, given as an argument (`what` says which, for the message), verbatim:
+ * spaces at either end are part of it. An argument that starts with `-` reaches here only after `--` (commander
+ * refuses it as an unknown option before), so it is meant as a name and taken. Any character the API refuses (a
+ * control character) is refused here too.
  */
 export function name(what: string): Parse {
   return checked(`${what} name`, existingNameSchema);
@@ -270,7 +271,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
   const onTrash = (flags: TrashFlags, act: (engine: Engine, source: Source, domain?: string) => Promise<unknown>) =>
     withEngine(fail, async (engine) => {
       if (flags.operation !== undefined) checked('operation id', operationIdSchema)(flags.operation);
-      const result = await act(engine, sourceOf(flags), flags.domain === undefined ? undefined : name('domain')(flags.domain));
+      const result = await act(engine, sourceOf(flags), flags.domain === undefined ? undefined : checked('domain name', existingNameOptionSchema)(flags.domain));
       if (flags.json) out(`${JSON.stringify(result, null, 2)}\n`);
     });
   trashFlags(trash.command('list'))
