@@ -14,8 +14,8 @@ import { planOperation } from '../../shared/ops/plan-operation';
 import type { Virsh } from '../tools/virsh';
 import { createJournal, unfinishedJournals, writeJournal, type JournalEntry } from './journal';
 import { lockDomain, type DomainLock } from './lock';
-import { checkPlanFolders } from './plan-folders';
-import { captureUndo, runStep, undoStep, type StepContext } from './steps';
+import { checkJournalTrust, checkPlanTrust } from './plan-trust';
+import { captureUndo, checkBeforeStep, runStep, undoStep, type StepContext } from './steps';
 
 /** What the executor needs from the engine: the connection, scans, and the caller's progress and cancel. */
 export interface ExecuteDeps {
@@ -78,6 +78,7 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLo
     if (ctx.signal?.aborted) throw new AppError('E_CANCELLED', 'The operation was cancelled.');
     onStep?.(i);
     await lock.check();
+    if (record.state === 'pending') await checkBeforeStep(step);
     if (record.undo === undefined) record.undo = await captureUndo(step, ctx);
     record.state = 'started';
     await save(entry);
@@ -171,12 +172,14 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
   const lock = await lockDomain(uriOf(plan) ?? plan.source.kind, domain);
   try {
     // The world may have changed since the preview: plan again on a fresh scan and compare.
-    const fresh = planOperation({ scan: await deps.scan(), operationId }, plan.intent);
+    const scan = await deps.scan();
+    const fresh = planOperation({ scan, operationId }, plan.intent);
     if (!fresh.ok) throw new AppError(fresh.refusal.code, fresh.refusal.message, fresh.refusal.details);
     if (stepsOf(fresh.plan) !== stepsOf(plan)) return { status: 'changed', plan: fresh.plan };
     const confirmed = fresh.plan;
-    // Refused whole, before the journal and any step, unless no other user can change the folders it acts in.
-    await checkPlanFolders(confirmed.steps);
+    // Refused whole, before the journal and any step, unless no other user can change the folders it acts in
+    // or the files it opens and moves; what passes stays so for the whole operation (plan-trust.ts).
+    await checkPlanTrust(confirmed, scan);
     const entry: JournalEntry = {
       id: operationId,
       createdAt: new Date().toISOString(),
@@ -225,8 +228,8 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
     const lock = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
     const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
     try {
-      // A folder that another user can change since the crash: refused and reported, nothing replayed there.
-      await checkPlanFolders(entry.plan.steps);
+      // A folder or file that another user can change since the crash: refused and reported, nothing replayed.
+      await checkJournalTrust(entry);
       if (pastNoReturn(entry)) {
         await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';

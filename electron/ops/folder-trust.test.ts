@@ -45,8 +45,22 @@ describe('the engine changes files only in folders no other user can change', ()
     expect(await whyUntrustedFolder(await folder('imgs', mode))).toMatch(message);
   });
 
-  test('a world-writable folder with the sticky bit (like /tmp) is trusted', async () => {
-    expect(await whyUntrustedFolder(await folder('imgs', 0o1777))).toBeNull();
+  test('a world-writable folder with the sticky bit is refused as a folder files are changed in: others could swap their own entries', async () => {
+    const imgs = await folder('imgs', 0o1777);
+    expect(await whyUntrustedFolder(imgs)).toMatch(/written by everyone \(mode 1777\); the sticky bit stops them renaming files they do not own, but not their own/);
+    expect(await whyUntrustedFolder(imgs)).toContain(`chmod go-w ${imgs}`);
+    await expect(checkTrustedFolder(imgs)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', details: { path: imgs, untrusted: imgs } });
+  });
+
+  test('a sticky world-writable folder (like /tmp) may lie on the way to a trusted folder, and may hold files the engine only opens', async () => {
+    const shared = await folder('shared', 0o1777);
+    for (const mode of [0o700, 0o755]) {
+      const imgs = await folder(`shared/imgs-${mode.toString(8)}`, mode);
+      expect(await whyUntrustedFolder(imgs)).toBeNull();
+    }
+    expect(await whyUntrustedFolder(shared, 'read')).toBeNull();
+    await chmod(shared, 0o777);
+    expect(await whyUntrustedFolder(shared, 'read')).toMatch(/written by everyone \(mode 0777, no sticky bit\)/);
   });
 
   test('a trusted folder inside one another user owns is refused: that user could swap the whole folder', async () => {

@@ -1,12 +1,18 @@
 /**
  * The trusted-folder rule, like ssh's StrictModes. The engine runs as root and acts on files by path; a path is
  * only as safe as the folders on the way to it, because whoever can change a folder can swap an entry in it
- * (for a link to /etc, say) between any check the engine makes and the call that uses the path. So the engine
- * creates, writes, moves, chowns and deletes files only in folders that no other user can change: every folder
- * from / down is a real directory owned by the engine's user or root and not writable by group or others,
- * unless it has the sticky bit (then others can add names but not rename or remove the entries they do not
- * own). A symbolic link on the way counts when root or the engine's user owns it (nobody else can change it in
- * such a folder); the folders it leads to are checked the same way.
+ * (for a link to /etc, say) between any check the engine makes and the call that uses the path.
+ *
+ * - A target folder, where a step creates, moves or deletes files (an image folder, a trash folder's parent),
+ *   allows no other writer at all: owned by the engine's user or root and not writable by group or others. The
+ *   sticky bit is no excuse there: it stops others renaming the entries they do not own, but not their own,
+ *   which they can swap for a link to any file between the scan and the tool that opens it.
+ * - Every folder on the way to it (and the folder of a file a step only opens) is owned by the engine's user or
+ *   root and not writable by group or others unless it has the sticky bit: then others can add names but not
+ *   rename or remove the entries they do not own, so the path to a folder or file of root stays root's (/tmp).
+ *
+ * A symbolic link on the way counts when root or the engine's user owns it (nobody else can change it in such a
+ * folder); the folders it leads to are checked the same way.
  */
 import type { Stats } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
@@ -14,7 +20,8 @@ import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 
 const ownUid = (): number => process.getuid?.() ?? 0;
-const trustedOwner = (uid: number): boolean => uid === 0 || uid === ownUid();
+/** Whether `uid` is root or the engine's user: the only owners whose folders, links and files the engine trusts. */
+export const trustedOwner = (uid: number): boolean => uid === 0 || uid === ownUid();
 
 /** Links resolved on one path before giving up, as the kernel does (MAXSYMLINKS). */
 const MAX_LINKS = 40;
@@ -27,10 +34,14 @@ interface Untrusted {
   fix: string;
 }
 
-const mode = (info: Stats) => (info.mode & 0o7777).toString(8).padStart(4, '0');
-const ownName = () => (ownUid() === 0 ? 'root' : String(ownUid()));
+/** Permission bits as `ls` users write them: 0755, 1777. */
+export const modeText = (info: Stats) => (info.mode & 0o7777).toString(8).padStart(4, '0');
+/** The engine's user as a `chown` argument. */
+export const ownName = () => (ownUid() === 0 ? 'root' : String(ownUid()));
+const mode = modeText;
 
-function whyOpen(path: string, info: Stats): Untrusted | null {
+/** Why others could change the entries of one folder; `target`: the folder a step changes files in (no sticky exception). */
+function whyOpen(path: string, info: Stats, target: boolean): Untrusted | null {
   if (!trustedOwner(info.uid)) {
     return {
       path,
@@ -39,12 +50,19 @@ function whyOpen(path: string, info: Stats): Untrusted | null {
     };
   }
   const sticky = (info.mode & 0o1000) !== 0;
-  if ((info.mode & 0o022) === 0 || sticky) return null;
+  if ((info.mode & 0o022) === 0 || (sticky && !target)) return null;
   const who = (info.mode & 0o002) !== 0 ? 'everyone' : `its group (${info.gid})`;
+  if (sticky) {
+    return {
+      path,
+      why: `can be written by ${who} (mode ${mode(info)}); the sticky bit stops them renaming files they do not own, but not their own, which they could swap for a link to another file while the engine works on it as root`,
+      fix: `Keep the images in a folder only ${ownName()} can write: chmod go-w ${path}, or move them to such a folder`,
+    };
+  }
   return {
     path,
     why: `can be written by ${who} (mode ${mode(info)}, no sticky bit), who could swap the files in it while the engine acts on them`,
-    fix: `Close it to others: chmod go-w ${path} (or chmod +t ${path}, as /tmp, if others must add files)`,
+    fix: target ? `Close it to others: chmod go-w ${path}` : `Close it to others: chmod go-w ${path} (or chmod +t ${path}, as /tmp, if others must add files)`,
   };
 }
 
@@ -53,7 +71,7 @@ const missing = (path: string, why: string): Untrusted => ({ path, why, fix: 'Ch
 /** Walks `path` from / as the kernel would, checking each folder and link; the real path, or why not trusted. */
 async function walk(path: string, links: { left: number }): Promise<string | Untrusted> {
   let current = '/';
-  const top = whyOpen('/', await lstat('/'));
+  const top = whyOpen('/', await lstat('/'), false);
   if (top !== null) return top;
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
@@ -81,29 +99,41 @@ async function walk(path: string, links: { left: number }): Promise<string | Unt
       continue;
     }
     if (!info.isDirectory()) return missing(next, 'is not a folder');
-    const why = whyOpen(next, info);
+    const why = whyOpen(next, info, false);
     if (why !== null) return why;
     current = next;
   }
   return current;
 }
 
-function sentence(dir: string, problem: Untrusted): string {
+/** What the engine does in a folder: changes files in it (`target`), or only opens files of root in it (`read`). */
+export type FolderUse = 'target' | 'read';
+
+/** The folder or link at fault for `use` of `dir`, or null; the real folder itself is checked last, by the rule of its use. */
+async function problemOf(dir: string, use: FolderUse): Promise<Untrusted | null> {
+  const real = await walk(dir, { left: MAX_LINKS });
+  if (typeof real !== 'string') return real;
+  return use === 'target' ? whyOpen(real, await lstat(real), true) : null;
+}
+
+function sentence(dir: string, problem: Untrusted, use: FolderUse): string {
   const where = problem.path === dir ? dir : `${dir}: ${problem.path}`;
-  return `The engine creates, writes, moves and deletes files only in folders no other user can change, and not in ${where}, which ${problem.why}. ${problem.fix}.`;
+  const what = use === 'target' ? 'creates, writes, moves and deletes files only in folders no other user can change' : 'opens files only in folders where no other user can swap them';
+  return `The engine ${what}, and not in ${where}, which ${problem.why}. ${problem.fix}.`;
 }
 
 /**
- * Why the engine must not change files in `dir` (an absolute path): a sentence naming the folder or link on
- * the way that another user could change, and how to fix it; null when every folder on the way is trusted.
+ * Why the engine must not change files in `dir` (an absolute path; `use` 'read': open root's files in it): a
+ * sentence naming the folder or link on the way that another user could change, and how to fix it; null when
+ * trusted (see the module comment).
  */
-export async function whyUntrustedFolder(dir: string): Promise<string | null> {
-  const result = await walk(dir, { left: MAX_LINKS });
-  return typeof result === 'string' ? null : sentence(dir, result);
+export async function whyUntrustedFolder(dir: string, use: FolderUse = 'target'): Promise<string | null> {
+  const problem = await problemOf(dir, use);
+  return problem === null ? null : sentence(dir, problem, use);
 }
 
-/** Throws E_NOT_SUPPORTED, with what to fix, unless the engine may change files in `dir` (see the module comment). */
-export async function checkTrustedFolder(dir: string): Promise<void> {
-  const result = await walk(dir, { left: MAX_LINKS });
-  if (typeof result !== 'string') throw new AppError('E_NOT_SUPPORTED', sentence(dir, result), { path: dir, untrusted: result.path });
+/** Throws E_NOT_SUPPORTED, with what to fix, unless the engine may change files in `dir` (or open them, for 'read'). */
+export async function checkTrustedFolder(dir: string, use: FolderUse = 'target'): Promise<void> {
+  const problem = await problemOf(dir, use);
+  if (problem !== null) throw new AppError('E_NOT_SUPPORTED', sentence(dir, problem, use), { path: dir, untrusted: problem.path });
 }

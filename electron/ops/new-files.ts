@@ -6,17 +6,20 @@
  * the engine's entries), the tool then writes the very file the engine made.
  *
  * A new overlay stays root's (the engine's user's) until qemu-img has written it and only then goes to the owner
- * of its backing file (SPEC 5.8): in a sticky folder, the owner of an entry may rename it, so handing it over
- * before the write would let that owner swap it for a link the write then follows.
+ * of its backing file (SPEC 5.8), which the trusted-file rule (`file-trust.ts`) has made root or the engine's
+ * user: the file is never handed to a user who could swap or rewrite it while a tool works on it.
+ *
+ * libvirt makes a snapshot's new overlays itself, as root, following a link at their paths: before it runs,
+ * nothing may stand at any of them (`checkOverlaysFree`).
  */
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, open, unlink } from 'node:fs/promises';
+import { lstat, open, readlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { canonical } from '../scan/layers';
-import { parseQcow2Header } from '../tools/qcow2-header';
+import { parseQcow2Header, readQcow2Header } from '../tools/qcow2-header';
 import { qemuImgCreate } from '../tools/qemu-img';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
@@ -148,4 +151,33 @@ export async function removeOverlayFile(path: string, backing: string): Promise<
   const owner = canonical(backing) === null ? { uid: ownUid(), gid: -1 } : await ownerOf(backing);
   const found = await findOverlay(path, backing, owner);
   if (found === 'pre-created' || found === 'written') await unlink(path);
+}
+
+/**
+ * Throws E_CHANGED, before libvirt runs, when anything stands where a snapshot's new overlays go (`overlays`:
+ * disk target to path): libvirt would create the file through a link (dangling or not) or over a file, as root.
+ * What stands there is left as it is.
+ */
+export async function checkOverlaysFree(overlays: Record<string, string>): Promise<void> {
+  for (const [target, path] of Object.entries(overlays)) {
+    const info = await lstatOrNull(path);
+    if (info === null) continue;
+    const what = info.isSymbolicLink() ? `a symbolic link to ${await readlink(path)}` : info.isFile() ? 'a file' : 'something other than a file';
+    throw new AppError(
+      'E_CHANGED',
+      `${path}, where the snapshot's new overlay of ${target} goes, is already taken by ${what}; libvirt would write through or over it, so the snapshot is not taken and it is left as it is. Move it away and take the snapshot again.`,
+      { path, target },
+    );
+  }
+}
+
+/** Whether `path` is a regular file of one name with a qcow2 header naming a backing file (as libvirt's overlays are), looked at without following a link. */
+export async function isOverlayFile(path: string): Promise<boolean> {
+  const info = await lstatOrNull(path).catch(() => null);
+  if (info === null || !info.isFile() || info.nlink !== 1) return false;
+  try {
+    return (readQcow2Header(path)?.backingName ?? null) !== null;
+  } catch {
+    return false;
+  }
 }

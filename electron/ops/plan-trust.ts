@@ -1,12 +1,43 @@
 /**
- * The folders a plan changes files in, checked before its first step: every one must be trusted (see
- * `folder-trust.ts`), and a trash folder already there must be the engine's own. A plan that fails is refused
- * whole, so nothing runs in a folder where another user could swap a file between a check and its use.
+ * What a plan may act on, checked before its first step (and by recovery before it replays a journal):
+ *
+ * - every folder a step creates, writes, moves or deletes files in allows no other writer (`folder-trust.ts`),
+ *   and a trash folder already there is the engine's own;
+ * - every file a step has qemu-img or libvirt open (the file it writes and every layer of the chains it opens)
+ *   and every file it moves is one only root or the engine's user can change (`file-trust.ts`);
+ * - nothing stands where libvirt is to create a snapshot's new overlays.
+ *
+ * A plan that fails is refused whole. Invariant: the files and folders that pass can only be changed by root or
+ * the engine's user, so what this check saw holds for the whole operation; a header no other user can rewrite
+ * names the same backing chain when the tool runs as when the check read it.
  */
-import { dirname } from 'node:path';
-import type { Step } from '../../shared/ops/plan';
+import { dirname, join } from 'node:path';
+import { walkChain } from '../../shared/assemble';
+import { AppError } from '../../shared/errors';
+import type { Layer, ScanResult } from '../../shared/model';
+import type { Plan, Step } from '../../shared/ops/plan';
+import { readQcow2Header } from '../tools/qcow2-header';
+import { checkTrustedFile } from './file-trust';
 import { checkTrustedFolder } from './folder-trust';
+import type { JournalEntry } from './journal';
+import { checkOverlaysFree } from './new-files';
 import { existingTrash } from './trash-folder';
+
+type SnapshotStep = Extract<Step, { kind: 'create-snapshot' }>;
+
+/** Where the chains a step opens come from: the plan's scan before it runs, the headers on disk in recovery. */
+interface Chains {
+  /** The image at `path` (format `format`) and every layer of its backing chain, as qemu-img opens them. */
+  of(path: string, format: string): string[];
+  /** The chains libvirt opens to take the snapshot. */
+  ofSnapshot(step: SnapshotStep): string[];
+}
+
+/** One file a step has a tool open or moves; `writes` when a tool writes it. */
+interface Use {
+  path: string;
+  writes: boolean;
+}
 
 /** The folders in which `step` creates, writes, moves or deletes files (trash folders not included). */
 function foldersOf(step: Step): string[] {
@@ -26,12 +57,146 @@ function foldersOf(step: Step): string[] {
   }
 }
 
+/** The format a step's command gives qemu-img for its image (`-f`); qcow2 when it names none. */
+function formatIn(step: Step): string {
+  const at = step.command.indexOf('-f');
+  return at === -1 ? 'qcow2' : (step.command[at + 1] ?? 'qcow2');
+}
+
+/** The files `step` has a tool open or moves, each once, `writes` for those a tool writes. */
+function usesOf(step: Step, chains: Chains, previousBacking: string[]): Use[] {
+  const read = (paths: string[]): Use[] => paths.map((path) => ({ path, writes: false }));
+  switch (step.kind) {
+    case 'commit':
+      // qemu-img commit opens the top read-write with its whole chain, and writes the base.
+      return [{ path: step.top, writes: true }, { path: step.base, writes: true }, ...read(chains.of(step.top, formatIn(step)))];
+    case 'rebase':
+      return [
+        { path: step.path, writes: true },
+        ...read(chains.of(step.path, formatIn(step))),
+        ...read(chains.of(step.backing, step.backingFormat)),
+        ...read(previousBacking),
+      ];
+    case 'repair':
+      return [{ path: step.path, writes: true }, ...read(chains.of(step.path, 'qcow2'))];
+    case 'create-overlay':
+      return read(chains.of(step.backing, step.backingFormat));
+    case 'create-snapshot':
+      return read(chains.ofSnapshot(step));
+    case 'trash':
+    case 'keep-copy':
+      return read([step.path]);
+    default:
+      return [];
+  }
+}
+
+/** The chains as the plan's scan saw them: a file the scan did not read (one a step makes) stands alone. */
+function scanChains(scan: ScanResult): Chains {
+  const layers = Object.assign({}, ...scan.domains.map((d) => d.layers)) as Record<string, Layer>;
+  const of = (path: string) => {
+    const chain = walkChain(layers, path);
+    return chain.length > 0 ? chain : [path];
+  };
+  return {
+    of,
+    ofSnapshot: (step) =>
+      (scan.domains.find((d) => d.name === step.domain)?.disks ?? [])
+        .filter((d) => d.managed && step.overlays[d.target] !== undefined)
+        .flatMap((d) => (d.chain.length > 0 ? d.chain : d.file !== null ? of(d.file) : [])),
+  };
+}
+
+/** Links followed down one chain before stopping: far more than any real chain. */
+const MAX_CHAIN = 1000;
+
 /**
- * Throws, naming the folder and what to fix, unless every folder the steps change files in is trusted and every
- * trash folder they move files into is, when it exists, the engine's own private folder.
+ * The chains as the headers on disk name them now (recovery has no scan). Only qcow2 headers are followed, with
+ * the format each link records; a raw file ends its chain, whatever its guest wrote in it.
  */
-export async function checkPlanFolders(steps: Step[]): Promise<void> {
+function headerChains(): Chains {
+  const of = (path: string, format: string): string[] => {
+    const chain = [path];
+    let [at, fmt] = [path, format];
+    while (fmt === 'qcow2' && chain.length < MAX_CHAIN) {
+      let header;
+      try {
+        header = readQcow2Header(at);
+      } catch {
+        break;
+      }
+      if (header?.backingName == null || header.backingFormat == null) break;
+      at = header.backingName.startsWith('/') ? header.backingName : join(dirname(at), header.backingName);
+      fmt = header.backingFormat;
+      if (chain.includes(at)) break;
+      chain.push(at);
+    }
+    return chain;
+  };
+  // Recovery opens no chain to undo a snapshot; to finish one it opens the overlays libvirt made, and what they build on.
+  return { of, ofSnapshot: (step) => Object.values(step.overlays).flatMap((overlay) => of(overlay, 'qcow2')) };
+}
+
+/**
+ * Checks every file the steps open or move. A missing file is skipped when `missingOk` says so (one a step of
+ * the plan makes, or in recovery, where a step may have moved it); otherwise the world changed since the scan.
+ */
+async function checkFiles(uses: Use[], missingOk: (path: string) => boolean): Promise<void> {
+  const writes = new Map<string, boolean>();
+  for (const use of uses) writes.set(use.path, (writes.get(use.path) ?? false) || use.writes);
+  const folders = new Set<string>();
+  for (const [path, written] of writes) {
+    if ((await checkTrustedFile(path, written, folders)) === 'missing' && !missingOk(path)) {
+      throw new AppError('E_CHANGED', `${path} is gone since the scan; scan again and confirm the plan again.`, { path });
+    }
+  }
+}
+
+/**
+ * Throws, naming the folder and what to fix, unless every folder the steps change files in allows no other
+ * writer and every trash folder they move files into is, when it exists, the engine's own private folder.
+ */
+async function checkPlanFolders(steps: Step[]): Promise<void> {
   const folders = new Set(steps.flatMap(foldersOf));
   for (const folder of folders) await checkTrustedFolder(folder);
   for (const step of steps) if (step.kind === 'trash' || step.kind === 'keep-copy') await existingTrash(dirname(step.path));
+}
+
+/** The files the steps make: missing before the plan runs, by design. */
+function madeBy(steps: Step[]): Set<string> {
+  return new Set(steps.flatMap((s) => (s.kind === 'create-overlay' ? [s.path] : s.kind === 'create-snapshot' ? Object.values(s.overlays) : [])));
+}
+
+/**
+ * Refuses `plan` before its journal and first step unless its folders and files are trusted (see the module
+ * comment), with the chains taken from `scan`, the fresh scan it was confirmed on; and unless nothing stands
+ * where a snapshot's new overlays go.
+ */
+export async function checkPlanTrust(plan: Plan, scan: ScanResult): Promise<void> {
+  await checkPlanFolders(plan.steps);
+  const chains = scanChains(scan);
+  const made = madeBy(plan.steps);
+  await checkFiles(
+    plan.steps.flatMap((step) => usesOf(step, chains, [])),
+    (path) => made.has(path),
+  );
+  for (const step of plan.steps) if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays);
+}
+
+/**
+ * Refuses to replay `entry` unless its folders and files are trusted, the chains read from the headers on disk
+ * (with a rebase's old backing from its undo data); files a step already moved are skipped.
+ */
+export async function checkJournalTrust(entry: JournalEntry): Promise<void> {
+  await checkPlanFolders(entry.plan.steps);
+  const chains = headerChains();
+  const uses = entry.plan.steps.flatMap((step, i) => {
+    const undo = entry.steps[i]?.undo;
+    const old =
+      step.kind === 'rebase' && undo?.kind === 'previous-backing' && undo.backing !== null && undo.format !== null
+        ? chains.of(undo.backing.startsWith('/') ? undo.backing : join(dirname(step.path), undo.backing), undo.format)
+        : [];
+    return usesOf(step, chains, old);
+  });
+  await checkFiles(uses, () => true);
 }

@@ -13,7 +13,7 @@ import { readQcow2Header } from '../tools/qcow2-header';
 import { TOOL_ENV, toolError } from '../tools/tool-error';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
-import { createOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
+import { checkOverlaysFree, createOverlayFile, isOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
@@ -127,11 +127,23 @@ async function snapshotExists(virsh: Virsh, domain: string, name: string): Promi
   }
 }
 
+/**
+ * What must hold before a step starts, checked before it is journaled as started (so a refusal here leaves
+ * nothing to undo): a snapshot's new overlays have nothing standing at their paths.
+ */
+export async function checkBeforeStep(step: Step): Promise<void> {
+  if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays);
+}
+
 export async function runStep(step: Step, ctx: StepContext): Promise<void> {
   switch (step.kind) {
     case 'create-snapshot': {
       const virsh = needVirsh(ctx);
-      if (!(await snapshotExists(virsh, step.domain, step.name))) await virsh.run(step.command.slice(3));
+      if (!(await snapshotExists(virsh, step.domain, step.name))) {
+        // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
+        await checkOverlaysFree(step.overlays);
+        await virsh.run(step.command.slice(3));
+      }
       for (const file of Object.values(step.overlays)) {
         // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
         if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
@@ -260,8 +272,9 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
         await virsh.run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.name, '--metadata']);
       }
       if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => virsh.run(['define', '--file', file]));
-      // Regular files only: a link found there is not what libvirt made, and is left alone.
-      for (const file of Object.values(step.overlays)) if ((await lstat(file).catch(() => null))?.isFile() === true) await unlink(file);
+      // Only what libvirt makes: a qcow2 file of one name building on another. A link, or a file that is no
+      // overlay, is not libvirt's and is left alone.
+      for (const file of Object.values(step.overlays)) if (await isOverlayFile(file)) await unlink(file);
       return;
     }
     case 'keep-copy':
