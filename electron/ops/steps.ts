@@ -17,6 +17,7 @@ import { checkOverlaysFree, createOverlayFile, isOverlayFile, removeOverlayFile,
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
+import { currentName } from '../scan/list-snapshots';
 
 export interface StepContext {
   virsh: Virsh | null;
@@ -81,7 +82,8 @@ async function copyFile(from: string, to: string, ctx: StepContext): Promise<voi
 
 async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
   try {
-    return (await virsh.run(['snapshot-current', '--domain', domain, '--name'])).trim() || null;
+    // The name as libvirt holds it (it may start or end with spaces): only virsh's line break goes.
+    return currentName(await virsh.run(['snapshot-current', '--domain', domain, '--name']));
   } catch (error) {
     if (isNotFound(error)) return null;
     throw error;
