@@ -11,11 +11,14 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { LayerDataFile, Problem } from '../../shared/model';
 import { QCOW2_EXTERNAL_DATA, type Qcow2Header } from '../tools/qcow2-header';
-import { dataFileProblem } from './file-checks';
+import { dataFileProblem, escapeName } from './file-checks';
 
 /** The data file of the image at `path` and the problems it shows; `dataFile` is null when it has none. */
 export function readDataFile(path: string, header: Qcow2Header | null): { dataFile: LayerDataFile | null; problems: Problem[] } {
   if (header === null || (header.incompatibleFeatures & QCOW2_EXTERNAL_DATA) === 0) return { dataFile: null, problems: [] };
+  // A name that is not valid UTF-8 names no file the app can stat: never "missing" (see `header-names.ts`).
+  const unnamed = header.invalidNames.dataFile;
+  if (unnamed !== null) return { dataFile: null, problems: [dataFileProblem(path, escapeName(unnamed))] };
   const problems = [dataFileProblem(path, header.dataFile)];
   const name = header.dataFile;
   if (name === null) {

@@ -13,6 +13,7 @@ import { AppError } from '../../shared/errors';
 import { NotRegularFileError, QCOW2_CORRUPT, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
 import { backingFileOf, divergentOpenings, followBacking, realPathDivergence } from './backing-names';
 import { readDataFile } from './external-data';
+import { invalidNameProblem } from './header-names';
 import { ownerOf } from './owners';
 import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
 
@@ -49,13 +50,14 @@ function toLayer(link: Link): Layer {
 
 /**
  * A layer from its header and the file system: what `qemu-img info` reports for a local qcow2 or raw file
- * (virtual size from the header or the file's length, actual size from the blocks allocated).
+ * (virtual size from the header, or for raw the file's length rounded up to whole 512-byte sectors, as QEMU's
+ * raw driver gives it: a 1000-byte file is a 1024-byte disk; actual size from the blocks allocated).
  */
 function fromHeader(link: Link): Layer {
   const stats = statSync(link.path);
   return {
     ...toLayer(link),
-    virtualSize: link.format === 'raw' ? stats.size : link.virtualSize,
+    virtualSize: link.format === 'raw' ? Math.ceil(stats.size / 512) * 512 : link.virtualSize,
     actualSize: stats.blocks * 512,
     owner: ownerOf(stats),
   };
@@ -256,7 +258,7 @@ export class LayerReader {
         encrypted: header?.encrypted ?? null,
         internalSnapshots: header?.internalSnapshots ?? 0,
       };
-      for (const problem of data.problems) this.report(problem);
+      for (const problem of [...data.problems, invalidNameProblem(at, header)]) if (problem !== null) this.report(problem);
       if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {
         this.report({ code: 'unreadable', severity: 'error', message: `${at} is marked corrupt in its qcow2 header; run qemu-img check.`, path: at });
       }

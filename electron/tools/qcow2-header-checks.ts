@@ -18,6 +18,12 @@ export interface Qcow2Fields {
   backingName: string | null;
   backingFormat: string | null;
   dataFile: string | null;
+  /**
+   * Names the header records whose bytes are not valid UTF-8 (QEMU opens a name by its bytes). The app passes
+   * names on as text, which cannot spell these, so such a name is kept here as raw bytes and its text field
+   * (`backingName`, `dataFile`) is null: decoding it would give U+FFFD, a name that opens nothing or another file.
+   */
+  invalidNames: { backingName: Buffer | null; dataFile: Buffer | null };
   /** The low 32 incompatible feature bits (v3); any bit QEMU does not know sets `refused` instead. */
   incompatibleFeatures: number;
   /** How guest data is encrypted: `aes` (legacy qcow AES-CBC) or `luks`; null when it is not. */
@@ -43,6 +49,7 @@ const INCOMPAT_COMPRESSION = 8n;
 const INCOMPAT_EXTL2 = 16n;
 const INCOMPAT_KNOWN = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2;
 const AUTOCLEAR_BITMAPS = 1n;
+const AUTOCLEAR_DATA_FILE_RAW = 2n;
 
 const MIN_CLUSTER_BITS = 9;
 const MAX_CLUSTER_BITS = 21;
@@ -66,10 +73,22 @@ const refuse = (why: string): never => {
   throw new Refusal(why);
 };
 
-/** A C string as QEMU keeps it: the bytes up to the first NUL (pstrcpy, or a NUL-terminated copy). */
-export function cString(bytes: Buffer): string {
+/** The bytes of a C string as QEMU keeps it: up to the first NUL (pstrcpy, or a NUL-terminated copy). */
+function cBytes(bytes: Buffer): Buffer {
   const nul = bytes.indexOf(0);
-  return (nul === -1 ? bytes : bytes.subarray(0, nul)).toString('utf8');
+  return nul === -1 ? bytes : bytes.subarray(0, nul);
+}
+
+/** A C string as QEMU keeps it, as text (bytes that are not UTF-8 become U+FFFD: only for names QEMU matches, not opens). */
+export function cString(bytes: Buffer): string {
+  return cBytes(bytes).toString('utf8');
+}
+
+/** A file name QEMU would open: its text when its bytes are valid UTF-8, else its raw bytes (see `invalidNames`). */
+function fileName(bytes: Buffer): { text: string | null; invalid: Buffer | null } {
+  const name = cBytes(bytes);
+  const text = name.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(name) ? { text, invalid: null } : { text: null, invalid: Buffer.from(name) };
 }
 
 /** `qcow2_validate_table`: a table's entry count is bounded and its offset cluster-aligned and addressable. */
@@ -80,7 +99,8 @@ function checkTable(name: string, offset: bigint, entries: bigint, entryBytes: b
 
 interface Extensions {
   backingFormat: string | null;
-  dataFile: string | null;
+  /** The DATA extension's name as raw bytes (see `fileName`). */
+  dataFile: Buffer | null;
   crypto: { offset: bigint; length: bigint } | null;
 }
 
@@ -110,7 +130,7 @@ function readExtensions(readAt: ReadAt, start: number, end: number, clusterSize:
       // Without the autoclear bit a program unaware of bitmaps changed the image: QEMU ignores them.
       if ((autoclear & AUTOCLEAR_BITMAPS) !== 0n) checkBitmapsExtension(readAt(at, 24), clusterSize);
     } else if (type === EXT_DATA_FILE) {
-      found.dataFile = cString(readAt(at, length));
+      found.dataFile = cBytes(readAt(at, length));
     } else if (type !== EXT_FEATURE_TABLE) {
       // Unknown extensions are kept by QEMU and skipped.
     }
@@ -157,6 +177,7 @@ export function decodeQcow2(readAt: ReadAt): Qcow2Fields | null {
     backingName: null,
     backingFormat: null,
     dataFile: null,
+    invalidNames: { backingName: null, dataFile: null },
     incompatibleFeatures: Number(incompatible & 0xffffffffn),
     encrypted: cryptMethod === 1 ? 'aes' : cryptMethod === 2 ? 'luks' : null,
     internalSnapshots: head.readUInt32BE(60),
@@ -213,9 +234,20 @@ function checkAndRead(readAt: ReadAt, head: Buffer, fields: Qcow2Fields, incompa
   const autoclear = v3 ? head.readBigUInt64BE(88) : 0n;
   const extEnd = backingOffset !== 0n ? Number(backingOffset) : clusterSize;
   const ext = readExtensions(readAt, headerLength, extEnd, clusterSize, cryptMethod, autoclear);
-  fields.backingFormat = ext.backingFormat;
-  fields.dataFile = ext.dataFile;
-  if ((incompatible & INCOMPAT_DATA_FILE) !== 0n && ext.dataFile === null) refuse("'data-file' is required for this image");
+  // The rule for what counts as opening: QEMU opening the image for use, as a VM, qemu-io or qemu-img check do.
+  // qemu-img info opens it without I/O and skips the data file checks below (BDRV_O_NO_IO), so it lists images
+  // that no VM can start; the reader refuses those too.
+  const usesDataFile = (incompatible & INCOMPAT_DATA_FILE) !== 0n;
+  if (usesDataFile && ext.dataFile === null) refuse("'data-file' is required for this image");
+  // data-file-raw says the data file is a raw image of the disk: without the data-file bit there is none.
+  if (!usesDataFile && (autoclear & AUTOCLEAR_DATA_FILE_RAW) !== 0n) refuse('data-file-raw requires a data file');
+  // Without the data-file bit QEMU keeps guest data in the image and never opens a DATA extension's name
+  // (qemu-img info still prints it as "data file"): the reader shows no data file, so nothing warns about one.
+  if (usesDataFile && ext.dataFile !== null) {
+    const name = fileName(ext.dataFile);
+    fields.dataFile = name.text;
+    fields.invalidNames.dataFile = name.invalid;
+  }
   // A LUKS image without its crypto extension has no header to decrypt with (qemu-img info even crashes on it).
   if (cryptMethod === 2 && ext.crypto === null) refuse('Missing CRYPTO header for crypt method 2');
   if (ext.crypto !== null) checkLuksHeader(readAt, ext.crypto);
@@ -224,7 +256,11 @@ function checkAndRead(readAt: ReadAt, head: Buffer, fields: Qcow2Fields, incompa
     const length = head.readUInt32BE(16);
     if (length > Math.min(1023, clusterSize - Number(backingOffset))) refuse('Backing file name too long');
     // QEMU copies the name as a C string: a NUL ends it, and an empty name is no backing file.
-    fields.backingName = cString(readAt(Number(backingOffset), length)) || null;
+    const name = fileName(readAt(Number(backingOffset), length));
+    fields.backingName = name.text || null;
+    fields.invalidNames.backingName = name.invalid;
   }
+  // A backing format means nothing without a backing name: QEMU neither uses nor shows it then.
+  fields.backingFormat = fields.backingName !== null || fields.invalidNames.backingName !== null ? ext.backingFormat : null;
   checkSnapshotTable(readAt, Number(snapshotsOffset), fields.internalSnapshots, refuse);
 }

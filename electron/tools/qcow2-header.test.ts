@@ -76,6 +76,17 @@ describe('parseQcow2Header checks a header as QEMU opens it', () => {
     expect(parseQcow2Header(header((b) => (b[0x200] = 0)))?.backingName).toBeNull();
   });
 
+  test('a backing format with an empty backing name is no backing link: both are null, as qemu-img shows them', () => {
+    expect(parseQcow2Header(header((b) => b.writeUInt32BE(0, 16)))).toMatchObject({ refused: null, backingName: null, backingFormat: null });
+    expect(parseQcow2Header(header((b) => (b[0x200] = 0)))).toMatchObject({ refused: null, backingName: null, backingFormat: null });
+  });
+
+  test('a backing name that is not valid UTF-8 is no name the app can use: kept as raw bytes, never decoded to U+FFFD', () => {
+    const parsed = parseQcow2Header(header((b) => Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x69, 0x6d, 0x67, 0]).copy(b, 0x200)));
+    expect(parsed).toMatchObject({ refused: null, backingName: null, backingFormat: 'qcow2' });
+    expect(parsed?.invalidNames.backingName?.toString('hex')).toBe('636166e92e696d67');
+  });
+
   test('incompatible feature bits 32 to 63 are refused, not dropped', () => {
     const refused = parseQcow2Header(header((b) => b.writeBigUInt64BE(1n << 40n, 72)))?.refused;
     expect(refused).toMatch(/Unknown incompatible feature: 10000000000/);
@@ -108,6 +119,7 @@ describe('parseQcow2Header checks a header as QEMU opens it', () => {
     ['an extension running past the backing name', (b) => b.writeUInt32BE(0x1000, 116), /extension too large/],
     ['a backing format of 16 bytes or more', (b) => b.writeUInt32BE(16, 116), /backing format/],
     ['the external data file bit without a data file name', (b) => b.writeBigUInt64BE(4n, 72), /data-file/],
+    ['the data-file-raw autoclear bit without an external data file', (b) => b.writeBigUInt64BE(2n, 88), /data-file-raw requires a data file/],
   ])('refuses %s', (_name, edit, reason) => {
     expect(parseQcow2Header(header(edit))?.refused).toMatch(reason);
   });

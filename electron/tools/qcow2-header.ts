@@ -20,7 +20,8 @@ export interface Qcow2Header extends Qcow2Fields {
   backingFormat: string | null;
   /**
    * The external data file's name as written (may be relative), from the "DATA" header extension; null when the
-   * image records none. Only meaningful with the external-data-file incompatible bit (QCOW2_EXTERNAL_DATA).
+   * image uses none: the external-data-file bit (QCOW2_EXTERNAL_DATA) is clear, so QEMU ignores any DATA
+   * extension, or the name is not valid UTF-8 (`invalidNames`).
    */
   dataFile: string | null;
   /** Incompatible feature bits 0-31 (v3): 1 dirty, 2 corrupt, 4 external data file, 8 compression type, 16 extended L2. */
