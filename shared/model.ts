@@ -22,10 +22,18 @@ export type ProblemCode =
    */
   | 'metadata-cycle'
   /**
-   * A disk's `<backingStore>` in the domain XML names a chain other than the one the image headers give. QEMU
-   * opens what the headers say; the graph shows that chain. `target` names the disk.
+   * A disk's `<backingStore>` in the domain XML (the user's, in the definition, or the live one of a running
+   * domain) names a chain other than the one the image headers give. libvirt hands QEMU the stated chain, so the
+   * graph shows it; qemu-img follows the headers, so it is an error and plans on the domain are refused. `target`
+   * names the disk; `path` the image whose base differs.
    */
   | 'backing-mismatch'
+  /**
+   * One file named as its backing file by different referrers (overlay headers, domain XML) with different formats:
+   * QEMU reads a different disk through each. An error; `path` is the file, shown as qcow2 when it is valid qcow2
+   * and some referrer names it so.
+   */
+  | 'format-conflict'
   | 'internal-snapshot'
   | 'bad-metadata'
   /** A FIFO, socket, device or directory where an image was expected: never opened, never read. */

@@ -77,7 +77,8 @@ export interface ChainFacts {
  * A layer is one file however it is reached, but its relative backing name names a different file from each
  * folder it is opened through (a symlink in another folder). Given `real`, first opened as `first` and now as
  * `again`, follows both chains side by side until they meet the same folder; where they part, the graph cannot
- * show the one chain QEMU reads: an error, so plans on that domain are refused. Null when they agree.
+ * show the one chain QEMU reads: an error, so plans on that domain are refused. Null when they agree. The layer
+ * reader keeps the reading through the path a layer was first opened by, so the message names that base as shown.
  */
 export function divergentOpenings(real: string, first: string, again: string, facts: ChainFacts): Problem | null {
   const seen = new Set<string>();
@@ -99,7 +100,7 @@ export function divergentOpenings(real: string, first: string, again: string, fa
         severity: 'error',
         message:
           `${at} is reached both as ${a} and as ${b}; its relative backing name "${name}" names ${realA ?? `${fromA} (missing)`} from the first ` +
-          `and ${realB ?? `${fromB} (missing)`} from the second, so QEMU reads a different base depending on the path. The graph shows the first, ` +
+          `and ${realB ?? `${fromB} (missing)`} from the second, so QEMU reads a different base depending on the path. The graph shows ${realA ?? fromA} (through ${a}, the path it was first opened by), ` +
           'and nothing on it is written, moved or deleted: give the image an absolute backing name (qemu-img rebase -u -F FORMAT -b FILE IMAGE), or use one path.',
         path: at,
       };

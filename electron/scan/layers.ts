@@ -13,6 +13,7 @@ import { AppError } from '../../shared/errors';
 import { NotRegularFileError, QCOW2_CORRUPT, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
 import { backingFileOf, divergentOpenings, followBacking, realPathDivergence } from './backing-names';
 import { readDataFile } from './external-data';
+import { FormatClaims } from './format-claims';
 import { invalidNameProblem } from './header-names';
 import { ownerOf } from './owners';
 import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
@@ -20,6 +21,8 @@ import { isLockError, qemuImgInfo, type ImageInfo } from '../tools/qemu-img';
 /** A layer as the headers describe it, before qemu-img has been asked. */
 interface Link {
   path: string;
+  /** The path this reading opened it by: of two readings of one layer, the first opening's is kept. */
+  opened: string;
   format: string;
   backing: string | null;
   backingName: string | null;
@@ -101,6 +104,7 @@ export class LayerReader {
   private readonly openErrors = new Map<string, string>();
   /** Why QEMU would refuse a file's qcow2 header, for files `header` gave null for on that ground. */
   private readonly refusals = new Map<string, string>();
+  private readonly formats = new FormatClaims();
   private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(options: LayerReaderOptions = {}) {
@@ -160,9 +164,10 @@ export class LayerReader {
    * Reads the chain that starts at `path`, the path QEMU opens it by (a disk's `<source file>` as written, a file
    * of a folder listing): relative backing names resolve against its folder. `format` is what the referrer says
    * the file is (domain XML, a child's backing format); null means "qcow2 if its header says so, else not an
-   * image". Returns the canonical path, or null when the file is missing or not an image.
+   * image". `referrer` names who says so (a domain's disk), for the format-conflict problem. Returns the
+   * canonical path, or null when the file is missing or not an image.
    */
-  async read(path: string, format: string | null, options: { shared?: boolean } = {}): Promise<string | null> {
+  async read(path: string, format: string | null, options: { shared?: boolean; referrer?: string } = {}): Promise<string | null> {
     const real = this.canonical(path);
     if (real === null) {
       this.report({ code: 'missing-file', severity: 'error', message: `The image ${path} does not exist.`, path });
@@ -170,13 +175,17 @@ export class LayerReader {
     }
     const first = this.openedAs.get(real);
     if (first !== undefined) this.compareOpenings(real, first, path);
-    if (this.layers[real] !== undefined) return real;
-    let pending = this.inFlight.get(real);
+    if (options.referrer !== undefined && format !== null) this.claimFormat(real, format, options.referrer);
+    const reread = this.wantsQcow2(real, format);
+    if (this.layers[real] !== undefined && !reread) return real;
+    let pending = reread ? undefined : this.inFlight.get(real);
     if (pending === undefined) {
-      pending = this.readChain(real, path, format, options.shared ?? false);
+      pending = this.readChain(real, path, format, options.shared ?? false, options.referrer ?? null);
       this.inFlight.set(real, pending);
     }
     await pending;
+    // A reading of another format that was under way when this qcow2 claim came gives way to a qcow2 reading.
+    if (this.wantsQcow2(real, format)) await this.readChain(real, path, format, options.shared ?? false, options.referrer ?? null);
     return this.layers[real] !== undefined ? real : null;
   }
 
@@ -213,7 +222,7 @@ export class LayerReader {
    * Walks the headers from `top` (canonical; opened as `opened`) down to a base, a layer already read, or a
    * broken link. Each relative backing name resolves against the folder of the path that layer was opened by.
    */
-  private async walk(top: string, opened: string, format: string | null): Promise<{ links: Link[] }> {
+  private async walk(top: string, opened: string, format: string | null, referrer: string | null): Promise<{ links: Link[] }> {
     const links: Link[] = [];
     const seen = new Set<string>();
     let at: string | null = top;
@@ -222,7 +231,10 @@ export class LayerReader {
     while (at !== null) {
       const first = this.openedAs.get(at);
       if (first !== undefined && links.length > 0) this.compareOpenings(at, first, atOpened);
-      if (this.layers[at] !== undefined) {
+      const by = links.length > 0 ? (links[links.length - 1] as Link).path : referrer;
+      if (by !== null && atFormat !== null) this.claimFormat(at, atFormat, by);
+      // A layer read already is not read again, unless it was read as another format and this link names it qcow2.
+      if (this.layers[at] !== undefined && !this.wantsQcow2(at, atFormat)) {
         return { links };
       }
       if (first === undefined) this.openedAs.set(at, atOpened);
@@ -248,6 +260,7 @@ export class LayerReader {
       const data = readDataFile(at, header);
       const link: Link = {
         path: at,
+        opened: atOpened,
         format: linkFormat,
         backing: null,
         backingName: header?.backingName ?? null,
@@ -284,12 +297,40 @@ export class LayerReader {
     if (problem !== null) this.report(problem);
   }
 
-  private async readChain(top: string, opened: string, format: string | null, shared: boolean): Promise<void> {
-    const { links } = await this.walk(top, opened, format);
+  /** Records that `referrer` names `path` as `format`, reporting a conflict with what others name it. */
+  private claimFormat(path: string, format: string, referrer: string): void {
+    const conflict = this.formats.claim(path, format, referrer);
+    if (conflict !== null) this.report(conflict);
+  }
+
+  /**
+   * Whether a layer read as another format must be read again as qcow2: some referrer names it qcow2 and its
+   * content is valid qcow2. The shown format then does not depend on which chain the scan happened to read first.
+   */
+  private wantsQcow2(path: string, format: string | null): boolean {
+    const layer = this.layers[path];
+    return format === 'qcow2' && layer !== undefined && layer.format !== 'qcow2' && this.formats.has(path, 'qcow2') && this.header(path) !== null;
+  }
+
+  /**
+   * Whether `link` may replace a reading of its layer stored already: a qcow2 reading is never replaced by another
+   * format, and of two readings in one format the one through the path the layer was first opened by is kept,
+   * whatever order the readings finish in (the ambiguous-backing problem names that one as the one shown).
+   */
+  private replaces(link: Link): boolean {
+    const existing = this.layers[link.path];
+    if (existing === undefined) return true;
+    if (existing.format === 'qcow2' && link.format !== 'qcow2') return false;
+    return existing.format !== link.format || link.opened === this.openedAs.get(link.path);
+  }
+
+  private async readChain(top: string, opened: string, format: string | null, shared: boolean, referrer: string | null): Promise<void> {
+    const { links } = await this.walk(top, opened, format, referrer);
     await Promise.all(
       links.map(async (link) => {
         try {
-          this.layers[link.path] = link.needsQemuImg ? await this.fromQemuImg(link, shared) : fromHeader(link);
+          const layer = link.needsQemuImg ? await this.fromQemuImg(link, shared) : fromHeader(link);
+          if (this.replaces(link)) this.layers[link.path] = layer;
         } catch (error) {
           this.report({ code: 'unreadable', severity: 'error', message: `${link.path} cannot be read: ${(error as Error).message}`, path: link.path });
         }

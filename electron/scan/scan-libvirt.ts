@@ -8,7 +8,7 @@ import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import { LayerReader } from './layers';
-import { backingMismatch } from './backing-store';
+import { readVmChain, statedChains } from './backing-store';
 import { parseBranchRecords, parseDomainDisks } from './libvirt-xml';
 import { currentName, listedNames, readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
@@ -27,8 +27,11 @@ export function parseVersion(stdout: string): string | null {
   return parts.length > 0 ? parts.join(', ') : null;
 }
 
-/** What one domain's definition and snapshots say, with paths made canonical. */
-async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): Promise<DomainFacts> {
+/**
+ * What one domain's definition and snapshots say, with paths made canonical; `overrides` are layers re-linked as
+ * the VM reads them where the XML states a `<backingStore>` (see backing-store.ts).
+ */
+async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
   const problems: Problem[] = [];
   const state = (await virsh.run(['domstate', '--domain', name])).trim();
   const live = state === 'running' || state === 'paused' || state === 'in shutdown';
@@ -52,7 +55,7 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
     rawDisks.map(async (raw): Promise<Omit<Disk, 'chain'>> => {
       const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
       if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
-      const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live });
+      const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live, referrer: `domain "${name}" disk ${raw.target}` });
       if (file === null) {
         const real = reader.canonical(raw.file);
         const odd = reader.problemsFor(new Set(real === null ? [] : [real])).find((p) => p.code === 'not-regular-file');
@@ -113,9 +116,16 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
       })),
   );
 
-  for (const raw of rawDisks) {
-    const mismatch = backingMismatch(reader, raw);
-    if (mismatch !== null) problems.push({ ...mismatch, domain: name });
+  // The live XML of a running domain states the chain its QEMU has open; a shut-off domain's XML states one only
+  // where the user wrote a <backingStore>, which libvirt then hands to QEMU instead of the headers.
+  const stated = statedChains(xml);
+  const overrides: Record<string, Layer> = {};
+  for (const disk of disks) {
+    const chain = stated.get(disk.target);
+    if (chain === undefined || !disk.managed || disk.file === null) continue;
+    const vm = await readVmChain(reader, disk.file, disk.target, chain, `domain "${name}" disk ${disk.target}`, live);
+    Object.assign(overrides, vm.overrides);
+    if (vm.problem !== null) problems.push({ ...vm.problem, domain: name });
   }
 
   let recorded = { current: null as string | null, branches: [] as Array<{ name: string; tips: BranchTip[] }> };
@@ -149,7 +159,7 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
     }
   }
 
-  return {
+  const facts: DomainFacts = {
     name,
     state,
     disks,
@@ -158,6 +168,7 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
     layers: {},
     problems,
   };
+  return { facts, overrides };
 }
 
 /** The files a domain's model refers to: disks, snapshot overlays, branch tips. */
@@ -219,19 +230,21 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   const collected = await Promise.all(
     names.map(async (name) => {
       try {
-        return { name, facts: await collectDomain(virsh, reader, name) };
+        return { name, ...(await collectDomain(virsh, reader, name)) };
       } catch (error) {
         return { name, error };
       }
     }),
   );
 
-  const factsList = collected.flatMap((c) => ('facts' in c && c.facts !== undefined ? [c.facts] : []));
+  const factsList = collected.flatMap((c) => ('facts' in c && c.facts !== undefined ? [c] : []));
   const claimed = new Set(Object.keys(reader.layers));
-  for (const facts of factsList) {
-    const own = layersFrom(reader.layers, rootsOf(facts));
+  for (const { facts, overrides } of factsList) {
+    // This domain's chains as its VM reads them: the header readings, with its own <backingStore> links on top.
+    const own = layersFrom({ ...reader.layers, ...overrides }, rootsOf(facts));
     const loose = await findLooseTips(reader, own, claimed);
-    facts.layers = { ...own, ...layersFrom(reader.layers, loose) };
+    // Loose tips were read just now: the view is taken again to hold them.
+    facts.layers = { ...own, ...layersFrom({ ...reader.layers, ...overrides }, loose) };
     facts.problems.push(...reader.problemsFor(new Set(Object.keys(facts.layers))));
   }
   // A trash folder beside a domain's files that is not the engine's own is named among that domain's problems.
@@ -241,7 +254,7 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   // there (that is where loose tips are looked for): the domain carries the problem, and the guard freezes it.
   const unreadable = reader.problemsFor().filter((p) => p.code === 'unreadable-name' || p.code === 'unreadable-file');
   const dirOf = (p: Problem): string => (p.code === 'unreadable-name' ? (p.path ?? '') : dirname(p.path ?? ''));
-  for (const facts of factsList) {
+  for (const { facts } of factsList) {
     const dirs = new Set(Object.keys(facts.layers).map(dirname));
     facts.problems.push(...unsafeTrash.filter((p) => dirs.has(dirname(p.path ?? ''))).map((p) => ({ ...p, domain: facts.name })));
     facts.problems.push(...unreadable.filter((p) => dirs.has(dirOf(p))).map((p) => ({ ...p, domain: facts.name })));
