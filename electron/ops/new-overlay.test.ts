@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmod, chown, link, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Plan, Step } from '../../shared/ops/plan';
@@ -9,6 +8,7 @@ import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { readJournals } from './journal';
 import { runStep, undoStep, type StepContext } from './steps';
+import { fingerprint } from '../test-support/fingerprint';
 
 const MiB = 1024 * 1024;
 const NOBODY = 65534;
@@ -19,19 +19,6 @@ let images: string;
 let vm: string;
 /** A folder only root can enter: the attacker's links point into it. */
 let rootOnly: string;
-
-/** Every entry of `dir` with its type, mode, owner and content (or link target). */
-async function fingerprint(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const info = await lstat(join(dir, name));
-    const head = `${name} ${info.mode.toString(8)} ${info.uid}`;
-    if (info.isSymbolicLink()) out.push(`${head} -> ${await readlink(join(dir, name))}`);
-    else if (info.isFile()) out.push(`${head} ${createHash('sha256').update(await readFile(join(dir, name))).digest('hex')}`);
-    else out.push(head);
-  }
-  return out;
-}
 
 /** The domain as libvirt holds it: its definition and its current snapshot. */
 const domainState = () => [virshSync(['dumpxml', '--domain', vm, '--inactive']), virshSync(['snapshot-current', '--domain', vm, '--name'])];

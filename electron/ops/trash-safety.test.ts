@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createHash } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -9,6 +8,7 @@ import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import { Engine } from '../engine';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { runStep, type StepContext } from './steps';
+import { fingerprint } from '../test-support/fingerprint';
 
 const MiB = 1024 * 1024;
 const NOBODY = 65534;
@@ -18,20 +18,6 @@ let foreign: string;
 let source: Source;
 let engine: Engine;
 const foreignOp = randomUUID();
-
-/** Every entry below `dir` with its type, mode, owner and content: equal before and after means untouched. */
-async function fingerprint(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const path = join(dir, name);
-    const info = await lstat(path);
-    const head = `${name} ${info.mode.toString(8)} ${info.uid}`;
-    if (info.isDirectory()) out.push(head, ...(await fingerprint(path)).map((l) => `${name}/${l}`));
-    else if (info.isSymbolicLink()) out.push(`${head} -> ${await readlink(path)}`);
-    else out.push(`${head} ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
-  }
-  return out;
-}
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'snaptree-trash-safety-'));

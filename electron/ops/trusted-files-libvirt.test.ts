@@ -4,8 +4,7 @@
  * files no other user can change.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chown, lstat, mkdir, readdir, readFile, readlink, symlink } from 'node:fs/promises';
+import { chown, lstat, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent, Plan, Step } from '../../shared/ops/plan';
@@ -14,6 +13,7 @@ import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { readJournals } from './journal';
+import { fingerprint } from '../test-support/fingerprint';
 
 const MiB = 1024 * 1024;
 const NOBODY = 65534;
@@ -22,20 +22,6 @@ const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
 let run = 0;
-
-/** Every entry below `dir` with its type, mode, owner and content: equal before and after means untouched. */
-async function fingerprint(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const path = join(dir, name);
-    const info = await lstat(path);
-    const head = `${name} ${info.mode.toString(8)} ${info.uid}`;
-    if (info.isDirectory()) out.push(head, ...(await fingerprint(path)).map((l) => `${name}/${l}`));
-    else if (info.isSymbolicLink()) out.push(`${head} -> ${await readlink(path)}`);
-    else out.push(`${head} ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
-  }
-  return out;
-}
 
 /** A folder of its own for one test, with a domain on base.qcow2 (data in it) and the given snapshots taken. */
 async function seed(snapshots: string[]): Promise<{ vm: string; dir: string }> {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -16,6 +16,7 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { executePlan } from './executor';
 import { readJournals } from './journal';
+import { fingerprint } from '../test-support/fingerprint';
 
 const MiB = 1024 * 1024;
 const NOBODY = 65534;
@@ -32,20 +33,6 @@ function asNobody(command: string, args: string[]): void {
 }
 
 const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
-
-/** Every entry below `dir` with its type, mode, owner and content: equal before and after means untouched. */
-async function fingerprint(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const path = join(dir, name);
-    const info = await lstat(path);
-    const head = `${name} ${info.mode.toString(8)} ${info.uid}`;
-    if (info.isDirectory()) out.push(head, ...(await fingerprint(path)).map((l) => `${name}/${l}`));
-    else if (info.isSymbolicLink()) out.push(`${head} -> ${await readlink(path)}`);
-    else out.push(`${head} ${await sha(path)}`);
-  }
-  return out;
-}
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'snaptree-tfiles-'));

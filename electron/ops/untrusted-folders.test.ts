@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -10,6 +10,7 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { recoverAll } from './executor';
 import { createJournal, readJournals } from './journal';
 import { runStep } from './steps';
+import { fingerprint } from '../test-support/fingerprint';
 
 const MiB = 1024 * 1024;
 const NOBODY = 65534;
@@ -17,20 +18,6 @@ let root: string;
 let images: string;
 let source: Source;
 let engine: Engine;
-
-/** Every entry below `dir` with its type, mode, owner and content: equal before and after means untouched. */
-async function fingerprint(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    const path = join(dir, name);
-    const info = await lstat(path);
-    const head = `${name} ${info.mode.toString(8)} ${info.uid}`;
-    if (info.isDirectory()) out.push(head, ...(await fingerprint(path)).map((l) => `${name}/${l}`));
-    else if (info.isSymbolicLink()) out.push(`${head} -> ${await readlink(path)}`);
-    else out.push(`${head} ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
-  }
-  return out;
-}
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'snaptree-untrusted-'));
