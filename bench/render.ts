@@ -2,7 +2,7 @@
  * Render benchmark (SPEC section 8): a snapshot graph of 2,000 nodes, served by the real engine (`serve
  * --folder` over 2,000 real qcow2 images) and drawn by the real renderer in headless Chromium. Measures, from the
  * moment the scan reaches the renderer's store to the first frame painted with the graph: the snapshot view
- * (d3 tree layout), and the file view (ELK in a Web Worker); then the frame times while the graph is zoomed and
+ * (d3 tree layout), and the file view (d3 tree layout per disk); then the frame times while the graph is zoomed and
  * panned. The baseline, measured in the same run on the same page, is a 20-node graph: what drawing costs
  * before the graph's size counts.
  *
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
         { metric: `snapshot view: scan in store → first paint (${NODES} nodes)`, value: result.snapshots, baseline: baseline.snapshots, unit: 'ms', target: '≤ 300 ms', met: result.snapshots <= 300 },
         { metric: 'zoom and pan: frame interval p95', value: result.p95, baseline: baseline.p95, unit: 'ms', target: '≤ 16.7 ms (one frame)', met: result.p95 <= 1000 / 60 + 0.5 },
         { metric: 'zoom and pan: frames longer than one', value: result.slow * 100, baseline: baseline.slow * 100, unit: '%' },
-        { metric: `file view: ELK layout in a worker → first paint (${NODES} files)`, value: result.files, baseline: baseline.files, unit: 'ms' },
+        { metric: `file view: layout → first paint (${NODES} files)`, value: result.files, baseline: baseline.files, unit: 'ms', target: '≤ 500 ms', met: result.files <= 500 },
       ],
     );
   } finally {

@@ -1,9 +1,8 @@
 import { Background, Controls, ReactFlow, ReactFlowProvider, useReactFlow, type NodeMouseHandler, type NodeTypes } from '@xyflow/react';
-import type { ElkNode } from 'elkjs/lib/elk-api.js';
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import { useCallback, useEffect, useMemo, useRef, type KeyboardEvent, type ReactElement } from 'react';
 import { fileGraph } from '../../shared/file-graph';
 import type { Domain, ScanResult } from '../../shared/model';
-import { FILE_HEIGHT, FILE_WIDTH, fromElk, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
+import { FILE_HEIGHT, FILE_WIDTH, layoutFiles, type FileFlowNode, type FileNodeData } from '../graph/file-layout';
 import { findingsByPath } from '../graph/health';
 import { mark, markAfterPaint } from '../graph/marks';
 import { useFraming, VIEW_ONLY } from '../graph/use-framing';
@@ -47,28 +46,17 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
 
   const domainTrash = useMemo(() => trash.filter((t) => t.domain === null || t.domain === domain.name), [trash, domain.name]);
   const graph = useMemo(() => fileGraph(scan, domain, domainTrash), [scan, domain, domainTrash]);
-  const [laid, setLaid] = useState<{ graph: typeof graph; elk: ElkNode } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    mark('files-layout-start');
-    layoutFiles(graph).then(
-      (elk) => live && setLaid({ graph, elk }),
-      (reason: unknown) => live && setError(String(reason)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [graph]);
-
   const findings = useMemo(() => findingsByPath(domain, health?.report), [domain, health]);
-  const flowGraph = useMemo(() => (laid ? fromElk(laid.graph, laid.elk, findings) : null), [laid, findings]);
-  useEffect(() => (flowGraph === null ? undefined : markAfterPaint('files-painted')), [flowGraph]);
+  // Laid out during the render: a tidy tree of thousands of files takes milliseconds, less than handing them to a worker.
+  const flowGraph = useMemo(() => {
+    mark('files-layout-start');
+    return layoutFiles(graph, findings);
+  }, [graph, findings]);
+  useEffect(() => markAfterPaint('files-painted'), [flowGraph]);
   const sides = useMemo(() => ({ A: comparison?.a ?? null, B: comparison?.b ?? null }), [comparison]);
   const nodes = useMemo(
     () =>
-      (flowGraph?.nodes ?? []).map((n) => {
+      flowGraph.nodes.map((n) => {
         if (n.type !== 'file') return n;
         const id = `f:${n.id}`;
         const side = id === sides.A ? 'A' : id === sides.B ? 'B' : null;
@@ -79,7 +67,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
 
   // Opens the files whole when they can be read so, else at the file the VM writes (see framing.ts); F fits.
   const boxes = useMemo(() => {
-    const all = flowGraph?.nodes ?? [];
+    const all = flowGraph.nodes;
     const origin = new Map(all.filter((n) => n.type === 'disk').map((n) => [n.id, n.position]));
     return all
       .filter((n) => n.type === 'file')
@@ -90,7 +78,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
   // Frame the files once they are first laid out for this domain.
   const framedFor = useRef<string | null>(null);
   useEffect(() => {
-    if (flowGraph === null || framedFor.current === domain.name) return;
+    if (framedFor.current === domain.name) return;
     const frame = requestAnimationFrame(() => {
       framedFor.current = domain.name;
       frameRef.current();
@@ -123,7 +111,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
     (event: KeyboardEvent<HTMLDivElement>) => {
       if (event.key === 'ArrowDown' || event.key === 'ArrowUp' || event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
         event.preventDefault();
-        const edges = flowGraph?.edges ?? [];
+        const edges = flowGraph.edges;
         if (fileId === null) moveTo(order[0]);
         else if (event.key === 'ArrowLeft') moveTo(edges.find((e) => e.target === fileId)?.source);
         else if (event.key === 'ArrowRight') moveTo(edges.find((e) => e.source === fileId)?.target);
@@ -166,25 +154,19 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
       aria-label={`Files of ${domain.name}: one node per image file, arrows point from a file to the files built on it. Left goes to the file a file is built on, Right to one built on it, Up and Down through all files, V back to snapshots.`}
       data-testid="file-canvas"
     >
-      {flowGraph === null ? (
-        <div className="empty-state">
-          <p className="muted">{error ? `The files could not be laid out: ${error}` : 'Laying out the files…'}</p>
-        </div>
-      ) : (
-        <ReactFlow<FileFlowNode>
-          nodes={nodes}
-          edges={flowGraph.edges}
-          nodeTypes={nodeTypes}
-          onNodeClick={onNodeClick}
-          onPaneClick={() => selectFile(null)}
-          {...VIEW_ONLY}
-          colorMode={theme}
-        >
-          <Background gap={24} size={1} />
-          <Controls showInteractive={false} onFitView={fitAll} />
-          {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of all the files: click or drag to move the view" /> : null}
-        </ReactFlow>
-      )}
+      <ReactFlow<FileFlowNode>
+        nodes={nodes}
+        edges={flowGraph.edges}
+        nodeTypes={nodeTypes}
+        onNodeClick={onNodeClick}
+        onPaneClick={() => selectFile(null)}
+        {...VIEW_ONLY}
+        colorMode={theme}
+      >
+        <Background gap={24} size={1} />
+        <Controls showInteractive={false} onFitView={fitAll} />
+        {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of all the files: click or drag to move the view" /> : null}
+      </ReactFlow>
       <PickBanner name={pickName} />
     </div>
   );
