@@ -75,7 +75,8 @@ export function layoutFiles(graph: FileGraph, findings: Record<string, string[]>
   const nodes: FileFlowNode[] = [];
   let y = 0;
   for (const group of graph.groups) {
-    const files = graph.nodes.filter((n) => n.group === group.id);
+    // One box per id: were an id listed twice, the last listing is the one drawn.
+    const files = graph.nodes.filter((n) => n.group === group.id && byId.get(n.id) === n);
     if (files.length === 0) continue;
     const first = files.reduce((min, f) => Math.min(min, column.get(f.id) ?? 0), Infinity);
     // Children in the model's order (disks, then files as the scan lists them), which keeps the drawing steady
