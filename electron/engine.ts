@@ -13,7 +13,7 @@ import type { Comparison, HealthReport } from '../shared/inspect';
 import { checkDomain } from './inspect/check';
 import { compareNodes } from './inspect/compare';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
-import { history } from './ops/journal';
+import { history, journalRetentionDays, pruneJournals } from './ops/journal';
 import { readSettings, writeSettings } from './settings';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
@@ -64,6 +64,8 @@ export interface EngineOptions {
   host: AppInfo['host'];
   sources?: SourceEntry[];
   demo?: boolean;
+  /** Days finished journals are kept before `recover` prunes them; default SNAPTREE_JOURNAL_DAYS, else 30. */
+  journalDays?: number;
 }
 
 export class Engine {
@@ -258,9 +260,14 @@ export class Engine {
     return Promise.all(domains.map((d) => checkDomain(d, path)));
   }
 
-  /** Finishes or rolls back operations a crash interrupted. */
+  /**
+   * Finishes or rolls back operations a crash interrupted, then prunes finished journals past their retention.
+   * Every interface calls this at start-up, so pruning needs no schedule of its own.
+   */
   async recover(domain?: string): Promise<RecoveryReport[]> {
-    return recoverAll((uri) => (uri === null ? null : this.virsh(uri)), domain);
+    const reports = await recoverAll((uri) => (uri === null ? null : this.virsh(uri)), domain);
+    await pruneJournals(journalRetentionDays(this.options.journalDays));
+    return reports;
   }
 
   /** Answers one API call; the input has been validated against the contract's schema. */

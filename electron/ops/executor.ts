@@ -12,7 +12,7 @@ import type { Plan, Step } from '../../shared/ops/plan';
 import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
 import { planOperation } from '../../shared/ops/plan-operation';
 import type { Virsh } from '../tools/virsh';
-import { createJournal, unfinishedJournals, writeJournal, type JournalEntry } from './journal';
+import { createJournal, isUnfinished, readJournalFolder, writeJournal, type JournalEntry } from './journal';
 import { lockDomain, type DomainLock } from './lock';
 import { checkJournalTrust, checkPlanTrust } from './plan-trust';
 import { captureUndo, checkBeforeStep, runStep, undoStep, type StepContext } from './steps';
@@ -219,10 +219,15 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
   }
 }
 
-/** Finishes or rolls back every interrupted operation whose connection `virshFor` can open. */
+/**
+ * Finishes or rolls back every interrupted operation whose connection `virshFor` can open. A journal file that
+ * cannot be read is reported as failed and left as it is; the others are recovered all the same.
+ */
 export async function recoverAll(virshFor: (uri: string | null) => Virsh | null, only?: string): Promise<RecoveryReport[]> {
-  const reports: RecoveryReport[] = [];
-  for (const entry of await unfinishedJournals()) {
+  const { entries, problems } = await readJournalFolder();
+  // Reported whatever `only` says: an unreadable journal's domain is unknown, and it may be that one's.
+  const reports: RecoveryReport[] = problems.map((p) => ({ operationId: p.id, domain: '', outcome: 'failed', message: p.message, journal: p.file }));
+  for (const entry of entries.filter(isUnfinished)) {
     const domain = domainOf(entry.plan);
     if (only !== undefined && domain !== only) continue;
     const lock = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);

@@ -18,9 +18,12 @@ export type ExecuteResult =
 
 export interface RecoveryReport {
   operationId: string;
+  /** The operation's domain; empty when its journal could not be read. */
   domain: string;
   outcome: 'finished' | 'rolled-back' | 'failed';
   message: string;
+  /** The journal file that could not be read and was skipped (outcome 'failed'); absent otherwise. */
+  journal?: string;
 }
 
 export interface TrashEntry {
@@ -36,13 +39,16 @@ export interface TrashEntry {
   backing: string | null;
 }
 
-/** One operation as the log shows it, from its journal. */
+/**
+ * One operation as the log shows it, from its journal. A journal file that could not be read is a line with
+ * status 'unreadable', op 'journal', no domain and no steps, and the reason as its error.
+ */
 export interface HistoryEntry {
   id: string;
   at: string;
   op: string;
   domain: string;
-  status: 'running' | 'done' | 'rolled-back' | 'finished-by-recovery' | 'failed';
+  status: 'running' | 'done' | 'rolled-back' | 'finished-by-recovery' | 'failed' | 'unreadable';
   steps: Array<{ sentence: string; command: string[]; state: 'pending' | 'started' | 'done' | 'undone' }>;
   error: { code: string; message: string } | null;
 }
