@@ -112,6 +112,30 @@ describe('VirshSession', () => {
     }
   });
 
+  test('cuts outputs exactly on a read-only connection, whose prompt is virsh > : prompt-like text kept, failures reported, changes refused', async () => {
+    const session = new VirshSession(TEST_URI, { readOnly: true });
+    try {
+      for (const arg of ['virsh > s1', 'virsh # s1', 'virsh > ', 'plain']) expect((await session.run(['echo', arg])).replace(/\n$/, '')).toBe(arg);
+      expect(await session.run(['version'])).toMatch(/^Compiled against library: libvirt/);
+      await expect(session.run(['dominfo', '--domain', 'snaptree-no-such-domain-x'])).rejects.toMatchObject({ code: 'E_TOOL' });
+      await expect(session.run(['undefine', '--domain', other])).rejects.toMatchObject({ code: 'E_TOOL', details: { stderr: expect.stringMatching(/read only|read-only/i) } });
+      expectOtherUntouched();
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('a command that outlives its timeout fails, and the session answers the next command on a fresh virsh', async () => {
+    const session = new VirshSession(TEST_URI);
+    try {
+      // No ordinary command is slow here; a zero-millisecond budget stands for one that never answers.
+      await expect(session.run(['version'], { timeoutMs: 0 })).rejects.toMatchObject({ code: 'E_TOOL', message: expect.stringContaining('stopped answering') });
+      expect(await session.run(['echo', 'after'])).toMatch(/^after\n?$/);
+    } finally {
+      await session.close();
+    }
+  });
+
   test('refuses a command with a control character before writing anything: the other domain survives', async () => {
     const session = new VirshSession(TEST_URI);
     try {
@@ -169,6 +193,16 @@ describe('VirshPool', () => {
     } finally {
       await virsh.close();
     }
+  });
+
+  test('a process per call takes the same timeout and cancel as a session', async () => {
+    const perCall = openVirsh(TEST_URI, 'per-call');
+    await expect(perCall.run(['version'], { timeoutMs: 1 })).rejects.toMatchObject({ code: 'E_TOOL', message: expect.stringContaining('stopped answering') });
+    const controller = new AbortController();
+    const running = perCall.run(['version'], { signal: controller.signal });
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    expect(await perCall.run(['echo', 'fine'])).toMatch(/^fine\n?$/);
   });
 
   test('refuses a first argument that is not a command word, which virsh would read as a whole command line', async () => {
