@@ -1,5 +1,5 @@
-// Layering (see STYLE.md): shared/ is pure, renderer/ talks to the engine only through its API client,
-// electron/ never imports the renderer.
+// Layering (see docs/architecture.md, "Layers"): shared/ is pure, renderer/ talks to the engine only through its API
+// client, electron/ never imports the renderer.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';

@@ -1,5 +1,5 @@
 /**
- * Operations benchmark (SPEC section 8), every figure beside its baseline measured in the same run:
+ * Operations benchmark (docs/architecture.md, "Benchmarks"), every figure beside its baseline measured in the same run:
  * - creating a branch (plan + journaled apply + rescan) against the raw `qemu-img create` + `virsh define`
  *   it comes down to: target ≤ 100 ms above;
  * - commit throughput through the engine against the bare `qemu-img commit` on identical data: target ≥ 0.95×;

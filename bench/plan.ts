@@ -1,5 +1,5 @@
 /**
- * Planning benchmark (SPEC section 8, second wave): on a host of 20 domains × 50 snapshots × 2 disks, the node
+ * Planning benchmark (docs/architecture.md, "Benchmarks"): on a host of 20 domains × 50 snapshots × 2 disks, the node
  * actions of a selected snapshot and of a branch, and planning each operation, target ≤ 10 ms each. Planning is
  * pure, so the host is a synthetic scan assembled in memory by the same `assembleDomain` the scanners use (no
  * libvirt needed). The baseline, measured in the same run, is the way before the shared index: every call sees

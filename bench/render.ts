@@ -1,10 +1,10 @@
 /**
- * Render benchmark (SPEC section 8): a snapshot graph of 2,000 nodes, served by the real engine (`serve
- * --folder` over 2,000 real qcow2 images) and drawn by the real renderer in headless Chromium. Measures, from the
- * moment the scan reaches the renderer's store to the first frame painted with the graph: the snapshot view
- * (d3 tree layout), and the file view (d3 tree layout per disk); then the frame times while the graph is zoomed and
- * panned. The baseline, measured in the same run on the same page, is a 20-node graph: what drawing costs
- * before the graph's size counts.
+ * Render benchmark (docs/architecture.md, "Benchmarks"): a snapshot graph of 2,000 nodes, served by the real engine
+ * (`serve --folder` over 2,000 real qcow2 images) and drawn by the real renderer in headless Chromium. Measures, from
+ * the moment the scan reaches the renderer's store to the first frame painted with the graph: the snapshot view (d3
+ * tree layout), and the file view (d3 tree layout per disk); then the frame times while the graph is zoomed and panned.
+ * The baseline, measured in the same run on the same page, is a 20-node graph: what drawing costs before the graph's
+ * size counts.
  *
  *   npm run bench:render          BENCH_NODES=5000 npm run bench:render
  */

@@ -1,7 +1,7 @@
 /**
- * Scan benchmark (SPEC section 8): a host of 20 domains × 50 external snapshots × 2 disks, scanned by the engine
- * (long-lived virsh sessions, one qemu-img call per new chain) and, in the same run, by the naive way: the same
- * scan with one virsh process per call. Prints both, their ratio, and the targets (≤ 1.5 s, ≥ 10× faster).
+ * Scan benchmark (docs/architecture.md, "Benchmarks"): a host of 20 domains × 50 external snapshots × 2 disks, scanned
+ * by the engine (long-lived virsh sessions, one qemu-img call per new chain) and, in the same run, by the naive way:
+ * the same scan with one virsh process per call. Prints both, their ratio, and the targets (≤ 1.5 s, ≥ 10× faster).
  *
  *   npm run bench:scan            (as root, with libvirtd running: scripts/start-libvirt.sh)
  *   BENCH_DOMAINS=5 BENCH_SNAPSHOTS=20 npm run bench:scan     (a smaller host)

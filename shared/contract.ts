@@ -55,9 +55,9 @@ export interface AppInfo {
 }
 
 /**
- * An operation a user asks for (SPEC 5.6). Names of what exists (domain, snapshot, the branch acted on) are taken
- * verbatim, as libvirt and the records hold them (existingNameSchema); names the operation creates (a new branch,
- * a snapshot, a rename's target, the name kept for the branch left) follow the stricter newNameSchema.
+ * An operation a user asks for (docs/safety.md, rule 6). Names of what exists (domain, snapshot, the branch acted on)
+ * are taken verbatim, as libvirt and the records hold them (existingNameSchema); names the operation creates (a new
+ * branch, a snapshot, a rename's target, the name kept for the branch left) follow the stricter newNameSchema.
  */
 export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional() }).strict(),

@@ -1,6 +1,6 @@
 /**
- * The graph model of SPEC section 2, as produced by a scan. Plain JSON data: it crosses IPC and HTTP as is,
- * and `virt-snaptree tree --json` prints it.
+ * The graph model, as produced by a scan; its terms are defined in docs/model.md. Plain JSON data: it crosses IPC and
+ * HTTP as is, and `virt-snaptree tree --json` prints it.
  */
 
 /** Where a graph comes from: a libvirt connection, or a folder of images with no libvirt at all. */

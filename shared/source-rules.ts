@@ -1,5 +1,5 @@
 /**
- * Which libvirt connections the engine may open (SPEC 5.10). A connection URI is a program launcher in
+ * Which libvirt connections the engine may open (docs/safety.md, rule 10). A connection URI is a program launcher in
  * disguise: `qemu+ext:///system?command=…` runs any program, and `socket`, `netcat`, `proxy` or `command`
  * parameters pick what the client starts or connects to. Only the local QEMU driver and its SSH and TLS
  * transports are accepted, with the few parameters those transports need to authenticate, and nothing else.

@@ -1,12 +1,11 @@
 /**
- * Input rules shared by every interface (SPEC 5.6). Two rules for names: a name the user creates (a new snapshot,
- * a new branch, a rename's target) keeps the strict rule: no `/`, no leading `-`, no spaces at either end. A name
- * of something that exists (a domain, snapshot or branch an operation acts on, a compared node) is taken as
- * libvirt holds it, verbatim: libvirt tells ` a` and `a` apart, and allows `-a`. Neither may hold a control
- * character: a control character could act as a key in a tool's line editor (Ctrl-U erases the line typed so
- * far), so the API and the CLI refuse them all, C0, DEL and C1 (an object whose name holds one is shown, but
- * cannot be named to act on). Connection URIs name a libvirt driver; free text may span lines but holds no other
- * control character.
+ * Input rules shared by every interface (docs/safety.md, rule 6). Two rules for names: a name the user creates (a new
+ * snapshot, a new branch, a rename's target) keeps the strict rule: no `/`, no leading `-`, no spaces at either end. A
+ * name of something that exists (a domain, snapshot or branch an operation acts on, a compared node) is taken as
+ * libvirt holds it, verbatim: libvirt tells ` a` and `a` apart, and allows `-a`. Neither may hold a control character:
+ * a control character could act as a key in a tool's line editor (Ctrl-U erases the line typed so far), so the API and
+ * the CLI refuse them all, C0, DEL and C1 (an object whose name holds one is shown, but cannot be named to act on).
+ * Connection URIs name a libvirt driver; free text may span lines but holds no other control character.
  */
 import { z } from 'zod';
 

@@ -29,7 +29,7 @@ export interface CommonFlags {
 
 type Parse = (value: string) => string;
 
-/** Checks one text the user gave against the rule every interface applies to it (SPEC 5.6). */
+/** Checks one text the user gave against the rule every interface applies to it (docs/safety.md, rule 6). */
 function checked(what: string, schema: ZodType<string>): Parse {
   return (value) => {
     const parsed = schema.safeParse(value);

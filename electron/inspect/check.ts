@@ -42,8 +42,8 @@ export async function checkDomain(domain: Domain, only?: string): Promise<Health
 }
 
 async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
-  // qemu-img check opens the whole chain: a link it would have to probe (SPEC 5.9) means the layer is not checked,
-  // and so does an external data file in it, which qemu-img would open wherever its name points.
+  // qemu-img check opens the whole chain: a link it would have to probe (docs/safety.md, rule 9) means the layer is not
+  // checked, and so does an external data file in it, which qemu-img would open wherever its name points.
   const unknown = layer.format === 'qcow2' ? unknownLink(domain.layers, layer.path) : null;
   const dataFile = layer.format === 'qcow2' ? flaggedInChain(domain.layers, layer.path, flaggedPaths(domain.problems, 'external-data-file')) : null;
   // A raw file has no metadata to check: qemu-img says so and exits 63.

@@ -62,8 +62,8 @@ function targetsOf(domain: Domain, node: string): string[] {
 /**
  * The format of a file qemu-img is about to open, with its whole chain. Refuses a file whose chain has a link
  * qemu-img would have to probe (no recorded backing format) or could not follow: a guessed format can make
- * qemu-img open a host file that a guest named in a header it wrote (SPEC 5.9). Refuses a chain holding an image
- * with an external data file too: qemu-img would read the file its header names, which may be any file. And a
+ * qemu-img open a host file that a guest named in a header it wrote (docs/safety.md, rule 9). Refuses a chain holding
+ * an image with an external data file too: qemu-img would read the file its header names, which may be any file. And a
  * chain holding an encrypted image: its data needs a secret the app does not hold.
  */
 function formatOf(domain: Domain, file: string): string {

@@ -1,5 +1,5 @@
 /**
- * SPEC S10: bad input through the CLI and the API. Each gets a clear message with its code, and nothing
+ * Bad input through the CLI and the API (docs/safety.md, rule 6). Each gets a clear message with its code, and nothing
  * changes on disk or in libvirt.
  */
 import { spawnSync } from 'node:child_process';

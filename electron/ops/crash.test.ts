@@ -1,6 +1,7 @@
 /**
- * SPEC S9: a kill -9 at every step of S1, S3, S4, S5 and a repair (before the step runs, after it ran but before the
- * journal says so, and after), then recovery; the domain ends in its before or after state with rules 1–4 holding.
+ * A kill -9 at every step of S1, S3, S4, S5 and a repair (before the step runs, after it ran but before the journal
+ * says so, and after), then recovery (docs/safety.md, rule 5); the domain ends in its before or after state with
+ * rules 1–4 of docs/safety.md holding.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -29,8 +29,9 @@ export interface ExecuteDeps {
 }
 
 /**
- * Test hook for the crash tests (SPEC S9): SNAPTREE_CRASH_AT="N:started" kills the process with SIGKILL once step N
- * is journaled as started, "N:ran" once it ran but before that is journaled, "N:done" once it is journaled as done.
+ * Test hook for the crash tests (docs/safety.md, rule 5): SNAPTREE_CRASH_AT="N:started" kills the process with SIGKILL
+ * once step N is journaled as started, "N:ran" once it ran but before that is journaled, "N:done" once it is journaled
+ * as done.
  */
 function crashPoint(index: number, phase: 'started' | 'ran' | 'done'): void {
   if (process.env.SNAPTREE_CRASH_AT === `${index}:${phase}`) process.kill(process.pid, 'SIGKILL');

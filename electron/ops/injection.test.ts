@@ -1,8 +1,8 @@
 /**
- * SPEC 5.10: no text from a user reaches virsh as anything but one argument. virsh reads its session's stdin
- * through a line editor, where a control character is a key (Ctrl-U erases the line typed so far), so each
- * payload below tries to undefine another domain. The API and the CLI refuse them; and should one get past,
- * the engine still never types it into a session.
+ * No text from a user reaches virsh as anything but one argument (docs/safety.md, rule 6). virsh reads its session's
+ * stdin through a line editor, where a control character is a key (Ctrl-U erases the line typed so far), so each
+ * payload below tries to undefine another domain. The API and the CLI refuse them; and should one get past, the engine
+ * still never types it into a session.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

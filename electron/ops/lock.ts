@@ -1,6 +1,6 @@
 /**
- * One operation per domain at a time, across processes (SPEC 5.7): a lock per connection and domain in the
- * data folder. A lock left by a killed process is taken over at once, and never by two processes.
+ * One operation per domain at a time, across processes (docs/safety.md, rule 7): a lock per connection and domain in
+ * the data folder. A lock left by a killed process is taken over at once, and never by two processes.
  *
  * A domain's lock is a folder of numbered generations, 1, 2, 3…; the newest generation is the lock. A
  * generation file names its owner (host, pid, process start time) and is created complete with link(2), which

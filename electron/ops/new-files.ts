@@ -6,8 +6,8 @@
  * the engine's entries), the tool then writes the very file the engine made.
  *
  * A new overlay stays root's (the engine's user's) until qemu-img has written it and only then goes to the owner
- * of its backing file (SPEC 5.8), which the trusted-file rule (`file-trust.ts`) has made root or the engine's
- * user: the file is never handed to a user who could swap or rewrite it while a tool works on it.
+ * of its backing file (docs/safety.md, rule 8), which the trusted-file rule (`file-trust.ts`) has made root or the
+ * engine's user: the file is never handed to a user who could swap or rewrite it while a tool works on it.
  *
  * libvirt makes a snapshot's new overlays itself, as root, following a link at their paths: before it runs,
  * nothing may stand at any of them (`checkOverlaysFree`).
@@ -106,7 +106,7 @@ export async function secureFile(path: string, owner: Owner | null): Promise<voi
   }
 }
 
-/** New overlays are private (0600) and belong to whoever owns the file they build on (SPEC 5.8). */
+/** New overlays are private (0600) and belong to whoever owns the file they build on (docs/safety.md, rule 8). */
 export async function secureOverlay(path: string, backing: string): Promise<void> {
   await secureFile(path, await ownerOf(backing));
 }

@@ -1,6 +1,6 @@
 /**
  * Backing names as QEMU 7.2 reads them (block.c `bdrv_make_absolute_filename`, `path_has_protocol`), so that
- * the chain shown is the chain QEMU opens (SPEC 5.11):
+ * the chain shown is the chain QEMU opens (docs/safety.md, rule 11):
  *
  * - an absolute name is opened as written;
  * - a name with a protocol prefix (a `:` before the first `/`: `nbd:`, `nbd://`, `http:`, `json:{…}`, `file:`…) is
@@ -11,8 +11,8 @@
  *   is textual, so `..` is left to the kernel, which follows it from the real directory a symlinked folder
  *   points at (a lexical `path.resolve` would not).
  *
- * Identity is still the canonical real path of the file so named (SPEC 2); the path string is what the next
- * relative name resolves against.
+ * Identity is still the canonical real path of the file so named (docs/model.md, "Layer and chain"); the path string is
+ * what the next relative name resolves against.
  */
 import { dirname, isAbsolute } from 'node:path';
 import type { Problem } from '../../shared/model';

@@ -1,7 +1,8 @@
 /**
  * What a libvirt disk's `<source>` is, for domain disks and snapshot disks alike: the app manages file-backed
- * qcow2 and raw images only (SPEC 3); every other kind of disk is listed with the reason it is not managed.
- * Both XML readers (xmldom for domains, htmlparser2 for snapshots) feed this through an attribute getter.
+ * qcow2 and raw images only (docs/model.md, "Sources and managed disks"); every other kind of disk is listed with the
+ * reason it is not managed. Both XML readers (xmldom for domains, htmlparser2 for snapshots) feed this through an
+ * attribute getter.
  */
 
 /** Reads one attribute of a disk's `<source>` element; null when absent (or when there is no `<source>`). */

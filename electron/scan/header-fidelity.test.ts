@@ -1,6 +1,6 @@
 /**
- * What the folder scan shows of a layer agrees with what QEMU does when it opens the same file for use (SPEC 5.11):
- * the header flags QEMU refuses, raw sizes in whole sectors, backing and data file names that are not valid
+ * What the folder scan shows of a layer agrees with what QEMU does when it opens the same file for use (docs/safety.md,
+ * rule 11): the header flags QEMU refuses, raw sizes in whole sectors, backing and data file names that are not valid
  * UTF-8, and header fields QEMU ignores.
  */
 import { execFileSync } from 'node:child_process';

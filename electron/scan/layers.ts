@@ -119,7 +119,7 @@ export class LayerReader {
 
   /**
    * The qcow2 header of a file, read once per scan; null when the file is not qcow2, cannot be read, or has a
-   * header QEMU refuses to open (SPEC 5.11: such a file is no image here; `headerRefusal` says why).
+   * header QEMU refuses to open (docs/safety.md, rule 11: such a file is no image here; `headerRefusal` says why).
    */
   header(path: string): Qcow2Header | null {
     let header = this.headers.get(path);

@@ -1,7 +1,7 @@
 /**
- * Checks of SPEC §5 for engine tests, made with the real tools: guest-visible bytes of every snapshot state and
- * branch tip (raw exports compared with `qemu-img compare`), files untouched, records pointing at real files,
- * and the domain still starting.
+ * Checks of the safety rules (docs/safety.md) for engine tests, made with the real tools: guest-visible bytes of every
+ * snapshot state and branch tip (raw exports compared with `qemu-img compare`), files untouched, records pointing at
+ * real files, and the domain still starting.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -106,8 +106,8 @@ export function backingOf(file: string): string | null {
 }
 
 /**
- * SPEC 5.1: every file the plan does not name as written or trashed kept its exact bytes. With `dataFiles`
- * (`dataFilesOf`), a named image names its external data file too: the guest data written lives there.
+ * docs/safety.md, rules 1 and 2: every file the plan does not name as written or trashed kept its exact bytes. With
+ * `dataFiles` (`dataFilesOf`), a named image names its external data file too: the guest data written lives there.
  */
 export async function expectUntouched(
   before: Record<string, string>,
@@ -133,7 +133,7 @@ export function expectParentsAgree(domain: Domain): void {
   }
 }
 
-/** Plans and applies, then checks SPEC 5.1 and 5.4: only the files the plan names changed; records agree. */
+/** Plans and applies, then checks rules 1, 2 and 4 of docs/safety.md: only the named files changed; records agree. */
 export async function applyChecked(engine: Engine, source: Source, intent: Intent): Promise<Domain> {
   const scanned = await engine.scanDomain(source, intent.domain);
   const before = await checksums(filesOf(scanned));

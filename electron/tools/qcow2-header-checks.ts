@@ -1,9 +1,9 @@
 /**
  * Decodes a qcow2 header and checks it the way QEMU 7.2 opens an image (`qcow2_do_open`, `qcow2_read_extensions`
  * and `qcow2_do_read_snapshots` in block/qcow2*.c), so that an image QEMU refuses is never shown as a normal
- * image (SPEC 5.11). Everything here is arithmetic on bytes already read: the first cluster, plus the LUKS header
- * and the internal snapshot table when the image has them. Offsets are 64-bit on disk, so the checks use BigInt
- * and only numbers the checks have bounded are turned into JS numbers.
+ * image (docs/safety.md, rule 11). Everything here is arithmetic on bytes already read: the first cluster, plus the
+ * LUKS header and the internal snapshot table when the image has them. Offsets are 64-bit on disk, so the checks use
+ * BigInt and only numbers the checks have bounded are turned into JS numbers.
  */
 import { checkSnapshotTable } from './qcow2-snapshots';
 

@@ -1,7 +1,7 @@
 /**
  * The header reader against the real QEMU of this machine, on hundreds of single-byte mutations of real images'
  * header regions: an image QEMU refuses is never shown as a normal image, and one it accepts is read field by
- * field as QEMU reads it (SPEC 5.11).
+ * field as QEMU reads it (docs/safety.md, rule 11).
  *
  * The judge of "refuses" is QEMU opening the image for use, as a VM does: `qemu-io -r` (read-only, without its
  * backing chain, with the LUKS secret), the same rule the reader follows. `qemu-img info` is the wrong judge

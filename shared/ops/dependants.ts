@@ -1,6 +1,6 @@
 /**
- * Who depends on a layer (SPEC §2): every layer whose backing file it is, every domain disk, snapshot and branch
- * that uses it, across every domain of the connection. A layer with any dependant is frozen.
+ * Who depends on a layer (docs/model.md, "Dependants and frozen"): every layer whose backing file it is, every domain
+ * disk, snapshot and branch that uses it, across every domain of the connection. A layer with any dependant is frozen.
  */
 import type { Domain, ScanResult } from '../model';
 import { basename } from '../paths';

@@ -3,7 +3,7 @@
  * makes qemu-img read and write a second file its header names, which may be any file on the host: no step
  * writes, moves or deletes such an image, and no step has qemu-img (or libvirt's) open a chain holding one.
  * A file the scan could not read in an image directory (a name that is not valid UTF-8, no permission, a broken
- * header) may be built on any layer there, and SPEC 5.1 says no layer with dependants is ever written: no step
+ * header) may be built on any layer there, and no frozen layer is ever written (docs/safety.md, rule 1): no step
  * writes, moves or deletes the layers it could depend on. New files (overlays, snapshots) are still made.
  * An encrypted image's guest data needs its secret, which the app does not hold: no step opens a chain holding one.
  */

@@ -115,9 +115,9 @@ function openedBy(step: Step): string[] {
 
 /**
  * The checks every plan passes where it is assembled, whatever planner made it: no file outside a folder
- * source is touched (SPEC 5.10: the scan flags layers reached through symlinks or backing links), nothing goes
- * into a trash folder the scan found unsafe, qemu-img never opens a chain with a link it would have to
- * probe (SPEC 5.9), and nothing the scan could not vouch for is written or opened (`guard-unvouched.ts`: images
+ * source is touched (docs/safety.md, rule 10: the scan flags layers reached through symlinks or backing links), nothing
+ * goes into a trash folder the scan found unsafe, qemu-img never opens a chain with a link it would have to probe
+ * (docs/safety.md, rule 9), and nothing the scan could not vouch for is written or opened (`guard-unvouched.ts`: images
  * with an external data file, layers a file it could not read may depend on). Null when the plan may stand.
  */
 function guard(ctx: PlanContext, steps: Step[]): Refusal | null {
