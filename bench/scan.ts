@@ -1,6 +1,7 @@
 /**
- * Scan benchmark (docs/architecture.md, "Benchmarks"): a host of 20 domains × 50 external snapshots × 2 disks, scanned
- * by the engine (long-lived virsh sessions, one qemu-img call per new chain) and, in the same run, by the naive way:
+ * Scan benchmark (docs/architecture.md, "Benchmarks"): a host of 20 domains × 50 external snapshots × 2 disks,
+ * scanned by the engine (long-lived virsh sessions, qcow2 headers read in process) and, in the same run, by the
+ * naive way:
  * the same scan with one virsh process per call. Prints both, their ratio, and the targets (≤ 1.5 s, ≥ 10× faster).
  *
  *   npm run bench:scan            (as root, with libvirtd running: scripts/start-libvirt.sh)
