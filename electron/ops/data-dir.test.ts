@@ -53,7 +53,7 @@ describe('a data folder someone else controls', () => {
     mkdirSync(shared, { mode: 0o777 });
     chmodSync(shared, 0o777);
     process.env.SNAPTREE_DATA_DIR = join(shared, 'data');
-    await expectEveryUseRefused(/is inside .*shared, which can be written by others/);
+    await expectEveryUseRefused(/is inside .*shared, which can be written by everyone/);
     chmodSync(shared, 0o1777);
     await writeSettings({ connections: [], folders: ['/srv/images'] });
     expect((await readSettings()).folders).toEqual(['/srv/images']);

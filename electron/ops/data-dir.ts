@@ -12,10 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
+import { problemOf } from './folder-trust';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
 
@@ -60,26 +61,14 @@ export async function privateDir(path: string): Promise<string> {
 }
 
 /**
- * Refuses a data folder inside a folder that another user could change: each folder above it (by its real path)
- * must belong to this user or root and be writable by nobody else, unless it is sticky like /tmp, where others
- * cannot rename or remove what is not theirs. Otherwise the data folder itself could be swapped for another
- * between the check and the use, and a forged journal fed to recovery.
+ * Refuses a data folder inside a folder that another user could change (the folder rule the engine applies to
+ * the folders of files it opens: docs/safety.md, rule 10): otherwise the data folder itself could be swapped
+ * for another between the check and the use, and a forged journal fed to recovery.
  */
 async function checkAncestors(path: string): Promise<void> {
-  const uid = process.getuid?.();
-  if (uid === undefined) return;
-  let dir = await realpath(dirname(path));
-  for (;;) {
-    const info = await lstat(dir);
-    const owner = info.uid === uid || info.uid === 0;
-    const shared = (info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0;
-    if (!owner || shared) {
-      const why = !owner ? `belongs to user ${info.uid}` : `can be written by others (mode ${(info.mode & 0o7777).toString(8)})`;
-      throw unsafe(path, `is inside ${dir}, which ${why}`, 'Set SNAPTREE_DATA_DIR to a folder inside folders only you and root can change.');
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return;
-    dir = parent;
+  const problem = await problemOf(dirname(path), 'read');
+  if (problem !== null) {
+    throw unsafe(path, `is inside ${problem.path}, which ${problem.why}`, 'Set SNAPTREE_DATA_DIR to a folder inside folders only you and root can change.');
   }
 }
 

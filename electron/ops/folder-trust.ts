@@ -19,7 +19,8 @@ import { lstat, readlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 
-const ownUid = (): number => process.getuid?.() ?? 0;
+/** The engine's user (root where the platform has no uids). */
+export const ownUid = (): number => process.getuid?.() ?? 0;
 /** Whether `uid` is root or the engine's user: the only owners whose folders, links and files the engine trusts. */
 export const trustedOwner = (uid: number): boolean => uid === 0 || uid === ownUid();
 
@@ -27,7 +28,7 @@ export const trustedOwner = (uid: number): boolean => uid === 0 || uid === ownUi
 const MAX_LINKS = 40;
 
 /** Why one folder on the way could be changed by someone else, and what to do about it. */
-interface Untrusted {
+export interface Untrusted {
   /** The folder (or link) at fault: `dir` itself or one on the way to it. */
   path: string;
   why: string;
@@ -110,7 +111,7 @@ async function walk(path: string, links: { left: number }): Promise<string | Unt
 export type FolderUse = 'target' | 'read';
 
 /** The folder or link at fault for `use` of `dir`, or null; the real folder itself is checked last, by the rule of its use. */
-async function problemOf(dir: string, use: FolderUse): Promise<Untrusted | null> {
+export async function problemOf(dir: string, use: FolderUse): Promise<Untrusted | null> {
   const real = await walk(dir, { left: MAX_LINKS });
   if (typeof real !== 'string') return real;
   return use === 'target' ? whyOpen(real, await lstat(real), true) : null;

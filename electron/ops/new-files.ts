@@ -21,9 +21,9 @@ import { AppError } from '../../shared/errors';
 import { canonical } from '../scan/layers';
 import { parseQcow2Header, readQcow2Header } from '../tools/qcow2-header';
 import { qemuImgCreate } from '../tools/qemu-img';
+import { ownUid } from './folder-trust';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
-const ownUid = (): number => process.getuid?.() ?? 0;
 /** Enough for a qcow2 header with its extensions and backing name as qemu-img writes them. */
 const HEADER_BYTES = 64 * 1024;
 

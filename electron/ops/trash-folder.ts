@@ -13,12 +13,11 @@ import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { isOperationId, TRASH_DIR } from '../../shared/ops/plan-helpers';
-import { checkTrustedFolder } from './folder-trust';
+import { checkTrustedFolder, ownUid } from './folder-trust';
 
 /** Written into each operation's trash folder: which domain's files these were. */
 export const MANIFEST = '.operation.json';
 
-const ownUid = (): number => process.getuid?.() ?? 0;
 
 function unsafe(path: string, why: string): AppError {
   return new AppError('E_NOT_SUPPORTED', `${path} ${why}; the trash there is not used. Move it away and check who made it.`, { path });
