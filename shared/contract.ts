@@ -9,7 +9,7 @@ import type { Domain, ScanResult, Source } from './model';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
 import { connectionUriProblem } from './source-rules';
-import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, uriSchema } from './validate';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, hasControlCharacter, newNameSchema, operationIdSchema, uriSchema } from './validate';
 
 /** A connection or folder as a user may add it: only the connections the engine may open (see source-rules). */
 export const sourceSchema = z.discriminatedUnion('kind', [
@@ -31,8 +31,7 @@ const sourceIdSchema = z
   .string()
   .min(1)
   .max(5000)
-  // eslint-disable-next-line no-control-regex -- ids never hold control characters
-  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'A source id cannot contain control characters.');
+  .refine((s) => !hasControlCharacter(s), 'A source id cannot contain control characters.');
 
 /** A source the app offers in its sidebar. */
 export interface SourceEntry {
@@ -77,7 +76,6 @@ const nodeIdSchema = z
   .regex(/^[sbf]:/, 'A node is s:SNAPSHOT, b:BRANCH or f:/FILE.')
   .refine((s) => (s.startsWith('f:') ? absolutePathSchema : existingNameSchema).safeParse(s.slice(2)).success, 'Bad node name or file path.');
 
-const operationIdSchema = z.string().regex(/^[0-9a-f-]{36}$/, 'An operation id is a UUID.');
 
 const trashSelection = {
   sourceId: sourceIdSchema,

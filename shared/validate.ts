@@ -17,6 +17,9 @@ const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 /** Half a surrogate pair: no UTF-8 form, so what reached a tool would not be what was typed. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Whether text holds a C0 or C1 control character or DEL. */
+export const hasControlCharacter = (text: string): boolean => CONTROL.test(text);
+
 /**
  * The name of a domain, snapshot or branch that exists, exactly as libvirt or the app's records hold it: spaces
  * at either end and a leading `-` are part of it (virsh reads an option's value verbatim, whatever it starts
