@@ -17,7 +17,7 @@ import { history, journalRetentionDays, pruneJournals } from './ops/journal';
 import { readSettings, writeSettings } from './settings';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
-import type { ApiInput, ApiMethod, ApiOutput, AppInfo, SourceEntry } from '../shared/contract';
+import { sourceEntry, sourceIdOf, type ApiInput, type ApiMethod, type ApiOutput, type AppInfo, type SourceEntry } from '../shared/contract';
 import type { Domain, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem } from '../shared/source-rules';
 import { canonical } from './scan/layers';
@@ -101,8 +101,8 @@ export class Engine {
   async listSources(): Promise<SourceEntry[]> {
     const settings = await readSettings();
     const added: SourceEntry[] = [
-      ...settings.connections.map((uri) => ({ id: `libvirt:${uri}`, label: uri, source: { kind: 'libvirt' as const, uri }, demo: false, removable: true })),
-      ...settings.folders.map((path) => ({ id: `folder:${path}`, label: path, source: { kind: 'folder' as const, path }, demo: false, removable: true })),
+      ...settings.connections.map((uri) => sourceEntry({ kind: 'libvirt', uri }, true)),
+      ...settings.folders.map((path) => sourceEntry({ kind: 'folder', path }, true)),
     ];
     const ids = new Set(this.sources.map((s) => s.id));
     return [...this.sources, ...added.filter((s) => !ids.has(s.id))];
@@ -134,7 +134,10 @@ export class Engine {
 
   async removeSource(id: string): Promise<SourceEntry[]> {
     const settings = await readSettings();
-    const next = { connections: settings.connections.filter((uri) => `libvirt:${uri}` !== id), folders: settings.folders.filter((p) => `folder:${p}` !== id) };
+    const next = {
+      connections: settings.connections.filter((uri) => sourceIdOf({ kind: 'libvirt', uri }) !== id),
+      folders: settings.folders.filter((path) => sourceIdOf({ kind: 'folder', path }) !== id),
+    };
     if (next.connections.length === settings.connections.length && next.folders.length === settings.folders.length) {
       throw new AppError('E_NOT_FOUND', 'Only connections and folders added in the app can be removed here.');
     }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
-import type { SourceEntry } from '../shared/contract';
+import { sourceEntry, type SourceEntry } from '../shared/contract';
 import { Engine } from './engine';
 import { hardenContents, hardenSession } from './hardening';
 import { setupIpc } from './ipc';
@@ -33,7 +33,7 @@ async function chooseSources(): Promise<{ sources: SourceEntry[]; demo: boolean 
   );
   await virsh.close();
   if (reachable) {
-    return { sources: [{ id: `libvirt:${DEFAULT_URI}`, label: DEFAULT_URI, source: { kind: 'libvirt', uri: DEFAULT_URI }, demo: false }], demo: false };
+    return { sources: [sourceEntry({ kind: 'libvirt', uri: DEFAULT_URI })], demo: false };
   }
   lab = await createDemoLab(null);
   return { sources: lab.sources, demo: true };

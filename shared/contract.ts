@@ -46,6 +46,17 @@ export interface SourceEntry {
   removable?: boolean;
 }
 
+/** The id a configured connection or folder goes by in the API: `libvirt:URI` or `folder:PATH`. */
+export function sourceIdOf(source: Source): string {
+  return source.kind === 'libvirt' ? `libvirt:${source.uri}` : `folder:${source.path}`;
+}
+
+/** The sidebar entry of a connection or folder given at start (`removable` for one the user added in the app). */
+export function sourceEntry(source: Source, removable = false): SourceEntry {
+  const label = source.kind === 'libvirt' ? source.uri : source.path;
+  return { id: sourceIdOf(source), label, source, demo: false, ...(removable ? { removable } : {}) };
+}
+
 export interface AppInfo {
   version: string;
   /** Where the engine runs: inside the desktop app, or behind `serve`. */

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import type { SourceEntry } from '../../shared/contract';
+import { sourceEntry, type SourceEntry } from '../../shared/contract';
 import { AppError, toErrorData } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Source } from '../../shared/model';
@@ -69,12 +69,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const sources: SourceEntry[] = [];
   // What serve is started with is what its clients may reach: checked like a source added in the app.
   for (const uri of flags.connect ?? []) {
-    await checkedSource({ kind: 'libvirt', uri });
-    sources.push({ id: `libvirt:${uri}`, label: uri, source: { kind: 'libvirt', uri }, demo: false });
+    sources.push(sourceEntry(await checkedSource({ kind: 'libvirt', uri })));
   }
   for (const folder of flags.folder ?? []) {
-    const { path } = (await checkedSource({ kind: 'folder', path: resolve(folder) })) as { path: string };
-    sources.push({ id: `folder:${path}`, label: path, source: { kind: 'folder', path }, demo: false });
+    sources.push(sourceEntry(await checkedSource({ kind: 'folder', path: resolve(folder) })));
   }
   const token = flags.tokenFile !== undefined ? await tokenFromFile(resolve(flags.tokenFile)) : undefined;
   let lab: DemoLab | null = null;
@@ -90,7 +88,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     if (lab.skipped !== null) err(`Demo: image folder only. ${lab.skipped}\n`);
     sources.unshift(...lab.sources);
   }
-  if (sources.length === 0) sources.push({ id: `libvirt:${DEFAULT_URI}`, label: DEFAULT_URI, source: { kind: 'libvirt', uri: DEFAULT_URI }, demo: false });
+  if (sources.length === 0) sources.push(sourceEntry({ kind: 'libvirt', uri: DEFAULT_URI }));
 
   const engine = new Engine({ host: 'serve', sources, demo: flags.demo ?? false });
   await recoverOnStart(engine);
