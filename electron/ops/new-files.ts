@@ -16,9 +16,8 @@ import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, open, readlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { canonical } from '../scan/layers';
+import { canonical, resolveBackingName } from '../scan/layers';
 import { parseQcow2Header, readQcow2Header } from '../tools/qcow2-header';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { ownUid } from './folder-trust';
@@ -67,8 +66,8 @@ async function backingNamed(path: string, handle: FileHandle): Promise<string | 
   const buf = Buffer.alloc(HEADER_BYTES);
   const { bytesRead } = await handle.read(buf, 0, HEADER_BYTES, 0);
   const name = parseQcow2Header(buf.subarray(0, bytesRead))?.backingName ?? null;
-  if (name === null) return null;
-  return canonical(isAbsolute(name) ? name : join(dirname(path), name));
+  const file = name === null ? null : resolveBackingName(path, name);
+  return file === null ? null : canonical(file);
 }
 
 /** What stands at a new overlay's path: nothing, this step's work (pre-created, or written by qemu-img), or something else. */

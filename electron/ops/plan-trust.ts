@@ -11,12 +11,13 @@
  * the engine's user, so what this check saw holds for the whole operation; a header no other user can rewrite
  * names the same backing chain when the tool runs as when the check read it.
  */
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { walkChain } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { Layer, ScanResult } from '../../shared/model';
 import type { Plan, Step } from '../../shared/ops/plan';
 import { readQcow2Header } from '../tools/qcow2-header';
+import { resolveBackingName } from '../scan/layers';
 import { checkTrustedFile } from './file-trust';
 import { checkTrustedFolder } from './folder-trust';
 import type { JournalEntry } from './journal';
@@ -125,8 +126,9 @@ function headerChains(): Chains {
       } catch {
         break;
       }
-      if (header?.backingName == null || header.backingFormat == null) break;
-      at = header.backingName.startsWith('/') ? header.backingName : join(dirname(at), header.backingName);
+      const next = header?.backingName == null || header.backingFormat == null ? null : resolveBackingName(at, header.backingName);
+      if (next == null || header?.backingFormat == null) break;
+      at = next;
       fmt = header.backingFormat;
       if (chain.includes(at)) break;
       chain.push(at);
@@ -192,10 +194,8 @@ export async function checkJournalTrust(entry: JournalEntry): Promise<void> {
   const chains = headerChains();
   const uses = entry.plan.steps.flatMap((step, i) => {
     const undo = entry.steps[i]?.undo;
-    const old =
-      step.kind === 'rebase' && undo?.kind === 'previous-backing' && undo.backing !== null && undo.format !== null
-        ? chains.of(undo.backing.startsWith('/') ? undo.backing : join(dirname(step.path), undo.backing), undo.format)
-        : [];
+    const oldBacking = step.kind === 'rebase' && undo?.kind === 'previous-backing' && undo.backing !== null ? resolveBackingName(step.path, undo.backing) : null;
+    const old = oldBacking !== null && undo?.kind === 'previous-backing' && undo.format !== null ? chains.of(oldBacking, undo.format) : [];
     return usesOf(step, chains, old);
   });
   await checkFiles(uses, () => true);

@@ -10,6 +10,7 @@ import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
 import { trashPathOf } from '../../shared/ops/plan-helpers';
 import { readQcow2Header } from '../tools/qcow2-header';
+import { resolveBackingName } from '../scan/layers';
 import { TOOL_ENV, toolError } from '../tools/tool-error';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
@@ -149,8 +150,9 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       for (const file of Object.values(step.overlays)) {
         // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
         if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
-        const backing = readQcow2Header(file)?.backingName;
-        if (backing) await secureOverlay(file, backing.startsWith('/') ? backing : join(dirname(file), backing));
+        const name = readQcow2Header(file)?.backingName ?? null;
+        const backing = name === null ? null : resolveBackingName(file, name);
+        if (backing !== null) await secureOverlay(file, backing);
       }
       return;
     }

@@ -3,11 +3,12 @@
  * a copy). Listing, restoring and emptying are explicit acts of their own.
  */
 import { lstat, readdir, realpath, rename, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { isOperationId } from '../../shared/ops/plan-helpers';
 import type { TrashEntry } from '../../shared/ops/results';
 import { readQcow2Header } from '../tools/qcow2-header';
+import { resolveBackingName } from '../scan/layers';
 import { checkMove, checkOperationFolder, existingTrash, checkPrivateDir, MANIFEST, openOwnFile, splitTrashed } from './trash-folder';
 
 export interface TrashManifest {
@@ -53,7 +54,8 @@ function backingOf(trashed: string, originalDir: string): string | null {
   } catch {
     return null;
   }
-  return name === null ? null : resolve(originalDir, name);
+  // As QEMU resolves it from the file's place before it was trashed.
+  return name === null ? null : resolveBackingName(join(originalDir, basename(trashed)), name);
 }
 
 /**
