@@ -46,8 +46,8 @@ export interface InspectSlice {
   checkHealth(path?: string): Promise<void>;
 }
 
-/** What a domain change resets. */
-export const INSPECT_RESET = { fileId: null, second: null, comparePick: null, comparison: null, health: null } as const;
+/** What inspection drops when another domain is opened. */
+export const INSPECT_DOMAIN_RESET = { fileId: null, second: null, comparePick: null, comparison: null, health: null } as const;
 
 export const createInspectSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], InspectSlice> =>
@@ -58,7 +58,7 @@ export const createInspectSlice =
     };
     return {
       view: 'snapshots',
-      ...INSPECT_RESET,
+      ...INSPECT_DOMAIN_RESET,
       setView(view) {
         set({ view, menu: null });
         if (view === 'files') void get().loadTrash();

@@ -49,6 +49,9 @@ export interface OpsSlice {
   dismissOutcome(): void;
 }
 
+/** What operations drop when another domain is opened: its menu and its preview (a running one goes on). */
+export const OPS_DOMAIN_RESET = { menu: null, preview: null } as const satisfies Partial<OpsSlice>;
+
 const POLL_MS = 250;
 const FLASH_MS = 2500;
 

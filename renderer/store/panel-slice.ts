@@ -19,6 +19,10 @@ export interface PanelSlice {
   emptyTrash(operationId: string): Promise<void>;
 }
 
+/** What the panel drops when another domain is opened: the old domain's trash and error. */
+export const PANEL_DOMAIN_RESET: Pick<PanelSlice, 'trash' | 'panelError'> = { trash: [], panelError: null };
+
+/** The panel slice over the engine's API. */
 export const createPanelSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], PanelSlice> =>
   (set, get) => {

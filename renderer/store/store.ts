@@ -1,160 +1,41 @@
 /**
- * The renderer's state: one zustand store built from typed slices. Store actions are the only callers of the
- * API; components read with selectors and call actions.
+ * The renderer's state: one zustand store assembled from typed slices, one file each. Store actions are the only
+ * callers of the API; components read with the selectors in selectors.ts and call actions.
+ *
+ * Opening another domain or source resets, in one update, what each slice lists in its `*_DOMAIN_RESET`.
  */
 import { create, type StateCreator } from 'zustand';
-import type { AppInfo, SnaptreeApi, SourceEntry } from '../../shared/contract';
-import { toErrorData, type ErrorData } from '../../shared/errors';
-import type { ScanResult, Source } from '../../shared/model';
-import { mark } from '../graph/marks';
-import { createInspectSlice, INSPECT_RESET, type InspectSlice } from './inspect-slice';
-import { createOpsSlice, type OpsSlice } from './ops-slice';
-import { createPanelSlice, type PanelSlice } from './panel-slice';
+import type { SnaptreeApi } from '../../shared/contract';
+import { createInspectSlice, INSPECT_DOMAIN_RESET, type InspectSlice } from './inspect-slice';
+import { createOpsSlice, OPS_DOMAIN_RESET, type OpsSlice } from './ops-slice';
+import { createPanelSlice, PANEL_DOMAIN_RESET, type PanelSlice } from './panel-slice';
+import { createSelectionSlice, SELECTION_DOMAIN_RESET, type SelectionSlice } from './selection-slice';
+import { createSourcesSlice, type SourcesSlice } from './sources-slice';
+import { createUiSlice, type UiSlice } from './ui-slice';
 
-export interface SourceScan {
-  status: 'loading' | 'ready' | 'error';
-  result?: ScanResult;
-  error?: ErrorData;
+export type { SourceScan, SourcesSlice } from './sources-slice';
+export type { SelectionSlice } from './selection-slice';
+export type { Theme, UiSlice } from './ui-slice';
+
+export interface DomainResetSlice {
+  /** Drops everything that belonged to the domain that was open; only `selectDomain` calls it. */
+  resetDomain(): void;
 }
 
-export interface SourcesSlice {
-  appInfo: AppInfo | null;
-  sources: SourceEntry[];
-  scans: Record<string, SourceScan>;
-  startupError: ErrorData | null;
-  loadSources(): Promise<void>;
-  scanSource(id: string): Promise<void>;
-  openFirstDomain(): void;
-  /** Adds a libvirt connection or an image folder (kept in settings); the error says why not. */
-  addSource(source: Source): Promise<ErrorData | null>;
-  removeSource(id: string): Promise<void>;
-  startDemo(): Promise<void>;
-}
+export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice & DomainResetSlice;
 
-export interface SelectionSlice {
-  sourceId: string | null;
-  domainName: string | null;
-  nodeId: string | null;
-  selectDomain(sourceId: string, domainName: string): void;
-  selectNode(nodeId: string | null): void;
-}
+/** Every slice's part of a domain reset. */
+const DOMAIN_RESET = { ...SELECTION_DOMAIN_RESET, ...OPS_DOMAIN_RESET, ...INSPECT_DOMAIN_RESET, ...PANEL_DOMAIN_RESET } satisfies Partial<AppState>;
 
-export type Theme = 'light' | 'dark';
-
-export interface UiSlice {
-  theme: Theme;
-  toggleTheme(): void;
-}
-
-export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice;
-type Slice<T> = StateCreator<AppState, [], [], T>;
-
-export const createSourcesSlice =
-  (api: SnaptreeApi): Slice<SourcesSlice> =>
-  (set, get) => ({
-    appInfo: null,
-    sources: [],
-    scans: {},
-    startupError: null,
-    async loadSources() {
-      try {
-        const [appInfo, sources] = await Promise.all([api.call('appInfo', {}), api.call('listSources', {})]);
-        set({ appInfo, sources });
-        await Promise.all(sources.map((s) => get().scanSource(s.id)));
-      } catch (error) {
-        set({ startupError: toErrorData(error) });
-      }
-    },
-    async scanSource(id) {
-      const entry = get().sources.find((s) => s.id === id);
-      if (entry === undefined) return;
-      set((state) => ({ scans: { ...state.scans, [id]: { ...state.scans[id], status: 'loading' } } }));
-      try {
-        const result = await api.call('scan', { sourceId: entry.id });
-        mark('scan-ready');
-        set((state) => ({ scans: { ...state.scans, [id]: { status: 'ready', result } } }));
-      } catch (error) {
-        set((state) => ({ scans: { ...state.scans, [id]: { status: 'error', error: toErrorData(error) } } }));
-      }
-      get().openFirstDomain();
-    },
-    async addSource(source) {
-      try {
-        const before = new Set(get().sources.map((s) => s.id));
-        const sources = await api.call('addSource', { source });
-        set({ sources });
-        const added = sources.filter((s) => !before.has(s.id));
-        await Promise.all(added.map((s) => get().scanSource(s.id)));
-        const first = added[0];
-        const domain = first ? get().scans[first.id]?.result?.domains[0] : undefined;
-        if (first && domain) get().selectDomain(first.id, domain.name);
-        return null;
-      } catch (error) {
-        return toErrorData(error);
-      }
-    },
-    async removeSource(id) {
-      try {
-        set({ sources: await api.call('removeSource', { id }) });
-        if (get().sourceId === id) set({ sourceId: null, domainName: null, nodeId: null });
-      } catch (error) {
-        set({ startupError: toErrorData(error) });
-      }
-    },
-    async startDemo() {
-      const before = new Set(get().sources.map((s) => s.id));
-      const sources = await api.call('startDemo', {});
-      set({ sources });
-      const added = sources.filter((s) => !before.has(s.id));
-      set({ domainName: null });
-      await Promise.all(added.map((s) => get().scanSource(s.id)));
-    },
-    openFirstDomain() {
-      // Until the user picks, open the first source's preferred domain once every source before it is read,
-      // so the graph is on screen at once and does not jump when a slower source answers.
-      const { sources, scans, domainName } = get();
-      if (domainName !== null) return;
-      for (const entry of sources) {
-        const scan = scans[entry.id];
-        if (scan === undefined || scan.status === 'loading') return;
-        const domains = scan.result?.domains ?? [];
-        const preferred =
-          domains.find((d) => d.name === entry.focus) ?? domains.find((d) => d.snapshots.length > 0) ?? domains[0];
-        if (preferred !== undefined) {
-          get().selectDomain(entry.id, preferred.name);
-          return;
-        }
-      }
-    },
-  });
-
-export const createSelectionSlice: Slice<SelectionSlice> = (set, get) => ({
-  sourceId: null,
-  domainName: null,
-  nodeId: null,
-  selectDomain(sourceId, domainName) {
-    set({ sourceId, domainName, nodeId: null, menu: null, preview: null, ...INSPECT_RESET });
-  },
-  selectNode(nodeId) {
-    set({ nodeId, ...(get().second === nodeId ? { second: null } : {}) });
+const createDomainResetSlice: StateCreator<AppState, [], [], DomainResetSlice> = (set, get) => ({
+  resetDomain() {
+    set(DOMAIN_RESET);
+    // The trash lists the new domain's files: read it again where it is on screen.
+    if (get().tab === 'trash' || get().view === 'files') void get().loadTrash();
   },
 });
 
-function initialTheme(): Theme {
-  const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('snaptree-theme') : null;
-  if (saved === 'light' || saved === 'dark') return saved;
-  return typeof matchMedia !== 'undefined' && matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
-}
-
-export const createUiSlice: Slice<UiSlice> = (set, get) => ({
-  theme: initialTheme(),
-  toggleTheme() {
-    const theme = get().theme === 'dark' ? 'light' : 'dark';
-    localStorage.setItem('snaptree-theme', theme);
-    set({ theme });
-  },
-});
-
+/** The app's store over the engine's API. */
 export function createAppStore(api: SnaptreeApi) {
   return create<AppState>()((...a) => ({
     ...createSourcesSlice(api)(...a),
@@ -163,6 +44,7 @@ export function createAppStore(api: SnaptreeApi) {
     ...createOpsSlice(api)(...a),
     ...createPanelSlice(api)(...a),
     ...createInspectSlice(api)(...a),
+    ...createDomainResetSlice(...a),
   }));
 }
 
