@@ -2,9 +2,9 @@
  * The qemu-img adapter: `info --output=json`, with or without `--backing-chain`. Parses into plain records;
  * failures become a typed ToolError.
  */
-import { execa } from 'execa';
 import { z } from 'zod';
-import { TOOL_ENV, toolError } from './tool-error';
+import { localRunner, type HostRunner } from './host-runner';
+import { toolError } from './tool-error';
 
 const infoSchema = z.object({
   filename: z.string(),
@@ -46,10 +46,7 @@ export function parseInfo(stdout: string): ImageInfo[] {
 
 /** Runs `qemu-img info`; the result lists the image first, then its backing layers when asked. */
 export async function qemuImgInfo(path: string, options: InfoOptions = {}): Promise<ImageInfo[]> {
-  const args = infoArgs(path, options);
-  const result = await execa('qemu-img', args, { reject: false, env: TOOL_ENV, stdin: 'ignore' });
-  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
-  return parseInfo(String(result.stdout));
+  return parseInfo(await runQemuImg(infoArgs(path, options)));
 }
 
 /** Whether a qemu-img failure is a lock held by another process (a running VM). */
@@ -57,10 +54,47 @@ export function isLockError(stderr: string): boolean {
   return /Failed to get .*lock|Is another process using the image/i.test(stderr);
 }
 
-async function runQemuImg(args: string[]): Promise<string> {
-  const result = await execa('qemu-img', args, { reject: false, env: TOOL_ENV, stdin: 'ignore' });
-  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
-  return String(result.stdout);
+export interface QemuImgOptions {
+  /** Aborting it stops qemu-img and fails the call with E_CANCELLED. */
+  signal?: AbortSignal;
+  /** Percent done, from `-p` output; only commands given `-p` report it. */
+  onProgress?: (percent: number) => void;
+  /** None by default: commit, rebase and convert of a large image take as long as they take. */
+  timeoutMs?: number;
+  /** Where qemu-img runs; this computer by default. */
+  runner?: HostRunner;
+}
+
+/**
+ * Reads `-p` output as it streams: records like "    (42.00/100%)" ended by carriage returns. A record cut
+ * between two chunks is kept until its end arrives, so each percentage is reported whole, once.
+ */
+export function progressReader(onProgress: (percent: number) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    const records = (pending + chunk).split(/[\r\n]/);
+    pending = records.pop() ?? '';
+    for (const record of records) {
+      const match = /\((\d+(?:\.\d+)?)\/100%\)/.exec(record);
+      if (match) onProgress(Number(match[1]));
+    }
+  };
+}
+
+/**
+ * Runs qemu-img with these arguments and returns its stdout. A non-zero exit becomes a ToolError; an abort,
+ * E_CANCELLED; `-p` progress goes to onProgress.
+ */
+export async function runQemuImg(args: string[], options: QemuImgOptions = {}): Promise<string> {
+  const runner = options.runner ?? localRunner;
+  const onProgress = options.onProgress;
+  const result = await runner.run('qemu-img', args, {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(onProgress === undefined ? {} : { onStdout: progressReader(onProgress) }),
+  });
+  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode, result.stderr);
+  return result.stdout;
 }
 
 /** `qemu-img create`: a new base image of `size` bytes, or an overlay on `backing` with its format. */
@@ -78,8 +112,8 @@ export async function qemuImgCreate(
 /** `qemu-img compare`: whether two images read the same guest-visible bytes. Both formats are named, never probed. */
 export async function qemuImgSame(a: { path: string; format: string }, b: { path: string; format: string }): Promise<boolean> {
   const args = ['compare', '-q', '-f', a.format, '-F', b.format, '--', a.path, b.path];
-  const result = await execa('qemu-img', args, { reject: false, env: TOOL_ENV, stdin: 'ignore' });
+  const result = await localRunner.run('qemu-img', args);
   if (result.exitCode === 0) return true;
   if (result.exitCode === 1) return false;
-  throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
+  throw toolError('qemu-img', args, result.exitCode, result.stderr);
 }
