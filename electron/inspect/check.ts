@@ -4,7 +4,6 @@
  * have changed under those files), told from modification and birth times where the file system keeps them.
  */
 import { statSync } from 'node:fs';
-import { execa } from 'execa';
 import type { HealthReport, LayerHealth } from '../../shared/inspect';
 import { flaggedInChain, flaggedPaths, unknownLink } from '../../shared/assemble';
 import type { Domain, Layer } from '../../shared/model';
@@ -12,24 +11,22 @@ import { AppError } from '../../shared/errors';
 import pLimit from 'p-limit';
 import { basename } from '../../shared/paths';
 import { readQcow2Header } from '../tools/qcow2-header';
-import { TOOL_ENV } from '../tools/tool-error';
+import { qemuImgCheck, type CheckReport } from '../tools/qemu-img';
 
 const QCOW2_DIRTY = 1;
 /** Writes within this long after an overlay was made belong to making it. */
 const SLACK_MS = 2000;
 
-interface CheckOutput {
-  'check-errors'?: number;
-  corruptions?: number;
-  leaks?: number;
-}
+/** What a layer's check found; an image qemu-img could not check at all counts as one check error. */
+type CheckCounts = Pick<CheckReport, 'checkErrors' | 'corruptions' | 'leaks'>;
 
-async function qemuImgCheck(path: string, format: string): Promise<CheckOutput> {
-  const result = await execa('qemu-img', ['check', '--output=json', '-U', '-f', format, '--', path], { env: TOOL_ENV, reject: false, stdin: 'ignore' });
+/** `qemu-img check -U`, read-only: for display, so it may look at images a running VM holds. */
+async function checkImage(path: string, format: string): Promise<CheckCounts> {
   try {
-    return JSON.parse(String(result.stdout)) as CheckOutput;
-  } catch {
-    return { 'check-errors': 1 };
+    return await qemuImgCheck({ path, format }, { shared: true });
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'E_TOOL') return { checkErrors: 1, corruptions: 0, leaks: 0 };
+    throw error;
   }
 }
 
@@ -47,7 +44,7 @@ async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
   const unknown = layer.format === 'qcow2' ? unknownLink(domain.layers, layer.path) : null;
   const dataFile = layer.format === 'qcow2' ? flaggedInChain(domain.layers, layer.path, flaggedPaths(domain.problems, 'external-data-file')) : null;
   // A raw file has no metadata to check: qemu-img says so and exits 63.
-  const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await qemuImgCheck(layer.path, layer.format) : {};
+  const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await checkImage(layer.path, layer.format) : { checkErrors: 0, corruptions: 0, leaks: 0 };
   const dirty = layer.format === 'qcow2' && ((readQcow2Header(layer.path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0;
   const modified = statSync(layer.path).mtimeMs;
   const writtenAfter = Object.values(domain.layers)
@@ -58,9 +55,7 @@ async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
     })
     .map((child) => child.path);
   const findings: string[] = [];
-  const checkErrors = out['check-errors'] ?? 0;
-  const corruptions = out.corruptions ?? 0;
-  const leaks = out.leaks ?? 0;
+  const { checkErrors, corruptions, leaks } = out;
   if (unknown !== null) {
     findings.push(`Not checked: its chain has a backing link without a recorded format, or to a file that was not read (at ${basename(unknown)}), and qemu-img would have to guess it.`);
   }

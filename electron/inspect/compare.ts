@@ -3,39 +3,21 @@
  * whether the guest reads the same bytes (`qemu-img compare`), and which regions each side changed since the
  * fork (`qemu-img map`: an extent served from a layer above the fork was written on that side).
  */
-import { execa } from 'execa';
 import { flaggedInChain, flaggedPaths, unknownLink, walkChain } from '../../shared/assemble';
 import { diskOfFile } from '../../shared/file-graph';
 import { AppError } from '../../shared/errors';
 import { mergeExtents, type CompareSide, type Comparison, type DiskComparison, type Extent } from '../../shared/inspect';
 import type { Domain, Layer } from '../../shared/model';
 import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
-import { TOOL_ENV, toolError } from '../tools/tool-error';
+import { qemuImgCompare, qemuImgMap, type MapExtent } from '../tools/qemu-img';
 
-interface MapExtent {
-  start: number;
-  length: number;
-  depth: number;
-  present?: boolean;
-  data: boolean;
-  zero: boolean;
-}
+/** `qemu-img map -U`: for display only, so it may read images a running VM holds. */
+const mapOf = (file: string, format: string): Promise<MapExtent[]> => qemuImgMap({ path: file, format }, true);
 
-/** `qemu-img map --output=json -U`: for display only, so it may read images a running VM holds. */
-async function mapOf(file: string, format: string): Promise<MapExtent[]> {
-  const args = ['map', '--output=json', '-U', '-f', format, '--', file];
-  const result = await execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore' });
-  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
-  return JSON.parse(String(result.stdout)) as MapExtent[];
-}
-
-/** `qemu-img compare -U`, both formats named (`-F` is the second image's): null when identical, else the first differing offset. */
+/** `qemu-img compare -U`, both formats named: null when identical, else the first differing offset. */
 async function firstDifference(a: string, formatA: string, b: string, formatB: string): Promise<number | null> {
-  const args = ['compare', '-U', '-f', formatA, '-F', formatB, '--', a, b];
-  const result = await execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore' });
-  if (result.exitCode === 0) return null;
-  if (result.exitCode === 1) return Number(/offset (\d+)/.exec(String(result.stdout))?.[1] ?? 0);
-  throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
+  const verdict = await qemuImgCompare({ path: a, format: formatA }, { path: b, format: formatB }, true);
+  return verdict.identical ? null : (verdict.firstDifference ?? 0);
 }
 
 /** The file holding a node's view of a disk: a snapshot's saved state, a branch's tip, or the file itself. */

@@ -8,10 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { execa } from 'execa';
 import { AppError } from '../../shared/errors';
+import { localRunner, type HostRunner, type RunnerChild } from './host-runner';
 import { TOOL_ENV, toolError } from './tool-error';
 import {
   cancelledError,
@@ -26,16 +24,8 @@ import {
 } from './virsh-command';
 import { cutStderr, cutStdout, frameCommand, hasStarted, type Marks } from './virsh-frame';
 
-/** A running virsh as the session sees it; tests put a fake in its place. */
-export interface SessionChild {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  /** Stops the process at once (SIGKILL): a virsh that stopped answering may not read a `quit`. */
-  kill(): void;
-  /** Settles once the process has exited and both outputs have ended, so every byte it wrote has been read. */
-  readonly ended: Promise<{ exitCode: number | null }>;
-}
+/** A running virsh as the session sees it (a runner's long-lived child); tests put a fake in its place. */
+export type SessionChild = RunnerChild;
 
 /** Starts `virsh` with these arguments and this environment (added to the caller's). */
 export type SpawnVirsh = (args: readonly string[], env: Readonly<Record<string, string>>) => SessionChild;
@@ -45,23 +35,19 @@ export interface SessionOptions {
   readOnly?: boolean;
   /** How long a command may take when its caller does not say. */
   timeoutMs?: number;
+  /** Where virsh runs; this computer by default. */
+  runner?: HostRunner;
+  /** Starts the process in place of the runner (tests). */
   spawn?: SpawnVirsh;
 }
 
-/** Starts the real virsh through execa: an argument array, no shell. */
-export const spawnVirsh: SpawnVirsh = (args, env) => {
-  const child = execa('virsh', args, { env, stdin: 'pipe', buffer: false, reject: false, encoding: 'utf8' });
-  const { stdin, stdout, stderr } = child;
-  if (stdin === null || stdout === null || stderr === null) throw new AppError('E_INTERNAL', 'virsh started without pipes.');
-  const drained = (stream: Readable) => finished(stream).catch(() => undefined);
-  return {
-    stdin,
-    stdout,
-    stderr,
-    kill: () => child.kill('SIGKILL'),
-    ended: Promise.all([child, drained(stdout), drained(stderr)]).then(([result]) => ({ exitCode: result.exitCode ?? null })),
-  };
-};
+/** Starts the real virsh through a runner: an argument array, no shell. */
+export function spawnVirshOn(runner: HostRunner): SpawnVirsh {
+  return (args, env) => runner.spawn('virsh', args, { env });
+}
+
+/** Starts virsh on this computer. */
+export const spawnVirsh: SpawnVirsh = spawnVirshOn(localRunner);
 
 /**
  * The session's readline settings, in place of ~/.inputrc and /etc/inputrc, so no machine's key bindings change
@@ -141,7 +127,7 @@ export class VirshSession implements Virsh {
     readonly uri: string,
     options: SessionOptions = {},
   ) {
-    this.spawn = options.spawn ?? spawnVirsh;
+    this.spawn = options.spawn ?? spawnVirshOn(options.runner ?? localRunner);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.readOnly = options.readOnly ?? false;
   }

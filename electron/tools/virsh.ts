@@ -3,9 +3,9 @@
  * call for commands a session cannot take (control characters) or when asked. Every command takes a timeout and
  * an AbortSignal (virsh-command.ts).
  */
-import { execa } from 'execa';
 import { AppError } from '../../shared/errors';
-import { TOOL_ENV, toolError } from './tool-error';
+import { localRunner } from './host-runner';
+import { toolError } from './tool-error';
 import { cancelledError, checkCommandWord, DEFAULT_TIMEOUT_MS, isLineSafe, timeoutError, type RunOptions, type Virsh } from './virsh-command';
 import { VirshSession, type SessionOptions } from './virsh-session';
 
@@ -16,7 +16,7 @@ export { VirshSession, type SessionChild, type SessionOptions, type SpawnVirsh }
 export class VirshPerCall implements Virsh {
   constructor(
     readonly uri: string,
-    private readonly options: Pick<SessionOptions, 'readOnly' | 'timeoutMs'> = {},
+    private readonly options: Pick<SessionOptions, 'readOnly' | 'timeoutMs' | 'runner'> = {},
   ) {}
 
   async run(args: readonly string[], options: RunOptions = {}): Promise<string> {
@@ -24,20 +24,28 @@ export class VirshPerCall implements Virsh {
     if (options.signal?.aborted === true) throw cancelledError(args, false);
     const full = ['-q', ...(this.options.readOnly === true ? ['-r'] : []), '-c', this.uri, ...args];
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const result = await execa('virsh', full, {
-      reject: false,
-      env: TOOL_ENV,
-      stdin: 'ignore',
-      ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
-      ...(Number.isFinite(timeoutMs) ? { timeout: timeoutMs } : {}),
-    });
-    if (result.isCanceled) throw cancelledError(args, 'maybe');
-    if (result.timedOut) throw timeoutError(args, timeoutMs);
-    if (result.exitCode !== 0) throw toolError('virsh', full, result.exitCode ?? null, String(result.stderr));
-    return String(result.stdout);
+    const runner = this.options.runner ?? localRunner;
+    const result = await runner
+      .run('virsh', full, {
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(Number.isFinite(timeoutMs) ? { timeoutMs } : {}),
+      })
+      .catch((error: unknown) => {
+        throw restate(error, args, timeoutMs);
+      });
+    if (result.exitCode !== 0) throw toolError('virsh', full, result.exitCode, result.stderr);
+    return result.stdout;
   }
 
   async close(): Promise<void> {}
+}
+
+/** The runner's cancel and timeout errors in the words the session's give, naming the virsh command. */
+function restate(error: unknown, args: readonly string[], timeoutMs: number): unknown {
+  if (!(error instanceof AppError)) return error;
+  if (error.code === 'E_CANCELLED') return cancelledError(args, 'maybe');
+  if (error.details?.timeoutMs !== undefined) return timeoutError(args, timeoutMs);
+  return error;
 }
 
 /**
