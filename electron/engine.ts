@@ -17,13 +17,16 @@ import { history, journalRetentionDays, pruneJournals } from './ops/journal';
 import { readSettings, writeSettings } from './settings';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
-import { sourceEntry, sourceIdOf, type ApiInput, type ApiMethod, type ApiOutput, type AppInfo, type SourceEntry } from '../shared/contract';
+import { sourceEntry, sourceIdOf, type ApiInput, type ApiMethod, type ApiOutput, type AppInfo, type EngineEvent, type SourceEntry } from '../shared/contract';
 import type { Domain, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem } from '../shared/source-rules';
 import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
 import { scanLibvirt } from './scan/scan-libvirt';
 import { openVirsh, type Virsh } from './tools/virsh';
+import { EventHub, type EngineListener } from './live/event-hub';
+import type { ConnectionWatchOptions } from './live/connection-watch';
+import { LiveWatcher } from './live/live-watcher';
 
 export const VERSION = '0.1.0';
 const DEMO_URI = 'qemu:///system';
@@ -66,11 +69,24 @@ export interface EngineOptions {
   demo?: boolean;
   /** Days finished journals are kept before `recover` prunes them; default SNAPTREE_JOURNAL_DAYS, else 30. */
   journalDays?: number;
+  /** How the live watchers poll and start `virsh event` (tests shorten or fake them). */
+  live?: ConnectionWatchOptions;
+}
+
+/** An operation running for an API client: where, how to stop it, and its latest progress. */
+interface Running {
+  source: Source;
+  domain: string;
+  controller: AbortController;
+  last: ProgressEvent;
 }
 
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
-  private readonly running = new Map<string, { controller: AbortController; last: ProgressEvent }>();
+  private readonly running = new Map<string, Running>();
+  /** Watches the sources for changes made outside the app, while anyone listens to the events. */
+  private readonly live: LiveWatcher;
+  private readonly hub: EventHub;
   /** The demo lab, when the app built it on request. */
   private lab: DemoLab | null = null;
   private sources: SourceEntry[];
@@ -79,6 +95,41 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.sources = options.sources ?? [];
+    this.live = new LiveWatcher(
+      {
+        sources: () => this.listSources(),
+        virsh: (uri) => this.virsh(uri),
+        scanDomain: (source, name) => this.scanDomain(source, name),
+        scanFolder: (path) => scanFolder(path),
+        busy: (source, domain) => this.busy(source, domain),
+        emit: (event) => this.hub.emit(event),
+      },
+      options.live,
+    );
+    this.hub = new EventHub((active) => void (active ? this.live.start() : this.live.stop()));
+  }
+
+  /**
+   * Calls `listener` with every event: progress and end of the operations it runs, and changes made outside
+   * the app to the configured sources, which are watched only while someone listens. Returns the unsubscribe.
+   */
+  subscribe(listener: EngineListener): () => void {
+    return this.hub.subscribe(listener);
+  }
+
+  /** Resolves once the live watchers hold their first picture of every source (tests wait for it). */
+  liveReady(): Promise<void> {
+    return this.live.ready();
+  }
+
+  /** Whether an operation runs on that domain of the source (on any of its domains when none is named). */
+  private busy(source: Source, domain?: string): boolean {
+    const key = sourceIdOf(source);
+    return [...this.running.values()].some((r) => sourceIdOf(r.source) === key && (domain === undefined || r.domain === domain));
+  }
+
+  private emit(event: EngineEvent): void {
+    this.hub.emit(event);
   }
 
   /** The adapter for a connection, opened on first use and kept for the engine's life; only connections it may open. */
@@ -95,6 +146,7 @@ export class Engine {
 
   setSources(sources: SourceEntry[]): void {
     this.sources = sources;
+    void this.live.refresh();
   }
 
   /** The sources given at start, then the ones the user added (kept in settings). */
@@ -129,6 +181,7 @@ export class Engine {
     if (source.kind === 'libvirt' && !settings.connections.includes(source.uri)) settings.connections.push(source.uri);
     if (source.kind === 'folder' && !settings.folders.includes(source.path)) settings.folders.push(source.path);
     await writeSettings(settings);
+    void this.live.refresh();
     return this.listSources();
   }
 
@@ -142,6 +195,7 @@ export class Engine {
       throw new AppError('E_NOT_FOUND', 'Only connections and folders added in the app can be removed here.');
     }
     await writeSettings(next);
+    void this.live.refresh();
     return this.listSources();
   }
 
@@ -155,6 +209,7 @@ export class Engine {
       );
       this.lab = await createDemoLab(reachable ? virsh : null);
       this.sources = [...this.lab.sources, ...this.sources];
+      void this.live.refresh();
     }
     return this.listSources();
   }
@@ -232,17 +287,27 @@ export class Engine {
     return emptyTrash(selectTrash(await this.trash(source, domain), which));
   }
 
-  /** Runs an issued plan for an API client: its progress is kept for `operations`, and `cancel` can stop it. */
+  /**
+   * Runs an issued plan for an API client: its progress is kept for `operations` and pushed to listeners, its
+   * end announced, and `cancel` can stop it.
+   */
   private async applyTracked(planId: string): Promise<ExecuteResult> {
     if (this.running.has(planId)) throw new AppError('E_LOCKED', 'This operation is already running.');
-    const steps = this.issued.get(planId)?.steps.length ?? 0;
+    const plan = this.issued.get(planId);
     const controller = new AbortController();
-    const entry = { controller, last: { operationId: planId, step: 0, steps, sentence: 'Checking the plan against a fresh scan', percent: null } as ProgressEvent };
+    const last: ProgressEvent = { operationId: planId, step: 0, steps: plan?.steps.length ?? 0, sentence: 'Checking the plan against a fresh scan', percent: null };
+    const entry: Running = { source: plan?.source ?? { kind: 'folder', path: '' }, domain: plan?.intent.domain ?? '', controller, last };
     this.running.set(planId, entry);
+    this.emit({ type: 'progress', event: last });
+    const onProgress = (event: ProgressEvent): void => {
+      entry.last = event;
+      this.emit({ type: 'progress', event });
+    };
     try {
-      return await this.apply(planId, { signal: controller.signal, onProgress: (event) => (entry.last = event) });
+      return await this.apply(planId, { signal: controller.signal, onProgress });
     } finally {
       this.running.delete(planId);
+      this.emit({ type: 'finished', operationId: planId });
     }
   }
 
@@ -306,6 +371,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.live.stop();
     await this.lab?.dispose();
     this.lab = null;
     await Promise.all([...this.connections.values()].map((v) => v.close()));

@@ -159,4 +159,16 @@ export interface SnaptreeApi {
   call<M extends ApiMethod>(method: M, input: ApiInput<M>): Promise<ApiOutput<M>>;
 }
 
+/**
+ * What the engine pushes to a listening client (docs/architecture.md, "Events and the live picture"): progress of
+ * a running operation, its end, and that a source changed outside the app. Events only say what changed; the
+ * client reads it again through the API (`scanDomain`, `scan`), so they carry nothing the API would not give.
+ */
+export type EngineEvent =
+  | { type: 'progress'; event: ProgressEvent }
+  | { type: 'finished'; operationId: string }
+  /** A domain (by name) or an image folder source (by its path) changed; `at` is the ISO time it was seen. */
+  | { type: 'source-changed'; sourceId: string; domain?: string; folder?: string; at: string };
+
 export { BRIDGE_KEY, type Bridge } from './bridge';
+export { isEngineEvent } from './bridge';

@@ -4,7 +4,8 @@
  * assets hold no data and are served to anyone who can reach the port; every API call must carry the token in
  * a header, which another site cannot add. No cookie carries it: cookies are not scoped by port, so every other
  * server on 127.0.0.1 would receive it. The page takes the token from its URL once and removes it from the
- * address bar and history.
+ * address bar and history. `GET /api/events` streams the engine's events (server-sent events) under the same
+ * token (docs/architecture.md, "Events and the live picture").
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -17,6 +18,8 @@ import { newToken } from './token-file';
 
 export const TOKEN_HEADER = 'x-snaptree-token';
 const MAX_BODY = 1024 * 1024;
+/** A comment line on every event stream this often, so proxies and tunnels keep an idle stream open. */
+const KEEP_ALIVE_MS = 15_000;
 
 /** The renderer's Content Security Policy: nothing but this origin, no inline or evaluated script. */
 export const CSP =
@@ -41,6 +44,8 @@ export interface ServeOptions {
   port?: number;
   /** A fixed token (tests); random when omitted. */
   token?: string;
+  /** How often an idle event stream gets a keep-alive comment (tests shorten it). */
+  keepAliveMs?: number;
 }
 
 export interface RunningServer {
@@ -92,10 +97,42 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Streams the engine's events to one client as server-sent events until either side closes. Each event is one
+ * `data:` line of JSON (JSON has no raw line breaks) under `event: TYPE`; comments keep an idle stream alive.
+ * Returns the function that ends the stream.
+ */
+function openEventStream(req: IncomingMessage, res: ServerResponse, engine: Engine, keepAliveMs: number): () => void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Content-Security-Policy': CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    Connection: 'keep-alive',
+  });
+  res.write(': virt-snaptree events\n\n');
+  const unsubscribe = engine.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    clearInterval(keepAlive);
+    unsubscribe();
+    if (!res.writableEnded) res.end();
+  };
+  req.on('close', end);
+  res.on('close', end);
+  return end;
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const token = options.token ?? newToken();
   const root = normalize(options.rendererDir);
   let port = 0;
+  /** The open event streams, each by the function that ends it; all end before the server closes. */
+  const streams = new Set<() => void>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // DNS rebinding: only requests addressed to this loopback server are answered.
@@ -106,6 +143,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (url.pathname.startsWith('/api/')) {
       if (!sameToken(req.headers[TOKEN_HEADER] as string | undefined, token)) {
         return sendJson(res, 401, { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'A valid access token is required.' } });
+      }
+      if (url.pathname === '/api/events') {
+        if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use GET.' } });
+        const end = openEventStream(req, res, options.engine, options.keepAliveMs ?? KEEP_ALIVE_MS);
+        streams.add(end);
+        res.on('close', () => streams.delete(end));
+        return;
       }
       if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use POST.' } });
       let input: unknown;
@@ -149,6 +193,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const end of [...streams]) end();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
