@@ -8,10 +8,9 @@
  * `snapshot-delete` (checked here, offline and live): the fingerprint poll (fingerprint.ts) covers what events
  * miss. A process that dies is started again with a growing pause.
  */
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { TOOL_ENV } from '../tools/tool-error';
+import { localRunner, type HostRunner } from '../tools/host-runner';
 
 /** One event as virsh printed it. */
 export interface DomainEvent {
@@ -41,19 +40,23 @@ export interface EventChild {
 
 export type SpawnEvents = (uri: string) => EventChild;
 
-/** Starts the real `virsh event` on a connection: an argument array, no shell. */
-export const spawnVirshEvents: SpawnEvents = (uri) => {
-  const child = spawn('virsh', ['-q', '-c', uri, 'event', '--all', '--loop', '--timestamp'], {
-    env: { ...process.env, ...TOOL_ENV },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  child.on('error', () => undefined);
-  return {
-    stdout: child.stdout,
-    kill: () => child.kill('SIGKILL'),
-    onExit: (listener) => child.once('close', listener),
+/** Starts the real `virsh event` on a connection through a runner: an argument array, no shell. */
+export function spawnVirshEventsOn(runner: HostRunner): SpawnEvents {
+  return (uri) => {
+    const child = runner.spawn('virsh', ['-q', '-c', uri, 'event', '--all', '--loop', '--timestamp']);
+    child.stdin.end();
+    // Nothing reads what it says on stderr; drained so a chatty virsh never blocks on a full pipe.
+    child.stderr.resume();
+    return {
+      stdout: child.stdout,
+      kill: () => child.kill(),
+      onExit: (listener) => void child.ended.then(listener),
+    };
   };
-};
+}
+
+/** Starts `virsh event` on this computer. */
+export const spawnVirshEvents: SpawnEvents = spawnVirshEventsOn(localRunner);
 
 export interface EventStreamOptions {
   spawn?: SpawnEvents;
