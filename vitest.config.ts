@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Component tests (*.test.tsx) compile JSX as the app does, with React's automatic runtime.
+  esbuild: { jsx: 'automatic' },
   test: {
     include: ['shared/**/*.test.ts', 'electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}'],
     environment: 'node',

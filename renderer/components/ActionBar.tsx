@@ -2,29 +2,18 @@ import { useMemo, type ReactElement } from 'react';
 import type { Domain, ScanResult } from '../../shared/model';
 import { nodeActions } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
-import { useAppStore } from '../store/context';
-import { selectNodeId } from '../store/selectors';
-import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectFileId, selectHealth, selectInspectActions, selectNodeId, selectSecond, selectView } from '../store/selectors';
 import { ActionButton } from './ActionButton';
 import { fileName } from './format';
 import { CompareIcon, HeartIcon } from './Icons';
 import { nodeLabel } from './node-label';
 
-const selectView = (s: AppState) => s.view;
-const selectSetView = (s: AppState) => s.setView;
-const selectSecond = (s: AppState) => s.second;
-const selectCompare = (s: AppState) => s.compare;
-const selectPick = (s: AppState) => s.startComparePick;
-const selectHealth = (s: AppState) => s.health;
-const selectCheck = (s: AppState) => s.checkHealth;
-const selectFileId = (s: AppState) => s.fileId;
-
 /** Snapshots or files, and the domain's health check: always at the right of the toolbar. */
 function ViewTools({ domain }: { domain: Domain }): ReactElement {
   const view = useAppStore(selectView);
-  const setView = useAppStore(selectSetView);
+  const { setView, checkHealth: check } = useAppActions(selectInspectActions);
   const health = useAppStore(selectHealth);
-  const check = useAppStore(selectCheck);
   const report = health?.report;
   const sick = report?.layers.filter((l) => l.findings.length > 0).length ?? 0;
   const checking = health?.status === 'loading';
@@ -54,8 +43,7 @@ export function ActionBar({ scan, domain }: { scan: ScanResult; domain: Domain }
   const nodeId = useAppStore(selectNodeId);
   const view = useAppStore(selectView);
   const second = useAppStore(selectSecond);
-  const compare = useAppStore(selectCompare);
-  const pick = useAppStore(selectPick);
+  const { compare, startComparePick: pick } = useAppActions(selectInspectActions);
   const fileId = useAppStore(selectFileId);
   const node = useMemo(() => snapshotGraph(domain).find((n) => n.id === nodeId), [domain, nodeId]);
   const actions = useMemo(() => (node ? nodeActions(scan, domain, node) : []), [scan, domain, node]);

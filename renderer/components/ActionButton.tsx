@@ -1,13 +1,11 @@
 import type { ReactElement } from 'react';
 import type { NodeAction } from '../../shared/ops/node-actions';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
-
-const selectStart = (s: AppState) => s.startAction;
+import { useAppActions } from '../store/context';
+import { selectOpsActions } from '../store/selectors';
 
 /** A button that opens an operation's preview; disabled, with the engine's reason as its tooltip, when refused. */
 export function ActionButton({ action, label = action.label }: { action: NodeAction; label?: string }): ReactElement {
-  const start = useAppStore(selectStart);
+  const { startAction: start } = useAppActions(selectOpsActions);
   return (
     <button
       type="button"

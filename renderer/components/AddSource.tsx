@@ -1,18 +1,13 @@
 import { useState, type FormEvent, type ReactElement } from 'react';
 import type { ErrorData } from '../../shared/errors';
 import { sourceSchema } from '../../shared/contract';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
-
-const selectAdd = (s: AppState) => s.addSource;
-const selectDemo = (s: AppState) => s.startDemo;
-const selectInfo = (s: AppState) => s.appInfo;
+import { useAppActions, useAppStore } from '../store/context';
+import { selectAppInfo, selectSourceActions } from '../store/selectors';
 
 /** Add a libvirt connection or open an image folder (checked as you type, then asked), or open the demo. */
 export function AddSource(): ReactElement {
-  const addSource = useAppStore(selectAdd);
-  const startDemo = useAppStore(selectDemo);
-  const info = useAppStore(selectInfo);
+  const { addSource, startDemo } = useAppActions(selectSourceActions);
+  const info = useAppStore(selectAppInfo);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorData | null>(null);

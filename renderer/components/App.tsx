@@ -1,7 +1,4 @@
 import { useEffect, type ReactElement } from 'react';
-import { useAppStore } from '../store/context';
-import { selectAppInfo, selectDomain, selectScanResult, selectScans, selectSourceEntry, selectStartupError, selectTheme } from '../store/selectors';
-import type { AppState } from '../store/store';
 import { ActionBar } from './ActionBar';
 import { ComparePanel } from './ComparePanel';
 import { FileCanvas } from './FileCanvas';
@@ -12,14 +9,11 @@ import { PlanDialog } from './PlanDialog';
 import { GraphCanvas } from './GraphCanvas';
 import { SunMoonIcon } from './Icons';
 import { Sidebar } from './Sidebar';
-
-const selectLoad = (s: AppState) => s.loadSources;
-const selectToggle = (s: AppState) => s.toggleTheme;
-const selectView = (s: AppState) => s.view;
+import { useAppActions, useAppStore } from '../store/context';
+import { selectAnyScanLoading, selectAppInfo, selectDomain, selectScanResult, selectSourceActions, selectSourceEntry, selectStartupError, selectTheme, selectUiActions, selectView } from '../store/selectors';
 
 function EmptyState(): ReactElement {
-  const scans = useAppStore(selectScans);
-  const loading = Object.values(scans).some((s) => s.status === 'loading');
+  const loading = useAppStore(selectAnyScanLoading);
   return (
     <div className="empty-state">
       <h2>{loading ? 'Reading snapshots…' : 'No domain selected'}</h2>
@@ -30,8 +24,8 @@ function EmptyState(): ReactElement {
 
 export function App(): ReactElement {
   const theme = useAppStore(selectTheme);
-  const toggleTheme = useAppStore(selectToggle);
-  const loadSources = useAppStore(selectLoad);
+  const { toggleTheme } = useAppActions(selectUiActions);
+  const { loadSources } = useAppActions(selectSourceActions);
   const domain = useAppStore(selectDomain);
   const source = useAppStore(selectSourceEntry);
   const info = useAppStore(selectAppInfo);

@@ -1,13 +1,10 @@
 import { useMemo, useState, type ReactElement } from 'react';
 import { extentBytes, intersectExtents, type DiskComparison, type Extent } from '../../shared/inspect';
 import type { Domain } from '../../shared/model';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectComparison, selectInspectActions } from '../store/selectors';
 import { fileName, formatBytes } from './format';
 import { nodeLabel } from './node-label';
-
-const selectComparison = (s: AppState) => s.comparison;
-const selectClose = (s: AppState) => s.closeComparison;
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1];
 const MiB = 1024 * 1024;
@@ -144,7 +141,7 @@ function DiskView({ disk, nameA, nameB, domain }: { disk: DiskComparison; nameA:
 /** The comparison of two nodes, docked under the graph: per disk, the verdict, the fork and the divergence map. */
 export function ComparePanel({ domain }: { domain: Domain }): ReactElement | null {
   const comparison = useAppStore(selectComparison);
-  const close = useAppStore(selectClose);
+  const { closeComparison: close } = useAppActions(selectInspectActions);
   if (comparison === null) return null;
   const nameA = nodeLabel(domain, comparison.a);
   const nameB = nodeLabel(domain, comparison.b);

@@ -2,17 +2,11 @@ import { useMemo, type ReactElement } from 'react';
 import { fileGraph } from '../../shared/file-graph';
 import { layerNotes } from '../../shared/format-tree';
 import type { Domain } from '../../shared/model';
-import { useAppStore } from '../store/context';
-import { selectScanResult } from '../store/selectors';
-import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectFileId, selectInspectActions, selectPanelActions, selectScanResult, selectTrash } from '../store/selectors';
 import { fileName, formatBytes, formatTime, modeText, ownerName } from './format';
 import { HealthSection } from './HealthSection';
 import { CompareIcon, FileIcon, LockIcon, TrashIcon } from './Icons';
-
-const selectFileId = (s: AppState) => s.fileId;
-const selectTrash = (s: AppState) => s.trash;
-const selectPick = (s: AppState) => s.startComparePick;
-const selectShowTab = (s: AppState) => s.showTab;
 
 const ROLE_TEXT = {
   tip: 'A tip: the file a VM or a branch writes to. Nothing is built on it, so it may change.',
@@ -28,8 +22,8 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
   const fileId = useAppStore(selectFileId);
   const trash = useAppStore(selectTrash);
   const scan = useAppStore(selectScanResult);
-  const pick = useAppStore(selectPick);
-  const showTab = useAppStore(selectShowTab);
+  const { startComparePick: pick } = useAppActions(selectInspectActions);
+  const { showTab } = useAppActions(selectPanelActions);
   const node = useMemo(() => (scan ? fileGraph(scan, domain, trash).nodes.find((n) => n.id === fileId) : undefined), [scan, domain, trash, fileId]);
   if (node === undefined) return null;
   const layer = node.layer;

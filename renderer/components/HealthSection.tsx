@@ -2,15 +2,11 @@ import type { ReactElement } from 'react';
 import type { Domain } from '../../shared/model';
 import { repairAction } from '../../shared/ops/node-actions';
 import { findingsByPath } from '../graph/health';
-import { useAppStore } from '../store/context';
-import { selectScanResult } from '../store/selectors';
-import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectHealth, selectInspectActions, selectScanResult } from '../store/selectors';
 import { ActionButton } from './ActionButton';
 import { fileName } from './format';
 import { WarnIcon } from './Icons';
-
-const selectHealth = (s: AppState) => s.health;
-const selectCheck = (s: AppState) => s.checkHealth;
 
 /**
  * The health of some files: what the scan and the last check found, in words, with the fix as a plan where one
@@ -18,7 +14,7 @@ const selectCheck = (s: AppState) => s.checkHealth;
  */
 export function HealthSection({ domain, paths }: { domain: Domain; paths: string[] }): ReactElement {
   const health = useAppStore(selectHealth);
-  const check = useAppStore(selectCheck);
+  const { checkHealth: check } = useAppActions(selectInspectActions);
   const scan = useAppStore(selectScanResult);
   const findings = findingsByPath(domain, health?.report);
   const sick = paths.filter((p) => (findings[p]?.length ?? 0) > 0);

@@ -2,13 +2,10 @@ import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactEle
 import type { Domain, ScanResult } from '../../shared/model';
 import { nodeActions } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
-import { useAppStore } from '../store/context';
 import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectInspectActions, selectMenu, selectOpsActions } from '../store/selectors';
 
-const selectMenu = (s: AppState) => s.menu;
-const selectClose = (s: AppState) => s.closeMenu;
-const selectStart = (s: AppState) => s.startAction;
-const selectPick = (s: AppState) => s.startComparePick;
 /** The menu's one entry that is no operation: it opens a comparison, not a plan. */
 const COMPARE_KEY = 'k';
 
@@ -20,9 +17,8 @@ export function NodeMenu({ scan, domain }: { scan: ScanResult; domain: Domain })
 }
 
 function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; menu: NonNullable<AppState['menu']> }): ReactElement | null {
-  const close = useAppStore(selectClose);
-  const start = useAppStore(selectStart);
-  const pick = useAppStore(selectPick);
+  const { closeMenu: close, startAction: start } = useAppActions(selectOpsActions);
+  const { startComparePick: pick } = useAppActions(selectInspectActions);
   const node = useMemo(() => snapshotGraph(domain).find((n) => n.id === menu.nodeId), [domain, menu]);
   const actions = useMemo(() => (node ? nodeActions(scan, domain, node) : []), [scan, domain, node]);
   const [active, setActive] = useState(() => Math.max(0, actions.findIndex((a) => a.disabled === null)));

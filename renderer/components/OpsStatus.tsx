@@ -1,18 +1,12 @@
 import type { ReactElement } from 'react';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
-
-const selectRunning = (s: AppState) => s.running;
-const selectOutcome = (s: AppState) => s.outcome;
-const selectCancel = (s: AppState) => s.cancelRunning;
-const selectDismiss = (s: AppState) => s.dismissOutcome;
+import { useAppActions, useAppStore } from '../store/context';
+import { selectOpsActions, selectOutcome, selectRunning } from '../store/selectors';
 
 /** The running operation with its progress and a cancel button, and the outcome of the last one. */
 export function OpsStatus(): ReactElement | null {
   const running = useAppStore(selectRunning);
   const outcome = useAppStore(selectOutcome);
-  const cancel = useAppStore(selectCancel);
-  const dismiss = useAppStore(selectDismiss);
+  const { cancelRunning: cancel, dismissOutcome: dismiss } = useAppActions(selectOpsActions);
   if (running !== null) {
     const p = running.progress;
     const percent = p?.percent ?? null;

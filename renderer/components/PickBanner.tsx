@@ -1,14 +1,11 @@
 import type { ReactElement } from 'react';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
-
-const selectComparePick = (s: AppState) => s.comparePick;
-const selectCancelPick = (s: AppState) => s.cancelComparePick;
+import { useAppActions, useAppStore } from '../store/context';
+import { selectComparePick, selectInspectActions } from '../store/selectors';
 
 /** While "Compare with…" waits for the other side: what to do, and a way out. */
 export function PickBanner({ name }: { name: string }): ReactElement | null {
   const comparePick = useAppStore(selectComparePick);
-  const cancelPick = useAppStore(selectCancelPick);
+  const { cancelComparePick: cancelPick } = useAppActions(selectInspectActions);
   if (comparePick === null) return null;
   return (
     <div className="pick-banner" role="status" data-testid="pick-banner">

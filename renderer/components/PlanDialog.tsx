@@ -2,14 +2,10 @@ import { useEffect, useRef, type ReactElement } from 'react';
 import { commandLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
 import { formatBytes } from '../../shared/snapshot-graph';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
 import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectBusy, selectOpsActions, selectPreview } from '../store/selectors';
 import { fileName } from './format';
-
-const selectPreview = (s: AppState) => s.preview;
-const selectRunning = (s: AppState) => s.running;
-const selectActions = (s: AppState) => s;
 
 function FileList({ label, files, tone }: { label: string; files: string[]; tone: string }): ReactElement | null {
   if (files.length === 0) return null;
@@ -66,8 +62,8 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
 /** The plan preview: nothing runs until the user confirms what they see. */
 export function PlanDialog(): ReactElement | null {
   const preview = useAppStore(selectPreview);
-  const running = useAppStore(selectRunning);
-  const store = useAppStore(selectActions);
+  const busy = useAppStore(selectBusy);
+  const store = useAppActions(selectOpsActions);
   const input = useRef<HTMLInputElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
 
@@ -89,7 +85,6 @@ export function PlanDialog(): ReactElement | null {
 
   if (preview === null) return null;
   const { action, result } = preview;
-  const busy = running !== null;
   const ready = result?.ok === true && preview.nameError === null && !preview.loading;
   return (
     <div className="dialog-backdrop">

@@ -1,13 +1,10 @@
 import { useEffect, type ReactElement } from 'react';
 import type { Domain } from '../../shared/model';
 import { formatBytes } from '../../shared/snapshot-graph';
-import { useAppStore } from '../store/context';
-import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectFlash, selectHistory, selectPanelActions, selectPanelError, selectTab, selectTrash } from '../store/selectors';
 import { DetailsPanel } from './DetailsPanel';
 import { fileName, formatTime } from './format';
-
-const selectPanel = (s: AppState) => s;
-const selectFlash = (s: AppState) => s.flash;
 
 const OP_LABEL: Record<string, string> = {
   'create-snapshot': 'Take snapshot',
@@ -30,7 +27,7 @@ const STATUS: Record<string, string> = {
 };
 
 function LogPanel(): ReactElement {
-  const { history } = useAppStore(selectPanel);
+  const history = useAppStore(selectHistory);
   if (history.length === 0) return <p className="muted">No operation has run yet. Every operation is logged here, with its commands, and the log survives restarts.</p>;
   return (
     <ol className="log-list" data-testid="ops-log">
@@ -66,7 +63,8 @@ function LogPanel(): ReactElement {
 }
 
 function TrashPanel(): ReactElement {
-  const { trash, restoreTrash, emptyTrash } = useAppStore(selectPanel);
+  const trash = useAppStore(selectTrash);
+  const { restoreTrash, emptyTrash } = useAppActions(selectPanelActions);
   if (trash.length === 0) return <p className="muted">The trash beside this domain's files is empty.</p>;
   const byOperation = new Map<string, typeof trash>();
   for (const entry of trash) byOperation.set(entry.operationId, [...(byOperation.get(entry.operationId) ?? []), entry]);
@@ -107,13 +105,15 @@ function TrashPanel(): ReactElement {
 
 /** The right-hand column: details of the selection, the operations log, the trash. */
 export function SidePanels({ domain }: { domain: Domain }): ReactElement {
-  const { tab, showTab, panelError, loadTrash, loadHistory } = useAppStore(selectPanel);
+  const tab = useAppStore(selectTab);
+  const panelError = useAppStore(selectPanelError);
+  const { showTab, loadTrash, loadHistory } = useAppActions(selectPanelActions);
   const flash = useAppStore(selectFlash);
-  // After an operation the log and the trash have news.
+  // After an operation the log and the trash have news (another domain's trash is read by the store's domain reset).
   useEffect(() => {
     if (tab === 'log') void loadHistory();
     if (tab === 'trash') void loadTrash();
-  }, [flash, domain.name, tab, loadHistory, loadTrash]);
+  }, [flash, tab, loadHistory, loadTrash]);
   return (
     <aside className="details side-panels">
       <div className="tabs" role="tablist">

@@ -1,16 +1,10 @@
 import type { ReactElement } from 'react';
 import type { SourceEntry } from '../../shared/contract';
 import type { Domain } from '../../shared/model';
-import { useAppStore } from '../store/context';
-import { selectScans, selectSources } from '../store/selectors';
-import type { AppState } from '../store/store';
+import { useAppActions, useAppStore } from '../store/context';
+import { domainKey, selectOpenDomainKey, selectScans, selectSelectionActions, selectSourceActions, selectSources } from '../store/selectors';
 import { AddSource } from './AddSource';
 import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
-
-const selectCurrent = (s: AppState) => `${s.sourceId ?? ''}\0${s.domainName ?? ''}`;
-const selectActions = (s: AppState) => s.selectDomain;
-const selectScan = (s: AppState) => s.scanSource;
-const selectRemove = (s: AppState) => s.removeSource;
 
 function stateClass(state: string): string {
   if (state === 'running') return 'dot dot-running';
@@ -20,9 +14,9 @@ function stateClass(state: string): string {
 }
 
 function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain }): ReactElement {
-  const current = useAppStore(selectCurrent);
-  const selectDomain = useAppStore(selectActions);
-  const active = current === `${source.id}\0${domain.name}`;
+  const current = useAppStore(selectOpenDomainKey);
+  const { selectDomain } = useAppActions(selectSelectionActions);
+  const active = current === domainKey(source.id, domain.name);
   const errors = domain.problems.filter((p) => p.severity !== 'info').length;
   return (
     <li>
@@ -52,8 +46,7 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
 export function Sidebar(): ReactElement {
   const sources = useAppStore(selectSources);
   const scans = useAppStore(selectScans);
-  const scanSource = useAppStore(selectScan);
-  const removeSource = useAppStore(selectRemove);
+  const { scanSource, removeSource } = useAppActions(selectSourceActions);
   return (
     <nav className="sidebar" aria-label="Connections and domains">
       {sources.map((source) => {

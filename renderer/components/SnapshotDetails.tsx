@@ -1,0 +1,101 @@
+/** The details of a snapshot (or, in an image folder, of a backing image): its files and what grows from it. */
+import type { ReactElement } from 'react';
+import type { Domain, Snapshot } from '../../shared/model';
+import { snapshotNodeId, type GraphNode } from '../../shared/snapshot-graph';
+import { useAppActions } from '../store/context';
+import { selectSelectionActions } from '../store/selectors';
+import { CompareButton, FileRow, notesOn, ProblemList } from './details-parts';
+import { formatTime, stateLabel } from './format';
+import { HealthSection } from './HealthSection';
+import { BranchIcon, CameraIcon, DiskIcon } from './Icons';
+
+function SnapshotHeader({ snapshot, folder }: { snapshot: Snapshot; folder: boolean }): ReactElement {
+  return (
+    <header className="panel-header">
+      <span className="panel-kind">
+        <CameraIcon /> {folder ? 'Backing image' : 'Snapshot'}
+      </span>
+      <h2 data-testid="details-title">{snapshot.name}</h2>
+      {snapshot.description ? <p className="muted">{snapshot.description}</p> : null}
+      <dl className="facts">
+        {folder ? null : (
+          <>
+            <dt>Taken</dt>
+            <dd>{formatTime(snapshot.created)}</dd>
+            <dt>State</dt>
+            <dd>{stateLabel(snapshot.state)}</dd>
+          </>
+        )}
+        <dt>Parent</dt>
+        <dd>{snapshot.parent ?? '—'}</dd>
+        {snapshot.current ? (
+          <>
+            <dt>libvirt</dt>
+            <dd>current snapshot</dd>
+          </>
+        ) : null}
+      </dl>
+    </header>
+  );
+}
+
+function SnapshotDisks({ domain, snapshot, folder }: { domain: Domain; snapshot: Snapshot; folder: boolean }): ReactElement {
+  return (
+    <>
+      {snapshot.disks.map((disk) => (
+        <section className="panel-section" key={disk.target} data-testid={`disk-${disk.target}`}>
+          <h3>
+            <DiskIcon /> {folder ? 'Image' : disk.target}
+            {disk.kind !== 'external' ? <span className="chip">{disk.kind}</span> : null}
+          </h3>
+          <FileRow domain={domain} label="Saved state" hint="read-only, frozen" path={disk.stateLayer} />
+          {folder ? null : <FileRow domain={domain} label="Changes made after this snapshot" hint="its overlay" path={disk.overlay} />}
+        </section>
+      ))}
+      {snapshot.memoryFile ? (
+        <section className="panel-section">
+          <h3>Memory state</h3>
+          <code className="file-dir">{snapshot.memoryFile}</code>
+        </section>
+      ) : null}
+    </>
+  );
+}
+
+/** The nodes that grow from this one, as links. */
+function LeadsTo({ next }: { next: GraphNode[] }): ReactElement | null {
+  const { selectNode } = useAppActions(selectSelectionActions);
+  if (next.length === 0) return null;
+  return (
+    <section className="panel-section">
+      <h3>Leads to</h3>
+      <div className="child-links">
+        {next.map((c) => (
+          <button type="button" className="link-button" key={c.id} onClick={() => selectNode(c.id)}>
+            {c.kind === 'branch' ? <BranchIcon /> : <CameraIcon />} {c.name}
+          </button>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+/** A snapshot's panel. */
+export function SnapshotDetails({ domain, snapshot, nodes }: { domain: Domain; snapshot: Snapshot; nodes: GraphNode[] }): ReactElement {
+  const folder = domain.state === 'folder';
+  return (
+    <>
+      <SnapshotHeader snapshot={snapshot} folder={folder} />
+      <p className="explain">
+        {folder
+          ? 'Other images are built on this file, so it holds a saved state: it must never be written again.'
+          : 'The saved state lives in the file below, read-only. The file named after the snapshot holds the changes made after it was taken.'}
+      </p>
+      <SnapshotDisks domain={domain} snapshot={snapshot} folder={folder} />
+      <LeadsTo next={nodes.filter((n) => n.parentId === snapshotNodeId(snapshot.name))} />
+      <CompareButton id={snapshotNodeId(snapshot.name)} />
+      <HealthSection domain={domain} paths={snapshot.disks.flatMap((d) => (d.stateLayer === null ? [] : [d.stateLayer]))} />
+      <ProblemList problems={notesOn(domain, snapshot.disks.flatMap((d) => [d.stateLayer, d.overlay]))} />
+    </>
+  );
+}
