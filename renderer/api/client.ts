@@ -1,12 +1,13 @@
 /**
  * The renderer's one way to the engine: the preload bridge in the desktop app, or HTTP with the access token
- * under `serve`. Both speak the contract in shared/contract.ts.
+ * under `serve`. Both speak the contract in shared/contract.ts. The engine's events come through event-feed.ts.
  */
 import { BRIDGE_KEY, type Bridge } from '../../shared/bridge';
 import type { ApiMethod, ApiResponse, SnaptreeApi } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 
-const TOKEN_HEADER = 'x-snaptree-token';
+/** The header every call under `serve` carries the access token in (the event stream's too). */
+export const TOKEN_HEADER = 'x-snaptree-token';
 
 function unwrap<M extends ApiMethod>(response: ApiResponse<M>) {
   if (response.ok) return response.value;
@@ -55,9 +56,15 @@ export function takeToken(location: Location, history: History, storage: Storage
   return storage.getItem(TOKEN_KEY) ?? '';
 }
 
+/** The preload bridge, in the desktop app; undefined in a browser under `serve`. */
+export function findBridge(): Bridge | undefined {
+  const value: unknown = Reflect.get(window, BRIDGE_KEY);
+  return typeof value === 'object' && value !== null && 'invoke' in value ? (value as Bridge) : undefined;
+}
+
 /** Picks the transport this page runs on. */
 export function createApiClient(): SnaptreeApi {
-  const bridge = (window as unknown as Record<string, Bridge | undefined>)[BRIDGE_KEY];
+  const bridge = findBridge();
   if (bridge !== undefined) return bridgeClient(bridge);
   return httpClient(takeToken(window.location, window.history, window.sessionStorage));
 }
