@@ -104,6 +104,7 @@ async function runLocal(tool: string, args: readonly string[], options: RunnerOp
   const stderr = String(result.stderr ?? '');
   if (result.isCanceled) throw runCancelledError(tool, args);
   if (result.timedOut) throw runTimeoutError(tool, args, timeoutMs ?? 0, stderr);
+  if (result.isMaxBuffer) throw toolError(tool, args, null, 'printed more than 100 MB; it was stopped');
   if (result.exitCode === undefined && result.signal === undefined) {
     // It never ran: no such program, or not executable.
     throw toolError(tool, args, null, stderr === '' ? `could not start: ${result.shortMessage}` : stderr);
