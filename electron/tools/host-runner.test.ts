@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AppError } from '../../shared/errors';
-import { localRunner, runChecked } from './host-runner';
+import { localRunner, runChecked, type HostRunner } from './host-runner';
+import { qemuImgMeasure } from './qemu-img';
+import { openVirsh } from './virsh';
 
 let dir: string;
 beforeAll(async () => {
@@ -128,5 +130,44 @@ describe('localRunner.spawn', () => {
     const child = localRunner.spawn('sleep', ['30'], { signal: controller.signal });
     controller.abort();
     expect((await child.ended).exitCode).toBeNull();
+  });
+});
+
+describe('adapters run through the runner they are given', () => {
+  /** Runs everything on this computer and notes what was started, as a remote runner would be handed it. */
+  function recordingRunner(): { runner: HostRunner; started: string[] } {
+    const started: string[] = [];
+    const runner: HostRunner = {
+      host: 'recorder',
+      describe: () => 'a recording runner',
+      run: (tool, args, options) => {
+        started.push(`run ${tool} ${args.join(' ')}`);
+        return localRunner.run(tool, args, options);
+      },
+      spawn: (tool, args, options) => {
+        started.push(`spawn ${tool} ${args.join(' ')}`);
+        return localRunner.spawn(tool, args, options);
+      },
+    };
+    return { runner, started };
+  }
+
+  test('virsh, one process per call and in a session', async () => {
+    const { runner, started } = recordingRunner();
+    const perCall = openVirsh('test:///default', 'per-call', 1, { runner });
+    const session = openVirsh('test:///default', 'session', 1, { runner });
+    try {
+      expect(await perCall.run(['list', '--all', '--name'])).toContain('test');
+      expect(await session.run(['list', '--all', '--name'])).toContain('test');
+    } finally {
+      await session.close();
+    }
+    expect(started).toEqual(['run virsh -q -c test:///default list --all --name', 'spawn virsh -q -c test:///default']);
+  });
+
+  test('qemu-img', async () => {
+    const { runner, started } = recordingRunner();
+    await qemuImgMeasure({ size: 1024 * 1024 }, 'raw', { runner });
+    expect(started).toEqual(['run qemu-img measure --output=json -O raw --size 1048576']);
   });
 });
