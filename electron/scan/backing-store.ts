@@ -33,8 +33,12 @@ const attr = (el: Element | null | undefined, name: string): string | null => (e
 
 /** The stated chain of each disk of a domain XML, by target; disks without a `<backingStore>` are left out. */
 export function statedChains(xml: string): Map<string, StatedChain> {
+  return statedChainsOf(new DOMParser().parseFromString(xml, 'text/xml').documentElement);
+}
+
+/** The stated chains of a parsed domain definition (libvirt-xml.ts, parseDomainXml). */
+export function statedChainsOf(root: Element | null): Map<string, StatedChain> {
   const out = new Map<string, StatedChain>();
-  const root = new DOMParser().parseFromString(xml, 'text/xml').documentElement;
   const devices = root === null ? undefined : children(root, 'devices')[0];
   for (const disk of devices === undefined ? [] : children(devices, 'disk')) {
     const target = attr(children(disk, 'target')[0], 'dev');

@@ -6,7 +6,7 @@
  * field. An image with an external data file is read from its header alone and flagged: `qemu-img info` would
  * open the data file, which may name any file on the host.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
@@ -56,8 +56,7 @@ function toLayer(link: Link): Layer {
  * (virtual size from the header, or for raw the file's length rounded up to whole 512-byte sectors, as QEMU's
  * raw driver gives it: a 1000-byte file is a 1024-byte disk; actual size from the blocks allocated).
  */
-function fromHeader(link: Link): Layer {
-  const stats = statSync(link.path);
+function fromHeader(link: Link, stats: Stats = statSync(link.path)): Layer {
   return {
     ...toLayer(link),
     virtualSize: link.format === 'raw' ? Math.ceil(stats.size / 512) * 512 : link.virtualSize,
@@ -105,6 +104,8 @@ export class LayerReader {
   /** Why QEMU would refuse a file's qcow2 header, for files `header` gave null for on that ground. */
   private readonly refusals = new Map<string, string>();
   private readonly formats = new FormatClaims();
+  /** Each regular file's stat from `isRegular`, taken once per scan: sizes and owners come from it too. */
+  private readonly fileStats = new Map<string, Stats>();
   private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(options: LayerReaderOptions = {}) {
@@ -210,7 +211,9 @@ export class LayerReader {
   isRegular(path: string, severity: Problem['severity']): boolean {
     let regular = true;
     try {
-      regular = statSync(path).isFile();
+      const stats = statSync(path);
+      regular = stats.isFile();
+      if (regular) this.fileStats.set(path, stats);
     } catch {
       return true;
     }
@@ -329,7 +332,7 @@ export class LayerReader {
     await Promise.all(
       links.map(async (link) => {
         try {
-          const layer = link.needsQemuImg ? await this.fromQemuImg(link, shared) : fromHeader(link);
+          const layer = link.needsQemuImg ? await this.fromQemuImg(link, shared) : fromHeader(link, this.fileStats.get(link.path));
           if (this.replaces(link)) this.layers[link.path] = layer;
         } catch (error) {
           this.report({ code: 'unreadable', severity: 'error', message: `${link.path} cannot be read: ${(error as Error).message}`, path: link.path });

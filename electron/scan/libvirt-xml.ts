@@ -81,9 +81,21 @@ function backingStoreOf(disk: Element): string[] | null {
   return chain;
 }
 
+/**
+ * Parses a domain definition once for the readers below (disks, stated chains, branch records), which a scan
+ * asks of the same document in turn. Throws E_TOOL when it is not XML.
+ */
+export function parseDomainXml(xml: string): Element {
+  return parse(xml, 'domain');
+}
+
 /** Reads the disks of a domain definition from `<devices><disk>`. */
 export function parseDomainDisks(xml: string): RawDisk[] {
-  const root = parse(xml, 'domain');
+  return domainDisksOf(parseDomainXml(xml));
+}
+
+/** The disks of a parsed domain definition (see parseDomainXml). */
+export function domainDisksOf(root: Element): RawDisk[] {
   const devices = child(root, 'devices');
   if (devices === null) return [];
   return children(devices, 'disk').map((disk) => {
@@ -111,7 +123,11 @@ export function parseDomainDisks(xml: string): RawDisk[] {
 
 /** Reads the app's branch records from a domain's `<metadata>`; an absent record is an empty one. */
 export function parseBranchRecords(xml: string): RecordedBranches {
-  const root = parse(xml, 'domain');
+  return branchRecordsOf(parseDomainXml(xml));
+}
+
+/** The app's branch records of a parsed domain definition (see parseDomainXml). */
+export function branchRecordsOf(root: Element): RecordedBranches {
   const metadata = child(root, 'metadata');
   const none: RecordedBranches = { current: null, branches: [] };
   if (metadata === null) return none;

@@ -3,16 +3,18 @@
  * cannot be read becomes a problem in the result and never stops the scan of the rest.
  */
 import { dirname } from 'node:path';
-import { assembleDomain, walkChain, type DomainFacts, type SnapshotFacts } from '../../shared/assemble';
+import type { Element } from '@xmldom/xmldom';
+import { assembleDomain, walkChain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import { LayerReader } from './layers';
-import { readVmChain, statedChains } from './backing-store';
-import { parseBranchRecords, parseDomainDisks } from './libvirt-xml';
+import { readVmChain, statedChainsOf } from './backing-store';
+import { branchRecordsOf, domainDisksOf, parseDomainXml, type RawDisk } from './libvirt-xml';
 import { currentName, listedNames, readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
 import { reportTrash } from './scan-folder';
+import type { RawSnapshot, RawSnapshotDisk } from './snapshot-xml';
 
 export interface LibvirtScanOptions {
   /** Scan only these domains (a rescan after an operation); all when omitted. */
@@ -27,12 +29,18 @@ export function parseVersion(stdout: string): string | null {
   return parts.length > 0 ? parts.join(', ') : null;
 }
 
-/**
- * What one domain's definition and snapshots say, with paths made canonical; `overrides` are layers re-linked as
- * the VM reads them where the XML states a `<backingStore>` (see backing-store.ts).
- */
-async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
-  const problems: Problem[] = [];
+/** What virsh says about one domain: its state, definitions, snapshot names and current snapshot. */
+interface DomainReadout {
+  state: string;
+  live: boolean;
+  xml: string;
+  /** The persistent definition, where branch records live; a running domain's live XML may lag behind it. */
+  configXml: string;
+  snapshotNames: string[];
+  current: string | null;
+}
+
+async function readDomain(virsh: Virsh, name: string): Promise<DomainReadout> {
   const state = (await virsh.run(['domstate', '--domain', name])).trim();
   const live = state === 'running' || state === 'paused' || state === 'in shutdown';
   const [xml, snapshotNames, current] = await Promise.all([
@@ -46,79 +54,82 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
         throw error;
       }),
   ]);
-  // Branch records live in the persistent definition; a running domain's live XML may lag behind it.
   const configXml = live ? await virsh.run(['dumpxml', '--domain', name, '--inactive']) : xml;
-  const rawSnapshots = await readSnapshots(virsh, name, snapshotNames, problems);
-  const rawDisks = parseDomainDisks(xml);
+  return { state, live, xml, configXml, snapshotNames, current };
+}
 
-  const disks = await Promise.all(
-    rawDisks.map(async (raw): Promise<Omit<Disk, 'chain'>> => {
-      const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
-      if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
-      const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live, referrer: `domain "${name}" disk ${raw.target}` });
-      if (file === null) {
-        const real = reader.canonical(raw.file);
-        const odd = reader.problemsFor(new Set(real === null ? [] : [real])).find((p) => p.code === 'not-regular-file');
-        if (odd !== undefined) {
-          problems.push({ ...odd, domain: name, target: raw.target });
-          return { ...base, managed: false, reason: 'Its image is not a regular file.' };
-        }
-        problems.push({
-          code: 'missing-file',
-          severity: 'error',
-          message: `Disk ${raw.target} uses ${raw.file}, which does not exist or is not an image.`,
-          domain: name,
-          target: raw.target,
-          path: raw.file,
-        });
-        return { ...base, managed: false, reason: 'Its image file is missing.' };
-      }
-      return { ...base, file };
-    }),
-  );
+/** A domain disk with its image read; a missing or odd image makes the disk unmanaged, with a problem. */
+async function diskFacts(reader: LayerReader, name: string, raw: RawDisk, live: boolean, problems: Problem[]): Promise<Omit<Disk, 'chain'>> {
+  const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
+  if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
+  const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live, referrer: `domain "${name}" disk ${raw.target}` });
+  if (file !== null) return { ...base, file };
+  const real = reader.canonical(raw.file);
+  const odd = reader.problemsFor(new Set(real === null ? [] : [real])).find((p) => p.code === 'not-regular-file');
+  if (odd !== undefined) {
+    problems.push({ ...odd, domain: name, target: raw.target });
+    return { ...base, managed: false, reason: 'Its image is not a regular file.' };
+  }
+  problems.push({
+    code: 'missing-file',
+    severity: 'error',
+    message: `Disk ${raw.target} uses ${raw.file}, which does not exist or is not an image.`,
+    domain: name,
+    target: raw.target,
+    path: raw.file,
+  });
+  return { ...base, managed: false, reason: 'Its image file is missing.' };
+}
 
-  const snapshots: SnapshotFacts[] = await Promise.all(
-    rawSnapshots.map(async (raw) => ({
-        name: raw.name,
-        parent: raw.parent,
-        description: raw.description,
-        created: raw.created,
-        state: raw.state,
-        current: raw.name === current,
-        memoryFile: raw.memoryFile,
-        revertFiles: (await Promise.all(raw.revertFiles.map((file) => reader.read(file, 'qcow2')))).filter((f): f is string => f !== null),
-        disks: await Promise.all(
-          raw.disks.map(async (disk) => {
-            const listed = {
-              target: disk.target,
-              kind: disk.kind,
-              type: disk.type,
-              source: disk.source,
-              managed: disk.managed,
-              ...(disk.reason !== undefined ? { reason: disk.reason } : {}),
-            };
-            if (!disk.managed || disk.overlay === null) return { ...listed, overlay: null };
-            const overlay = await reader.read(disk.overlay, disk.format ?? 'qcow2', { shared: live });
-            if (overlay === null) {
-              problems.push({
-                code: 'missing-file',
-                severity: 'warning',
-                message: `Snapshot "${raw.name}": the file ${disk.overlay} that took over disk ${disk.target} is missing.`,
-                domain: name,
-                snapshot: raw.name,
-                target: disk.target,
-                path: disk.overlay,
-              });
-            }
-            return { ...listed, overlay };
-          }),
-        ),
-      })),
-  );
+type SnapshotDiskFacts = SnapshotFacts['disks'][number];
 
-  // The live XML of a running domain states the chain its QEMU has open; a shut-off domain's XML states one only
-  // where the user wrote a <backingStore>, which libvirt then hands to QEMU instead of the headers.
-  const stated = statedChains(xml);
+/** A snapshot's disk with the overlay that took it over read; a missing overlay is a warning. */
+async function snapshotDiskFacts(reader: LayerReader, domain: string, snapshot: string, disk: RawSnapshotDisk, live: boolean, problems: Problem[]): Promise<SnapshotDiskFacts> {
+  const listed = {
+    target: disk.target,
+    kind: disk.kind,
+    type: disk.type,
+    source: disk.source,
+    managed: disk.managed,
+    ...(disk.reason !== undefined ? { reason: disk.reason } : {}),
+  };
+  if (!disk.managed || disk.overlay === null) return { ...listed, overlay: null };
+  const overlay = await reader.read(disk.overlay, disk.format ?? 'qcow2', { shared: live });
+  if (overlay === null) {
+    problems.push({
+      code: 'missing-file',
+      severity: 'warning',
+      message: `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is missing.`,
+      domain,
+      snapshot,
+      target: disk.target,
+      path: disk.overlay,
+    });
+  }
+  return { ...listed, overlay };
+}
+
+async function snapshotFacts(reader: LayerReader, domain: string, raw: RawSnapshot, readout: DomainReadout, problems: Problem[]): Promise<SnapshotFacts> {
+  const revertFiles = await Promise.all(raw.revertFiles.map((file) => reader.read(file, 'qcow2')));
+  return {
+    name: raw.name,
+    parent: raw.parent,
+    description: raw.description,
+    created: raw.created,
+    state: raw.state,
+    current: raw.name === readout.current,
+    memoryFile: raw.memoryFile,
+    revertFiles: revertFiles.filter((f): f is string => f !== null),
+    disks: await Promise.all(raw.disks.map((disk) => snapshotDiskFacts(reader, domain, raw.name, disk, readout.live, problems))),
+  };
+}
+
+/**
+ * The live XML of a running domain states the chain its QEMU has open; a shut-off domain's XML states one only
+ * where the user wrote a <backingStore>, which libvirt then hands to QEMU instead of the headers.
+ */
+async function vmChainOverrides(reader: LayerReader, name: string, root: Element, disks: Array<Omit<Disk, 'chain'>>, live: boolean, problems: Problem[]): Promise<Record<string, Layer>> {
+  const stated = statedChainsOf(root);
   const overrides: Record<string, Layer> = {};
   for (const disk of disks) {
     const chain = stated.get(disk.target);
@@ -127,47 +138,47 @@ async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): P
     Object.assign(overrides, vm.overrides);
     if (vm.problem !== null) problems.push({ ...vm.problem, domain: name });
   }
+  return overrides;
+}
 
-  let recorded = { current: null as string | null, branches: [] as Array<{ name: string; tips: BranchTip[] }> };
+/** The branches recorded in the persistent definition, each tip read; a record with a missing tip is an error. */
+async function branchFacts(reader: LayerReader, name: string, readRecords: () => RecordedBranches, problems: Problem[]): Promise<RecordedBranches> {
+  let recorded: RecordedBranches = { current: null, branches: [] };
   try {
-    recorded = parseBranchRecords(configXml);
+    recorded = readRecords();
   } catch (error) {
     problems.push({ code: 'bad-metadata', severity: 'warning', message: `Branch records cannot be read: ${(error as Error).message}`, domain: name });
   }
   const branches = await Promise.all(
-    recorded.branches.map(async (branch) => ({
-      name: branch.name,
-      tips: (
-        await Promise.all(
-          branch.tips.map(async (tip) => {
-            const file = await reader.read(tip.file, 'qcow2');
-            return file === null ? null : { target: tip.target, file };
-          }),
-        )
-      ).filter((t): t is BranchTip => t !== null),
-    })),
+    recorded.branches.map(async (branch) => {
+      const tips = await Promise.all(branch.tips.map(async (tip) => ({ target: tip.target, file: await reader.read(tip.file, 'qcow2') })));
+      return { name: branch.name, tips: tips.filter((t): t is BranchTip => t.file !== null) };
+    }),
   );
-  for (const branch of recorded.branches) {
-    const kept = branches.find((b) => b.name === branch.name);
-    if (kept !== undefined && kept.tips.length < branch.tips.length) {
-      problems.push({
-        code: 'missing-file',
-        severity: 'error',
-        message: `Branch "${branch.name}" records a tip file that is missing.`,
-        domain: name,
-      });
+  for (const [i, branch] of recorded.branches.entries()) {
+    if ((branches[i]?.tips.length ?? 0) < branch.tips.length) {
+      problems.push({ code: 'missing-file', severity: 'error', message: `Branch "${branch.name}" records a tip file that is missing.`, domain: name });
     }
   }
+  return { current: recorded.current, branches: branches.filter((b) => b.tips.length > 0) };
+}
 
-  const facts: DomainFacts = {
-    name,
-    state,
-    disks,
-    snapshots,
-    recorded: { current: recorded.current, branches: branches.filter((b) => b.tips.length > 0) },
-    layers: {},
-    problems,
-  };
+/**
+ * What one domain's definition and snapshots say, with paths made canonical; `overrides` are layers re-linked as
+ * the VM reads them where the XML states a `<backingStore>` (see backing-store.ts).
+ */
+async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
+  const problems: Problem[] = [];
+  const readout = await readDomain(virsh, name);
+  const rawSnapshots = await readSnapshots(virsh, name, readout.snapshotNames, problems);
+  // One parse of the definition serves its disks, its stated chains and, when they are the same text, its records.
+  const root = parseDomainXml(readout.xml);
+  const disks = await Promise.all(domainDisksOf(root).map((raw) => diskFacts(reader, name, raw, readout.live, problems)));
+  const snapshots = await Promise.all(rawSnapshots.map((raw) => snapshotFacts(reader, name, raw, readout, problems)));
+  const overrides = await vmChainOverrides(reader, name, root, disks, readout.live, problems);
+  const readRecords = () => branchRecordsOf(readout.configXml === readout.xml ? root : parseDomainXml(readout.configXml));
+  const recorded = await branchFacts(reader, name, readRecords, problems);
+  const facts: DomainFacts = { name, state: readout.state, disks, snapshots, recorded, layers: {}, problems };
   return { facts, overrides };
 }
 
@@ -210,60 +221,72 @@ function unreadableDomain(name: string, error: unknown): Domain {
   };
 }
 
-/** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
-export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}): Promise<ScanResult> {
-  let names: string[];
-  let hypervisor: string | null = null;
+/** The domains to scan (all the connection lists, unless given) and the hypervisor's version line. */
+async function listDomains(virsh: Virsh, options: LibvirtScanOptions): Promise<{ names: string[]; hypervisor: string | null }> {
   try {
-    const [version, list] = await Promise.all([
+    const [version, names] = await Promise.all([
       virsh.run(['version']).catch(() => ''),
       options.domains !== undefined ? Promise.resolve(options.domains) : virsh.run(['list', '--all', '--name']).then(listedNames),
     ]);
-    hypervisor = parseVersion(version);
-    names = list;
+    return { names, hypervisor: parseVersion(version) };
   } catch (error) {
     const said = error instanceof AppError ? String(error.details?.stderr ?? error.message) : String(error);
     throw new AppError('E_CONNECT', `Cannot read libvirt at ${virsh.uri}: ${said}`, { uri: virsh.uri });
   }
+}
 
-  const reader = new LayerReader();
-  const collected = await Promise.all(
-    names.map(async (name) => {
-      try {
-        return { name, ...(await collectDomain(virsh, reader, name)) };
-      } catch (error) {
-        return { name, error };
-      }
-    }),
-  );
+type Collected = { facts: DomainFacts; overrides: Record<string, Layer> };
 
-  const factsList = collected.flatMap((c) => ('facts' in c && c.facts !== undefined ? [c] : []));
+/**
+ * Gives each domain its layers: its chains as its VM reads them (the header readings, with its own
+ * <backingStore> links on top), then the loose tips growing from them, with the problems about those files.
+ */
+async function attachLayers(reader: LayerReader, collected: Collected[]): Promise<void> {
   const claimed = new Set(Object.keys(reader.layers));
-  for (const { facts, overrides } of factsList) {
-    // This domain's chains as its VM reads them: the header readings, with its own <backingStore> links on top.
-    const own = layersFrom({ ...reader.layers, ...overrides }, rootsOf(facts));
+  for (const { facts, overrides } of collected) {
+    // Copied only where the domain re-links layers: a host of thousands of layers is not copied per domain.
+    const view = () => (Object.keys(overrides).length === 0 ? reader.layers : { ...reader.layers, ...overrides });
+    const own = layersFrom(view(), rootsOf(facts));
     const loose = await findLooseTips(reader, own, claimed);
     // Loose tips were read just now: the view is taken again to hold them.
-    facts.layers = { ...own, ...layersFrom({ ...reader.layers, ...overrides }, loose) };
+    facts.layers = loose.length === 0 ? own : { ...own, ...layersFrom(view(), loose) };
     facts.problems.push(...reader.problemsFor(new Set(Object.keys(facts.layers))));
   }
-  // A trash folder beside a domain's files that is not the engine's own is named among that domain's problems.
+}
+
+/**
+ * A trash folder beside a domain's files that is not the engine's own is named among that domain's problems. A
+ * file in a chain directory that could not be read may be a loose tip of any layer of a domain with a layer there
+ * (that is where loose tips are looked for): the domain carries the problem, and the guard freezes it.
+ */
+async function attachFolderProblems(reader: LayerReader, collected: Collected[]): Promise<void> {
   await Promise.all([...new Set(Object.keys(reader.layers).map(dirname))].map((dir) => reportTrash(reader, dir)));
   const unsafeTrash = reader.problemsFor().filter((p) => p.code === 'unsafe-trash');
-  // A file in a chain directory that could not be read may be a loose tip of any layer of a domain with a layer
-  // there (that is where loose tips are looked for): the domain carries the problem, and the guard freezes it.
   const unreadable = reader.problemsFor().filter((p) => p.code === 'unreadable-name' || p.code === 'unreadable-file');
   const dirOf = (p: Problem): string => (p.code === 'unreadable-name' ? (p.path ?? '') : dirname(p.path ?? ''));
-  for (const { facts } of factsList) {
+  for (const { facts } of collected) {
     const dirs = new Set(Object.keys(facts.layers).map(dirname));
     facts.problems.push(...unsafeTrash.filter((p) => dirs.has(dirname(p.path ?? ''))).map((p) => ({ ...p, domain: facts.name })));
     facts.problems.push(...unreadable.filter((p) => dirs.has(dirOf(p))).map((p) => ({ ...p, domain: facts.name })));
   }
+}
 
-  const domains = collected.map((c) => {
-    if ('facts' in c && c.facts !== undefined) return assembleDomain(c.facts);
-    return unreadableDomain(c.name, (c as { error: unknown }).error);
-  });
+/** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
+export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+  const { names, hypervisor } = await listDomains(virsh, options);
+  const reader = new LayerReader();
+  const results = await Promise.all(
+    names.map((name) =>
+      collectDomain(virsh, reader, name).then(
+        (collected) => ({ name, collected }),
+        (error: unknown) => ({ name, error }),
+      ),
+    ),
+  );
+  const collected = results.flatMap((r) => ('collected' in r ? [r.collected] : []));
+  await attachLayers(reader, collected);
+  await attachFolderProblems(reader, collected);
+  const domains = results.map((r) => ('collected' in r ? assembleDomain(r.collected.facts) : unreadableDomain(r.name, r.error)));
   return {
     source: { kind: 'libvirt', uri: virsh.uri },
     scannedAt: new Date().toISOString(),
