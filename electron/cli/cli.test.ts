@@ -122,6 +122,15 @@ describe('virt-snaptree tree', () => {
     expect(result.domains[0]?.branches.map((b) => b.name)).toEqual(['a.qcow2', 'b.qcow2']);
   });
 
+  test('named domains (a folder\'s trees by their base) are the only ones printed; an unknown name is E_NOT_FOUND', async () => {
+    const named = await cli(['tree', '--folder', dir, '--json', 'base.qcow2']);
+    expect(named.code).toBe(0);
+    expect((JSON.parse(named.stdout) as ScanResult).domains.map((d) => d.name)).toEqual(['base.qcow2']);
+    const unknown = await cli(['tree', '--folder', dir, 'base.qcow2', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No domain named "nope". [E_NOT_FOUND]');
+  });
+
   test('bad input is refused with exit code 2 and a clear message', async () => {
     const bad = await cli(['tree', '--domain', '-rf']);
     expect(bad.code).toBe(2);

@@ -6,9 +6,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { sourceEntry, type SourceEntry } from '../../shared/contract';
-import { AppError, toErrorData } from '../../shared/errors';
-import { formatTree } from '../../shared/format-tree';
-import type { Source } from '../../shared/model';
+import { toErrorData } from '../../shared/errors';
 import { existingNameOptionSchema, uriSchema } from '../../shared/validate';
 import { checkedSource, Engine, VERSION } from '../engine';
 import { createDemoLab, type DemoLab } from '../lab/demo-lab';
@@ -16,8 +14,10 @@ import { startServer } from '../server/serve';
 import { tokenFromFile } from '../server/token-file';
 import { openVirsh } from '../tools/virsh';
 import { addInspectCommands } from './inspect-commands';
-import { addOperationCommands, DEFAULT_URI, recoverOnStart } from './ops-commands';
+import { addOperationCommands, DEFAULT_URI, name, recoverOnStart } from './ops-commands';
 import { rendererDir } from './paths';
+import { addRecoverCommand, addTrashCommands } from './trash-commands';
+import { runTree, type TreeFlags } from './tree-command';
 import { err, out } from './output';
 
 function validated<T>(schema: z.ZodType<T>) {
@@ -36,25 +36,6 @@ function fail(error: unknown): never {
   const data = toErrorData(error);
   err(`virt-snaptree: ${data.message} [${data.code}]\n`);
   process.exit(data.code === 'E_BAD_INPUT' ? 2 : 1);
-}
-
-async function runTree(options: { connect?: string; folder?: string; domain?: string; json?: boolean }): Promise<void> {
-  if (options.connect !== undefined && options.folder !== undefined) {
-    throw new AppError('E_BAD_INPUT', 'Give either --connect or --folder, not both.');
-  }
-  const source: Source =
-    options.folder !== undefined ? { kind: 'folder', path: resolve(options.folder) } : { kind: 'libvirt', uri: options.connect ?? DEFAULT_URI };
-  const engine = new Engine({ host: 'serve' });
-  try {
-    const result = await engine.scan(source);
-    if (options.domain !== undefined) {
-      result.domains = result.domains.filter((d) => d.name === options.domain);
-      if (result.domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${options.domain}".`);
-    }
-    out(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatTree(result));
-  } finally {
-    await engine.close();
-  }
 }
 
 interface ServeFlags {
@@ -116,13 +97,13 @@ export function buildProgram(): Command {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
   program
-    .command('tree')
-    .description('Print the snapshot graph of a libvirt connection or an image folder.')
+    .command('tree [domains...]')
+    .description('Print the snapshot graph of a libvirt connection or an image folder: every domain, or the ones named (verbatim).')
     .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`, validated(uriSchema))
     .option('-f, --folder <dir>', 'a folder of qcow2 images, read without libvirt')
     .option('-d, --domain <name>', 'only this domain (its name verbatim)', validated(existingNameOptionSchema))
     .option('--json', 'print the model as JSON')
-    .action((options) => runTree(options).catch(fail));
+    .action((domains: string[], options: TreeFlags) => runTree(domains.map(name('domain')), options).catch(fail));
 
   program
     .command('serve')
@@ -135,6 +116,8 @@ export function buildProgram(): Command {
     .action((options: ServeFlags) => runServe(options).catch(fail));
 
   addOperationCommands(program, fail);
+  addTrashCommands(program, fail);
+  addRecoverCommand(program, fail);
   addInspectCommands(program, fail);
   return program;
 }

@@ -8,12 +8,12 @@ import type { Command } from 'commander';
 import type { ZodType } from 'zod';
 import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
-import type { Source } from '../../shared/model';
+import type { Domain, Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
-import { formatBytes } from '../../shared/snapshot-graph';
-import type { Intent } from '../../shared/ops/plan';
+import type { Intent, Plan } from '../../shared/ops/plan';
+import type { ProgressEvent } from '../../shared/ops/results';
 import { intentSchema } from '../../shared/contract';
-import { absolutePathSchema, existingNameOptionSchema, existingNameSchema, freeTextSchema, newNameSchema, operationIdSchema, uriSchema } from '../../shared/validate';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, uriSchema } from '../../shared/validate';
 import { Engine } from '../engine';
 import { err, out } from './output';
 
@@ -30,7 +30,7 @@ export interface CommonFlags {
 type Parse = (value: string) => string;
 
 /** Checks one text the user gave against the rule every interface applies to it (docs/safety.md, rule 6). */
-function checked(what: string, schema: ZodType<string>): Parse {
+export function checked(what: string, schema: ZodType<string>): Parse {
   return (value) => {
     const parsed = schema.safeParse(value);
     if (!parsed.success) throw new AppError('E_BAD_INPUT', `Bad ${what} ${JSON.stringify(value)}: ${parsed.error?.issues[0]?.message ?? ''}`);
@@ -73,7 +73,8 @@ function checkIntent(intent: Intent): Intent {
   throw new AppError('E_BAD_INPUT', `Bad ${issue?.path.join('.') || 'input'}: ${issue?.message ?? ''}`, { issues: parsed.error.issues.map((i) => i.message) });
 }
 
-async function confirm(question: string): Promise<boolean> {
+/** Asks a yes/no question on the terminal; without one it refuses, so that nothing is applied unasked. */
+export async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) {
     throw new AppError('E_BAD_INPUT', 'Not asking without a terminal: add --yes to apply, or --dry-run to only see the plan.');
   }
@@ -104,49 +105,60 @@ export async function recoverOnStart(engine: Engine): Promise<void> {
 
 type BuildIntent = (source: Source, engine: Engine) => Intent | Promise<Intent>;
 
+/** Prints the steps' progress to stderr: each step's sentence, then its percentage in steps of 10. */
+function progressPrinter(flags: CommonFlags): (event: ProgressEvent) => void {
+  let shown = -1;
+  return (e) => {
+    if (flags.json) return;
+    if (e.percent === null) {
+      shown = -1;
+      err(`[${e.step + 1}/${e.steps}] ${e.sentence}\n`);
+    } else if (e.percent >= shown + 10 || (e.percent === 100 && shown < 100)) {
+      shown = e.percent;
+      err(`[${e.step + 1}/${e.steps}] ${e.percent.toFixed(0)}%\n`);
+    }
+  };
+}
+
+/** What a finished operation prints: JSON, or "Done." and the domain's tree after it. */
+function printDone(flags: CommonFlags, source: Source, plan: Plan, result: { operationId: string; domain: Domain | null }): void {
+  if (flags.json) return void out(`${JSON.stringify({ operationId: result.operationId, plan, domain: result.domain }, null, 2)}\n`);
+  out('\nDone.\n');
+  if (result.domain !== null) out(formatTree({ source, scannedAt: '', hypervisor: null, domains: [result.domain], problems: [] }));
+}
+
+/**
+ * Shows a plan, asks, and applies it. A plan the engine finds changed is shown again and asked again once; with
+ * --yes, or a second time, it is an error. Returns the changed plan to show, or null when finished.
+ */
+async function showAndApply(engine: Engine, source: Source, plan: Plan, flags: CommonFlags, attempt: number): Promise<Plan | null> {
+  if (flags.json && flags.dryRun) out(`${JSON.stringify({ plan }, null, 2)}\n`);
+  else if (!flags.json) out(formatPlan(plan));
+  if (flags.dryRun) return null;
+  if (!flags.yes && !(await confirm('Apply this plan? [y/N] '))) {
+    err('Nothing was changed.\n');
+    return null;
+  }
+  const result = await engine.apply(plan, { onProgress: progressPrinter(flags) });
+  if (result.status === 'changed') {
+    if (attempt > 0 || flags.yes) throw new AppError('E_CHANGED', 'The domain changed while planning; look at the new plan and run again.', { plan: result.plan });
+    out('\nThe domain changed since this plan was made. The plan now is:\n');
+    return result.plan;
+  }
+  printDone(flags, source, plan, result);
+  return null;
+}
+
 async function runIntent(flags: CommonFlags, build: BuildIntent): Promise<void> {
   const source = sourceOf(flags);
   const engine = new Engine({ host: 'serve' });
   try {
     const intent = checkIntent(await build(source, engine));
     await recoverOnStart(engine);
-    let planned = await engine.plan(source, intent);
-    for (let attempt = 0; ; attempt++) {
-      if (!planned.ok) throw new AppError(planned.refusal.code, planned.refusal.message, planned.refusal.details);
-      const plan = planned.plan;
-      if (flags.json && flags.dryRun) return void out(`${JSON.stringify({ plan }, null, 2)}\n`);
-      if (!flags.json) out(formatPlan(plan));
-      if (flags.dryRun) return;
-      if (!flags.yes && !(await confirm('Apply this plan? [y/N] '))) {
-        err('Nothing was changed.\n');
-        return;
-      }
-      let shown = -1;
-      const result = await engine.apply(plan, {
-        onProgress: (e) => {
-          if (flags.json) return;
-          if (e.percent === null) {
-            shown = -1;
-            err(`[${e.step + 1}/${e.steps}] ${e.sentence}\n`);
-          } else if (e.percent >= shown + 10 || (e.percent === 100 && shown < 100)) {
-            shown = e.percent;
-            err(`[${e.step + 1}/${e.steps}] ${e.percent.toFixed(0)}%\n`);
-          }
-        },
-      });
-      if (result.status === 'changed') {
-        if (attempt > 0 || flags.yes) throw new AppError('E_CHANGED', 'The domain changed while planning; look at the new plan and run again.', { plan: result.plan });
-        out('\nThe domain changed since this plan was made. The plan now is:\n');
-        planned = { ok: true, plan: result.plan };
-        continue;
-      }
-      if (flags.json) return void out(`${JSON.stringify({ operationId: result.operationId, plan, domain: result.domain }, null, 2)}\n`);
-      out('\nDone.\n');
-      if (result.domain !== null) {
-        out(formatTree({ source, scannedAt: '', hypervisor: null, domains: [result.domain], problems: [] }));
-      }
-      return;
-    }
+    const planned = await engine.plan(source, intent);
+    if (!planned.ok) throw new AppError(planned.refusal.code, planned.refusal.message, planned.refusal.details);
+    let plan: Plan | null = planned.plan;
+    for (let attempt = 0; plan !== null; attempt++) plan = await showAndApply(engine, source, plan, flags, attempt);
   } finally {
     await engine.close();
   }
@@ -161,22 +173,10 @@ function withCommon(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-/** Registers the operation verbs; `fail` reports errors with their codes. */
-export function addOperationCommands(program: Command, fail: (error: unknown) => never): void {
-  const run = (flags: CommonFlags, build: BuildIntent) => runIntent(flags, build).catch(fail);
-  // With --folder the verbs on tips take an image path: its tree and its name stand for domain and branch.
-  const runOn = (flags: CommonFlags, domain: string, branch: string | undefined, build: (domain: string, branch: string) => Intent) =>
-    run(flags, async (source, engine) => {
-      if (flags.folder !== undefined && branch === undefined) {
-        const image = resolve(domain);
-        const tree = (await engine.scan(source)).domains.find((d) => d.layers[image] !== undefined);
-        if (tree === undefined) throw new AppError('E_NOT_FOUND', `${image} is not an image of ${flags.folder}.`);
-        return build(tree.name, name('image')(basename(image)));
-      }
-      if (branch === undefined) throw new AppError('E_BAD_INPUT', 'Name the domain and the branch.');
-      return build(name('domain')(domain), name('branch')(branch));
-    });
+type Run = (flags: CommonFlags, build: BuildIntent) => Promise<void>;
 
+/** The verbs on snapshots: take, revert to (keeping or discarding the state left), switch branch, delete. */
+function addSnapshotVerbs(program: Command, run: Run): void {
   withCommon(program.command('snapshot <domain> <name>'))
     .description('Take a disk-only external snapshot of every managed disk.')
     .option('-d, --description <text>', 'what this snapshot is')
@@ -225,6 +225,29 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
         ...(flags.metadataOnly ? { metadataOnly: true } : {}),
       })),
     );
+}
+
+/** The image of a folder source that `path` names, as the domain (its tree) it belongs to. */
+async function folderTreeOf(engine: Engine, source: Source, image: string, folder: string): Promise<string> {
+  const tree = (await engine.scan(source)).domains.find((d) => d.layers[image] !== undefined);
+  if (tree === undefined) throw new AppError('E_NOT_FOUND', `${image} is not an image of ${folder}.`);
+  return tree.name;
+}
+
+/**
+ * The verbs on branches and images: commit, delete a branch, repair, rename. With --folder the verbs on tips take
+ * an image path: its tree and its name stand for domain and branch.
+ */
+function addBranchVerbs(program: Command, run: Run): void {
+  const runOn = (flags: CommonFlags, domain: string, branch: string | undefined, build: (domain: string, branch: string) => Intent) =>
+    run(flags, async (source, engine) => {
+      if (flags.folder !== undefined && branch === undefined) {
+        const image = resolve(domain);
+        return build(await folderTreeOf(engine, source, image, flags.folder), name('image')(basename(image)));
+      }
+      if (branch === undefined) throw new AppError('E_BAD_INPUT', 'Name the domain and the branch.');
+      return build(name('domain')(domain), name('branch')(branch));
+    });
 
   withCommon(program.command('commit <domain> [branch]'))
     .description('Fold a branch tip into its backing file; refused when anything else depends on that file. With --folder: commit IMAGE.')
@@ -247,9 +270,7 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
         const image = resolve(file ?? domain);
         if (file !== undefined) return { op: 'repair', domain: name('domain')(domain), path: image, mode };
         if (flags.folder === undefined) throw new AppError('E_BAD_INPUT', 'Name the domain and the image file.');
-        const tree = (await engine.scan(source)).domains.find((d) => d.layers[image] !== undefined);
-        if (tree === undefined) throw new AppError('E_NOT_FOUND', `${image} is not an image of ${flags.folder}.`);
-        return { op: 'repair', domain: tree.name, path: image, mode };
+        return { op: 'repair', domain: await folderTreeOf(engine, source, image, flags.folder), path: image, mode };
       }),
     );
 
@@ -258,70 +279,11 @@ export function addOperationCommands(program: Command, fail: (error: unknown) =>
     .action((domain: string, from: string, to: string, flags: CommonFlags) =>
       run(flags, () => ({ op: 'rename-branch', domain: name('domain')(domain), branch: name('branch')(from), to: newName('branch')(to) })),
     );
+}
 
-  const trash = program.command('trash').description('List, restore or empty the trash beside the images.');
-  const trashFlags = (command: Command) =>
-    command
-      .option('-c, --connect <uri>', `libvirt connection URI (default ${DEFAULT_URI})`)
-      .option('-f, --folder <dir>', 'a folder of images instead of libvirt')
-      .option('-d, --domain <name>', 'only beside this domain\'s files')
-      .option('--operation <id>', 'only what this operation trashed')
-      .option('--json', 'print JSON');
-  type TrashFlags = CommonFlags & { domain?: string; operation?: string };
-  const onTrash = (flags: TrashFlags, act: (engine: Engine, source: Source, domain?: string) => Promise<unknown>) =>
-    withEngine(fail, async (engine) => {
-      if (flags.operation !== undefined) checked('operation id', operationIdSchema)(flags.operation);
-      const result = await act(engine, sourceOf(flags), flags.domain === undefined ? undefined : checked('domain name', existingNameOptionSchema)(flags.domain));
-      if (flags.json) out(`${JSON.stringify(result, null, 2)}\n`);
-    });
-  trashFlags(trash.command('list'))
-    .description('What is in the trash.')
-    .action((flags: TrashFlags) =>
-      onTrash(flags, async (engine, source, domain) => {
-        const entries = await engine.trash(source, domain);
-        if (!flags.json) {
-          out(entries.length === 0 ? 'The trash is empty.\n' : '');
-          for (const e of entries) out(`${e.operationId}  ${formatBytes(e.size).padStart(10)}  ${e.original}\n`);
-        }
-        return entries;
-      }),
-    );
-  trashFlags(trash.command('restore [paths...]'))
-    .description('Move trashed files back where they were (one operation\'s, or the paths given).')
-    .action((paths: string[], flags: TrashFlags) =>
-      onTrash(flags, async (engine, source, domain) => {
-        if (paths.length === 0 && flags.operation === undefined) throw new AppError('E_BAD_INPUT', 'Name the files or give --operation ID.');
-        const restored = await engine.restoreTrash(source, { ...(flags.operation ? { operationId: flags.operation } : {}), ...(paths.length > 0 ? { paths: paths.map((p) => checked('path', absolutePathSchema)(resolve(p))) } : {}) }, domain);
-        if (!flags.json) out(`Restored:\n${restored.map((p) => `  ${p}`).join('\n')}\n`);
-        return restored;
-      }),
-    );
-  trashFlags(trash.command('empty'))
-    .description('Delete trashed files for good.')
-    .option('-y, --yes', 'do it without asking')
-    .action((flags: TrashFlags) =>
-      onTrash(flags, async (engine, source, domain) => {
-        const which = flags.operation ? { operationId: flags.operation } : {};
-        const entries = (await engine.trash(source, domain)).filter((e) => flags.operation === undefined || e.operationId === flags.operation);
-        if (entries.length === 0) return void out('The trash is empty.\n');
-        const total = entries.reduce((n, e) => n + e.size, 0);
-        if (!flags.yes && !(await confirm(`Delete ${entries.length} file(s), ${formatBytes(total)}, for good? [y/N] `))) return 0;
-        const freed = await engine.emptyTrash(source, which, domain);
-        if (!flags.json) out(`Freed ${formatBytes(freed)}.\n`);
-        return freed;
-      }),
-    );
-
-  program
-    .command('recover [domain]')
-    .description('Finish or roll back operations that a crash interrupted (all, or one domain\'s).')
-    .option('--json', 'print JSON')
-    .action((domain: string | undefined, flags: { json?: boolean }) =>
-      withEngine(fail, async (engine) => {
-        const reports = await engine.recover(domain === undefined ? undefined : name('domain')(domain));
-        if (flags.json) out(`${JSON.stringify(reports, null, 2)}\n`);
-        else out(reports.length === 0 ? 'Nothing to recover.\n' : `${reports.map((r) => r.message).join('\n')}\n`);
-        if (reports.some((r) => r.outcome === 'failed')) process.exitCode = 1;
-      }),
-    );
+/** Registers the operation verbs; `fail` reports errors with their codes. The trash's are in trash-commands.ts. */
+export function addOperationCommands(program: Command, fail: (error: unknown) => never): void {
+  const run: Run = (flags, build) => runIntent(flags, build).catch(fail);
+  addSnapshotVerbs(program, run);
+  addBranchVerbs(program, run);
 }

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { intentSchema } from '../../shared/contract';
 import { formatTree } from '../../shared/format-tree';
-import type { Domain } from '../../shared/model';
+import type { Domain, ScanResult } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import { Engine } from '../engine';
@@ -80,6 +80,14 @@ describe('names that differ only in spaces', () => {
     expect(from).toBeGreaterThanOrEqual(0);
     const lines = all.slice(from, from + all.slice(from).indexOf(''));
     for (const name of [' lead space', 'lead space', 'trail ']) expect(lines.filter((l) => l.includes(`─ ${name}  (`)), name).toHaveLength(1);
+  });
+
+  test('`tree --connect URI DOMAIN` scans and prints that domain only, its name taken verbatim', async () => {
+    const bin = resolve(__dirname, '../../bin/virt-snaptree.cjs');
+    const { stdout } = await promisify(execFile)('node', [bin, 'tree', '--connect', TEST_URI, '--json', '--', names], { env: { ...process.env, SNAPTREE_DATA_DIR: lab.path('data') } });
+    const result = JSON.parse(stdout) as ScanResult;
+    expect(result.domains.map((d) => d.name)).toEqual([names]);
+    expect(result.domains[0]?.snapshots.map((s) => s.name).sort()).toEqual([' lead space', 'lead space', 'trail ']);
   });
 
   test('the API takes them as they are, and an operation acts on that one only', async () => {
