@@ -1,128 +1,165 @@
 /**
- * Scan benchmark (docs/architecture.md, "Benchmarks"): a host of 20 domains × 50 external snapshots × 2 disks,
- * scanned by the engine (long-lived virsh sessions, qcow2 headers read in process) and, in the same run, by the
- * naive way:
- * the same scan with one virsh process per call. Prints both, their ratio, and the targets (≤ 1.5 s, ≥ 10× faster).
+ * Scan benchmark (docs/architecture.md, "Benchmarks"), every figure beside its baseline measured in the same run.
+ * Three libvirt hosts are built: 20 domains × 50 external snapshots × 2 disks, one domain with a chain of 1,000
+ * snapshots, and one domain with 200 branches forked from one snapshot (bench/libvirt-host.ts). Measured:
+ * - the engine's scan of the 20 × 50 host in process, against the naive scan (one virsh process per call);
+ * - `virt-snaptree tree --connect URI DOMAIN…` over the host's domains as a whole process (Node start, loading,
+ *   virsh sessions, scan, printing), against a shell loop of `virsh snapshot-list --tree` over the same domains,
+ *   with the floor of one virsh process dumping every snapshot's XML beside them: target no slower than the loop;
+ * - the chain and the fork shapes: the engine's scan and the whole process, target ≤ 1 s each.
  *
- *   npm run bench:scan            (as root, with libvirtd running: scripts/start-libvirt.sh)
- *   BENCH_DOMAINS=5 BENCH_SNAPSHOTS=20 npm run bench:scan     (a smaller host)
+ *   npm run bench:scan            (as root, with libvirtd running: scripts/start-libvirt.sh; builds the CLI first)
+ *   BENCH_DOMAINS=5 BENCH_SNAPSHOTS=20 BENCH_CHAIN=200 BENCH_BRANCHES=50 npm run bench:scan     (smaller hosts)
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import pLimit from 'p-limit';
-import { buildDomainXml, escapeXml } from '../electron/lab/domain-xml';
+import { listedNames } from '../electron/scan/list-snapshots';
 import { scanLibvirt } from '../electron/scan/scan-libvirt';
-import { qemuImgCreate } from '../electron/tools/qemu-img';
 import { openVirsh, type Virsh } from '../electron/tools/virsh';
-import { median, report } from './report';
+import { buildHost, shapes, type HostShape } from './libvirt-host';
+import { median, report, type Row } from './report';
 
 const URI = process.env.BENCH_URI ?? 'qemu:///system';
-const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);
-const SNAPSHOTS = Number(process.env.BENCH_SNAPSHOTS ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const DISKS = ['vda', 'vdb'];
 const PREFIX = `snaptree-bench-${process.pid}-`;
+const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
+const SHAPE_TARGET_S = 1;
 
-async function buildHost(virsh: Virsh, dir: string): Promise<string[]> {
-  const limit = pLimit(4);
-  const names = Array.from({ length: DOMAINS }, (_, d) => `${PREFIX}${String(d).padStart(2, '0')}`);
-  const file = (d: number, disk: string, k: number) => join(dir, `d${d}-${disk}.${k === 0 ? 'qcow2' : `s${k}`}`);
-
-  // Chains first: layer k of each disk backs layer k+1.
-  await Promise.all(
-    names.flatMap((_, d) =>
-      DISKS.map((disk) =>
-        limit(async () => {
-          await qemuImgCreate(file(d, disk, 0), { size: 1 << 30 });
-          for (let k = 1; k <= SNAPSHOTS; k++) await qemuImgCreate(file(d, disk, k), { backing: { path: file(d, disk, k - 1), format: 'qcow2' } });
-        }),
-      ),
-    ),
-  );
-
-  // Then the domains, and their snapshots redefined over those files. Definitions go to a folder of their
-  // own, as on a real host, where the images folder holds images.
-  const defs = join(dir, 'definitions');
-  await mkdir(defs);
-  const start = Math.floor(Date.now() / 1000) - SNAPSHOTS * 3600;
-  for (const [d, name] of names.entries()) {
-    const xmlFile = join(defs, `${name}.xml`);
-    const disks = DISKS.map((target) => ({ target, file: file(d, target, 0), format: 'qcow2' as const }));
-    await writeFile(xmlFile, buildDomainXml({ name, disks }));
-    await virsh.run(['define', '--file', xmlFile]);
-    const saved = await virsh.run(['dumpxml', '--domain', name, '--inactive']);
-    for (let k = 1; k <= SNAPSHOTS; k++) {
-      let domainXml = saved;
-      for (const disk of DISKS) domainXml = domainXml.replace(escapeXml(file(d, disk, 0)), escapeXml(file(d, disk, k - 1)));
-      const snapXml = `<domainsnapshot><name>snap${k}</name><state>shutoff</state>${k > 1 ? `<parent><name>snap${k - 1}</name></parent>` : ''}
-<creationTime>${start + k * 60}</creationTime><memory snapshot='no'/><disks>${DISKS.map(
-        (disk) => `<disk name='${disk}' snapshot='external' type='file'><driver type='qcow2'/><source file='${escapeXml(file(d, disk, k))}'/></disk>`,
-      ).join('')}</disks>${domainXml}</domainsnapshot>`;
-      const snapFile = join(defs, `${name}-snap${k}.xml`);
-      await writeFile(snapFile, snapXml);
-      await virsh.run(['snapshot-create', '--domain', name, '--xmlfile', snapFile, '--redefine', ...(k === SNAPSHOTS ? ['--current'] : [])]);
-    }
-    const final = DISKS.reduce((xml, disk) => xml.replace(escapeXml(file(d, disk, 0)), escapeXml(file(d, disk, SNAPSHOTS))), saved);
-    await writeFile(xmlFile, final);
-    await virsh.run(['define', '--file', xmlFile]);
-  }
-  return names;
+interface Scanned {
+  seconds: number;
+  snapshots: number;
+  layers: number;
 }
 
-async function timeScan(mode: 'session' | 'per-call', names: string[]): Promise<{ seconds: number; snapshots: number; layers: number }> {
+async function seconds(run: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await run();
+  return (performance.now() - t0) / 1000;
+}
+
+/** The engine's scan of `names` in process, with a fresh adapter as a new engine would open. */
+async function timeScan(mode: 'session' | 'per-call', names: string[]): Promise<Scanned> {
   const virsh = openVirsh(URI, mode);
   try {
     const t0 = performance.now();
     const result = await scanLibvirt(virsh, { domains: names });
-    const seconds = (performance.now() - t0) / 1000;
-    const snapshots = result.domains.reduce((n, d) => n + d.snapshots.length, 0);
-    const layers = result.domains.reduce((n, d) => n + Object.keys(d.layers).length, 0);
+    const took = (performance.now() - t0) / 1000;
     const problems = result.domains.flatMap((d) => d.problems);
     if (problems.length > 0) throw new Error(`scan reported problems: ${problems[0]?.message}`);
-    return { seconds, snapshots, layers };
+    return {
+      seconds: took,
+      snapshots: result.domains.reduce((n, d) => n + d.snapshots.length, 0),
+      layers: result.domains.reduce((n, d) => n + Object.keys(d.layers).length, 0),
+    };
   } finally {
     await virsh.close();
   }
 }
 
+/** `virt-snaptree tree --connect URI DOMAIN…` as a user runs it: a whole Node process. */
+async function timeTree(names: string[]): Promise<number> {
+  return seconds(async () => {
+    const { stdout } = await execa('node', [BIN, 'tree', '--connect', URI, '--', ...names]);
+    if (!names.every((n) => stdout.includes(n))) throw new Error('tree left out a domain');
+  });
+}
+
+/** The baseline of the issue: a shell loop of `virsh snapshot-list --tree` (names passed as arguments, not as text). */
+async function timeShellLoop(names: string[]): Promise<number> {
+  const loop = 'for d in "$@"; do virsh -q -c "$URI" snapshot-list --tree --domain "$d" || exit 1; done';
+  return seconds(() => execa('bash', ['-c', loop, 'bash', ...names], { env: { URI }, stdout: 'ignore' }));
+}
+
+/** The floor: one virsh process reading a `snapshot-dumpxml` for every snapshot from its standard input. */
+async function timeOneVirsh(commands: string): Promise<number> {
+  return seconds(() => execa('virsh', ['-q', '-c', URI], { input: commands, stdout: 'ignore' }));
+}
+
+/** The floor's input: one command a snapshot (the bench's names are plain words; no quoting needed). */
+async function dumpCommands(virsh: Virsh, names: string[]): Promise<string> {
+  const lines: string[] = [];
+  for (const domain of names) {
+    for (const snapshot of listedNames(await virsh.run(['snapshot-list', '--domain', domain, '--name']))) {
+      lines.push(`snapshot-dumpxml --domain ${domain} --snapshotname ${snapshot}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs each measure RUNS times, interleaved so that a burst of load falls on all of them alike. */
+async function interleaved(measures: Array<() => Promise<number>>): Promise<number[][]> {
+  const times = measures.map(() => [] as number[]);
+  for (let i = 0; i < RUNS; i++) for (const [m, measure] of measures.entries()) times[m]?.push(await measure());
+  return times;
+}
+
+async function hostRows(setup: Virsh, names: string[]): Promise<{ rows: Row[]; shape: Omit<Scanned, 'seconds'> }> {
+  await timeScan('session', names); // warm-up: page cache, libvirtd caches
+  await timeTree(names);
+  const commands = await dumpCommands(setup, names);
+  let shape = { snapshots: 0, layers: 0 };
+  const scanOnce = async () => {
+    const run = await timeScan('session', names);
+    shape = { snapshots: run.snapshots, layers: run.layers };
+    return run.seconds;
+  };
+  const [engine = [], tree = [], loop = [], floor = []] = await interleaved([scanOnce, () => timeTree(names), () => timeShellLoop(names), () => timeOneVirsh(commands)]);
+  const naive = await timeScan('per-call', names);
+  if (naive.snapshots !== shape.snapshots || naive.layers !== shape.layers) throw new Error('the two scans disagree');
+  const scan = median(engine);
+  const whole = median(tree);
+  return {
+    shape,
+    rows: [
+      { metric: 'engine scan (median)', value: scan, baseline: naive.seconds, unit: 's', target: '<= 1.5 s', met: scan <= 1.5 },
+      { metric: 'engine scan speed-up over naive', value: naive.seconds / scan, baseline: null, unit: 'x', target: '>= 10x', met: naive.seconds / scan >= 10 },
+      { metric: 'tree --connect, whole process (median)', value: whole, baseline: median(loop), unit: 's', target: '<= shell loop', met: whole <= median(loop) },
+      { metric: 'one virsh dumping every snapshot XML (floor)', value: median(floor), baseline: null, unit: 's' },
+      { metric: 'tree --connect min / shell loop min', value: Math.min(...tree), baseline: Math.min(...loop), unit: 's' },
+    ],
+  };
+}
+
+async function shapeRows(label: string, names: string[]): Promise<Row[]> {
+  await timeScan('session', names);
+  const [engine = [], tree = []] = await interleaved([async () => (await timeScan('session', names)).seconds, () => timeTree(names)]);
+  const scan = Math.max(...engine);
+  const whole = Math.max(...tree);
+  return [
+    { metric: `${label}: engine scan (slowest of ${RUNS})`, value: scan, baseline: null, unit: 's', target: '<= 1 s', met: scan <= SHAPE_TARGET_S },
+    { metric: `${label}: tree --connect, whole process (slowest)`, value: whole, baseline: null, unit: 's', target: '<= 1 s', met: whole <= SHAPE_TARGET_S },
+  ];
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'snaptree-bench-'));
   const setup = openVirsh(URI);
-  let names: string[] = [];
+  const { host, chain, branches } = shapes(process.env);
+  const built: string[] = [];
+  const build = async (shape: HostShape) => {
+    const names = await buildHost(setup, dir, PREFIX, shape);
+    built.push(...names);
+    return names;
+  };
   try {
     const t0 = performance.now();
-    names = await buildHost(setup, dir);
+    const [hostNames, chainNames, forkNames] = [await build(host), await build(chain), await build(branches)];
     // Let the file system write the new images back before timing, so the scans do not race writeback.
     await execa('sync');
-    console.error(`host built: ${DOMAINS} domains × ${SNAPSHOTS} snapshots × ${DISKS.length} disks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-
-    await timeScan('session', names); // warm-up: page cache, libvirtd caches
-    const engine: number[] = [];
-    let shape = { snapshots: 0, layers: 0 };
-    for (let i = 0; i < RUNS; i++) {
-      const run = await timeScan('session', names);
-      engine.push(run.seconds);
-      shape = { snapshots: run.snapshots, layers: run.layers };
-    }
-    const naive = await timeScan('per-call', names);
-    if (naive.snapshots !== shape.snapshots || naive.layers !== shape.layers) throw new Error('the two scans disagree');
-
-    const best = median(engine);
-    const rss = process.memoryUsage().rss / (1024 * 1024);
+    console.error(`hosts built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const load = loadavg()[0]?.toFixed(2);
+    const main = await hostRows(setup, hostNames);
+    const rows = [...main.rows, ...(await shapeRows(`chain of ${chain.snapshots}`, chainNames)), ...(await shapeRows(`${branches.snapshots - 1} branches`, forkNames))];
+    rows.push({ metric: 'bench process RSS', value: process.memoryUsage().rss / (1024 * 1024), baseline: null, unit: 'MiB' });
     report(
       'scan',
-      { domains: DOMAINS, snapshotsPerDomain: SNAPSHOTS, disks: DISKS.length, snapshots: shape.snapshots, layers: shape.layers, runs: engine, cores: (await import('node:os')).cpus().length },
-      [
-        { metric: 'full scan (median)', value: best, baseline: naive.seconds, unit: 's', target: '<= 1.5 s', met: best <= 1.5 },
-        { metric: 'speed-up over naive', value: naive.seconds / best, baseline: null, unit: 'x', target: '>= 10x', met: naive.seconds / best >= 10 },
-        { metric: 'scan min', value: Math.min(...engine), baseline: null, unit: 's' },
-        { metric: 'engine RSS after runs', value: rss, baseline: null, unit: 'MiB' },
-      ],
+      { domains: host.domains, snapshotsPerDomain: host.snapshots, disks: host.disks.length, ...main.shape, runs: RUNS, cores: cpus().length, loadBefore: load, loadAfter: loadavg()[0]?.toFixed(2) },
+      rows,
     );
   } finally {
-    for (const name of names) await setup.run(['undefine', '--domain', name, '--snapshots-metadata']).catch(() => undefined);
+    for (const name of built) await setup.run(['undefine', '--domain', name, '--snapshots-metadata']).catch(() => undefined);
     await setup.close();
     await rm(dir, { recursive: true, force: true });
   }
