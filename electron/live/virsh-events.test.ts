@@ -23,7 +23,7 @@ test('diskFiles takes the file sources of domblklist --details, spaces included,
 });
 
 /** A fake `virsh event` process: lines written to it come out on stdout; `exit()` ends it. */
-function fakeChild(): EventChild & { exit(): void; killed: boolean } {
+function fakeChild(): EventChild & { stdout: PassThrough; exit(): void; killed: boolean } {
   const stdout = new PassThrough();
   const exits: Array<() => void> = [];
   const child = {
