@@ -101,6 +101,11 @@ describe('the event stream', () => {
     expect(events[0]).toMatchObject({ type: 'progress', event: { operationId: planned.plan.id, step: 0 } });
     expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(1);
     expect(events.at(-1)).toEqual({ type: 'finished', operationId: planned.plan.id });
+    // The folder is watched while the stream is open, but not rescanned while the operation runs in it.
+    const all = stream.events();
+    const done = all.findIndex((e) => e.type === 'finished');
+    expect(all.slice(0, done).filter((e) => e.type === 'source-changed')).toEqual([]);
+    await until(() => stream.events().some((e) => e.type === 'source-changed'));
     await until(() => stream.text().includes(': keep-alive'));
     stream.res.destroy();
   });
