@@ -1,5 +1,7 @@
 import '@xyflow/react/dist/style.css';
-import './styles.css';
+import './styles/tokens.css';
+import './styles/base.css';
+import './styles/primitives.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createApiClient } from './api/client';

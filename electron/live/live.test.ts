@@ -89,6 +89,31 @@ describe('the live picture of a libvirt connection', () => {
   });
 });
 
+/** The `virsh event` processes this test process started. */
+async function eventProcesses(): Promise<number> {
+  const { stdout } = await run('ps', ['-o', 'args=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter((line) => line.includes('virsh') && line.includes(' event --all --loop')).length;
+}
+
+test('virsh event runs only while someone listens', async () => {
+  const engine = new Engine({ host: 'serve', sources: [{ id: 'x', label: 'x', source: { kind: 'libvirt', uri: TEST_URI }, demo: false }] });
+  try {
+    expect(await eventProcesses()).toBe(0);
+    const first = engine.subscribe(() => undefined);
+    const second = engine.subscribe(() => undefined);
+    await engine.liveReady();
+    expect(await eventProcesses()).toBe(1);
+    first();
+    expect(await eventProcesses()).toBe(1);
+    second();
+    await engine.liveReady();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await eventProcesses()).toBe(0);
+  } finally {
+    await engine.close();
+  }
+});
+
 describe('the live picture of an image folder', () => {
   let dir: string;
   let engine: Engine;

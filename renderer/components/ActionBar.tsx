@@ -8,6 +8,7 @@ import { ActionButton } from './ActionButton';
 import { fileName } from './format';
 import { CompareIcon, HeartIcon } from './Icons';
 import { nodeLabel } from './node-label';
+import './ActionBar.css';
 
 /** Snapshots or files, and the domain's health check: always at the right of the toolbar. */
 function ViewTools({ domain }: { domain: Domain }): ReactElement {

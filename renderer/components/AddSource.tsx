@@ -3,6 +3,7 @@ import type { ErrorData } from '../../shared/errors';
 import { sourceSchema } from '../../shared/contract';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectAppInfo, selectSourceActions } from '../store/selectors';
+import './AddSource.css';
 
 /** Add a libvirt connection or open an image folder (checked as you type, then asked), or open the demo. */
 export function AddSource(): ReactElement {

@@ -11,6 +11,7 @@ import { SunMoonIcon } from './Icons';
 import { Sidebar } from './Sidebar';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectAnyScanLoading, selectAppInfo, selectDomain, selectScanResult, selectSourceActions, selectSourceEntry, selectStartupError, selectTheme, selectUiActions, selectView } from '../store/selectors';
+import './App.css';
 
 function EmptyState(): ReactElement {
   const loading = useAppStore(selectAnyScanLoading);

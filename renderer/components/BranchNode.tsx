@@ -4,6 +4,7 @@ import type { SnapFlowNode } from '../graph/to-flow';
 import { formatBytes } from './format';
 import { BranchIcon, HereIcon } from './Icons';
 import { NodeTitle } from './NodeTitle';
+import './SnapshotNode.css';
 
 const TIP_LABEL = { domain: 'current state', metadata: 'branch', loose: 'loose tip', folder: 'tip' } as const;
 

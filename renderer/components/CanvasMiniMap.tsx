@@ -1,5 +1,6 @@
 import { Panel, useReactFlow, useStore, type Node, type ReactFlowState } from '@xyflow/react';
 import { useEffect, useRef, type PointerEvent, type ReactElement } from 'react';
+import './CanvasMiniMap.css';
 
 const WIDTH = 200;
 const HEIGHT = 150;

@@ -5,6 +5,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import { selectComparison, selectInspectActions } from '../store/selectors';
 import { fileName, formatBytes } from './format';
 import { nodeLabel } from './node-label';
+import './ComparePanel.css';
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1];
 const MiB = 1024 * 1024;

@@ -8,6 +8,7 @@ import { BranchDetails } from './BranchDetails';
 import { DomainSummary } from './DomainSummary';
 import { FileDetails } from './FileDetails';
 import { SnapshotDetails } from './SnapshotDetails';
+import './DetailsPanel.css';
 
 /** What the panel shows for the selection in the current view. */
 export function DetailsPanel({ domain }: { domain: Domain }): ReactElement {

@@ -12,6 +12,8 @@ import { CanvasMiniMap } from './CanvasMiniMap';
 import { DiskGroup, FileNode } from './FileNode';
 import { PickBanner } from './PickBanner';
 import { nodeLabel } from './node-label';
+import './GraphCanvas.css';
+import './FileCanvas.css';
 
 const nodeTypes: NodeTypes = { file: FileNode, disk: DiskGroup };
 const FIT = { padding: 0.15, maxZoom: 1.1 } as const;

@@ -5,6 +5,7 @@ import { layerNotes } from '../../shared/format-tree';
 import type { FileFlowNode, GroupNodeData } from '../graph/file-layout';
 import { fileName, formatBytes, modeText, ownerName } from './format';
 import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
+import './FileNode.css';
 
 const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base: 'base image', layer: 'layer', trash: 'in the trash' } as const;
 

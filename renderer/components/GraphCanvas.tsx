@@ -13,6 +13,7 @@ import { CanvasMiniMap } from './CanvasMiniMap';
 import { PickBanner } from './PickBanner';
 import { SnapshotNode } from './SnapshotNode';
 import { nodeLabel } from './node-label';
+import './GraphCanvas.css';
 
 // Defined once at module level: a new object per render would remount every node.
 const nodeTypes: NodeTypes = { snapshot: SnapshotNode, branch: BranchNode };

@@ -5,6 +5,7 @@ import { snapshotGraph } from '../../shared/snapshot-graph';
 import type { AppState } from '../store/store';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectInspectActions, selectMenu, selectOpsActions } from '../store/selectors';
+import './NodeMenu.css';
 
 /** The menu's one entry that is no operation: it opens a comparison, not a plan. */
 const COMPARE_KEY = 'k';

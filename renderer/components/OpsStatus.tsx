@@ -1,6 +1,7 @@
 import type { ReactElement } from 'react';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectOpsActions, selectOutcome, selectRunning } from '../store/selectors';
+import './OpsStatus.css';
 
 /** The running operation with its progress and a cancel button, and the outcome of the last one. */
 export function OpsStatus(): ReactElement | null {

@@ -1,6 +1,7 @@
 import type { ReactElement } from 'react';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectComparePick, selectInspectActions } from '../store/selectors';
+import './PickBanner.css';
 
 /** While "Compare with…" waits for the other side: what to do, and a way out. */
 export function PickBanner({ name }: { name: string }): ReactElement | null {

@@ -6,6 +6,7 @@ import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectBusy, selectOpsActions, selectPreview } from '../store/selectors';
 import { fileName } from './format';
+import './PlanDialog.css';
 
 function FileList({ label, files, tone }: { label: string; files: string[]; tone: string }): ReactElement | null {
   if (files.length === 0) return null;

@@ -5,6 +5,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import { selectFlash, selectHistory, selectPanelActions, selectPanelError, selectTab, selectTrash } from '../store/selectors';
 import { DetailsPanel } from './DetailsPanel';
 import { fileName, formatTime } from './format';
+import './SidePanels.css';
 
 const OP_LABEL: Record<string, string> = {
   'create-snapshot': 'Take snapshot',

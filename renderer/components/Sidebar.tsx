@@ -5,6 +5,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import { domainKey, selectOpenDomainKey, selectScans, selectSelectionActions, selectSourceActions, selectSources } from '../store/selectors';
 import { AddSource } from './AddSource';
 import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
+import './Sidebar.css';
 
 function stateClass(state: string): string {
   if (state === 'running') return 'dot dot-running';

@@ -4,6 +4,7 @@ import type { SnapFlowNode } from '../graph/to-flow';
 import { formatAge, formatBytes, formatTime, stateLabel } from './format';
 import { CameraIcon } from './Icons';
 import { NodeTitle } from './NodeTitle';
+import './SnapshotNode.css';
 
 /** A snapshot: a saved point. Its name, age, state and the size of the layer holding its saved state. */
 function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
