@@ -260,24 +260,7 @@ export class LayerReader {
         });
         return { links };
       }
-      const data = readDataFile(at, header);
-      const link: Link = {
-        path: at,
-        opened: atOpened,
-        format: linkFormat,
-        backing: null,
-        backingName: header?.backingName ?? null,
-        backingFormat: header?.backingFormat ?? null,
-        virtualSize: header?.virtualSize ?? 0,
-        needsQemuImg: linkFormat !== 'qcow2' && linkFormat !== 'raw',
-        dataFile: data.dataFile,
-        encrypted: header?.encrypted ?? null,
-        internalSnapshots: header?.internalSnapshots ?? 0,
-      };
-      for (const problem of [...data.problems, invalidNameProblem(at, header)]) if (problem !== null) this.report(problem);
-      if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {
-        this.report({ code: 'unreadable', severity: 'error', message: `${at} is marked corrupt in its qcow2 header; run qemu-img check.`, path: at });
-      }
+      const link = this.linkOf(at, atOpened, linkFormat, header);
       links.push(link);
       if (link.backingName === null) return { links };
 
@@ -292,6 +275,28 @@ export class LayerReader {
       atFormat = link.backingFormat;
     }
     return { links };
+  }
+
+  /** The link a readable layer makes, reporting what its header says is wrong (data file, names, corrupt bit). */
+  private linkOf(at: string, opened: string, format: string, header: Qcow2Header | null): Link {
+    const data = readDataFile(at, header);
+    for (const problem of [...data.problems, invalidNameProblem(at, header)]) if (problem !== null) this.report(problem);
+    if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {
+      this.report({ code: 'unreadable', severity: 'error', message: `${at} is marked corrupt in its qcow2 header; run qemu-img check.`, path: at });
+    }
+    return {
+      path: at,
+      opened,
+      format,
+      backing: null,
+      backingName: header?.backingName ?? null,
+      backingFormat: header?.backingFormat ?? null,
+      virtualSize: header?.virtualSize ?? 0,
+      needsQemuImg: format !== 'qcow2' && format !== 'raw',
+      dataFile: data.dataFile,
+      encrypted: header?.encrypted ?? null,
+      internalSnapshots: header?.internalSnapshots ?? 0,
+    };
   }
 
   /** Reports where the chains from `real` opened as `first` and as `again` part (see `divergentOpenings`). */

@@ -89,7 +89,9 @@ export async function readSnapshots(virsh: Virsh, domain: string, listed: string
       domain,
     });
   }
-  return [...found.values()];
+  // In the order virsh lists them, whichever dump answered first; names found through a child's <parent> last.
+  const order = new Map(listed.map((n, i) => [n, i]));
+  return [...found.values()].sort((a, b) => (order.get(a.name) ?? listed.length) - (order.get(b.name) ?? listed.length));
 }
 
 /** Runs of lines around line `i` to try as one name, shortest first: `[from, to]`, both included. */

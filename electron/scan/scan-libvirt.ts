@@ -4,7 +4,7 @@
  */
 import { dirname } from 'node:path';
 import type { Element } from '@xmldom/xmldom';
-import { assembleDomain, walkChain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
+import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { isNotFound, type Virsh } from '../tools/virsh';
@@ -191,12 +191,15 @@ function rootsOf(facts: DomainFacts): string[] {
   return roots;
 }
 
+/**
+ * The layers of the chains from `roots`. A walk stops at a layer taken already: everything below it was taken
+ * with it, so chains sharing a base (every overlay of a domain) are walked once, not once per root.
+ */
 function layersFrom(all: Record<string, Layer>, roots: Iterable<string>): Record<string, Layer> {
   const layers: Record<string, Layer> = {};
   for (const root of roots) {
-    for (const path of walkChain(all, root)) {
-      const layer = all[path];
-      if (layer !== undefined) layers[path] = layer;
+    for (let layer = all[root]; layer !== undefined && layers[layer.path] === undefined; layer = layer.backing === null ? undefined : all[layer.backing]) {
+      layers[layer.path] = layer;
     }
   }
   return layers;
