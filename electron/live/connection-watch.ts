@@ -28,6 +28,15 @@ export interface ConnectionWatchOptions {
   folders?: FolderWatchOptions;
 }
 
+/** Whether a connection is to this computer's daemon (`qemu:///system`), not to another host (`qemu+ssh://host/…`). */
+export function isLocalUri(uri: string): boolean {
+  try {
+    return new URL(uri).hostname === '';
+  } catch {
+    return false;
+  }
+}
+
 export class ConnectionWatch {
   private readonly source: Source;
   private readonly prints = new Map<string, string>();
@@ -139,7 +148,8 @@ export class ConnectionWatch {
   }
 
   private watchFolders(): void {
-    if (this.stopped) return;
+    // The paths a remote connection reports are that host's, not this computer's files of the same name.
+    if (this.stopped || !isLocalUri(this.uri)) return;
     this.folders.set(new Set([...this.dirs.values()].flatMap((d) => [...d])));
   }
 

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
+import { isLocalUri } from './connection-watch';
 import { EventHub } from './event-hub';
 import { diskFiles } from './fingerprint';
 import { DomainEventStream, parseEventLine, type EventChild } from './virsh-events';
@@ -86,4 +87,11 @@ test('EventHub reports its first listener and its last leaving, and one failing 
   b();
   expect(heard).toEqual(['finished']);
   expect(activity).toEqual([true, false]);
+});
+
+test('only a connection to this computer has its disks folders watched here', () => {
+  expect(isLocalUri('qemu:///system')).toBe(true);
+  expect(isLocalUri('qemu:///session')).toBe(true);
+  expect(isLocalUri('qemu+ssh://root@host/system')).toBe(false);
+  expect(isLocalUri('qemu+ssh://root@127.0.0.1:2222/system?keyfile=/k')).toBe(false);
 });
