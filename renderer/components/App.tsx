@@ -23,16 +23,82 @@ function EmptyState(): ReactElement {
   );
 }
 
-export function App(): ReactElement {
-  const theme = useAppStore(selectTheme);
+/** The top bar: the open source and domain, the demo flag, the theme switch. */
+function TopBar(): ReactElement {
   const { toggleTheme } = useAppActions(selectUiActions);
-  const { loadSources } = useAppActions(selectSourceActions);
   const domain = useAppStore(selectDomain);
   const source = useAppStore(selectSourceEntry);
   const info = useAppStore(selectAppInfo);
+  return (
+    <header className="topbar">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true" />
+        virt-snaptree
+      </div>
+      <div className="crumbs">
+        {source ? <span className="muted">{source.label}</span> : null}
+        {domain ? (
+          <>
+            <span className="muted"> / </span>
+            <strong data-testid="current-domain">{domain.name}</strong>
+            <span className={`chip state-${domain.state.replace(/\s/g, '-')}`}>{domain.state}</span>
+          </>
+        ) : null}
+      </div>
+      <div className="topbar-actions">
+        {info?.demo ? <span className="chip chip-accent">demo lab</span> : null}
+        <button type="button" className="icon-button" onClick={toggleTheme} aria-label="Toggle light and dark theme" title="Light / dark">
+          <SunMoonIcon />
+        </button>
+      </div>
+    </header>
+  );
+}
+
+/** The middle column: the open domain's toolbar, canvas, comparison and status; else why there is none. */
+function CanvasArea(): ReactElement {
+  const domain = useAppStore(selectDomain);
   const startupError = useAppStore(selectStartupError);
   const scan = useAppStore(selectScanResult);
   const view = useAppStore(selectView);
+  if (startupError)
+    return (
+      <main className="canvas-area">
+        <div className="empty-state" role="alert">
+          <h2>{startupError.code === 'E_UNAUTHORIZED' ? 'This page needs its access token' : 'Cannot reach the engine'}</h2>
+          <p className="error">{startupError.message}</p>
+        </div>
+      </main>
+    );
+  if (!domain || !scan)
+    return (
+      <main className="canvas-area">
+        <EmptyState />
+      </main>
+    );
+  return (
+    <main className="canvas-area">
+      <ActionBar scan={scan} domain={domain} />
+      <div className="canvas-host">
+        {view === 'files' ? (
+          <FileCanvas scan={scan} domain={domain} />
+        ) : (
+          <GraphCanvas domain={domain}>
+            <NodeMenu scan={scan} domain={domain} />
+          </GraphCanvas>
+        )}
+      </div>
+      <ComparePanel domain={domain} />
+      <OpsStatus />
+    </main>
+  );
+}
+
+/** The window: top bar, sidebar, canvas, the right-hand panels and the plan dialog. */
+export function App(): ReactElement {
+  const theme = useAppStore(selectTheme);
+  const { loadSources } = useAppActions(selectSourceActions);
+  const domain = useAppStore(selectDomain);
 
   useEffect(() => {
     void loadSources();
@@ -44,54 +110,9 @@ export function App(): ReactElement {
 
   return (
     <div className="app">
-      <header className="topbar">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden="true" />
-          virt-snaptree
-        </div>
-        <div className="crumbs">
-          {source ? <span className="muted">{source.label}</span> : null}
-          {domain ? (
-            <>
-              <span className="muted"> / </span>
-              <strong data-testid="current-domain">{domain.name}</strong>
-              <span className={`chip state-${domain.state.replace(/\s/g, '-')}`}>{domain.state}</span>
-            </>
-          ) : null}
-        </div>
-        <div className="topbar-actions">
-          {info?.demo ? <span className="chip chip-accent">demo lab</span> : null}
-          <button type="button" className="icon-button" onClick={toggleTheme} aria-label="Toggle light and dark theme" title="Light / dark">
-            <SunMoonIcon />
-          </button>
-        </div>
-      </header>
+      <TopBar />
       <Sidebar />
-      <main className="canvas-area">
-        {startupError ? (
-          <div className="empty-state" role="alert">
-            <h2>{startupError.code === 'E_UNAUTHORIZED' ? 'This page needs its access token' : 'Cannot reach the engine'}</h2>
-            <p className="error">{startupError.message}</p>
-          </div>
-        ) : domain && scan ? (
-          <>
-            <ActionBar scan={scan} domain={domain} />
-            <div className="canvas-host">
-              {view === 'files' ? (
-                <FileCanvas scan={scan} domain={domain} />
-              ) : (
-                <GraphCanvas domain={domain}>
-                  <NodeMenu scan={scan} domain={domain} />
-                </GraphCanvas>
-              )}
-            </div>
-            <ComparePanel domain={domain} />
-            <OpsStatus />
-          </>
-        ) : (
-          <EmptyState />
-        )}
-      </main>
+      <CanvasArea />
       {domain ? <SidePanels domain={domain} /> : <aside className="details" />}
       <PlanDialog />
     </div>

@@ -9,6 +9,55 @@ const selectView = (s: ReactFlowState) => ({ transform: s.transform, width: s.wi
 const sameView = (a: ReturnType<typeof selectView>, b: ReturnType<typeof selectView>) =>
   a.transform[0] === b.transform[0] && a.transform[1] === b.transform[1] && a.transform[2] === b.transform[2] && a.width === b.width && a.height === b.height && a.nodeLookup === b.nodeLookup;
 
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+type Fill = Rect & { fill: string };
+type NodeLookup = ReactFlowState['nodeLookup'];
+
+/** The nodes as filled rectangles (nodes coloured 'transparent' are left out) and the bounds of them and the view. */
+function nodeRects<N extends Node>(nodeLookup: NodeLookup, view: Rect, color: (node: N) => string, resolve: (value: string) => string) {
+  const bounds = { minX: view.x, minY: view.y, maxX: view.x + view.width, maxY: view.y + view.height };
+  const rects: Fill[] = [];
+  const colours = new Map<string, string>();
+  for (const node of nodeLookup.values()) {
+    if (node.hidden) continue;
+    const { x, y } = node.internals.positionAbsolute;
+    const width = node.measured.width ?? node.width ?? 0;
+    const height = node.measured.height ?? node.height ?? 0;
+    const wanted = color(node.internals.userNode as N);
+    if (wanted === 'transparent') continue;
+    const fill = colours.get(wanted) ?? resolve(wanted);
+    colours.set(wanted, fill);
+    rects.push({ x, y, width, height, fill });
+    bounds.minX = Math.min(bounds.minX, x);
+    bounds.minY = Math.min(bounds.minY, y);
+    bounds.maxX = Math.max(bounds.maxX, x + width);
+    bounds.maxY = Math.max(bounds.maxY, y + height);
+  }
+  return { rects, bounds };
+}
+
+/** Draws the rectangles scaled into the minimap, and a frame around the part on screen. */
+function draw(element: HTMLCanvasElement, context: CanvasRenderingContext2D, rects: Fill[], view: Rect, scale: { x: number; y: number; k: number }, accent: string) {
+  const { x: ox, y: oy, k } = scale;
+  const ratio = window.devicePixelRatio || 1;
+  element.width = WIDTH * ratio;
+  element.height = HEIGHT * ratio;
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.clearRect(0, 0, WIDTH, HEIGHT);
+  for (const b of rects) {
+    context.fillStyle = b.fill;
+    context.fillRect(ox + b.x * k, oy + b.y * k, Math.max(b.width * k, 1), Math.max(b.height * k, 1));
+  }
+  context.strokeStyle = accent;
+  context.lineWidth = 1.5;
+  context.strokeRect(ox + view.x * k, oy + view.y * k, view.width * k, view.height * k);
+}
+
 /**
  * An overview of the whole graph drawn on one canvas: React Flow's minimap draws an SVG element per node, which
  * for thousands of nodes costs more than the graph itself. Each node is a rectangle in the colour `color` gives
@@ -28,43 +77,10 @@ export function CanvasMiniMap<N extends Node>({ color, label }: { color: (node: 
     const resolve = (value: string) => (value.startsWith('var(') ? style.getPropertyValue(value.slice(4, -1)).trim() || '#888' : value);
     const [tx, ty, zoom] = transform;
     const view = { x: -tx / zoom, y: -ty / zoom, width: width / zoom, height: height / zoom };
-    let minX = view.x;
-    let minY = view.y;
-    let maxX = view.x + view.width;
-    let maxY = view.y + view.height;
-    const boxes: Array<{ x: number; y: number; w: number; h: number; fill: string }> = [];
-    const colours = new Map<string, string>();
-    for (const node of nodeLookup.values()) {
-      if (node.hidden) continue;
-      const { x, y } = node.internals.positionAbsolute;
-      const w = node.measured.width ?? node.width ?? 0;
-      const h = node.measured.height ?? node.height ?? 0;
-      const wanted = color(node.internals.userNode as N);
-      if (wanted === 'transparent') continue;
-      const fill = colours.get(wanted) ?? resolve(wanted);
-      colours.set(wanted, fill);
-      boxes.push({ x, y, w, h, fill });
-      minX = Math.min(minX, x);
-      minY = Math.min(minY, y);
-      maxX = Math.max(maxX, x + w);
-      maxY = Math.max(maxY, y + h);
-    }
-    const k = Math.min(WIDTH / Math.max(maxX - minX, 1), HEIGHT / Math.max(maxY - minY, 1));
-    const ox = (WIDTH - (maxX - minX) * k) / 2 - minX * k;
-    const oy = (HEIGHT - (maxY - minY) * k) / 2 - minY * k;
-    scale.current = { x: ox, y: oy, k };
-    const ratio = window.devicePixelRatio || 1;
-    element.width = WIDTH * ratio;
-    element.height = HEIGHT * ratio;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, WIDTH, HEIGHT);
-    for (const b of boxes) {
-      context.fillStyle = b.fill;
-      context.fillRect(ox + b.x * k, oy + b.y * k, Math.max(b.w * k, 1), Math.max(b.h * k, 1));
-    }
-    context.strokeStyle = resolve('var(--accent)');
-    context.lineWidth = 1.5;
-    context.strokeRect(ox + view.x * k, oy + view.y * k, view.width * k, view.height * k);
+    const { rects, bounds } = nodeRects(nodeLookup, view, color, resolve);
+    const k = Math.min(WIDTH / Math.max(bounds.maxX - bounds.minX, 1), HEIGHT / Math.max(bounds.maxY - bounds.minY, 1));
+    scale.current = { x: (WIDTH - (bounds.maxX - bounds.minX) * k) / 2 - bounds.minX * k, y: (HEIGHT - (bounds.maxY - bounds.minY) * k) / 2 - bounds.minY * k, k };
+    draw(element, context, rects, view, scale.current, resolve('var(--accent)'));
   }, [transform, width, height, nodeLookup, color]);
 
   const moveTo = (event: PointerEvent<HTMLCanvasElement>) => {

@@ -67,39 +67,75 @@ function Side({ tag, name, side, domain }: { tag: 'A' | 'B'; name: string; side:
   );
 }
 
+/** The disk's verdict: identical, or where the first difference is. */
+function DiskHead({ disk }: { disk: DiskComparison }): ReactElement {
+  return (
+    <div className="compare-head">
+      <strong>Disk {disk.target}</strong>
+      <span className="muted small">{formatBytes(disk.virtualSize)} virtual</span>
+      {disk.identical ? (
+        <span className="chip chip-ok" data-testid="verdict">
+          Identical: the guest reads the same bytes on both sides
+        </span>
+      ) : (
+        <span className="chip chip-diff" data-testid="verdict">
+          Different: first difference at {formatBytes(disk.firstDifference ?? 0)} (byte {disk.firstDifference})
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** Where the two sides fork, and how to read the map. */
+function ForkNote({ disk, domain }: { disk: DiskComparison; domain: Domain }): ReactElement {
+  const forkWho = disk.fork === null ? null : domain.snapshots.find((s) => s.disks.some((d) => d.stateLayer === disk.fork))?.name;
+  return (
+    <p className="small compare-fork">
+      {disk.fork === null ? (
+        'The two sides share no file: they do not grow from a common point.'
+      ) : (
+        <>
+          They fork at <code title={disk.fork}>{fileName(disk.fork)}</code>
+          {forkWho ? <> (the saved state of {forkWho})</> : null}. Each bar below is the guest&apos;s disk, first byte at the left; coloured: what each side wrote since the
+          fork. The dashed red line is the first byte where they differ.
+        </>
+      )}
+    </p>
+  );
+}
+
+/** The three strips (A, B, both) over the shown range of the disk, with a byte axis. */
+function DivergenceMap({ disk, nameA, nameB, range, both }: { disk: DiskComparison; nameA: string; nameB: string; range: Range; both: Extent[] }): ReactElement {
+  return (
+    <div className="divergence-map" data-testid="divergence-map">
+      <Strip label={`A · ${nameA}`} extents={disk.a.changed} range={range} kind="a" difference={disk.firstDifference} />
+      <Strip label={`B · ${nameB}`} extents={disk.b.changed} range={range} kind="b" difference={disk.firstDifference} />
+      <Strip label="Both wrote" extents={both} range={range} kind="both" difference={disk.firstDifference} />
+      <div className="strip-row strip-axis" aria-hidden="true">
+        <div className="strip-label" />
+        <div className="strip axis">
+          {TICKS.map((t) => (
+            <span key={t} className="tick" style={{ left: `${t * 100}%` }}>
+              {formatBytes(Math.round(range[0] + t * (range[1] - range[0])))}
+            </span>
+          ))}
+        </div>
+        <div className="strip-total" />
+      </div>
+    </div>
+  );
+}
+
 function DiskView({ disk, nameA, nameB, domain }: { disk: DiskComparison; nameA: string; nameB: string; domain: Domain }): ReactElement {
   const both = useMemo(() => intersectExtents(disk.a.changed, disk.b.changed), [disk]);
   const span = useMemo(() => changedSpan(disk), [disk]);
   // Small changes on a big disk are hard to see: start zoomed on the part that was written, when that is small.
   const [zoomed, setZoomed] = useState(() => span !== null && span[1] - span[0] < disk.virtualSize / 2);
   const range: Range = zoomed && span !== null ? span : [0, Math.max(disk.virtualSize, 1)];
-  const forkWho = disk.fork === null ? null : domain.snapshots.find((s) => s.disks.some((d) => d.stateLayer === disk.fork))?.name;
   return (
     <section className="compare-disk" data-testid={`compare-disk-${disk.target}`}>
-      <div className="compare-head">
-        <strong>Disk {disk.target}</strong>
-        <span className="muted small">{formatBytes(disk.virtualSize)} virtual</span>
-        {disk.identical ? (
-          <span className="chip chip-ok" data-testid="verdict">
-            Identical: the guest reads the same bytes on both sides
-          </span>
-        ) : (
-          <span className="chip chip-diff" data-testid="verdict">
-            Different: first difference at {formatBytes(disk.firstDifference ?? 0)} (byte {disk.firstDifference})
-          </span>
-        )}
-      </div>
-      <p className="small compare-fork">
-        {disk.fork === null ? (
-          'The two sides share no file: they do not grow from a common point.'
-        ) : (
-          <>
-            They fork at <code title={disk.fork}>{fileName(disk.fork)}</code>
-            {forkWho ? <> (the saved state of {forkWho})</> : null}. Each bar below is the guest&apos;s disk, first byte at the left; coloured: what each side wrote since the
-            fork. The dashed red line is the first byte where they differ.
-          </>
-        )}
-      </p>
+      <DiskHead disk={disk} />
+      <ForkNote disk={disk} domain={domain} />
       {span !== null && span[1] - span[0] < disk.virtualSize ? (
         <div className="small compare-zoom">
           <span className="muted" data-testid="map-range">
@@ -110,22 +146,7 @@ function DiskView({ disk, nameA, nameB, domain }: { disk: DiskComparison; nameA:
           </button>
         </div>
       ) : null}
-      <div className="divergence-map" data-testid="divergence-map">
-        <Strip label={`A · ${nameA}`} extents={disk.a.changed} range={range} kind="a" difference={disk.firstDifference} />
-        <Strip label={`B · ${nameB}`} extents={disk.b.changed} range={range} kind="b" difference={disk.firstDifference} />
-        <Strip label="Both wrote" extents={both} range={range} kind="both" difference={disk.firstDifference} />
-        <div className="strip-row strip-axis" aria-hidden="true">
-          <div className="strip-label" />
-          <div className="strip axis">
-            {TICKS.map((t) => (
-              <span key={t} className="tick" style={{ left: `${t * 100}%` }}>
-                {formatBytes(Math.round(range[0] + t * (range[1] - range[0])))}
-              </span>
-            ))}
-          </div>
-          <div className="strip-total" />
-        </div>
-      </div>
+      <DivergenceMap disk={disk} nameA={nameA} nameB={nameB} range={range} both={both} />
       <div className="compare-sides">
         <Side tag="A" name={nameA} side={disk.a} domain={domain} />
         <Side tag="B" name={nameB} side={disk.b} domain={domain} />

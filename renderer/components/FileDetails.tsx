@@ -1,5 +1,5 @@
 import { useMemo, type ReactElement } from 'react';
-import { fileGraph } from '../../shared/file-graph';
+import { fileGraph, type FileNode } from '../../shared/file-graph';
 import { layerNotes } from '../../shared/format-tree';
 import type { Domain } from '../../shared/model';
 import { useAppActions, useAppStore } from '../store/context';
@@ -17,17 +17,145 @@ const ROLE_TEXT = {
   trash: 'In the trash: an operation moved it aside. Restore it from the Trash tab, or empty the trash to free its space.',
 } as const;
 
+/** The image's own facts: format, virtual size, what it holds. */
+function ImageFacts({ layer }: { layer: NonNullable<FileNode['layer']> }): ReactElement {
+  const notes = layerNotes(layer);
+  return (
+    <>
+      <dt>Format</dt>
+      <dd>{layer.format}</dd>
+      <dt>Virtual size</dt>
+      <dd>{formatBytes(layer.virtualSize)}</dd>
+      {notes.length > 0 ? (
+        <>
+          <dt>Holds</dt>
+          <dd data-testid="details-layer-notes" title="The app holds no encryption secrets, so it does not compare, commit, rebase, repair or build on an encrypted image's chain.">
+            {notes.join(', ')}
+          </dd>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+/** Space on the host, and the external data file when the guest data lives in one. */
+function SpaceFacts({ node }: { node: FileNode }): ReactElement {
+  const { layer, dataFile } = node;
+  return (
+    <>
+      <dt>On the host</dt>
+      <dd>
+        {formatBytes(layer ? layer.actualSize + (dataFile?.size ?? 0) : (node.trash?.size ?? 0))}
+        {layer && dataFile ? <span className="muted small"> (image {formatBytes(layer.actualSize)}, data file {formatBytes(dataFile.size)})</span> : null}
+      </dd>
+      {dataFile ? (
+        <>
+          <dt>Data file</dt>
+          <dd data-testid="details-data-file" title="The guest data of this disk lives in this external data file; the image holds only its metadata.">
+            <code>{dataFile.path}</code>{' '}
+            {dataFile.exists === false ? <span className="chip chip-warn">missing: the disk cannot be opened</span> : null}
+            {dataFile.exists === null ? (
+              <span className="chip chip-warn" title="QEMU opens a relative data file name from the working directory of the process that opens the image, not from the image's folder">
+                relative name: which file depends on who opens it
+              </span>
+            ) : null}
+          </dd>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+/** Who owns the file, its mode and when it was last written. */
+function OwnerFacts({ owner }: { owner: NonNullable<NonNullable<FileNode['layer']>['owner']> }): ReactElement {
+  return (
+    <>
+      <dt>Owner</dt>
+      <dd>
+        {ownerName(owner)}
+      </dd>
+      <dt>Mode</dt>
+      <dd>
+        {modeText(owner.mode)}
+        {(owner.mode & 0o004) !== 0 ? <span className="chip chip-warn" title="Every user of the host can read the guest's disk">world-readable</span> : null}
+      </dd>
+      <dt>Last written</dt>
+      <dd>{formatTime(owner.modified)}</dd>
+    </>
+  );
+}
+
+/** The file's facts, from format to the file it is built on. */
+function FileFacts({ node }: { node: FileNode }): ReactElement {
+  const layer = node.layer;
+  return (
+    <dl className="facts">
+      {layer ? <ImageFacts layer={layer} /> : null}
+      <SpaceFacts node={node} />
+      {layer?.owner ? <OwnerFacts owner={layer.owner} /> : null}
+      <dt>Built on</dt>
+      <dd>
+        {layer?.backing ? (
+          <>
+            <code title={layer.backing}>{fileName(layer.backing)}</code> {layer.backingFormat ? `(${layer.backingFormat})` : <span className="chip chip-warn">format not recorded</span>}
+          </>
+        ) : (
+          (node.trash?.backing ?? 'nothing')
+        )}
+      </dd>
+    </dl>
+  );
+}
+
+/** What keeps the file from being written: the snapshots and files that read it. */
+function FrozenSection({ node }: { node: FileNode }): ReactElement {
+  return (
+    <section className="panel-section" data-testid="frozen-section">
+      <h3>
+        <LockIcon /> {node.frozenBy.length > 0 ? 'Frozen' : 'Not frozen'}
+      </h3>
+      {node.frozenBy.length > 0 ? (
+        <>
+          <p className="small">Writing to it would change what these read, so the app never does:</p>
+          <ul className="small">
+            {node.frozenBy.map((d) => (
+              <li key={`${d.kind}${d.domain}${d.name}${d.description}`}>{d.description}</li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <p className="small muted">Nothing else is built on it and no snapshot holds it.</p>
+      )}
+    </section>
+  );
+}
+
+/** Compare an image with another node; a trashed file points to the trash instead. */
+function FileActions({ node }: { node: FileNode }): ReactElement {
+  const { startComparePick: pick } = useAppActions(selectInspectActions);
+  const { showTab } = useAppActions(selectPanelActions);
+  if (node.layer === null)
+    return (
+      <button type="button" className="button button-small" onClick={() => showTab('trash')}>
+        Open the trash
+      </button>
+    );
+  return (
+    <div className="panel-actions">
+      <button type="button" className="button button-small" onClick={() => pick(`f:${node.path}`)}>
+        <CompareIcon /> Compare with…
+      </button>
+    </div>
+  );
+}
+
 /** One file of the file view: what it is, its sizes, owner and mode, its backing link, what freezes it, its health. */
 export function FileDetails({ domain }: { domain: Domain }): ReactElement | null {
   const fileId = useAppStore(selectFileId);
   const trash = useAppStore(selectTrash);
   const scan = useAppStore(selectScanResult);
-  const { startComparePick: pick } = useAppActions(selectInspectActions);
-  const { showTab } = useAppActions(selectPanelActions);
   const node = useMemo(() => (scan ? fileGraph(scan, domain, trash).nodes.find((n) => n.id === fileId) : undefined), [scan, domain, trash, fileId]);
   if (node === undefined) return null;
-  const layer = node.layer;
-  const owner = layer?.owner;
   return (
     <>
       <header className="panel-header">
@@ -45,97 +173,10 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
           ))}
         </ul>
       ) : null}
-      <dl className="facts">
-        {layer ? (
-          <>
-            <dt>Format</dt>
-            <dd>{layer.format}</dd>
-            <dt>Virtual size</dt>
-            <dd>{formatBytes(layer.virtualSize)}</dd>
-            {layerNotes(layer).length > 0 ? (
-              <>
-                <dt>Holds</dt>
-                <dd data-testid="details-layer-notes" title="The app holds no encryption secrets, so it does not compare, commit, rebase, repair or build on an encrypted image's chain.">
-                  {layerNotes(layer).join(', ')}
-                </dd>
-              </>
-            ) : null}
-          </>
-        ) : null}
-        <dt>On the host</dt>
-        <dd>
-          {formatBytes(layer ? layer.actualSize + (node.dataFile?.size ?? 0) : (node.trash?.size ?? 0))}
-          {layer && node.dataFile ? <span className="muted small"> (image {formatBytes(layer.actualSize)}, data file {formatBytes(node.dataFile.size)})</span> : null}
-        </dd>
-        {node.dataFile ? (
-          <>
-            <dt>Data file</dt>
-            <dd data-testid="details-data-file" title="The guest data of this disk lives in this external data file; the image holds only its metadata.">
-              <code>{node.dataFile.path}</code>{' '}
-              {node.dataFile.exists === false ? <span className="chip chip-warn">missing: the disk cannot be opened</span> : null}
-              {node.dataFile.exists === null ? (
-                <span className="chip chip-warn" title="QEMU opens a relative data file name from the working directory of the process that opens the image, not from the image's folder">
-                  relative name: which file depends on who opens it
-                </span>
-              ) : null}
-            </dd>
-          </>
-        ) : null}
-        {owner ? (
-          <>
-            <dt>Owner</dt>
-            <dd>
-              {ownerName(owner)}
-            </dd>
-            <dt>Mode</dt>
-            <dd>
-              {modeText(owner.mode)}
-              {(owner.mode & 0o004) !== 0 ? <span className="chip chip-warn" title="Every user of the host can read the guest's disk">world-readable</span> : null}
-            </dd>
-            <dt>Last written</dt>
-            <dd>{formatTime(owner.modified)}</dd>
-          </>
-        ) : null}
-        <dt>Built on</dt>
-        <dd>
-          {layer?.backing ? (
-            <>
-              <code title={layer.backing}>{fileName(layer.backing)}</code> {layer.backingFormat ? `(${layer.backingFormat})` : <span className="chip chip-warn">format not recorded</span>}
-            </>
-          ) : (
-            (node.trash?.backing ?? 'nothing')
-          )}
-        </dd>
-      </dl>
-      <section className="panel-section" data-testid="frozen-section">
-        <h3>
-          <LockIcon /> {node.frozenBy.length > 0 ? 'Frozen' : 'Not frozen'}
-        </h3>
-        {node.frozenBy.length > 0 ? (
-          <>
-            <p className="small">Writing to it would change what these read, so the app never does:</p>
-            <ul className="small">
-              {node.frozenBy.map((d) => (
-                <li key={`${d.kind}${d.domain}${d.name}${d.description}`}>{d.description}</li>
-              ))}
-            </ul>
-          </>
-        ) : (
-          <p className="small muted">Nothing else is built on it and no snapshot holds it.</p>
-        )}
-      </section>
-      {layer ? (
-        <div className="panel-actions">
-          <button type="button" className="button button-small" onClick={() => pick(`f:${node.path}`)}>
-            <CompareIcon /> Compare with…
-          </button>
-        </div>
-      ) : (
-        <button type="button" className="button button-small" onClick={() => showTab('trash')}>
-          Open the trash
-        </button>
-      )}
-      {layer ? <HealthSection domain={domain} paths={[node.path]} /> : null}
+      <FileFacts node={node} />
+      <FrozenSection node={node} />
+      <FileActions node={node} />
+      {node.layer ? <HealthSection domain={domain} paths={[node.path]} /> : null}
     </>
   );
 }

@@ -9,6 +9,34 @@ import './FileNode.css';
 
 const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base: 'base image', layer: 'layer', trash: 'in the trash' } as const;
 
+type FileData = Extract<FileFlowNode, { type: 'file' }>['data'];
+
+/** The node's title row: its icon (or comparison side), name, and the frozen and health badges. */
+function FileNodeTitle({ data }: { data: FileData }): ReactElement {
+  return (
+    <div className="file-node-title">
+      {data.side ? (
+        <span className={`side-badge side-${data.side}`} data-testid={`side-${data.side}`}>
+          {data.side}
+        </span>
+      ) : (
+        <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
+      )}
+      <span className="snap-node-name">{fileName(data.trash?.original ?? data.path)}</span>
+      {data.frozenBy.length > 0 ? (
+        <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} aria-label="frozen">
+          <LockIcon />
+        </span>
+      ) : null}
+      {data.findings.length > 0 ? (
+        <span className="chip chip-warn health-badge" title={data.findings.join('\n')} data-testid="health-badge">
+          <WarnIcon /> {data.findings.length}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
 /**
  * One image file: its name, what it is to the user, sizes, format, owner and mode, whether it is frozen, and its
  * external data file when it has one (the guest data lives there, so it is part of the file and of its size).
@@ -18,7 +46,6 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
   const classes = ['file-node', `role-${data.role}`, data.current ? 'is-current' : '', selected ? 'is-selected' : '', data.mark ? `mark-${data.mark}` : '']
     .filter(Boolean)
     .join(' ');
-  const frozen = data.frozenBy.length > 0;
   const dataFile = data.dataFile;
   const dataBytes = dataFile?.size ?? 0;
   const sizeTitle = layer
@@ -27,26 +54,7 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
   return (
     <div className={classes} data-testid={`${data.role === 'trash' ? 'trash' : 'file'}-${fileName(data.trash?.original ?? data.path)}`} data-role={data.role} title={data.path}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <div className="file-node-title">
-        {data.side ? (
-          <span className={`side-badge side-${data.side}`} data-testid={`side-${data.side}`}>
-            {data.side}
-          </span>
-        ) : (
-          <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
-        )}
-        <span className="snap-node-name">{fileName(data.trash?.original ?? data.path)}</span>
-        {frozen ? (
-          <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} aria-label="frozen">
-            <LockIcon />
-          </span>
-        ) : null}
-        {data.findings.length > 0 ? (
-          <span className="chip chip-warn health-badge" title={data.findings.join('\n')} data-testid="health-badge">
-            <WarnIcon /> {data.findings.length}
-          </span>
-        ) : null}
-      </div>
+      <FileNodeTitle data={data} />
       <div className={`file-node-what role-text-${data.role}`} title={data.labels.join('\n')}>
         {data.labels[0] ?? ROLE_LABEL[data.role]}
         {data.labels.length > 1 ? <span className="muted"> +{data.labels.length - 1}</span> : null}

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import type { Domain, ScanResult } from '../../shared/model';
-import { nodeActions } from '../../shared/ops/node-actions';
+import { nodeActions, type NodeAction } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import type { AppState } from '../store/store';
 import { useAppActions, useAppStore } from '../store/context';
@@ -17,24 +17,9 @@ export function NodeMenu({ scan, domain }: { scan: ScanResult; domain: Domain })
   return <MenuList key={`${menu.nodeId}@${menu.x},${menu.y}`} scan={scan} domain={domain} menu={menu} />;
 }
 
-function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; menu: NonNullable<AppState['menu']> }): ReactElement | null {
-  const { closeMenu: close, startAction: start } = useAppActions(selectOpsActions);
-  const { startComparePick: pick } = useAppActions(selectInspectActions);
-  const node = useMemo(() => snapshotGraph(domain).find((n) => n.id === menu.nodeId), [domain, menu]);
-  const actions = useMemo(() => (node ? nodeActions(scan, domain, node) : []), [scan, domain, node]);
+/** Arrow keys move through the items, Enter or Space chooses, a letter chooses its item, Esc closes. */
+function useMenuKeys(actions: NodeAction[], choose: (index: number) => void, close: () => void) {
   const [active, setActive] = useState(() => Math.max(0, actions.findIndex((a) => a.disabled === null)));
-  const list = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    list.current?.focus();
-  }, []);
-
-  if (node === undefined) return null;
-  const choose = (index: number) => {
-    if (index === actions.length) return pick(node.id);
-    const action = actions[index];
-    if (action !== undefined && action.disabled === null) start(action);
-  };
   const count = actions.length + 1;
   const onKeyDown = (event: KeyboardEvent) => {
     event.stopPropagation();
@@ -49,6 +34,47 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
     }
     event.preventDefault();
   };
+  return { active, setActive, onKeyDown };
+}
+
+/** One operation of the menu, disabled with the engine's reason when it cannot run. */
+function MenuItem({ action, active, onHover, onChoose }: { action: NodeAction; active: boolean; onHover: () => void; onChoose: () => void }): ReactElement {
+  return (
+    <button
+      type="button"
+      role="menuitem"
+      className={`node-menu-item${active ? ' is-active' : ''}${action.danger ? ' is-danger' : ''}`}
+      aria-disabled={action.disabled !== null}
+      title={action.disabled ?? undefined}
+      onMouseEnter={onHover}
+      onClick={onChoose}
+    >
+      <span>{action.label}</span>
+      <kbd>{action.key.toUpperCase()}</kbd>
+      {action.disabled !== null ? <span className="node-menu-reason">{action.disabled}</span> : null}
+    </button>
+  );
+}
+
+function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; menu: NonNullable<AppState['menu']> }): ReactElement | null {
+  const { closeMenu: close, startAction: start } = useAppActions(selectOpsActions);
+  const { startComparePick: pick } = useAppActions(selectInspectActions);
+  const node = useMemo(() => snapshotGraph(domain).find((n) => n.id === menu.nodeId), [domain, menu]);
+  const actions = useMemo(() => (node ? nodeActions(scan, domain, node) : []), [scan, domain, node]);
+  const choose = (index: number) => {
+    if (node === undefined) return;
+    if (index === actions.length) return pick(node.id);
+    const action = actions[index];
+    if (action !== undefined && action.disabled === null) start(action);
+  };
+  const { active, setActive, onKeyDown } = useMenuKeys(actions, choose, close);
+  const list = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    list.current?.focus();
+  }, []);
+
+  if (node === undefined) return null;
   return (
     <>
       <div className="menu-backdrop" onClick={close} onContextMenu={(e) => (e.preventDefault(), close())} />
@@ -64,20 +90,7 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
       >
         <div className="node-menu-title">{node.name}</div>
         {actions.map((action, i) => (
-          <button
-            key={action.id}
-            type="button"
-            role="menuitem"
-            className={`node-menu-item${i === active ? ' is-active' : ''}${action.danger ? ' is-danger' : ''}`}
-            aria-disabled={action.disabled !== null}
-            title={action.disabled ?? undefined}
-            onMouseEnter={() => setActive(i)}
-            onClick={() => choose(i)}
-          >
-            <span>{action.label}</span>
-            <kbd>{action.key.toUpperCase()}</kbd>
-            {action.disabled !== null ? <span className="node-menu-reason">{action.disabled}</span> : null}
-          </button>
+          <MenuItem key={action.id} action={action} active={i === active} onHover={() => setActive(i)} onChoose={() => choose(i)} />
         ))}
         <div className="node-menu-separator" role="separator" />
         <button

@@ -1,8 +1,9 @@
 import type { ReactElement } from 'react';
 import type { SourceEntry } from '../../shared/contract';
-import type { Domain } from '../../shared/model';
+import type { Domain, Problem } from '../../shared/model';
 import { useAppActions, useAppStore } from '../store/context';
 import { domainKey, selectOpenDomainKey, selectScans, selectSelectionActions, selectSourceActions, selectSources } from '../store/selectors';
+import type { SourceScan } from '../store/sources-slice';
 import { AddSource } from './AddSource';
 import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
 import './Sidebar.css';
@@ -44,64 +45,74 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
   );
 }
 
+/** A source's title row: its kind, label, demo flag, and the rescan and remove buttons. */
+function SourceHeader({ source, scanning }: { source: SourceEntry; scanning: boolean }): ReactElement {
+  const { scanSource, removeSource } = useAppActions(selectSourceActions);
+  return (
+    <header className="source-header">
+      <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
+      <span className="source-label" title={source.source.kind === 'libvirt' ? source.source.uri : source.source.path}>
+        {source.label}
+      </span>
+      {source.demo ? <span className="chip chip-accent">demo</span> : null}
+      <button type="button" className="icon-button" title="Rescan" aria-label={`Rescan ${source.label}`} onClick={() => void scanSource(source.id)} disabled={scanning}>
+        <RefreshIcon />
+      </button>
+      {source.removable ? (
+        <button type="button" className="icon-button" title="Remove" aria-label={`Remove ${source.label}`} onClick={() => void removeSource(source.id)}>
+          ×
+        </button>
+      ) : null}
+    </header>
+  );
+}
+
+/** What belongs to no domain: files skipped in a folder, connection-wide trouble. */
+function SourceProblems({ id, problems }: { id: string; problems: Problem[] }): ReactElement | null {
+  if (problems.length === 0) return null;
+  return (
+    <ul className="source-problems" data-testid={`source-problems-${id}`}>
+      {problems.map((problem) => (
+        <li key={`${problem.code}\0${problem.path ?? problem.message}`} className={`source-problem is-${problem.severity}`}>
+          <WarnIcon />
+          <span>{problem.message}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** One source: its header, its scan's state, its domains and its own problems. */
+function SourceSection({ source, scan }: { source: SourceEntry; scan: SourceScan | undefined }): ReactElement {
+  return (
+    <section className="source">
+      <SourceHeader source={source} scanning={scan?.status === 'loading'} />
+      {scan?.status === 'loading' && scan.result === undefined ? <p className="muted small">Scanning…</p> : null}
+      {scan?.status === 'error' ? (
+        <p className="error small" role="alert">
+          {scan.error?.message}
+        </p>
+      ) : null}
+      {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">No domains.</p> : null}
+      <ul className="domain-list">
+        {scan?.result?.domains.map((domain) => (
+          <DomainItem key={domain.name} source={source} domain={domain} />
+        ))}
+      </ul>
+      {scan?.result !== undefined ? <SourceProblems id={source.id} problems={scan.result.problems} /> : null}
+    </section>
+  );
+}
+
+/** The sidebar: every source with its domains, and the form that adds one. */
 export function Sidebar(): ReactElement {
   const sources = useAppStore(selectSources);
   const scans = useAppStore(selectScans);
-  const { scanSource, removeSource } = useAppActions(selectSourceActions);
   return (
     <nav className="sidebar" aria-label="Connections and domains">
-      {sources.map((source) => {
-        const scan = scans[source.id];
-        return (
-          <section key={source.id} className="source">
-            <header className="source-header">
-              <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
-              <span className="source-label" title={source.source.kind === 'libvirt' ? source.source.uri : source.source.path}>
-                {source.label}
-              </span>
-              {source.demo ? <span className="chip chip-accent">demo</span> : null}
-              <button
-                type="button"
-                className="icon-button"
-                title="Rescan"
-                aria-label={`Rescan ${source.label}`}
-                onClick={() => void scanSource(source.id)}
-                disabled={scan?.status === 'loading'}
-              >
-                <RefreshIcon />
-              </button>
-              {source.removable ? (
-                <button type="button" className="icon-button" title="Remove" aria-label={`Remove ${source.label}`} onClick={() => void removeSource(source.id)}>
-                  ×
-                </button>
-              ) : null}
-            </header>
-            {scan?.status === 'loading' && scan.result === undefined ? <p className="muted small">Scanning…</p> : null}
-            {scan?.status === 'error' ? (
-              <p className="error small" role="alert">
-                {scan.error?.message}
-              </p>
-            ) : null}
-            {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">No domains.</p> : null}
-            <ul className="domain-list">
-              {scan?.result?.domains.map((domain) => (
-                <DomainItem key={domain.name} source={source} domain={domain} />
-              ))}
-            </ul>
-            {scan?.result !== undefined && scan.result.problems.length > 0 ? (
-              // What belongs to no domain: files skipped in a folder, connection-wide trouble.
-              <ul className="source-problems" data-testid={`source-problems-${source.id}`}>
-                {scan.result.problems.map((problem) => (
-                  <li key={`${problem.code}\0${problem.path ?? problem.message}`} className={`source-problem is-${problem.severity}`}>
-                    <WarnIcon />
-                    <span>{problem.message}</span>
-                  </li>
-                ))}
-              </ul>
-            ) : null}
-          </section>
-        );
-      })}
+      {sources.map((source) => (
+        <SourceSection key={source.id} source={source} scan={scans[source.id]} />
+      ))}
       <AddSource />
     </nav>
   );
