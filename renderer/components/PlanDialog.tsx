@@ -1,9 +1,10 @@
-import { useEffect, useRef, type ReactElement } from 'react';
+import { useEffect, useRef, type ReactElement, type RefObject } from 'react';
 import { commandLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import { useAppActions, useAppStore } from '../store/context';
+import type { Preview } from '../store/ops-slice';
 import { selectBusy, selectOpsActions, selectPreview } from '../store/selectors';
 import { fileName } from './format';
 import './PlanDialog.css';
@@ -60,6 +61,40 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
   );
 }
 
+/** Plans again a moment after the user stops typing the name. */
+function usePlanAgain(preview: Preview | null, planPreview: () => Promise<void>) {
+  const name = preview?.name;
+  const nameError = preview?.nameError;
+  const asks = preview?.action.asks !== null;
+  useEffect(() => {
+    if (name === undefined || !asks || nameError !== null) return;
+    const timer = setTimeout(() => void planPreview(), 250);
+    return () => clearTimeout(timer);
+  }, [name, nameError, asks, planPreview]);
+}
+
+/** The name an action asks for (a snapshot's, a branch's), checked as it is typed; Enter confirms a ready plan. */
+function NameField({ preview, input, ready, busy }: { preview: Preview; input: RefObject<HTMLInputElement | null>; ready: boolean; busy: boolean }): ReactElement | null {
+  const { setPreviewName, confirm } = useAppActions(selectOpsActions);
+  if (!preview.action.asks) return null;
+  return (
+    <label className="field">
+      <span>{preview.action.asks.label}</span>
+      <input
+        ref={input}
+        value={preview.name}
+        aria-invalid={preview.nameError !== null}
+        onChange={(e) => setPreviewName(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && ready) void confirm();
+        }}
+        disabled={busy}
+      />
+      {preview.nameError ? <span className="field-error">{preview.nameError}</span> : null}
+    </label>
+  );
+}
+
 /** The plan preview: nothing runs until the user confirms what they see. */
 export function PlanDialog(): ReactElement | null {
   const preview = useAppStore(selectPreview);
@@ -67,17 +102,7 @@ export function PlanDialog(): ReactElement | null {
   const store = useAppActions(selectOpsActions);
   const input = useRef<HTMLInputElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
-
-  // Plan again a moment after the user stops typing.
-  const name = preview?.name;
-  const nameError = preview?.nameError;
-  const asks = preview?.action.asks !== null;
-  useEffect(() => {
-    if (name === undefined || !asks || nameError !== null) return;
-    const timer = setTimeout(() => void store.planPreview(), 250);
-    return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- planPreview is a stable store action
-  }, [name, nameError, asks]);
+  usePlanAgain(preview, store.planPreview);
 
   useEffect(() => {
     if (preview?.action.asks) input.current?.select();
@@ -100,22 +125,7 @@ export function PlanDialog(): ReactElement | null {
         }}
       >
         <h2>{action.label.replace('…', '')}</h2>
-        {action.asks ? (
-          <label className="field">
-            <span>{action.asks.label}</span>
-            <input
-              ref={input}
-              value={preview.name}
-              aria-invalid={preview.nameError !== null}
-              onChange={(e) => store.setPreviewName(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter' && ready) void store.confirm();
-              }}
-              disabled={busy}
-            />
-            {preview.nameError ? <span className="field-error">{preview.nameError}</span> : null}
-          </label>
-        ) : null}
+        <NameField preview={preview} input={input} ready={ready} busy={busy} />
         {preview.notice ? <p className="plan-notice">{preview.notice}</p> : null}
         {preview.loading && result === null ? <p className="muted">Planning…</p> : null}
         {result?.ok === false ? (
