@@ -22,7 +22,7 @@ describe('opening another domain', () => {
       fileId: 'f',
       comparison: { a: 's:s1', b: 'b:main', status: 'loading' },
       health: { status: 'loading' },
-      panelError: { code: 'E_IO', message: 'x' },
+      panelError: { code: 'E_TOOL', message: 'x' },
       tab: 'trash',
     });
     store.getState().selectDomain('c', 'other');
