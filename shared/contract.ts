@@ -6,10 +6,11 @@ import { z } from 'zod';
 import type { ErrorData } from './errors';
 import type { Comparison, HealthReport } from './inspect';
 import type { Domain, ScanResult, Source } from './model';
+import { intentSchema } from './ops/intent';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
 import { connectionUriProblem } from './source-rules';
-import { absolutePathSchema, existingNameSchema, freeTextSchema, hasControlCharacter, newNameSchema, operationIdSchema, uriSchema } from './validate';
+import { absolutePathSchema, existingNameSchema, hasControlCharacter, operationIdSchema, uriSchema } from './validate';
 
 /** A connection or folder as a user may add it: only the connections the engine may open (see source-rules). */
 export const sourceSchema = z.discriminatedUnion('kind', [
@@ -64,22 +65,8 @@ export interface AppInfo {
   demo: boolean;
 }
 
-/**
- * An operation a user asks for (docs/safety.md, rule 6). Names of what exists (domain, snapshot, the branch acted on)
- * are taken verbatim, as libvirt and the records hold them (existingNameSchema); names the operation creates (a new
- * branch, a snapshot, a rename's target, the name kept for the branch left) follow the stricter newNameSchema.
- */
-export const intentSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional() }).strict(),
-  z.object({ op: z.literal('revert-discard'), domain: existingNameSchema, snapshot: existingNameSchema }).strict(),
-  z.object({ op: z.literal('switch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
-  z.object({ op: z.literal('rename-branch'), domain: existingNameSchema, branch: existingNameSchema, to: newNameSchema }).strict(),
-  z.object({ op: z.literal('delete-snapshot'), domain: existingNameSchema, snapshot: existingNameSchema, metadataOnly: z.boolean().optional() }).strict(),
-  z.object({ op: z.literal('commit'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
-  z.object({ op: z.literal('create-snapshot'), domain: existingNameSchema, name: newNameSchema, description: freeTextSchema.optional() }).strict(),
-  z.object({ op: z.literal('delete-branch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
-  z.object({ op: z.literal('repair'), domain: existingNameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
-]);
+/** An operation a user asks for: the schema lives beside the planners, whose `Intent` type is inferred from it. */
+export { intentSchema };
 
 /** A graph node: `s:SNAPSHOT`, `b:BRANCH`, or `f:/path` for one image file of the domain; names verbatim. */
 const nodeIdSchema = z

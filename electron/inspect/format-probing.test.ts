@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
 import { planOperation } from '../../shared/ops/plan-operation';
+import { stepCommand } from '../../shared/ops/step-command';
 import { seed } from '../../shared/test-seed';
 import { scanFolder } from '../scan/scan-folder';
 import { stripBackingFormat } from '../test-support/damage';
@@ -115,10 +116,12 @@ describe('qemu-img never probes a format', () => {
     for (const [scan, intent] of intents) {
       const result = planOperation({ scan, operationId: '7d3c1a52-3f7e-4f0a-9a55-0d7f6f1f2b10' }, intent);
       if (!result.ok) continue;
-      for (const step of result.plan.steps.filter((s) => s.command[0] === 'qemu-img')) {
+      for (const step of result.plan.steps) {
+        const command = stepCommand(step);
+        if (command?.tool !== 'qemu-img') continue;
         seen++;
-        expect(step.command, step.sentence).toContain('-f');
-        if (step.kind === 'rebase' || step.kind === 'create-overlay') expect(step.command, step.sentence).toContain('-F');
+        expect(command.args, step.sentence).toContain('-f');
+        if (step.kind === 'rebase' || step.kind === 'create-overlay') expect(command.args, step.sentence).toContain('-F');
       }
     }
     expect(seen).toBeGreaterThan(2);

@@ -93,7 +93,7 @@ describe('links planted where the settings and journals are', () => {
         source: { kind: 'libvirt', uri: 'qemu:///system' },
         steps: [],
         pointOfNoReturn: null,
-        impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: [], unchangedNodes: [], spaceBytes: 0, mustStop: false },
+        impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: [], unchangedNodes: [], spaceBytes: 0, mustStop: false, createdNodes: [], removedSnapshots: [], removedBranches: [], renamed: null, currentAfter: null },
         warnings: [],
       },
       status: 'running',

@@ -38,8 +38,7 @@ function crashPoint(index: number, phase: 'started' | 'ran' | 'done'): void {
 }
 
 /** A plan's steps without their sentences, to compare a confirmed plan with a fresh one. */
-const stepsOf = (plan: Plan) =>
-  JSON.stringify((plan.steps as unknown[]).map((s) => (typeof s === 'object' && s !== null ? { ...(s as Step), sentence: undefined } : s)));
+const stepsOf = (plan: Plan) => JSON.stringify(plan.steps.map(({ sentence: _sentence, ...step }) => step));
 
 function domainOf(plan: Plan): string {
   return plan.intent.domain;

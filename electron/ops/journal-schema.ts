@@ -7,13 +7,18 @@
  * would drift from it. A step whose arguments are damaged fails when recovery runs it, and is reported there.
  * The intent is not checked with the contract's input schemas either: those rules may tighten between
  * releases, and a journal written under the old rules must still be recoverable.
+ *
+ * Version 1 (and files from before versions) stored each step's command line beside its arguments; version 2
+ * stores arguments only (the command is built from them by shared/ops/step-command.ts) and the plan's impact
+ * with its graph fields. A version 1 file is read into today's shape: the command is dropped, a rebase or commit
+ * takes its image's format from the `-f` the command gave, the impact gets empty graph fields.
  */
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorData } from '../../shared/errors';
 import type { Intent, Plan, StepKind } from '../../shared/ops/plan';
 
-/** The journal format this build writes and reads; a file without `version` is from before it had one: 1. */
-export const JOURNAL_VERSION = 1;
+/** The journal format this build writes; it reads this and version 1 (a file without `version` is from before it had one: 1). */
+export const JOURNAL_VERSION = 2;
 
 /** Every step kind, checked complete and exact against the Step type by `satisfies`. */
 const STEP_KINDS = {
@@ -57,27 +62,54 @@ const journalStepSchema = z.strictObject({
   undo: undoSchema.optional(),
 });
 
-/** The plan's envelope; steps and intent by kind only (see the module comment). */
-const planSchema = z.looseObject({
-  id: z.string(),
-  intent: z.looseObject({ op: z.enum(keysOf(OPS)), domain: z.string() }),
-  source: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('libvirt'), uri: z.string() }),
-    z.strictObject({ kind: z.literal('folder'), path: z.string() }),
-  ]),
-  steps: z.array(z.looseObject({ kind: z.enum(keysOf(STEP_KINDS)), sentence: z.string(), command: z.array(z.string()) })),
-  pointOfNoReturn: z.int().nonnegative().nullable(),
-  impact: z.looseObject({}),
-  warnings: z.array(z.string()),
-});
+/** A version 1 step: its command line is dropped; a rebase's or commit's own format is the `-f` it gave. */
+const stepV1Schema = z
+  .looseObject({ kind: z.enum(keysOf(STEP_KINDS)), sentence: z.string(), command: z.array(z.string()) })
+  .transform(({ command, ...step }) => {
+    if ((step.kind !== 'rebase' && step.kind !== 'commit') || 'format' in step) return step;
+    const at = command.indexOf('-f');
+    return { ...step, format: (at === -1 ? undefined : command[at + 1]) ?? 'qcow2' };
+  });
 
-const entrySchema = z
+/** The graph fields version 2 added to the impact, empty in a version 1 plan. */
+const impactV1Schema = z.looseObject({}).transform((impact) => ({ createdNodes: [], removedSnapshots: [], removedBranches: [], renamed: null, currentAfter: null, ...impact }));
+
+/** The plan's envelope, with steps and intent by kind only (see the module comment). */
+const envelopeOf = (step: z.ZodType<{ kind: StepKind }>, impact: z.ZodType<object>) =>
+  z.looseObject({
+    id: z.string(),
+    intent: z.looseObject({ op: z.enum(keysOf(OPS)), domain: z.string() }),
+    source: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('libvirt'), uri: z.string() }),
+      z.strictObject({ kind: z.literal('folder'), path: z.string() }),
+    ]),
+    steps: z.array(step),
+    pointOfNoReturn: z.int().nonnegative().nullable(),
+    impact,
+    warnings: z.array(z.string()),
+  });
+
+const planEnvelope = envelopeOf(z.looseObject({ kind: z.enum(keysOf(STEP_KINDS)), sentence: z.string() }), z.looseObject({}));
+const planV1Envelope = envelopeOf(stepV1Schema, impactV1Schema);
+
+/** A plan whose envelope passes is the plan the planner made: its steps' arguments are the planner's, typed in shared/ops/plan.ts. */
+const planSchema = z.custom<Plan>((value) => planEnvelope.safeParse(value).success, "its plan does not have a plan's shape");
+
+/** A version 1 plan, read into today's shape (see the module comment) before the same check. */
+const planV1Schema = z.preprocess((value) => {
+  const v1 = planV1Envelope.safeParse(value);
+  return v1.success ? v1.data : value;
+}, planSchema);
+
+/** A journal file of one version, its plan read by `plan`. */
+const entrySchemaOf = (version: z.ZodType<number | undefined>, plan: z.ZodType<Plan, unknown>) =>
+  z
   .strictObject({
-    version: z.literal(JOURNAL_VERSION).optional(),
+    version,
     id: z.string(),
     createdAt: z.iso.datetime({ offset: true }),
     uri: z.string().nullable(),
-    plan: planSchema,
+    plan,
     status: z.enum(['running', 'done', 'rolled-back', 'finished-by-recovery', 'failed']),
     steps: z.array(journalStepSchema),
     error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional(),
@@ -86,6 +118,9 @@ const entrySchema = z
   .refine((e) => e.steps.length === e.plan.steps.length, 'it has not one step record per step of its plan')
   .refine((e) => e.plan.id === e.id, 'its plan has another id than the journal')
   .refine((e) => e.plan.pointOfNoReturn === null || e.plan.pointOfNoReturn < e.plan.steps.length, 'its point of no return is past its last step');
+
+const entrySchema = entrySchemaOf(z.literal(JOURNAL_VERSION), planSchema);
+const entryV1Schema = entrySchemaOf(z.literal(1).optional(), planV1Schema);
 
 /** What undoing a step needs, captured before it runs. */
 export type UndoData = z.infer<typeof undoSchema>;
@@ -123,10 +158,10 @@ export function parseJournal(text: string, id: string): { ok: true; entry: Journ
     // Never act on a format this build does not know: an older build must not roll back a newer one's operation.
     return { ok: false, why: `it was written by a newer virt-snaptree (journal version ${version}; this one reads version ${JOURNAL_VERSION}): use that version to recover or view it` };
   }
-  const parsed = entrySchema.safeParse(json);
+  const parsed = (version === JOURNAL_VERSION ? entrySchema : entryV1Schema).safeParse(json);
   if (!parsed.success) return { ok: false, why: `it does not have a journal's shape (${z.prettifyError(parsed.error).replaceAll('\n', ' ')})` };
   const { version: _version, ...entry } = parsed.data;
   if (entry.id !== id) return { ok: false, why: `it names operation ${entry.id}, not ${id} as its file name does` };
   // The plan was checked by kind only (see the module comment); its steps' arguments are the planner's.
-  return { ok: true, entry: { ...entry, plan: entry.plan as unknown as Plan } };
+  return { ok: true, entry };
 }

@@ -1,8 +1,8 @@
 /**
  * Journals as read from a real data folder: a bad file among good ones is reported and skipped while the others
- * are recovered and listed; a file from before journals had a version is read as version 1, one from a newer
- * build is left alone and reported; finished journals are pruned after their retention period, never running
- * or failed ones.
+ * are recovered and listed; a file from before journals had a version is read as version 1, and a version 1 file
+ * into today's shape; one from a newer build is left alone and reported; finished journals are pruned after their
+ * retention period, never running or failed ones.
  */
 import { existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,7 +43,7 @@ function entry(id: string, status: JournalEntry['status'], ageDays = 0): Journal
       source: { kind: 'folder', path: dir },
       steps: [],
       pointOfNoReturn: null,
-      impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: [], unchangedNodes: [], spaceBytes: 0, mustStop: false },
+      impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: [], unchangedNodes: [], spaceBytes: 0, mustStop: false, createdNodes: [], removedSnapshots: [], removedBranches: [], renamed: null, currentAfter: null },
       warnings: [],
     },
     status,
@@ -61,9 +61,29 @@ async function journal(id: string, status: JournalEntry['status'], ageDays = 0):
 const ids = async () => (await readJournalFolder()).entries.map((e) => e.id).sort();
 
 describe('reading journals', () => {
-  test('every journal is written with version 1', async () => {
+  test('every journal is written with version 2', async () => {
     await journal('a', 'done');
-    expect(JSON.parse(readFileSync(join(journals, 'a.json'), 'utf8'))).toMatchObject({ version: 1, id: 'a' });
+    expect(JSON.parse(readFileSync(join(journals, 'a.json'), 'utf8'))).toMatchObject({ version: 2, id: 'a' });
+  });
+
+  test("a version 1 journal is read into today's shape: command lines dropped, a rebase's and a commit's format taken from their -f, graph fields empty", async () => {
+    const old = entry('v1', 'done');
+    const rebase = { kind: 'rebase', path: '/f/c', backing: '/f/b', backingFormat: 'qcow2', unsafe: true, sentence: 'r', command: ['qemu-img', 'rebase', '-u', '-f', 'qed', '-F', 'qcow2', '-b', '/f/b', '--', '/f/c'] };
+    const commit = { kind: 'commit', top: '/f/t', base: '/f/b', sentence: 'c', command: ['qemu-img', 'commit', '-f', 'qcow2', '-p', '-d', '-b', '/f/b', '--', '/f/t'] };
+    const trash = { kind: 'trash', path: '/f/t', sentence: 't', command: ['mv', '--', '/f/t', '/f/.snaptree-trash/v1/t'] };
+    const impact = { created: [], written: [], trashed: [], metadata: [], changedNodes: [], unchangedNodes: [], spaceBytes: 0, mustStop: true };
+    const file = { version: 1, ...old, plan: { ...old.plan, steps: [rebase, commit, trash], impact }, steps: [{ state: 'done' }, { state: 'done' }, { state: 'done' }] };
+    writeFileSync(join(journals, 'v1.json'), JSON.stringify(file), { mode: 0o600 });
+    const { entries, problems } = await readJournalFolder();
+    expect(problems).toEqual([]);
+    expect(entries[0]?.plan.steps).toEqual([
+      { kind: 'rebase', path: '/f/c', format: 'qed', backing: '/f/b', backingFormat: 'qcow2', unsafe: true, sentence: 'r' },
+      { kind: 'commit', top: '/f/t', format: 'qcow2', base: '/f/b', sentence: 'c' },
+      { kind: 'trash', path: '/f/t', sentence: 't' },
+    ]);
+    expect(entries[0]?.plan.impact).toMatchObject({ createdNodes: [], removedSnapshots: [], removedBranches: [], renamed: null, currentAfter: null });
+    const [line] = await history(10);
+    expect(line?.steps.map((s) => s.command)).toEqual([['qemu-img', 'rebase', '-u', '-f', 'qed', '-F', 'qcow2', '-b', '/f/b', '--', '/f/c'], ['qemu-img', 'commit', '-f', 'qcow2', '-p', '-d', '-b', '/f/b', '--', '/f/t'], []]);
   });
 
   test('a journal without a version, as earlier releases wrote it, is read as version 1', async () => {
@@ -93,10 +113,10 @@ describe('reading journals', () => {
 
   test('a journal of a newer version is skipped and reported, never read', async () => {
     await journal('now', 'done');
-    writeFileSync(join(journals, 'future.json'), JSON.stringify({ ...entry('future', 'running'), version: 2, whatever: true }), { mode: 0o600 });
+    writeFileSync(join(journals, 'future.json'), JSON.stringify({ ...entry('future', 'running'), version: 3, whatever: true }), { mode: 0o600 });
     const { entries, problems } = await readJournalFolder();
     expect(entries.map((e) => e.id)).toEqual(['now']);
-    expect(problems).toEqual([{ id: 'future', file: join(journals, 'future.json'), at: expect.any(String), message: expect.stringMatching(/newer virt-snaptree \(journal version 2/) }]);
+    expect(problems).toEqual([{ id: 'future', file: join(journals, 'future.json'), at: expect.any(String), message: expect.stringMatching(/newer virt-snaptree \(journal version 3/) }]);
   });
 });
 

@@ -10,6 +10,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, toErrorData } from '../../shared/errors';
 import type { HistoryEntry } from '../../shared/ops/results';
+import { stepLine } from '../../shared/ops/step-command';
 import { dataSubdir, readPrivateFile, writePrivateFile } from './data-dir';
 import { journalText, parseJournal, type JournalEntry } from './journal-schema';
 
@@ -156,7 +157,7 @@ export async function history(limit: number): Promise<HistoryEntry[]> {
       op: e.plan.intent.op,
       domain: e.plan.intent.domain,
       status: e.status,
-      steps: e.plan.steps.map((step, i) => ({ sentence: step.sentence, command: step.command, state: e.steps[i]?.state ?? 'pending' })),
+      steps: e.plan.steps.map((step, i) => ({ sentence: step.sentence, command: stepLine(step, e.plan.source) ?? [], state: e.steps[i]?.state ?? 'pending' })),
       error: e.error ? { code: e.error.code, message: e.error.message } : null,
     })),
     ...problems.map((p) => ({

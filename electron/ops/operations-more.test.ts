@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
+import { stepLine } from '../../shared/ops/step-command';
 import { Engine } from '../engine';
 import {
   applyChecked,
@@ -184,7 +185,7 @@ describe('repair: the fix the health check offers', () => {
     expect(sick?.healthy).toBe(false);
     const views = exportViews(before, lab.path('views-leaky'));
     const planned = await engine.plan(source, { op: 'repair', domain: vm, path: state, mode: 'leaks' });
-    expect(planned.ok && planned.plan.steps.map((s) => s.command)).toEqual([['qemu-img', 'check', '-r', 'leaks', '-f', 'qcow2', '--', state]]);
+    expect(planned.ok && planned.plan.steps.map((s) => stepLine(s, source))).toEqual([['qemu-img', 'check', '-r', 'leaks', '-f', 'qcow2', '--', state]]);
     expect(planned.ok && planned.plan.pointOfNoReturn).toBe(0);
     const written = (await stat(state)).mtimeMs;
     const after = await apply({ op: 'repair', domain: vm, path: state, mode: 'leaks' });

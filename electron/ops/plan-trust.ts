@@ -58,23 +58,17 @@ function foldersOf(step: Step): string[] {
   }
 }
 
-/** The format a step's command gives qemu-img for its image (`-f`); qcow2 when it names none. */
-function formatIn(step: Step): string {
-  const at = step.command.indexOf('-f');
-  return at === -1 ? 'qcow2' : (step.command[at + 1] ?? 'qcow2');
-}
-
 /** The files `step` has a tool open or moves, each once, `writes` for those a tool writes. */
 function usesOf(step: Step, chains: Chains, previousBacking: string[]): Use[] {
   const read = (paths: string[]): Use[] => paths.map((path) => ({ path, writes: false }));
   switch (step.kind) {
     case 'commit':
       // qemu-img commit opens the top read-write with its whole chain, and writes the base.
-      return [{ path: step.top, writes: true }, { path: step.base, writes: true }, ...read(chains.of(step.top, formatIn(step)))];
+      return [{ path: step.top, writes: true }, { path: step.base, writes: true }, ...read(chains.of(step.top, step.format))];
     case 'rebase':
       return [
         { path: step.path, writes: true },
-        ...read(chains.of(step.path, formatIn(step))),
+        ...read(chains.of(step.path, step.format)),
         ...read(chains.of(step.backing, step.backingFormat)),
         ...read(previousBacking),
       ];

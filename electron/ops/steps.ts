@@ -5,13 +5,14 @@
 import { lstat, mkdtemp, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
-import { trashPathOf } from '../../shared/ops/plan-helpers';
+import { stepCommand, type RunFacts, type Tool } from '../../shared/ops/step-command';
+import { trashPathOf } from '../../shared/ops/trash-names';
+import { localRunner, runChecked } from '../tools/host-runner';
+import { runQemuImg } from '../tools/qemu-img';
 import { readQcow2Header } from '../tools/qcow2-header';
 import { resolveBackingName } from '../scan/layers';
-import { TOOL_ENV, toolError } from '../tools/tool-error';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
 import { checkOverlaysFree, createOverlayFile, isOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
@@ -54,31 +55,29 @@ const lexists = (path: string) =>
     () => false,
   );
 
-/** Runs a qemu-img command, streaming its `-p` progress ("(42.00/100%)", ended by \r) to the context. */
+/**
+ * The arguments of the command a step runs, from the one function that also builds the preview's line
+ * (`step-command.ts`); `tool` is the one this runner starts, checked so a step never runs through the wrong one.
+ */
+function argsFor(step: Step, tool: Tool, run: RunFacts = {}): string[] {
+  const command = stepCommand(step, run);
+  if (command?.tool !== tool) throw new AppError('E_INTERNAL', `Step ${step.kind} does not run ${tool}.`);
+  return command.args;
+}
+
+/** Runs qemu-img for a step, streaming its `-p` progress to the context. */
 async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
-  const child = execa('qemu-img', args, { env: TOOL_ENV, reject: false, stdin: 'ignore', ...(ctx.signal ? { cancelSignal: ctx.signal } : {}) });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    for (const part of chunk.toString().split('\r')) {
-      const match = /\((\d+(?:\.\d+)?)\/100%\)/.exec(part);
-      if (match) ctx.onProgress?.(Number(match[1]));
-    }
-  });
-  const result = await child;
-  if (result.isCanceled) throw new AppError('E_CANCELLED', 'The operation was cancelled.', { args });
-  if (result.exitCode !== 0) throw toolError('qemu-img', args, result.exitCode ?? null, String(result.stderr));
+  await runQemuImg(args, { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) });
 }
 
 /**
- * Copies a file sparsely (and as a reflink where the file system can) to `to`, where nothing may stand (checked
- * right before by the caller, in the engine's private trash folder); the copy is made 0600 through a descriptor
- * opened without following a link.
+ * Copies a file sparsely (and as a reflink where the file system can) to the step's copy, where nothing may stand
+ * (checked right before by the caller, in the engine's private trash folder); the copy is made 0600 through a
+ * descriptor opened without following a link.
  */
-async function copyFile(from: string, to: string, ctx: StepContext): Promise<void> {
-  const args = ['--sparse=always', '--reflink=auto', '--', from, to];
-  const result = await execa('cp', args, { reject: false, stdin: 'ignore', ...(ctx.signal ? { cancelSignal: ctx.signal } : {}) });
-  if (result.isCanceled) throw new AppError('E_CANCELLED', 'The operation was cancelled.', { args });
-  if (result.exitCode !== 0) throw toolError('cp', args, result.exitCode ?? null, String(result.stderr));
-  await secureFile(to, null);
+async function copyFile(step: Step & { kind: 'keep-copy' }, ctx: StepContext): Promise<void> {
+  await runChecked(localRunner, 'cp', argsFor(step, 'cp'), ctx.signal ? { signal: ctx.signal } : {});
+  await secureFile(step.copy, null);
 }
 
 async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
@@ -145,7 +144,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       if (!(await snapshotExists(virsh, step.domain, step.name))) {
         // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
         await checkOverlaysFree(step.overlays);
-        await virsh.run(step.command.slice(3));
+        await virsh.run(argsFor(step, 'virsh'));
       }
       for (const file of Object.values(step.overlays)) {
         // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
@@ -166,17 +165,15 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       const disks = Object.fromEntries(
         Object.entries(step.disks).map(([target, file]) => [target, { file, format: readQcow2Header(file) !== null ? 'qcow2' : 'raw' }]),
       );
-      await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(['define', '--file', file]));
+      await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
       return;
     }
     case 'set-current-snapshot':
-      await needVirsh(ctx).run(['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot]);
+      await needVirsh(ctx).run(argsFor(step, 'virsh'));
       return;
     case 'rebase':
-      await qemuImg(ctx, step.command.slice(1));
-      return;
     case 'commit':
-      await qemuImg(ctx, step.command.slice(1));
+      await qemuImg(ctx, argsFor(step, 'qemu-img'));
       return;
     case 'trash': {
       // Looked at, never followed: a symlink is moved as the link it is.
@@ -196,20 +193,20 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       // whatever stands at the destination, so checkMove then checks, right before cp, that nothing does.
       await unlink(step.copy).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
       await checkMove(dirname(step.path), step.path, step.copy);
-      await copyFile(step.path, step.copy, ctx);
+      await copyFile(step, ctx);
       return;
     }
     case 'repair': {
       // Freeing leaks changes allocation tables only, never what the guest reads: the file keeps its time of
       // last write, which the health check compares with the birth of the files built on it.
       const before = step.mode === 'leaks' ? await stat(step.path) : null;
-      await qemuImg(ctx, step.command.slice(1));
+      await qemuImg(ctx, argsFor(step, 'qemu-img'));
       if (before !== null) await utimes(step.path, before.atimeMs / 1000, before.mtimeMs / 1000);
       return;
     }
     case 'delete-snapshot-metadata':
       try {
-        await needVirsh(ctx).run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata']);
+        await needVirsh(ctx).run(argsFor(step, 'virsh'));
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -219,9 +216,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<void> {
       const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
       const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
       const edited = editSnapshotXml(xml, step.replace, step.parent);
-      await withTempFile(edited, (file) =>
-        virsh.run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine', ...(wasCurrent ? ['--current'] : [])]),
-      );
+      await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent })));
       return;
     }
     default:

@@ -76,7 +76,7 @@ describe('files are changed only in folders no other user can change', () => {
     const again = await fingerprint(images);
     await expect(apply(deleteB)).rejects.toMatchObject(refused);
     // And the trash step itself, should a plan reach it anyway.
-    await expect(runStep({ kind: 'trash', path: join(images, 'b.qcow2'), sentence: '', command: [] }, { virsh: null, operationId: randomUUID(), domain: 'base.qcow2', op: 'delete-branch' })).rejects.toMatchObject(refused);
+    await expect(runStep({ kind: 'trash', path: join(images, 'b.qcow2'), sentence: '' }, { virsh: null, operationId: randomUUID(), domain: 'base.qcow2', op: 'delete-branch' })).rejects.toMatchObject(refused);
     expect(await fingerprint(images)).toEqual(again);
     // Only the first delete-branch was journaled: the refused plans wrote none.
     expect(await readJournals()).toHaveLength(1);

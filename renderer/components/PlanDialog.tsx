@@ -1,6 +1,7 @@
 import { useEffect, useRef, type ReactElement, type RefObject } from 'react';
 import { commandLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
+import { stepLine } from '../../shared/ops/step-command';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import { useAppActions, useAppStore } from '../store/context';
@@ -27,7 +28,10 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
 }
 
 function PlanBody({ plan }: { plan: Plan }): ReactElement {
-  const commands = plan.steps.filter((s) => s.command.length > 0).map((s) => commandLine(s.command));
+  const commands = plan.steps.flatMap((s) => {
+    const line = stepLine(s, plan.source);
+    return line === null ? [] : [commandLine(line)];
+  });
   return (
     <>
       <ol className="plan-steps">

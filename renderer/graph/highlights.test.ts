@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Domain, Snapshot } from '../../shared/model';
-import type { Plan } from '../../shared/ops/plan';
+import type { Impact, Intent, Plan } from '../../shared/ops/plan';
 import { highlightsFor } from './highlights';
 import { toFlow } from './to-flow';
 
@@ -18,21 +18,42 @@ const domain: Domain = {
   problems: [],
 };
 
-function plan(partial: Partial<Plan> & Pick<Plan, 'intent'>): Plan {
+function plan(intent: Intent, impact: Partial<Impact>): Plan {
   return {
     id: 'x',
+    intent,
     source: { kind: 'libvirt', uri: 'qemu:///system' },
     steps: [],
     pointOfNoReturn: null,
     warnings: [],
-    ...partial,
-    impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: [], unchangedNodes: [], spaceBytes: 0, mustStop: true, ...partial.impact },
+    impact: {
+      created: [],
+      written: [],
+      trashed: [],
+      metadata: [],
+      changedNodes: [],
+      unchangedNodes: [],
+      spaceBytes: 0,
+      mustStop: true,
+      createdNodes: [],
+      removedSnapshots: [],
+      removedBranches: [],
+      renamed: null,
+      currentAfter: 'b:main',
+      ...impact,
+    },
   };
 }
 
 describe('highlightsFor', () => {
   test('a revert with a new branch marks the branch it leaves and draws the new one as a ghost under the snapshot', () => {
-    const h = highlightsFor(domain, plan({ intent: { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' }, impact: { changedNodes: ['b:main', 'b:snap1.1'] } as Plan['impact'] }));
+    const h = highlightsFor(
+      domain,
+      plan(
+        { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' },
+        { changedNodes: ['b:main', 'b:snap1.1'], createdNodes: [{ id: 'b:snap1.1', name: 'snap1.1', kind: 'branch', parentId: 's:snap1' }], currentAfter: 'b:snap1.1' },
+      ),
+    );
     expect(h.marks).toEqual({ 'b:main': 'changed', 'b:snap1.1': 'created' });
     expect(h.ghosts).toEqual([expect.objectContaining({ id: 'b:snap1.1', parentId: 's:snap1', current: true })]);
     const flow = toFlow(domain, h);
@@ -40,17 +61,34 @@ describe('highlightsFor', () => {
     expect(flow.edges.find((e) => e.target === 'b:snap1.1')?.className).toContain('edge-ghost');
   });
 
-  test('deleting a snapshot marks it as going; discarding marks what goes to the trash', () => {
-    const deleted = highlightsFor(domain, plan({ intent: { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' }, impact: { changedNodes: ['s:snap2'] } as Plan['impact'] }));
+  test('deleting a snapshot marks it as going; discarding marks what goes and draws the branch again under the snapshot', () => {
+    const deleted = highlightsFor(domain, plan({ op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' }, { changedNodes: ['s:snap2'], removedSnapshots: ['snap2'] }));
     expect(deleted.marks).toEqual({ 's:snap2': 'removed' });
     const discarded = highlightsFor(
       domain,
-      plan({
-        intent: { op: 'revert-discard', domain: 'vm', snapshot: 'snap2' },
-        impact: { trashed: ['/s3', '/s2'], metadata: ['snapshot snap3 (deleted)'], changedNodes: ['b:main', 's:snap3'] } as Plan['impact'],
-      }),
+      plan(
+        { op: 'revert-discard', domain: 'vm', snapshot: 'snap2' },
+        {
+          trashed: ['/s3', '/s2'],
+          changedNodes: ['b:main', 's:snap3'],
+          removedSnapshots: ['snap3'],
+          removedBranches: ['main'],
+          createdNodes: [{ id: 'b:main', name: 'main', kind: 'branch', parentId: 's:snap2' }],
+        },
+      ),
     );
-    expect(discarded.marks).toMatchObject({ 'b:main': 'removed', 's:snap3': 'removed' });
-    expect(discarded.ghosts.map((g) => g.parentId)).toEqual(['s:snap2']);
+    expect(discarded.marks).toMatchObject({ 'b:main': 'removed', 's:snap3': 'removed', 'b:main#new': 'created' });
+    expect(discarded.ghosts).toEqual([expect.objectContaining({ id: 'b:main#new', parentId: 's:snap2', current: true })]);
+  });
+
+  test('a rename marks the old name as going and draws the new one in its place', () => {
+    const h = highlightsFor(domain, plan({ op: 'rename-branch', domain: 'vm', branch: 'main', to: 'work' }, { renamed: { from: 'main', to: 'work' }, currentAfter: 'b:work' }));
+    expect(h.marks).toEqual({ 'b:main': 'removed', 'b:work': 'created' });
+    expect(h.ghosts).toEqual([expect.objectContaining({ id: 'b:work', parentId: 's:snap3', current: true })]);
+  });
+
+  test('the display text is never read: a record line saying "deleted" marks nothing', () => {
+    const h = highlightsFor(domain, plan({ op: 'delete-branch', domain: 'vm', branch: 'main' }, { metadata: ['snapshot snap3 (deleted)'] }));
+    expect(h.marks).toEqual({});
   });
 });

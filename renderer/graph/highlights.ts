@@ -1,6 +1,7 @@
 /**
  * Which nodes a plan touches, for the graph to show while its preview is open: the nodes that change, the ones
- * that go (to the trash, or their record deleted), and ghosts for the ones it creates.
+ * that go (to the trash, or their record deleted), and ghosts for the ones it creates. Read from the impact's
+ * graph fields (shared/ops/plan.ts), never from its display text.
  */
 import type { Domain } from '../../shared/model';
 import type { Plan } from '../../shared/ops/plan';
@@ -20,35 +21,34 @@ function ghost(id: string, name: string, kind: GraphNode['kind'], parentId: stri
   return { id, name, kind, parentId, current, size: 0 };
 }
 
+/** The nodes the plan adds, and a renamed branch under its new name; one whose id is drawn already gets a ghost id of its own. */
+function ghostsOf(nodes: GraphNode[], plan: Plan): GraphNode[] {
+  const { createdNodes, renamed, currentAfter } = plan.impact;
+  const existing = new Set(nodes.map((n) => n.id));
+  const out = createdNodes.map((n) => ghost(existing.has(n.id) ? `${n.id}#new` : n.id, n.name, n.kind, n.parentId, n.id === currentAfter));
+  if (renamed !== null) {
+    const from = nodes.find((n) => n.id === branchNodeId(renamed.from));
+    const to = branchNodeId(renamed.to);
+    out.push(ghost(to, renamed.to, 'branch', from?.parentId ?? null, to === currentAfter));
+  }
+  return out.filter((g) => !existing.has(g.id));
+}
+
 export function highlightsFor(domain: Domain, plan: Plan): Highlights {
   const nodes = snapshotGraph(domain);
-  const existing = new Set(nodes.map((n) => n.id));
-  const trashed = new Set(plan.impact.trashed);
+  const { impact } = plan;
+  const removed = new Set([
+    ...impact.removedSnapshots.map(snapshotNodeId),
+    ...impact.removedBranches.map(branchNodeId),
+    ...(impact.renamed !== null ? [branchNodeId(impact.renamed.from)] : []),
+  ]);
+  const changed = new Set(impact.changedNodes);
   const marks: Record<string, Mark> = {};
-  const ghosts: GraphNode[] = [];
-  const deleted = new Set(plan.impact.metadata.map((m) => /^snapshot (.+) \(deleted\)$/.exec(m)?.[1]).filter((n): n is string => n !== undefined));
-  const intent = plan.intent;
-  if (intent.op === 'delete-snapshot') deleted.add(intent.snapshot);
-
   for (const node of nodes) {
-    const files = node.snapshot ? node.snapshot.disks.map((d) => d.stateLayer) : (node.branch?.tips.map((t) => t.file) ?? []);
-    const gone = (node.kind === 'snapshot' && deleted.has(node.name)) || (node.kind === 'branch' && files.length > 0 && files.every((f) => f !== null && trashed.has(f)));
-    if (gone) marks[node.id] = 'removed';
-    else if (plan.impact.changedNodes.includes(node.id)) marks[node.id] = 'changed';
+    if (removed.has(node.id)) marks[node.id] = 'removed';
+    else if (changed.has(node.id)) marks[node.id] = 'changed';
   }
-
-  const current = nodes.find((n) => n.kind === 'branch' && n.current);
-  if (intent.op === 'revert-branch') {
-    ghosts.push(ghost(branchNodeId(intent.branch), intent.branch, 'branch', snapshotNodeId(intent.snapshot), true));
-  } else if (intent.op === 'create-snapshot') {
-    ghosts.push(ghost(snapshotNodeId(intent.name), intent.name, 'snapshot', current?.parentId ?? null, false));
-  } else if (intent.op === 'rename-branch') {
-    const renamed = nodes.find((n) => n.id === branchNodeId(intent.branch));
-    ghosts.push(ghost(branchNodeId(intent.to), intent.to, 'branch', renamed?.parentId ?? null, renamed?.current ?? false));
-    marks[branchNodeId(intent.branch)] = 'removed';
-  } else if (intent.op === 'revert-discard' && current !== undefined) {
-    ghosts.push(ghost(`${current.id}#new`, current.name, 'branch', snapshotNodeId(intent.snapshot), true));
-  }
+  const ghosts = ghostsOf(nodes, plan);
   for (const g of ghosts) marks[g.id] = 'created';
-  return { marks, ghosts: ghosts.filter((g) => !existing.has(g.id)) };
+  return { marks, ghosts };
 }

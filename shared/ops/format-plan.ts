@@ -1,6 +1,7 @@
 /** The plan preview for people: what will run, exactly, and what it changes. */
 import { formatBytes } from '../snapshot-graph';
 import type { Plan } from './plan';
+import { stepLine } from './step-command';
 
 /** Quotes an argument for display the way a shell would need it; the engine never runs a shell. */
 function shown(arg: string): string {
@@ -12,11 +13,13 @@ export function commandLine(args: string[]): string {
   return args.map(shown).join(' ');
 }
 
+/** The plan as text: numbered steps with the command each runs, then its impact, the point of no return and notes. */
 export function formatPlan(plan: Plan): string {
   const lines = [`Plan ${plan.intent.op} on ${plan.intent.domain}:`];
   plan.steps.forEach((step, i) => {
     lines.push(`  ${i + 1}. ${step.sentence}`);
-    if (step.command.length > 0) lines.push(`     $ ${commandLine(step.command)}`);
+    const line = stepLine(step, plan.source);
+    if (line !== null) lines.push(`     $ ${commandLine(line)}`);
   });
   const { impact } = plan;
   const list = (label: string, items: string[]) => {
@@ -27,6 +30,9 @@ export function formatPlan(plan: Plan): string {
   list('writes', impact.written);
   list('moves to trash', impact.trashed);
   list('changes records', impact.metadata);
+  list('deletes snapshots', impact.removedSnapshots);
+  list('removes branches', impact.removedBranches);
+  if (impact.renamed !== null) lines.push(`  renames branch ${impact.renamed.from} to ${impact.renamed.to}`);
   lines.push(`  disk space needed: about ${formatBytes(impact.spaceBytes)}`);
   if (impact.mustStop) lines.push('  the domain must be shut off');
   if (plan.pointOfNoReturn !== null) lines.push(`  from step ${plan.pointOfNoReturn + 1} on it cannot be undone, only finished`);

@@ -1,22 +1,13 @@
 /**
- * Plans are data: what an operation will do, step by step, with the exact commands and its impact. Planners
- * build them from a scan and an intent without side effects; the executor performs them and journals each step.
+ * Plans are data: what an operation will do, step by step, and its impact. Planners build them from a scan and an
+ * intent without side effects; the executor performs them and journals each step. A step holds its arguments
+ * only: the command it runs, and the line the preview shows, are built from it by `step-command.ts`.
  */
 import type { ErrorCode } from '../errors';
 import type { Source } from '../model';
+import type { Intent } from './intent';
 
-/** What the user asked for. Names are validated by the contract's schemas before a planner sees them. */
-export type Intent =
-  | { op: 'revert-branch'; domain: string; snapshot: string; branch: string; keepAs?: string }
-  | { op: 'switch'; domain: string; branch: string }
-  | { op: 'rename-branch'; domain: string; branch: string; to: string }
-  | { op: 'delete-snapshot'; domain: string; snapshot: string; metadataOnly?: boolean }
-  | { op: 'commit'; domain: string; branch: string }
-  | { op: 'create-snapshot'; domain: string; name: string; description?: string }
-  | { op: 'revert-discard'; domain: string; snapshot: string }
-  | { op: 'delete-branch'; domain: string; branch: string }
-  /** Repairs one image's metadata with `qemu-img check -r`: `leaks` frees leaked clusters, `all` fixes corruption too. */
-  | { op: 'repair'; domain: string; path: string; mode: 'leaks' | 'all' };
+export type { Intent, IntentOf, Op } from './intent';
 
 /** A branch record as the app keeps it in the domain's `<metadata>`. */
 export interface BranchRecord {
@@ -32,8 +23,6 @@ export interface BranchRecords {
 interface StepBase {
   /** One sentence a user understands. */
   sentence: string;
-  /** The command as it will run (argument array), for the preview; empty for steps done in process. */
-  command: string[];
 }
 
 export type Step = StepBase &
@@ -41,8 +30,10 @@ export type Step = StepBase &
     | { kind: 'create-overlay'; path: string; backing: string; backingFormat: string }
     | { kind: 'define-domain'; domain: string; disks: Record<string, string>; records: BranchRecords }
     | { kind: 'set-current-snapshot'; domain: string; snapshot: string }
-    | { kind: 'rebase'; path: string; backing: string; backingFormat: string; unsafe: boolean }
-    | { kind: 'commit'; top: string; base: string }
+    /** `format`: the rebased image's own format. */
+    | { kind: 'rebase'; path: string; format: string; backing: string; backingFormat: string; unsafe: boolean }
+    /** `format`: the committed top's own format. */
+    | { kind: 'commit'; top: string; format: string; base: string }
     | { kind: 'trash'; path: string }
     /** A copy kept in the operation's trash folder: the way back from a repair. */
     | { kind: 'keep-copy'; path: string; copy: string }
@@ -70,6 +61,15 @@ export type Step = StepBase &
 
 export type StepKind = Step['kind'];
 
+/** A graph node a plan adds: its id, name and kind as the graph will show it, and the node it hangs from. */
+export interface CreatedNode {
+  id: string;
+  name: string;
+  kind: 'snapshot' | 'branch';
+  parentId: string | null;
+}
+
+/** What a plan changes: files and records for people, graph nodes for the picture (read, never parsed from text). */
 export interface Impact {
   created: string[];
   written: string[];
@@ -84,6 +84,16 @@ export interface Impact {
   spaceBytes: number;
   /** The domain must be shut off for this to run. */
   mustStop: boolean;
+  /** Graph nodes the plan adds (a new branch, a new snapshot), where they attach; a rename's new name is in `renamed`. */
+  createdNodes: CreatedNode[];
+  /** Snapshots whose record the plan deletes. */
+  removedSnapshots: string[];
+  /** Branches whose node goes: deleted, or the state a discarding revert leaves (its name then reappears in `createdNodes`). */
+  removedBranches: string[];
+  /** A branch that takes a new name. */
+  renamed: { from: string; to: string } | null;
+  /** The graph node id of the branch that is "You are here" after the plan. */
+  currentAfter: string | null;
 }
 
 export interface Plan {

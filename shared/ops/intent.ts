@@ -1,0 +1,33 @@
+/**
+ * What a user asks for: the operations and their arguments, as one schema (docs/safety.md, rule 6). The contract
+ * checks every request with it, and the planners' `Intent` type is inferred from it, so the two never differ.
+ */
+import { z } from 'zod';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema } from '../validate';
+
+/**
+ * Names of what exists (domain, snapshot, the branch acted on) are taken verbatim, as libvirt and the records
+ * hold them (existingNameSchema); names the operation creates (a new branch, a snapshot, a rename's target, the
+ * name kept for the branch left) follow the stricter newNameSchema.
+ */
+export const intentSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional() }).strict(),
+  z.object({ op: z.literal('revert-discard'), domain: existingNameSchema, snapshot: existingNameSchema }).strict(),
+  z.object({ op: z.literal('switch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  z.object({ op: z.literal('rename-branch'), domain: existingNameSchema, branch: existingNameSchema, to: newNameSchema }).strict(),
+  z.object({ op: z.literal('delete-snapshot'), domain: existingNameSchema, snapshot: existingNameSchema, metadataOnly: z.boolean().optional() }).strict(),
+  z.object({ op: z.literal('commit'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  z.object({ op: z.literal('create-snapshot'), domain: existingNameSchema, name: newNameSchema, description: freeTextSchema.optional() }).strict(),
+  z.object({ op: z.literal('delete-branch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  /** Repairs one image's metadata with `qemu-img check -r`: `leaks` frees leaked clusters, `all` fixes corruption too. */
+  z.object({ op: z.literal('repair'), domain: existingNameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
+]);
+
+/** An operation and its arguments. */
+export type Intent = z.infer<typeof intentSchema>;
+
+/** The name of an operation. */
+export type Op = Intent['op'];
+
+/** The intent of one operation. */
+export type IntentOf<K extends Op> = Extract<Intent, { op: K }>;

@@ -1,0 +1,50 @@
+/**
+ * The one domain guard every operation passes before it is planned (docs/safety.md): the domain exists and was
+ * read, has no error to fix first, and is shut off or on libvirt when the operation needs it. The options say
+ * which of these an operation needs; the refusals are the same whichever operation asks.
+ */
+import type { Branch, Domain, Snapshot } from '../../model';
+import type { Refusal } from '../plan';
+
+export interface GuardOptions {
+  /** The operation changes which files the disks use, or rewrites one: the domain must be shut off. */
+  needsShutOff: boolean;
+  /** The operation works through libvirt only (an image folder has no domain to ask). */
+  needsLibvirt: boolean;
+  /** The operation is the fix for a problem the scan reported (repairing an image), so errors do not refuse it. */
+  allowProblems: boolean;
+}
+
+/** The domain named `name` when `options` allow planning on it; otherwise why not. */
+export function guardDomain(domains: Domain[], name: string, options: GuardOptions): Domain | Refusal {
+  const domain = domains.find((d) => d.name === name);
+  if (domain === undefined) return { code: 'E_NOT_FOUND', message: `There is no domain named "${name}".` };
+  if (domain.problems.some((p) => p.code === 'domain-unreadable')) {
+    return { code: 'E_NOT_FOUND', message: `Domain "${name}" cannot be read, so nothing can be planned on it.` };
+  }
+  if (options.needsLibvirt && domain.state === 'folder') {
+    return { code: 'E_NOT_SUPPORTED', message: `"${name}" is an image folder, not a libvirt domain; this operation works through libvirt.` };
+  }
+  const broken = domain.problems.find((p) => p.severity === 'error');
+  if (!options.allowProblems && broken !== undefined) {
+    return { code: 'E_NOT_SUPPORTED', message: `Domain "${name}" has a problem to fix first: ${broken.message}`, details: { problem: broken } };
+  }
+  if (options.needsShutOff && domain.state !== 'shut off' && domain.state !== 'folder') {
+    return {
+      code: 'E_DOMAIN_RUNNING',
+      message: `Domain "${name}" is ${domain.state}. Shut it down first; this operation changes the files its disks use.`,
+      details: { state: domain.state },
+    };
+  }
+  return domain;
+}
+
+/** One of the domain's snapshots, or the refusal naming it. */
+export function findSnapshot(domain: Domain, name: string): Snapshot | Refusal {
+  return domain.snapshots.find((s) => s.name === name) ?? { code: 'E_NOT_FOUND', message: `Domain "${domain.name}" has no snapshot named "${name}".` };
+}
+
+/** One of the domain's branches, or the refusal naming it. */
+export function findBranch(domain: Domain, name: string): Branch | Refusal {
+  return domain.branches.find((b) => b.name === name) ?? { code: 'E_NOT_FOUND', message: `Domain "${domain.name}" has no branch named "${name}".` };
+}

@@ -1,0 +1,45 @@
+/** Revert with a new branch (RFC option 3): new overlays on the snapshot's saved state; the state left is kept as a branch. */
+import { branchNodeId, snapshotNodeId } from '../../snapshot-graph';
+import type { BranchRecords } from '../plan';
+import { finishPlan } from './checks';
+import { isFailure, refuse, type Planner } from './context';
+import { findSnapshot } from './guard';
+import { impact, OVERLAY_BYTES } from './impact';
+import { currentBranch, nameTaken, recordsOf } from './records';
+import { defineStep, revertSteps } from './steps';
+
+export const revertBranch: Planner<'revert-branch'> = {
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  plan(ctx, intent, domain) {
+    const snapshot = findSnapshot(domain, intent.snapshot);
+    if (isFailure(snapshot)) return { ok: false, refusal: snapshot };
+    const current = currentBranch(domain);
+    if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to revert.`);
+    const keepAs = intent.keepAs ?? current.name;
+    if (intent.branch === keepAs) return refuse('E_NAME_TAKEN', `The new branch and the kept branch cannot both be named "${keepAs}".`);
+    for (const name of [intent.branch, ...(intent.keepAs !== undefined && intent.keepAs !== current.name ? [intent.keepAs] : [])]) {
+      if (nameTaken(domain, name)) return refuse('E_NAME_TAKEN', `Domain "${domain.name}" already has a branch named "${name}".`, { name });
+    }
+    const made = revertSteps(domain, snapshot, current, intent.branch);
+    if ('refusal' in made) return { ok: false, refusal: made.refusal };
+    const created = Object.values(made.disks);
+    const before = recordsOf(domain);
+    const records: BranchRecords = { current: intent.branch, branches: [...before.branches, { name: keepAs, tips: current.tips.map((t) => ({ ...t })) }] };
+    const sentence = `Point ${domain.name}'s disks at the new files, record the state you leave as branch "${keepAs}", and name the new branch "${intent.branch}".`;
+    return finishPlan(
+      ctx,
+      intent,
+      [...made.creates, defineStep(domain, made.disks, records, sentence), made.setCurrent],
+      impact(domain, {
+        created,
+        metadata: [`definition of ${domain.name}`, 'branch records', `current snapshot → ${snapshot.name}`],
+        changedNodes: [branchNodeId(current.name), branchNodeId(intent.branch)],
+        createdNodes: [{ id: branchNodeId(intent.branch), name: intent.branch, kind: 'branch', parentId: snapshotNodeId(snapshot.name) }],
+        renamed: keepAs !== current.name ? { from: current.name, to: keepAs } : null,
+        currentAfter: branchNodeId(intent.branch),
+        spaceBytes: OVERLAY_BYTES * created.length,
+      }),
+      domain.disks.filter((d) => !d.managed).map((d) => `Disk ${d.target} is not managed (${d.reason ?? ''}); it stays as it is.`),
+    );
+  },
+};

@@ -1,0 +1,45 @@
+/** Switch branch: point the domain at a recorded branch's tips; the current state becomes a recorded branch. */
+import { branchNodeId } from '../../snapshot-graph';
+import type { BranchRecords, Step } from '../plan';
+import { finishPlan } from './checks';
+import { isFailure, refuse, type Planner } from './context';
+import { findBranch } from './guard';
+import { impact } from './impact';
+import { currentBranch, recordsOf } from './records';
+import { defineStep, setCurrentStep } from './steps';
+
+export const switchBranch: Planner<'switch'> = {
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  plan(ctx, intent, domain) {
+    const target = findBranch(domain, intent.branch);
+    if (isFailure(target)) return { ok: false, refusal: target };
+    if (target.current) return refuse('E_BAD_INPUT', `"${target.name}" is already the current branch.`);
+    const current = currentBranch(domain);
+    if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk.`);
+    const wanted = current.tips.map((t) => t.target).sort();
+    const offered = target.tips.map((t) => t.target).sort();
+    if (wanted.join('\0') !== offered.join('\0')) {
+      return refuse('E_NOT_SUPPORTED', `Branch "${target.name}" has tips for ${offered.join(', ') || 'no disk'}, but the domain's disks are ${wanted.join(', ')}.`);
+    }
+    const before = recordsOf(domain);
+    const records: BranchRecords = {
+      current: target.name,
+      branches: [...before.branches.filter((b) => b.name !== target.name), { name: current.name, tips: current.tips.map((t) => ({ ...t })) }],
+    };
+    const disks = Object.fromEntries(target.tips.map((t) => [t.target, t.file]));
+    const steps: Step[] = [
+      defineStep(domain, disks, records, `Point ${domain.name}'s disks at the tips of "${target.name}" and record the state you leave as branch "${current.name}".`),
+    ];
+    if (target.base !== null) steps.push(setCurrentStep(domain, target.base));
+    return finishPlan(
+      ctx,
+      intent,
+      steps,
+      impact(domain, {
+        metadata: [`definition of ${domain.name}`, 'branch records', ...(target.base !== null ? [`current snapshot → ${target.base}`] : [])],
+        changedNodes: [branchNodeId(current.name), branchNodeId(target.name)],
+        currentAfter: branchNodeId(target.name),
+      }),
+    );
+  },
+};

@@ -1,0 +1,93 @@
+/**
+ * The one place a step becomes a command: the executor runs what `stepCommand` returns, and the preview (plan text,
+ * the desktop's plan dialog, the operations log) shows the line `stepLine` builds from the same result, with the
+ * connection the engine's virsh session is opened on. Nothing else builds a step's arguments (docs/architecture.md).
+ */
+import type { Source } from '../model';
+import type { Step } from './plan';
+
+/** The tools a step runs. Steps done in process (moving to the trash) run none. */
+export type Tool = 'virsh' | 'qemu-img' | 'cp';
+
+/** A tool and its arguments, exactly as the executor starts it (virsh: as sent to the connected session). */
+export interface StepCommand {
+  tool: Tool;
+  args: string[];
+}
+
+/**
+ * What only the run knows: the temporary file holding an edited definition or snapshot record, and whether the
+ * redefined snapshot is libvirt's current one. The preview leaves them out and shows a placeholder for the file.
+ */
+export interface RunFacts {
+  xmlFile?: string;
+  current?: boolean;
+}
+
+/** Formats are always named (docs/safety.md, rule 9); `--` ends the options before any path. */
+function qemuImgArgs(step: Step): string[] | null {
+  switch (step.kind) {
+    case 'create-overlay':
+      return ['create', '-q', '-f', 'qcow2', '-b', step.backing, '-F', step.backingFormat, '--', step.path];
+    case 'rebase':
+      return [...(step.unsafe ? ['rebase', '-u'] : ['rebase', '-p']), '-f', step.format, '-F', step.backingFormat, '-b', step.backing, '--', step.path];
+    case 'commit':
+      return ['commit', '-f', step.format, '-p', '-d', '-b', step.base, '--', step.top];
+    case 'repair':
+      return ['check', '-r', step.mode, '-f', 'qcow2', '--', step.path];
+    default:
+      return null;
+  }
+}
+
+/** virsh splits a diskspec at commas; a comma inside the file name is written twice. */
+const diskspec = (target: string, file: string) => ['--diskspec', `${target},snapshot=external,file=${file.replaceAll(',', ',,')}`];
+
+function virshArgs(step: Step, run: RunFacts): string[] | null {
+  switch (step.kind) {
+    case 'define-domain':
+      return ['define', '--file', run.xmlFile ?? `<definition of ${step.domain} with the changes above>`];
+    case 'set-current-snapshot':
+      return ['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot];
+    case 'delete-snapshot-metadata':
+      return ['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata'];
+    case 'redefine-snapshot':
+      return ['snapshot-create', '--domain', step.domain, '--xmlfile', run.xmlFile ?? `<record of ${step.snapshot} with the changes above>`, '--redefine', ...(run.current === true ? ['--current'] : [])];
+    case 'create-snapshot':
+      return [
+        'snapshot-create-as',
+        '--domain',
+        step.domain,
+        '--name',
+        step.name,
+        ...(step.description ? ['--description', step.description] : []),
+        '--disk-only',
+        '--atomic',
+        ...Object.entries(step.overlays).flatMap(([target, file]) => diskspec(target, file)),
+        ...step.excluded.flatMap((target) => ['--diskspec', `${target},snapshot=no`]),
+      ];
+    default:
+      return null;
+  }
+}
+
+/** The command a step runs, or null for a step the engine does in process (moving a file to the trash). */
+export function stepCommand(step: Step, run: RunFacts = {}): StepCommand | null {
+  const qemu = qemuImgArgs(step);
+  if (qemu !== null) return { tool: 'qemu-img', args: qemu };
+  const virsh = virshArgs(step, run);
+  if (virsh !== null) return { tool: 'virsh', args: virsh };
+  if (step.kind === 'keep-copy') return { tool: 'cp', args: ['--sparse=always', '--reflink=auto', '--', step.path, step.copy] };
+  return null;
+}
+
+/** The arguments that name the connection a tool works on: virsh's URI for a libvirt source. */
+function connectionArgs(tool: Tool, source: Source): string[] {
+  return tool === 'virsh' && source.kind === 'libvirt' ? ['-c', source.uri] : [];
+}
+
+/** A step's command as a person could type it, for the preview and the log; null for a step done in process. */
+export function stepLine(step: Step, source: Source): string[] | null {
+  const command = stepCommand(step);
+  return command === null ? null : [command.tool, ...connectionArgs(command.tool, source), ...command.args];
+}
