@@ -60,6 +60,21 @@ describe('parseSnapshotXml', () => {
     expect(parseSnapshotXml(xml).disks[0]?.kind).toBe(mode);
   });
 
+  test('plain markup and markup left to htmlparser2 (a comment, a numeric entity) read the same', () => {
+    const body = `<state>disk-snapshot</state><parent><name>a &amp; &lt;b&gt; &quot;c&quot; &apos;d&apos;</name></parent>
+  <description>  two
+lines &amp;amp; </description><creationTime>1700000000</creationTime><memory snapshot='no'/>
+  <disks><disk name='vda' snapshot='external' type='file' name='vdz'><driver type='qcow2'/><source file='/img/a &amp; b&apos;s.s1'/></disk>
+  <disk name="vdb"/></disks>
+  <domain type='qemu'><name>vm</name><devices><disk type='file' device='disk' snapshot='no'><source file='/img/b'/><target dev='vdb'/></disk></devices></domain>`;
+    const plain = parseSnapshotXml(snapshot(body));
+    expect(plain.parent).toBe(`a & <b> "c" 'd'`);
+    expect(plain.description).toBe('  two\nlines &amp; ');
+    expect(plain.disks.map((d) => [d.target, d.kind, d.overlay])).toEqual([['vda', 'external', "/img/a & b's.s1"], ['vdb', 'no', null]]);
+    expect(parseSnapshotXml(snapshot(`<!-- a comment -->${body}`))).toEqual(plain);
+    expect(parseSnapshotXml(snapshot(body.replace('&amp; &lt;b', '&#38; &lt;b')))).toEqual(plain);
+  });
+
   test('checkWellFormed takes comments, CDATA and a ">" inside a quoted value', () => {
     expect(() => checkWellFormed(`<?xml version='1.0'?><!-- c < --><a x='1>2'><![CDATA[<b>]]><b/></a>`)).not.toThrow();
   });
