@@ -134,11 +134,11 @@ async function rebaseThroughput(dir: string, chain: { base: string; top: string 
     const step = {
       kind: 'rebase' as const,
       path: mine.top,
+      format: 'qcow2',
       backing: empty,
       backingFormat: 'qcow2',
       unsafe: false,
       sentence: '',
-      command: ['qemu-img', 'rebase', '-p', '-f', 'qcow2', '-F', 'qcow2', '-b', empty, '--', mine.top],
     };
     let updates = 0;
     engineTimes.push(await seconds(() => runStep(step, { virsh: null, operationId: 'bench', domain: 'bench', op: 'bench', onProgress: () => updates++ })));
