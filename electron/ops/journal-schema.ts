@@ -104,20 +104,20 @@ const planV1Schema = z.preprocess((value) => {
 /** A journal file of one version, its plan read by `plan`. */
 const entrySchemaOf = (version: z.ZodType<number | undefined>, plan: z.ZodType<Plan, unknown>) =>
   z
-  .strictObject({
-    version,
-    id: z.string(),
-    createdAt: z.iso.datetime({ offset: true }),
-    uri: z.string().nullable(),
-    plan,
-    status: z.enum(['running', 'done', 'rolled-back', 'finished-by-recovery', 'failed']),
-    steps: z.array(journalStepSchema),
-    error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional(),
-  })
-  // The executor pairs each step record with its plan step by index, and writes the journal back under its id.
-  .refine((e) => e.steps.length === e.plan.steps.length, 'it has not one step record per step of its plan')
-  .refine((e) => e.plan.id === e.id, 'its plan has another id than the journal')
-  .refine((e) => e.plan.pointOfNoReturn === null || e.plan.pointOfNoReturn < e.plan.steps.length, 'its point of no return is past its last step');
+    .strictObject({
+      version,
+      id: z.string(),
+      createdAt: z.iso.datetime({ offset: true }),
+      uri: z.string().nullable(),
+      plan,
+      status: z.enum(['running', 'done', 'rolled-back', 'finished-by-recovery', 'failed']),
+      steps: z.array(journalStepSchema),
+      error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional(),
+    })
+    // The executor pairs each step record with its plan step by index, and writes the journal back under its id.
+    .refine((e) => e.steps.length === e.plan.steps.length, 'it has not one step record per step of its plan')
+    .refine((e) => e.plan.id === e.id, 'its plan has another id than the journal')
+    .refine((e) => e.plan.pointOfNoReturn === null || e.plan.pointOfNoReturn < e.plan.steps.length, 'its point of no return is past its last step');
 
 const entrySchema = entrySchemaOf(z.literal(JOURNAL_VERSION), planSchema);
 const entryV1Schema = entrySchemaOf(z.literal(1).optional(), planV1Schema);

@@ -6,7 +6,7 @@ import { lstat, mkdtemp, rename, rm, stat, unlink, utimes, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import type { Step } from '../../shared/ops/plan';
+import type { Step, StepKind } from '../../shared/ops/plan';
 import { stepCommand, type RunFacts, type Tool } from '../../shared/ops/step-command';
 import { trashPathOf } from '../../shared/ops/trash-names';
 import { localRunner, runChecked } from '../tools/host-runner';
@@ -75,7 +75,7 @@ async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
  * (checked right before by the caller, in the engine's private trash folder); the copy is made 0600 through a
  * descriptor opened without following a link.
  */
-async function copyFile(step: Step & { kind: 'keep-copy' }, ctx: StepContext): Promise<void> {
+async function copyFile(step: StepOf<'keep-copy'>, ctx: StepContext): Promise<void> {
   await runChecked(localRunner, 'cp', argsFor(step, 'cp'), ctx.signal ? { signal: ctx.signal } : {});
   await secureFile(step.copy, null);
 }
@@ -137,91 +137,111 @@ export async function checkBeforeStep(step: Step): Promise<void> {
   if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays);
 }
 
-export async function runStep(step: Step, ctx: StepContext): Promise<void> {
-  switch (step.kind) {
-    case 'create-snapshot': {
-      const virsh = needVirsh(ctx);
-      if (!(await snapshotExists(virsh, step.domain, step.name))) {
-        // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
-        await checkOverlaysFree(step.overlays);
-        await virsh.run(argsFor(step, 'virsh'));
-      }
-      for (const file of Object.values(step.overlays)) {
-        // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
-        if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
-        const name = readQcow2Header(file)?.backingName ?? null;
-        const backing = name === null ? null : resolveBackingName(file, name);
-        if (backing !== null) await secureOverlay(file, backing);
-      }
-      return;
-    }
-    case 'create-overlay':
-      // Never through or over what stands at the path; an earlier run's file is taken up (see new-files.ts).
-      await createOverlayFile(step.path, step.backing, step.backingFormat);
-      return;
-    case 'define-domain': {
-      const virsh = needVirsh(ctx);
-      const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
-      const disks = Object.fromEntries(
-        Object.entries(step.disks).map(([target, file]) => [target, { file, format: readQcow2Header(file) !== null ? 'qcow2' : 'raw' }]),
-      );
-      await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
-      return;
-    }
-    case 'set-current-snapshot':
-      await needVirsh(ctx).run(argsFor(step, 'virsh'));
-      return;
-    case 'rebase':
-    case 'commit':
-      await qemuImg(ctx, argsFor(step, 'qemu-img'));
-      return;
-    case 'trash': {
-      // Looked at, never followed: a symlink is moved as the link it is.
-      const to = trashPathOf(step.path, ctx.operationId);
-      if (!(await lexists(step.path)) && (await lexists(to))) return;
-      const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
-      await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
-      await checkMove(dirname(step.path), step.path, to);
-      await rename(step.path, to);
-      return;
-    }
-    case 'keep-copy': {
-      if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
-      const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
-      await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
-      // An earlier partial copy goes first (unlink removes a link, never its target): cp would write through
-      // whatever stands at the destination, so checkMove then checks, right before cp, that nothing does.
-      await unlink(step.copy).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
-      await checkMove(dirname(step.path), step.path, step.copy);
-      await copyFile(step, ctx);
-      return;
-    }
-    case 'repair': {
-      // Freeing leaks changes allocation tables only, never what the guest reads: the file keeps its time of
-      // last write, which the health check compares with the birth of the files built on it.
-      const before = step.mode === 'leaks' ? await stat(step.path) : null;
-      await qemuImg(ctx, argsFor(step, 'qemu-img'));
-      if (before !== null) await utimes(step.path, before.atimeMs / 1000, before.mtimeMs / 1000);
-      return;
-    }
-    case 'delete-snapshot-metadata':
-      try {
-        await needVirsh(ctx).run(argsFor(step, 'virsh'));
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-      return;
-    case 'redefine-snapshot': {
-      const virsh = needVirsh(ctx);
-      const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
-      const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
-      const edited = editSnapshotXml(xml, step.replace, step.parent);
-      await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent })));
-      return;
-    }
-    default:
-      return unknownStep(step);
+/** The step of one kind. */
+type StepOf<K extends StepKind> = Extract<Step, { kind: K }>;
+
+/** Takes a snapshot through libvirt unless it exists already (a run before a crash), then secures its new overlays. */
+async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if (!(await snapshotExists(virsh, step.domain, step.name))) {
+    // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
+    await checkOverlaysFree(step.overlays);
+    await virsh.run(argsFor(step, 'virsh'));
   }
+  for (const file of Object.values(step.overlays)) {
+    // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
+    if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
+    const name = readQcow2Header(file)?.backingName ?? null;
+    const backing = name === null ? null : resolveBackingName(file, name);
+    if (backing !== null) await secureOverlay(file, backing);
+  }
+}
+
+/** Defines the domain from its current definition with the step's disks and branch records. */
+async function runDefine(step: StepOf<'define-domain'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
+  const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: readQcow2Header(file) !== null ? 'qcow2' : 'raw' }]));
+  await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
+}
+
+/** Moves the file into this operation's trash folder beside it: looked at, never followed (a symlink moves as the link it is). */
+async function runTrash(step: StepOf<'trash'>, ctx: StepContext): Promise<void> {
+  const to = trashPathOf(step.path, ctx.operationId);
+  if (!(await lexists(step.path)) && (await lexists(to))) return;
+  const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
+  await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+  await checkMove(dirname(step.path), step.path, to);
+  await rename(step.path, to);
+}
+
+/** Copies the file into this operation's trash folder, the way back from a repair. */
+async function runKeepCopy(step: StepOf<'keep-copy'>, ctx: StepContext): Promise<void> {
+  if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
+  const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
+  await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+  // An earlier partial copy goes first (unlink removes a link, never its target): cp would write through
+  // whatever stands at the destination, so checkMove then checks, right before cp, that nothing does.
+  await unlink(step.copy).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+  await checkMove(dirname(step.path), step.path, step.copy);
+  await copyFile(step, ctx);
+}
+
+/**
+ * Repairs the image. Freeing leaks changes allocation tables only, never what the guest reads: the file keeps its
+ * time of last write, which the health check compares with the birth of the files built on it.
+ */
+async function runRepair(step: StepOf<'repair'>, ctx: StepContext): Promise<void> {
+  const before = step.mode === 'leaks' ? await stat(step.path) : null;
+  await qemuImg(ctx, argsFor(step, 'qemu-img'));
+  if (before !== null) await utimes(step.path, before.atimeMs / 1000, before.mtimeMs / 1000);
+}
+
+/** Deletes libvirt's record of the snapshot; one already gone (a run before a crash) is done. */
+async function runDeleteRecord(step: StepOf<'delete-snapshot-metadata'>, ctx: StepContext): Promise<void> {
+  try {
+    await needVirsh(ctx).run(argsFor(step, 'virsh'));
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+/** Redefines the snapshot's record with the step's paths and parent, keeping it current when it was. */
+async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+  const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
+  const edited = editSnapshotXml(xml, step.replace, step.parent);
+  await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent })));
+}
+
+/** How each kind of step runs; every runner is idempotent (see the module comment). */
+const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise<void> } = {
+  'create-snapshot': runCreateSnapshot,
+  // Never through or over what stands at the path; an earlier run's file is taken up (see new-files.ts).
+  'create-overlay': (step) => createOverlayFile(step.path, step.backing, step.backingFormat),
+  'define-domain': runDefine,
+  'set-current-snapshot': async (step, ctx) => {
+    await needVirsh(ctx).run(argsFor(step, 'virsh'));
+  },
+  rebase: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
+  commit: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
+  trash: runTrash,
+  'keep-copy': runKeepCopy,
+  repair: runRepair,
+  'delete-snapshot-metadata': runDeleteRecord,
+  'redefine-snapshot': runRedefine,
+};
+
+/** Runs the runner of step kind `kind`; `K` ties the runner to its own step. */
+function runKind<K extends StepKind>(kind: K, step: StepOf<K>, ctx: StepContext): Promise<void> {
+  const run: (step: StepOf<K>, ctx: StepContext) => Promise<void> = RUNNERS[kind];
+  return run(step, ctx);
+}
+
+/** Runs one step; safe to run again after a crash. Any failure, even one found before a tool starts, is a rejection. */
+export async function runStep(step: Step, ctx: StepContext): Promise<void> {
+  await runKind(step.kind, step, ctx);
 }
 
 function unknownStep(step: never): never {
@@ -245,7 +265,8 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       return;
     case 'rebase':
       if (undo?.kind === 'previous-backing' && undo.backing !== null && undo.format !== null) {
-        await qemuImg(ctx, ['rebase', '-u', '-f', 'qcow2', '-F', undo.format, '-b', undo.backing, '--', step.path]);
+        // The same rebase back: the header alone, to the backing the file had.
+        await qemuImg(ctx, argsFor({ ...step, backing: undo.backing, backingFormat: undo.format, unsafe: true }, 'qemu-img'));
       }
       return;
     case 'trash': {
