@@ -4,6 +4,7 @@
  */
 import type { Domain, ScanResult } from '../model';
 import { basename } from '../paths';
+import { perScan } from './per-scan';
 
 export interface Dependant {
   kind: 'layer' | 'disk' | 'snapshot' | 'branch';
@@ -43,21 +44,6 @@ function collect(domain: Domain, into: Map<string, Dependant[]>): void {
   }
 }
 
-/** A built index and the domains it was built from, to notice a scan whose domains were replaced since. */
-interface IndexEntry {
-  domains: readonly Domain[];
-  members: readonly Domain[];
-  index: ReadonlyMap<string, readonly Dependant[]>;
-}
-
-/**
- * Indexes built so far, one per scan object. Indexing walks every layer, disk, snapshot and branch of the host
- * (thousands on a large one), and every planner and each node action asks for dependants several times; a scan
- * is plain data that is replaced, not edited, when a domain is rescanned (the renderer and the engine build a
- * new result), so one index per scan object serves them all. Weak keys let an index go with its scan.
- */
-const indexes = new WeakMap<ScanResult, IndexEntry>();
-
 /** Builds the index: one pass over the scan, duplicates (domains may share layers) dropped. */
 function buildIndex(scan: ScanResult): Map<string, Dependant[]> {
   const all = new Map<string, Dependant[]>();
@@ -77,24 +63,13 @@ function buildIndex(scan: ScanResult): Map<string, Dependant[]> {
   return all;
 }
 
-/** Whether `entry` was built from the domains `scan` holds now: the same array holding the same domain objects. */
-function stillCurrent(entry: IndexEntry, scan: ScanResult): boolean {
-  return entry.domains === scan.domains && entry.members.length === scan.domains.length && entry.members.every((d, i) => d === scan.domains[i]);
-}
-
 /**
  * Every dependant of every layer in the scan, keyed by layer, without duplicates (domains may share layers).
  * Built once per scan object and shared by every caller (planners, node actions, the file view): the map and its
  * lists are shared, so they are read-only. A scan whose `domains` array or any of its domain objects was
  * replaced since is indexed again; a domain must not be edited in place after it was read.
  */
-export function dependantsIndex(scan: ScanResult): ReadonlyMap<string, readonly Dependant[]> {
-  const cached = indexes.get(scan);
-  if (cached !== undefined && stillCurrent(cached, scan)) return cached.index;
-  const index = buildIndex(scan);
-  indexes.set(scan, { domains: scan.domains, members: [...scan.domains], index });
-  return index;
-}
+export const dependantsIndex: (scan: ScanResult) => ReadonlyMap<string, readonly Dependant[]> = perScan(buildIndex);
 
 /** Every dependant of `layer` in the scan, without duplicates, from the scan's shared index (read-only). */
 export function dependantsOf(scan: ScanResult, layer: string): readonly Dependant[] {

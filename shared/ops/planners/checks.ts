@@ -6,9 +6,10 @@
  * (`guard-unvouched.ts`: images with an external data file, layers a file it could not read may depend on).
  */
 import { unknownLink } from '../../assemble';
-import type { Layer } from '../../model';
+import type { Layer, ScanResult } from '../../model';
 import { dirname } from '../../paths';
 import { unvouchedCheck } from '../guard-unvouched';
+import { perScan } from '../per-scan';
 import type { Impact, Intent, PlanResult, Refusal, Step } from '../plan';
 import { TRASH_DIR } from '../trash-names';
 import type { PlanContext } from './context';
@@ -66,15 +67,24 @@ const unknownChain = (path: string, link: string): Refusal => ({
   details: { path, link },
 });
 
+/** What the checks need to know of the host, gathered once per scan (`per-scan.ts`): every plan on it asks. */
+const hostOf = perScan((scan: ScanResult) => {
+  const problems = [...scan.problems, ...scan.domains.flatMap((d) => d.problems)];
+  const flagged = (code: string) => new Set(problems.flatMap((p) => (p.code === code && p.path !== undefined ? [p.path] : [])));
+  const layers: Record<string, Layer> = {};
+  for (const domain of scan.domains) Object.assign(layers, domain.layers);
+  return {
+    outside: flagged('outside-folder'),
+    badTrash: flagged('unsafe-trash'),
+    layers,
+    folder: scan.source.kind === 'folder' ? scan.source.path : null,
+    unvouched: unvouchedCheck(scan, layers),
+  };
+});
+
 /** The first step that breaks a rule of the module comment, as a refusal; null when the plan may stand. */
 function checkSteps(ctx: PlanContext, steps: Step[]): Refusal | null {
-  const problems = [...ctx.scan.problems, ...ctx.scan.domains.flatMap((d) => d.problems)];
-  const flagged = (code: string) => new Set(problems.flatMap((p) => (p.code === code && p.path !== undefined ? [p.path] : [])));
-  const outside = flagged('outside-folder');
-  const badTrash = flagged('unsafe-trash');
-  const layers: Record<string, Layer> = Object.fromEntries(ctx.scan.domains.flatMap((d) => Object.entries(d.layers)));
-  const folder = ctx.scan.source.kind === 'folder' ? ctx.scan.source.path : null;
-  const unvouched = unvouchedCheck(ctx.scan, layers);
+  const { outside, badTrash, layers, folder, unvouched } = hostOf(ctx.scan);
   for (const step of steps) {
     const touched = touchedBy(step);
     const out = touched.find((path) => outside.has(path) || (folder !== null && !path.startsWith(`${folder}/`)));
