@@ -53,13 +53,23 @@ const TAG = /<(\/?)([^\s/>!?]+)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(
 export function checkWellFormed(xml: string): void {
   const text = xml.replace(NOT_ELEMENTS, '');
   if (/<!--|<!\[CDATA\[/.test(text)) throw malformed('an unterminated comment or CDATA section');
+  walkTags(text);
+}
+
+/** Sees each tag of a document in order, with the text before it (`closing` is "/" on a closing tag). */
+type TagVisitor = (match: RegExpExecArray, before: string) => void;
+
+/** Walks the tags of markup that holds elements only, throwing as checkWellFormed says; `visit` sees each tag. */
+function walkTags(text: string, visit?: TagVisitor): void {
   const stack: string[] = [];
   let roots = 0;
   let end = 0;
   for (const match of text.matchAll(TAG)) {
     const [whole, closing, name, , selfClosing] = match;
     if (name === undefined) throw malformed(`a "<" that starts no tag at offset ${match.index}`);
-    if (stack.length === 0 && text.slice(end, match.index).trim() !== '') throw malformed('text outside the root element');
+    const before = visit !== undefined || stack.length === 0 ? text.slice(end, match.index) : '';
+    if (stack.length === 0 && before.trim() !== '') throw malformed('text outside the root element');
+    visit?.(match, before);
     end = match.index + whole.length;
     if (closing === '/') {
       const open = stack.pop();
@@ -154,33 +164,39 @@ function attributesOf(text: string): Record<string, string> {
 }
 
 /**
- * Reads plain markup (see NOT_PLAIN) that checkWellFormed has passed, into what htmlparser2 reads from it, several
- * times faster: every scan of a large host reads a thousand snapshot documents.
+ * Checks and reads plain markup (see NOT_PLAIN) in one walk, into what htmlparser2 reads from it, several times
+ * faster: every scan of a large host reads a thousand snapshot documents. Only text outside the root is dropped.
  */
 function readPlain(xml: string): XmlChild[] {
   const top: XmlElement = { kind: 'element', name: '', attribs: {}, children: [] };
   const stack = [top];
-  let end = 0;
-  for (const match of xml.matchAll(TAG)) {
-    const [whole, closing, name, attributes, selfClosing] = match;
+  walkTags(xml, (match, before) => {
+    const [, closing, name, attributes, selfClosing] = match;
     const parent = stack[stack.length - 1] as XmlElement;
-    if (match.index > end) parent.children.push({ kind: 'text', data: decode(xml.slice(end, match.index)) });
-    end = match.index + whole.length;
+    if (before !== '' && stack.length > 1) parent.children.push({ kind: 'text', data: decode(before) });
     if (closing === '/') {
       stack.pop();
-      continue;
+      return;
     }
     const element: XmlElement = { kind: 'element', name: name ?? '', attribs: attributesOf(attributes ?? ''), children: [] };
     parent.children.push(element);
     if (selfClosing !== '/') stack.push(element);
-  }
-  if (xml.length > end) top.children.push({ kind: 'text', data: decode(xml.slice(end)) });
+  });
   return top.children;
 }
 
-/** The root element named `name` of a document checkWellFormed has passed, or null. */
+/**
+ * The root element named `name`, or null; throws when the document is not well-formed (see checkWellFormed).
+ * Plain markup is checked and read in one walk; any other goes through checkWellFormed and htmlparser2.
+ */
 function rootOf(xml: string, name: string): XmlElement | null {
-  const nodes = NOT_PLAIN.test(xml) ? fromDom(parseDocument(xml, { xmlMode: true, decodeEntities: true }).children) : readPlain(xml);
+  let nodes: XmlChild[];
+  if (NOT_PLAIN.test(xml)) {
+    checkWellFormed(xml);
+    nodes = fromDom(parseDocument(xml, { xmlMode: true, decodeEntities: true }).children);
+  } else {
+    nodes = readPlain(xml);
+  }
   return nodes.find((c): c is XmlElement => c.kind === 'element' && c.name === name) ?? null;
 }
 
@@ -212,7 +228,6 @@ function domainDiskFor(domain: XmlElement | null, name: string): XmlElement | nu
 export function parseSnapshotXml(xml: string): RawSnapshot {
   const inactive = cutElement(xml, 'inactiveDomain');
   const domainCut = cutElement(inactive.rest, 'domain');
-  checkWellFormed(domainCut.rest);
   const root = rootOf(domainCut.rest, 'domainsnapshot');
   if (root === null) throw new AppError('E_TOOL', 'The snapshot XML has no <domainsnapshot> element.');
   const name = textOf(tag(root, 'name'));
@@ -227,7 +242,6 @@ export function parseSnapshotXml(xml: string): RawSnapshot {
   let domain: XmlElement | null | undefined;
   const savedDomain = (): XmlElement | null => {
     if (domain === undefined) {
-      if (domainCut.cut !== null) checkWellFormed(domainCut.cut);
       domain = domainCut.cut === null ? null : rootOf(domainCut.cut, 'domain');
     }
     return domain;
