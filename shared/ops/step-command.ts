@@ -4,6 +4,7 @@
  * connection the engine's virsh session is opened on. Nothing else builds a step's arguments (docs/architecture.md).
  */
 import type { Source } from '../model';
+import { checkArgs, commitArgs, createArgs, rebaseArgs } from '../qemu-img-args';
 import type { Step } from './plan';
 
 /** The tools a step runs. Steps done in process (moving to the trash) run none. */
@@ -24,17 +25,17 @@ export interface RunFacts {
   current?: boolean;
 }
 
-/** Formats are always named (docs/safety.md, rule 9); `--` ends the options before any path. */
+/** qemu-img's part of a plan, built by the same functions the engine's qemu-img adapter runs. */
 function qemuImgArgs(step: Step): string[] | null {
   switch (step.kind) {
     case 'create-overlay':
-      return ['create', '-q', '-f', 'qcow2', '-b', step.backing, '-F', step.backingFormat, '--', step.path];
+      return createArgs(step.path, { format: 'qcow2', backing: { path: step.backing, format: step.backingFormat } });
     case 'rebase':
-      return [...(step.unsafe ? ['rebase', '-u'] : ['rebase', '-p']), '-f', step.format, '-F', step.backingFormat, '-b', step.backing, '--', step.path];
+      return rebaseArgs({ path: step.path, format: step.format }, { path: step.backing, format: step.backingFormat }, step.unsafe ? 'unsafe' : 'safe');
     case 'commit':
-      return ['commit', '-f', step.format, '-p', '-d', '-b', step.base, '--', step.top];
+      return commitArgs({ path: step.top, format: step.format }, step.base);
     case 'repair':
-      return ['check', '-r', step.mode, '-f', 'qcow2', '--', step.path];
+      return checkArgs({ path: step.path, format: 'qcow2' }, { repair: step.mode, output: 'text' });
     default:
       return null;
   }
