@@ -6,6 +6,12 @@ import { refuse, type Planner } from './context';
 import { impact, OVERLAY_BYTES } from './impact';
 import { currentBranch } from './records';
 
+/**
+ * A name as part of a new overlay's file name. libvirt (9.0) creates a shut-off domain's overlay under the name
+ * its diskspec spells, a comma still doubled (",,"), while it records the name with one: a comma never goes in.
+ */
+const fileNamePart = (name: string): string => name.replaceAll(',', '_');
+
 export const createSnapshot: Planner<'create-snapshot'> = {
   guard: { needsShutOff: false, needsLibvirt: true, allowProblems: false },
   plan(ctx, intent, domain) {
@@ -14,7 +20,11 @@ export const createSnapshot: Planner<'create-snapshot'> = {
     if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to snapshot.`);
     const overlays: Record<string, string> = {};
     for (const tip of current.tips) {
-      const path = `${dirname(tip.file)}/${domain.name}.${intent.name}.${tip.target}.qcow2`;
+      const folder = dirname(tip.file);
+      if (folder.includes(',') && domain.state !== 'running' && domain.state !== 'paused') {
+        return refuse('E_NOT_SUPPORTED', `${folder} has a comma in its path: libvirt cannot take a snapshot of a domain that is not running into such a folder. Start the domain, or move its disks.`, { path: folder });
+      }
+      const path = `${folder}/${fileNamePart(domain.name)}.${fileNamePart(intent.name)}.${fileNamePart(tip.target)}.qcow2`;
       if (domain.layers[path] !== undefined) return refuse('E_NAME_TAKEN', `The file ${path} already exists.`, { path });
       overlays[tip.target] = path;
     }
