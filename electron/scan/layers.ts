@@ -6,7 +6,8 @@
  * field. An image with an external data file is read from its header alone and flagged: `qemu-img info` would
  * open the data file, which may name any file on the host.
  */
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, normalize } from 'node:path';
 import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
@@ -107,6 +108,8 @@ export class LayerReader {
   /** Each regular file's stat from `isRegular`, taken once per scan: sizes and owners come from it too. */
   private readonly fileStats = new Map<string, Stats>();
   private readonly limit: ReturnType<typeof pLimit>;
+  /** Layers some walk has linked as qcow2 this scan: a later walk stops there, as at a layer stored already. */
+  private readonly linkedQcow2 = new Set<string>();
 
   constructor(options: LayerReaderOptions = {}) {
     this.limit = pLimit(options.concurrency ?? 4);
@@ -155,9 +158,31 @@ export class LayerReader {
   canonical(path: string): string | null {
     let real = this.realPaths.get(path);
     if (real === undefined) {
-      real = canonical(path);
+      real = this.resolveReal(path);
       this.realPaths.set(path, real);
     }
+    return real;
+  }
+
+  /**
+   * `canonical(path)`, with one lstat for a file that is not a symbolic link, in a folder resolved already: the
+   * real path of `dir/name` is the real path of `dir`, then `name`, unless `name` is a link (or `.`/`..`, which a
+   * normalized path has none of). A thousand files in a few folders cost a thousand lstats, not a realpath each
+   * (one readlink per component). The lstat of a regular file is its stat, kept for `isRegular` and sizes.
+   */
+  private resolveReal(path: string): string | null {
+    if (!isAbsolute(path) || normalize(path) !== path || path.endsWith('/')) return canonical(path);
+    const dir = this.canonical(dirname(path));
+    if (dir === null) return null;
+    let stats: Stats;
+    try {
+      stats = lstatSync(path);
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : canonical(path);
+    }
+    if (stats.isSymbolicLink()) return canonical(path);
+    const real = dir === '/' ? `/${basename(path)}` : `${dir}/${basename(path)}`;
+    if (stats.isFile()) this.fileStats.set(real, stats);
     return real;
   }
 
@@ -209,6 +234,7 @@ export class LayerReader {
 
   /** Whether a path is a regular file, reporting it when it is something else; a missing file is left to the caller. */
   isRegular(path: string, severity: Problem['severity']): boolean {
+    if (this.fileStats.has(path)) return true;
     let regular = true;
     try {
       const stats = statSync(path);
@@ -240,6 +266,9 @@ export class LayerReader {
       if (this.layers[at] !== undefined && !this.wantsQcow2(at, atFormat)) {
         return { links };
       }
+      // Nor one another walk has linked as qcow2 and is about to store: walks that start together (every overlay
+      // of a domain, read at once) would otherwise each walk the whole chain below them again.
+      if (this.linkedQcow2.has(at) && (atFormat === null || atFormat === 'qcow2')) return { links };
       if (first === undefined) this.openedAs.set(at, atOpened);
       seen.add(at);
       // Opening a FIFO or device could block or have side effects: such a file is never an image.
@@ -262,6 +291,7 @@ export class LayerReader {
       }
       const link = this.linkOf(at, atOpened, linkFormat, header);
       links.push(link);
+      if (linkFormat === 'qcow2') this.linkedQcow2.add(at);
       if (link.backingName === null) return { links };
 
       const hop = followBacking({ at, opened: atOpened, name: link.backingName, format: link.backingFormat }, seen, (path) => this.canonical(path));

@@ -76,14 +76,20 @@ export class NotRegularFileError extends Error {
  * regular file before a byte is read, so a path swapped after an earlier stat is caught too.
  */
 export function openRegularFile(path: string): number {
+  return openRegular(path).fd;
+}
+
+/** `openRegularFile`, with the size its check read: one fstat serves both. */
+function openRegular(path: string): { fd: number; size: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) throw new NotRegularFileError(path);
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new NotRegularFileError(path);
+    return { fd, size: stats.size };
   } catch (error) {
     closeSync(fd);
     throw error;
   }
-  return fd;
 }
 
 /**
@@ -94,13 +100,13 @@ export function openRegularFile(path: string): number {
  * `openRegularFile`.
  */
 export function readQcow2Header(path: string): Qcow2Header | null {
-  const fd = openRegularFile(path);
+  const { fd, size: fileSize } = openRegular(path);
   try {
-    const fileSize = fstatSync(fd).size;
     let windowAt = 0;
     let window = Buffer.alloc(0);
     const fill = (offset: number, length: number): void => {
-      window = Buffer.alloc(Math.min(length, Math.max(0, fileSize - offset)));
+      // Only the bytes read are kept (the subarray below), so the buffer need not be zeroed first.
+      window = Buffer.allocUnsafe(Math.min(length, Math.max(0, fileSize - offset)));
       windowAt = offset;
       let done = 0;
       while (done < window.length) {
@@ -111,12 +117,15 @@ export function readQcow2Header(path: string): Qcow2Header | null {
       window = window.subarray(0, done);
     };
     const readAt: ReadAt = (offset, length) => {
-      const out = Buffer.alloc(length);
       // Past the end of the file (or beyond any offset a JS number holds exactly) QEMU reads zeros.
-      if (offset >= fileSize || !Number.isSafeInteger(offset)) return out;
+      if (offset >= fileSize || !Number.isSafeInteger(offset)) return Buffer.alloc(length);
       const windowEnd = windowAt + window.length;
       if (offset < windowAt || (offset + length > windowEnd && windowEnd < fileSize)) fill(offset, Math.max(length, offset === 0 ? FIRST_READ : WINDOW));
-      window.copy(out, 0, offset - windowAt, Math.min(window.length, offset - windowAt + length));
+      const from = offset - windowAt;
+      // Bytes the window holds whole are handed out as a view of it: no copy for the many small reads of a header.
+      if (from + length <= window.length) return window.subarray(from, from + length);
+      const out = Buffer.alloc(length);
+      window.copy(out, 0, from, Math.min(window.length, from + length));
       return out;
     };
     return decodeQcow2(readAt);
