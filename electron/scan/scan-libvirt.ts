@@ -40,10 +40,10 @@ interface DomainReadout {
   current: string | null;
 }
 
+/** The four readings are asked at once, so that they travel together: one round trip, not two. */
 async function readDomain(virsh: Virsh, name: string): Promise<DomainReadout> {
-  const state = (await virsh.run(['domstate', '--domain', name])).trim();
-  const live = state === 'running' || state === 'paused' || state === 'in shutdown';
-  const [xml, snapshotNames, current] = await Promise.all([
+  const [state, xml, snapshotNames, current] = await Promise.all([
+    virsh.run(['domstate', '--domain', name]).then((stdout) => stdout.trim()),
     virsh.run(['dumpxml', '--domain', name]),
     virsh.run(['snapshot-list', '--domain', name, '--name']).then(listedNames),
     virsh
@@ -54,6 +54,7 @@ async function readDomain(virsh: Virsh, name: string): Promise<DomainReadout> {
         throw error;
       }),
   ]);
+  const live = state === 'running' || state === 'paused' || state === 'in shutdown';
   const configXml = live ? await virsh.run(['dumpxml', '--domain', name, '--inactive']) : xml;
   return { state, live, xml, configXml, snapshotNames, current };
 }
@@ -224,14 +225,11 @@ function unreadableDomain(name: string, error: unknown): Domain {
   };
 }
 
-/** The domains to scan (all the connection lists, unless given) and the hypervisor's version line. */
-async function listDomains(virsh: Virsh, options: LibvirtScanOptions): Promise<{ names: string[]; hypervisor: string | null }> {
+/** The domains to scan: all the connection lists, unless given. */
+async function listDomains(virsh: Virsh, options: LibvirtScanOptions): Promise<string[]> {
+  if (options.domains !== undefined) return options.domains;
   try {
-    const [version, names] = await Promise.all([
-      virsh.run(['version']).catch(() => ''),
-      options.domains !== undefined ? Promise.resolve(options.domains) : virsh.run(['list', '--all', '--name']).then(listedNames),
-    ]);
-    return { names, hypervisor: parseVersion(version) };
+    return listedNames(await virsh.run(['list', '--all', '--name']));
   } catch (error) {
     const said = error instanceof AppError ? String(error.details?.stderr ?? error.message) : String(error);
     throw new AppError('E_CONNECT', `Cannot read libvirt at ${virsh.uri}: ${said}`, { uri: virsh.uri });
@@ -276,7 +274,9 @@ async function attachFolderProblems(reader: LayerReader, collected: Collected[])
 
 /** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
 export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}): Promise<ScanResult> {
-  const { names, hypervisor } = await listDomains(virsh, options);
+  // The hypervisor's version line is asked beside the domains: the domains' readings do not wait for it.
+  const version = virsh.run(['version']).catch(() => '');
+  const names = await listDomains(virsh, options);
   const reader = new LayerReader();
   const results = await Promise.all(
     names.map((name) =>
@@ -293,7 +293,7 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   return {
     source: { kind: 'libvirt', uri: virsh.uri },
     scannedAt: new Date().toISOString(),
-    hypervisor,
+    hypervisor: parseVersion(await version),
     domains,
     problems: [],
   };
