@@ -1,24 +1,20 @@
 /**
  * The `virt-snaptree` command line: `tree` for people and scripts, `serve` for headless hosts and browsers.
- * Both call the engine; neither re-implements it.
+ * Both call the engine; neither re-implements it. Only what parsing the command line needs is loaded at start:
+ * each command loads its own modules when it runs, so `tree` starts its virsh sessions
+ * before the scanner's modules have loaded, and never loads the planners, the executor or the server.
  */
-import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { sourceEntry, type SourceEntry } from '../../shared/contract';
 import { toErrorData } from '../../shared/errors';
 import { existingNameOptionSchema, uriSchema } from '../../shared/validate';
-import { checkedSource, Engine, VERSION } from '../engine';
-import { createDemoLab, type DemoLab } from '../lab/demo-lab';
-import { startServer } from '../server/serve';
-import { tokenFromFile } from '../server/token-file';
-import { openVirsh } from '../tools/virsh';
 import { addInspectCommands } from './inspect-commands';
-import { addOperationCommands, DEFAULT_URI, name, recoverOnStart } from './ops-commands';
-import { rendererDir } from './paths';
+import { addOperationCommands, DEFAULT_URI, name } from './ops-commands';
 import { addRecoverCommand, addTrashCommands } from './trash-commands';
+import type { ServeFlags } from './serve-command';
 import { runTree, type TreeFlags } from './tree-command';
-import { err, out } from './output';
+import { err } from './output';
+import { CLI_VERSION } from './version';
 
 function validated<T>(schema: z.ZodType<T>) {
   return (value: string): T => {
@@ -38,61 +34,10 @@ function fail(error: unknown): never {
   process.exit(data.code === 'E_BAD_INPUT' ? 2 : 1);
 }
 
-interface ServeFlags {
-  connect?: string[];
-  folder?: string[];
-  demo?: boolean;
-  port?: number;
-  tokenFile?: string;
-}
-
-async function runServe(flags: ServeFlags): Promise<void> {
-  const sources: SourceEntry[] = [];
-  // What serve is started with is what its clients may reach: checked like a source added in the app.
-  for (const uri of flags.connect ?? []) {
-    sources.push(sourceEntry(await checkedSource({ kind: 'libvirt', uri })));
-  }
-  for (const folder of flags.folder ?? []) {
-    sources.push(sourceEntry(await checkedSource({ kind: 'folder', path: resolve(folder) })));
-  }
-  const token = flags.tokenFile !== undefined ? await tokenFromFile(resolve(flags.tokenFile)) : undefined;
-  let lab: DemoLab | null = null;
-  if (flags.demo) {
-    const virsh = openVirsh(DEFAULT_URI);
-    const reachable = await virsh.run(['version']).then(
-      () => true,
-      () => false,
-    );
-    err('Building the demo lab…\n');
-    lab = await createDemoLab(reachable ? virsh : null);
-    await virsh.close();
-    if (lab.skipped !== null) err(`Demo: image folder only. ${lab.skipped}\n`);
-    sources.unshift(...lab.sources);
-  }
-  if (sources.length === 0) sources.push(sourceEntry({ kind: 'libvirt', uri: DEFAULT_URI }));
-
-  const engine = new Engine({ host: 'serve', sources, demo: flags.demo ?? false });
-  await recoverOnStart(engine);
-  const server = await startServer({ engine, rendererDir: rendererDir(), ...(flags.port !== undefined ? { port: flags.port } : {}), ...(token !== undefined ? { token } : {}) });
-  out(`virt-snaptree is serving on 127.0.0.1 only. Open:\n  ${server.url}\n`);
-
-  let closing = false;
-  const shutdown = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    await server.close();
-    await engine.close();
-    await lab?.dispose();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
-}
-
 export function buildProgram(): Command {
   const program = new Command('virt-snaptree')
     .description('The snapshot graph of libvirt/QEMU virtual machines with external qcow2 snapshots.')
-    .version(VERSION)
+    .version(CLI_VERSION)
     // Usage errors exit 2, like E_BAD_INPUT; help and version exit 0.
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
@@ -113,7 +58,11 @@ export function buildProgram(): Command {
     .option('--demo', 'build and offer the demo lab')
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: any free port)', validated(z.coerce.number().int().min(1).max(65535)))
     .option('--token-file <path>', 'keep the access token in this file (created 0600), so the URL stays the same across restarts')
-    .action((options: ServeFlags) => runServe(options).catch(fail));
+    .action((options: ServeFlags) =>
+      import('./serve-command')
+        .then(({ runServe }) => runServe(options))
+        .catch(fail),
+    );
 
   addOperationCommands(program, fail);
   addTrashCommands(program, fail);

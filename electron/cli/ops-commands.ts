@@ -14,7 +14,7 @@ import type { Intent, Plan } from '../../shared/ops/plan';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { intentSchema } from '../../shared/contract';
 import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, uriSchema } from '../../shared/validate';
-import { Engine } from '../engine';
+import type { Engine } from '../engine';
 import { err, out } from './output';
 
 export const DEFAULT_URI = 'qemu:///system';
@@ -86,9 +86,18 @@ export async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * A new engine for one CLI command. The engine's modules (planners, executor, journal, server, live picture) are
+ * loaded here, when a command needs them, not when the CLI starts: `tree` of named domains never loads them.
+ */
+export async function openEngine(): Promise<Engine> {
+  const { Engine } = await import('../engine');
+  return new Engine({ host: 'serve' });
+}
+
 /** Runs one CLI command on an engine of its own, reporting any error with its code and closing the engine. */
 export async function withEngine(fail: (error: unknown) => never, work: (engine: Engine) => Promise<void>): Promise<void> {
-  const engine = new Engine({ host: 'serve' });
+  const engine = await openEngine().catch(fail);
   try {
     await work(engine);
   } catch (error) {
@@ -151,7 +160,7 @@ async function showAndApply(engine: Engine, source: Source, plan: Plan, flags: C
 
 async function runIntent(flags: CommonFlags, build: BuildIntent): Promise<void> {
   const source = sourceOf(flags);
-  const engine = new Engine({ host: 'serve' });
+  const engine = await openEngine();
   try {
     const intent = checkIntent(await build(source, engine));
     await recoverOnStart(engine);

@@ -7,10 +7,10 @@ import { resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { ScanResult, Source } from '../../shared/model';
-import { Engine } from '../engine';
-import { listedNames } from '../scan/list-snapshots';
-import { scanLibvirt } from '../scan/scan-libvirt';
-import { DEFAULT_URI } from './ops-commands';
+import { connectionUriProblem } from '../../shared/source-rules';
+import { VirshPool } from '../tools/virsh';
+import type { Engine } from '../engine';
+import { DEFAULT_URI, openEngine } from './ops-commands';
 import { out } from './output';
 
 export interface TreeFlags {
@@ -21,28 +21,52 @@ export interface TreeFlags {
   json?: boolean;
 }
 
+/** Prints the result: before the connection closes, since virsh takes a moment to quit. */
+type Show = (result: ScanResult) => void;
+
+/** Sessions for a scan of named domains: as the engine's pool, all started at once. */
+const SESSIONS = 4;
+
 function notFound(name: string): AppError {
   return new AppError('E_NOT_FOUND', `No domain named "${name}".`, { domain: name });
 }
 
-/** Scans only `names` of a connection; a name the connection does not list is E_NOT_FOUND. */
-async function scanDomains(engine: Engine, uri: string, names: string[]): Promise<ScanResult> {
-  const virsh = engine.virsh(uri);
-  // The listing runs beside the scan; a connection that cannot be read fails the scan with its own error first.
-  const [listed, result] = await Promise.all([virsh.run(['list', '--all', '--name']).then(listedNames, () => null), scanLibvirt(virsh, { domains: names })]);
-  const missing = listed === null ? undefined : names.find((n) => !listed.includes(n));
-  if (missing !== undefined) throw notFound(missing);
-  return result;
+/**
+ * Scans only `names` of a connection; a name the connection does not list is E_NOT_FOUND. The connection is
+ * checked and opened as the engine opens one (engine.virsh), and its listing asked before the scanner's modules
+ * load, so that the virsh sessions start while Node is still loading them.
+ */
+async function scanDomains(uri: string, names: string[], show: Show): Promise<void> {
+  const problem = connectionUriProblem(uri);
+  if (problem !== null) throw new AppError('E_BAD_INPUT', problem, { uri });
+  const virsh = new VirshPool(uri, SESSIONS);
+  try {
+    virsh.open();
+    // The listing runs beside the scan; a connection that cannot be read fails the scan with its own error first.
+    const listing = virsh.run(['list', '--all', '--name']).catch(() => null);
+    const [{ scanLibvirt }, { listedNames }] = await Promise.all([import('../scan/scan-libvirt'), import('../scan/list-snapshots')]);
+    const [stdout, result] = await Promise.all([listing, scanLibvirt(virsh, { domains: names })]);
+    const listed = stdout === null ? null : listedNames(stdout);
+    const missing = listed === null ? undefined : names.find((n) => !listed.includes(n));
+    if (missing !== undefined) throw notFound(missing);
+    show(result);
+  } finally {
+    await virsh.close();
+  }
 }
 
 /** What `tree` prints: every domain of the source, or the ones named, in the order named. */
-async function scanForTree(engine: Engine, source: Source, names: string[]): Promise<ScanResult> {
-  if (names.length > 0 && source.kind === 'libvirt') return scanDomains(engine, source.uri, names);
-  const result = await engine.scan(source);
-  if (names.length === 0) return result;
-  const missing = names.find((n) => !result.domains.some((d) => d.name === n));
-  if (missing !== undefined) throw notFound(missing);
-  return { ...result, domains: names.flatMap((n) => result.domains.filter((d) => d.name === n)) };
+async function scanForTree(source: Source, names: string[], show: Show): Promise<void> {
+  if (names.length > 0 && source.kind === 'libvirt') return scanDomains(source.uri, names, show);
+  const engine: Engine = await openEngine();
+  try {
+    const result = await engine.scan(source);
+    const missing = names.find((n) => !result.domains.some((d) => d.name === n));
+    if (missing !== undefined) throw notFound(missing);
+    show(names.length === 0 ? result : { ...result, domains: names.flatMap((n) => result.domains.filter((d) => d.name === n)) });
+  } finally {
+    await engine.close();
+  }
 }
 
 /** Runs `tree`: `names` are domain names taken verbatim, already checked against the input rules. */
@@ -52,11 +76,5 @@ export async function runTree(names: string[], flags: TreeFlags): Promise<void> 
   }
   const source: Source = flags.folder !== undefined ? { kind: 'folder', path: resolve(flags.folder) } : { kind: 'libvirt', uri: flags.connect ?? DEFAULT_URI };
   const wanted = [...new Set([...(flags.domain !== undefined ? [flags.domain] : []), ...names])];
-  const engine = new Engine({ host: 'serve' });
-  try {
-    const result = await scanForTree(engine, source, wanted);
-    out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatTree(result));
-  } finally {
-    await engine.close();
-  }
+  await scanForTree(source, wanted, (result) => out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatTree(result)));
 }

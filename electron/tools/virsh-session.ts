@@ -139,6 +139,11 @@ export class VirshSession implements Virsh {
     return count;
   }
 
+  /** Starts the virsh process now unless one is running, so that it connects before the first command comes. */
+  open(): void {
+    if (this.current === null) this.start();
+  }
+
   /** Fails with E_BAD_INPUT, having written nothing, for a command that is not printable text. */
   async run(args: readonly string[], options: RunOptions = {}): Promise<string> {
     checkCommandWord(args);

@@ -67,6 +67,11 @@ export class VirshPool implements Virsh {
     this.perCall = new VirshPerCall(uri, options);
   }
 
+  /** Starts every session's virsh now, ahead of the first commands: each takes a while to connect. */
+  open(): void {
+    for (const session of this.sessions) session.open();
+  }
+
   async run(args: readonly string[], options?: RunOptions): Promise<string> {
     if (!isLineSafe(args)) return this.perCall.run(args, options);
     const idlest = this.sessions.reduce((a, b) => (b.pending < a.pending ? b : a));
