@@ -216,6 +216,18 @@ describe('every step starts what its preview shows, and the impact is what the n
   });
 });
 
+/**
+ * base → s1 → s2 → tip, a branch "alt" on base; with s2's record gone, s1's overlay only carries the tip, while
+ * base is shared: deleting s1 rebases the tip safely onto base, with no commit (no point of no return).
+ */
+async function seedSafeRebase(file: string): Promise<string> {
+  const vm = await seed(file);
+  await engine.apply(await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' }));
+  await engine.apply(await planned({ op: 'switch', domain: vm, branch: 'main' }));
+  virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', 's2', '--metadata']);
+  return vm;
+}
+
 /** A journal as the previous release wrote it: version 1, command lines, no format on a rebase or commit, no graph fields. */
 function versionOneText(entry: JournalEntry): string {
   const json = JSON.parse(journalText(entry)) as { version: number; plan: { steps: Array<Record<string, unknown>>; impact: Record<string, unknown> } };
@@ -270,12 +282,7 @@ describe('a version 1 journal is recovered by this build', () => {
   });
 
   test('a safe rebase lacking its format is undone: the domain reads as before, its file back on its old backing', async () => {
-    const vm = await seed('v1 back');
-    // base → s1 → s2 → tip, a branch "alt" on base; with s2's record gone, s1's overlay only carries the tip,
-    // while base is shared: deleting s1 rebases the tip safely onto base, with no commit.
-    await engine.apply(await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' }));
-    await engine.apply(await planned({ op: 'switch', domain: vm, branch: 'main' }));
-    virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', 's2', '--metadata']);
+    const vm = await seedSafeRebase('v1 back');
     const before = await engine.scanDomain(source, vm);
     const views = exportViews(before, lab.path('views-back'));
     const tip = diskSource(vm, 'vda');
@@ -290,6 +297,53 @@ describe('a version 1 journal is recovered by this build', () => {
     expect(backingOf(tip)).toBe(oldBacking);
     const header = execFileSync('qemu-img', ['info', '--output=json', '-U', '-f', 'qcow2', '--', tip], { encoding: 'utf8' });
     expect(JSON.parse(header)).toMatchObject({ 'backing-filename-format': 'qcow2' });
+    await expectSameViews(await engine.scanDomain(source, vm), views);
+  });
+});
+
+describe('the one domain guard refuses nothing that is the fix for what it refuses', () => {
+  test('a branch that lost one of its tip files can still be deleted, as it could before the guard was shared', async () => {
+    const id = `b${++seq}`;
+    const disks = await Promise.all(
+      ['vda', 'vdb'].map(async (target) => {
+        const file = lab.path(`${id}-${target}.qcow2`);
+        await qemuImgCreate(file, { size: 16 * MiB });
+        return { target, file, format: 'qcow2' as const };
+      }),
+    );
+    const vm = await lab.define({ name: id, disks });
+    lab.snapshot(vm, 's1');
+    await engine.apply(await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' }));
+    await engine.apply(await planned({ op: 'switch', domain: vm, branch: 'main' }));
+    const alt = (await engine.scanDomain(source, vm)).branches.find((b) => b.name === 'alt');
+    const lost = alt?.tips.find((t) => t.target === 'vdb')?.file;
+    if (lost === undefined) throw new Error('no tip on vdb');
+    await rm(lost);
+    const scanned = await engine.scanDomain(source, vm);
+    // The scan reports the lost file as an error of the domain; deleting the branch is how it goes away.
+    expect(scanned.problems.some((p) => p.severity === 'error' && p.message.includes('"alt"'))).toBe(true);
+    const result = await engine.plan(source, { op: 'delete-branch', domain: vm, branch: 'alt' });
+    expect(result.ok ? 'planned' : `${result.refusal.code}: ${result.refusal.message}`).toBe('planned');
+  });
+});
+
+describe('cancelling an operation', () => {
+  test('cancelled as a safe rebase starts, the operation is undone and nothing is changed', async () => {
+    const vm = await seedSafeRebase('cancel');
+    const views = exportViews(await engine.scanDomain(source, vm), lab.path('views-cancel'));
+    const tip = diskSource(vm, 'vda');
+    const oldBacking = backingOf(tip);
+    const plan = await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    expect(plan.steps[0]).toMatchObject({ kind: 'rebase', unsafe: false });
+    const controller = new AbortController();
+    const error: unknown = await engine.apply(plan, { signal: controller.signal, onProgress: (e) => e.step === 0 && controller.abort() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    // The undo runs whatever the cancelled signal says: a cancel stops the operation, never its way back.
+    expect(error).toMatchObject({ code: 'E_CANCELLED', message: expect.stringContaining('Nothing was changed') });
+    expect(await unfinishedJournals()).toEqual([]);
+    expect(backingOf(tip)).toBe(oldBacking);
     await expectSameViews(await engine.scanDomain(source, vm), views);
   });
 });

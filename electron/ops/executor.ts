@@ -136,7 +136,9 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
     return said('Nothing was changed: no step ran.');
   }
   try {
-    await rollBack(entry, ctx);
+    // A cancel stops the operation, never its way back: the undo runs without the cancelled signal.
+    const { signal: _cancelled, ...undoCtx } = ctx;
+    await rollBack(entry, undoCtx);
   } catch (undoError) {
     const undone = entry.steps.flatMap((s, i) => (s.state === 'undone' ? [i] : []));
     entry.status = 'failed';
