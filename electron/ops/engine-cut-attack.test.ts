@@ -10,7 +10,7 @@
  *   back after a safe rebase, to what a clean run or a clean rollback gives.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
@@ -345,5 +345,50 @@ describe('cancelling an operation', () => {
     expect(await unfinishedJournals()).toEqual([]);
     expect(backingOf(tip)).toBe(oldBacking);
     await expectSameViews(await engine.scanDomain(source, vm), views);
+  });
+});
+
+describe('cancelling a commit', () => {
+  test('the journal says the operation must be finished, and recovery finishes it to what a clean run gives', async () => {
+    const vm = await seed('cancel commit');
+    await writePattern(diskSource(vm, 'vda'), 'qcow2', 0x33, 0, 12 * MiB);
+    for (const snap of ['s2', 's1']) virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', snap, '--metadata']);
+    const views = exportViews(await engine.scanDomain(source, vm), lab.path('views-cancel-commit'));
+    const plan = await planned({ op: 'commit', domain: vm, branch: 'main' });
+    expect(plan.steps[0]?.kind).toBe('commit');
+    const controller = new AbortController();
+    const error: unknown = await engine.apply(plan, { signal: controller.signal, onProgress: (e) => e.step === 0 && e.percent !== null && controller.abort() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'E_CANCELLED', message: expect.stringContaining('virt-snaptree recover') });
+    const [journal] = await unfinishedJournals();
+    expect(journal?.status).toBe('failed');
+    expect(journal?.steps[0]?.state).toBe('started');
+    const reports = await engine.recover(vm);
+    expect(reports.map((r) => r.outcome)).toEqual(['finished']);
+    await expectSameViews(await engine.scanDomain(source, vm), views);
+  });
+});
+
+describe('repair is the fix for what the scan flags', () => {
+  test('an image qemu marked corrupt in its header can be repaired, on a domain whose only error is that mark', async () => {
+    const vm = await seed('marked');
+    const tip = diskSource(vm, 'vda');
+    corruptRefcounts(tip);
+    // qcow2 header: incompatible features at byte 72, big-endian; bit 1 is "corrupt" (docs/model.md).
+    const fd = await open(tip, 'r+');
+    const bits = Buffer.alloc(8);
+    await fd.read(bits, 0, 8, 72);
+    bits.writeBigUInt64BE(bits.readBigUInt64BE(0) | 2n, 0);
+    await fd.write(bits, 0, 8, 72);
+    await fd.close();
+    const scanned = await engine.scanDomain(source, vm);
+    expect(scanned.problems.filter((p) => p.severity === 'error').map((p) => p.path)).toEqual([tip]);
+    const plan = await engine.plan(source, { op: 'repair', domain: vm, path: tip, mode: 'all' });
+    expect(plan.ok ? 'planned' : `${plan.refusal.code}: ${plan.refusal.message}`).toBe('planned');
+    if (!plan.ok) return;
+    expectImpactHolds(plan.plan, await applyTraced(plan.plan));
+    expect((await engine.scanDomain(source, vm)).problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 });
