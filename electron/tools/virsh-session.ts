@@ -101,6 +101,16 @@ interface Live {
   readonly done: Promise<void>;
 }
 
+const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * The session's random marker part: eight letters and digits (about 47 bits), as unguessable as twelve hex digits
+ * and shorter. Every byte written to virsh costs it a read and an echo by its line editor, three markers a command.
+ */
+function nonce(): string {
+  return Array.from(randomBytes(8), (b) => NONCE_ALPHABET[b % NONCE_ALPHABET.length]).join('');
+}
+
 /**
  * A virsh process kept open for one connection, restarted whenever it dies or is stopped. Commands are written
  * ahead of their answers (up to WINDOW) and each is cut from the output by its own markers (see virsh-frame.ts).
@@ -118,7 +128,7 @@ export class VirshSession implements Virsh {
   private readonly lives = new Set<Live>();
   private waiting: Entry[] = [];
   private sequence = 0;
-  private readonly nonce = randomBytes(6).toString('hex');
+  private readonly nonce = nonce();
   private readonly spawn: SpawnVirsh;
   private readonly timeoutMs: number;
   private readonly readOnly: boolean;
