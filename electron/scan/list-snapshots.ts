@@ -30,6 +30,15 @@ export function currentName(stdout: string): string | null {
   return name === '' ? null : name;
 }
 
+/**
+ * The command that dumps one snapshot. The names go by position where neither could be read as an option (one
+ * starting with `-`): a thousand dumps are a quarter fewer bytes for a session's line editor to read and echo.
+ */
+export function dumpCommand(domain: string, name: string): string[] {
+  if (domain.startsWith('-') || name.startsWith('-')) return ['snapshot-dumpxml', '--domain', domain, '--snapshotname', name];
+  return ['snapshot-dumpxml', domain, name];
+}
+
 type Dumped = { xml: string } | { missing: true } | { error: unknown };
 
 /** Reads the snapshots of `domain`; unreadable ones and unmatched lines become problems in `problems`. */
@@ -38,7 +47,7 @@ export async function readSnapshots(virsh: Virsh, domain: string, listed: string
   const dump = (name: string): Promise<Dumped> => {
     let pending = tried.get(name);
     if (pending === undefined) {
-      pending = virsh.run(['snapshot-dumpxml', '--domain', domain, '--snapshotname', name]).then(
+      pending = virsh.run(dumpCommand(domain, name)).then(
         (xml): Dumped => ({ xml }),
         (error: unknown): Dumped => (isNotFound(error) ? { missing: true } : { error }),
       );

@@ -3,7 +3,7 @@ import type { Virsh } from '../tools/virsh';
 import { AppError } from '../../shared/errors';
 import type { Problem } from '../../shared/model';
 import { parseDomainDisks } from './libvirt-xml';
-import { currentName, listedNames, readSnapshots } from './list-snapshots';
+import { currentName, dumpCommand, listedNames, readSnapshots } from './list-snapshots';
 import { checkWellFormed, parseSnapshotXml } from './snapshot-xml';
 
 const snapshot = (body: string, name = ' lead space ') => `<domainsnapshot>\n  <name>${name}</name>\n${body}\n</domainsnapshot>\n`;
@@ -103,7 +103,8 @@ describe('listing snapshots by name', () => {
     const virsh: Virsh = {
       uri: 'test:///',
       run: (args) => {
-        const found = xml[args[4] as string];
+        // The snapshot's name comes last, by position or after --snapshotname.
+        const found = xml[args[args.length - 1] as string];
         return found !== undefined ? Promise.resolve(found) : Promise.reject(new AppError('E_TOOL', 'virsh failed', { stderr: 'error: Domain snapshot not found' }));
       },
       close: () => Promise.resolve(),
@@ -112,5 +113,13 @@ describe('listing snapshots by name', () => {
     const snaps = await readSnapshots(virsh, 'vm', ['a', 'new', 'line', 'orphan'], problems);
     expect(snaps.map((s) => s.name).sort()).toEqual(['a', 'new\nline']);
     expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/"orphan" that names no snapshot/)]);
+  });
+});
+
+describe('the dump command', () => {
+  test('names go by position unless one could be read as an option', () => {
+    expect(dumpCommand('vm', 'snap 1')).toEqual(['snapshot-dumpxml', 'vm', 'snap 1']);
+    expect(dumpCommand('-vm', 'a')).toEqual(['snapshot-dumpxml', '--domain', '-vm', '--snapshotname', 'a']);
+    expect(dumpCommand('vm', '--x')).toEqual(['snapshot-dumpxml', '--domain', 'vm', '--snapshotname', '--x']);
   });
 });
