@@ -161,7 +161,10 @@ async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepConte
 async function runDefine(step: StepOf<'define-domain'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
   const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
-  const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: readQcow2Header(file) !== null ? 'qcow2' : 'raw' }]));
+  // The format the plan recorded, never one read off the file (a guest writes a raw disk's first bytes). A journal
+  // written before formats were recorded is run as its release ran it.
+  const formatOf = (target: string, file: string) => step.formats?.[target] ?? (readQcow2Header(file) !== null ? 'qcow2' : 'raw');
+  const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: formatOf(target, file) }]));
   await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
 }
 

@@ -28,7 +28,12 @@ interface StepBase {
 export type Step = StepBase &
   (
     | { kind: 'create-overlay'; path: string; backing: string; backingFormat: string }
-    | { kind: 'define-domain'; domain: string; disks: Record<string, string>; records: BranchRecords }
+    /**
+     * `formats`: each disk's format by target, as the scan found its file (qcow2 for an overlay the plan makes), never
+     * read off the file, whose first bytes a guest writes on a raw disk (docs/safety.md, rule 9). Absent in journals
+     * written before it was recorded.
+     */
+    | { kind: 'define-domain'; domain: string; disks: Record<string, string>; formats?: Record<string, string>; records: BranchRecords }
     | { kind: 'set-current-snapshot'; domain: string; snapshot: string }
     /** `format`: the rebased image's own format. */
     | { kind: 'rebase'; path: string; format: string; backing: string; backingFormat: string; unsafe: boolean }

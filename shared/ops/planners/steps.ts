@@ -8,8 +8,10 @@ import type { BranchRecords, Refusal, Step } from '../plan';
 import { TRASH_DIR } from '../trash-names';
 import { layerFormat } from './records';
 
+/** Defines the domain with these disks (target to file), each of the format the scan found, and these branch records. */
 export function defineStep(domain: Domain, disks: Record<string, string>, records: BranchRecords, sentence: string): Step {
-  return { kind: 'define-domain', domain: domain.name, disks, records, sentence };
+  const formats = Object.fromEntries(Object.entries(disks).map(([target, file]) => [target, layerFormat(domain, file)]));
+  return { kind: 'define-domain', domain: domain.name, disks, formats, records, sentence };
 }
 
 export function setCurrentStep(domain: Domain, snapshot: string): Step {
