@@ -7,9 +7,11 @@ import { NodeMenu } from './NodeMenu';
 import { OpsStatus } from './OpsStatus';
 import { PlanDialog } from './PlanDialog';
 import { GraphCanvas } from './GraphCanvas';
+import { LiveStatus } from './LiveStatus';
 import { SunMoonIcon } from './Icons';
 import { Sidebar } from './Sidebar';
 import { useAppActions, useAppStore } from '../store/context';
+import { selectLiveActions } from '../store/live-slice';
 import { selectAnyScanLoading, selectAppInfo, selectDomain, selectScanResult, selectSourceActions, selectSourceEntry, selectStartupError, selectTheme, selectUiActions, selectView } from '../store/selectors';
 import './App.css';
 
@@ -46,6 +48,7 @@ function TopBar(): ReactElement {
         ) : null}
       </div>
       <div className="topbar-actions">
+        <LiveStatus />
         {info?.demo ? <span className="chip chip-accent">demo lab</span> : null}
         <button type="button" className="icon-button" onClick={toggleTheme} aria-label="Toggle light and dark theme" title="Light / dark">
           <SunMoonIcon />
@@ -98,11 +101,15 @@ function CanvasArea(): ReactElement {
 export function App(): ReactElement {
   const theme = useAppStore(selectTheme);
   const { loadSources } = useAppActions(selectSourceActions);
+  const { connectLive } = useAppActions(selectLiveActions);
   const domain = useAppStore(selectDomain);
 
   useEffect(() => {
     void loadSources();
   }, [loadSources]);
+
+  // One subscription to the engine's events for the app's life.
+  useEffect(() => connectLive(), [connectLive]);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;

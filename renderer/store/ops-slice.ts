@@ -12,6 +12,7 @@ import { TRASH_DIR } from '../../shared/ops/plan-helpers';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { nameSchema } from '../../shared/validate';
 import type { Mark } from '../graph/highlights';
+import { eventsSilent } from './live-slice';
 import type { AppState } from './store';
 
 export interface Preview {
@@ -116,7 +117,9 @@ export const createOpsSlice =
       if (preview?.result?.ok !== true) return;
       const plan: Plan = preview.result.plan;
       set({ running: { operationId: plan.id, sentence: plan.steps[0]?.sentence ?? '', progress: null } });
+      // Progress comes as events (live-slice.ts); polling stands in only while they stay away.
       const poll = setInterval(() => {
+        if (!eventsSilent(get().live, Date.now())) return;
         void api.call('operations', {}).then((events) => {
           const event = events.find((e) => e.operationId === plan.id);
           const running = get().running;

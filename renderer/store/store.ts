@@ -7,6 +7,7 @@
 import { create, type StateCreator } from 'zustand';
 import type { SnaptreeApi } from '../../shared/contract';
 import { createInspectSlice, INSPECT_DOMAIN_RESET, type InspectSlice } from './inspect-slice';
+import { createLiveSlice, type LiveSlice } from './live-slice';
 import { createOpsSlice, OPS_DOMAIN_RESET, type OpsSlice } from './ops-slice';
 import { createPanelSlice, PANEL_DOMAIN_RESET, type PanelSlice } from './panel-slice';
 import { createSelectionSlice, SELECTION_DOMAIN_RESET, type SelectionSlice } from './selection-slice';
@@ -22,7 +23,7 @@ export interface DomainResetSlice {
   resetDomain(): void;
 }
 
-export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice & DomainResetSlice;
+export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice & LiveSlice & DomainResetSlice;
 
 /** Every slice's part of a domain reset. */
 const DOMAIN_RESET = { ...SELECTION_DOMAIN_RESET, ...OPS_DOMAIN_RESET, ...INSPECT_DOMAIN_RESET, ...PANEL_DOMAIN_RESET } satisfies Partial<AppState>;
@@ -44,6 +45,7 @@ export function createAppStore(api: SnaptreeApi) {
     ...createOpsSlice(api)(...a),
     ...createPanelSlice(api)(...a),
     ...createInspectSlice(api)(...a),
+    ...createLiveSlice(api)(...a),
     ...createDomainResetSlice(...a),
   }));
 }
