@@ -253,6 +253,13 @@ describe('every step starts what its preview shows, and the impact is what the n
     expectImpactHolds(commit, await applyTraced(commit));
   });
 
+  test('revert keeping the branch left under a new name, then revert discarding', async () => {
+    const keep = await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'ünï, new', keepAs: "kept, it's" });
+    expectImpactHolds(keep, await applyTraced(keep));
+    const discard = await planned({ op: 'revert-discard', domain: vm, snapshot: 's2' });
+    expectImpactHolds(discard, await applyTraced(discard));
+  });
+
   test('repair a damaged tip, keeping a copy first', async () => {
     corruptRefcounts(diskSource(vm, 'vda'));
     const plan = await planned({
