@@ -12,6 +12,9 @@ import { currentBranch } from './records';
  */
 const fileNamePart = (name: string): string => name.replaceAll(',', '_');
 
+/** States in which the domain's QEMU process runs, so libvirt names the new overlay through it, not with qemu-img. */
+const LIVE_STATES = new Set(['running', 'paused', 'blocked', 'in shutdown', 'pmsuspended']);
+
 export const createSnapshot: Planner<'create-snapshot'> = {
   guard: { needsShutOff: false, needsLibvirt: true, allowProblems: false },
   plan(ctx, intent, domain) {
@@ -21,7 +24,7 @@ export const createSnapshot: Planner<'create-snapshot'> = {
     const overlays: Record<string, string> = {};
     for (const tip of current.tips) {
       const folder = dirname(tip.file);
-      if (folder.includes(',') && domain.state !== 'running' && domain.state !== 'paused') {
+      if (folder.includes(',') && !LIVE_STATES.has(domain.state)) {
         return refuse('E_NOT_SUPPORTED', `${folder} has a comma in its path: libvirt cannot take a snapshot of a domain that is not running into such a folder. Start the domain, or move its disks.`, { path: folder });
       }
       const path = `${folder}/${fileNamePart(domain.name)}.${fileNamePart(intent.name)}.${fileNamePart(tip.target)}.qcow2`;
