@@ -18,6 +18,12 @@ export interface Virsh {
   readonly uri: string;
   /** Runs one virsh command (`['snapshot-list', '--domain', 'vm', '--name']`) and returns its stdout. */
   run(args: readonly string[], options?: RunOptions): Promise<string>;
+  /**
+   * Runs many read-only commands at once and gives one promise per command, as `run` would settle it; an
+   * adapter may run them in fewer processes than one `run` each (virsh-batch.ts). Optional: callers fall back
+   * to `run` (see runAll).
+   */
+  runMany?(commands: ReadonlyArray<readonly string[]>, options?: RunOptions): Array<Promise<string>>;
   close(): Promise<void>;
 }
 
@@ -74,4 +80,9 @@ export function timeoutError(args: readonly string[], timeoutMs: number): AppErr
 export function cancelledError(args: readonly string[], ran: boolean | 'maybe'): AppError {
   const how = ran === false ? 'before it ran' : 'while it ran; it may have completed';
   return new AppError('E_CANCELLED', `virsh ${args[0] ?? ''} was cancelled ${how}.`, { tool: 'virsh', args: [...args] });
+}
+
+/** Runs read-only commands through `runMany` where the adapter has it, else one `run` each. */
+export function runAll(virsh: Virsh, commands: ReadonlyArray<readonly string[]>, options?: RunOptions): Array<Promise<string>> {
+  return virsh.runMany !== undefined ? virsh.runMany(commands, options) : commands.map((args) => virsh.run(args, options));
 }
