@@ -24,8 +24,8 @@ export interface TreeFlags {
 /** Prints the result: before the connection closes, since virsh takes a moment to quit. */
 type Show = (result: ScanResult) => void;
 
-/** Sessions for a scan of named domains: as the engine's pool, all started at once. */
-const SESSIONS = 4;
+/** Sessions for a scan of named domains, all started at once: they read the domains; the dumps run in batches. */
+const SESSIONS = 2;
 
 function notFound(name: string): AppError {
   return new AppError('E_NOT_FOUND', `No domain named "${name}".`, { domain: name });

@@ -5,7 +5,7 @@
  * their neighbours and tried. A line that still names nothing is reported, never guessed at.
  */
 import type { Problem } from '../../shared/model';
-import { isNotFound, type Virsh } from '../tools/virsh';
+import { isNotFound, runAll, type Virsh } from '../tools/virsh';
 import { parseSnapshotXml, type RawSnapshot } from './snapshot-xml';
 
 /** How many lines a name with line breaks is looked for across, each way from a line that names nothing. */
@@ -41,13 +41,42 @@ export function dumpCommand(domain: string, name: string): string[] {
 
 type Dumped = { xml: string } | { missing: true } | { error: unknown };
 
-/** Reads the snapshots of `domain`; unreadable ones and unmatched lines become problems in `problems`. */
-export async function readSnapshots(virsh: Virsh, domain: string, listed: string[], problems: Problem[]): Promise<RawSnapshot[]> {
+/** Dumps asked ahead of readSnapshots, by snapshot name (see dumpAhead). */
+export type Dumps = ReadonlyMap<string, Promise<string>>;
+
+/**
+ * Asks for the dump of every listed snapshot of every domain at once (runAll), so that an adapter can run a
+ * host's thousand dumps in a few processes; readSnapshots takes them from here. Each promise is also given a
+ * handler here, so a dump nobody ends up reading never goes unhandled.
+ */
+export function dumpAhead(virsh: Virsh, listings: ReadonlyArray<{ domain: string; names: readonly string[] }>): Dumps[] {
+  const wanted = listings.map(({ domain, names }) => ({ domain, names: [...new Set(names)] }));
+  const pending = runAll(
+    virsh,
+    wanted.flatMap(({ domain, names }) => names.map((name) => dumpCommand(domain, name))),
+  );
+  let at = 0;
+  return wanted.map(({ names }) => {
+    const dumps = new Map<string, Promise<string>>();
+    for (const name of names) {
+      const dump = pending[at++] as Promise<string>;
+      dump.catch(() => undefined);
+      dumps.set(name, dump);
+    }
+    return dumps;
+  });
+}
+
+/**
+ * Reads the snapshots of `domain`; unreadable ones and unmatched lines become problems in `problems`. Dumps in
+ * `ahead` are taken from there; any other is asked for here.
+ */
+export async function readSnapshots(virsh: Virsh, domain: string, listed: string[], problems: Problem[], ahead: Dumps = new Map()): Promise<RawSnapshot[]> {
   const tried = new Map<string, Promise<Dumped>>();
   const dump = (name: string): Promise<Dumped> => {
     let pending = tried.get(name);
     if (pending === undefined) {
-      pending = virsh.run(dumpCommand(domain, name)).then(
+      pending = (ahead.get(name) ?? virsh.run(dumpCommand(domain, name))).then(
         (xml): Dumped => ({ xml }),
         (error: unknown): Dumped => (isNotFound(error) ? { missing: true } : { error }),
       );

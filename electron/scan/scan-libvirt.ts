@@ -11,7 +11,7 @@ import { isNotFound, type Virsh } from '../tools/virsh';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
 import { branchRecordsOf, domainDisksOf, parseDomainXml, type RawDisk } from './libvirt-xml';
-import { currentName, listedNames, readSnapshots } from './list-snapshots';
+import { currentName, dumpAhead, listedNames, readSnapshots, type Dumps } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
 import { reportTrash } from './scan-folder';
 import type { RawSnapshot, RawSnapshotDisk } from './snapshot-xml';
@@ -158,7 +158,7 @@ async function branchFacts(reader: LayerReader, name: string, readRecords: () =>
   );
   for (const [i, branch] of recorded.branches.entries()) {
     if ((branches[i]?.tips.length ?? 0) < branch.tips.length) {
-      problems.push({ code: 'missing-file', severity: 'error', message: `Branch "${branch.name}" records a tip file that is missing.`, domain: name });
+      problems.push({ code: 'missing-file', severity: 'error', message: `Branch "${branch.name}" records a tip file that is missing.`, domain: name, branch: branch.name });
     }
   }
   return { current: recorded.current, branches: branches.filter((b) => b.tips.length > 0) };
@@ -168,13 +168,16 @@ async function branchFacts(reader: LayerReader, name: string, readRecords: () =>
  * What one domain's definition and snapshots say, with paths made canonical; `overrides` are layers re-linked as
  * the VM reads them where the XML states a `<backingStore>` (see backing-store.ts).
  */
-async function collectDomain(virsh: Virsh, reader: LayerReader, name: string): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
+async function collectDomain(virsh: Virsh, reader: LayerReader, name: string, readout: DomainReadout, ahead: Dumps): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
   const problems: Problem[] = [];
-  const readout = await readDomain(virsh, name);
-  const rawSnapshots = await readSnapshots(virsh, name, readout.snapshotNames, problems);
   // One parse of the definition serves its disks, its stated chains and, when they are the same text, its records.
   const root = parseDomainXml(readout.xml);
-  const disks = await Promise.all(domainDisksOf(root).map((raw) => diskFacts(reader, name, raw, readout.live, problems)));
+  // The disks' chains are read while the snapshot dumps are still coming; their problems come after the snapshots'.
+  const diskProblems: Problem[] = [];
+  const disksRead = Promise.all(domainDisksOf(root).map((raw) => diskFacts(reader, name, raw, readout.live, diskProblems)));
+  const rawSnapshots = await readSnapshots(virsh, name, readout.snapshotNames, problems, ahead);
+  const disks = await disksRead;
+  problems.push(...diskProblems);
   const snapshots = await Promise.all(rawSnapshots.map((raw) => snapshotFacts(reader, name, raw, readout, problems)));
   const overrides = await vmChainOverrides(reader, name, root, disks, readout.live, problems);
   const readRecords = () => branchRecordsOf(readout.configXml === readout.xml ? root : parseDomainXml(readout.configXml));
@@ -278,13 +281,21 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   const version = virsh.run(['version']).catch(() => '');
   const names = await listDomains(virsh, options);
   const reader = new LayerReader();
+  // Every domain is read first, then every snapshot of every domain is asked for at once (dumpAhead).
+  const readouts = await Promise.all(names.map((name) => readDomain(virsh, name).then((readout) => ({ readout }), (error: unknown) => ({ error }))));
+  const dumps = dumpAhead(
+    virsh,
+    readouts.map((read, i) => ({ domain: names[i] ?? '', names: 'readout' in read ? read.readout.snapshotNames : [] })),
+  );
   const results = await Promise.all(
-    names.map((name) =>
-      collectDomain(virsh, reader, name).then(
+    names.map(async (name, i) => {
+      const read = readouts[i];
+      if (read === undefined || 'error' in read) return { name, error: read?.error };
+      return collectDomain(virsh, reader, name, read.readout, dumps[i] ?? new Map()).then(
         (collected) => ({ name, collected }),
         (error: unknown) => ({ name, error }),
-      ),
-    ),
+      );
+    }),
   );
   const collected = results.flatMap((r) => ('collected' in r ? [r.collected] : []));
   await attachLayers(reader, collected);
