@@ -80,6 +80,8 @@ export interface Problem {
   path?: string;
   domain?: string;
   snapshot?: string;
+  /** The branch concerned: a recorded branch that lost a tip file. */
+  branch?: string;
   target?: string;
 }
 

@@ -11,7 +11,7 @@ import { currentBranch, recordsOf } from './records';
 import { defineStep } from './steps';
 
 export const deleteBranch: Planner<'delete-branch'> = {
-  guard: { needsShutOff: false, needsLibvirt: false, allowProblems: false },
+  guard: { needsShutOff: false, needsLibvirt: false, allowProblems: false, allowOwnBranchProblems: true },
   plan(ctx, intent, domain) {
     const branch = findBranch(domain, intent.branch);
     if (isFailure(branch)) return { ok: false, refusal: branch };

@@ -3,7 +3,7 @@
  * read, has no error to fix first, and is shut off or on libvirt when the operation needs it. The options say
  * which of these an operation needs; the refusals are the same whichever operation asks.
  */
-import type { Branch, Domain, Snapshot } from '../../model';
+import type { Branch, Domain, Problem, Snapshot } from '../../model';
 import type { Refusal } from '../plan';
 
 export interface GuardOptions {
@@ -13,10 +13,15 @@ export interface GuardOptions {
   needsLibvirt: boolean;
   /** The operation is the fix for a problem the scan reported (repairing an image), so errors do not refuse it. */
   allowProblems: boolean;
+  /**
+   * Errors about the branch acted on (a tip file it lost) do not refuse it: deleting that branch is their fix.
+   * Errors about anything else still do.
+   */
+  allowOwnBranchProblems?: boolean;
 }
 
-/** The domain named `name` when `options` allow planning on it; otherwise why not. */
-export function guardDomain(domains: Domain[], name: string, options: GuardOptions): Domain | Refusal {
+/** The domain named `name` when `options` allow planning on it (acting on `branch`, if the intent names one); otherwise why not. */
+export function guardDomain(domains: Domain[], name: string, options: GuardOptions, branch?: string): Domain | Refusal {
   const domain = domains.find((d) => d.name === name);
   if (domain === undefined) return { code: 'E_NOT_FOUND', message: `There is no domain named "${name}".` };
   if (domain.problems.some((p) => p.code === 'domain-unreadable')) {
@@ -25,7 +30,8 @@ export function guardDomain(domains: Domain[], name: string, options: GuardOptio
   if (options.needsLibvirt && domain.state === 'folder') {
     return { code: 'E_NOT_SUPPORTED', message: `"${name}" is an image folder, not a libvirt domain; this operation works through libvirt.` };
   }
-  const broken = domain.problems.find((p) => p.severity === 'error');
+  const ownProblem = (p: Problem) => options.allowOwnBranchProblems === true && branch !== undefined && p.branch === branch;
+  const broken = domain.problems.find((p) => p.severity === 'error' && !ownProblem(p));
   if (!options.allowProblems && broken !== undefined) {
     return { code: 'E_NOT_SUPPORTED', message: `Domain "${name}" has a problem to fix first: ${broken.message}`, details: { problem: broken } };
   }

@@ -37,7 +37,7 @@ type IntentMap = { [K in Op]: IntentOf<K> };
 /** Guards the domain and runs the planner of operation `op`. */
 function planWith<K extends Op>(ctx: PlanContext, op: K, intent: IntentMap[K]): PlanResult {
   const planner: Planner<K> = PLANNERS[op];
-  const domain = guardDomain(ctx.scan.domains, intent.domain, planner.guard);
+  const domain = guardDomain(ctx.scan.domains, intent.domain, planner.guard, 'branch' in intent ? intent.branch : undefined);
   if (isFailure(domain)) return { ok: false, refusal: domain };
   return planner.plan(ctx, intent, domain);
 }
