@@ -143,18 +143,16 @@ test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused
 test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {
   const domain = buildSeed('keys');
   await page.goto(url);
-  // Tab to the domain in the sidebar and open it.
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    if ((await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === `domain-${domain}`) break;
-  }
+  // Tab to the domain in the sidebar and open it: however many other domains the shared daemon lists before it.
+  await expect(page.getByTestId(`domain-${domain}`)).toBeVisible();
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  for (let i = 0; i < 500 && (await focused()) !== `domain-${domain}`; i++) await page.keyboard.press('Tab');
+  expect(await focused()).toBe(`domain-${domain}`);
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('current-domain')).toHaveText(domain);
   // Tab on to the graph, go to You are here, then left to snap1.
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    if ((await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'graph-canvas') break;
-  }
+  for (let i = 0; i < 40 && (await focused()) !== 'graph-canvas'; i++) await page.keyboard.press('Tab');
+  expect(await focused()).toBe('graph-canvas');
   await page.keyboard.press('Home');
   for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
   await expect(page.getByTestId('details-title')).toHaveText('snap1');
