@@ -2,7 +2,8 @@
  * `GET /api/events`: the engine's events as server-sent events, under the same token as every API call, with
  * keep-alive comments, ended cleanly when the server closes. Driven over real HTTP with real images.
  */
-import { request, type IncomingMessage } from 'node:http';
+import { createServer, request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { EngineEvent } from '../../shared/contract';
 import { Engine } from '../engine';
 import { qemuImgCreate } from '../tools/qemu-img';
-import { startServer, TOKEN_HEADER, type RunningServer } from './serve';
+import type { EngineListener } from '../live/event-hub';
+import { MAX_STREAM_BACKLOG, MAX_STREAMS, openEventStream, startServer, TOKEN_HEADER, type RunningServer } from './serve';
 
 const token = 'c'.repeat(48);
 let dir: string;
@@ -117,5 +119,52 @@ describe('the event stream', () => {
     await stream.ended;
     expect(stream.res.complete).toBe(true);
     server = await startServer({ engine, rendererDir: join(dir, 'renderer'), token });
+  });
+
+  test('takes at most MAX_STREAMS streams at once; one more is refused until one closes', async () => {
+    const open = await Promise.all(Array.from({ length: MAX_STREAMS }, () => openStream({ [TOKEN_HEADER]: token })));
+    expect(open.map((s) => s.res.statusCode)).toEqual(open.map(() => 200));
+    const extra = await openStream({ [TOKEN_HEADER]: token });
+    expect(extra.res.statusCode).toBe(429);
+    const [first, ...rest] = open;
+    first?.res.destroy();
+    await first?.ended;
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await openStream({ [TOKEN_HEADER]: token });
+    expect(again.res.statusCode).toBe(200);
+    for (const s of [...rest, again]) s.res.destroy();
+  });
+});
+
+describe('a client that stops reading', () => {
+  test('is cut off once its backlog passes MAX_STREAM_BACKLOG, and stops being listened for', async () => {
+    const listeners = new Set<EngineListener>();
+    const subscribe = (listener: EngineListener): (() => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    };
+    let closed = false;
+    const http = createServer((req, res) => {
+      res.on('close', () => (closed = true));
+      openEventStream(req, res, subscribe, 60_000);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as { port: number }).port;
+    const socket = connect(port, '127.0.0.1');
+    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    socket.pause();
+    socket.on('error', () => undefined);
+    await until(() => listeners.size === 1);
+    const big: EngineEvent = { type: 'finished', operationId: 'x'.repeat(64 * 1024) };
+    // Enough to fill the kernel's buffers on both sides and then the backlog.
+    for (let i = 0; i < 1000 && !closed; i += 1) {
+      for (const listener of [...listeners]) listener(big);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(closed).toBe(true);
+    expect(listeners.size).toBe(0);
+    expect(MAX_STREAM_BACKLOG).toBeLessThan(1000 * 64 * 1024);
+    socket.destroy();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
   });
 });

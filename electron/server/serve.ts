@@ -20,6 +20,10 @@ export const TOKEN_HEADER = 'x-snaptree-token';
 const MAX_BODY = 1024 * 1024;
 /** A comment line on every event stream this often, so proxies and tunnels keep an idle stream open. */
 const KEEP_ALIVE_MS = 15_000;
+/** At most this many event streams at once: a page holds one, so a few tabs and tools fit. */
+export const MAX_STREAMS = 16;
+/** A stream whose client has not taken this much yet is ended: it reconnects and reads everything again. */
+export const MAX_STREAM_BACKLOG = 1024 * 1024;
 
 /** The renderer's Content Security Policy: nothing but this origin, no inline or evaluated script. */
 export const CSP =
@@ -100,9 +104,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 /**
  * Streams the engine's events to one client as server-sent events until either side closes. Each event is one
  * `data:` line of JSON (JSON has no raw line breaks) under `event: TYPE`; comments keep an idle stream alive.
- * Returns the function that ends the stream.
+ * A client that stops reading is cut off once `MAX_STREAM_BACKLOG` bytes wait for it, so it cannot make the
+ * server buffer without end; its feed opens the stream again and reads its sources anew. Returns the function
+ * that ends the stream.
  */
-function openEventStream(req: IncomingMessage, res: ServerResponse, engine: Engine, keepAliveMs: number): () => void {
+export function openEventStream(req: IncomingMessage, res: ServerResponse, subscribe: Engine['subscribe'], keepAliveMs: number): () => void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Content-Security-Policy': CSP,
@@ -111,20 +117,26 @@ function openEventStream(req: IncomingMessage, res: ServerResponse, engine: Engi
     'Cache-Control': 'no-store',
     Connection: 'keep-alive',
   });
-  res.write(': virt-snaptree events\n\n');
-  const unsubscribe = engine.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), keepAliveMs);
   let ended = false;
-  const end = (): void => {
+  const write = (text: string): void => {
+    if (ended) return;
+    if (res.writableLength > MAX_STREAM_BACKLOG) return end(true);
+    res.write(text);
+  };
+  const unsubscribe = subscribe((event) => write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
+  const keepAlive = setInterval(() => write(': keep-alive\n\n'), keepAliveMs);
+  function end(drop = false): void {
     if (ended) return;
     ended = true;
     clearInterval(keepAlive);
     unsubscribe();
-    if (!res.writableEnded) res.end();
-  };
-  req.on('close', end);
-  res.on('close', end);
-  return end;
+    if (drop) res.destroy();
+    else if (!res.writableEnded) res.end();
+  }
+  write(': virt-snaptree events\n\n');
+  req.on('close', () => end());
+  res.on('close', () => end());
+  return () => end();
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
@@ -146,7 +158,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
       if (url.pathname === '/api/events') {
         if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use GET.' } });
-        const end = openEventStream(req, res, options.engine, options.keepAliveMs ?? KEEP_ALIVE_MS);
+        if (streams.size >= MAX_STREAMS) {
+          return sendJson(res, 429, { ok: false, error: { code: 'E_LOCKED', message: `At most ${MAX_STREAMS} event streams can be open at once.` } });
+        }
+        const end = openEventStream(req, res, (listener) => options.engine.subscribe(listener), options.keepAliveMs ?? KEEP_ALIVE_MS);
         streams.add(end);
         res.on('close', () => streams.delete(end));
         return;
