@@ -34,6 +34,11 @@ function fail(error: unknown): never {
   process.exit(data.code === 'E_BAD_INPUT' ? 2 : 1);
 }
 
+/** Exits once standard output has taken all that was written, without waiting for virsh sessions still quitting. */
+function exitWhenWritten(): void {
+  process.stdout.write('', () => process.exit(0));
+}
+
 export function buildProgram(): Command {
   const program = new Command('virt-snaptree')
     .description('The snapshot graph of libvirt/QEMU virtual machines with external qcow2 snapshots.')
@@ -48,7 +53,7 @@ export function buildProgram(): Command {
     .option('-f, --folder <dir>', 'a folder of qcow2 images, read without libvirt')
     .option('-d, --domain <name>', 'only this domain (its name verbatim)', validated(existingNameOptionSchema))
     .option('--json', 'print the model as JSON')
-    .action((domains: string[], options: TreeFlags) => runTree(domains.map(name('domain')), options).catch(fail));
+    .action((domains: string[], options: TreeFlags) => runTree(domains.map(name('domain')), options).then(exitWhenWritten, fail));
 
   program
     .command('serve')

@@ -51,7 +51,8 @@ async function scanDomains(uri: string, names: string[], show: Show): Promise<vo
     if (missing !== undefined) throw notFound(missing);
     show(result);
   } finally {
-    await virsh.close();
+    // Told to quit, not waited for: once the result is out nothing waits on them, and virsh quits by itself.
+    void virsh.close();
   }
 }
 
