@@ -5,6 +5,7 @@ import type { Domain, ScanResult } from '../../shared/model';
 import type { FileFlow, FileFlowNode } from '../graph/file-layout';
 import { useFileBoxes, useFileFlow, useFileKeys, useFilePointer, useSelectedFiles, type FileBox } from '../graph/use-file-canvas';
 import { useFraming, VIEW_ONLY } from '../graph/use-framing';
+import { useCanvasFocusCarry } from '../graph/keep-focus';
 import { usePickFocus } from '../graph/use-pick-focus';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
@@ -45,6 +46,7 @@ function Canvas({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactEl
   const layout = useFileBoxes(flow);
   const { fitAll, roomy } = useFileFraming(wrapper, layout.boxes, flow, domain.name);
   const comparePick = usePickFocus(wrapper);
+  useCanvasFocusCarry(wrapper);
   const onKeyDown = useFileKeys(graph, flow, layout, fitAll);
   const pointer = useFilePointer(useCallback(() => wrapper.current?.focus(), []));
   return (

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, type ReactElement, type ReactNode, type Ref
 import type { Domain } from '../../shared/model';
 import { NODE_HEIGHT, NODE_WIDTH, type FlowGraph, type SnapFlowNode } from '../graph/to-flow';
 import { useFraming, VIEW_ONLY } from '../graph/use-framing';
+import { useCanvasFocusCarry } from '../graph/keep-focus';
 import { usePickFocus } from '../graph/use-pick-focus';
 import { useGraphKeys, useGraphPointer, useSelectedNodes, useSnapshotFlow } from '../graph/use-graph-canvas';
 import { useAppStore } from '../store/context';
@@ -41,6 +42,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const nodes = useSelectedNodes(graph);
   const { fitAll, roomy } = useGraphFraming(wrapper, graph, domain.name);
   const comparePick = usePickFocus(wrapper);
+  useCanvasFocusCarry(wrapper);
   const onKeyDown = useGraphKeys(graph, wrapper, fitAll);
   const pointer = useGraphPointer(wrapper);
   return (

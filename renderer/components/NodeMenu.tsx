@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactEle
 import type { Domain, ScanResult } from '../../shared/model';
 import { nodeActions, type NodeAction } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
+import { useFocusReturn } from '../graph/keep-focus';
 import type { AppState } from '../store/store';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectInspectActions, selectMenu, selectOpsActions } from '../store/selectors';
@@ -69,6 +70,7 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
   };
   const { active, setActive, onKeyDown } = useMenuKeys(actions, choose, close);
   const list = useRef<HTMLDivElement>(null);
+  useFocusReturn(node !== undefined, list);
 
   useEffect(() => {
     list.current?.focus();

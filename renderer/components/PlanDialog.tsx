@@ -4,6 +4,7 @@ import type { Plan } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { useFocusReturn } from '../graph/keep-focus';
 import { useAppActions, useAppStore } from '../store/context';
 import type { Preview } from '../store/ops-slice';
 import { selectBusy, selectOpsActions, selectPreview } from '../store/selectors';
@@ -99,6 +100,22 @@ function NameField({ preview, input, ready, busy }: { preview: Preview; input: R
   );
 }
 
+/**
+ * The dialog holds the keyboard while it is open, so no key reaches the graph behind it: the name field when it
+ * asks for one, else Confirm, or the dialog itself while Confirm waits for the plan, and Confirm once it is ready.
+ */
+function useDialogFocus(preview: Preview | null, ready: boolean, refs: { dialog: RefObject<HTMLDivElement | null>; input: RefObject<HTMLInputElement | null>; confirmButton: RefObject<HTMLButtonElement | null> }): void {
+  const { dialog, input, confirmButton } = refs;
+  const action = preview?.action;
+  useEffect(() => {
+    if (action?.asks) input.current?.select();
+    else if (action !== undefined) (confirmButton.current?.disabled === false ? confirmButton.current : dialog.current)?.focus();
+  }, [action, input, confirmButton, dialog]);
+  useEffect(() => {
+    if (ready && document.activeElement === dialog.current) confirmButton.current?.focus();
+  }, [ready, dialog, confirmButton]);
+}
+
 /** The plan preview: nothing runs until the user confirms what they see. */
 export function PlanDialog(): ReactElement | null {
   const preview = useAppStore(selectPreview);
@@ -106,20 +123,20 @@ export function PlanDialog(): ReactElement | null {
   const store = useAppActions(selectOpsActions);
   const input = useRef<HTMLInputElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
+  const dialog = useRef<HTMLDivElement>(null);
+  const ready = preview !== null && preview.result?.ok === true && preview.nameError === null && !preview.loading;
+  useFocusReturn(preview !== null, dialog);
+  useDialogFocus(preview, ready, { dialog, input, confirmButton });
   usePlanAgain(preview, store.planPreview);
-
-  useEffect(() => {
-    if (preview?.action.asks) input.current?.select();
-    else confirmButton.current?.focus();
-  }, [preview?.action]);
 
   if (preview === null) return null;
   const { action, result } = preview;
-  const ready = result?.ok === true && preview.nameError === null && !preview.loading;
   return (
     <div className="dialog-backdrop">
       <div
         className="dialog"
+        ref={dialog}
+        tabIndex={-1}
         role="dialog"
         aria-modal="true"
         aria-label={action.label.replace('…', '')}
