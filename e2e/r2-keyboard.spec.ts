@@ -1,7 +1,7 @@
 /**
  * The keyboard never drops to the page: after Esc closes the node menu, after the plan dialog closes and after V
  * switches between the snapshot graph and the file view, the canvas has the keys, so the next key (another Esc,
- * an arrow) does what the one keymap says.
+ * an arrow) does what the one keymap says; and a canvas is one stop in the Tab order, not one per node and edge.
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
@@ -47,5 +47,10 @@ test('Esc on the menu, closing the plan dialog and V leave the keys on a canvas'
   await page.keyboard.press('v');
   await expect(page.getByTestId('graph-canvas')).toBeVisible();
   await expect.poll(() => focused(page)).toBe('graph-canvas');
+
+  // The canvas is one stop of the Tab order: Tab leaves it, not into its nodes and edges one by one.
+  await page.keyboard.press('Tab');
+  const next = await page.evaluate(() => document.activeElement?.closest('.react-flow__node, .react-flow__edge') !== null);
+  expect(next).toBe(false);
   expect(errors).toEqual([]);
 });

@@ -15,6 +15,9 @@ export const VIEW_ONLY = {
   maxZoom: 2,
   proOptions: { hideAttribution: true },
   disableKeyboardA11y: true,
+  // The canvas is one Tab stop and its arrows move through the nodes (keymap.ts): no stop per node and edge.
+  nodesFocusable: false,
+  edgesFocusable: false,
 } as const;
 
 /** The canvas's size now, read when a frame is computed. */
