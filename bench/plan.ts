@@ -15,7 +15,7 @@ import type { Domain, Layer, ScanResult } from '../shared/model';
 import { dependantsIndex } from '../shared/ops/dependants';
 import { nodeActions } from '../shared/ops/node-actions';
 import type { Intent } from '../shared/ops/plan';
-import { planOperation } from '../shared/ops/plan-operation';
+import { planOperation } from '../shared/ops/planners';
 import { branchNodeId, snapshotGraph, snapshotNodeId, type GraphNode } from '../shared/snapshot-graph';
 import { median, report, type Row } from './report';
 

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../shared/errors';
 import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
-import { planOperation } from '../shared/ops/plan-operation';
+import { planOperation } from '../shared/ops/planners';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
 import type { Comparison, HealthReport } from '../shared/inspect';
 import { checkDomain } from './inspect/check';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
-import { planOperation } from '../../shared/ops/plan-operation';
+import { planOperation } from '../../shared/ops/planners';
 import { stepCommand } from '../../shared/ops/step-command';
 import { seed } from '../../shared/test-seed';
 import { scanFolder } from '../scan/scan-folder';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Intent, Plan } from '../../shared/ops/plan';
 import type { ProgressEvent } from '../../shared/ops/results';
-import { planOperation } from '../../shared/ops/plan-operation';
+import { planOperation } from '../../shared/ops/planners';
 import { scanLibvirt } from '../scan/scan-libvirt';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';

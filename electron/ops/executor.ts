@@ -10,7 +10,7 @@ import { AppError, toErrorData } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
 import type { Plan, Step } from '../../shared/ops/plan';
 import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
-import { planOperation } from '../../shared/ops/plan-operation';
+import { planOperation } from '../../shared/ops/planners';
 import type { Virsh } from '../tools/virsh';
 import { createJournal, isUnfinished, readJournalFolder, writeJournal, type JournalEntry } from './journal';
 import { lockDomain, type DomainLock } from './lock';

@@ -12,7 +12,7 @@ import { lstat, mkdir, open, realpath } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { isOperationId, TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { isOperationId, TRASH_DIR } from '../../shared/ops/trash-names';
 import { checkTrustedFolder, ownUid } from './folder-trust';
 
 /** Written into each operation's trash folder: which domain's files these were. */

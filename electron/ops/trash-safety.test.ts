@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Source } from '../../shared/model';
-import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { Engine } from '../engine';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { runStep, type StepContext } from './steps';

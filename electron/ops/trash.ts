@@ -5,7 +5,7 @@
 import { lstat, readdir, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { isOperationId } from '../../shared/ops/plan-helpers';
+import { isOperationId } from '../../shared/ops/trash-names';
 import type { TrashEntry } from '../../shared/ops/results';
 import { readQcow2Header } from '../tools/qcow2-header';
 import { resolveBackingName } from '../scan/layers';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatTree } from '../../shared/format-tree';
 import type { Domain, ScanResult } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
-import { planOperation } from '../../shared/ops/plan-operation';
+import { planOperation } from '../../shared/ops/planners';
 import { compareNodes } from '../inspect/compare';
 import { makeLuks } from '../test-support/luks';
 import { scanFolder } from './scan-folder';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain, Problem, ScanResult } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
-import { planOperation } from '../../shared/ops/plan-operation';
+import { planOperation } from '../../shared/ops/planners';
 import { scanFolder } from './scan-folder';
 
 let root: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Source } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
-import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { Engine } from '../engine';
 import { runStep } from '../ops/steps';
 import { qemuImgCreate } from '../tools/qemu-img';

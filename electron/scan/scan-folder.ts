@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { assembleFolder } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { ScanResult } from '../../shared/model';
-import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { trashProblem } from '../ops/trash-folder';
 import { listDirectory, reportUnreadableFile } from './file-checks';
 import { canonical, LayerReader, resolveBackingName } from './layers';

@@ -3,7 +3,7 @@ import { commandLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
 import { formatBytes } from '../../shared/snapshot-graph';
-import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { useFocusReturn } from '../graph/keep-focus';
 import { useAppActions, useAppStore } from '../store/context';
 import type { Preview } from '../store/ops-slice';

@@ -8,7 +8,7 @@ import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { Domain } from '../../shared/model';
 import type { NodeAction } from '../../shared/ops/node-actions';
 import type { Plan, PlanResult } from '../../shared/ops/plan';
-import { TRASH_DIR } from '../../shared/ops/plan-helpers';
+import { TRASH_DIR } from '../../shared/ops/trash-names';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { nameSchema } from '../../shared/validate';
 import type { Mark } from '../graph/highlights';

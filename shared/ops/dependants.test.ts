@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ScanResult } from '../model';
 import { layer, seed } from '../test-seed';
 import { dependantsIndex, dependantsOf } from './dependants';
-import { planOperation } from './plan-operation';
+import { planOperation } from './planners';
 
 const names = (scan: ScanResult, path: string) => dependantsOf(scan, path).map((d) => `${d.kind}:${d.name}`);
 

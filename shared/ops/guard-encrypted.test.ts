@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ScanResult } from '../model';
 import { seed } from '../test-seed';
 import type { Intent } from './plan';
-import { planOperation } from './plan-operation';
+import { planOperation } from './planners';
 
 const ctx = (scan: ScanResult) => ({ scan, operationId: '7d3c1a52-3f7e-4f0a-9a55-0d7f6f1f2b10' });
 

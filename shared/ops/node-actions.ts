@@ -5,7 +5,7 @@
 import type { Domain, ScanResult } from '../model';
 import type { GraphNode } from '../snapshot-graph';
 import type { Intent } from './plan';
-import { planOperation } from './plan-operation';
+import { planOperation } from './planners';
 
 export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch' | 'repair';
 

@@ -4,7 +4,7 @@ import type { ScanResult } from '../model';
 import { layer, seed } from '../test-seed';
 import type { Intent, Plan, PlanResult } from './plan';
 import { dependantsOf } from './dependants';
-import { planOperation } from './plan-operation';
+import { planOperation } from './planners';
 import { stepLine } from './step-command';
 
 function planned(scan: ScanResult, intent: Intent): Plan {

@@ -4,7 +4,7 @@ import type { Source } from '../model';
 import { seed } from '../test-seed';
 import { formatPlan } from './format-plan';
 import type { Step } from './plan';
-import { planOperation } from './plan-operation';
+import { planOperation } from './planners';
 import { stepCommand, stepLine } from './step-command';
 
 const libvirt: Source = { kind: 'libvirt', uri: 'qemu:///system' };

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import type { Problem, ScanResult } from '../../model';
 import { layer, seed } from '../../test-seed';
 import type { Intent, Op } from '../plan';
-import { planOperation, PLANNERS } from '../plan-operation';
+import { planOperation, PLANNERS } from '../planners';
 
 /** The seed with a recorded branch "alt" two layers deep (alt.top on alt.qcow2), so that it can be committed too. */
 function host(state?: string): ScanResult {
