@@ -15,6 +15,7 @@ import { AppError } from '../../shared/errors';
 import type { HostRunner, RunnerChild } from './host-runner';
 import { TOOL_ENV, toolError } from './tool-error';
 import { cancelledError, checkCommandWord, isLineSafe, quoteVirshArg, saysFailed } from './virsh-command';
+import { cutAtLine } from './virsh-frame';
 
 /** The most text one command line carries: Linux takes at most 128 KiB in one argument. */
 export const BATCH_LINE_MAX = 96 * 1024;
@@ -91,8 +92,8 @@ function follow(child: RunnerChild, items: Item[], options: BatchOptions): void 
         if (at !== -1) [item.stdout, stdout] = [stdout.slice(0, at), stdout.slice(at + item.end.length)];
       }
       if (item.stderr === null) {
-        const cut = cutLine(stderr, item.err);
-        if (cut !== null) [item.stderr, stderr] = cut;
+        const cut = cutAtLine(stderr, `'${item.err}'`);
+        if (cut !== null) [item.stderr, stderr] = [cut.output, cut.rest];
       }
       if (item.stdout === null || item.stderr === null) return;
       if (saysFailed(item.stderr)) item.reject(toolError('virsh', item.args, 1, item.stderr));
@@ -136,16 +137,3 @@ function follow(child: RunnerChild, items: Item[], options: BatchOptions): void 
   );
 }
 
-/** The lines of `stderr` before the one naming `marker` (blank ones dropped), and what follows that line. */
-function cutLine(stderr: string, marker: string): [string, string] | null {
-  const at = stderr.indexOf(`'${marker}'`);
-  if (at === -1) return null;
-  const lineEnd = stderr.indexOf('\n', at);
-  if (lineEnd === -1) return null;
-  const own = stderr.slice(0, stderr.lastIndexOf('\n', at) + 1);
-  const output = own
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .join('\n');
-  return [output, stderr.slice(lineEnd + 1)];
-}

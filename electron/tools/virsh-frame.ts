@@ -54,9 +54,12 @@ export function cutStdout(stdout: string, marks: Marks): { output: string; rest:
   return { output: eol === -1 ? '' : body.slice(eol + 1), rest: stdout.slice(endAt + 1 + marks.end.length) };
 }
 
-/** The command's stderr (blank lines dropped) and what follows it, or null until its `cd` error line is out. */
-export function cutStderr(stderr: string, marks: Marks): { output: string; rest: string } | null {
-  const at = stderr.indexOf(`/${marks.err}`);
+/**
+ * The stderr lines before the one holding `needle` (blank ones dropped), and what follows that line; null until
+ * that line is out whole.
+ */
+export function cutAtLine(stderr: string, needle: string): { output: string; rest: string } | null {
+  const at = stderr.indexOf(needle);
   if (at === -1) return null;
   const lineEnd = stderr.indexOf('\n', at);
   if (lineEnd === -1) return null;
@@ -66,4 +69,9 @@ export function cutStderr(stderr: string, marks: Marks): { output: string; rest:
     .filter((line) => line.trim() !== '')
     .join('\n');
   return { output, rest: stderr.slice(lineEnd + 1) };
+}
+
+/** The command's stderr (blank lines dropped) and what follows it, or null until its `cd` error line is out. */
+export function cutStderr(stderr: string, marks: Marks): { output: string; rest: string } | null {
+  return cutAtLine(stderr, `/${marks.err}`);
 }
