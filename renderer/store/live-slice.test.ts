@@ -40,6 +40,17 @@ describe('the live picture in the store', () => {
     expect(store.getState().domainName).toBe('vm');
   });
 
+  test("a node menu whose node is gone closes, so the next Esc is not spent on a menu no one sees", async () => {
+    const api = stubApi({ scanDomain: async () => vm(['s1']) });
+    const store = await ready(api, scan);
+    store.setState({ menu: { nodeId: 's:s2', x: 10, y: 10 } });
+    await store.getState().refreshChanged(changed('vm'));
+    expect(store.getState().menu).toBeNull();
+    store.setState({ menu: { nodeId: 's:s1', x: 10, y: 10 } });
+    await store.getState().refreshChanged(changed('vm'));
+    expect(store.getState().menu).toEqual({ nodeId: 's:s1', x: 10, y: 10 });
+  });
+
   test('the open domain removed elsewhere closes with a note', async () => {
     const api = stubApi({ scanDomain: async () => Promise.reject(new AppError('E_NOT_FOUND', 'gone')) });
     const store = await ready(api, scan);

@@ -84,9 +84,11 @@ export const createLiveSlice =
     /** Puts a new scan of a source in place; clears what the user had open only where it is gone. */
     const putScan = (sourceId: string, result: ScanResult, at: string): void => {
       set((s) => ({ scans: { ...s.scans, [sourceId]: { status: 'ready', result } }, live: { ...s.live, updatedAt: at } }));
-      const { sourceId: open, domainName, nodeId } = get();
+      const { sourceId: open, domainName, nodeId, menu } = get();
       if (open !== sourceId || domainName === null) return;
       const domain = result.domains.find((d) => d.name === domainName);
+      // A menu no one sees any more would take the next Esc.
+      if (menu !== null && (domain === undefined || !nodeExists(domain, menu.nodeId))) get().closeMenu();
       if (domain === undefined) {
         get().selectDomain(null, null);
         note(`"${domainName}" is gone: it was removed outside the app.`);
