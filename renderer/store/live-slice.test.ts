@@ -51,6 +51,18 @@ describe('the live picture in the store', () => {
     expect(store.getState().menu).toEqual({ nodeId: 's:s1', x: 10, y: 10 });
   });
 
+  test('a change that comes while its source is being scanned is read after that scan, not lost under it', async () => {
+    const api = stubApi({ scanDomain: async () => vm(['s1', 's2', 's3']) });
+    const store = await ready(api, scan);
+    store.setState({ scans: { c: { status: 'loading' } } });
+    const refreshed = store.getState().refreshChanged(changed('vm'));
+    await new Promise((r) => setTimeout(r, 10));
+    // The scan that was under way read the domain before the change.
+    store.setState({ scans: { c: { status: 'ready', result: scan } } });
+    await refreshed;
+    expect(store.getState().scans.c?.result?.domains.find((d) => d.name === 'vm')?.snapshots.length).toBe(3);
+  });
+
   test('the open domain removed elsewhere closes with a note', async () => {
     const api = stubApi({ scanDomain: async () => Promise.reject(new AppError('E_NOT_FOUND', 'gone')) });
     const store = await ready(api, scan);

@@ -74,7 +74,17 @@ export function withDomainChanged(result: ScanResult, name: string, domain: Doma
 /** The live slice over the engine's API. */
 export const createLiveSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], LiveSlice> =>
-  (set, get) => {
+  (set, get, store) => {
+    /** Resolves once the source's scan is not under way: a change seen meanwhile is read after it, not lost under it. */
+    const settled = (sourceId: string): Promise<void> =>
+      new Promise((resolve) => {
+        if (get().scans[sourceId]?.status !== 'loading') return resolve();
+        const stop = store.subscribe((state) => {
+          if (state.scans[sourceId]?.status === 'loading') return;
+          stop();
+          resolve();
+        });
+      });
     let noteTimer: ReturnType<typeof setTimeout> | undefined;
     const note = (text: string): void => {
       set((s) => ({ live: { ...s.live, note: text } }));
@@ -124,6 +134,7 @@ export const createLiveSlice =
       },
       async refreshChanged(event) {
         const { sourceId } = event;
+        await settled(sourceId);
         if (get().scans[sourceId]?.result === undefined) return;
         // The operation running on the open domain brings its own rescan.
         if (get().running !== null && get().sourceId === sourceId && (event.domain === undefined || event.domain === get().domainName)) return;
