@@ -118,7 +118,7 @@ export class ConnectionWatch {
   private async scanOnce(name: string): Promise<void> {
     const virsh = this.hooks.virsh(this.uri);
     const print = await fingerprintDomain(virsh, name);
-    if (print === null) return this.forget(name, this.prints.has(name) || this.shown.has(name));
+    if (print === null) return this.forget(name, true);
     let domain: Domain;
     try {
       domain = await this.hooks.scanDomain(this.source, name);
@@ -140,11 +140,13 @@ export class ConnectionWatch {
     this.dirs.set(name, new Set(dirs));
   }
 
+  /** Drops what is known of a domain; its removal is announced once, when something was known of it. */
   private forget(name: string, announce: boolean): void {
+    const known = this.prints.has(name) || this.shown.has(name);
     this.prints.delete(name);
     this.dirs.delete(name);
     this.shown.delete(name);
-    if (announce && !this.stopped) this.hooks.changed(this.source, { domain: name });
+    if (announce && known && !this.stopped) this.hooks.changed(this.source, { domain: name });
   }
 
   private watchFolders(): void {

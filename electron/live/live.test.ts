@@ -86,6 +86,14 @@ describe('the live picture of a libvirt connection', () => {
     const removed = nextEvent(engine, changed(sourceId, 'domain', other));
     virshSync(['undefine', '--domain', other]);
     expect((await removed).afterMs).toBeLessThan(2000);
+    // Gone is said once: libvirt's event, the poll and the folder watch that see it after are not announced again.
+    let again = 0;
+    const stop = engine.subscribe((e) => {
+      if (changed(sourceId, 'domain', other)(e)) again += 1;
+    });
+    await new Promise((r) => setTimeout(r, 3500));
+    stop();
+    expect(again).toBe(0);
   });
 });
 
