@@ -37,7 +37,7 @@ test('a snapshot taken with plain virsh appears within seconds, selection and vi
 
   await expect(page.getByTestId('node-snap2')).toHaveClass(/is-selected/);
   await expect(page.getByTestId('details-panel').getByTestId('details-title')).toHaveText('snap2');
-  await expect(updated).toHaveText(/^Updated \d\d:\d\d:\d\d$/);
+  await expect(updated).toHaveText(/^Refreshed \d\d:\d\d:\d\d$/);
   expect(await updated.textContent()).not.toBe(before);
   expect(await viewport.getAttribute('style')).toBe(transform);
   await shot(page, 'live-snapshot-appeared');

@@ -17,8 +17,8 @@ const WORDS = {
 } as const;
 
 /**
- * Whether live updates are on, when the picture was last updated (by a change made outside the app, else by the
- * open source's scan), and the note when that change cleared the selection.
+ * Whether live updates are on, when the picture was last refreshed (by a change made outside the app or by the
+ * open source's scan, whichever came last), and the note when such a change cleared the selection.
  */
 export function LiveStatus(): ReactElement {
   const status = useAppStore(selectLiveStatus);
@@ -27,7 +27,9 @@ export function LiveStatus(): ReactElement {
   const scannedAt = useAppStore(selectScannedAt);
   const { dismissLiveNote } = useAppActions(selectLiveActions);
   const words = WORDS[status];
-  const updated = updatedAt ?? scannedAt;
+  // The later of the two: a change made outside the app, or the open source's own scan (a rescan, an operation).
+  const byChange = updatedAt !== null && (scannedAt === null || updatedAt >= scannedAt);
+  const updated = byChange ? updatedAt : scannedAt;
   return (
     <div className="live-status" data-testid="live-status">
       <span className={`live-dot is-${status}`} aria-hidden="true" />
@@ -35,8 +37,8 @@ export function LiveStatus(): ReactElement {
         {words.label}
       </span>
       {updated !== null ? (
-        <span className="live-updated muted" data-testid="live-updated" title={updatedAt !== null ? 'Last change made outside the app' : 'Last refreshed'}>
-          {updatedAt !== null ? 'Updated' : 'Refreshed'} {clock(updated)}
+        <span className="live-updated muted" data-testid="live-updated" title={byChange ? 'Last refreshed by a change made outside the app' : 'Last refreshed by a scan'}>
+          Refreshed {clock(updated)}
         </span>
       ) : null}
       {note !== null ? (
