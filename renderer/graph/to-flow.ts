@@ -53,12 +53,8 @@ function rank(node: GraphNode): string {
   return `${node.current ? '2' : '1'}${node.name}`;
 }
 
-/** Lays out a domain's snapshot graph (with a plan's ghosts) as React Flow nodes and edges; any parent loop is cut. */
-export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, findings: Record<string, string[]> = findingsByPath(domain, undefined)): FlowGraph {
-  const ghostIds = new Set(highlights.ghosts.map((g) => g.id));
-  const graphNodes = [...snapshotGraph(domain), ...highlights.ghosts];
-  const byId = new Map(graphNodes.map((n) => [n.id, n]));
-
+/** Each node's parent and its children in rank order, with the roots listed under ROOT. */
+function linkNodes(graphNodes: GraphNode[], byId: Map<string, GraphNode>): Pick<FlowGraph, 'parentOf' | 'childrenOf'> {
   const childrenOf: Record<string, string[]> = {};
   const parentOf: Record<string, string | null> = {};
   for (const node of graphNodes) {
@@ -69,10 +65,17 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
   for (const list of Object.values(childrenOf)) {
     list.sort((a, b) => rank(byId.get(a) as GraphNode).localeCompare(rank(byId.get(b) as GraphNode)));
   }
+  return { parentOf, childrenOf };
+}
 
-  // Each node is laid out once. snapshotGraph cuts loops of parents, but ghosts and duplicate ids come from
-  // elsewhere: d3 would recurse without end on a node reached twice and drop one never reached from the roots (a
-  // loop), so the second visit is skipped and an unreached node hangs off the root.
+/**
+ * The tree d3 lays out, each node in it once; `parentOf` and `childrenOf` are brought in line with it. snapshotGraph
+ * cuts loops of parents, but ghosts and duplicate ids come from elsewhere: d3 would recurse without end on a node
+ * reached twice and drop one never reached from the roots (a loop), so the second visit is skipped and an
+ * unreached node hangs off the root.
+ */
+function cutToTree(graphNodes: GraphNode[], links: Pick<FlowGraph, 'parentOf' | 'childrenOf'>): Record<string, string[]> {
+  const { parentOf, childrenOf } = links;
   const laidTree: Record<string, string[]> = { [ROOT]: [] };
   const reached = new Set<string>([ROOT]);
   const visit = (from: string): void => {
@@ -92,6 +95,47 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
     visit(node.id);
   }
   for (const id of Object.keys(childrenOf)) childrenOf[id] = laidTree[id] ?? [];
+  return laidTree;
+}
+
+/** One node as React Flow draws it, at its place in the layout. */
+function flowNode(node: GraphNode, x: number, y: number, highlights: Highlights, findings: Record<string, string[]>, ghost: boolean): SnapFlowNode {
+  return {
+    id: node.id,
+    type: node.kind,
+    position: { x, y },
+    width: NODE_WIDTH,
+    height: NODE_HEIGHT,
+    handles: HANDLES,
+    data: {
+      ...node,
+      findings: [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []),
+      mark: highlights.marks[node.id] ?? null,
+      ghost,
+    },
+  };
+}
+
+/** The edge from a node's parent to the node, styled by the node's kind and whether it is a ghost. */
+function flowEdge(node: GraphNode, parent: string, ghost: boolean): Edge {
+  return {
+    id: `${parent}->${node.id}`,
+    source: parent,
+    target: node.id,
+    type: 'smoothstep',
+    className: `${node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghost ? ' edge-ghost' : ''}`,
+    ...(node.current ? { animated: true } : {}),
+  };
+}
+
+/** Lays out a domain's snapshot graph (with a plan's ghosts) as React Flow nodes and edges; any parent loop is cut. */
+export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, findings: Record<string, string[]> = findingsByPath(domain, undefined)): FlowGraph {
+  const ghostIds = new Set(highlights.ghosts.map((g) => g.id));
+  const graphNodes = [...snapshotGraph(domain), ...highlights.ghosts];
+  const byId = new Map(graphNodes.map((n) => [n.id, n]));
+  const links = linkNodes(graphNodes, byId);
+  const { parentOf, childrenOf } = links;
+  const laidTree = cutToTree(graphNodes, links);
   const root = hierarchy<string>(ROOT, (id) => laidTree[id] ?? []);
   const laid: HierarchyPointNode<string> = tree<string>().nodeSize([ROW, COLUMN]).separation(() => 1)(root);
 
@@ -101,35 +145,14 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
   laid.each((point) => {
     if (point.data === ROOT) return;
     const node = byId.get(point.data) as GraphNode;
+    const ghost = ghostIds.has(node.id);
     // d3 lays trees out top-down; swapping axes puts the root at the left.
     const x = (point.depth - 1) * COLUMN;
     const y = point.x;
     placed.push({ id: node.id, x, y });
-    nodes.push({
-      id: node.id,
-      type: node.kind,
-      position: { x, y },
-      width: NODE_WIDTH,
-      height: NODE_HEIGHT,
-      handles: HANDLES,
-      data: {
-        ...node,
-        findings: [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []),
-        mark: highlights.marks[node.id] ?? null,
-        ghost: ghostIds.has(node.id),
-      },
-    });
+    nodes.push(flowNode(node, x, y, highlights, findings, ghost));
     const parent = parentOf[node.id] ?? null;
-    if (parent !== null) {
-      edges.push({
-        id: `${parent}->${node.id}`,
-        source: parent,
-        target: node.id,
-        type: 'smoothstep',
-        className: `${node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghostIds.has(node.id) ? ' edge-ghost' : ''}`,
-        ...(node.current ? { animated: true } : {}),
-      });
-    }
+    if (parent !== null) edges.push(flowEdge(node, parent, ghost));
   });
 
   const order = placed.sort((a, b) => a.y - b.y || a.x - b.x).map((p) => p.id);
