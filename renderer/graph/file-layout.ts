@@ -6,7 +6,7 @@
  * forest, so a link between groups still runs left to right, and groups are stacked top to bottom.
  */
 import type { Edge, Node } from '@xyflow/react';
-import { hierarchy, tree } from 'd3-hierarchy';
+import { hierarchy, tree, type HierarchyPointNode } from 'd3-hierarchy';
 import type { FileGraph, FileNode, FileGroup } from '../../shared/file-graph';
 import { sideHandles } from './handles';
 import type { Mark } from './highlights';
@@ -63,6 +63,65 @@ function columnsOf(graph: FileGraph, ids: Set<string>): { backing: Map<string, s
   return { backing, column };
 }
 
+/** One group's forest for d3: each file under its backing file in the group, or under spacers up to its column. */
+function groupTree(files: FileNode[], groupId: string, byId: Map<string, FileNode>, backing: Map<string, string>, column: Map<string, number>, first: number): Map<string, string[]> {
+  // Children in the model's order (disks, then files as the scan lists them), which keeps the drawing steady
+  // between scans. A tree's root hangs below a chain of placeholders, one per column left of it within the
+  // group, so the tidy tree's depth is the file's column and trees in different columns pack without overlap.
+  const kids = new Map<string, string[]>();
+  const add = (parent: string, child: string) => {
+    const list = kids.get(parent);
+    if (list === undefined) kids.set(parent, [child]);
+    else list.push(child);
+  };
+  for (const file of files) {
+    const below = backing.get(file.id);
+    if (below !== undefined && byId.get(below)?.group === groupId) {
+      add(below, file.id);
+      continue;
+    }
+    let parent = TOP;
+    for (let c = first; c < (column.get(file.id) ?? 0); c++) {
+      if (!kids.has(spacer(c))) add(parent, spacer(c));
+      parent = spacer(c);
+    }
+    add(parent, file.id);
+  }
+  return kids;
+}
+
+/** A group's box and its files' boxes inside it, pushed onto `nodes`; returns the group's height. */
+function placeGroup(nodes: FileFlowNode[], group: FileGroup, points: Array<HierarchyPointNode<string>>, at: { x: number; y: number }, byId: Map<string, FileNode>, findings: Record<string, string[]>, marks: Record<string, Mark>): number {
+  let [top, bottom, last] = [Infinity, -Infinity, 0];
+  for (const p of points) [top, bottom, last] = [Math.min(top, p.x), Math.max(bottom, p.x), Math.max(last, p.depth)];
+  const height = PAD.top + bottom - top + FILE_HEIGHT + PAD.bottom;
+  // d3 lays trees out top-down; swapping axes puts the bases at the left.
+  nodes.push({
+    id: `group:${group.id}`,
+    type: 'disk',
+    position: at,
+    width: PAD.left + (last - 1) * COLUMN + FILE_WIDTH + PAD.right,
+    height,
+    data: { ...group, count: points.length },
+    selectable: false,
+    handles: [],
+  });
+  for (const point of points) {
+    const file = byId.get(point.data) as FileNode;
+    nodes.push({
+      id: file.id,
+      type: 'file',
+      parentId: `group:${group.id}`,
+      position: { x: PAD.left + (point.depth - 1) * COLUMN, y: PAD.top + point.x - top },
+      width: FILE_WIDTH,
+      height: FILE_HEIGHT,
+      handles: FILE_HANDLES,
+      data: { ...file, findings: findings[file.path] ?? [], mark: marks[file.path] ?? null },
+    });
+  }
+  return height;
+}
+
 /**
  * The file view as React Flow nodes and edges: groups first (parents before children), each holding its files.
  * Within a group, a file whose backing file is in the same group hangs off it in a tidy tree; the others start
@@ -79,60 +138,12 @@ export function layoutFiles(graph: FileGraph, findings: Record<string, string[]>
     const files = graph.nodes.filter((n) => n.group === group.id && byId.get(n.id) === n);
     if (files.length === 0) continue;
     const first = files.reduce((min, f) => Math.min(min, column.get(f.id) ?? 0), Infinity);
-    // Children in the model's order (disks, then files as the scan lists them), which keeps the drawing steady
-    // between scans. A tree's root hangs below a chain of placeholders, one per column left of it within the
-    // group, so the tidy tree's depth is the file's column and trees in different columns pack without overlap.
-    const kids = new Map<string, string[]>();
-    const add = (parent: string, child: string) => {
-      const list = kids.get(parent);
-      if (list === undefined) kids.set(parent, [child]);
-      else list.push(child);
-    };
-    for (const file of files) {
-      const below = backing.get(file.id);
-      if (below !== undefined && byId.get(below)?.group === group.id) {
-        add(below, file.id);
-        continue;
-      }
-      let parent = TOP;
-      for (let c = first; c < (column.get(file.id) ?? 0); c++) {
-        if (!kids.has(spacer(c))) add(parent, spacer(c));
-        parent = spacer(c);
-      }
-      add(parent, file.id);
-    }
+    const kids = groupTree(files, group.id, byId, backing, column, first);
     const laid = tree<string>()
       .nodeSize([ROW, COLUMN])
       .separation((a, b) => (a.parent === b.parent ? 1 : 1.25))(hierarchy(TOP, (id) => kids.get(id) ?? []));
     const points = laid.descendants().filter((p) => byId.has(p.data));
-    let [top, bottom, last] = [Infinity, -Infinity, 0];
-    for (const p of points) [top, bottom, last] = [Math.min(top, p.x), Math.max(bottom, p.x), Math.max(last, p.depth)];
-    const height = PAD.top + bottom - top + FILE_HEIGHT + PAD.bottom;
-    // d3 lays trees out top-down; swapping axes puts the bases at the left.
-    nodes.push({
-      id: `group:${group.id}`,
-      type: 'disk',
-      position: { x: first * COLUMN, y },
-      width: PAD.left + (last - 1) * COLUMN + FILE_WIDTH + PAD.right,
-      height,
-      data: { ...group, count: points.length },
-      selectable: false,
-      handles: [],
-    });
-    for (const point of points) {
-      const file = byId.get(point.data) as FileNode;
-      nodes.push({
-        id: file.id,
-        type: 'file',
-        parentId: `group:${group.id}`,
-        position: { x: PAD.left + (point.depth - 1) * COLUMN, y: PAD.top + point.x - top },
-        width: FILE_WIDTH,
-        height: FILE_HEIGHT,
-        handles: FILE_HANDLES,
-        data: { ...file, findings: findings[file.path] ?? [], mark: marks[file.path] ?? null },
-      });
-    }
-    y += height + GROUP_GAP;
+    y += placeGroup(nodes, group, points, { x: first * COLUMN, y }, byId, findings, marks) + GROUP_GAP;
   }
   const edges: Edge[] = graph.edges.map((e) => ({
     id: e.id,
