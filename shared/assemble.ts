@@ -131,13 +131,12 @@ function currentBase(snapshots: Snapshot[], fromFiles: string | null): string | 
   return fromFiles;
 }
 
-/** Builds a domain's model: saved-state layers per snapshot, disk chains, and its branches. */
-export function assembleDomain(facts: DomainFacts): Domain {
-  const { layers } = facts;
-  const problems = [...facts.problems];
-
-  // A loop of parents in libvirt's metadata is cut at one snapshot, which the graph draws as a root: every walk
-  // over parents (here, the planners, the tree, the layout) then ends. The problem says what libvirt records.
+/**
+ * A loop of parents in libvirt's metadata is cut at one snapshot, which the graph draws as a root: every walk
+ * over parents (here, the planners, the tree, the layout) then ends. Returns the cut snapshots and pushes onto
+ * `problems` what libvirt records.
+ */
+function cutParentLoops(facts: DomainFacts, problems: Problem[]): Set<string> {
   const known = new Set(facts.snapshots.map((s) => s.name));
   const recordedParent = new Map(facts.snapshots.map((s) => [s.name, s.parent !== null && known.has(s.parent) ? s.parent : null]));
   const cuts = new Set(loopCuts(known, (name) => recordedParent.get(name) ?? null));
@@ -154,8 +153,13 @@ export function assembleDomain(facts: DomainFacts): Domain {
       snapshot: name,
     });
   }
+  return cuts;
+}
 
-  const snapshots: Snapshot[] = facts.snapshots.map((snap) => ({
+/** The snapshots with each disk's saved-state layer (the backing file of its overlay), cut snapshots made roots. */
+function withStateLayers(facts: DomainFacts, cuts: Set<string>): Snapshot[] {
+  const { layers } = facts;
+  return facts.snapshots.map((snap) => ({
     ...snap,
     ...(cuts.has(snap.name) ? { parent: null } : {}),
     disks: snap.disks.map((disk) => {
@@ -163,7 +167,10 @@ export function assembleDomain(facts: DomainFacts): Domain {
       return { ...disk, stateLayer: overlayLayer?.backing ?? null };
     }),
   }));
+}
 
+/** Which snapshot owns each saved state (keyed by disk target and layer), and the set of all saved-state layers. */
+function indexStates(snapshots: Snapshot[]): { stateOwner: Map<string, string>; stateLayers: Set<string> } {
   // Oldest first, so a newer snapshot sharing a saved state overwrites the owner.
   const byAge = [...snapshots].sort((a, b) => (a.created ?? '').localeCompare(b.created ?? ''));
   const stateOwner = new Map<string, string>();
@@ -175,14 +182,13 @@ export function assembleDomain(facts: DomainFacts): Domain {
       stateLayers.add(disk.stateLayer);
     }
   }
+  return { stateOwner, stateLayers };
+}
 
-  const disks: Disk[] = facts.disks.map((disk) => ({
-    ...disk,
-    chain: disk.file !== null && disk.managed ? walkChain(layers, disk.file) : [],
-  }));
-
+/** The current branch (from the domain's disks) and the branches the app recorded; their tips go into `claimed`. */
+function knownBranches(facts: DomainFacts, disks: Disk[], snapshots: Snapshot[], stateOwner: Map<string, string>, claimed: Set<string>): Branch[] {
+  const { layers } = facts;
   const branches: Branch[] = [];
-  const claimed = new Set<string>();
   const currentTips = disks.filter((d) => d.managed && d.file !== null).map((d) => ({ target: d.target, file: d.file as string }));
   if (currentTips.length > 0) {
     branches.push({
@@ -204,32 +210,41 @@ export function assembleDomain(facts: DomainFacts): Domain {
     });
     recorded.tips.forEach((t) => claimed.add(t.file));
   }
+  return branches;
+}
 
-  // A loose tip: a leaf layer nobody records. It is shown, never deleted silently.
-  const children = childrenOf(layers);
-  const targetOf = (path: string): string => {
-    for (const snap of snapshots) {
-      for (const disk of snap.disks) {
-        if (disk.overlay === path || disk.stateLayer === path) return disk.target;
-      }
+/** The disk target a loose layer belongs to: from the snapshot or disk chain that holds it, else the first managed disk. */
+function targetOf(snapshots: Snapshot[], disks: Disk[], path: string): string {
+  for (const snap of snapshots) {
+    for (const disk of snap.disks) {
+      if (disk.overlay === path || disk.stateLayer === path) return disk.target;
     }
-    for (const disk of disks) if (disk.chain.includes(path)) return disk.target;
-    return disks.find((d) => d.managed)?.target ?? 'disk';
-  };
-  const leaves = Object.keys(layers)
-    .filter((path) => !children.has(path) && !claimed.has(path) && !stateLayers.has(path))
-    .sort();
-  for (const leaf of leaves) {
-    const tip = { target: targetOf(leaf), file: leaf };
-    branches.push({
-      name: basename(leaf),
-      current: false,
-      origin: 'loose',
-      base: findBase(layers, stateOwner, tip),
-      tips: [tip],
-    });
   }
+  for (const disk of disks) if (disk.chain.includes(path)) return disk.target;
+  return disks.find((d) => d.managed)?.target ?? 'disk';
+}
 
+/** A loose tip: a leaf layer nobody records (no branch tip, no saved state). It is shown, never deleted silently. */
+function looseBranches(
+  layers: Record<string, Layer>,
+  snapshots: Snapshot[],
+  disks: Disk[],
+  states: { stateOwner: Map<string, string>; stateLayers: Set<string> },
+  claimed: Set<string>,
+): Branch[] {
+  const children = childrenOf(layers);
+  const leaves = Object.keys(layers)
+    .filter((path) => !children.has(path) && !claimed.has(path) && !states.stateLayers.has(path))
+    .sort();
+  return leaves.map((leaf) => {
+    const tip = { target: targetOf(snapshots, disks, leaf), file: leaf };
+    return { name: basename(leaf), current: false, origin: 'loose', base: findBase(layers, states.stateOwner, tip), tips: [tip] };
+  });
+}
+
+/** One problem per disk a snapshot keeps as an internal snapshot, which the app does not manage. */
+function internalSnapshotProblems(domain: string, snapshots: Snapshot[]): Problem[] {
+  const problems: Problem[] = [];
   for (const snap of snapshots) {
     for (const disk of snap.disks) {
       if (disk.kind === 'internal') {
@@ -237,15 +252,32 @@ export function assembleDomain(facts: DomainFacts): Domain {
           code: 'internal-snapshot',
           severity: 'info',
           message: `Snapshot "${snap.name}" keeps disk ${disk.target} as an internal snapshot; only external snapshots are managed.`,
-          domain: facts.name,
+          domain,
           snapshot: snap.name,
           target: disk.target,
         });
       }
     }
   }
+  return problems;
+}
 
-  return { name: facts.name, state: facts.state, disks, snapshots, branches, layers, problems };
+/** Builds a domain's model: saved-state layers per snapshot, disk chains, and its branches. */
+export function assembleDomain(facts: DomainFacts): Domain {
+  const { layers } = facts;
+  const problems = [...facts.problems];
+  const cuts = cutParentLoops(facts, problems);
+  const snapshots = withStateLayers(facts, cuts);
+  const states = indexStates(snapshots);
+  const disks: Disk[] = facts.disks.map((disk) => ({
+    ...disk,
+    chain: disk.file !== null && disk.managed ? walkChain(layers, disk.file) : [],
+  }));
+  const claimed = new Set<string>();
+  // The recorded branches first: they claim their tips, and a loose branch is a leaf none of them claimed.
+  const recorded = knownBranches(facts, disks, snapshots, states.stateOwner, claimed);
+  const branches = [...recorded, ...looseBranches(layers, snapshots, disks, states, claimed)];
+  return { name: facts.name, state: facts.state, disks, snapshots, branches, layers, problems: [...problems, ...internalSnapshotProblems(facts.name, snapshots)] };
 }
 
 /**
