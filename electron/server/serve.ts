@@ -139,57 +139,71 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, subsc
   return () => end();
 }
 
+/** What answering the API needs: the engine, the token, and the open event streams (each by the function that ends it). */
+interface ApiContext {
+  options: ServeOptions;
+  token: string;
+  streams: Set<() => void>;
+}
+
+/** `GET /api/events`: one more event stream, while fewer than MAX_STREAMS are open. */
+function answerEvents(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): void {
+  if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use GET.' } });
+  if (ctx.streams.size >= MAX_STREAMS) {
+    return sendJson(res, 429, { ok: false, error: { code: 'E_LOCKED', message: `At most ${MAX_STREAMS} event streams can be open at once.` } });
+  }
+  const end = openEventStream(req, res, (listener) => ctx.options.engine.subscribe(listener), ctx.options.keepAliveMs ?? KEEP_ALIVE_MS);
+  ctx.streams.add(end);
+  res.on('close', () => ctx.streams.delete(end));
+}
+
+/** `/api/…`: the token first, then the event stream or one API call (POST, a JSON body). */
+async function answerApi(req: IncomingMessage, res: ServerResponse, url: URL, ctx: ApiContext): Promise<void> {
+  if (!sameToken(req.headers[TOKEN_HEADER] as string | undefined, ctx.token)) {
+    return sendJson(res, 401, { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'A valid access token is required.' } });
+  }
+  if (url.pathname === '/api/events') return answerEvents(req, res, ctx);
+  if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use POST.' } });
+  let input: unknown;
+  try {
+    const body = await readBody(req);
+    input = body === '' ? {} : JSON.parse(body);
+  } catch (error) {
+    return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_INPUT', message: `Bad request body: ${(error as Error).message}` } });
+  }
+  // A name that does not decode is no method: the handler answers E_NOT_FOUND for it.
+  const response = await handleApiCall(ctx.options.engine, decodedOrEmpty(url.pathname.slice('/api/'.length)), input);
+  return sendJson(res, 200, response);
+}
+
+/** The renderer's files, from `root` only; anything else is 404. */
+async function answerFile(req: IncomingMessage, res: ServerResponse, url: URL, root: string): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
+  const relative = url.pathname === '/' ? 'index.html' : decodedOrEmpty(url.pathname.slice(1));
+  if (relative === '') return send(res, 404, 'Not found.');
+  const file = normalize(join(root, relative));
+  if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'Not found.');
+  try {
+    const body = await readFile(file);
+    return send(res, 200, body, TYPES[extname(file)] ?? 'application/octet-stream');
+  } catch {
+    return send(res, 404, 'Not found.');
+  }
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const token = options.token ?? newToken();
   const root = normalize(options.rendererDir);
   let port = 0;
-  /** The open event streams, each by the function that ends it; all end before the server closes. */
-  const streams = new Set<() => void>();
+  const ctx: ApiContext = { options, token, streams: new Set() };
+  const streams = ctx.streams;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // DNS rebinding: only requests addressed to this loopback server are answered.
     const host = req.headers.host ?? '';
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'Forbidden host.');
     const url = new URL(req.url ?? '/', `http://${host}`);
-
-    if (url.pathname.startsWith('/api/')) {
-      if (!sameToken(req.headers[TOKEN_HEADER] as string | undefined, token)) {
-        return sendJson(res, 401, { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'A valid access token is required.' } });
-      }
-      if (url.pathname === '/api/events') {
-        if (req.method !== 'GET') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use GET.' } });
-        if (streams.size >= MAX_STREAMS) {
-          return sendJson(res, 429, { ok: false, error: { code: 'E_LOCKED', message: `At most ${MAX_STREAMS} event streams can be open at once.` } });
-        }
-        const end = openEventStream(req, res, (listener) => options.engine.subscribe(listener), options.keepAliveMs ?? KEEP_ALIVE_MS);
-        streams.add(end);
-        res.on('close', () => streams.delete(end));
-        return;
-      }
-      if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use POST.' } });
-      let input: unknown;
-      try {
-        const body = await readBody(req);
-        input = body === '' ? {} : JSON.parse(body);
-      } catch (error) {
-        return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_INPUT', message: `Bad request body: ${(error as Error).message}` } });
-      }
-      // A name that does not decode is no method: the handler answers E_NOT_FOUND for it.
-      const response = await handleApiCall(options.engine, decodedOrEmpty(url.pathname.slice('/api/'.length)), input);
-      return sendJson(res, 200, response);
-    }
-
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
-    const relative = url.pathname === '/' ? 'index.html' : decodedOrEmpty(url.pathname.slice(1));
-    if (relative === '') return send(res, 404, 'Not found.');
-    const file = normalize(join(root, relative));
-    if (file !== root && !file.startsWith(root + sep)) return send(res, 404, 'Not found.');
-    try {
-      const body = await readFile(file);
-      return send(res, 200, body, TYPES[extname(file)] ?? 'application/octet-stream');
-    } catch {
-      return send(res, 404, 'Not found.');
-    }
+    return url.pathname.startsWith('/api/') ? answerApi(req, res, url, ctx) : answerFile(req, res, url, root);
   };
 
   const server: Server = createServer((req, res) => {
