@@ -192,6 +192,11 @@ export function decodeQcow2(readAt: ReadAt): Qcow2Fields | null {
   return fields;
 }
 
+/**
+ * Checks the header as `qcow2_do_open` does and reads its names into `fields`. Kept as one sequence on purpose:
+ * the checks run in QEMU's order, which decides which refusal an image with several faults gets, and the
+ * mutation tests hold that order against qemu-io.
+ */
 function checkAndRead(readAt: ReadAt, head: Buffer, fields: Qcow2Fields, incompatible: bigint): void {
   const v3 = fields.version === 3;
   const clusterBits = head.readUInt32BE(20);
