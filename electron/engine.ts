@@ -27,8 +27,10 @@ import { openVirsh, type Virsh } from './tools/virsh';
 import { EventHub, type EngineListener } from './live/event-hub';
 import type { ConnectionWatchOptions } from './live/connection-watch';
 import { LiveWatcher } from './live/live-watcher';
+import { VERSION } from './version';
 
-export const VERSION = '0.1.0';
+export { VERSION };
+
 const DEMO_URI = 'qemu:///system';
 /** Plans kept for `apply` by id: enough for every preview a user may have open, not a leak over a long session. */
 const ISSUED_PLANS = 200;

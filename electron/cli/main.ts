@@ -14,7 +14,7 @@ import { addRecoverCommand, addTrashCommands } from './trash-commands';
 import type { ServeFlags } from './serve-command';
 import { runTree, type TreeFlags } from './tree-command';
 import { err } from './output';
-import { CLI_VERSION } from './version';
+import { VERSION } from '../version';
 
 function validated<T>(schema: z.ZodType<T>) {
   return (value: string): T => {
@@ -42,7 +42,7 @@ function exitWhenWritten(): void {
 export function buildProgram(): Command {
   const program = new Command('virt-snaptree')
     .description('The snapshot graph of libvirt/QEMU virtual machines with external qcow2 snapshots.')
-    .version(CLI_VERSION)
+    .version(VERSION)
     // Usage errors exit 2, like E_BAD_INPUT; help and version exit 0.
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
