@@ -125,12 +125,8 @@ export const createLiveSlice =
       },
       onEngineEvent(event) {
         set((s) => ({ live: { ...s.live, lastEventAt: Date.now() } }));
-        if (event.type === 'progress') {
-          const running = get().running;
-          if (running?.operationId === event.event.operationId) set({ running: { ...running, sentence: event.event.sentence, progress: event.event } });
-        } else if (event.type === 'source-changed') {
-          void get().refreshChanged(event);
-        }
+        if (event.type === 'progress') get().showProgress(event.event);
+        else if (event.type === 'source-changed') void get().refreshChanged(event);
       },
       async refreshChanged(event) {
         const { sourceId } = event;

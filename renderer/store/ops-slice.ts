@@ -46,6 +46,8 @@ export interface OpsSlice {
   planPreview(): Promise<void>;
   closePreview(): void;
   confirm(): Promise<void>;
+  /** Moves the running operation on to `event`, when it is that operation's progress (pushed or polled). */
+  showProgress(event: ProgressEvent): void;
   cancelRunning(): Promise<void>;
   dismissOutcome(): void;
 }
@@ -122,8 +124,7 @@ export const createOpsSlice =
         if (!eventsSilent(get().live, Date.now())) return;
         void api.call('operations', {}).then((events) => {
           const event = events.find((e) => e.operationId === plan.id);
-          const running = get().running;
-          if (event !== undefined && running !== null) set({ running: { ...running, sentence: event.sentence, progress: event } });
+          if (event !== undefined) get().showProgress(event);
         });
       }, POLL_MS);
       try {
@@ -159,6 +160,10 @@ export const createOpsSlice =
         clearInterval(poll);
         set({ running: null });
       }
+    },
+    showProgress(event) {
+      const running = get().running;
+      if (running?.operationId === event.operationId) set({ running: { ...running, sentence: event.sentence, progress: event } });
     },
     async cancelRunning() {
       const running = get().running;
