@@ -1,4 +1,4 @@
-/** Commit a branch tip into its backing file (RFC option 2), refused when anything else depends on that file. */
+/** Commit a branch tip into its backing file (docs/model.md), refused when anything else depends on that file. */
 import { basename } from '../../paths';
 import { branchNodeId } from '../../snapshot-graph';
 import type { Step } from '../plan';

@@ -5,6 +5,8 @@
  */
 import type { Branch, Domain, Problem, Snapshot } from '../../model';
 import type { Refusal } from '../plan';
+import { isFailure } from './context';
+import { currentBranch } from './records';
 
 export interface GuardOptions {
   /** The operation changes which files the disks use, or rewrites one: the domain must be shut off. */
@@ -48,6 +50,15 @@ export function guardDomain(domains: Domain[], name: string, options: GuardOptio
 /** One of the domain's snapshots, or the refusal naming it. */
 export function findSnapshot(domain: Domain, name: string): Snapshot | Refusal {
   return domain.snapshots.find((s) => s.name === name) ?? { code: 'E_NOT_FOUND', message: `Domain "${domain.name}" has no snapshot named "${name}".` };
+}
+
+/** What every revert starts from: the snapshot named, and the current branch whose state is left. */
+export function revertFrom(domain: Domain, snapshotName: string): { snapshot: Snapshot; current: Branch } | Refusal {
+  const snapshot = findSnapshot(domain, snapshotName);
+  if (isFailure(snapshot)) return snapshot;
+  const current = currentBranch(domain);
+  if (current === undefined) return { code: 'E_NOT_SUPPORTED', message: `Domain "${domain.name}" has no managed disk to revert.` };
+  return { snapshot, current };
 }
 
 /** One of the domain's branches, or the refusal naming it. */

@@ -1,20 +1,19 @@
-/** Revert with a new branch (RFC option 3): new overlays on the snapshot's saved state; the state left is kept as a branch. */
+/** Revert with a new branch (docs/model.md): new overlays on the snapshot's saved state; the state left is kept as a branch. */
 import { branchNodeId, snapshotNodeId } from '../../snapshot-graph';
 import type { BranchRecords } from '../plan';
 import { finishPlan } from './checks';
 import { isFailure, refuse, type Planner } from './context';
-import { findSnapshot } from './guard';
+import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
-import { currentBranch, nameTaken, recordsOf } from './records';
+import { nameTaken, recordsOf } from './records';
 import { defineStep, revertSteps } from './steps';
 
 export const revertBranch: Planner<'revert-branch'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
   plan(ctx, intent, domain) {
-    const snapshot = findSnapshot(domain, intent.snapshot);
-    if (isFailure(snapshot)) return { ok: false, refusal: snapshot };
-    const current = currentBranch(domain);
-    if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to revert.`);
+    const from = revertFrom(domain, intent.snapshot);
+    if (isFailure(from)) return { ok: false, refusal: from };
+    const { snapshot, current } = from;
     const keepAs = intent.keepAs ?? current.name;
     if (intent.branch === keepAs) return refuse('E_NAME_TAKEN', `The new branch and the kept branch cannot both be named "${keepAs}".`);
     for (const name of [intent.branch, ...(intent.keepAs !== undefined && intent.keepAs !== current.name ? [intent.keepAs] : [])]) {

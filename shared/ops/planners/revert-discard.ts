@@ -3,19 +3,18 @@ import { branchNodeId, snapshotNodeId } from '../../snapshot-graph';
 import type { BranchRecords } from '../plan';
 import { abandon, dropSteps } from './abandon';
 import { finishPlan } from './checks';
-import { isFailure, refuse, type Planner } from './context';
-import { findSnapshot } from './guard';
+import { isFailure, type Planner } from './context';
+import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
-import { currentBranch, recordsOf } from './records';
+import { recordsOf } from './records';
 import { defineStep, revertSteps } from './steps';
 
 export const revertDiscard: Planner<'revert-discard'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
   plan(ctx, intent, domain) {
-    const snapshot = findSnapshot(domain, intent.snapshot);
-    if (isFailure(snapshot)) return { ok: false, refusal: snapshot };
-    const current = currentBranch(domain);
-    if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to revert.`);
+    const from = revertFrom(domain, intent.snapshot);
+    if (isFailure(from)) return { ok: false, refusal: from };
+    const { snapshot, current } = from;
     const made = revertSteps(domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`);
     if ('refusal' in made) return { ok: false, refusal: made.refusal };
     const keep = new Set(snapshot.disks.flatMap((d) => (d.stateLayer !== null ? [d.stateLayer] : [])));
