@@ -5,11 +5,15 @@ import { FusesPlugin } from '@electron-forge/plugin-fuses';
 import { VitePlugin } from '@electron-forge/plugin-vite';
 import type { ForgeConfig } from '@electron-forge/shared-types';
 import { FuseV1Options, FuseVersion } from '@electron/fuses';
+import { leftOutOfPackage } from './electron/packaging';
 
 const config: ForgeConfig = {
   packagerConfig: {
-    asar: true,
+    // koffi's binary is loaded from outside the archive, as Electron loads every native module.
+    asar: { unpack: '**/*.node' },
     executableName: 'virt-snaptree',
+    // Set here, the Vite plugin keeps it: its own would leave out koffi, which the main bundle requires.
+    ignore: leftOutOfPackage,
   },
   rebuildConfig: {},
   makers: [

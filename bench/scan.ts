@@ -2,10 +2,11 @@
  * Scan benchmark (docs/architecture.md, "Benchmarks"), every figure beside its baseline measured in the same run.
  * Three libvirt hosts are built: 20 domains × 50 external snapshots × 2 disks, one domain with a chain of 1,000
  * snapshots, and one domain with 200 branches forked from one snapshot (bench/libvirt-host.ts). Measured:
- * - the engine's scan of the 20 × 50 host in process, against the naive scan (one virsh process per call);
+ * - the engine's scan of the 20 × 50 host in process (through libvirt's library), against the naive scan (one
+ *   virsh process per call), with the scan through virsh sessions and batches beside them;
  * - `virt-snaptree tree --connect URI DOMAIN…` over the host's domains as a whole process (Node start, loading,
- *   virsh sessions, scan, printing), against a shell loop of `virsh snapshot-list --tree` over the same domains,
- *   with the floor of one virsh process dumping every snapshot's XML beside them: target no slower than the loop;
+ *   connecting, scan, printing), against a shell loop of `virsh snapshot-list --tree` over the same domains,
+ *   with one virsh process dumping every snapshot's XML beside them: target no slower than the loop;
  * - the chain and the fork shapes: the engine's scan and the whole process, target ≤ 1 s each.
  *
  *   npm run bench:scan            (as root, with libvirtd running: scripts/start-libvirt.sh; builds the CLI first)
@@ -16,7 +17,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { listedNames } from '../electron/scan/list-snapshots';
+import { nativeReader, virshReader, type LibvirtReader } from '../electron/scan/libvirt-reader';
 import { scanLibvirt } from '../electron/scan/scan-libvirt';
+import { NativeLibvirt } from '../electron/tools/libvirt-native';
 import { openVirsh, type Virsh } from '../electron/tools/virsh';
 import { buildHost, shapes, type HostShape } from './libvirt-host';
 import { median, report, type Row } from './report';
@@ -39,12 +42,25 @@ async function seconds(run: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-/** The engine's scan of `names` in process, with a fresh adapter as a new engine would open. */
-async function timeScan(mode: 'session' | 'per-call', names: string[]): Promise<Scanned> {
+/** How a scan reads libvirt: its library (the engine's way for a local connection), virsh sessions, a virsh per call. */
+type ReadMode = 'library' | 'session' | 'per-call';
+
+/** A fresh reader as a new engine would open it, and how to close it. */
+async function openReader(mode: ReadMode): Promise<{ reader: LibvirtReader; close: () => Promise<void> }> {
+  if (mode === 'library') {
+    const native = await NativeLibvirt.open(URI);
+    return { reader: nativeReader(native), close: () => native.close() };
+  }
   const virsh = openVirsh(URI, mode);
+  return { reader: virshReader(virsh), close: () => virsh.close() };
+}
+
+/** The engine's scan of `names` in process, connecting included. */
+async function timeScan(mode: ReadMode, names: string[]): Promise<Scanned> {
+  const t0 = performance.now();
+  const { reader, close } = await openReader(mode);
   try {
-    const t0 = performance.now();
-    const result = await scanLibvirt(virsh, { domains: names });
+    const result = await scanLibvirt(reader, { domains: names });
     const took = (performance.now() - t0) / 1000;
     const problems = result.domains.flatMap((d) => d.problems);
     if (problems.length > 0) throw new Error(`scan reported problems: ${problems[0]?.message}`);
@@ -54,7 +70,7 @@ async function timeScan(mode: 'session' | 'per-call', names: string[]): Promise<
       layers: result.domains.reduce((n, d) => n + Object.keys(d.layers).length, 0),
     };
   } finally {
-    await virsh.close();
+    await close();
   }
 }
 
@@ -96,18 +112,25 @@ async function interleaved(measures: Array<() => Promise<number>>): Promise<numb
 }
 
 async function hostRows(setup: Virsh, names: string[]): Promise<{ rows: Row[]; shape: Omit<Scanned, 'seconds'> }> {
-  await timeScan('session', names); // warm-up: page cache, libvirtd caches
+  await timeScan('library', names); // warm-up: page cache, libvirtd caches
   await timeTree(names);
   const commands = await dumpCommands(setup, names);
   let shape = { snapshots: 0, layers: 0 };
-  const scanOnce = async () => {
-    const run = await timeScan('session', names);
+  const scanOnce = (mode: ReadMode) => async () => {
+    const run = await timeScan(mode, names);
+    if (shape.snapshots !== 0 && (run.snapshots !== shape.snapshots || run.layers !== shape.layers)) throw new Error('the scans disagree');
     shape = { snapshots: run.snapshots, layers: run.layers };
     return run.seconds;
   };
-  const [engine = [], tree = [], loop = [], floor = []] = await interleaved([scanOnce, () => timeTree(names), () => timeShellLoop(names), () => timeOneVirsh(commands)]);
+  const [engine = [], sessions = [], tree = [], loop = [], floor = []] = await interleaved([
+    scanOnce('library'),
+    scanOnce('session'),
+    () => timeTree(names),
+    () => timeShellLoop(names),
+    () => timeOneVirsh(commands),
+  ]);
   const naive = await timeScan('per-call', names);
-  if (naive.snapshots !== shape.snapshots || naive.layers !== shape.layers) throw new Error('the two scans disagree');
+  if (naive.snapshots !== shape.snapshots || naive.layers !== shape.layers) throw new Error('the scans disagree');
   const scan = median(engine);
   const whole = median(tree);
   return {
@@ -115,6 +138,7 @@ async function hostRows(setup: Virsh, names: string[]): Promise<{ rows: Row[]; s
     rows: [
       { metric: 'engine scan (median)', value: scan, baseline: naive.seconds, unit: 's', target: '<= 1.5 s', met: scan <= 1.5 },
       { metric: 'engine scan speed-up over naive', value: naive.seconds / scan, baseline: null, unit: 'x', target: '>= 10x', met: naive.seconds / scan >= 10 },
+      { metric: 'scan through virsh sessions and batches (median)', value: median(sessions), baseline: scan, unit: 's' },
       { metric: 'tree --connect, whole process (median)', value: whole, baseline: median(loop), unit: 's', target: '<= shell loop', met: whole <= median(loop) },
       { metric: 'one virsh dumping every snapshot XML (floor)', value: median(floor), baseline: null, unit: 's' },
       { metric: 'tree --connect min / shell loop min', value: Math.min(...tree), baseline: Math.min(...loop), unit: 's' },
@@ -123,8 +147,8 @@ async function hostRows(setup: Virsh, names: string[]): Promise<{ rows: Row[]; s
 }
 
 async function shapeRows(label: string, names: string[]): Promise<Row[]> {
-  await timeScan('session', names);
-  const [engine = [], tree = []] = await interleaved([async () => (await timeScan('session', names)).seconds, () => timeTree(names)]);
+  await timeScan('library', names);
+  const [engine = [], tree = []] = await interleaved([async () => (await timeScan('library', names)).seconds, () => timeTree(names)]);
   const scan = Math.max(...engine);
   const whole = Math.max(...tree);
   return [

@@ -22,6 +22,7 @@ import type { Domain, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem } from '../shared/source-rules';
 import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
+import { LibvirtReaders, type LibvirtReader } from './scan/libvirt-reader';
 import { scanLibvirt } from './scan/scan-libvirt';
 import { openVirsh, type Virsh } from './tools/virsh';
 import { EventHub, type EngineListener } from './live/event-hub';
@@ -85,6 +86,8 @@ interface Running {
 
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
+  /** What scans read each connection with: libvirt's library for a local one, else its virsh adapter. */
+  private readonly readers = new LibvirtReaders();
   private readonly running = new Map<string, Running>();
   /** Watches the sources for changes made outside the app, while anyone listens to the events. */
   private readonly live: LiveWatcher;
@@ -144,6 +147,11 @@ export class Engine {
       this.connections.set(uri, virsh);
     }
     return virsh;
+  }
+
+  /** What a scan of a connection reads it with (libvirt-reader.ts); only connections it may open. */
+  private async reader(uri: string): Promise<LibvirtReader> {
+    return this.readers.reader(uri, this.virsh(uri));
   }
 
   setSources(sources: SourceEntry[]): void {
@@ -217,13 +225,13 @@ export class Engine {
   }
 
   async scan(source: Source): Promise<ScanResult> {
-    return source.kind === 'libvirt' ? scanLibvirt(this.virsh(source.uri)) : scanFolder(source.path);
+    return source.kind === 'libvirt' ? scanLibvirt(await this.reader(source.uri)) : scanFolder(source.path);
   }
 
   /** Rescans one domain only, as after an operation. */
   async scanDomain(source: Source, name: string): Promise<Domain> {
     const result =
-      source.kind === 'libvirt' ? await scanLibvirt(this.virsh(source.uri), { domains: [name] }) : await scanFolder(source.path);
+      source.kind === 'libvirt' ? await scanLibvirt(await this.reader(source.uri), { domains: [name] }) : await scanFolder(source.path);
     const domain = result.domains.find((d) => d.name === name);
     if (domain === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${name}" in this source.`, { domain: name });
     if (domain.problems.some((p) => p.code === 'domain-unreadable')) {
@@ -378,5 +386,6 @@ export class Engine {
     this.lab = null;
     await Promise.all([...this.connections.values()].map((v) => v.close()));
     this.connections.clear();
+    await this.readers.close();
   }
 }

@@ -24,7 +24,7 @@ export interface TreeFlags {
 /** Prints the result: before the connection closes, since virsh takes a moment to quit. */
 type Show = (result: ScanResult) => void;
 
-/** Sessions for a scan of named domains, all started at once: they read the domains; the dumps run in batches. */
+/** Sessions for a scan of named domains read by virsh: they read the domains; the dumps run in batches. */
 const SESSIONS = 2;
 
 function notFound(name: string): AppError {
@@ -33,26 +33,31 @@ function notFound(name: string): AppError {
 
 /**
  * Scans only `names` of a connection; a name the connection does not list is E_NOT_FOUND. The connection is
- * checked and opened as the engine opens one (engine.virsh), and its listing asked before the scanner's modules
- * load, so that the virsh sessions start while Node is still loading them.
+ * checked as the engine checks one (engine.virsh) and read as the engine reads it: through libvirt's library
+ * when it is local and the library opens it, else by virsh sessions.
  */
 async function scanDomains(uri: string, names: string[], show: Show): Promise<void> {
   const problem = connectionUriProblem(uri);
   if (problem !== null) throw new AppError('E_BAD_INPUT', problem, { uri });
+  // The library connects on its own threads while the scanner's modules load here.
+  const { openNative, nativeReader, virshReader } = await import('../scan/libvirt-reader');
+  const opening = openNative(uri);
+  const { scanLibvirt } = await import('../scan/scan-libvirt');
+  const native = await opening;
   const virsh = new VirshPool(uri, SESSIONS);
+  if (native === null) virsh.open();
+  const reader = native !== null ? nativeReader(native) : virshReader(virsh);
   try {
-    virsh.open();
     // The listing runs beside the scan; a connection that cannot be read fails the scan with its own error first.
-    const listing = virsh.run(['list', '--all', '--name']).catch(() => null);
-    const [{ scanLibvirt }, { listedNames }] = await Promise.all([import('../scan/scan-libvirt'), import('../scan/list-snapshots')]);
-    const [stdout, result] = await Promise.all([listing, scanLibvirt(virsh, { domains: names })]);
-    const listed = stdout === null ? null : listedNames(stdout);
+    const listing = reader.listDomains().catch(() => null);
+    const [listed, result] = await Promise.all([listing, scanLibvirt(reader, { domains: names })]);
     const missing = listed === null ? undefined : names.find((n) => !listed.includes(n));
     if (missing !== undefined) throw notFound(missing);
     show(result);
   } finally {
     // Told to quit, not waited for: once the result is out nothing waits on them, and virsh quits by itself.
     void virsh.close();
+    void native?.close();
   }
 }
 

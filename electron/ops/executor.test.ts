@@ -17,6 +17,7 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { VirshPerCall } from '../tools/virsh';
 import { executePlan, recoverAll, type ExecuteDeps } from './executor';
 import { readJournals } from './journal';
+import { engineReader } from '../test-support/readers';
 
 const MiB = 1024 * 1024;
 const virsh = new VirshPerCall(TEST_URI);
@@ -36,7 +37,7 @@ async function seed(): Promise<string> {
 }
 
 async function planned(intent: Intent, operationId: string = randomUUID()): Promise<Plan> {
-  const result = planOperation({ scan: await scanLibvirt(virsh), operationId }, intent);
+  const result = planOperation({ scan: await scanLibvirt(await engineReader(virsh)), operationId }, intent);
   if (!result.ok) throw new Error(result.refusal.message);
   return result.plan;
 }
@@ -48,7 +49,7 @@ function deps(atStep: Record<number, () => void> = {}): ExecuteDeps & { scans: (
     virsh,
     scan: async () => {
       scans++;
-      return scanLibvirt(virsh);
+      return scanLibvirt(await engineReader(virsh));
     },
     rescan: async () => null,
     onProgress: (event: ProgressEvent) => {

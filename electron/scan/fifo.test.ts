@@ -9,6 +9,7 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { scanFolder } from './scan-folder';
 import { scanLibvirt } from './scan-libvirt';
 import { openVirsh } from '../tools/virsh';
+import { engineReader } from '../test-support/readers';
 
 const MiB = 1024 * 1024;
 /** How long the writers below wait before opening the FIFOs: an open that blocks shows as this much delay. */
@@ -83,7 +84,7 @@ describe('a FIFO or other non-regular file never blocks a scan', () => {
     const vm = await lab.define({ name: 'fifo', disks: [{ target: 'vda', file: pipe, format: 'qcow2' }] });
     const virsh = openVirsh(TEST_URI);
     try {
-      const { value: scan, timerLateMs, tookMs } = await loopStaysFree(() => scanLibvirt(virsh, { domains: [vm] }));
+      const { value: scan, timerLateMs, tookMs } = await loopStaysFree(async () => scanLibvirt(await engineReader(virsh), { domains: [vm] }));
       expect(tookMs).toBeLessThan(3000);
       expect(timerLateMs).toBeLessThan(500);
       const domain = scan.domains.find((d) => d.name === vm);

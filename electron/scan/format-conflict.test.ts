@@ -4,6 +4,7 @@ import { TestLab, TEST_URI, qemuImgSync } from '../test-support/lab';
 import { openVirsh } from '../tools/virsh';
 import { scanFolder } from './scan-folder';
 import { scanLibvirt } from './scan-libvirt';
+import { engineReader } from '../test-support/readers';
 
 /*
  * One file named as raw by one overlay and as qcow2 by another: QEMU reads it differently through each. The
@@ -54,7 +55,7 @@ describe('a file named with two different backing formats', () => {
     try {
       // Either order of reading gives the same answer.
       for (const order of [[a, b], [b, a]]) {
-        const result = await scanLibvirt(virsh, { domains: order });
+        const result = await scanLibvirt(await engineReader(virsh), { domains: order });
         for (const name of [a, b]) {
           const domain = result.domains.find((d) => d.name === name) as Domain;
           checkBase(domain.layers, domain.problems);

@@ -2,10 +2,11 @@
  * Lists and reads a domain's snapshots by the names libvirt holds, verbatim. `virsh snapshot-list --name` prints
  * one name a line, so a name holding a line break arrives as several lines that name nothing. Such names are
  * found again two ways: a child's `<parent>` names its parent whole, and lines that name nothing are joined with
- * their neighbours and tried. A line that still names nothing is reported, never guessed at.
+ * their neighbours and tried. A line that still names nothing is reported, never guessed at. (libvirt's library,
+ * where it reads, lists names whole.)
  */
 import type { Problem } from '../../shared/model';
-import { isNotFound, runAll, type Virsh } from '../tools/virsh';
+import type { Dumps, LibvirtReader } from './libvirt-reader';
 import { parseSnapshotXml, type RawSnapshot } from './snapshot-xml';
 
 /** How many lines a name with line breaks is looked for across, each way from a line that names nothing. */
@@ -41,44 +42,18 @@ export function dumpCommand(domain: string, name: string): string[] {
 
 type Dumped = { xml: string } | { missing: true } | { error: unknown };
 
-/** Dumps asked ahead of readSnapshots, by snapshot name (see dumpAhead). */
-export type Dumps = ReadonlyMap<string, Promise<string>>;
-
-/**
- * Asks for the dump of every listed snapshot of every domain at once (runAll), so that an adapter can run a
- * host's thousand dumps in a few processes; readSnapshots takes them from here. Each promise is also given a
- * handler here, so a dump nobody ends up reading never goes unhandled.
- */
-export function dumpAhead(virsh: Virsh, listings: ReadonlyArray<{ domain: string; names: readonly string[] }>): Dumps[] {
-  const wanted = listings.map(({ domain, names }) => ({ domain, names: [...new Set(names)] }));
-  const pending = runAll(
-    virsh,
-    wanted.flatMap(({ domain, names }) => names.map((name) => dumpCommand(domain, name))),
-  );
-  let at = 0;
-  return wanted.map(({ names }) => {
-    const dumps = new Map<string, Promise<string>>();
-    for (const name of names) {
-      const dump = pending[at++] as Promise<string>;
-      dump.catch(() => undefined);
-      dumps.set(name, dump);
-    }
-    return dumps;
-  });
-}
-
 /**
  * Reads the snapshots of `domain`; unreadable ones and unmatched lines become problems in `problems`. Dumps in
  * `ahead` are taken from there; any other is asked for here.
  */
-export async function readSnapshots(virsh: Virsh, domain: string, listed: string[], problems: Problem[], ahead: Dumps = new Map()): Promise<RawSnapshot[]> {
+export async function readSnapshots(reader: LibvirtReader, domain: string, listed: string[], problems: Problem[], ahead: Dumps = new Map()): Promise<RawSnapshot[]> {
   const tried = new Map<string, Promise<Dumped>>();
   const dump = (name: string): Promise<Dumped> => {
     let pending = tried.get(name);
     if (pending === undefined) {
-      pending = (ahead.get(name) ?? virsh.run(dumpCommand(domain, name))).then(
-        (xml): Dumped => ({ xml }),
-        (error: unknown): Dumped => (isNotFound(error) ? { missing: true } : { error }),
+      pending = (ahead.get(name) ?? reader.dumpSnapshot(domain, name)).then(
+        (xml): Dumped => (xml === null ? { missing: true } : { xml }),
+        (error: unknown): Dumped => ({ error }),
       );
       tried.set(name, pending);
     }

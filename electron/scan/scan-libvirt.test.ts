@@ -7,6 +7,7 @@ import { writePattern } from '../tools/qemu-io';
 import { openVirsh, type Virsh } from '../tools/virsh';
 import { SNAPTREE_KEY, SNAPTREE_NS } from './libvirt-xml';
 import { scanLibvirt } from './scan-libvirt';
+import { engineReader } from '../test-support/readers';
 
 const MiB = 1024 * 1024;
 let lab: TestLab;
@@ -99,7 +100,7 @@ beforeAll(async () => {
   names.live = await lab.define({ name: 'live', disks: [{ target: 'vda', file: lab.path('live.qcow2'), format: 'qcow2' }] });
   virshSync(['start', '--domain', names.live]);
 
-  result = await scanLibvirt(virsh, { domains: Object.values(names) });
+  result = await scanLibvirt(await engineReader(virsh), { domains: Object.values(names) });
 });
 
 afterAll(async () => {
@@ -190,19 +191,19 @@ describe('scanLibvirt', () => {
   });
 
   test('an unknown domain is reported without stopping the scan', async () => {
-    const partial = await scanLibvirt(virsh, { domains: [`${lab.prefix}no-such`, names.plain as string] });
+    const partial = await scanLibvirt(await engineReader(virsh), { domains: [`${lab.prefix}no-such`, names.plain as string] });
     expect(partial.domains[0]?.problems[0]?.code).toBe('domain-unreadable');
     expect(partial.domains[1]?.branches).toHaveLength(1);
   });
 
   test('an unreachable connection is a clear error', async () => {
     const nowhere = openVirsh('qemu+unix:///system?socket=/nonexistent/libvirt-sock');
-    await expect(scanLibvirt(nowhere)).rejects.toMatchObject({ code: 'E_CONNECT' });
+    await expect(scanLibvirt(await engineReader(nowhere))).rejects.toMatchObject({ code: 'E_CONNECT' });
     await nowhere.close();
   });
 
   test('a full scan lists the lab domains and the hypervisor', async () => {
-    const full = await scanLibvirt(virsh);
+    const full = await scanLibvirt(await engineReader(virsh));
     expect(full.hypervisor).toMatch(/libvirt \d+/);
     for (const name of Object.values(names)) expect(full.domains.map((d) => d.name)).toContain(name);
   });

@@ -7,11 +7,11 @@ import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
-import { isNotFound, type Virsh } from '../tools/virsh';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
 import { branchRecordsOf, domainDisksOf, parseDomainXml, type RawDisk } from './libvirt-xml';
-import { currentName, dumpAhead, listedNames, readSnapshots, type Dumps } from './list-snapshots';
+import type { DomainReadout, Dumps, LibvirtReader } from './libvirt-reader';
+import { readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
 import { reportTrash } from './scan-folder';
 import type { RawSnapshot, RawSnapshotDisk } from './snapshot-xml';
@@ -19,44 +19,6 @@ import type { RawSnapshot, RawSnapshotDisk } from './snapshot-xml';
 export interface LibvirtScanOptions {
   /** Scan only these domains (a rescan after an operation); all when omitted. */
   domains?: string[];
-}
-
-/** Reads `virsh version` into one line such as `libvirt 9.0.0, QEMU 7.2.22`. */
-export function parseVersion(stdout: string): string | null {
-  const library = /Using library: (\S+ [\d.]+)/.exec(stdout)?.[1];
-  const hypervisor = /Running hypervisor: (\S+ [\d.]+)/.exec(stdout)?.[1];
-  const parts = [library, hypervisor].filter((p): p is string => p !== undefined);
-  return parts.length > 0 ? parts.join(', ') : null;
-}
-
-/** What virsh says about one domain: its state, definitions, snapshot names and current snapshot. */
-interface DomainReadout {
-  state: string;
-  live: boolean;
-  xml: string;
-  /** The persistent definition, where branch records live; a running domain's live XML may lag behind it. */
-  configXml: string;
-  snapshotNames: string[];
-  current: string | null;
-}
-
-/** The four readings are asked at once, so that they travel together: one round trip, not two. */
-async function readDomain(virsh: Virsh, name: string): Promise<DomainReadout> {
-  const [state, xml, snapshotNames, current] = await Promise.all([
-    virsh.run(['domstate', '--domain', name]).then((stdout) => stdout.trim()),
-    virsh.run(['dumpxml', '--domain', name]),
-    virsh.run(['snapshot-list', '--domain', name, '--name']).then(listedNames),
-    virsh
-      .run(['snapshot-current', '--domain', name, '--name'])
-      .then(currentName)
-      .catch((error: unknown) => {
-        if (isNotFound(error)) return null;
-        throw error;
-      }),
-  ]);
-  const live = state === 'running' || state === 'paused' || state === 'in shutdown';
-  const configXml = live ? await virsh.run(['dumpxml', '--domain', name, '--inactive']) : xml;
-  return { state, live, xml, configXml, snapshotNames, current };
 }
 
 /** A domain disk with its image read; a missing or odd image makes the disk unmanaged, with a problem. */
@@ -168,14 +130,14 @@ async function branchFacts(reader: LayerReader, name: string, readRecords: () =>
  * What one domain's definition and snapshots say, with paths made canonical; `overrides` are layers re-linked as
  * the VM reads them where the XML states a `<backingStore>` (see backing-store.ts).
  */
-async function collectDomain(virsh: Virsh, reader: LayerReader, name: string, readout: DomainReadout, ahead: Dumps): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
+async function collectDomain(libvirt: LibvirtReader, reader: LayerReader, name: string, readout: DomainReadout, ahead: Dumps): Promise<{ facts: DomainFacts; overrides: Record<string, Layer> }> {
   const problems: Problem[] = [];
   // One parse of the definition serves its disks, its stated chains and, when they are the same text, its records.
   const root = parseDomainXml(readout.xml);
   // The disks' chains are read while the snapshot dumps are still coming; their problems come after the snapshots'.
   const diskProblems: Problem[] = [];
   const disksRead = Promise.all(domainDisksOf(root).map((raw) => diskFacts(reader, name, raw, readout.live, diskProblems)));
-  const rawSnapshots = await readSnapshots(virsh, name, readout.snapshotNames, problems, ahead);
+  const rawSnapshots = await readSnapshots(libvirt, name, readout.snapshotNames, problems, ahead);
   const disks = await disksRead;
   problems.push(...diskProblems);
   const snapshots = await Promise.all(rawSnapshots.map((raw) => snapshotFacts(reader, name, raw, readout, problems)));
@@ -229,13 +191,13 @@ function unreadableDomain(name: string, error: unknown): Domain {
 }
 
 /** The domains to scan: all the connection lists, unless given. */
-async function listDomains(virsh: Virsh, options: LibvirtScanOptions): Promise<string[]> {
+async function listDomains(libvirt: LibvirtReader, options: LibvirtScanOptions): Promise<string[]> {
   if (options.domains !== undefined) return options.domains;
   try {
-    return listedNames(await virsh.run(['list', '--all', '--name']));
+    return await libvirt.listDomains();
   } catch (error) {
     const said = error instanceof AppError ? String(error.details?.stderr ?? error.message) : String(error);
-    throw new AppError('E_CONNECT', `Cannot read libvirt at ${virsh.uri}: ${said}`, { uri: virsh.uri });
+    throw new AppError('E_CONNECT', `Cannot read libvirt at ${libvirt.uri}: ${said}`, { uri: libvirt.uri });
   }
 }
 
@@ -276,22 +238,21 @@ async function attachFolderProblems(reader: LayerReader, collected: Collected[])
 }
 
 /** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
-export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+export async function scanLibvirt(libvirt: LibvirtReader, options: LibvirtScanOptions = {}): Promise<ScanResult> {
   // The hypervisor's version line is asked beside the domains: the domains' readings do not wait for it.
-  const version = virsh.run(['version']).catch(() => '');
-  const names = await listDomains(virsh, options);
+  const version = libvirt.version();
+  const names = await listDomains(libvirt, options);
   const reader = new LayerReader();
-  // Every domain is read first, then every snapshot of every domain is asked for at once (dumpAhead).
-  const readouts = await Promise.all(names.map((name) => readDomain(virsh, name).then((readout) => ({ readout }), (error: unknown) => ({ error }))));
-  const dumps = dumpAhead(
-    virsh,
-    readouts.map((read, i) => ({ domain: names[i] ?? '', names: 'readout' in read ? read.readout.snapshotNames : [] })),
+  // Every domain is read first, then every snapshot not dumped with its domain is asked for at once (dumpAhead).
+  const readouts = await Promise.all(names.map((name) => libvirt.readDomain(name).then((readout) => ({ readout }), (error: unknown) => ({ error }))));
+  const ahead = libvirt.dumpAhead(
+    readouts.map((read, i) => ({ domain: names[i] ?? '', names: 'readout' in read && read.readout.dumps === undefined ? read.readout.snapshotNames : [] })),
   );
   const results = await Promise.all(
     names.map(async (name, i) => {
       const read = readouts[i];
       if (read === undefined || 'error' in read) return { name, error: read?.error };
-      return collectDomain(virsh, reader, name, read.readout, dumps[i] ?? new Map()).then(
+      return collectDomain(libvirt, reader, name, read.readout, read.readout.dumps ?? ahead[i] ?? new Map()).then(
         (collected) => ({ name, collected }),
         (error: unknown) => ({ name, error }),
       );
@@ -302,9 +263,9 @@ export async function scanLibvirt(virsh: Virsh, options: LibvirtScanOptions = {}
   await attachFolderProblems(reader, collected);
   const domains = results.map((r) => ('collected' in r ? assembleDomain(r.collected.facts) : unreadableDomain(r.name, r.error)));
   return {
-    source: { kind: 'libvirt', uri: virsh.uri },
+    source: { kind: 'libvirt', uri: libvirt.uri },
     scannedAt: new Date().toISOString(),
-    hypervisor: parseVersion(await version),
+    hypervisor: await version,
     domains,
     problems: [],
   };

@@ -5,6 +5,7 @@ import type { Problem } from '../../shared/model';
 import { parseDomainDisks } from './libvirt-xml';
 import { currentName, dumpCommand, listedNames, readSnapshots } from './list-snapshots';
 import { checkWellFormed, parseSnapshotXml } from './snapshot-xml';
+import { virshReader } from './libvirt-reader';
 
 const snapshot = (body: string, name = ' lead space ') => `<domainsnapshot>\n  <name>${name}</name>\n${body}\n</domainsnapshot>\n`;
 
@@ -110,7 +111,7 @@ describe('listing snapshots by name', () => {
       close: () => Promise.resolve(),
     };
     const problems: Problem[] = [];
-    const snaps = await readSnapshots(virsh, 'vm', ['a', 'new', 'line', 'orphan'], problems);
+    const snaps = await readSnapshots(virshReader(virsh), 'vm', ['a', 'new', 'line', 'orphan'], problems);
     expect(snaps.map((s) => s.name).sort()).toEqual(['a', 'new\nline']);
     expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/"orphan" that names no snapshot/)]);
   });

@@ -5,6 +5,7 @@ import type { Domain } from '../../shared/model';
 import { TestLab, TEST_URI, qemuImgSync, virshSync } from '../test-support/lab';
 import { openVirsh, type Virsh } from '../tools/virsh';
 import { scanLibvirt } from './scan-libvirt';
+import { engineReader } from '../test-support/readers';
 
 /*
  * libvirt 9.0 keeps a `<backingStore>` the user writes in the inactive definition and hands that chain to QEMU
@@ -36,7 +37,7 @@ const fileStore = (file: string, rest = '<backingStore/>'): string =>
   `<backingStore type='file'><format type='qcow2'/><source file='${file}'/>${rest}</backingStore>`;
 
 async function scanOne(name: string): Promise<Domain> {
-  const result = await scanLibvirt(virsh, { domains: [name] });
+  const result = await scanLibvirt(await engineReader(virsh), { domains: [name] });
   return result.domains[0] as Domain;
 }
 

@@ -4,6 +4,7 @@ import { scanLibvirt } from '../scan/scan-libvirt';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from './qemu-img';
 import { openVirsh, quoteVirshArg, VirshSession } from './virsh';
+import { virshReader } from '../scan/libvirt-reader';
 
 let lab: TestLab;
 /** A domain that no command under test names on purpose: each payload below tries to undefine it. */
@@ -171,7 +172,7 @@ describe('VirshPool', () => {
     lab.snapshot(tabbed, name, ['--diskspec', `vda,snapshot=external,file=${lab.path('tabbed.1.qcow2')}`]);
     const virsh = openVirsh(TEST_URI);
     try {
-      const scan = await scanLibvirt(virsh, { domains: [tabbed] });
+      const scan = await scanLibvirt(virshReader(virsh), { domains: [tabbed] });
       const domain = scan.domains.find((d) => d.name === tabbed);
       expect(domain?.snapshots.map((s) => s.name)).toEqual([name]);
       expect(scan.problems).toEqual([]);
@@ -187,7 +188,7 @@ describe('VirshPool', () => {
     for (const [i, name] of names.entries()) lab.snapshot(prompty, name, ['--diskspec', `vda,snapshot=external,file=${lab.path(`prompty.${i}.qcow2`)}`]);
     const virsh = openVirsh(TEST_URI);
     try {
-      const domain = (await scanLibvirt(virsh, { domains: [prompty] })).domains.find((d) => d.name === prompty);
+      const domain = (await scanLibvirt(virshReader(virsh), { domains: [prompty] })).domains.find((d) => d.name === prompty);
       expect(domain?.snapshots.map((s) => s.name).sort()).toEqual(names);
       expect(domain?.snapshots.find((s) => s.name === 'virsh # s2')?.parent).toBe('virsh # s1');
     } finally {

@@ -1,0 +1,160 @@
+/**
+ * What a scan reads from libvirt, behind one interface with two sources: libvirt's client library in process for
+ * a local connection (tools/libvirt-native.ts), and virsh for the rest, or where the library cannot be loaded.
+ * Both give what virsh would print: the same state words, the same names in the same order, the same XML.
+ */
+import { isLiveState, NativeLibvirt } from '../tools/libvirt-native';
+import { isNotFound, runAll, type Virsh } from '../tools/virsh';
+import { currentName, dumpCommand, listedNames } from './list-snapshots';
+
+/** A snapshot's XML by its name; null when the domain has no such snapshot. */
+export type Dumps = ReadonlyMap<string, Promise<string | null>>;
+
+/** One domain's state, definitions, snapshot names and current snapshot. */
+export interface DomainReadout {
+  state: string;
+  live: boolean;
+  xml: string;
+  /** The persistent definition, where branch records live; a running domain's live XML may lag behind it. */
+  configXml: string;
+  snapshotNames: string[];
+  current: string | null;
+  /** The listed snapshots' XML, where the reader asked for it with the domain. */
+  dumps?: Dumps;
+}
+
+export interface LibvirtReader {
+  readonly uri: string;
+  /** The connection's domains, as `virsh list --all --name` orders them. */
+  listDomains(): Promise<string[]>;
+  readDomain(name: string): Promise<DomainReadout>;
+  /** Asks at once for the XML of every listed snapshot of many domains (virsh runs them in a few processes). */
+  dumpAhead(listings: ReadonlyArray<{ domain: string; names: readonly string[] }>): Dumps[];
+  dumpSnapshot(domain: string, name: string): Promise<string | null>;
+  /** One line such as `libvirt 9.0.0, QEMU 7.2.22`; null when it cannot be read. */
+  version(): Promise<string | null>;
+}
+
+/** Reads `virsh version` into one line such as `libvirt 9.0.0, QEMU 7.2.22`. */
+export function parseVersion(stdout: string): string | null {
+  const library = /Using library: (\S+ [\d.]+)/.exec(stdout)?.[1];
+  const hypervisor = /Running hypervisor: (\S+ [\d.]+)/.exec(stdout)?.[1];
+  const parts = [library, hypervisor].filter((p): p is string => p !== undefined);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** A dump's answer with "no such snapshot" as null. */
+function orMissing(dump: Promise<string>): Promise<string | null> {
+  return dump.catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
+}
+
+/** The reads as virsh commands on `virsh`'s sessions, with the snapshot dumps in batches. */
+export function virshReader(virsh: Virsh): LibvirtReader {
+  return {
+    uri: virsh.uri,
+    listDomains: async () => listedNames(await virsh.run(['list', '--all', '--name'])),
+    // The four readings are asked at once, so that they travel together: one round trip, not two.
+    async readDomain(name) {
+      const [state, xml, snapshotNames, current] = await Promise.all([
+        virsh.run(['domstate', '--domain', name]).then((stdout) => stdout.trim()),
+        virsh.run(['dumpxml', '--domain', name]),
+        virsh.run(['snapshot-list', '--domain', name, '--name']).then(listedNames),
+        orMissing(virsh.run(['snapshot-current', '--domain', name, '--name'])).then((stdout) => (stdout === null ? null : currentName(stdout))),
+      ]);
+      const live = isLiveState(state);
+      const configXml = live ? await virsh.run(['dumpxml', '--domain', name, '--inactive']) : xml;
+      return { state, live, xml, configXml, snapshotNames, current };
+    },
+    dumpAhead(listings) {
+      const wanted = listings.map(({ domain, names }) => ({ domain, names: [...new Set(names)] }));
+      const pending = runAll(
+        virsh,
+        wanted.flatMap(({ domain, names }) => names.map((name) => dumpCommand(domain, name))),
+      );
+      let at = 0;
+      return wanted.map(({ names }) => {
+        const dumps = new Map<string, Promise<string | null>>();
+        for (const name of names) {
+          const dump = orMissing(pending[at++] as Promise<string>);
+          // A dump nobody ends up reading never goes unhandled.
+          dump.catch(() => undefined);
+          dumps.set(name, dump);
+        }
+        return dumps;
+      });
+    },
+    dumpSnapshot: (domain, name) => orMissing(virsh.run(dumpCommand(domain, name))),
+    version: () => virsh.run(['version']).then(parseVersion, () => null),
+  };
+}
+
+/** The reads through libvirt's library; a domain's snapshots are dumped with it. */
+export function nativeReader(native: NativeLibvirt): LibvirtReader {
+  return {
+    uri: native.uri,
+    listDomains: () => native.listDomains(),
+    async readDomain(name) {
+      const read = await native.readDomain(name);
+      return { ...read, live: isLiveState(read.state) };
+    },
+    dumpAhead: (listings) => listings.map(() => new Map()),
+    dumpSnapshot: (domain, name) => native.dumpSnapshot(domain, name),
+    version: () => native.version().catch(() => null),
+  };
+}
+
+/**
+ * A URI that libvirt opens on this machine with no remote transport and no credentials to ask for:
+ * `qemu:///system`, `qemu+unix:///session`, `test:///default`. Not `qemu:///embed`, which would run a QEMU
+ * driver inside this process.
+ */
+export function isLocalUri(uri: string): boolean {
+  const match = /^[a-z][a-z0-9]*(?:\+unix)?:\/\/\/([^?#]*)/i.exec(uri);
+  return match !== null && !/^embed\b/.test(match[1] ?? '');
+}
+
+/** How reads are made: `VIRT_SNAPTREE_READER=virsh` keeps every read on virsh. */
+export function nativeAllowed(uri: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return isLocalUri(uri) && env.VIRT_SNAPTREE_READER !== 'virsh';
+}
+
+/**
+ * The library's reads of `uri` when it is local and the library opens it, else null. A failure to load or to
+ * connect is not an error here: virsh then reads, and says in its own words what is wrong.
+ */
+export async function openNative(uri: string): Promise<NativeLibvirt | null> {
+  if (!nativeAllowed(uri)) return null;
+  return NativeLibvirt.open(uri).catch(() => null);
+}
+
+/**
+ * The reader of each connection, for an engine's life: the library's connections are kept while they answer;
+ * one that failed to open, stopped answering or was closed by the daemon is tried again at the next read, with
+ * virsh reading meanwhile.
+ */
+export class LibvirtReaders {
+  private readonly natives = new Map<string, Promise<NativeLibvirt | null>>();
+
+  /** The reader of `uri`; `virsh` is the connection's virsh adapter, for when the library cannot read it. */
+  async reader(uri: string, virsh: Virsh): Promise<LibvirtReader> {
+    let pending = this.natives.get(uri);
+    if (pending === undefined) {
+      pending = openNative(uri);
+      this.natives.set(uri, pending);
+    }
+    const native = await pending;
+    if (native !== null && native.usable) return nativeReader(native);
+    if (this.natives.get(uri) === pending) this.natives.delete(uri);
+    void native?.close();
+    return virshReader(virsh);
+  }
+
+  async close(): Promise<void> {
+    const natives = await Promise.all(this.natives.values());
+    this.natives.clear();
+    await Promise.all(natives.map((n) => n?.close()));
+  }
+}
