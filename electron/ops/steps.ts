@@ -251,6 +251,28 @@ function unknownStep(step: never): never {
   throw new AppError('E_INTERNAL', `Unknown step ${JSON.stringify(step)}.`);
 }
 
+/** Moves a file the step put in the operation's trash back, unless something took its place meanwhile. */
+async function untrash(step: StepOf<'trash'>, ctx: StepContext): Promise<void> {
+  const from = trashPathOf(step.path, ctx.operationId);
+  if ((await lexists(from)) && !(await lexists(step.path))) {
+    await checkOperationFolder(dirname(step.path), ctx.operationId);
+    await checkMove(dirname(step.path), from, step.path);
+    await rename(from, step.path);
+  }
+}
+
+/** Removes a snapshot the step took: its metadata, the definition it changed, and the overlays libvirt made. */
+async function uncreateSnapshot(step: StepOf<'create-snapshot'>, undo: UndoData | undefined, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if (await snapshotExists(virsh, step.domain, step.name)) {
+    await virsh.run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.name, '--metadata']);
+  }
+  if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => virsh.run(['define', '--file', file]));
+  // Only what libvirt makes: a qcow2 file of one name building on another. A link, or a file that is no
+  // overlay, is not libvirt's and is left alone.
+  for (const file of Object.values(step.overlays)) if (await isOverlayFile(file)) await unlink(file);
+}
+
 /** Undoes a step that ran (or may have run), from the data captured before it. */
 export async function undoStep(step: Step, undo: UndoData | undefined, ctx: StepContext): Promise<void> {
   switch (step.kind) {
@@ -272,15 +294,8 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
         await qemuImg(ctx, argsFor({ ...step, backing: undo.backing, backingFormat: undo.format, unsafe: true }, 'qemu-img'));
       }
       return;
-    case 'trash': {
-      const from = trashPathOf(step.path, ctx.operationId);
-      if ((await lexists(from)) && !(await lexists(step.path))) {
-        await checkOperationFolder(dirname(step.path), ctx.operationId);
-        await checkMove(dirname(step.path), from, step.path);
-        await rename(from, step.path);
-      }
-      return;
-    }
+    case 'trash':
+      return untrash(step, ctx);
     case 'delete-snapshot-metadata':
     case 'redefine-snapshot':
       if (undo?.kind === 'previous-xml') {
@@ -289,17 +304,8 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
         );
       }
       return;
-    case 'create-snapshot': {
-      const virsh = needVirsh(ctx);
-      if (await snapshotExists(virsh, step.domain, step.name)) {
-        await virsh.run(['snapshot-delete', '--domain', step.domain, '--snapshotname', step.name, '--metadata']);
-      }
-      if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => virsh.run(['define', '--file', file]));
-      // Only what libvirt makes: a qcow2 file of one name building on another. A link, or a file that is no
-      // overlay, is not libvirt's and is left alone.
-      for (const file of Object.values(step.overlays)) if (await isOverlayFile(file)) await unlink(file);
-      return;
-    }
+    case 'create-snapshot':
+      return uncreateSnapshot(step, undo, ctx);
     case 'keep-copy':
       if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
       if (await lexists(step.copy)) {
