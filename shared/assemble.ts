@@ -22,6 +22,7 @@ export interface RecordedBranches {
 export interface DomainFacts {
   name: string;
   state: string;
+  guestAgent?: Domain['guestAgent'];
   disks: Array<Omit<Disk, 'chain'>>;
   snapshots: SnapshotFacts[];
   recorded: RecordedBranches;
@@ -277,7 +278,16 @@ export function assembleDomain(facts: DomainFacts): Domain {
   // The recorded branches first: they claim their tips, and a loose branch is a leaf none of them claimed.
   const recorded = knownBranches(facts, disks, snapshots, states.stateOwner, claimed);
   const branches = [...recorded, ...looseBranches(layers, snapshots, disks, states, claimed)];
-  return { name: facts.name, state: facts.state, disks, snapshots, branches, layers, problems: [...problems, ...internalSnapshotProblems(facts.name, snapshots)] };
+  return {
+    name: facts.name,
+    state: facts.state,
+    disks,
+    snapshots,
+    branches,
+    layers,
+    problems: [...problems, ...internalSnapshotProblems(facts.name, snapshots)],
+    ...(facts.guestAgent !== undefined ? { guestAgent: facts.guestAgent } : {}),
+  };
 }
 
 /**

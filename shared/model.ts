@@ -227,6 +227,11 @@ export interface Domain {
   /** Every layer reachable from the domain, its snapshots and branches, keyed by canonical path. */
   layers: Record<string, Layer>;
   problems: Problem[];
+  /**
+   * The QEMU guest agent, where the domain's definition gives it a channel: `connected` only while a running
+   * guest's agent is there to answer (quiescing needs it). Absent when no channel is configured.
+   */
+  guestAgent?: 'connected' | 'disconnected';
 }
 
 export interface ScanResult {

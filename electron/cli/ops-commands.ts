@@ -187,14 +187,18 @@ type Run = (flags: CommonFlags, build: BuildIntent) => Promise<void>;
 /** The verbs on snapshots: take, revert to (keeping or discarding the state left), switch branch, delete. */
 function addSnapshotVerbs(program: Command, run: Run): void {
   withCommon(program.command('snapshot <domain> <name>'))
-    .description('Take a disk-only external snapshot of every managed disk.')
+    .description('Take an external snapshot of every managed disk; a running or paused domain keeps its state.')
     .option('-d, --description <text>', 'what this snapshot is')
-    .action((domain: string, snapshot: string, flags: CommonFlags & { description?: string }) =>
+    .option('--memory', "save a running or paused domain's memory too, beside its disks")
+    .option('--quiesce', "have the guest agent freeze the guest's file systems while the snapshot is taken")
+    .action((domain: string, snapshot: string, flags: CommonFlags & { description?: string; memory?: boolean; quiesce?: boolean }) =>
       run(flags, () => ({
         op: 'create-snapshot',
         domain: name('domain')(domain),
         name: newName('snapshot')(snapshot),
         ...(flags.description !== undefined ? { description: checked('description', freeTextSchema)(flags.description) } : {}),
+        ...(flags.memory === true ? { memory: true } : {}),
+        ...(flags.quiesce === true ? { quiesce: true } : {}),
       })),
     );
 

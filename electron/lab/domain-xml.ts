@@ -16,6 +16,8 @@ export interface LabDomain {
   disks: LabDisk[];
   /** Adds an empty IDE CD-ROM drive, which the app shows as not managed. */
   cdrom?: boolean;
+  /** Adds a channel for QEMU's guest agent (with no guest OS, nothing ever connects to it). */
+  agent?: boolean;
 }
 
 /** Escapes text for an XML attribute or element. */
@@ -41,13 +43,19 @@ export function buildDomainXml(domain: LabDomain): string {
       <readonly/>
     </disk>`
     : '';
+  const agent = domain.agent
+    ? `
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>`
+    : '';
   return `<domain type='qemu'>
   <name>${escapeXml(domain.name)}</name>${domain.uuid !== undefined ? `\n  <uuid>${escapeXml(domain.uuid)}</uuid>` : ''}
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type></os>
   <devices>
-${disks}${cdrom}
+${disks}${cdrom}${agent}
   </devices>
 </domain>
 `;

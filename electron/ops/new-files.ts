@@ -9,8 +9,8 @@
  * of its backing file (docs/safety.md, rule 8), which the trusted-file rule (`file-trust.ts`) has made root or the
  * engine's user: the file is never handed to a user who could swap or rewrite it while a tool works on it.
  *
- * libvirt makes a snapshot's new overlays itself, as root, following a link at their paths: before it runs,
- * nothing may stand at any of them (`checkOverlaysFree`).
+ * libvirt makes a snapshot's new overlays and its saved memory itself, as root, following a link at their paths:
+ * before it runs, nothing may stand at any of them (`checkOverlaysFree`).
  */
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -157,16 +157,35 @@ export async function removeOverlayFile(path: string, backing: string): Promise<
  * disk target to path): libvirt would create the file through a link (dangling or not) or over a file, as root.
  * What stands there is left as it is.
  */
-export async function checkOverlaysFree(overlays: Record<string, string>): Promise<void> {
-  for (const [target, path] of Object.entries(overlays)) {
+export async function checkOverlaysFree(overlays: Record<string, string>, memoryFile: string | null = null): Promise<void> {
+  const places = [...Object.entries(overlays).map(([target, path]) => ({ path, what: `new overlay of ${target}`, target })), ...(memoryFile !== null ? [{ path: memoryFile, what: 'saved memory' }] : [])];
+  for (const place of places) {
+    const { path } = place;
     const info = await lstatOrNull(path);
     if (info === null) continue;
     const what = info.isSymbolicLink() ? `a symbolic link to ${await readlink(path)}` : info.isFile() ? 'a file' : 'something other than a file';
     throw new AppError(
       'E_CHANGED',
-      `${path}, where the snapshot's new overlay of ${target} goes, is already taken by ${what}; libvirt would write through or over it, so the snapshot is not taken and it is left as it is. Move it away and take the snapshot again.`,
-      { path, target },
+      `${path}, where the snapshot's ${place.what} goes, is already taken by ${what}; libvirt would write through or over it, so the snapshot is not taken and it is left as it is. Move it away and take the snapshot again.`,
+      { path, ...('target' in place ? { target: place.target } : {}) },
     );
+  }
+}
+
+/** What libvirt's QEMU driver writes first in a saved memory file (virQEMUSaveHeader's magic, whole or partial). */
+const SAVE_MAGICS = ['LibvirtQemudSave', 'LibvirtQemudPart'];
+
+/** Whether `path` is a memory file as libvirt writes it: a regular file of one link that starts with its magic. */
+export async function isMemoryFile(path: string): Promise<boolean> {
+  const info = await lstatOrNull(path).catch(() => null);
+  if (info === null || !info.isFile() || info.nlink !== 1) return false;
+  const handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(() => null);
+  if (handle === null) return false;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(16), 0, 16, 0);
+    return bytesRead === 16 && SAVE_MAGICS.includes(buffer.toString('latin1'));
+  } finally {
+    await handle.close();
   }
 }
 

@@ -52,7 +52,7 @@ function foldersOf(step: Step): string[] {
     case 'commit':
       return [dirname(step.top), dirname(step.base)];
     case 'create-snapshot':
-      return Object.values(step.overlays).map((path) => dirname(path));
+      return [...Object.values(step.overlays), ...(step.memoryFile ? [step.memoryFile] : [])].map((path) => dirname(path));
     default:
       return [];
   }
@@ -176,7 +176,7 @@ export async function checkPlanTrust(plan: Plan, scan: ScanResult): Promise<void
     plan.steps.flatMap((step) => usesOf(step, chains, [])),
     (path) => made.has(path),
   );
-  for (const step of plan.steps) if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays);
+  for (const step of plan.steps) if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
 }
 
 /**

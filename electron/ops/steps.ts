@@ -15,7 +15,7 @@ import { readQcow2Header } from '../tools/qcow2-header';
 import { resolveBackingName } from '../scan/layers';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
-import { checkOverlaysFree, createOverlayFile, isOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
+import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
@@ -134,7 +134,7 @@ async function snapshotExists(virsh: Virsh, domain: string, name: string): Promi
  * nothing to undo): a snapshot's new overlays have nothing standing at their paths.
  */
 export async function checkBeforeStep(step: Step): Promise<void> {
-  if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays);
+  if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
 }
 
 /** The step of one kind. */
@@ -145,15 +145,22 @@ async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepConte
   const virsh = needVirsh(ctx);
   if (!(await snapshotExists(virsh, step.domain, step.name))) {
     // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
-    await checkOverlaysFree(step.overlays);
+    await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
     await virsh.run(argsFor(step, 'virsh'));
   }
+  let firstBacking: string | null = null;
   for (const file of Object.values(step.overlays)) {
     // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
     if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
     const name = readQcow2Header(file)?.backingName ?? null;
     const backing = name === null ? null : resolveBackingName(file, name);
     if (backing !== null) await secureOverlay(file, backing);
+    firstBacking ??= backing;
+  }
+  // The saved memory is the guest's RAM: owned and kept private as the disks' new files are.
+  if (step.memoryFile && firstBacking !== null) {
+    if (!(await isMemoryFile(step.memoryFile))) throw new AppError('E_CHANGED', `${step.memoryFile} is not the memory file libvirt wrote.`, { path: step.memoryFile });
+    await secureOverlay(step.memoryFile, firstBacking);
   }
 }
 
@@ -271,6 +278,7 @@ async function uncreateSnapshot(step: StepOf<'create-snapshot'>, undo: UndoData 
   // Only what libvirt makes: a qcow2 file of one name building on another. A link, or a file that is no
   // overlay, is not libvirt's and is left alone.
   for (const file of Object.values(step.overlays)) if (await isOverlayFile(file)) await unlink(file);
+  if (step.memoryFile && (await isMemoryFile(step.memoryFile))) await unlink(step.memoryFile);
 }
 
 /** Undoes a step that ran (or may have run), from the data captured before it. */

@@ -121,6 +121,22 @@ export function domainDisksOf(root: Element): RawDisk[] {
   });
 }
 
+/** The channel name of QEMU's guest agent, as libvirt names it. */
+const GUEST_AGENT = 'org.qemu.guest_agent.0';
+
+/**
+ * The guest agent of a parsed definition: `connected` when the live XML of a running domain says an agent is
+ * there (`<target state='connected'/>`), `disconnected` for a channel with none, undefined with no channel.
+ */
+export function guestAgentOf(root: Element): 'connected' | 'disconnected' | undefined {
+  const devices = child(root, 'devices');
+  const target = (devices === null ? [] : children(devices, 'channel'))
+    .map((channel) => child(channel, 'target'))
+    .find((t) => attr(t, 'type') === 'virtio' && attr(t, 'name') === GUEST_AGENT);
+  if (target === undefined) return undefined;
+  return attr(target ?? null, 'state') === 'connected' ? 'connected' : 'disconnected';
+}
+
 /** Reads the app's branch records from a domain's `<metadata>`; an absent record is an empty one. */
 export function parseBranchRecords(xml: string): RecordedBranches {
   return branchRecordsOf(parseDomainXml(xml));

@@ -100,6 +100,30 @@ function NameField({ preview, input, ready, busy }: { preview: Preview; input: R
   );
 }
 
+/** The choices an action offers (a running VM's memory, a quiesce), each with the engine's reason when it cannot be ticked. */
+function ChoiceFields({ preview, busy }: { preview: Preview; busy: boolean }): ReactElement | null {
+  const { setPreviewChoice } = useAppActions(selectOpsActions);
+  if (preview.action.choices.length === 0) return null;
+  return (
+    <fieldset className="choices" disabled={busy}>
+      {preview.action.choices.map((choice) => (
+        <label key={choice.id} className={`choice${choice.disabled !== null ? ' choice-off' : ''}`}>
+          <input
+            type="checkbox"
+            checked={preview.chosen.includes(choice.id)}
+            disabled={choice.disabled !== null}
+            onChange={(e) => setPreviewChoice(choice.id, e.target.checked)}
+          />
+          <span>
+            {choice.label}
+            {choice.disabled !== null ? <span className="muted small choice-why">{choice.disabled}</span> : null}
+          </span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
 /**
  * The dialog holds the keyboard while it is open, so no key reaches the graph behind it: the name field when it
  * asks for one, else Confirm, or the dialog itself while Confirm waits for the plan, and Confirm once it is ready.
@@ -147,6 +171,7 @@ export function PlanDialog(): ReactElement | null {
       >
         <h2>{action.label.replace('…', '')}</h2>
         <NameField preview={preview} input={input} ready={ready} busy={busy} />
+        <ChoiceFields preview={preview} busy={busy} />
         {preview.notice ? <p className="plan-notice">{preview.notice}</p> : null}
         {preview.loading && result === null ? <p className="muted">Planning…</p> : null}
         {result?.ok === false ? (

@@ -8,9 +8,38 @@ import { ready, stubApi } from './test-api';
 const domain = (branch: string): Domain => ({ name: 'vm', state: 'shut off', disks: [], snapshots: [], branches: [{ name: branch, current: true, origin: 'domain', base: null, tips: [] }], layers: {}, problems: [] });
 const scan: ScanResult = { source: { kind: 'libvirt', uri: 'qemu:///system' }, scannedAt: '', hypervisor: null, domains: [domain('main')], problems: [] };
 const plan = { id: '11111111-1111-1111-1111-111111111111', intent: { op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: 'new' }, source: scan.source, steps: [], pointOfNoReturn: null, warnings: [], impact: { created: [], written: [], trashed: [], metadata: [], changedNodes: ['b:new'], unchangedNodes: [], spaceBytes: 0, mustStop: true } } as unknown as Plan;
-const action: NodeAction = { id: 'revert-branch', label: 'Revert with new branch…', key: 'b', asks: { label: 'New branch name', suggestion: 'new' }, disabled: null, intent: (n) => ({ op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: n }), danger: false };
+const action: NodeAction = { id: 'revert-branch', label: 'Revert with new branch…', key: 'b', asks: { label: 'New branch name', suggestion: 'new' }, choices: [], disabled: null, intent: (n) => ({ op: 'revert-branch', domain: 'vm', snapshot: 's1', branch: n }), danger: false };
 
 describe('operations in the store', () => {
+  test('a choice ticked goes into the intent and the plan is made again; one the engine refuses cannot be ticked', async () => {
+    const api = stubApi({ plan: async () => ({ ok: true, plan }) });
+    const store = await ready(api, scan);
+    const snapshot: NodeAction = {
+      id: 'create-snapshot',
+      label: 'Take snapshot…',
+      key: 's',
+      asks: { label: 'Snapshot name', suggestion: 'snap1' },
+      choices: [
+        { id: 'memory', label: 'Include memory', disabled: null },
+        { id: 'quiesce', label: 'Freeze file systems', disabled: 'no guest agent channel' },
+      ],
+      disabled: null,
+      intent: (n, chosen = []) => ({ op: 'create-snapshot', domain: 'vm', name: n, ...(chosen.includes('memory') ? { memory: true } : {}) }),
+      danger: false,
+    };
+    store.getState().startAction(snapshot);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    store.getState().setPreviewChoice('memory', true);
+    store.getState().setPreviewChoice('quiesce', true);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    expect(store.getState().preview?.chosen).toEqual(['memory']);
+    const intents = api.calls.filter(([m]) => m === 'plan').map(([, input]) => (input as { intent: unknown }).intent);
+    expect(intents).toEqual([
+      { op: 'create-snapshot', domain: 'vm', name: 'snap1' },
+      { op: 'create-snapshot', domain: 'vm', name: 'snap1', memory: true },
+    ]);
+  });
+
   test('an action opens a preview with the engine plan; a bad name is caught before the engine is asked', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }) });
     const store = await ready(api, scan);

@@ -6,7 +6,7 @@ import type { StateCreator } from 'zustand';
 import type { SnaptreeApi } from '../../shared/contract';
 import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { Domain } from '../../shared/model';
-import type { NodeAction } from '../../shared/ops/node-actions';
+import type { ChoiceId, NodeAction } from '../../shared/ops/node-actions';
 import type { Plan, PlanResult } from '../../shared/ops/plan';
 import { TRASH_DIR } from '../../shared/ops/trash-names';
 import type { ProgressEvent } from '../../shared/ops/results';
@@ -18,6 +18,8 @@ import type { AppState } from './store';
 export interface Preview {
   action: NodeAction;
   name: string;
+  /** The action's choices the user ticked (ActionChoice). */
+  chosen: ChoiceId[];
   /** Why the typed name is not acceptable, as the engine's rules say. */
   nameError: string | null;
   result: PlanResult | null;
@@ -43,6 +45,8 @@ export interface OpsSlice {
   closeMenu(): void;
   startAction(action: NodeAction): void;
   setPreviewName(name: string): void;
+  /** Ticks or unticks one of the action's choices; the plan is made again. */
+  setPreviewChoice(id: ChoiceId, on: boolean): void;
   planPreview(): Promise<void>;
   closePreview(): void;
   confirm(): Promise<void>;
@@ -88,7 +92,7 @@ export const createOpsSlice =
     },
     startAction(action) {
       const name = action.asks?.suggestion ?? '';
-      set({ menu: null, outcome: null, preview: { action, name, nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
+      set({ menu: null, outcome: null, preview: { action, name, chosen: [], nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
       void get().planPreview();
     },
     setPreviewName(name) {
@@ -96,16 +100,23 @@ export const createOpsSlice =
       if (preview === null) return;
       set({ preview: { ...preview, name, nameError: checkName(name), result: null } });
     },
+    setPreviewChoice(id, on) {
+      const preview = get().preview;
+      if (preview === null || preview.action.choices.find((c) => c.id === id)?.disabled !== null) return;
+      const chosen = on ? [...new Set([...preview.chosen, id])] : preview.chosen.filter((c) => c !== id);
+      set({ preview: { ...preview, chosen, result: null } });
+      void get().planPreview();
+    },
     async planPreview() {
       const preview = get().preview;
       const sourceId = get().sourceId;
       if (preview === null || sourceId === null || preview.nameError !== null) return;
       set({ preview: { ...preview, loading: true } });
       try {
-        const result = await api.call('plan', { sourceId, intent: preview.action.intent(preview.name) as never });
+        const result = await api.call('plan', { sourceId, intent: preview.action.intent(preview.name, preview.chosen) as never });
         const now = get().preview;
-        // A newer name was typed meanwhile: that one's plan wins.
-        if (now !== null && now.name === preview.name) set({ preview: { ...now, result, loading: false } });
+        // A newer name was typed or a choice changed meanwhile: that one's plan wins.
+        if (now !== null && now.name === preview.name && now.chosen === preview.chosen) set({ preview: { ...now, result, loading: false } });
       } catch (error) {
         const now = get().preview;
         if (now !== null) set({ preview: { ...now, loading: false, result: { ok: false, refusal: toErrorData(error) } } });

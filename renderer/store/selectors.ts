@@ -88,6 +88,7 @@ export const selectOpsActions = (s: AppState) => ({
   closeMenu: s.closeMenu,
   startAction: s.startAction,
   setPreviewName: s.setPreviewName,
+  setPreviewChoice: s.setPreviewChoice,
   planPreview: s.planPreview,
   closePreview: s.closePreview,
   confirm: s.confirm,

@@ -17,7 +17,17 @@ export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('rename-branch'), domain: existingNameSchema, branch: existingNameSchema, to: newNameSchema }).strict(),
   z.object({ op: z.literal('delete-snapshot'), domain: existingNameSchema, snapshot: existingNameSchema, metadataOnly: z.boolean().optional() }).strict(),
   z.object({ op: z.literal('commit'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
-  z.object({ op: z.literal('create-snapshot'), domain: existingNameSchema, name: newNameSchema, description: freeTextSchema.optional() }).strict(),
+  /** `memory`: a running or paused domain's RAM is saved too; `quiesce`: its guest agent freezes the file systems first. */
+  z
+    .object({
+      op: z.literal('create-snapshot'),
+      domain: existingNameSchema,
+      name: newNameSchema,
+      description: freeTextSchema.optional(),
+      memory: z.boolean().optional(),
+      quiesce: z.boolean().optional(),
+    })
+    .strict(),
   z.object({ op: z.literal('delete-branch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
   /** Repairs one image's metadata with `qemu-img check -r`: `leaks` frees leaked clusters, `all` fixes corruption too. */
   z.object({ op: z.literal('repair'), domain: existingNameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),

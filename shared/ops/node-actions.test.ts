@@ -6,10 +6,11 @@ import { nodeActions } from './node-actions';
 
 const layer = (path: string, backing: string | null): Layer => ({ path, format: 'qcow2', virtualSize: 1, actualSize: 1, backing, backingName: backing, backingFormat: backing ? 'qcow2' : null });
 
-function scanOf(state: string): ScanResult {
+function scanOf(state: string, guestAgent?: 'connected' | 'disconnected'): ScanResult {
   const domain = assembleDomain({
     name: 'vm',
     state,
+    ...(guestAgent !== undefined ? { guestAgent } : {}),
     disks: [{ target: 'vda', device: 'disk', file: '/t', format: 'qcow2', managed: true }],
     snapshots: [{ name: 's1', parent: null, description: null, created: null, state: 'shutoff', current: true, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/t' }] }],
     recorded: { current: null, branches: [] },
@@ -25,6 +26,22 @@ const actionsOf = (scan: ScanResult, id: string) => {
 };
 
 describe('nodeActions', () => {
+  test('taking a snapshot offers memory for a live domain and a quiesce for a running one, with the reason when it cannot be had', () => {
+    const choicesOf = (scan: ScanResult) => actionsOf(scan, 'b:main').find((a) => a.id === 'create-snapshot')?.choices.map((c) => [c.id, c.disabled]);
+    expect(choicesOf(scanOf('shut off'))).toEqual([]);
+    expect(choicesOf(scanOf('paused'))).toEqual([['memory', null]]);
+    expect(choicesOf(scanOf('running', 'connected'))).toEqual([
+      ['memory', null],
+      ['quiesce', null],
+    ]);
+    expect(choicesOf(scanOf('running'))).toEqual([
+      ['memory', null],
+      ['quiesce', expect.stringMatching(/no guest agent channel/)],
+    ]);
+    const take = actionsOf(scanOf('running', 'connected'), 'b:main').find((a) => a.id === 'create-snapshot');
+    expect(take?.intent('s2', ['memory', 'quiesce'])).toEqual({ op: 'create-snapshot', domain: 'vm', name: 's2', memory: true, quiesce: true });
+  });
+
   test('a snapshot offers the reverts and delete; a free branch name is suggested', () => {
     const actions = actionsOf(scanOf('shut off'), 's:s1');
     expect(actions.map((a) => [a.id, a.disabled])).toEqual([

@@ -9,6 +9,16 @@ import { planOperation } from './planners';
 
 export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch' | 'repair';
 
+/** Something the user may tick in the plan dialog, such as saving a running VM's memory with its snapshot. */
+export interface ActionChoice {
+  id: ChoiceId;
+  label: string;
+  /** Null when it can be ticked; otherwise the engine's reason. */
+  disabled: string | null;
+}
+
+export type ChoiceId = 'memory' | 'quiesce';
+
 export interface NodeAction {
   id: ActionId;
   label: string;
@@ -16,11 +26,42 @@ export interface NodeAction {
   key: string;
   /** The name the user must type, when the action needs one. */
   asks: { label: string; suggestion: string } | null;
+  /** What may be ticked in the plan dialog, none ticked to begin with. */
+  choices: ActionChoice[];
   /** Null when allowed; otherwise the engine's reason. */
   disabled: string | null;
-  /** Builds the intent, given the typed name when the action asks for one. */
-  intent: (name: string) => Intent;
+  /** Builds the intent, given the typed name when the action asks for one and the choices ticked. */
+  intent: (name: string, chosen?: readonly ChoiceId[]) => Intent;
   danger: boolean;
+}
+
+type Candidate = Omit<NodeAction, 'disabled' | 'choices'> & { choices?: Array<Omit<ActionChoice, 'disabled'>> };
+
+/** States in which the domain's QEMU runs: its memory can be saved. */
+const LIVE = new Set(['running', 'paused', 'in shutdown']);
+
+/** Taking a snapshot of the current branch; a running VM's memory and a quiesce may be chosen. */
+function takeSnapshot(domain: Domain): Candidate {
+  const d = domain.name;
+  const choices: Array<Omit<ActionChoice, 'disabled'>> = [
+    ...(LIVE.has(domain.state) ? [{ id: 'memory' as const, label: "Include memory: the VM's RAM is saved beside its disks" }] : []),
+    ...(domain.state === 'running' ? [{ id: 'quiesce' as const, label: 'Freeze file systems while it is taken (quiesce, through the guest agent)' }] : []),
+  ];
+  return {
+    id: 'create-snapshot',
+    label: 'Take snapshot…',
+    key: 's',
+    asks: { label: 'Snapshot name', suggestion: freeName(domain, `snap${domain.snapshots.length + 1}`) },
+    choices,
+    intent: (n, chosen = []) => ({
+      op: 'create-snapshot',
+      domain: d,
+      name: n,
+      ...(chosen.includes('memory') ? { memory: true } : {}),
+      ...(chosen.includes('quiesce') ? { quiesce: true } : {}),
+    }),
+    danger: false,
+  };
 }
 
 /** A name no branch or snapshot of the domain has, for checking availability before the user types one. */
@@ -33,7 +74,7 @@ function freeName(domain: Domain, base: string): string {
 
 export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): NodeAction[] {
   const d = domain.name;
-  const candidates: Array<Omit<NodeAction, 'disabled'>> = [];
+  const candidates: Candidate[] = [];
   if (node.kind === 'snapshot' && domain.state !== 'folder') {
     const s = node.name;
     candidates.push(
@@ -45,7 +86,7 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
   if (node.kind === 'branch') {
     const b = node.name;
     if (node.current && domain.state !== 'folder') {
-      candidates.push({ id: 'create-snapshot', label: 'Take snapshot…', key: 's', asks: { label: 'Snapshot name', suggestion: freeName(domain, `snap${domain.snapshots.length + 1}`) }, intent: (n) => ({ op: 'create-snapshot', domain: d, name: n }), danger: false });
+      candidates.push(takeSnapshot(domain));
     }
     if (!node.current && domain.state !== 'folder') {
       candidates.push({ id: 'switch', label: 'Switch to this branch…', key: 'w', asks: null, intent: () => ({ op: 'switch', domain: d, branch: b }), danger: false });
@@ -59,10 +100,17 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
   return candidates.map((action) => withVerdict(scan, action));
 }
 
-/** The action with the engine's verdict: null when its planner accepts it, else the planner's reason. */
-function withVerdict(scan: ScanResult, action: Omit<NodeAction, 'disabled'>): NodeAction {
-  const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, action.intent(action.asks?.suggestion ?? ''));
-  return { ...action, disabled: result.ok ? null : result.refusal.message };
+/** Why the planner refuses the action with `chosen` ticked; null when it accepts it. */
+function refusalOf(scan: ScanResult, action: Candidate, chosen: readonly ChoiceId[] = []): string | null {
+  const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, action.intent(action.asks?.suggestion ?? '', chosen));
+  return result.ok ? null : result.refusal.message;
+}
+
+/** The action with the engine's verdict on it, and on each choice ticked alone: null when its planner accepts it, else the planner's reason. */
+function withVerdict(scan: ScanResult, action: Candidate): NodeAction {
+  const disabled = refusalOf(scan, action);
+  const choices = (action.choices ?? []).map((choice) => ({ ...choice, disabled: disabled === null ? refusalOf(scan, action, [choice.id]) : disabled }));
+  return { ...action, choices, disabled };
 }
 
 /** The fix for what a health check found on one file: free its leaks, or repair its corruption too. */

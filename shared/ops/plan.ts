@@ -51,6 +51,10 @@ export type Step = StepBase &
         /** The new overlay per managed disk; unmanaged disks are left out of the snapshot. */
         overlays: Record<string, string>;
         excluded: string[];
+        /** Where a running domain's RAM is saved; absent or null for a disk-only snapshot. */
+        memoryFile?: string | null;
+        /** The guest agent freezes the guest's file systems while the snapshot is taken. */
+        quiesce?: boolean;
       }
     | { kind: 'delete-snapshot-metadata'; domain: string; snapshot: string }
     | {

@@ -32,6 +32,14 @@ describe('stepCommand', () => {
     ]);
   });
 
+  test('a snapshot with memory saves it to its file instead of taking the disks alone; a quiesce asks the guest agent', () => {
+    const step: Step = { kind: 'create-snapshot', domain: 'vm', name: 's', description: null, overlays: { vda: '/i/a' }, excluded: [], memoryFile: '/i/m,1.mem', quiesce: true, sentence: '' };
+    expect(stepCommand(step)?.args).toEqual([
+      'snapshot-create-as', '--domain', 'vm', '--name', 's', '--memspec', 'file=/i/m,,1.mem,snapshot=external', '--quiesce', '--atomic',
+      '--diskspec', 'vda,snapshot=external,file=/i/a',
+    ]);
+  });
+
   test('what only the run knows (the edited XML file, whether the snapshot is current) goes in; the preview shows a placeholder', () => {
     const define: Step = { kind: 'define-domain', domain: 'vm', disks: {}, records: { current: null, branches: [] }, sentence: '' };
     expect(stepCommand(define, { xmlFile: '/tmp/x/definition.xml' })?.args).toEqual(['define', '--file', '/tmp/x/definition.xml']);

@@ -27,7 +27,7 @@ function touchedBy(step: Step): string[] {
     case 'keep-copy':
       return [step.path, step.copy];
     case 'create-snapshot':
-      return Object.values(step.overlays);
+      return [...Object.values(step.overlays), ...(step.memoryFile ? [step.memoryFile] : [])];
     default:
       return [];
   }

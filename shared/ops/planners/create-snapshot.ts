@@ -1,8 +1,14 @@
-/** Take a disk-only external snapshot of the managed disks through libvirt; unmanaged disks are left out of it. */
+/**
+ * Take an external snapshot of the managed disks through libvirt; unmanaged disks are left out of it. A running
+ * or paused domain keeps its state, and may have its RAM saved beside the disks or its file systems frozen by its
+ * guest agent while the snapshot is taken.
+ */
+import type { Domain } from '../../model';
 import { dirname } from '../../paths';
 import { branchNodeId, snapshotNodeId } from '../../snapshot-graph';
 import { finishPlan } from './checks';
 import { refuse, type Planner } from './context';
+import type { IntentOf, Refusal } from '../plan';
 import { impact, OVERLAY_BYTES } from './impact';
 import { currentBranch } from './records';
 
@@ -15,12 +21,34 @@ const fileNamePart = (name: string): string => name.replaceAll(',', '_');
 /** States in which the domain's QEMU process runs, so libvirt names the new overlay through it, not with qemu-img. */
 const LIVE_STATES = new Set(['running', 'paused', 'blocked', 'in shutdown', 'pmsuspended']);
 
+/** Why the snapshot cannot save memory or quiesce as asked on this domain; null when it can. */
+function liveOptionsRefusal(domain: Domain, intent: IntentOf<'create-snapshot'>): Refusal | null {
+  const stateIs = `Domain "${domain.name}" is ${domain.state}`;
+  if (intent.memory === true && !LIVE_STATES.has(domain.state)) {
+    return { code: 'E_NOT_SUPPORTED', message: `${stateIs}: only a running or paused domain has memory to save. Take a disk-only snapshot, or start the domain first.` };
+  }
+  if (intent.quiesce !== true) return null;
+  if (domain.state !== 'running') {
+    return { code: 'E_NOT_SUPPORTED', message: `${stateIs}: quiescing asks the guest agent of a running domain to freeze its file systems. Take the snapshot without quiescing.` };
+  }
+  if (domain.guestAgent !== 'connected') {
+    const why = domain.guestAgent === 'disconnected' ? 'its guest agent channel is configured, but no agent is connected to it' : 'it has no guest agent channel';
+    return {
+      code: 'E_NOT_SUPPORTED',
+      message: `Domain "${domain.name}" cannot freeze its file systems: ${why}. Take the snapshot without quiescing, or run qemu-guest-agent in the guest.`,
+    };
+  }
+  return null;
+}
+
 export const createSnapshot: Planner<'create-snapshot'> = {
   guard: { needsShutOff: false, needsLibvirt: true, allowProblems: false },
   plan(ctx, intent, domain) {
     if (domain.snapshots.some((s) => s.name === intent.name)) return refuse('E_NAME_TAKEN', `Domain "${domain.name}" already has a snapshot named "${intent.name}".`);
     const current = currentBranch(domain);
     if (current === undefined) return refuse('E_NOT_SUPPORTED', `Domain "${domain.name}" has no managed disk to snapshot.`);
+    const live = liveOptionsRefusal(domain, intent);
+    if (live !== null) return refuse(live.code, live.message);
     const overlays: Record<string, string> = {};
     for (const tip of current.tips) {
       const folder = dirname(tip.file);
@@ -31,14 +59,33 @@ export const createSnapshot: Planner<'create-snapshot'> = {
       if (domain.layers[path] !== undefined) return refuse('E_NAME_TAKEN', `The file ${path} already exists.`, { path });
       overlays[tip.target] = path;
     }
+    // The RAM goes beside the first disk's files, named as the overlays are.
+    const first = current.tips[0];
+    const memoryFile = intent.memory === true && first !== undefined ? `${dirname(first.file)}/${fileNamePart(domain.name)}.${fileNamePart(intent.name)}.mem` : null;
     const excluded = domain.disks.filter((d) => !d.managed).map((d) => d.target);
-    const sentence = `Take snapshot ${intent.name} of ${Object.keys(overlays).join(', ')}: the current files become its saved state, new files take the changes from now on.`;
+    const sentence = [
+      `Take snapshot ${intent.name} of ${Object.keys(overlays).join(', ')}: the current files become its saved state, new files take the changes from now on.`,
+      ...(memoryFile !== null ? [`The VM's memory is saved to ${memoryFile} (as large as the RAM it uses); the VM pauses while it is written, then carries on as it was.`] : []),
+      ...(intent.quiesce === true ? ['The guest agent freezes the file systems while the snapshot is taken.'] : []),
+      ...(LIVE_STATES.has(domain.state) && memoryFile === null ? [`The VM keeps ${domain.state === 'paused' ? 'paused' : 'running'}.`] : []),
+    ].join(' ');
+    const step = {
+      kind: 'create-snapshot' as const,
+      domain: domain.name,
+      name: intent.name,
+      description: intent.description ?? null,
+      overlays,
+      excluded,
+      memoryFile,
+      quiesce: intent.quiesce === true,
+      sentence,
+    };
     return finishPlan(
       ctx,
       intent,
-      [{ kind: 'create-snapshot', domain: domain.name, name: intent.name, description: intent.description ?? null, overlays, excluded, sentence }],
+      [step],
       impact(domain, {
-        created: Object.values(overlays),
+        created: [...Object.values(overlays), ...(memoryFile !== null ? [memoryFile] : [])],
         metadata: [`snapshot ${intent.name}`, `definition of ${domain.name}`],
         changedNodes: [branchNodeId(current.name), snapshotNodeId(intent.name)],
         createdNodes: [{ id: snapshotNodeId(intent.name), name: intent.name, kind: 'snapshot', parentId: current.base === null ? null : snapshotNodeId(current.base) }],

@@ -1,0 +1,70 @@
+/**
+ * A snapshot of a running VM from the app: the plan dialog offers to include its memory, says the VM carries on,
+ * names the memory file and the exact command; quiescing is offered but off, with the reason (no guest agent).
+ * After Confirm the snapshot is on the graph and the VM still runs. Everything it makes is its own
+ * (snaptree-ls-PID) and removed at the end.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, test } from './fixtures';
+import { startServe, stop } from './serve-process';
+
+const run = promisify(execFile);
+const URI = 'qemu:///system';
+const NAME = `snaptree-ls-${process.pid}`;
+const virsh = (...args: string[]) => run('virsh', ['-q', '-c', URI, ...args]);
+
+/** A domain with one empty qcow2 disk and no OS, run by TCG. */
+const domainXml = (disk: string): string => `<domain type='qemu'><name>${NAME}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+<source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+
+test('a running VM: take a snapshot with its memory from the app; it keeps running', async ({ page, shot }) => {
+  const dir = await mkdtemp(join(tmpdir(), `snaptree-ls-${process.pid}-`));
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'vm.qcow2'), '16M']);
+  await writeFile(join(dir, 'vm.xml'), domainXml(join(dir, 'vm.qcow2')));
+  await virsh('define', join(dir, 'vm.xml'));
+  await virsh('start', NAME);
+  const { child, server } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(server.url);
+    await page.getByTestId(`domain-${NAME}`).click();
+    await expect(page.getByTestId('current-domain')).toHaveText(NAME);
+    await expect(page.locator('.topbar .chip.state-running')).toBeVisible();
+
+    await page.locator('.react-flow__node').first().click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Take snapshot…' }).click();
+    const dialog = page.getByTestId('plan-dialog');
+    await dialog.getByRole('textbox', { name: 'Snapshot name' }).fill('with-ram');
+    await expect(dialog).toContainText('The VM keeps running.');
+    const memory = dialog.getByRole('checkbox', { name: /Include memory/ });
+    const quiesce = dialog.getByRole('checkbox', { name: /Freeze file systems/ });
+    await expect(quiesce).toBeDisabled();
+    await expect(dialog).toContainText('no guest agent channel');
+    await memory.check();
+    const memoryFile = join(dir, `${NAME}.with-ram.mem`);
+    await expect(dialog.getByTestId('plan-commands')).toContainText(`--memspec file=${memoryFile},snapshot=external`);
+    await expect(dialog).toContainText(`The VM's memory is saved to ${memoryFile}`);
+    await shot(page, 'live-snapshot-memory-preview');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await expect(dialog).toBeHidden({ timeout: 60_000 });
+    await expect(page.getByTestId('ops-outcome')).toContainText('done');
+    await expect(page.getByTestId('node-with-ram')).toBeVisible();
+    expect((await virsh('domstate', NAME)).stdout.trim()).toBe('running');
+    await expect(page.locator('.topbar .chip.state-running')).toBeVisible();
+    await page.getByTestId('node-with-ram').click();
+    await expect(page.getByTestId('details-panel')).toContainText(memoryFile);
+    await shot(page, 'live-snapshot-memory-done');
+    expect(errors).toEqual([]);
+  } finally {
+    await stop(child);
+    await virsh('destroy', NAME).catch(() => undefined);
+    await virsh('undefine', NAME, '--snapshots-metadata').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
