@@ -1,7 +1,8 @@
 /**
  * A snapshot of a running VM from the app: the plan dialog offers to include its memory, says the VM carries on,
  * names the memory file and the exact command; quiescing is offered but off, with the reason (no guest agent).
- * After Confirm the snapshot is on the graph and the VM still runs. Everything it makes is its own
+ * After Confirm the snapshot is on the graph and the VM still runs. Then a revert with a new branch: the dialog
+ * offers a clean shutdown or power off and a start after, and the VM runs on the new branch. Everything it makes is its own
  * (snaptree-ls-PID) and removed at the end.
  */
 import { execFile } from 'node:child_process';
@@ -22,7 +23,7 @@ const domainXml = (disk: string): string => `<domain type='qemu'><name>${NAME}</
 <os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
 <source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
 
-test('a running VM: take a snapshot with its memory from the app; it keeps running', async ({ page, shot }) => {
+test('a running VM: take a snapshot with its memory from the app, it keeps running; revert it, powered off and started again', async ({ page, shot }) => {
   const dir = await mkdtemp(join(tmpdir(), `snaptree-ls-${process.pid}-`));
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'vm.qcow2'), '16M']);
   await writeFile(join(dir, 'vm.xml'), domainXml(join(dir, 'vm.qcow2')));
@@ -60,6 +61,27 @@ test('a running VM: take a snapshot with its memory from the app; it keeps runni
     await page.getByTestId('node-with-ram').click();
     await expect(page.getByTestId('details-panel')).toContainText(memoryFile);
     await shot(page, 'live-snapshot-memory-done');
+
+    // Revert the running VM with a new branch: powered off at once, started again after.
+    await page.getByTestId('node-with-ram').click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Revert with new branch…' }).click();
+    await dialog.getByRole('textbox', { name: 'New branch name' }).fill('fresh');
+    await expect(dialog).toContainText('Ask');
+    await expect(dialog).toContainText('the VM is stopped first');
+    await dialog.getByRole('checkbox', { name: /Power the VM off at once/ }).check();
+    await dialog.getByRole('checkbox', { name: 'Start the VM afterwards' }).check();
+    const commands = dialog.getByTestId('plan-commands');
+    await expect(commands).toContainText(`destroy --domain ${NAME}`);
+    await expect(commands).toContainText(`start --domain ${NAME}`);
+    await expect(dialog).toContainText("with-ram also saved the VM's memory");
+    await shot(page, 'live-revert-preview');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await expect(dialog).toBeHidden({ timeout: 60_000 });
+    await expect(page.getByTestId('ops-outcome')).toContainText('done');
+    await expect(page.getByTestId('node-fresh')).toBeVisible();
+    await expect(page.locator('.topbar .chip.state-running')).toBeVisible();
+    expect((await virsh('domstate', NAME)).stdout.trim()).toBe('running');
+    await shot(page, 'live-revert-done');
     expect(errors).toEqual([]);
   } finally {
     await stop(child);

@@ -11,6 +11,7 @@ import { formatTree } from '../../shared/format-tree';
 import type { Domain, Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
 import type { Intent, Plan } from '../../shared/ops/plan';
+import type { Power } from '../../shared/ops/planners/steps';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { intentSchema } from '../../shared/contract';
 import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, uriSchema } from '../../shared/validate';
@@ -184,6 +185,36 @@ function withCommon(command: Command): Command {
 
 type Run = (flags: CommonFlags, build: BuildIntent) => Promise<void>;
 
+interface PowerFlags {
+  stop?: string;
+  timeout?: string;
+  start?: boolean;
+  paused?: boolean;
+}
+
+/** The options of a verb that changes a domain's disks: how a running domain is stopped first, and started after. */
+function withPower(command: Command): Command {
+  return command
+    .option('--stop <how>', 'stop a running domain first: "shutdown" (asks the guest, waits) or "force" (power off)')
+    .option('--timeout <seconds>', 'how long --stop shutdown waits before giving up, changing nothing (default 120)')
+    .option('--start', 'start the domain afterwards')
+    .option('--paused', 'start the domain afterwards, paused');
+}
+
+/** The intent fields of PowerFlags, checked: E_BAD_INPUT for a mode or timeout that is not one. */
+function powerOf(flags: PowerFlags): Power {
+  if (flags.stop !== undefined && flags.stop !== 'shutdown' && flags.stop !== 'force') throw new AppError('E_BAD_INPUT', '--stop takes "shutdown" or "force".');
+  if (flags.timeout !== undefined && flags.stop !== 'shutdown') throw new AppError('E_BAD_INPUT', '--timeout goes with --stop shutdown.');
+  const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 3600)) throw new AppError('E_BAD_INPUT', '--timeout takes whole seconds from 1 to 3600.');
+  if (flags.start === true && flags.paused === true) throw new AppError('E_BAD_INPUT', 'Give --start or --paused, not both.');
+  return {
+    ...(flags.stop !== undefined ? { stop: flags.stop } : {}),
+    ...(timeout !== undefined ? { timeout } : {}),
+    ...(flags.start === true ? { start: 'running' as const } : flags.paused === true ? { start: 'paused' as const } : {}),
+  };
+}
+
 /** The verbs on snapshots: take, revert to (keeping or discarding the state left), switch branch, delete. */
 function addSnapshotVerbs(program: Command, run: Run): void {
   withCommon(program.command('snapshot <domain> <name>'))
@@ -202,29 +233,31 @@ function addSnapshotVerbs(program: Command, run: Run): void {
       })),
     );
 
-  withCommon(program.command('revert <domain> <snapshot>'))
+  withPower(withCommon(program.command('revert <domain> <snapshot>')))
     .description('Go back to a snapshot: with --branch the state you leave is kept as a branch; with --discard it goes to the trash.')
     .option('-b, --branch <name>', 'name of the new branch')
     .option('-k, --keep-as <name>', 'name for the branch you leave (default: its current name)')
     .option('--discard', 'do not keep the state you leave: what only it used goes to the trash')
-    .action((domain: string, snapshot: string, flags: CommonFlags & { branch?: string; keepAs?: string; discard?: boolean }) =>
+    .action((domain: string, snapshot: string, flags: CommonFlags & PowerFlags & { branch?: string; keepAs?: string; discard?: boolean }) =>
       run(flags, () => {
         if ((flags.branch === undefined) === (flags.discard !== true)) throw new AppError('E_BAD_INPUT', 'Give either --branch NAME or --discard.');
-        if (flags.discard) return { op: 'revert-discard', domain: name('domain')(domain), snapshot: name('snapshot')(snapshot) };
+        const power = powerOf(flags);
+        if (flags.discard) return { op: 'revert-discard', domain: name('domain')(domain), snapshot: name('snapshot')(snapshot), ...power };
         return {
           op: 'revert-branch',
           domain: name('domain')(domain),
           snapshot: name('snapshot')(snapshot),
           branch: newName('branch')(flags.branch as string),
           ...(flags.keepAs !== undefined ? { keepAs: newName('branch')(flags.keepAs) } : {}),
+          ...power,
         };
       }),
     );
 
-  withCommon(program.command('switch <domain> <branch>'))
+  withPower(withCommon(program.command('switch <domain> <branch>')))
     .description("Point the domain's disks at another branch.")
-    .action((domain: string, branch: string, flags: CommonFlags) =>
-      run(flags, () => ({ op: 'switch', domain: name('domain')(domain), branch: name('branch')(branch) })),
+    .action((domain: string, branch: string, flags: CommonFlags & PowerFlags) =>
+      run(flags, () => ({ op: 'switch', domain: name('domain')(domain), branch: name('branch')(branch), ...powerOf(flags) })),
     );
 
   withCommon(program.command('delete <domain> <snapshot>'))

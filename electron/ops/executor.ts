@@ -40,6 +40,12 @@ function crashPoint(index: number, phase: 'started' | 'ran' | 'done'): void {
 /** A plan's steps without their sentences, to compare a confirmed plan with a fresh one. */
 const stepsOf = (plan: Plan) => JSON.stringify(plan.steps.map(({ sentence: _sentence, ...step }) => step));
 
+/** Stopping and starting the domain are not what a fresh plan after a rollback is compared on: a stop is never undone. */
+const filesStepsOf = (plan: Plan) => stepsOf({ ...plan, steps: plan.steps.filter((s) => s.kind !== 'stop-domain' && s.kind !== 'start-domain') });
+
+/** Whether the operation stopped its domain before it failed (a stop is not undone: the memory is gone); asked before the rollback. */
+const stoppedIn = (entry: JournalEntry) => entry.plan.steps.some((s, i) => s.kind === 'stop-domain' && entry.steps[i]?.state === 'done');
+
 function domainOf(plan: Plan): string {
   return plan.intent.domain;
 }
@@ -130,6 +136,7 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
     });
   }
   const ran = entry.steps.flatMap((s, i) => (s.state === 'started' || s.state === 'done' ? [i] : []));
+  const stopped = stoppedIn(entry);
   if (ran.length === 0) {
     entry.status = 'rolled-back';
     await save(entry);
@@ -155,6 +162,7 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
   } catch {
     // A scan that fails confirms nothing: the message below says so.
   }
+  if (verified && stopped) return said(`${domain} was stopped and stays shut off; nothing else was changed: the other steps that ran were undone, and a fresh scan confirms it.`);
   if (verified) return said('Nothing was changed: the steps that ran were undone, and a fresh scan confirms it.');
   return said(
     `${capitalised(numbers(ran))} ran and ${ran.length === 1 ? 'was' : 'were'} undone, but a fresh scan does not show ${domain} as it was before the operation ` +
@@ -212,7 +220,7 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     } catch (error) {
       throw await stopAfterFailure(entry, ctx, error, async () => {
         const again = planOperation({ scan: await deps.scan(), operationId }, confirmed.intent);
-        return again.ok && stepsOf(again.plan) === stepsOf(confirmed);
+        return again.ok && filesStepsOf(again.plan) === filesStepsOf(confirmed);
       });
     }
     return { status: 'done', operationId, domain: await deps.rescan(domain) };

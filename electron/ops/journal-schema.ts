@@ -25,6 +25,8 @@ const STEP_KINDS = {
   'create-overlay': true,
   'define-domain': true,
   'set-current-snapshot': true,
+  'stop-domain': true,
+  'start-domain': true,
   rebase: true,
   commit: true,
   trash: true,

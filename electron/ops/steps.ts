@@ -225,6 +225,45 @@ async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext):
   await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent })));
 }
 
+/** How often a clean shutdown is looked at while the engine waits for it. */
+const SHUTDOWN_POLL_MS = 250;
+
+/** The domain's state in virsh's words (`running`, `shut off`, ...). */
+async function domainState(virsh: Virsh, domain: string): Promise<string> {
+  return (await virsh.run(['domstate', '--domain', domain])).trim();
+}
+
+/**
+ * Stops the domain unless it is shut off already (a run before a crash). A clean shutdown is waited for up to the
+ * step's timeout, checking every SHUTDOWN_POLL_MS; one that does not come in time fails the step, and the guest is
+ * left to finish shutting down or not: nothing else ran.
+ */
+async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if ((await domainState(virsh, step.domain)) === 'shut off') return;
+  await virsh.run(argsFor(step, 'virsh'));
+  const deadline = Date.now() + step.timeoutSeconds * 1000;
+  for (;;) {
+    if ((await domainState(virsh, step.domain)) === 'shut off') return;
+    if (ctx.signal?.aborted === true) throw new AppError('E_CANCELLED', `Cancelled while ${step.domain} was shutting down.`);
+    if (Date.now() >= deadline) {
+      throw new AppError(
+        'E_TOOL',
+        `${step.domain} did not shut down within ${step.timeoutSeconds} s (its guest may ignore the request, or have no ACPI support). Try again with a longer timeout, or power it off.`,
+        { domain: step.domain, timeoutSeconds: step.timeoutSeconds },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_POLL_MS));
+  }
+}
+
+/** Starts the domain unless it runs already (a run before a crash). */
+async function runStart(step: StepOf<'start-domain'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if ((await domainState(virsh, step.domain)) !== 'shut off') return;
+  await virsh.run(argsFor(step, 'virsh'));
+}
+
 /** How each kind of step runs; every runner is idempotent (see the module comment). */
 const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise<void> } = {
   'create-snapshot': runCreateSnapshot,
@@ -234,6 +273,8 @@ const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise
   'set-current-snapshot': async (step, ctx) => {
     await needVirsh(ctx).run(argsFor(step, 'virsh'));
   },
+  'stop-domain': runStop,
+  'start-domain': runStart,
   rebase: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
   commit: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
   trash: runTrash,
@@ -295,6 +336,13 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       if (undo?.kind === 'previous-current' && undo.snapshot !== null) {
         await needVirsh(ctx).run(['snapshot-current', '--domain', step.domain, '--snapshotname', undo.snapshot]);
       }
+      return;
+    case 'stop-domain':
+      // A stopped VM's memory is gone: it stays shut off, and the operation's error says so.
+      return;
+    case 'start-domain':
+      // Powered off again before the disks go back to what they were.
+      if ((await domainState(needVirsh(ctx), step.domain)) !== 'shut off') await needVirsh(ctx).run(['destroy', '--domain', step.domain]);
       return;
     case 'rebase':
       if (undo?.kind === 'previous-backing' && undo.backing !== null && undo.format !== null) {

@@ -47,7 +47,7 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
       </div>
       <p className="plan-facts">
         Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
-        {plan.impact.mustStop ? ' · the VM must be shut off' : ''}
+        {plan.impact.mustStop ? (plan.steps.some((s) => s.kind === 'stop-domain') ? ' · the VM is stopped first' : ' · the VM must be shut off') : ''}
         {plan.pointOfNoReturn !== null ? ` · from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished` : ''}
       </p>
       {plan.warnings.map((w) => (

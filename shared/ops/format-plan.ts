@@ -34,7 +34,7 @@ export function formatPlan(plan: Plan): string {
   list('removes branches', impact.removedBranches);
   if (impact.renamed !== null) lines.push(`  renames branch ${impact.renamed.from} to ${impact.renamed.to}`);
   lines.push(`  disk space needed: about ${formatBytes(impact.spaceBytes)}`);
-  if (impact.mustStop) lines.push('  the domain must be shut off');
+  if (impact.mustStop) lines.push(plan.steps.some((s) => s.kind === 'stop-domain') ? '  the domain is stopped first' : '  the domain must be shut off');
   if (plan.pointOfNoReturn !== null) lines.push(`  from step ${plan.pointOfNoReturn + 1} on it cannot be undone, only finished`);
   for (const warning of plan.warnings) lines.push(`  note: ${warning}`);
   return `${lines.join('\n')}\n`;

@@ -10,10 +10,23 @@ import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema }
  * hold them (existingNameSchema); names the operation creates (a new branch, a snapshot, a rename's target, the
  * name kept for the branch left) follow the stricter newNameSchema.
  */
+/**
+ * How an operation that changes the disks' files treats a running or paused domain: `stop` stops it first
+ * (`shutdown` asks the guest and waits up to `timeout` seconds, `force` powers it off), `start` boots it again
+ * afterwards (`paused` leaves it paused). Without `stop`, such an operation is refused on a live domain.
+ */
+const power = {
+  stop: z.enum(['shutdown', 'force']).optional(),
+  timeout: z.number().int().min(1).max(3600).optional(),
+  start: z.enum(['running', 'paused']).optional(),
+};
+
 export const intentSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional() }).strict(),
-  z.object({ op: z.literal('revert-discard'), domain: existingNameSchema, snapshot: existingNameSchema }).strict(),
-  z.object({ op: z.literal('switch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  z
+    .object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional(), ...power })
+    .strict(),
+  z.object({ op: z.literal('revert-discard'), domain: existingNameSchema, snapshot: existingNameSchema, ...power }).strict(),
+  z.object({ op: z.literal('switch'), domain: existingNameSchema, branch: existingNameSchema, ...power }).strict(),
   z.object({ op: z.literal('rename-branch'), domain: existingNameSchema, branch: existingNameSchema, to: newNameSchema }).strict(),
   z.object({ op: z.literal('delete-snapshot'), domain: existingNameSchema, snapshot: existingNameSchema, metadataOnly: z.boolean().optional() }).strict(),
   z.object({ op: z.literal('commit'), domain: existingNameSchema, branch: existingNameSchema }).strict(),

@@ -54,7 +54,17 @@ describe('nodeActions', () => {
 
   test("what the engine would refuse is disabled with the engine's reason", () => {
     const running = actionsOf(scanOf('running'), 's:s1');
-    expect(running[0]?.disabled).toMatch(/Shut it down first/);
+    expect(running.find((a) => a.id === 'delete-snapshot')?.disabled).toMatch(/Shut it down first/);
+    // A revert stops the VM as the user chooses: a clean shutdown unless "force" is ticked.
+    const revert = running.find((a) => a.id === 'revert-branch');
+    expect(revert?.disabled).toBeNull();
+    expect(revert?.choices.map((c) => [c.id, c.disabled])).toEqual([
+      ['force', null],
+      ['start', null],
+    ]);
+    expect(revert?.intent('b', [])).toMatchObject({ stop: 'shutdown' });
+    expect(revert?.intent('b', ['force', 'start'])).toMatchObject({ stop: 'force', start: 'running' });
+    expect(actionsOf(scanOf('shut off'), 's:s1').find((a) => a.id === 'revert-branch')?.intent('b', [])).not.toHaveProperty('stop');
     const here = actionsOf(scanOf('shut off'), 'b:main');
     expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'commit', 'rename-branch', 'delete-branch']);
     expect(here.find((a) => a.id === 'commit')?.disabled).toMatch(/saved state of snapshot s1/);

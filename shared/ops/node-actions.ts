@@ -4,7 +4,7 @@
  */
 import type { Domain, ScanResult } from '../model';
 import type { GraphNode } from '../snapshot-graph';
-import type { Intent } from './plan';
+import type { Intent, IntentOf } from './plan';
 import { planOperation } from './planners';
 
 export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch' | 'repair';
@@ -17,7 +17,7 @@ export interface ActionChoice {
   disabled: string | null;
 }
 
-export type ChoiceId = 'memory' | 'quiesce';
+export type ChoiceId = 'memory' | 'quiesce' | 'force' | 'start';
 
 export interface NodeAction {
   id: ActionId;
@@ -39,6 +39,25 @@ type Candidate = Omit<NodeAction, 'disabled' | 'choices'> & { choices?: Array<Om
 
 /** States in which the domain's QEMU runs: its memory can be saved. */
 const LIVE = new Set(['running', 'paused', 'in shutdown']);
+
+/**
+ * How an action that changes the disks' files treats the VM, from the choices ticked: a live domain is shut down
+ * cleanly first, or powered off with `force`; `start` boots it afterwards.
+ */
+function powerFrom(domain: Domain, chosen: readonly ChoiceId[]): Pick<IntentOf<'switch'>, 'stop' | 'start'> {
+  return {
+    ...(LIVE.has(domain.state) ? { stop: chosen.includes('force') ? ('force' as const) : ('shutdown' as const) } : {}),
+    ...(chosen.includes('start') ? { start: 'running' as const } : {}),
+  };
+}
+
+/** The power choices of an action that changes the disks' files. */
+function powerChoices(domain: Domain): Array<Omit<ActionChoice, 'disabled'>> {
+  return [
+    ...(LIVE.has(domain.state) ? [{ id: 'force' as const, label: 'Power the VM off at once instead of asking its guest to shut down' }] : []),
+    { id: 'start' as const, label: 'Start the VM afterwards' },
+  ];
+}
 
 /** Taking a snapshot of the current branch; a running VM's memory and a quiesce may be chosen. */
 function takeSnapshot(domain: Domain): Candidate {
@@ -77,9 +96,18 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
   const candidates: Candidate[] = [];
   if (node.kind === 'snapshot' && domain.state !== 'folder') {
     const s = node.name;
+    const choices = powerChoices(domain);
     candidates.push(
-      { id: 'revert-branch', label: 'Revert with new branch…', key: 'b', asks: { label: 'New branch name', suggestion: freeName(domain, `${s}.1`) }, intent: (n) => ({ op: 'revert-branch', domain: d, snapshot: s, branch: n }), danger: false },
-      { id: 'revert-discard', label: 'Revert, discarding the current state…', key: 'r', asks: null, intent: () => ({ op: 'revert-discard', domain: d, snapshot: s }), danger: true },
+      {
+        id: 'revert-branch',
+        label: 'Revert with new branch…',
+        key: 'b',
+        asks: { label: 'New branch name', suggestion: freeName(domain, `${s}.1`) },
+        choices,
+        intent: (n, chosen = []) => ({ op: 'revert-branch', domain: d, snapshot: s, branch: n, ...powerFrom(domain, chosen) }),
+        danger: false,
+      },
+      { id: 'revert-discard', label: 'Revert, discarding the current state…', key: 'r', asks: null, choices, intent: (_n, chosen = []) => ({ op: 'revert-discard', domain: d, snapshot: s, ...powerFrom(domain, chosen) }), danger: true },
       { id: 'delete-snapshot', label: 'Delete snapshot…', key: 'd', asks: null, intent: () => ({ op: 'delete-snapshot', domain: d, snapshot: s }), danger: true },
     );
   }
@@ -89,7 +117,7 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
       candidates.push(takeSnapshot(domain));
     }
     if (!node.current && domain.state !== 'folder') {
-      candidates.push({ id: 'switch', label: 'Switch to this branch…', key: 'w', asks: null, intent: () => ({ op: 'switch', domain: d, branch: b }), danger: false });
+      candidates.push({ id: 'switch', label: 'Switch to this branch…', key: 'w', asks: null, choices: powerChoices(domain), intent: (_n, chosen = []) => ({ op: 'switch', domain: d, branch: b, ...powerFrom(domain, chosen) }), danger: false });
     }
     candidates.push({ id: 'commit', label: 'Commit into its backing file…', key: 'c', asks: null, intent: () => ({ op: 'commit', domain: d, branch: b }), danger: true });
     if (domain.state !== 'folder') {

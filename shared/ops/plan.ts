@@ -35,6 +35,10 @@ export type Step = StepBase &
      */
     | { kind: 'define-domain'; domain: string; disks: Record<string, string>; formats?: Record<string, string>; records: BranchRecords }
     | { kind: 'set-current-snapshot'; domain: string; snapshot: string }
+    /** Stops a running or paused domain: `shutdown` asks the guest and waits up to `timeoutSeconds`, `force` powers it off. */
+    | { kind: 'stop-domain'; domain: string; mode: 'shutdown' | 'force'; timeoutSeconds: number }
+    /** Boots the domain, `paused` to leave it paused. */
+    | { kind: 'start-domain'; domain: string; paused: boolean }
     /** `format`: the rebased image's own format. */
     | { kind: 'rebase'; path: string; format: string; backing: string; backingFormat: string; unsafe: boolean }
     /** `format`: the committed top's own format. */

@@ -50,6 +50,10 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
       return ['define', '--file', run.xmlFile ?? `<definition of ${step.domain} with the changes above>`];
     case 'set-current-snapshot':
       return ['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot];
+    case 'stop-domain':
+      return [step.mode === 'force' ? 'destroy' : 'shutdown', '--domain', step.domain];
+    case 'start-domain':
+      return ['start', '--domain', step.domain, ...(step.paused ? ['--paused'] : [])];
     case 'delete-snapshot-metadata':
       return ['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata'];
     case 'redefine-snapshot':

@@ -15,6 +15,8 @@ export interface GuardOptions {
   needsLibvirt: boolean;
   /** The operation is the fix for a problem the scan reported (repairing an image), so errors do not refuse it. */
   allowProblems: boolean;
+  /** The operation can stop a live domain first when the intent says how (`stop`); the refusal says so. */
+  stoppable?: boolean;
   /**
    * Errors about the branch acted on (a tip file it lost) do not refuse it: deleting that branch is their fix.
    * Errors about anything else still do.
@@ -40,7 +42,9 @@ export function guardDomain(domains: Domain[], name: string, options: GuardOptio
   if (options.needsShutOff && domain.state !== 'shut off' && domain.state !== 'folder') {
     return {
       code: 'E_DOMAIN_RUNNING',
-      message: `Domain "${name}" is ${domain.state}. Shut it down first; this operation changes the files its disks use.`,
+      message: `Domain "${name}" is ${domain.state}. ${
+        options.stoppable === true ? 'Shut it down first, or say how the operation is to stop it (a clean shutdown, or power off)' : 'Shut it down first'
+      }; this operation changes the files its disks use.`,
       details: { state: domain.state },
     };
   }

@@ -37,7 +37,10 @@ type IntentMap = { [K in Op]: IntentOf<K> };
 /** Guards the domain and runs the planner of operation `op`. */
 function planWith<K extends Op>(ctx: PlanContext, op: K, intent: IntentMap[K]): PlanResult {
   const planner: Planner<K> = PLANNERS[op];
-  const domain = guardDomain(ctx.scan.domains, intent.domain, planner.guard, 'branch' in intent ? intent.branch : undefined);
+  // An operation that can stop a live domain takes one when told how (its planner adds the steps: withPower).
+  const stops = planner.guard.stoppable === true && 'stop' in intent && intent.stop !== undefined;
+  const options = stops ? { ...planner.guard, needsShutOff: false } : planner.guard;
+  const domain = guardDomain(ctx.scan.domains, intent.domain, options, 'branch' in intent ? intent.branch : undefined);
   if (isFailure(domain)) return { ok: false, refusal: domain };
   return planner.plan(ctx, intent, domain);
 }

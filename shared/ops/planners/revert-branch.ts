@@ -6,10 +6,10 @@ import { isFailure, refuse, type Planner } from './context';
 import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { nameTaken, recordsOf } from './records';
-import { defineStep, revertSteps } from './steps';
+import { defineStep, memoryNotes, revertSteps, withPower } from './steps';
 
 export const revertBranch: Planner<'revert-branch'> = {
-  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
   plan(ctx, intent, domain) {
     const from = revertFrom(domain, intent.snapshot);
     if (isFailure(from)) return { ok: false, refusal: from };
@@ -28,7 +28,7 @@ export const revertBranch: Planner<'revert-branch'> = {
     return finishPlan(
       ctx,
       intent,
-      [...made.creates, defineStep(domain, made.disks, records, sentence), made.setCurrent],
+      withPower(domain, intent, [...made.creates, defineStep(domain, made.disks, records, sentence), made.setCurrent]),
       impact(domain, {
         created,
         metadata: [`definition of ${domain.name}`, 'branch records', `current snapshot → ${snapshot.name}`],
@@ -38,7 +38,7 @@ export const revertBranch: Planner<'revert-branch'> = {
         currentAfter: branchNodeId(intent.branch),
         spaceBytes: OVERLAY_BYTES * created.length,
       }),
-      domain.disks.filter((d) => !d.managed).map((d) => `Disk ${d.target} is not managed (${d.reason ?? ''}); it stays as it is.`),
+      [...domain.disks.filter((d) => !d.managed).map((d) => `Disk ${d.target} is not managed (${d.reason ?? ''}); it stays as it is.`), ...memoryNotes(snapshot, intent)],
     );
   },
 };

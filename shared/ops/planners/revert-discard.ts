@@ -7,10 +7,10 @@ import { isFailure, type Planner } from './context';
 import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { recordsOf } from './records';
-import { defineStep, revertSteps } from './steps';
+import { defineStep, memoryNotes, revertSteps, withPower } from './steps';
 
 export const revertDiscard: Planner<'revert-discard'> = {
-  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
   plan(ctx, intent, domain) {
     const from = revertFrom(domain, intent.snapshot);
     if (isFailure(from)) return { ok: false, refusal: from };
@@ -29,7 +29,7 @@ export const revertDiscard: Planner<'revert-discard'> = {
     return finishPlan(
       ctx,
       intent,
-      steps,
+      withPower(domain, intent, steps),
       impact(domain, {
         created: Object.values(made.disks),
         trashed: dropped.layers,
@@ -47,7 +47,7 @@ export const revertDiscard: Planner<'revert-discard'> = {
         removedSnapshots: dropped.snapshots,
         spaceBytes: OVERLAY_BYTES * Object.keys(made.disks).length,
       }),
-      dropped.layers.length === 0 ? ['Nothing only the state you leave used was found; no file goes to the trash.'] : [],
+      [...(dropped.layers.length === 0 ? ['Nothing only the state you leave used was found; no file goes to the trash.'] : []), ...memoryNotes(snapshot, intent)],
     );
   },
 };

@@ -18,6 +18,47 @@ export function setCurrentStep(domain: Domain, snapshot: string): Step {
   return { kind: 'set-current-snapshot', domain: domain.name, snapshot, sentence: `Make ${snapshot} libvirt's current snapshot of ${domain.name}.` };
 }
 
+/** How long a clean shutdown may take before the operation gives up, changing nothing, by default. */
+export const SHUTDOWN_TIMEOUT_S = 120;
+
+/** States in which the domain's QEMU runs. */
+const LIVE = new Set(['running', 'paused', 'blocked', 'in shutdown', 'pmsuspended']);
+
+/** What an operation that changes the disks' files asks of a live domain (intent.ts, `power`). */
+export interface Power {
+  stop?: 'shutdown' | 'force' | undefined;
+  timeout?: number | undefined;
+  start?: 'running' | 'paused' | undefined;
+}
+
+/**
+ * `steps` with the domain stopped first when it runs (as `power.stop` says) and started after when asked. The
+ * guard let a live domain through only because `stop` was given (planners/index.ts).
+ */
+export function withPower(domain: Domain, power: Power, steps: Step[]): Step[] {
+  const before: Step[] = [];
+  if (LIVE.has(domain.state) && power.stop !== undefined) {
+    const timeoutSeconds = power.timeout ?? SHUTDOWN_TIMEOUT_S;
+    const sentence =
+      power.stop === 'force'
+        ? `Power ${domain.name} off at once, as pulling the plug: what the guest had not written to its disks is lost.`
+        : `Ask ${domain.name}'s guest to shut down, and wait up to ${timeoutSeconds} s for it; if it does not, nothing is changed.`;
+    before.push({ kind: 'stop-domain', domain: domain.name, mode: power.stop, timeoutSeconds, sentence });
+  }
+  const after: Step[] =
+    power.start === undefined
+      ? []
+      : [{ kind: 'start-domain', domain: domain.name, paused: power.start === 'paused', sentence: `Start ${domain.name}${power.start === 'paused' ? ', paused' : ''}.` }];
+  return [...before, ...steps, ...after];
+}
+
+/** What a revert says about the RAM a snapshot saved: it is kept, but the VM is not resumed from it. */
+export function memoryNotes(snapshot: Snapshot, power: Power): string[] {
+  if (snapshot.memoryFile === null) return [];
+  const start = power.start !== undefined ? 'The VM starts afresh from the disks' : 'The VM stays shut off';
+  return [`${snapshot.name} also saved the VM's memory (${basename(snapshot.memoryFile)}); it is kept as it is, but not restored. ${start}.`];
+}
+
 /** Moves a file into this operation's folder in the trash beside it. */
 export function trashStep(path: string): Step {
   return { kind: 'trash', path, sentence: `Move ${basename(path)} to the trash (${TRASH_DIR}/ beside it); it can be restored until the trash is emptied.` };

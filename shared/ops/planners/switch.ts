@@ -6,10 +6,10 @@ import { isFailure, refuse, type Planner } from './context';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { currentBranch, recordsOf } from './records';
-import { defineStep, setCurrentStep } from './steps';
+import { defineStep, setCurrentStep, withPower } from './steps';
 
 export const switchBranch: Planner<'switch'> = {
-  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
   plan(ctx, intent, domain) {
     const target = findBranch(domain, intent.branch);
     if (isFailure(target)) return { ok: false, refusal: target };
@@ -34,7 +34,7 @@ export const switchBranch: Planner<'switch'> = {
     return finishPlan(
       ctx,
       intent,
-      steps,
+      withPower(domain, intent, steps),
       impact(domain, {
         metadata: [`definition of ${domain.name}`, 'branch records', ...(target.base !== null ? [`current snapshot → ${target.base}`] : [])],
         changedNodes: [branchNodeId(current.name), branchNodeId(target.name)],

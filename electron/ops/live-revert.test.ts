@@ -1,0 +1,117 @@
+/**
+ * Real libvirt and QEMU (TCG, no guest OS): reverting and switching a running domain, stopped first as the user
+ * chose (power off, or a clean shutdown with a timeout) and started again when asked. A guest without an OS
+ * ignores the ACPI request, so a clean shutdown times out, and nothing changes.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Intent } from '../../shared/ops/plan';
+import { stepLine } from '../../shared/ops/step-command';
+import { Engine } from '../engine';
+import { applyChecked, checksums, diskSource } from '../test-support/checks';
+import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { qemuImgCreate } from '../tools/qemu-img';
+import { writePattern } from '../tools/qemu-io';
+
+const MiB = 1024 * 1024;
+const source = { kind: 'libvirt' as const, uri: TEST_URI };
+let lab: TestLab;
+let engine: Engine;
+
+beforeAll(async () => {
+  lab = await new TestLab().init();
+  process.env.SNAPTREE_DATA_DIR = lab.path('data');
+  engine = new Engine({ host: 'serve' });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await lab?.cleanup();
+});
+
+const state = (vm: string): string => virshSync(['domstate', '--domain', vm]).trim();
+
+/** base → s1 with data in both layers, a recorded branch "alt" at s1, and the domain running on main. */
+async function seed(name: string): Promise<string> {
+  const base = lab.path(`${name}.qcow2`);
+  await qemuImgCreate(base, { size: 32 * MiB });
+  await writePattern(base, 'qcow2', 0x10, 0, MiB);
+  const vm = await lab.define({ name, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+  await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
+  await writePattern(diskSource(vm, 'vda'), 'qcow2', 0x20, MiB, MiB);
+  await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
+  await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
+  virshSync(['start', '--domain', vm]);
+  return vm;
+}
+
+async function refusal(intent: Intent): Promise<string> {
+  const planned = await engine.plan(source, intent);
+  return planned.ok ? 'planned' : `${planned.refusal.code}: ${planned.refusal.message}`;
+}
+
+describe('S7: reverting and switching a running domain', () => {
+  test('refused without saying how to stop it, and the refusal says how', async () => {
+    const vm = await seed('unsaid');
+    expect(await refusal({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'new' })).toMatch(/^E_DOMAIN_RUNNING: .*say how the operation is to stop it/);
+    expect(await refusal({ op: 'switch', domain: vm, branch: 'alt' })).toMatch(/^E_DOMAIN_RUNNING/);
+    expect(state(vm)).toBe('running');
+  });
+
+  test('revert with a new branch, powered off first and started after: the plan says so, the VM runs on the new branch', async () => {
+    const vm = await seed('force');
+    const intent: Intent = { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'new', stop: 'force', start: 'running' };
+    const planned = await engine.plan(source, intent);
+    if (!planned.ok) throw new Error(planned.refusal.message);
+    const steps = planned.plan.steps;
+    expect(steps[0]?.kind).toBe('stop-domain');
+    expect(steps[0]?.sentence).toMatch(/Power .* off at once/);
+    expect(steps[0] === undefined ? null : stepLine(steps[0], source)).toEqual(['virsh', '-c', TEST_URI, 'destroy', '--domain', vm]);
+    expect(steps.at(-1) === undefined ? null : stepLine(steps.at(-1) as (typeof steps)[number], source)).toEqual(['virsh', '-c', TEST_URI, 'start', '--domain', vm]);
+    const left = diskSource(vm, 'vda');
+    const after = await applyChecked(engine, source, intent);
+    expect(state(vm)).toBe('running');
+    expect(after.branches.find((b) => b.current)?.name).toBe('new');
+    expect(after.branches.find((b) => b.name === 'main')?.tips[0]?.file).toBe(left);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('switch and a discarding revert, powered off and left shut off or paused as asked', async () => {
+    const vm = await seed('switch');
+    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'alt', stop: 'force' });
+    expect(state(vm)).toBe('shut off');
+    virshSync(['start', '--domain', vm]);
+    await applyChecked(engine, source, { op: 'revert-discard', domain: vm, snapshot: 's1', stop: 'force', start: 'paused' });
+    expect(state(vm)).toBe('paused');
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('a clean shutdown the guest ignores times out: nothing changes and the VM still runs', async () => {
+    const vm = await seed('ignored');
+    const scanned = await engine.scanDomain(source, vm);
+    const files = Object.keys(scanned.layers);
+    const before = await checksums(files);
+    const definition = virshSync(['dumpxml', '--domain', vm, '--inactive']);
+    const planned = await engine.plan(source, { op: 'switch', domain: vm, branch: 'alt', stop: 'shutdown', timeout: 2 });
+    if (!planned.ok) throw new Error(planned.refusal.message);
+    expect(planned.plan.steps[0]?.sentence).toMatch(/wait up to 2 s/);
+    const t0 = Date.now();
+    const error = await engine.apply(planned.plan).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(error).toMatchObject({ code: 'E_TOOL', message: expect.stringMatching(/did not shut down within 2 s.*Nothing was changed/s) });
+    expect(state(vm)).toBe('running');
+    expect(await checksums(files)).toEqual(before);
+    expect(virshSync(['dumpxml', '--domain', vm, '--inactive'])).toBe(definition);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('a shut-off domain takes the same intent without a stop step; a start is still honoured', async () => {
+    const vm = await seed('off');
+    virshSync(['destroy', '--domain', vm]);
+    const planned = await engine.plan(source, { op: 'switch', domain: vm, branch: 'alt', stop: 'shutdown', start: 'running' });
+    if (!planned.ok) throw new Error(planned.refusal.message);
+    expect(planned.plan.steps.map((s) => s.kind)).toEqual(['define-domain', 'set-current-snapshot', 'start-domain']);
+    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'alt', stop: 'shutdown', start: 'running' });
+    expect(state(vm)).toBe('running');
+    virshSync(['destroy', '--domain', vm]);
+  });
+});
