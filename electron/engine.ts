@@ -22,8 +22,8 @@ import type { Domain, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem } from '../shared/source-rules';
 import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
-import { LibvirtReaders, type LibvirtReader } from './scan/libvirt-reader';
-import { scanLibvirt } from './scan/scan-libvirt';
+import { LibvirtReaders } from './scan/libvirt-reader';
+import { scanLibvirt, type LibvirtScanOptions } from './scan/scan-libvirt';
 import { openVirsh, type Virsh } from './tools/virsh';
 import { EventHub, type EngineListener } from './live/event-hub';
 import type { ConnectionWatchOptions } from './live/connection-watch';
@@ -149,9 +149,9 @@ export class Engine {
     return virsh;
   }
 
-  /** What a scan of a connection reads it with (libvirt-reader.ts); only connections it may open. */
-  private async reader(uri: string): Promise<LibvirtReader> {
-    return this.readers.reader(uri, this.virsh(uri));
+  /** Scans a connection (all its domains, or those named) with its reader (libvirt-reader.ts); only connections it may open. */
+  private scanConnection(uri: string, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+    return this.readers.scan(uri, this.virsh(uri), (reader) => scanLibvirt(reader, options));
   }
 
   setSources(sources: SourceEntry[]): void {
@@ -225,13 +225,13 @@ export class Engine {
   }
 
   async scan(source: Source): Promise<ScanResult> {
-    return source.kind === 'libvirt' ? scanLibvirt(await this.reader(source.uri)) : scanFolder(source.path);
+    return source.kind === 'libvirt' ? this.scanConnection(source.uri) : scanFolder(source.path);
   }
 
   /** Rescans one domain only, as after an operation. */
   async scanDomain(source: Source, name: string): Promise<Domain> {
     const result =
-      source.kind === 'libvirt' ? await scanLibvirt(await this.reader(source.uri), { domains: [name] }) : await scanFolder(source.path);
+      source.kind === 'libvirt' ? await this.scanConnection(source.uri, { domains: [name] }) : await scanFolder(source.path);
     const domain = result.domains.find((d) => d.name === name);
     if (domain === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${name}" in this source.`, { domain: name });
     if (domain.problems.some((p) => p.code === 'domain-unreadable')) {

@@ -10,9 +10,13 @@ import { Engine } from './engine';
 import { hardenContents, hardenSession } from './hardening';
 import { setupIpc } from './ipc';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
+import { exitProcess, hungLibvirtCalls } from './tools/libvirt-native';
 import { openVirsh } from './tools/virsh';
 
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
+
+// Reads through libvirt's library share Node's thread pool with file reads (see bin/virt-snaptree.cjs).
+if (process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = '8';
 
 const DEFAULT_URI = 'qemu:///system';
 let lab: DemoLab | null = null;
@@ -77,7 +81,12 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-app.on('will-quit', () => {
+app.on('will-quit', (event) => {
   void engine?.close();
   void lab?.dispose();
+  // A call hung in libvirt holds a thread the process would wait for on its way out (libvirt-native.ts).
+  if (hungLibvirtCalls() > 0) {
+    event.preventDefault();
+    exitProcess(0);
+  }
 });

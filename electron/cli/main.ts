@@ -15,6 +15,7 @@ import type { ServeFlags } from './serve-command';
 import { runTree, type TreeFlags } from './tree-command';
 import { err } from './output';
 import { VERSION } from '../version';
+import { exitProcess } from '../tools/libvirt-native';
 
 function validated<T>(schema: z.ZodType<T>) {
   return (value: string): T => {
@@ -31,12 +32,12 @@ function collect<T>(parse: (v: string) => T) {
 function fail(error: unknown): never {
   const data = toErrorData(error);
   err(`virt-snaptree: ${data.message} [${data.code}]\n`);
-  process.exit(data.code === 'E_BAD_INPUT' ? 2 : 1);
+  return exitProcess(data.code === 'E_BAD_INPUT' ? 2 : 1);
 }
 
 /** Exits once standard output has taken all that was written, without waiting for virsh sessions still quitting. */
 function exitWhenWritten(): void {
-  process.stdout.write('', () => process.exit(0));
+  process.stdout.write('', () => exitProcess(0));
 }
 
 export function buildProgram(): Command {

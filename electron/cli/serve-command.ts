@@ -12,6 +12,7 @@ import { openVirsh } from '../tools/virsh';
 import { DEFAULT_URI, recoverOnStart } from './ops-commands';
 import { err, out } from './output';
 import { rendererDir } from './paths';
+import { exitProcess } from '../tools/libvirt-native';
 
 export interface ServeFlags {
   connect?: string[];
@@ -59,7 +60,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     await server.close();
     await engine.close();
     await lab?.dispose();
-    process.exit(0);
+    exitProcess(0);
   };
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());

@@ -3,7 +3,8 @@
  * a local connection (tools/libvirt-native.ts), and virsh for the rest, or where the library cannot be loaded.
  * Both give what virsh would print: the same state words, the same names in the same order, the same XML.
  */
-import { isLiveState, NativeLibvirt } from '../tools/libvirt-native';
+import { AppError } from '../../shared/errors';
+import { isLiveState, NativeLibvirt, type NativeOptions } from '../tools/libvirt-native';
 import { isNotFound, runAll, type Virsh } from '../tools/virsh';
 import { currentName, dumpCommand, listedNames } from './list-snapshots';
 
@@ -107,13 +108,12 @@ export function nativeReader(native: NativeLibvirt): LibvirtReader {
 }
 
 /**
- * A URI that libvirt opens on this machine with no remote transport and no credentials to ask for:
- * `qemu:///system`, `qemu+unix:///session`, `test:///default`. Not `qemu:///embed`, which would run a QEMU
- * driver inside this process.
+ * A URI that libvirt opens on this machine with no remote transport and no credentials to ask for, spelled
+ * exactly: `qemu:///system`, `qemu+unix:///session?socket=…`, `test:///default`. Nothing else, so never
+ * `qemu:///embed` (in any spelling), which would run a QEMU driver inside this process.
  */
 export function isLocalUri(uri: string): boolean {
-  const match = /^[a-z][a-z0-9]*(?:\+unix)?:\/\/\/([^?#]*)/i.exec(uri);
-  return match !== null && !/^embed\b/.test(match[1] ?? '');
+  return /^[a-z][a-z0-9]*(?:\+unix)?:\/\/\/(?:system|session|default)(?:\?[^#]*)?$/.test(uri);
 }
 
 /** How reads are made: `VIRT_SNAPTREE_READER=virsh` keeps every read on virsh. */
@@ -123,11 +123,15 @@ export function nativeAllowed(uri: string, env: NodeJS.ProcessEnv = process.env)
 
 /**
  * The library's reads of `uri` when it is local and the library opens it, else null. A failure to load or to
- * connect is not an error here: virsh then reads, and says in its own words what is wrong.
+ * connect is not an error here: virsh then reads, and says in its own words what is wrong. A daemon that takes
+ * the connection and never answers is: virsh would wait on it as long again.
  */
-export async function openNative(uri: string): Promise<NativeLibvirt | null> {
+export async function openNative(uri: string, options: NativeOptions = {}): Promise<NativeLibvirt | null> {
   if (!nativeAllowed(uri)) return null;
-  return NativeLibvirt.open(uri).catch(() => null);
+  return NativeLibvirt.open(uri, options).catch((error: unknown) => {
+    if (error instanceof AppError && error.details?.timeoutMs !== undefined) throw error;
+    return null;
+  });
 }
 
 /**
@@ -138,18 +142,46 @@ export async function openNative(uri: string): Promise<NativeLibvirt | null> {
 export class LibvirtReaders {
   private readonly natives = new Map<string, Promise<NativeLibvirt | null>>();
 
+  constructor(private readonly options: NativeOptions = {}) {}
+
+  /**
+   * Runs `scan` with the reader of `uri`, and once more with a new connection when the daemon closed the one it
+   * had during the scan (a daemon restart is seen only by the first call after it; a new virsh would not see it).
+   */
+  async scan<T>(uri: string, virsh: Virsh, scan: (reader: LibvirtReader) => Promise<T>): Promise<T> {
+    const first = await this.open(uri, virsh);
+    try {
+      const result = await scan(first.reader);
+      if (first.native?.closedByDaemon !== true) return result;
+    } catch (error) {
+      if (first.native?.closedByDaemon !== true) throw error;
+    }
+    return scan((await this.open(uri, virsh)).reader);
+  }
+
   /** The reader of `uri`; `virsh` is the connection's virsh adapter, for when the library cannot read it. */
   async reader(uri: string, virsh: Virsh): Promise<LibvirtReader> {
+    return (await this.open(uri, virsh)).reader;
+  }
+
+  private async open(uri: string, virsh: Virsh): Promise<{ reader: LibvirtReader; native: NativeLibvirt | null }> {
     let pending = this.natives.get(uri);
     if (pending === undefined) {
-      pending = openNative(uri);
+      pending = openNative(uri, this.options);
       this.natives.set(uri, pending);
     }
-    const native = await pending;
-    if (native !== null && native.usable) return nativeReader(native);
+    let native: NativeLibvirt | null;
+    try {
+      native = await pending;
+    } catch (error) {
+      // A daemon that did not answer is asked again at the next read.
+      if (this.natives.get(uri) === pending) this.natives.delete(uri);
+      throw error;
+    }
+    if (native !== null && native.usable) return { reader: nativeReader(native), native };
     if (this.natives.get(uri) === pending) this.natives.delete(uri);
     void native?.close();
-    return virshReader(virsh);
+    return { reader: virshReader(virsh), native: null };
   }
 
   async close(): Promise<void> {

@@ -102,9 +102,11 @@ export async function readSnapshots(reader: LibvirtReader, domain: string, liste
       domain,
     });
   }
-  // In the order virsh lists them, whichever dump answered first; names found through a child's <parent> last.
+  // In the order virsh lists them, whichever dump answered first. A name holding a line break takes the place of
+  // its first line: virsh sorted the whole names, then printed each over several lines.
   const order = new Map(listed.map((n, i) => [n, i]));
-  return [...found.values()].sort((a, b) => (order.get(a.name) ?? listed.length) - (order.get(b.name) ?? listed.length));
+  const at = (name: string) => order.get(name) ?? order.get(name.split('\n')[0] ?? '') ?? listed.length;
+  return [...found.values()].sort((a, b) => at(a.name) - at(b.name));
 }
 
 /** Runs of lines around line `i` to try as one name, shortest first: `[from, to]`, both included. */

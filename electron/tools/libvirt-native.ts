@@ -69,10 +69,40 @@ interface Library {
 }
 
 let loaded: Promise<Library> | null = null;
+let libc: ReturnType<typeof KoffiModule.load> | null = null;
+
+/**
+ * Calls into the library that missed their deadline and have not returned. Each holds a thread of Node's pool
+ * for as long as it runs: no new connection is opened while one does (reads go to virsh), and the process leaves
+ * without waiting for them (exitProcess).
+ */
+let hungCalls = 0;
+
+/** How many calls into the library are still running past their deadline. */
+export function hungLibvirtCalls(): number {
+  return hungCalls;
+}
+
+/**
+ * Ends the process with `code`. Node waits for the threads of its pool when it exits, and a call hung in libvirt
+ * never gives its thread back: with one running, the process ends through the C library's _exit, which waits for
+ * nothing. What was written to standard output and error is out already (on Linux, writes to files, pipes and
+ * terminals are synchronous).
+ */
+export function exitProcess(code: number): never {
+  if (hungCalls > 0 && libc !== null) (libc.func('void _exit(int status)') as (status: number) => void)(code);
+  return process.exit(code);
+}
 
 /**
  * Loads koffi and libvirt.so.0 once per process. The library is told to report errors to a function that keeps
  * them to itself: by default libvirt prints every error to stderr, where the CLI's own output goes.
+ *
+ * That function is libvirt's own virResetError, not a JS callback: libvirt calls the handler on the failing
+ * call's thread, and koffi would have to bring a JS callback to the main thread, which waits for that thread when
+ * the process exits. libvirt calls it as handler(userData, error), so with a NULL userData it is
+ * virResetError(NULL), which does nothing (the error itself stays on the connection, for virConnGetLastError);
+ * the extra argument is ignored, as C calling conventions on every platform libvirt runs on allow.
  */
 export function loadLibvirt(): Promise<Library> {
   loaded ??= import('koffi').then((module) => bind(module.default));
@@ -87,11 +117,10 @@ function bind(koffi: typeof KoffiModule): Library {
   koffi.opaque('virDomainSnapshot');
   // The leading fields of struct _virError (virterror.h); the rest is never read.
   const virError = koffi.struct('virError', { code: 'int', domain: 'int', message: 'const char *' });
-  koffi.proto('void virErrorFunc(void *userData, virError *error)');
-  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, virErrorFunc *handler)');
+  const setErrorFunc = lib.func('void virSetErrorFunc(void *userData, void *handler)') as (userData: null, handler: Pointer) => void;
   if ((lib.func('int virInitialize(void)') as () => number)() < 0) throw new Error('virInitialize failed');
-  // Registered for the life of the process: libvirt may call it from any call's thread, koffi brings it here.
-  setErrorFunc(null, koffi.register(() => undefined, 'virErrorFunc *'));
+  setErrorFunc(null, lib.symbol('virResetError') as Pointer);
+  libc = koffi.load('libc.so.6');
   const getLastError = lib.func('virError *virConnGetLastError(virConnect *conn)') as (conn: Pointer) => Pointer | null;
   return {
     koffi,
@@ -138,10 +167,13 @@ function versionText(packed: number): string {
   return `${Math.floor(packed / 1_000_000)}.${Math.floor(packed / 1000) % 1000}.${packed % 1000}`;
 }
 
-/** virsh's order for names (vshStrcasecmp, strcasecmp): bytes compared with ASCII letters folded, then exactly. */
+/**
+ * virsh's order for names (vshStrcasecmp, strcasecmp): bytes compared with ASCII letters folded. Names equal but
+ * for case keep the order libvirt gave them, as virsh's sort (glibc's merge sort) keeps it; so does Array.sort.
+ */
 export function virshNameOrder(a: string, b: string): number {
   const fold = (s: string) => Buffer.from(s.replace(/[A-Z]/g, (c) => c.toLowerCase()));
-  return Buffer.compare(fold(a), fold(b)) || Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return Buffer.compare(fold(a), fold(b));
 }
 
 /** A domain as the connection's listing gives it: its name and, when running, its id. */
@@ -179,6 +211,8 @@ class NativeConnection {
   private broken: AppError | null = null;
   /** Whether a call is still running in the library past its deadline. */
   private hung = false;
+  /** Whether a call ever missed its deadline here. */
+  private timedOut = false;
   /** Calls queued or running. */
   pending = 0;
 
@@ -199,8 +233,12 @@ class NativeConnection {
   private start<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
     if (this.broken !== null) return Promise.reject(this.broken);
     return new Promise<R>((resolve, reject) => {
+      let late = false;
       const timer = setTimeout(() => {
+        late = true;
         this.hung = true;
+        this.timedOut = true;
+        hungCalls++;
         this.broken = new AppError('E_TOOL', `libvirt stopped answering: a call to ${what} had no answer within ${this.timeoutMs / 1000} s.`, {
           tool: 'libvirt',
           code: null,
@@ -211,7 +249,12 @@ class NativeConnection {
       }, this.timeoutMs);
       fn.async(...args, (error: unknown, result: R) => {
         clearTimeout(timer);
-        if (this.broken !== null) return;
+        if (late) {
+          // The call came back after all: its thread is free again; the connection stays given up.
+          hungCalls--;
+          this.hung = false;
+          return;
+        }
         if (error !== null && error !== undefined) reject(error instanceof Error ? error : new Error(String(error)));
         else if (!failed(result)) resolve(result);
         else {
@@ -228,6 +271,16 @@ class NativeConnection {
     return this.broken === null;
   }
 
+  /** Whether a call is still running in the library past its deadline: what it was given must stay allocated. */
+  get hangs(): boolean {
+    return this.hung;
+  }
+
+  /** Whether the daemon closed the connection (it was restarted), as opposed to not answering. */
+  get closedByDaemon(): boolean {
+    return this.broken !== null && !this.timedOut;
+  }
+
   /** Closes the connection once its queued calls are over; one with a call still running is left to it. */
   async close(): Promise<void> {
     await this.tail;
@@ -241,8 +294,12 @@ const isNegative = (n: number): boolean => n < 0;
 export interface NativeOptions {
   /** Connections a host's reads are spread over; a domain's reads all go to one. */
   connections?: number;
+  /** How long one call may take; an open gets at most OPEN_TIMEOUT_MS of it. */
   timeoutMs?: number;
 }
+
+/** An open that takes longer has a daemon that does not answer: a healthy one answers within milliseconds. */
+export const OPEN_TIMEOUT_MS = 15_000;
 
 /**
  * The reads a scan makes of one local connection, over a few read-only connections to the daemon. Handles the
@@ -258,8 +315,10 @@ export class NativeLibvirt {
   /** Opens `uri` read-only; rejects when the library cannot be loaded or a connection cannot be opened in time. */
   static async open(uri: string, options: NativeOptions = {}): Promise<NativeLibvirt> {
     const lib = await loadLibvirt();
+    if (hungCalls > 0) throw new AppError('E_CONNECT', `An earlier call to libvirt never returned; ${uri} is not opened in process again.`, { uri });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const opened = await Promise.allSettled(Array.from({ length: Math.max(1, options.connections ?? 3) }, () => openOne(lib, uri, timeoutMs)));
+    const openMs = Math.min(timeoutMs, OPEN_TIMEOUT_MS);
+    const opened = await Promise.allSettled(Array.from({ length: Math.max(1, options.connections ?? 2) }, () => openOne(lib, uri, openMs)));
     const conns = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o) => o.status === 'rejected');
     if (failed !== undefined) {
@@ -276,6 +335,11 @@ export class NativeLibvirt {
   /** Whether every connection still answers in time; one that missed a deadline is not used again. */
   get usable(): boolean {
     return this.connections.every((c) => c.usable);
+  }
+
+  /** Whether the daemon closed one of the connections (a restart): a new one would answer. */
+  get closedByDaemon(): boolean {
+    return this.connections.some((c) => c.closedByDaemon);
   }
 
   private idlest(): NativeConnection {
@@ -319,30 +383,33 @@ export class NativeLibvirt {
     const dom = await on.call(`look up domain "${name}"`, this.lib.lookupDomain, [on.conn, name], isNull);
     if (dom === null) throw libvirtError(`look up domain "${name}"`, null);
     try {
+      // Asked at once; each is given a handler here, since the first that fails ends the reading of the rest.
       const state = [0];
-      const stateRead = on.call(`read the state of "${name}"`, this.lib.domainState, [dom, state, [0], 0], isNegative);
-      const xml = on.call(`read the definition of "${name}"`, this.lib.domainXml, [dom, 0], isNull);
+      const stateRead = handled(on.call(`read the state of "${name}"`, this.lib.domainState, [dom, state, [0], 0], isNegative));
+      const xml = handled(on.call(`read the definition of "${name}"`, this.lib.domainXml, [dom, 0], isNull));
       const out: Array<Pointer | null> = [null];
-      const listed = on.call(`list the snapshots of "${name}"`, this.lib.listAllSnapshots, [dom, out, 0], isNegative);
-      const current = on.call(`read the current snapshot of "${name}"`, this.lib.currentSnapshot, [dom, 0], isNull).then(
-        (snap) => this.nameOf(snap),
-        (error: unknown) => {
-          if (error instanceof AppError && error.details?.code === VIR_ERR_NO_DOMAIN_SNAPSHOT) return null;
-          throw error;
-        },
+      const listed = handled(on.call(`list the snapshots of "${name}"`, this.lib.listAllSnapshots, [dom, out, 0], isNegative));
+      const current = handled(
+        on.call(`read the current snapshot of "${name}"`, this.lib.currentSnapshot, [dom, 0], isNull).then(
+          (snap) => this.nameOf(snap),
+          (error: unknown) => {
+            if (error instanceof AppError && error.details?.code === VIR_ERR_NO_DOMAIN_SNAPSHOT) return null;
+            throw error;
+          },
+        ),
       );
       // The state answers first: a live domain's persistent definition is asked for before the snapshots' dumps.
       await stateRead;
       const word = STATE_WORDS[state[0] ?? 0] ?? 'no state';
-      const configXml = isLiveState(word) ? on.call(`read the persistent definition of "${name}"`, this.lib.domainXml, [dom, VIR_DOMAIN_XML_INACTIVE], isNull) : null;
+      const configXml = isLiveState(word)
+        ? handled(on.call(`read the persistent definition of "${name}"`, this.lib.domainXml, [dom, VIR_DOMAIN_XML_INACTIVE], isNull))
+        : null;
       // Each handle goes to its dump at once, which frees it; a dump nobody ends up reading never goes unhandled.
       const dumps = new Map<string, Promise<string | null>>();
       const count = await listed;
       const snapshotNames = this.takeAll(out[0] ?? null, count, (snap) => {
         const snapName = this.lib.snapshotName(snap) ?? '';
-        const dump = this.dumpHandle(on, snap, `read snapshot "${snapName}" of "${name}"`);
-        dump.catch(() => undefined);
-        dumps.set(snapName, dump);
+        dumps.set(snapName, handled(this.dumpHandle(on, snap, `read snapshot "${snapName}" of "${name}"`)));
         return snapName;
       });
       const text = (await xml) ?? '';
@@ -370,7 +437,10 @@ export class NativeLibvirt {
     }
   }
 
-  /** The XML of a snapshot handle, freed once it is in; null when the snapshot went away since it was listed. */
+  /**
+   * The XML of a snapshot handle, freed once it is in; null when the snapshot went away since it was listed. A
+   * handle whose call missed its deadline is never freed: the call may still be using it.
+   */
   private async dumpHandle(on: NativeConnection, snap: Pointer, what: string): Promise<string | null> {
     try {
       return await on.call(what, this.lib.snapshotXml, [snap, 0], isNull);
@@ -378,7 +448,7 @@ export class NativeLibvirt {
       if (isNoSuchObject(error)) return null;
       throw error;
     } finally {
-      this.lib.freeSnapshot(snap);
+      if (!on.hangs) this.lib.freeSnapshot(snap);
     }
   }
 
@@ -397,7 +467,8 @@ export class NativeLibvirt {
       });
       return snap === null ? null : await this.dumpHandle(on, snap, `read snapshot "${name}" of "${domain}"`);
     } finally {
-      this.lib.freeDomain(dom);
+      // Not while a call that missed its deadline may still use it.
+      if (!on.hangs) this.lib.freeDomain(dom);
     }
   }
 
@@ -422,19 +493,21 @@ export class NativeLibvirt {
 }
 
 /**
- * One read-only connection to `uri`. An open that misses its deadline fails, and the connection it may still
- * make later is closed when it comes.
+ * One read-only connection to `uri`. An open that misses its deadline fails (E_CONNECT with `timeoutMs`), and the
+ * connection it may still make later is closed when it comes.
  */
 function openOne(lib: Library, uri: string, timeoutMs: number): Promise<Pointer> {
   return new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
+      hungCalls++;
       reject(new AppError('E_CONNECT', `libvirt had no answer from ${uri} within ${timeoutMs / 1000} s.`, { uri, timeoutMs }));
     }, timeoutMs);
     lib.openReadOnly.async(uri, (error: unknown, conn: Pointer | null) => {
       clearTimeout(timer);
       if (late) {
+        hungCalls--;
         if (conn !== null && conn !== undefined) lib.close.async(conn, () => undefined);
       } else if (conn === null || conn === undefined || (error !== null && error !== undefined)) {
         reject(new AppError('E_CONNECT', `libvirt cannot open ${uri} read-only.`, { uri }));
@@ -443,6 +516,12 @@ function openOne(lib: Library, uri: string, timeoutMs: number): Promise<Pointer>
       }
     });
   });
+}
+
+/** `promise`, with a handler that keeps its failure from going unhandled while nobody awaits it (yet). */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** A koffi function called the callback way, as a promise. */
