@@ -1,7 +1,8 @@
 /**
- * A kill -9 at every step of S1, S3, S4, S5 and a repair (before the step runs, after it ran but before the journal
- * says so, and after), then recovery (docs/safety.md, rule 5); the domain ends in its before or after state with
- * rules 1–4 of docs/safety.md holding.
+ * A kill -9 at every step of S1, S3, S4, S5, a repair and S7's revert of a running domain (powered off first,
+ * started after), each before the step runs, after it ran but before the journal says so, and after; then
+ * recovery (docs/safety.md, rule 5). The domain ends in its before or after state with rules 1–4 of
+ * docs/safety.md holding.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,8 +24,8 @@ let lab: TestLab;
 let engine: Engine;
 let run = 0;
 
-/** base → s1 → s2 → s3 with data in every layer; with `fork`, a branch "alt" recorded at s1. */
-async function seed(fork: boolean, flatten = false): Promise<string> {
+/** base → s1 → s2 → s3 with data in every layer; with `fork`, a branch "alt" recorded at s1; with `running`, started. */
+async function seed(fork: boolean, flatten = false, running = false): Promise<string> {
   const id = `c${++run}`;
   const base = lab.path(`${id}.qcow2`);
   await qemuImgCreate(base, { size: 32 * MiB });
@@ -44,6 +45,7 @@ async function seed(fork: boolean, flatten = false): Promise<string> {
   }
   // For S5: forget every snapshot record, so the tip's backing serves nothing else and can take a commit.
   if (flatten) for (const snap of ['s3', 's2', 's1']) virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', snap, '--metadata']);
+  if (running) virshSync(['start', '--domain', vm]);
   return vm;
 }
 
@@ -56,6 +58,10 @@ interface Scenario {
   changes: string[];
   /** Damage done after seeding, for the operation to fix. */
   damage?: (vm: string) => void;
+  /** The domain runs when the operation starts. */
+  running?: boolean;
+  /** The CLI's arguments for the operation. */
+  args?: (vm: string) => string[];
 }
 
 const SCENARIOS: Scenario[] = [
@@ -69,12 +75,25 @@ const SCENARIOS: Scenario[] = [
     changes: ['b:main'],
     damage: (vm) => corruptRefcounts(diskSource(vm, 'vda')),
   },
+  {
+    name: 'S7 revert a running domain with a new branch, powered off first and started after',
+    running: true,
+    intent: (vm) => ({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'new', stop: 'force', start: 'running' }),
+    args: (vm) => ['revert', vm, 's1', '--branch', 'new', '--stop', 'force', '--start'],
+    changes: ['b:main', 'b:new'],
+  },
 ];
 
+/** Powers the domain off if it runs, so that its files can be compared and it can be started by the checks. */
+function shutOff(vm: string): void {
+  if (virshSync(['domstate', '--domain', vm]).trim() !== 'shut off') virshSync(['destroy', '--domain', vm]);
+}
+
 async function stepCount(scenario: Scenario): Promise<number> {
-  const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false);
+  const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false, scenario.running ?? false);
   const plan = await engine.plan(source, scenario.intent(vm));
   if (!plan.ok) throw new Error(plan.refusal.message);
+  shutOff(vm);
   return plan.plan.steps.length;
 }
 
@@ -95,18 +114,20 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
     expect(steps).toBeGreaterThan(0);
     for (let step = 0; step < steps; step++) {
       for (const phase of ['started', 'ran', 'done']) {
-        const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false);
+        const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false, scenario.running ?? false);
         scenario.damage?.(vm);
         const before: Domain = await engine.scanDomain(source, vm);
         const views = exportViews(before, lab.path(`views-${vm}`));
         const diskBefore = diskSource(vm, 'vda');
         const intent = scenario.intent(vm);
-        const args = {
-          'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
-          'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
-          commit: ['commit', vm, 'main'],
-          repair: ['repair', vm, diskBefore, '--all'],
-        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'repair'];
+        const args =
+          scenario.args?.(vm) ??
+          {
+            'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
+            'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
+            commit: ['commit', vm, 'main'],
+            repair: ['repair', vm, diskBefore, '--all'],
+          }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'repair'];
         const child = spawnSync(process.execPath, [BIN, ...args, '--connect', TEST_URI, '--yes'], {
           env: { ...process.env, SNAPTREE_CRASH_AT: `${step}:${phase}` },
           encoding: 'utf8',
@@ -117,6 +138,9 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
         expect(reports.map((r) => r.outcome)).toEqual([expect.stringMatching(/finished|rolled-back/)]);
         expect(await unfinishedJournals()).toEqual([]);
 
+        // A finished S7 leaves the domain running; its files are compared and it is started with it shut off.
+        if (scenario.running === true && reports[0]?.outcome !== 'rolled-back') expect(virshSync(['domstate', '--domain', vm]).trim(), `after ${step}:${phase}`).toBe('running');
+        shutOff(vm);
         const after = await engine.scanDomain(source, vm);
         const rolledBack = reports[0]?.outcome === 'rolled-back';
         if (rolledBack) expect(diskSource(vm, 'vda')).toBe(diskBefore);
