@@ -215,6 +215,8 @@ export interface Branch {
   /** The snapshot whose saved state the tips grow from; null when they grow from no snapshot. */
   base: string | null;
   tips: BranchTip[];
+  /** The VM's memory saved when this branch was left running; switching to it resumes the VM from there. */
+  memoryFile?: string;
 }
 
 export interface Domain {

@@ -195,15 +195,17 @@ interface PowerFlags {
 /** The options of a verb that changes a domain's disks: how a running domain is stopped first, and started after. */
 function withPower(command: Command): Command {
   return command
-    .option('--stop <how>', 'stop a running domain first: "shutdown" (asks the guest, waits) or "force" (power off)')
+    .option('--stop <how>', 'stop a running domain first: "shutdown" (asks the guest, waits), "force" (power off) or "save" (keeps its memory with the branch left)')
     .option('--timeout <seconds>', 'how long --stop shutdown waits before giving up, changing nothing (default 120)')
     .option('--start', 'start the domain afterwards')
-    .option('--paused', 'start the domain afterwards, paused');
+    .option('--paused', 'start the domain afterwards (or resume it from saved memory), paused');
 }
 
 /** The intent fields of PowerFlags, checked: E_BAD_INPUT for a mode or timeout that is not one. */
 function powerOf(flags: PowerFlags): Power {
-  if (flags.stop !== undefined && flags.stop !== 'shutdown' && flags.stop !== 'force') throw new AppError('E_BAD_INPUT', '--stop takes "shutdown" or "force".');
+  if (flags.stop !== undefined && flags.stop !== 'shutdown' && flags.stop !== 'force' && flags.stop !== 'save') {
+    throw new AppError('E_BAD_INPUT', '--stop takes "shutdown", "force" or "save".');
+  }
   if (flags.timeout !== undefined && flags.stop !== 'shutdown') throw new AppError('E_BAD_INPUT', '--timeout goes with --stop shutdown.');
   const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 3600)) throw new AppError('E_BAD_INPUT', '--timeout takes whole seconds from 1 to 3600.');

@@ -27,6 +27,7 @@ const STEP_KINDS = {
   'set-current-snapshot': true,
   'stop-domain': true,
   'start-domain': true,
+  'restore-domain': true,
   rebase: true,
   commit: true,
   trash: true,

@@ -3,6 +3,8 @@
  * chose (power off, or a clean shutdown with a timeout) and started again when asked. A guest without an OS
  * ignores the ACPI request, so a clean shutdown times out, and nothing changes.
  */
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
@@ -101,6 +103,43 @@ describe('S7: reverting and switching a running domain', () => {
     expect(state(vm)).toBe('running');
     expect(await checksums(files)).toEqual(before);
     expect(virshSync(['dumpxml', '--domain', vm, '--inactive'])).toBe(definition);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('stopped with save, the state left keeps its memory; switching back resumes the VM from it, and the file goes', async () => {
+    const vm = await seed('save');
+    const memory = lab.path(`${vm}.main.mem`);
+    const planned = await engine.plan(source, { op: 'switch', domain: vm, branch: 'alt', stop: 'save' });
+    if (!planned.ok) throw new Error(planned.refusal.message);
+    expect(planned.plan.steps[0] === undefined ? null : stepLine(planned.plan.steps[0], source)).toEqual(['virsh', '-c', TEST_URI, 'save', '--domain', vm, '--file', memory]);
+    expect(planned.plan.impact.created).toEqual([memory]);
+    const away = await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'alt', stop: 'save' });
+    expect(state(vm)).toBe('shut off');
+    expect(away.branches.find((b) => b.name === 'main')?.memoryFile).toBe(memory);
+    expect(((await stat(memory)).mode & 0o777).toString(8)).toBe('600');
+
+    const back = await engine.plan(source, { op: 'switch', domain: vm, branch: 'main' });
+    if (!back.ok) throw new Error(back.refusal.message);
+    expect(back.plan.steps.map((s) => s.kind)).toEqual(['define-domain', 'set-current-snapshot', 'restore-domain', 'trash']);
+    const home = await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
+    expect(virshSync(['domstate', '--domain', vm, '--reason']).trim()).toBe('running (restored)');
+    expect(home.branches.find((b) => b.current)?.name).toBe('main');
+    expect(home.branches.some((b) => b.memoryFile !== undefined)).toBe(false);
+    expect(existsSync(memory)).toBe(false);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('a revert to a snapshot with memory lands running from it, paused when asked; the memory file is only read', async () => {
+    const vm = await seed('mem-snap');
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 'm1', memory: true });
+    const memory = lab.path(`${vm}.m1.mem`);
+    const sums = await checksums([memory]);
+    await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 'm1', branch: 'again', stop: 'force' });
+    expect(virshSync(['domstate', '--domain', vm, '--reason']).trim()).toBe('running (restored)');
+    await applyChecked(engine, source, { op: 'revert-discard', domain: vm, snapshot: 'm1', stop: 'force', start: 'paused' });
+    expect(state(vm)).toBe('paused');
+    expect(await checksums([memory])).toEqual(sums);
+    expect(await refusal({ op: 'revert-discard', domain: vm, snapshot: 'm1', stop: 'save' })).toMatch(/^E_BAD_INPUT: A discarding revert keeps nothing/);
     virshSync(['destroy', '--domain', vm]);
   });
 

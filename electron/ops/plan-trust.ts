@@ -53,6 +53,9 @@ function foldersOf(step: Step): string[] {
       return [dirname(step.top), dirname(step.base)];
     case 'create-snapshot':
       return [...Object.values(step.overlays), ...(step.memoryFile ? [step.memoryFile] : [])].map((path) => dirname(path));
+    case 'stop-domain':
+    case 'restore-domain':
+      return step.memoryFile !== undefined ? [dirname(step.memoryFile)] : [];
     default:
       return [];
   }

@@ -20,6 +20,7 @@ import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
 import { currentName } from '../scan/list-snapshots';
+import { domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
 
 export interface StepContext {
   virsh: Virsh | null;
@@ -241,6 +242,7 @@ async function domainState(virsh: Virsh, domain: string): Promise<string> {
 async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
   if ((await domainState(virsh, step.domain)) === 'shut off') return;
+  if (step.mode === 'save') return runSave(step, virsh);
   await virsh.run(argsFor(step, 'virsh'));
   const deadline = Date.now() + step.timeoutSeconds * 1000;
   for (;;) {
@@ -255,6 +257,37 @@ async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<v
     }
     await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_POLL_MS));
   }
+}
+
+/**
+ * Saves the domain's memory to the step's file and stops it. libvirt writes the file as root through whatever
+ * stands at the path: nothing may; the file is then kept private and owned as the disks' files are.
+ */
+async function runSave(step: StepOf<'stop-domain'>, virsh: Virsh): Promise<void> {
+  const file = step.memoryFile;
+  if (file === undefined) throw new AppError('E_INTERNAL', `The step saving ${step.domain}'s memory names no file.`);
+  await checkOverlaysFree({}, file);
+  await virsh.run(argsFor(step, 'virsh'));
+  const disk = await firstDiskFile(virsh, step.domain);
+  if (disk !== null && (await isMemoryFile(file))) await secureOverlay(file, disk);
+}
+
+/** The file of the domain's first disk in its persistent definition, or null when it has none. */
+async function firstDiskFile(virsh: Virsh, domain: string): Promise<string | null> {
+  const xml = await virsh.run(['dumpxml', '--domain', domain, '--inactive']);
+  return domainDisksOf(parseDomainXml(xml)).find((d) => d.file !== null)?.file ?? null;
+}
+
+/**
+ * Resumes the domain from the step's memory file with the definition it has now (the disks this operation gave
+ * it), unless it runs already (a run before a crash). The memory file is only read.
+ */
+async function runRestore(step: StepOf<'restore-domain'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if ((await domainState(virsh, step.domain)) !== 'shut off') return;
+  if (!(await isMemoryFile(step.memoryFile))) throw new AppError('E_CHANGED', `${step.memoryFile} is not a memory file libvirt wrote.`, { path: step.memoryFile });
+  const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
+  await withTempFile(xml, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
 }
 
 /** Starts the domain unless it runs already (a run before a crash). */
@@ -275,6 +308,7 @@ const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise
   },
   'stop-domain': runStop,
   'start-domain': runStart,
+  'restore-domain': runRestore,
   rebase: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
   commit: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
   trash: runTrash,
@@ -322,6 +356,14 @@ async function uncreateSnapshot(step: StepOf<'create-snapshot'>, undo: UndoData 
   if (step.memoryFile && (await isMemoryFile(step.memoryFile))) await unlink(step.memoryFile);
 }
 
+/** Resumes a domain from the memory the operation saved, unless it runs already, and removes that file. */
+async function unsave(domain: string, memoryFile: string, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if (!(await isMemoryFile(memoryFile))) return;
+  if ((await domainState(virsh, domain)) === 'shut off') await virsh.run(['restore', '--file', memoryFile]);
+  await unlink(memoryFile);
+}
+
 /** Undoes a step that ran (or may have run), from the data captured before it. */
 export async function undoStep(step: Step, undo: UndoData | undefined, ctx: StepContext): Promise<void> {
   switch (step.kind) {
@@ -338,8 +380,11 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       }
       return;
     case 'stop-domain':
-      // A stopped VM's memory is gone: it stays shut off, and the operation's error says so.
+      // Memory saved by the step resumes the VM as it was, and the file goes; a VM stopped otherwise stays shut off
+      // (its memory is gone), and the operation's error says so.
+      if (step.mode === 'save' && step.memoryFile !== undefined) await unsave(step.domain, step.memoryFile, ctx);
       return;
+    case 'restore-domain':
     case 'start-domain':
       // Powered off again before the disks go back to what they were.
       if ((await domainState(needVirsh(ctx), step.domain)) !== 'shut off') await needVirsh(ctx).run(['destroy', '--domain', step.domain]);

@@ -55,6 +55,11 @@ function setBranchRecords(doc: Document, records: BranchRecords): void {
       t.setAttribute('file', tip.file);
       b.appendChild(t);
     }
+    if (branch.memory !== undefined) {
+      const m = doc.createElementNS(SNAPTREE_NS, 'snaptree:memory');
+      m.setAttribute('file', branch.memory);
+      b.appendChild(m);
+    }
     el.appendChild(b);
   }
   metadata.appendChild(el);

@@ -152,12 +152,16 @@ export function branchRecordsOf(root: Element): RecordedBranches {
   return {
     current: attr(record, 'current'),
     branches: children(record, 'branch')
-      .map((branch) => ({
-        name: attr(branch, 'name') ?? '',
-        tips: children(branch, 'tip')
-          .map((tip): BranchTip => ({ target: attr(tip, 'target') ?? '', file: attr(tip, 'file') ?? '' }))
-          .filter((tip) => tip.target !== '' && tip.file !== ''),
-      }))
+      .map((branch) => {
+        const memory = attr(children(branch, 'memory')[0] ?? null, 'file');
+        return {
+          name: attr(branch, 'name') ?? '',
+          tips: children(branch, 'tip')
+            .map((tip): BranchTip => ({ target: attr(tip, 'target') ?? '', file: attr(tip, 'file') ?? '' }))
+            .filter((tip) => tip.target !== '' && tip.file !== ''),
+          ...(memory !== null && memory !== '' ? { memory } : {}),
+        };
+      })
       .filter((branch) => branch.name !== '' && branch.tips.length > 0),
   };
 }

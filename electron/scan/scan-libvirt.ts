@@ -2,6 +2,7 @@
  * Scans a libvirt connection into the graph model. Every domain is read on its own: a domain or image that
  * cannot be read becomes a problem in the result and never stops the scan of the rest.
  */
+import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
@@ -104,6 +105,21 @@ async function vmChainOverrides(reader: LayerReader, name: string, root: Element
   return overrides;
 }
 
+/** The memory file a branch was saved with, when it is a regular file; otherwise a warning, and the branch resumes nothing. */
+async function savedMemory(file: string, domain: string, branch: string, problems: Problem[]): Promise<string | null> {
+  const info = await lstat(file).catch(() => null);
+  if (info?.isFile() === true) return file;
+  problems.push({
+    code: 'missing-file',
+    severity: 'warning',
+    message: `Branch "${branch}" records the VM's saved memory in ${file}, which is ${info === null ? 'missing' : 'not a regular file'}: switching to it starts the VM afresh instead.`,
+    domain,
+    branch,
+    path: file,
+  });
+  return null;
+}
+
 /** The branches recorded in the persistent definition, each tip read; a record with a missing tip is an error. */
 async function branchFacts(reader: LayerReader, name: string, readRecords: () => RecordedBranches, problems: Problem[]): Promise<RecordedBranches> {
   let recorded: RecordedBranches = { current: null, branches: [] };
@@ -115,7 +131,8 @@ async function branchFacts(reader: LayerReader, name: string, readRecords: () =>
   const branches = await Promise.all(
     recorded.branches.map(async (branch) => {
       const tips = await Promise.all(branch.tips.map(async (tip) => ({ target: tip.target, file: await reader.read(tip.file, 'qcow2') })));
-      return { name: branch.name, tips: tips.filter((t): t is BranchTip => t.file !== null) };
+      const memory = branch.memory === undefined ? null : await savedMemory(branch.memory, name, branch.name, problems);
+      return { name: branch.name, tips: tips.filter((t): t is BranchTip => t.file !== null), ...(memory !== null ? { memory } : {}) };
     }),
   );
   for (const [i, branch] of recorded.branches.entries()) {

@@ -79,6 +79,13 @@ export function BranchDetails({ domain, branch }: { domain: Domain; branch: Bran
       {branch.tips.map((tip) => (
         <TipSection key={tip.target} domain={domain} tip={tip} />
       ))}
+      {branch.memoryFile !== undefined ? (
+        <section className="panel-section" data-testid="branch-memory">
+          <h3>Memory state</h3>
+          <p className="muted small">The VM was left running here: switching to this branch resumes it where it was.</p>
+          <code className="file-dir">{branch.memoryFile}</code>
+        </section>
+      ) : null}
       <CompareButton id={branchNodeId(branch.name)} />
       <HealthSection domain={domain} paths={branch.tips.map((t) => t.file)} />
       <ProblemList problems={notesOn(domain, branch.tips.map((t) => t.file))} />

@@ -26,6 +26,11 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
       <NodeTitle icon={<BranchIcon />} name={data.name} findings={data.findings} side={data.side} />
       <div className="snap-node-meta">
         <span>{data.current ? 'current state' : TIP_LABEL[data.branch?.origin ?? 'metadata']}</span>
+        {data.branch?.memoryFile !== undefined ? (
+          <span className="chip" data-testid="saved-memory" title={`The VM was left running: its memory is saved in ${data.branch.memoryFile}, and switching here resumes it`}>
+            memory
+          </span>
+        ) : null}
         <span className="snap-node-size" title="Space used by this branch's tip file(s)">
           {formatBytes(data.size)}
         </span>

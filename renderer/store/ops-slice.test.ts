@@ -33,7 +33,21 @@ describe('operations in the store', () => {
     store.getState().setPreviewChoice('quiesce', true);
     await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
     expect(store.getState().preview?.chosen).toEqual(['memory']);
-    const intents = api.calls.filter(([m]) => m === 'plan').map(([, input]) => (input as { intent: unknown }).intent);
+    // Choices of one group exclude each other.
+    store.setState((state) => ({
+      preview: state.preview && {
+        ...state.preview,
+        action: { ...state.preview.action, choices: [...state.preview.action.choices, { id: 'force', group: 'stop', label: 'Power off', disabled: null }, { id: 'save', group: 'stop', label: 'Save', disabled: null }] },
+      },
+    }));
+    store.getState().setPreviewChoice('force', true);
+    store.getState().setPreviewChoice('save', true);
+    expect(store.getState().preview?.chosen).toEqual(['memory', 'save']);
+    store.getState().setPreviewChoice('force', false);
+    store.getState().setPreviewChoice('save', false);
+    store.getState().setPreviewChoice('memory', false);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    const intents = api.calls.filter(([m]) => m === 'plan').map(([, input]) => (input as { intent: unknown }).intent).slice(0, 2);
     expect(intents).toEqual([
       { op: 'create-snapshot', domain: 'vm', name: 'snap1' },
       { op: 'create-snapshot', domain: 'vm', name: 'snap1', memory: true },

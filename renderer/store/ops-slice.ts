@@ -103,7 +103,10 @@ export const createOpsSlice =
     setPreviewChoice(id, on) {
       const preview = get().preview;
       if (preview === null || preview.action.choices.find((c) => c.id === id)?.disabled !== null) return;
-      const chosen = on ? [...new Set([...preview.chosen, id])] : preview.chosen.filter((c) => c !== id);
+      const group = preview.action.choices.find((c) => c.id === id)?.group;
+      // A choice of a group unticks the others of its group.
+      const others = group === undefined ? preview.chosen : preview.chosen.filter((c) => preview.action.choices.find((x) => x.id === c)?.group !== group);
+      const chosen = on ? [...new Set([...others, id])] : preview.chosen.filter((c) => c !== id);
       set({ preview: { ...preview, chosen, result: null } });
       void get().planPreview();
     },

@@ -12,11 +12,12 @@ import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema }
  */
 /**
  * How an operation that changes the disks' files treats a running or paused domain: `stop` stops it first
- * (`shutdown` asks the guest and waits up to `timeout` seconds, `force` powers it off), `start` boots it again
- * afterwards (`paused` leaves it paused). Without `stop`, such an operation is refused on a live domain.
+ * (`shutdown` asks the guest and waits up to `timeout` seconds, `force` powers it off, `save` keeps its memory
+ * with the branch it leaves), `start` boots it again afterwards (`paused` leaves it paused; landing on saved
+ * memory, it is resumed rather than booted). Without `stop`, such an operation is refused on a live domain.
  */
 const power = {
-  stop: z.enum(['shutdown', 'force']).optional(),
+  stop: z.enum(['shutdown', 'force', 'save']).optional(),
   timeout: z.number().int().min(1).max(3600).optional(),
   start: z.enum(['running', 'paused']).optional(),
 };

@@ -58,12 +58,16 @@ describe('nodeActions', () => {
     // A revert stops the VM as the user chooses: a clean shutdown unless "force" is ticked.
     const revert = running.find((a) => a.id === 'revert-branch');
     expect(revert?.disabled).toBeNull();
-    expect(revert?.choices.map((c) => [c.id, c.disabled])).toEqual([
-      ['force', null],
-      ['start', null],
+    expect(revert?.choices.map((c) => [c.id, c.group, c.disabled])).toEqual([
+      ['force', 'stop', null],
+      ['save', 'stop', null],
+      ['start', undefined, null],
     ]);
     expect(revert?.intent('b', [])).toMatchObject({ stop: 'shutdown' });
     expect(revert?.intent('b', ['force', 'start'])).toMatchObject({ stop: 'force', start: 'running' });
+    expect(revert?.intent('b', ['save'])).toMatchObject({ stop: 'save' });
+    // A discarding revert keeps no branch to save the memory with.
+    expect(running.find((a) => a.id === 'revert-discard')?.choices.map((c) => c.id)).toEqual(['force', 'start']);
     expect(actionsOf(scanOf('shut off'), 's:s1').find((a) => a.id === 'revert-branch')?.intent('b', [])).not.toHaveProperty('stop');
     const here = actionsOf(scanOf('shut off'), 'b:main');
     expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'commit', 'rename-branch', 'delete-branch']);

@@ -12,12 +12,14 @@ export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 
 /** Something the user may tick in the plan dialog, such as saving a running VM's memory with its snapshot. */
 export interface ActionChoice {
   id: ChoiceId;
+  /** Choices of one group exclude each other: ticking one unticks the others. */
+  group?: string;
   label: string;
   /** Null when it can be ticked; otherwise the engine's reason. */
   disabled: string | null;
 }
 
-export type ChoiceId = 'memory' | 'quiesce' | 'force' | 'start';
+export type ChoiceId = 'memory' | 'quiesce' | 'force' | 'save' | 'start' | 'paused';
 
 export interface NodeAction {
   id: ActionId;
@@ -40,22 +42,32 @@ type Candidate = Omit<NodeAction, 'disabled' | 'choices'> & { choices?: Array<Om
 /** States in which the domain's QEMU runs: its memory can be saved. */
 const LIVE = new Set(['running', 'paused', 'in shutdown']);
 
-/**
- * How an action that changes the disks' files treats the VM, from the choices ticked: a live domain is shut down
- * cleanly first, or powered off with `force`; `start` boots it afterwards.
- */
-function powerFrom(domain: Domain, chosen: readonly ChoiceId[]): Pick<IntentOf<'switch'>, 'stop' | 'start'> {
-  return {
-    ...(LIVE.has(domain.state) ? { stop: chosen.includes('force') ? ('force' as const) : ('shutdown' as const) } : {}),
-    ...(chosen.includes('start') ? { start: 'running' as const } : {}),
-  };
+/** What the VM lands on: saved memory it resumes from (a snapshot's, a branch's), and whether the state left is kept. */
+interface Landing {
+  onMemory: boolean;
+  keepsState: boolean;
 }
 
-/** The power choices of an action that changes the disks' files. */
-function powerChoices(domain: Domain): Array<Omit<ActionChoice, 'disabled'>> {
+/**
+ * How an action that changes the disks' files treats the VM, from the choices ticked: a live domain is shut down
+ * cleanly first, powered off with `force`, or its memory kept with the branch it leaves with `save`; afterwards
+ * `start` boots it, and on saved memory it is resumed, `paused` if ticked.
+ */
+function powerFrom(domain: Domain, chosen: readonly ChoiceId[], landing: Landing): Pick<IntentOf<'switch'>, 'stop' | 'start'> {
+  const stop = chosen.includes('save') ? ('save' as const) : chosen.includes('force') ? ('force' as const) : ('shutdown' as const);
+  const start = landing.onMemory ? (chosen.includes('paused') ? ('paused' as const) : undefined) : chosen.includes('start') ? ('running' as const) : undefined;
+  return { ...(LIVE.has(domain.state) ? { stop } : {}), ...(start !== undefined ? { start } : {}) };
+}
+
+/** The power choices of an action that changes the disks' files; one stop choice at a time (their `group`). */
+function powerChoices(domain: Domain, landing: Landing): Array<Omit<ActionChoice, 'disabled'>> {
+  const live = LIVE.has(domain.state);
   return [
-    ...(LIVE.has(domain.state) ? [{ id: 'force' as const, label: 'Power the VM off at once instead of asking its guest to shut down' }] : []),
-    { id: 'start' as const, label: 'Start the VM afterwards' },
+    ...(live ? [{ id: 'force' as const, group: 'stop', label: 'Power the VM off at once instead of asking its guest to shut down' }] : []),
+    ...(live && landing.keepsState ? [{ id: 'save' as const, group: 'stop', label: 'Keep the running VM, memory and all, with the branch you leave, to resume it later' }] : []),
+    landing.onMemory
+      ? { id: 'paused' as const, label: 'Leave the VM paused once its saved memory is restored' }
+      : { id: 'start' as const, label: 'Start the VM afterwards' },
   ];
 }
 
@@ -96,18 +108,28 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
   const candidates: Candidate[] = [];
   if (node.kind === 'snapshot' && domain.state !== 'folder') {
     const s = node.name;
-    const choices = powerChoices(domain);
+    const onMemory = domain.snapshots.find((x) => x.name === s)?.memoryFile != null;
+    const kept = { onMemory, keepsState: true };
+    const discarded = { onMemory, keepsState: false };
     candidates.push(
       {
         id: 'revert-branch',
         label: 'Revert with new branch…',
         key: 'b',
         asks: { label: 'New branch name', suggestion: freeName(domain, `${s}.1`) },
-        choices,
-        intent: (n, chosen = []) => ({ op: 'revert-branch', domain: d, snapshot: s, branch: n, ...powerFrom(domain, chosen) }),
+        choices: powerChoices(domain, kept),
+        intent: (n, chosen = []) => ({ op: 'revert-branch', domain: d, snapshot: s, branch: n, ...powerFrom(domain, chosen, kept) }),
         danger: false,
       },
-      { id: 'revert-discard', label: 'Revert, discarding the current state…', key: 'r', asks: null, choices, intent: (_n, chosen = []) => ({ op: 'revert-discard', domain: d, snapshot: s, ...powerFrom(domain, chosen) }), danger: true },
+      {
+        id: 'revert-discard',
+        label: 'Revert, discarding the current state…',
+        key: 'r',
+        asks: null,
+        choices: powerChoices(domain, discarded),
+        intent: (_n, chosen = []) => ({ op: 'revert-discard', domain: d, snapshot: s, ...powerFrom(domain, chosen, discarded) }),
+        danger: true,
+      },
       { id: 'delete-snapshot', label: 'Delete snapshot…', key: 'd', asks: null, intent: () => ({ op: 'delete-snapshot', domain: d, snapshot: s }), danger: true },
     );
   }
@@ -117,7 +139,16 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
       candidates.push(takeSnapshot(domain));
     }
     if (!node.current && domain.state !== 'folder') {
-      candidates.push({ id: 'switch', label: 'Switch to this branch…', key: 'w', asks: null, choices: powerChoices(domain), intent: (_n, chosen = []) => ({ op: 'switch', domain: d, branch: b, ...powerFrom(domain, chosen) }), danger: false });
+      const landing = { onMemory: domain.branches.find((x) => x.name === b)?.memoryFile !== undefined, keepsState: true };
+      candidates.push({
+        id: 'switch',
+        label: 'Switch to this branch…',
+        key: 'w',
+        asks: null,
+        choices: powerChoices(domain, landing),
+        intent: (_n, chosen = []) => ({ op: 'switch', domain: d, branch: b, ...powerFrom(domain, chosen, landing) }),
+        danger: false,
+      });
     }
     candidates.push({ id: 'commit', label: 'Commit into its backing file…', key: 'c', asks: null, intent: () => ({ op: 'commit', domain: d, branch: b }), danger: true });
     if (domain.state !== 'folder') {

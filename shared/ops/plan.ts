@@ -13,6 +13,8 @@ export type { Intent, IntentOf, Op } from './intent';
 export interface BranchRecord {
   name: string;
   tips: Array<{ target: string; file: string }>;
+  /** The running VM's memory, saved when the branch was left (`virsh save`); switching to it resumes from there. */
+  memory?: string;
 }
 
 export interface BranchRecords {
@@ -35,8 +37,13 @@ export type Step = StepBase &
      */
     | { kind: 'define-domain'; domain: string; disks: Record<string, string>; formats?: Record<string, string>; records: BranchRecords }
     | { kind: 'set-current-snapshot'; domain: string; snapshot: string }
-    /** Stops a running or paused domain: `shutdown` asks the guest and waits up to `timeoutSeconds`, `force` powers it off. */
-    | { kind: 'stop-domain'; domain: string; mode: 'shutdown' | 'force'; timeoutSeconds: number }
+    /**
+     * Stops a running or paused domain: `shutdown` asks the guest and waits up to `timeoutSeconds`, `force` powers it
+     * off, `save` writes its memory to `memoryFile` and stops it (`virsh save`), for a restore later.
+     */
+    | { kind: 'stop-domain'; domain: string; mode: 'shutdown' | 'force' | 'save'; timeoutSeconds: number; memoryFile?: string }
+    /** Resumes the domain from memory saved in `memoryFile`, on the disks it is defined with now (`virsh restore --xml`). */
+    | { kind: 'restore-domain'; domain: string; memoryFile: string; paused: boolean }
     /** Boots the domain, `paused` to leave it paused. */
     | { kind: 'start-domain'; domain: string; paused: boolean }
     /** `format`: the rebased image's own format. */

@@ -51,7 +51,10 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
     case 'set-current-snapshot':
       return ['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot];
     case 'stop-domain':
+      if (step.mode === 'save') return ['save', '--domain', step.domain, '--file', step.memoryFile ?? ''];
       return [step.mode === 'force' ? 'destroy' : 'shutdown', '--domain', step.domain];
+    case 'restore-domain':
+      return ['restore', '--file', step.memoryFile, '--xml', run.xmlFile ?? `<definition of ${step.domain} as defined above>`, step.paused ? '--paused' : '--running'];
     case 'start-domain':
       return ['start', '--domain', step.domain, ...(step.paused ? ['--paused'] : [])];
     case 'delete-snapshot-metadata':

@@ -28,6 +28,8 @@ function touchedBy(step: Step): string[] {
       return [step.path, step.copy];
     case 'create-snapshot':
       return [...Object.values(step.overlays), ...(step.memoryFile ? [step.memoryFile] : [])];
+    case 'stop-domain':
+      return step.memoryFile !== undefined ? [step.memoryFile] : [];
     default:
       return [];
   }

@@ -8,7 +8,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { currentBranch, recordsOf } from './records';
-import { defineStep } from './steps';
+import { defineStep, trashStep } from './steps';
 
 export const deleteBranch: Planner<'delete-branch'> = {
   guard: { needsShutOff: false, needsLibvirt: false, allowProblems: false, allowOwnBranchProblems: true },
@@ -25,12 +25,14 @@ export const deleteBranch: Planner<'delete-branch'> = {
       steps.push(defineStep(domain, disks, records, `Remove branch "${branch.name}" from ${domain.name}'s records.`));
     }
     steps.push(...dropSteps(domain, dropped));
+    // The memory the branch was left with goes with it.
+    if (branch.memoryFile !== undefined) steps.push(trashStep(branch.memoryFile));
     return finishPlan(
       ctx,
       intent,
       steps,
       impact(domain, {
-        trashed: dropped.layers,
+        trashed: [...dropped.layers, ...(branch.memoryFile !== undefined ? [branch.memoryFile] : [])],
         metadata: [
           ...(branch.origin === 'metadata' ? ['branch records'] : []),
           ...dropped.renamed.map((r) => `snapshot ${r.snapshot}`),

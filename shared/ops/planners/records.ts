@@ -7,7 +7,9 @@ export function recordsOf(domain: Domain): BranchRecords {
   const current = domain.branches.find((b) => b.current);
   return {
     current: current?.name ?? null,
-    branches: domain.branches.filter((b) => b.origin === 'metadata').map((b) => ({ name: b.name, tips: b.tips.map((t) => ({ ...t })) })),
+    branches: domain.branches
+      .filter((b) => b.origin === 'metadata')
+      .map((b) => ({ name: b.name, tips: b.tips.map((t) => ({ ...t })), ...(b.memoryFile !== undefined ? { memory: b.memoryFile } : {}) })),
   };
 }
 

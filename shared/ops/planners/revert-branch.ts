@@ -6,7 +6,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { nameTaken, recordsOf } from './records';
-import { defineStep, memoryNotes, revertSteps, withPower } from './steps';
+import { defineStep, memoryNotes, revertSteps, savedMemoryFile, withPower } from './steps';
 
 export const revertBranch: Planner<'revert-branch'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
@@ -23,14 +23,17 @@ export const revertBranch: Planner<'revert-branch'> = {
     if ('refusal' in made) return { ok: false, refusal: made.refusal };
     const created = Object.values(made.disks);
     const before = recordsOf(domain);
-    const records: BranchRecords = { current: intent.branch, branches: [...before.branches, { name: keepAs, tips: current.tips.map((t) => ({ ...t })) }] };
+    const saveTo = savedMemoryFile(domain, intent, keepAs, current.tips);
+    if (saveTo !== null && domain.layers[saveTo] !== undefined) return refuse('E_NAME_TAKEN', `The file ${saveTo} already exists.`, { path: saveTo });
+    const left = { name: keepAs, tips: current.tips.map((t) => ({ ...t })), ...(saveTo !== null ? { memory: saveTo } : {}) };
+    const records: BranchRecords = { current: intent.branch, branches: [...before.branches, left] };
     const sentence = `Point ${domain.name}'s disks at the new files, record the state you leave as branch "${keepAs}", and name the new branch "${intent.branch}".`;
     return finishPlan(
       ctx,
       intent,
-      withPower(domain, intent, [...made.creates, defineStep(domain, made.disks, records, sentence), made.setCurrent]),
+      withPower(domain, intent, [...made.creates, defineStep(domain, made.disks, records, sentence), made.setCurrent], { saveTo, resumeFrom: snapshot.memoryFile }),
       impact(domain, {
-        created,
+        created: [...created, ...(saveTo !== null ? [saveTo] : [])],
         metadata: [`definition of ${domain.name}`, 'branch records', `current snapshot → ${snapshot.name}`],
         changedNodes: [branchNodeId(current.name), branchNodeId(intent.branch)],
         createdNodes: [{ id: branchNodeId(intent.branch), name: intent.branch, kind: 'branch', parentId: snapshotNodeId(snapshot.name) }],
@@ -38,7 +41,7 @@ export const revertBranch: Planner<'revert-branch'> = {
         currentAfter: branchNodeId(intent.branch),
         spaceBytes: OVERLAY_BYTES * created.length,
       }),
-      [...domain.disks.filter((d) => !d.managed).map((d) => `Disk ${d.target} is not managed (${d.reason ?? ''}); it stays as it is.`), ...memoryNotes(snapshot, intent)],
+      [...domain.disks.filter((d) => !d.managed).map((d) => `Disk ${d.target} is not managed (${d.reason ?? ''}); it stays as it is.`), ...memoryNotes(snapshot)],
     );
   },
 };

@@ -3,7 +3,7 @@ import { branchNodeId, snapshotNodeId } from '../../snapshot-graph';
 import type { BranchRecords } from '../plan';
 import { abandon, dropSteps } from './abandon';
 import { finishPlan } from './checks';
-import { isFailure, type Planner } from './context';
+import { isFailure, refuse, type Planner } from './context';
 import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { recordsOf } from './records';
@@ -15,6 +15,7 @@ export const revertDiscard: Planner<'revert-discard'> = {
     const from = revertFrom(domain, intent.snapshot);
     if (isFailure(from)) return { ok: false, refusal: from };
     const { snapshot, current } = from;
+    if (intent.stop === 'save') return refuse('E_BAD_INPUT', 'A discarding revert keeps nothing of the state you leave, so there is no branch to save the running memory with. Revert with a new branch instead, or stop the VM another way.');
     const made = revertSteps(domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`);
     if ('refusal' in made) return { ok: false, refusal: made.refusal };
     const keep = new Set(snapshot.disks.flatMap((d) => (d.stateLayer !== null ? [d.stateLayer] : [])));
@@ -29,7 +30,7 @@ export const revertDiscard: Planner<'revert-discard'> = {
     return finishPlan(
       ctx,
       intent,
-      withPower(domain, intent, steps),
+      withPower(domain, intent, steps, { resumeFrom: snapshot.memoryFile }),
       impact(domain, {
         created: Object.values(made.disks),
         trashed: dropped.layers,
@@ -47,7 +48,7 @@ export const revertDiscard: Planner<'revert-discard'> = {
         removedSnapshots: dropped.snapshots,
         spaceBytes: OVERLAY_BYTES * Object.keys(made.disks).length,
       }),
-      [...(dropped.layers.length === 0 ? ['Nothing only the state you leave used was found; no file goes to the trash.'] : []), ...memoryNotes(snapshot, intent)],
+      [...(dropped.layers.length === 0 ? ['Nothing only the state you leave used was found; no file goes to the trash.'] : []), ...memoryNotes(snapshot)],
     );
   },
 };

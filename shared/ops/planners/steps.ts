@@ -2,7 +2,7 @@
  * The steps several operations build: define the domain, set the current snapshot, new overlays for a revert,
  * commit, rebase, snapshot records, trash. Steps hold arguments only; `step-command.ts` makes them commands.
  */
-import type { Branch, Domain, Layer, Snapshot } from '../../model';
+import type { Branch, BranchTip, Domain, Layer, Snapshot } from '../../model';
 import { basename, dirname } from '../../paths';
 import type { BranchRecords, Refusal, Step } from '../plan';
 import { TRASH_DIR } from '../trash-names';
@@ -26,37 +26,58 @@ const LIVE = new Set(['running', 'paused', 'blocked', 'in shutdown', 'pmsuspende
 
 /** What an operation that changes the disks' files asks of a live domain (intent.ts, `power`). */
 export interface Power {
-  stop?: 'shutdown' | 'force' | undefined;
+  stop?: 'shutdown' | 'force' | 'save' | undefined;
   timeout?: number | undefined;
   start?: 'running' | 'paused' | undefined;
 }
 
+/** Whether the domain's QEMU runs, so that an operation on its files must stop it first. */
+export const isLive = (domain: Domain): boolean => LIVE.has(domain.state);
+
 /**
- * `steps` with the domain stopped first when it runs (as `power.stop` says) and started after when asked. The
- * guard let a live domain through only because `stop` was given (planners/index.ts).
+ * Where `virsh save` keeps the memory of the state left as branch `branch`, beside the domain's first disk, when
+ * `power` stops a live domain that way; null otherwise.
  */
-export function withPower(domain: Domain, power: Power, steps: Step[]): Step[] {
-  const before: Step[] = [];
-  if (LIVE.has(domain.state) && power.stop !== undefined) {
-    const timeoutSeconds = power.timeout ?? SHUTDOWN_TIMEOUT_S;
-    const sentence =
-      power.stop === 'force'
-        ? `Power ${domain.name} off at once, as pulling the plug: what the guest had not written to its disks is lost.`
-        : `Ask ${domain.name}'s guest to shut down, and wait up to ${timeoutSeconds} s for it; if it does not, nothing is changed.`;
-    before.push({ kind: 'stop-domain', domain: domain.name, mode: power.stop, timeoutSeconds, sentence });
-  }
-  const after: Step[] =
-    power.start === undefined
-      ? []
-      : [{ kind: 'start-domain', domain: domain.name, paused: power.start === 'paused', sentence: `Start ${domain.name}${power.start === 'paused' ? ', paused' : ''}.` }];
-  return [...before, ...steps, ...after];
+export function savedMemoryFile(domain: Domain, power: Power, branch: string, tips: BranchTip[]): string | null {
+  const first = tips[0];
+  if (power.stop !== 'save' || !isLive(domain) || first === undefined) return null;
+  return `${dirname(first.file)}/${domain.name.replaceAll(',', '_')}.${branch.replaceAll(',', '_')}.mem`;
 }
 
-/** What a revert says about the RAM a snapshot saved: it is kept, but the VM is not resumed from it. */
-export function memoryNotes(snapshot: Snapshot, power: Power): string[] {
+/** The step that stops a live domain as `power` says (`saveTo`: the memory file of a `save`). */
+function stopStep(domain: Domain, power: Power, saveTo: string | null): Step | null {
+  if (!isLive(domain) || power.stop === undefined) return null;
+  const timeoutSeconds = power.timeout ?? SHUTDOWN_TIMEOUT_S;
+  const base = { kind: 'stop-domain' as const, domain: domain.name, timeoutSeconds };
+  if (power.stop === 'save' && saveTo !== null) {
+    return { ...base, mode: 'save', memoryFile: saveTo, sentence: `Save ${domain.name}'s memory to ${basename(saveTo)} and stop it: the state you leave keeps it, and switching back to it resumes the VM where it was.` };
+  }
+  if (power.stop === 'force') return { ...base, mode: 'force', sentence: `Power ${domain.name} off at once, as pulling the plug: what the guest had not written to its disks is lost.` };
+  return { ...base, mode: 'shutdown', sentence: `Ask ${domain.name}'s guest to shut down, and wait up to ${timeoutSeconds} s for it; if it does not, nothing is changed.` };
+}
+
+/**
+ * `steps` with the domain stopped first when it runs (as `power.stop` says), and after them resumed from saved
+ * memory (`resumeFrom`: a snapshot's, or the branch switched to) or started when asked. The guard let a live
+ * domain through only because `stop` was given (planners/index.ts).
+ */
+export function withPower(domain: Domain, power: Power, steps: Step[], memory: { saveTo?: string | null; resumeFrom?: string | null } = {}): Step[] {
+  const stop = stopStep(domain, power, memory.saveTo ?? null);
+  const paused = power.start === 'paused';
+  const after: Step[] = [];
+  if (memory.resumeFrom !== undefined && memory.resumeFrom !== null) {
+    const sentence = `Resume ${domain.name} from the memory saved in ${basename(memory.resumeFrom)}${paused ? ', paused' : ''}, on the disks it now uses.`;
+    after.push({ kind: 'restore-domain', domain: domain.name, memoryFile: memory.resumeFrom, paused, sentence });
+  } else if (power.start !== undefined) {
+    after.push({ kind: 'start-domain', domain: domain.name, paused, sentence: `Start ${domain.name}${paused ? ', paused' : ''}.` });
+  }
+  return [...(stop !== null ? [stop] : []), ...steps, ...after];
+}
+
+/** What a revert to a snapshot that saved the VM's memory says: the VM resumes from it, and the file is only read. */
+export function memoryNotes(snapshot: Snapshot): string[] {
   if (snapshot.memoryFile === null) return [];
-  const start = power.start !== undefined ? 'The VM starts afresh from the disks' : 'The VM stays shut off';
-  return [`${snapshot.name} also saved the VM's memory (${basename(snapshot.memoryFile)}); it is kept as it is, but not restored. ${start}.`];
+  return [`${snapshot.name} saved the VM's memory too: the VM resumes from it where it was when the snapshot was taken. ${basename(snapshot.memoryFile)} is only read, never changed.`];
 }
 
 /** Moves a file into this operation's folder in the trash beside it. */

@@ -6,7 +6,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { currentBranch, recordsOf } from './records';
-import { defineStep, setCurrentStep, withPower } from './steps';
+import { defineStep, savedMemoryFile, setCurrentStep, trashStep, withPower } from './steps';
 
 export const switchBranch: Planner<'switch'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
@@ -22,20 +22,26 @@ export const switchBranch: Planner<'switch'> = {
       return refuse('E_NOT_SUPPORTED', `Branch "${target.name}" has tips for ${offered.join(', ') || 'no disk'}, but the domain's disks are ${wanted.join(', ')}.`);
     }
     const before = recordsOf(domain);
-    const records: BranchRecords = {
-      current: target.name,
-      branches: [...before.branches.filter((b) => b.name !== target.name), { name: current.name, tips: current.tips.map((t) => ({ ...t })) }],
-    };
+    const saveTo = savedMemoryFile(domain, intent, current.name, current.tips);
+    if (saveTo !== null && (domain.layers[saveTo] !== undefined || saveTo === target.memoryFile)) return refuse('E_NAME_TAKEN', `The file ${saveTo} already exists.`, { path: saveTo });
+    const left = { name: current.name, tips: current.tips.map((t) => ({ ...t })), ...(saveTo !== null ? { memory: saveTo } : {}) };
+    const records: BranchRecords = { current: target.name, branches: [...before.branches.filter((b) => b.name !== target.name), left] };
     const disks = Object.fromEntries(target.tips.map((t) => [t.target, t.file]));
     const steps: Step[] = [
       defineStep(domain, disks, records, `Point ${domain.name}'s disks at the tips of "${target.name}" and record the state you leave as branch "${current.name}".`),
     ];
     if (target.base !== null) steps.push(setCurrentStep(domain, target.base));
+    // The branch's saved memory is used up once the VM runs from it again: it goes to the trash after the restore.
+    const resumeFrom = target.memoryFile ?? null;
+    const powered = withPower(domain, intent, steps, { saveTo, resumeFrom });
+    if (resumeFrom !== null) powered.push(trashStep(resumeFrom));
     return finishPlan(
       ctx,
       intent,
-      withPower(domain, intent, steps),
+      powered,
       impact(domain, {
+        created: saveTo !== null ? [saveTo] : [],
+        trashed: resumeFrom !== null ? [resumeFrom] : [],
         metadata: [`definition of ${domain.name}`, 'branch records', ...(target.base !== null ? [`current snapshot → ${target.base}`] : [])],
         changedNodes: [branchNodeId(current.name), branchNodeId(target.name)],
         currentAfter: branchNodeId(target.name),
