@@ -11,4 +11,9 @@ if (!existsSync(cli)) {
   process.stderr.write('virt-snaptree: the app is not built yet. Run "npm run build" (or "npm run setup") first.\n');
   process.exit(1);
 }
+require('./compile-cache.cjs').enableCompileCache(join(__dirname, '..', '.vite', 'build'));
+// A one-shot command ends before V8's optimizing compiler pays off: its background compiles only compete with the
+// command and libvirt for the CPU (tree --connect of a 1,000-snapshot host: 0.45 s of CPU without it, 0.30 s
+// with). serve runs for hours and keeps it.
+if (process.argv[2] !== 'serve') require('node:v8').setFlagsFromString('--no-opt');
 require(cli);

@@ -11,6 +11,7 @@
  * into the library cannot be cancelled, so the thread it runs on is left to it.
  */
 import type KoffiModule from 'koffi';
+import pLimit from 'p-limit';
 import { AppError } from '../../shared/errors';
 import { DEFAULT_TIMEOUT_MS } from './virsh-command';
 
@@ -209,8 +210,8 @@ export interface NativeDomain {
 class NativeConnection {
   private tail: Promise<unknown> = Promise.resolve();
   private broken: AppError | null = null;
-  /** Whether a call is still running in the library past its deadline. */
-  private hung = false;
+  /** Calls still running in the library past their deadline. */
+  private hung = 0;
   /** Whether a call ever missed its deadline here. */
   private timedOut = false;
   /** Calls queued or running. */
@@ -225,18 +226,28 @@ class NativeConnection {
   /** Runs `fn` on this connection after the calls before it; `failed` says from its result whether it failed. */
   call<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
     this.pending++;
-    const run = this.tail.then(() => this.start(what, fn, args, failed));
+    const run = this.tail.then(() => this.start(what, fn, args, failed, true));
     this.tail = run.catch(() => undefined);
     return run.finally(() => this.pending--);
   }
 
-  private start<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
+  /**
+   * Runs `fn` now, beside the calls queued here (libvirt takes calls on one connection from many threads), at most
+   * BESIDE_CALLS at once in the process. A failure cannot say why, since the connection's last error may be
+   * another call's: it rejects with BESIDE_FAILED, and the caller asks again in the queue (`call`) to learn it.
+   */
+  callBeside<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
+    this.pending++;
+    return beside(() => this.start(what, fn, args, failed, false)).finally(() => this.pending--);
+  }
+
+  private start<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean, readError: boolean): Promise<R> {
     if (this.broken !== null) return Promise.reject(this.broken);
     return new Promise<R>((resolve, reject) => {
       let late = false;
       const timer = setTimeout(() => {
         late = true;
-        this.hung = true;
+        this.hung++;
         this.timedOut = true;
         hungCalls++;
         this.broken = new AppError('E_TOOL', `libvirt stopped answering: a call to ${what} had no answer within ${this.timeoutMs / 1000} s.`, {
@@ -252,12 +263,15 @@ class NativeConnection {
         if (late) {
           // The call came back after all: its thread is free again; the connection stays given up.
           hungCalls--;
-          this.hung = false;
+          this.hung--;
           return;
         }
         if (error !== null && error !== undefined) reject(error instanceof Error ? error : new Error(String(error)));
         else if (!failed(result)) resolve(result);
-        else {
+        else if (!readError) {
+          if (this.lib.isAlive(this.conn) !== 1) this.broken = libvirtError(what, null);
+          reject(BESIDE_FAILED);
+        } else {
           const said = libvirtError(what, this.lib.lastError(this.conn));
           // virConnectIsAlive asks the client's socket, not the daemon.
           if (this.lib.isAlive(this.conn) !== 1) this.broken = said;
@@ -273,7 +287,7 @@ class NativeConnection {
 
   /** Whether a call is still running in the library past its deadline: what it was given must stay allocated. */
   get hangs(): boolean {
-    return this.hung;
+    return this.hung > 0;
   }
 
   /** Whether the daemon closed the connection (it was restarted), as opposed to not answering. */
@@ -284,9 +298,16 @@ class NativeConnection {
   /** Closes the connection once its queued calls are over; one with a call still running is left to it. */
   async close(): Promise<void> {
     await this.tail;
-    if (!this.hung) await promisify(this.lib.close, [this.conn]).catch(() => undefined);
+    if (this.hung === 0) await promisify(this.lib.close, [this.conn]).catch(() => undefined);
   }
 }
+
+/** Calls run beside a connection's queue at once, in the process: the rest of Node's thread pool stays for files. */
+const BESIDE_CALLS = 4;
+const beside = pLimit(BESIDE_CALLS);
+
+/** How a call run beside the queue fails: it is asked again in the queue, which says why. */
+const BESIDE_FAILED = new AppError('E_TOOL', 'libvirt failed a call made beside others; it is asked again alone.', { tool: 'libvirt', code: null });
 
 const isNull = (p: Pointer | null | string): boolean => p === null;
 const isNegative = (n: number): boolean => n < 0;
@@ -443,7 +464,11 @@ export class NativeLibvirt {
    */
   private async dumpHandle(on: NativeConnection, snap: Pointer, what: string): Promise<string | null> {
     try {
-      return await on.call(what, this.lib.snapshotXml, [snap, 0], isNull);
+      // Dumps run beside the queue; one that fails is asked again in it, where its error is its own.
+      return await on.callBeside(what, this.lib.snapshotXml, [snap, 0], isNull).catch((error: unknown) => {
+        if (error !== BESIDE_FAILED) throw error;
+        return on.call(what, this.lib.snapshotXml, [snap, 0], isNull);
+      });
     } catch (error) {
       if (isNoSuchObject(error)) return null;
       throw error;
