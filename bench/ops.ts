@@ -3,7 +3,9 @@
  * - creating a branch (plan + journaled apply + rescan) against the raw `qemu-img create` + `virsh define`
  *   it comes down to: target ≤ 100 ms above;
  * - commit throughput through the engine against the bare `qemu-img commit` on identical data: target ≥ 0.95×;
- * - rebase throughput through the executor's step runner against the bare `qemu-img rebase`: target ≥ 0.95×.
+ * - rebase throughput through the executor's step runner against the bare `qemu-img rebase`: target ≥ 0.95×;
+ * - a revert of a running domain to a snapshot that saved its memory, from Confirm to the VM running again, against
+ *   the bare commands it comes down to (`virsh destroy`, `qemu-img create`, `virsh restore --xml`).
  *
  *   npm run bench:ops      (as root, with libvirtd running: scripts/start-libvirt.sh)
  */
@@ -70,6 +72,59 @@ async function branchOverhead(dir: string): Promise<{ engine: number[]; raw: num
     return { engine: engineTimes, raw: rawTimes };
   } finally {
     for (const domain of [name, `${name}-raw`]) await virsh.run(['undefine', '--domain', domain, '--snapshots-metadata']).catch(() => undefined);
+    await virsh.close();
+    await engine.close();
+  }
+}
+
+/**
+ * A running domain reverted to a snapshot with memory, with a new branch, powered off first: the engine's plan
+ * and apply against destroy, a new overlay and a restore of the snapshot's memory on it.
+ */
+async function memoryRevert(dir: string): Promise<{ engine: number[]; bare: number[] }> {
+  const engine = new Engine({ host: 'serve' });
+  const virsh = openVirsh(URI);
+  const name = `snaptree-bench-mem-${process.pid}`;
+  const source = { kind: 'libvirt' as const, uri: URI };
+  try {
+    const base = join(dir, 'mem.qcow2');
+    await qemuImgCreate(base, { size: 64 * MiB });
+    const xmlFile = join(dir, 'mem.xml');
+    await writeFile(xmlFile, buildDomainXml({ name, disks: [{ target: 'vda', file: base, format: 'qcow2' }] }));
+    await virsh.run(['define', '--file', xmlFile]);
+    await virsh.run(['start', '--domain', name]);
+    const memory = join(dir, 'm1.mem');
+    await virsh.run(['snapshot-create-as', '--domain', name, '--name', 'm1', '--memspec', `file=${memory},snapshot=external`, '--diskspec', `vda,snapshot=external,file=${join(dir, 'm1.vda.qcow2')}`, '--atomic']);
+    const engineTimes: number[] = [];
+    const bareTimes: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const planned = await engine.plan(source, { op: 'revert-branch', domain: name, snapshot: 'm1', branch: `r${i}`, stop: 'force' });
+      if (!planned.ok) throw new Error(planned.refusal.message);
+      const took = await seconds(async () => {
+        const result = await engine.apply(planned.plan);
+        if (result.status !== 'done') throw new Error('the plan changed');
+      });
+      const bare = await seconds(async () => {
+        await execa('virsh', ['-q', '-c', URI, 'destroy', '--domain', name]);
+        const overlay = join(dir, `bare${i}.qcow2`);
+        await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', overlay]);
+        const { stdout } = await execa('virsh', ['-q', '-c', URI, 'dumpxml', '--domain', name, '--inactive', '--security-info']);
+        const edited = join(dir, `bare${i}.xml`);
+        await writeFile(edited, stdout.replace(/<source file='[^']*'\/>/, `<source file='${overlay}'/>`));
+        await execa('virsh', ['-q', '-c', URI, 'restore', '--file', memory, '--xml', edited, '--running']);
+      });
+      // Back on the disks its definition names, running, as the next round's plan expects.
+      await virsh.run(['destroy', '--domain', name]);
+      await virsh.run(['start', '--domain', name]);
+      if (i > 0) {
+        engineTimes.push(took);
+        bareTimes.push(bare);
+      }
+    }
+    return { engine: engineTimes, bare: bareTimes };
+  } finally {
+    await virsh.run(['destroy', '--domain', name]).catch(() => undefined);
+    await virsh.run(['undefine', '--domain', name, '--snapshots-metadata']).catch(() => undefined);
     await virsh.close();
     await engine.close();
   }
@@ -156,13 +211,15 @@ async function main(): Promise<void> {
     const chain = await makeChain(dir);
     const commit = await commitThroughput(dir, chain);
     const rebase = await rebaseThroughput(dir, chain);
+    const resume = await memoryRevert(dir);
     const overhead = (median(branch.engine) - median(branch.raw)) * 1000;
     const rate = (times: number[]) => DATA_MIB / median(times);
-    report('ops', { runs: RUNS, dataMiB: DATA_MIB, branch, commit, rebase }, [
+    report('ops', { runs: RUNS, dataMiB: DATA_MIB, branch, commit, rebase, resume }, [
       { metric: 'branch: engine plan + apply', value: median(branch.engine) * 1000, baseline: median(branch.raw) * 1000, unit: 'ms' },
       { metric: 'branch: overhead over raw', value: overhead, baseline: null, unit: 'ms', target: '<= 100 ms', met: overhead <= 100 },
       { metric: 'commit throughput', value: rate(commit.engine), baseline: rate(commit.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(commit.engine) >= 0.95 * rate(commit.bare) },
       { metric: 'rebase throughput', value: rate(rebase.engine), baseline: rate(rebase.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(rebase.engine) >= 0.95 * rate(rebase.bare) },
+      { metric: 'memory revert: Confirm to running (median)', value: median(resume.engine) * 1000, baseline: median(resume.bare) * 1000, unit: 'ms' },
     ]);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -38,6 +38,7 @@ test('a running VM: a snapshot with its memory; a revert, powered off and starte
     await page.getByTestId(`domain-${NAME}`).click();
     await expect(page.getByTestId('current-domain')).toHaveText(NAME);
     await expect(page.locator('.topbar .chip.state-running')).toBeVisible();
+    await expect(page.getByTestId('you-are-here')).toHaveText('You are here · running');
 
     await page.locator('.react-flow__node').first().click({ button: 'right' });
     await page.getByRole('menuitem', { name: 'Take snapshot…' }).click();

@@ -20,7 +20,7 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
       {data.ghost ? <div className="ghost-badge">new</div> : null}
       {data.current && !data.ghost ? (
         <div className="here-badge" data-testid="you-are-here">
-          <HereIcon /> You are here
+          <HereIcon /> You are here{data.vmState !== undefined ? ` · ${data.vmState}` : ''}
         </div>
       ) : null}
       <NodeTitle icon={<BranchIcon />} name={data.name} findings={data.findings} side={data.side} />

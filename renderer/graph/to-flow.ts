@@ -25,6 +25,8 @@ export type SnapNodeData = GraphNode & {
   ghost: boolean;
   /** Which side of a comparison this node is. */
   side?: 'A' | 'B' | null;
+  /** On You are here: the VM's state while it runs or is paused (a running VM works on these files). */
+  vmState?: 'running' | 'paused';
   [key: string]: unknown;
 };
 
@@ -150,7 +152,9 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
     const x = (point.depth - 1) * COLUMN;
     const y = point.x;
     placed.push({ id: node.id, x, y });
-    nodes.push(flowNode(node, x, y, highlights, findings, ghost));
+    const flow = flowNode(node, x, y, highlights, findings, ghost);
+    if (node.current && !ghost && (domain.state === 'running' || domain.state === 'paused')) flow.data.vmState = domain.state;
+    nodes.push(flow);
     const parent = parentOf[node.id] ?? null;
     if (parent !== null) edges.push(flowEdge(node, parent, ghost));
   });
