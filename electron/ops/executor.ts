@@ -43,8 +43,28 @@ const stepsOf = (plan: Plan) => JSON.stringify(plan.steps.map(({ sentence: _sent
 /** Stopping and starting the domain are not what a fresh plan after a rollback is compared on: a stop is never undone. */
 const filesStepsOf = (plan: Plan) => stepsOf({ ...plan, steps: plan.steps.filter((s) => s.kind !== 'stop-domain' && s.kind !== 'start-domain') });
 
-/** Whether the operation stopped its domain before it failed (a stop is not undone: the memory is gone); asked before the rollback. */
-const stoppedIn = (entry: JournalEntry) => entry.plan.steps.some((s, i) => s.kind === 'stop-domain' && entry.steps[i]?.state === 'done');
+/**
+ * How the operation stopped its domain before it failed, asked before the rollback: `save` is undone by resuming
+ * the VM from its memory; any other stop is not undone (the memory is gone). Null when it stopped nothing.
+ */
+function stoppedIn(entry: JournalEntry): 'save' | 'other' | null {
+  const index = entry.plan.steps.findIndex((s, i) => s.kind === 'stop-domain' && entry.steps[i]?.state === 'done');
+  const step = entry.plan.steps[index];
+  if (step?.kind !== 'stop-domain') return null;
+  return step.mode === 'save' ? 'save' : 'other';
+}
+
+/**
+ * Whether the VM has come up on the operation's disks: a start or a restore began and the domain is not shut off.
+ * From then on the VM may have written to those disks, and resumed from a memory file the operation used up:
+ * undoing would power it off, drop its new files and record that memory file again. The operation is finished.
+ */
+async function runsOnNewDisks(entry: JournalEntry, ctx: StepContext): Promise<boolean> {
+  const began = entry.plan.steps.some((s, i) => (s.kind === 'start-domain' || s.kind === 'restore-domain') && entry.steps[i]?.state !== 'pending');
+  if (!began || ctx.virsh === null) return false;
+  const state = await ctx.virsh.run(['domstate', '--domain', ctx.domain]).then((out) => out.trim(), () => 'unknown');
+  return state !== 'shut off';
+}
 
 function domainOf(plan: Plan): string {
   return plan.intent.domain;
@@ -127,11 +147,13 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
   const { domain, operationId } = ctx;
   const details = { ...(error.details ?? {}), operationId };
   const said = (text: string, extra: Record<string, unknown> = {}) => new AppError(error.code, `${error.message} ${text}`, { ...details, ...extra });
-  if (pastNoReturn(entry)) {
-    // A commit ran: the operation can only be finished. Recovery retries it; the journal says so.
+  const running = await runsOnNewDisks(entry, ctx);
+  if (pastNoReturn(entry) || running) {
+    // A commit ran, or the VM runs on the new disks: the operation can only be finished. Recovery retries it.
     entry.status = 'failed';
     await save(entry);
-    return said('The operation stopped after a commit; run "virt-snaptree recover" to finish it.', {
+    const why = running ? `${domain} already runs on its new disks` : 'The operation stopped after a commit';
+    return said(`${why}; run "virt-snaptree recover" to finish it.`, {
       ranSteps: entry.steps.filter((s) => s.state === 'done').length,
     });
   }
@@ -162,7 +184,8 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
   } catch {
     // A scan that fails confirms nothing: the message below says so.
   }
-  if (verified && stopped) return said(`${domain} was stopped and stays shut off; nothing else was changed: the other steps that ran were undone, and a fresh scan confirms it.`);
+  if (verified && stopped === 'save') return said(`${domain} was resumed from the memory saved at the start; nothing was changed: the steps that ran were undone, and a fresh scan confirms it.`);
+  if (verified && stopped === 'other') return said(`${domain} was stopped and stays shut off; nothing else was changed: the other steps that ran were undone, and a fresh scan confirms it.`);
   if (verified) return said('Nothing was changed: the steps that ran were undone, and a fresh scan confirms it.');
   return said(
     `${capitalised(numbers(ran))} ran and ${ran.length === 1 ? 'was' : 'were'} undone, but a fresh scan does not show ${domain} as it was before the operation ` +
@@ -245,7 +268,7 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
     try {
       // A folder or file that another user can change since the crash: refused and reported, nothing replayed.
       await checkJournalTrust(entry);
-      if (pastNoReturn(entry)) {
+      if (pastNoReturn(entry) || (await runsOnNewDisks(entry, ctx))) {
         await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';
         await save(entry);

@@ -3,7 +3,9 @@
  * chose (power off, or a clean shutdown with a timeout) and started again when asked. A guest without an OS
  * ignores the ACPI request, so a clean shutdown times out, and nothing changes.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
@@ -15,6 +17,7 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 
 const MiB = 1024 * 1024;
+const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
@@ -140,6 +143,31 @@ describe('S7: reverting and switching a running domain', () => {
     expect(state(vm)).toBe('paused');
     expect(await checksums([memory])).toEqual(sums);
     expect(await refusal({ op: 'revert-discard', domain: vm, snapshot: 'm1', stop: 'save' })).toMatch(/^E_BAD_INPUT: A discarding revert keeps nothing/);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test.each(['2:ran', '3:done'])('killed at %s, once the VM runs from saved memory on its branch, recovery finishes the switch', async (at) => {
+    const vm = await seed(`killed-${at.replace(':', '-')}`);
+    const memory = lab.path(`${vm}.main.mem`);
+    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'alt', stop: 'save' });
+    const child = spawnSync(process.execPath, [BIN, 'switch', vm, 'main', '--connect', TEST_URI, '--yes'], {
+      env: { ...process.env, SNAPTREE_CRASH_AT: at },
+      encoding: 'utf8',
+    });
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    expect(state(vm)).toBe('running');
+    // The VM writes to main's tip before recovery runs.
+    const tip = diskSource(vm, 'vda');
+    virshSync(['qemu-monitor-command', '--domain', vm, '--hmp', 'qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P 0x5a 3M 64k"']);
+    const reports = await engine.recover();
+    expect(reports.map((r) => r.outcome)).toEqual(['finished']);
+    expect(state(vm)).toBe('running');
+    const after = await engine.scanDomain(source, vm);
+    expect(after.branches.find((b) => b.current)?.name).toBe('main');
+    expect(after.branches.some((b) => b.memoryFile !== undefined)).toBe(false);
+    expect(existsSync(memory)).toBe(false);
+    expect(diskSource(vm, 'vda')).toBe(tip);
+    expect(spawnSync('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', 'read -P 0x5a 3M 64k', tip], { encoding: 'utf8' }).stdout).not.toContain('Pattern verification failed');
     virshSync(['destroy', '--domain', vm]);
   });
 

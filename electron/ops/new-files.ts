@@ -157,8 +157,11 @@ export async function removeOverlayFile(path: string, backing: string): Promise<
  * disk target to path): libvirt would create the file through a link (dangling or not) or over a file, as root.
  * What stands there is left as it is.
  */
-export async function checkOverlaysFree(overlays: Record<string, string>, memoryFile: string | null = null): Promise<void> {
-  const places = [...Object.entries(overlays).map(([target, path]) => ({ path, what: `new overlay of ${target}`, target })), ...(memoryFile !== null ? [{ path: memoryFile, what: 'saved memory' }] : [])];
+export async function checkOverlaysFree(overlays: Record<string, string>, memoryFile: string | null = null, memoryOf = "the snapshot's saved memory"): Promise<void> {
+  const places = [
+    ...Object.entries(overlays).map(([target, path]) => ({ path, what: `the snapshot's new overlay of ${target}`, target })),
+    ...(memoryFile !== null ? [{ path: memoryFile, what: memoryOf }] : []),
+  ];
   for (const place of places) {
     const { path } = place;
     const info = await lstatOrNull(path);
@@ -166,7 +169,7 @@ export async function checkOverlaysFree(overlays: Record<string, string>, memory
     const what = info.isSymbolicLink() ? `a symbolic link to ${await readlink(path)}` : info.isFile() ? 'a file' : 'something other than a file';
     throw new AppError(
       'E_CHANGED',
-      `${path}, where the snapshot's ${place.what} goes, is already taken by ${what}; libvirt would write through or over it, so the snapshot is not taken and it is left as it is. Move it away and take the snapshot again.`,
+      `${path}, where ${place.what} goes, is already taken by ${what}; libvirt would write through or over it, so nothing is done and it is left as it is. Move it away and try again.`,
       { path, ...('target' in place ? { target: place.target } : {}) },
     );
   }

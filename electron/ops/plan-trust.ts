@@ -179,7 +179,10 @@ export async function checkPlanTrust(plan: Plan, scan: ScanResult): Promise<void
     plan.steps.flatMap((step) => usesOf(step, chains, [])),
     (path) => made.has(path),
   );
-  for (const step of plan.steps) if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
+  for (const step of plan.steps) {
+    if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
+    if (step.kind === 'stop-domain' && step.memoryFile !== undefined) await checkOverlaysFree({}, step.memoryFile, 'the memory of the VM it stops');
+  }
 }
 
 /**

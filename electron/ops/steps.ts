@@ -251,7 +251,7 @@ async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<v
     if (Date.now() >= deadline) {
       throw new AppError(
         'E_TOOL',
-        `${step.domain} did not shut down within ${step.timeoutSeconds} s (its guest may ignore the request, or have no ACPI support). Try again with a longer timeout, or power it off.`,
+        `${step.domain} did not shut down within ${step.timeoutSeconds} s (its guest may ignore the request, or have no ACPI support; one that is only slow may still shut down later). Try again with a longer timeout, or power it off.`,
         { domain: step.domain, timeoutSeconds: step.timeoutSeconds },
       );
     }
@@ -266,7 +266,7 @@ async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<v
 async function runSave(step: StepOf<'stop-domain'>, virsh: Virsh): Promise<void> {
   const file = step.memoryFile;
   if (file === undefined) throw new AppError('E_INTERNAL', `The step saving ${step.domain}'s memory names no file.`);
-  await checkOverlaysFree({}, file);
+  await checkOverlaysFree({}, file, 'the memory of the VM it stops');
   await virsh.run(argsFor(step, 'virsh'));
   const disk = await firstDiskFile(virsh, step.domain);
   if (disk !== null && (await isMemoryFile(file))) await secureOverlay(file, disk);

@@ -112,7 +112,7 @@ async function savedMemory(file: string, domain: string, branch: string, problem
   problems.push({
     code: 'missing-file',
     severity: 'warning',
-    message: `Branch "${branch}" records the VM's saved memory in ${file}, which is ${info === null ? 'missing' : 'not a regular file'}: switching to it starts the VM afresh instead.`,
+    message: `Branch "${branch}" records the VM's saved memory in ${file}, which is ${info === null ? 'missing' : 'not a regular file'}: switching to it leaves the VM shut off (or starts it afresh when asked) instead of resuming it.`,
     domain,
     branch,
     path: file,

@@ -42,7 +42,10 @@ export type Step = StepBase &
      * off, `save` writes its memory to `memoryFile` and stops it (`virsh save`), for a restore later.
      */
     | { kind: 'stop-domain'; domain: string; mode: 'shutdown' | 'force' | 'save'; timeoutSeconds: number; memoryFile?: string }
-    /** Resumes the domain from memory saved in `memoryFile`, on the disks it is defined with now (`virsh restore --xml`). */
+    /**
+     * Resumes the domain from memory saved in `memoryFile`, on the disks it is defined with now (`virsh restore
+     * --xml`): paused when `paused`, else running or paused as it was when the memory was saved.
+     */
     | { kind: 'restore-domain'; domain: string; memoryFile: string; paused: boolean }
     /** Boots the domain, `paused` to leave it paused. */
     | { kind: 'start-domain'; domain: string; paused: boolean }

@@ -54,7 +54,8 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
       if (step.mode === 'save') return ['save', '--domain', step.domain, '--file', step.memoryFile ?? ''];
       return [step.mode === 'force' ? 'destroy' : 'shutdown', '--domain', step.domain];
     case 'restore-domain':
-      return ['restore', '--file', step.memoryFile, '--xml', run.xmlFile ?? `<definition of ${step.domain} as defined above>`, step.paused ? '--paused' : '--running'];
+      // Without --paused, virsh restores the VM running or paused, as it was when its memory was saved.
+      return ['restore', '--file', step.memoryFile, '--xml', run.xmlFile ?? `<definition of ${step.domain} as defined above>`, ...(step.paused ? ['--paused'] : [])];
     case 'start-domain':
       return ['start', '--domain', step.domain, ...(step.paused ? ['--paused'] : [])];
     case 'delete-snapshot-metadata':

@@ -67,7 +67,7 @@ export const createSnapshot: Planner<'create-snapshot'> = {
       `Take snapshot ${intent.name} of ${Object.keys(overlays).join(', ')}: the current files become its saved state, new files take the changes from now on.`,
       ...(memoryFile !== null ? [`The VM's memory is saved to ${memoryFile} (as large as the RAM it uses); the VM pauses while it is written, then carries on as it was.`] : []),
       ...(intent.quiesce === true ? ['The guest agent freezes the file systems while the snapshot is taken.'] : []),
-      ...(LIVE_STATES.has(domain.state) && memoryFile === null ? [`The VM keeps ${domain.state === 'paused' ? 'paused' : 'running'}.`] : []),
+      ...(LIVE_STATES.has(domain.state) && memoryFile === null ? [domain.state === 'paused' ? 'The VM stays paused.' : 'The VM keeps running.'] : []),
     ].join(' ');
     const step = {
       kind: 'create-snapshot' as const,

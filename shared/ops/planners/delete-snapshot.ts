@@ -108,6 +108,8 @@ export const deleteSnapshot: Planner<'delete-snapshot'> = {
     const merge: Merge = { steps: [], written: [], trashed: [], warnings: [], space: 0, retarget: {}, replace: {} };
     for (const disk of intent.metadataOnly ? [] : snapshot.disks) mergeDisk(ctx, domain, snapshot, disk, merge);
     const updates = recordUpdates(ctx, domain, snapshot, merge.replace);
+    // The memory the snapshot saved goes with its record: nothing else can resume from it.
+    if (!intent.metadataOnly && snapshot.memoryFile !== null) merge.trashed.push(snapshot.memoryFile);
     const steps = [
       ...merge.steps,
       ...defineAfterMerge(domain, merge.retarget),

@@ -72,7 +72,7 @@ describe('the domain guard', () => {
     const refusals = outcomes(host('running'));
     const expected = 'E_DOMAIN_RUNNING: Domain "vm" is running. Shut it down first; this operation changes the files its disks use.';
     const stoppable =
-      'E_DOMAIN_RUNNING: Domain "vm" is running. Shut it down first, or say how the operation is to stop it (a clean shutdown, or power off); this operation changes the files its disks use.';
+      'E_DOMAIN_RUNNING: Domain "vm" is running. Shut it down first, or say how the operation is to stop it (a clean shutdown, power off, or save its memory with the branch it leaves: --stop shutdown, force or save); this operation changes the files its disks use.';
     for (const op of OPS) expect(refusals[op], op).toBe(PLANNERS[op].guard.needsShutOff ? (PLANNERS[op].guard.stoppable === true ? stoppable : expected) : 'planned');
     expect(OPS.filter((op) => !PLANNERS[op].guard.needsShutOff).sort()).toEqual(['create-snapshot', 'delete-branch', 'rename-branch']);
     expect(OPS.filter((op) => PLANNERS[op].guard.stoppable === true).sort()).toEqual(['revert-branch', 'revert-discard', 'switch']);

@@ -43,7 +43,7 @@ export function guardDomain(domains: Domain[], name: string, options: GuardOptio
     return {
       code: 'E_DOMAIN_RUNNING',
       message: `Domain "${name}" is ${domain.state}. ${
-        options.stoppable === true ? 'Shut it down first, or say how the operation is to stop it (a clean shutdown, or power off)' : 'Shut it down first'
+        options.stoppable === true ? 'Shut it down first, or say how the operation is to stop it (a clean shutdown, power off, or save its memory with the branch it leaves: --stop shutdown, force or save)' : 'Shut it down first'
       }; this operation changes the files its disks use.`,
       details: { state: domain.state },
     };

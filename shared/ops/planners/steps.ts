@@ -66,7 +66,8 @@ export function withPower(domain: Domain, power: Power, steps: Step[], memory: {
   const paused = power.start === 'paused';
   const after: Step[] = [];
   if (memory.resumeFrom !== undefined && memory.resumeFrom !== null) {
-    const sentence = `Resume ${domain.name} from the memory saved in ${basename(memory.resumeFrom)}${paused ? ', paused' : ''}, on the disks it now uses.`;
+    const how = paused ? ', paused' : ', running or paused as it was then';
+    const sentence = `Resume ${domain.name} from the memory saved in ${basename(memory.resumeFrom)}${how}, on the disks it now uses.`;
     after.push({ kind: 'restore-domain', domain: domain.name, memoryFile: memory.resumeFrom, paused, sentence });
   } else if (power.start !== undefined) {
     after.push({ kind: 'start-domain', domain: domain.name, paused, sentence: `Start ${domain.name}${paused ? ', paused' : ''}.` });
