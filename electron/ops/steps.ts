@@ -147,7 +147,9 @@ async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepConte
   if (!(await snapshotExists(virsh, step.domain, step.name))) {
     // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
     await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
-    await virsh.run(argsFor(step, 'virsh'));
+    await virsh.run(argsFor(step, 'virsh')).catch((error: unknown) => {
+      throw explainMemoryFailure(error, step.domain);
+    });
   }
   let firstBacking: string | null = null;
   for (const file of Object.values(step.overlays)) {
@@ -260,6 +262,20 @@ async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<v
 }
 
 /**
+ * A failure to write a VM's memory in plain words where QEMU's are known to puzzle: once a paused VM's memory was
+ * saved (a snapshot with memory), QEMU refuses to save it again until the VM has run.
+ */
+function explainMemoryFailure(error: unknown, domain: string): unknown {
+  const said = error instanceof AppError ? `${error.message} ${String(error.details?.stderr ?? '')}` : '';
+  if (!/paused due to previous migration/.test(said)) return error;
+  return new AppError(
+    'E_NOT_SUPPORTED',
+    `QEMU will not save ${domain}'s memory again: it was saved while the VM was paused, and QEMU saves a paused VM's memory only once until the VM runs again. Resume it first (virsh resume), or stop it another way (power off).`,
+    { domain, cause: said.trim() },
+  );
+}
+
+/**
  * Saves the domain's memory to the step's file and stops it. libvirt writes the file as root through whatever
  * stands at the path: nothing may; the file is then kept private and owned as the disks' files are.
  */
@@ -267,7 +283,9 @@ async function runSave(step: StepOf<'stop-domain'>, virsh: Virsh): Promise<void>
   const file = step.memoryFile;
   if (file === undefined) throw new AppError('E_INTERNAL', `The step saving ${step.domain}'s memory names no file.`);
   await checkOverlaysFree({}, file, 'the memory of the VM it stops');
-  await virsh.run(argsFor(step, 'virsh'));
+  await virsh.run(argsFor(step, 'virsh')).catch((error: unknown) => {
+    throw explainMemoryFailure(error, step.domain);
+  });
   const disk = await firstDiskFile(virsh, step.domain);
   if (disk !== null && (await isMemoryFile(file))) await secureOverlay(file, disk);
 }
