@@ -48,11 +48,13 @@ async function scanDomains(uri: string, names: string[], show: Show): Promise<vo
   if (native === null) virsh.open();
   const reader = native !== null ? nativeReader(native) : virshReader(virsh);
   try {
-    // The listing runs beside the scan; a connection that cannot be read fails the scan with its own error first.
-    const listing = reader.listDomains().catch(() => null);
-    const [listed, result] = await Promise.all([listing, scanLibvirt(reader, { domains: names })]);
-    const missing = listed === null ? undefined : names.find((n) => !listed.includes(n));
-    if (missing !== undefined) throw notFound(missing);
+    const result = await scanLibvirt(reader, { domains: names });
+    // Only a domain that could not be read may be one the connection does not have: the listing says which.
+    if (result.domains.some((d) => d.problems.some((p) => p.code === 'domain-unreadable'))) {
+      const listed = await reader.listDomains().catch(() => null);
+      const missing = listed === null ? undefined : names.find((n) => !listed.includes(n));
+      if (missing !== undefined) throw notFound(missing);
+    }
     show(result);
   } finally {
     // Told to quit, not waited for: once the result is out nothing waits on them, and virsh quits by itself.
