@@ -23,6 +23,7 @@ export interface DomainFacts {
   name: string;
   state: string;
   guestAgent?: Domain['guestAgent'];
+  memoryBytes?: number;
   disks: Array<Omit<Disk, 'chain'>>;
   snapshots: SnapshotFacts[];
   recorded: RecordedBranches;
@@ -288,6 +289,7 @@ export function assembleDomain(facts: DomainFacts): Domain {
     layers,
     problems: [...problems, ...internalSnapshotProblems(facts.name, snapshots)],
     ...(facts.guestAgent !== undefined ? { guestAgent: facts.guestAgent } : {}),
+    ...(facts.memoryBytes !== undefined ? { memoryBytes: facts.memoryBytes } : {}),
   };
 }
 

@@ -229,6 +229,8 @@ export interface Domain {
   /** Every layer reachable from the domain, its snapshots and branches, keyed by canonical path. */
   layers: Record<string, Layer>;
   problems: Problem[];
+  /** The RAM the domain is given (`<currentMemory>`, else `<memory>`), in bytes: what saving its memory can take. */
+  memoryBytes?: number;
   /**
    * The QEMU guest agent, where the domain's definition gives it a channel: `connected` only while a running
    * guest's agent is there to answer (quiescing needs it). Absent when no channel is configured.

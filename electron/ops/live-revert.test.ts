@@ -116,6 +116,7 @@ describe('S7: reverting and switching a running domain', () => {
     if (!planned.ok) throw new Error(planned.refusal.message);
     expect(planned.plan.steps[0] === undefined ? null : stepLine(planned.plan.steps[0], source)).toEqual(['virsh', '-c', TEST_URI, 'save', '--domain', vm, '--file', memory]);
     expect(planned.plan.impact.created).toEqual([memory]);
+    expect(planned.plan.impact.spaceBytes).toBe(64 * MiB);
     const away = await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'alt', stop: 'save' });
     expect(state(vm)).toBe('shut off');
     expect(away.branches.find((b) => b.name === 'main')?.memoryFile).toBe(memory);

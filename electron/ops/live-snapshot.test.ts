@@ -94,6 +94,8 @@ describe('S7: a snapshot of a running domain', () => {
     const memoryFile = lab.path(`${vm}.m1.mem`);
     expect(step?.kind === 'create-snapshot' ? step.memoryFile : null).toBe(memoryFile);
     expect(planned.plan.impact.created).toContain(memoryFile);
+    // The space the plan asks for counts the RAM the memory file can take (the lab's VMs have 64 MiB).
+    expect(planned.plan.impact.spaceBytes).toBeGreaterThanOrEqual(64 * MiB);
     const line = step === undefined ? null : stepLine(step, source);
     expect(line).toContain('--memspec');
     expect(line).not.toContain('--disk-only');

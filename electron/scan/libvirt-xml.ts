@@ -121,6 +121,19 @@ export function domainDisksOf(root: Element): RawDisk[] {
   });
 }
 
+/** Bytes per unit of libvirt's memory sizes (domaincommon.rng, "unit"); a size with no unit is in KiB. */
+const MEMORY_UNITS: Record<string, number> = {
+  b: 1, bytes: 1, k: 1024, kib: 1024, kb: 1000, m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2, g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3, t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+};
+
+/** The RAM a parsed definition gives the domain now (`<currentMemory>`, else `<memory>`), in bytes; undefined when unstated. */
+export function memoryBytesOf(root: Element): number | undefined {
+  const el = child(root, 'currentMemory') ?? child(root, 'memory');
+  const value = Number(el?.textContent?.trim() ?? '');
+  const unit = MEMORY_UNITS[(attr(el, 'unit') ?? 'KiB').toLowerCase()];
+  return el === null || !Number.isFinite(value) || value <= 0 || unit === undefined ? undefined : value * unit;
+}
+
 /** The channel name of QEMU's guest agent, as libvirt names it. */
 const GUEST_AGENT = 'org.qemu.guest_agent.0';
 

@@ -10,7 +10,7 @@ import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
-import { branchRecordsOf, domainDisksOf, guestAgentOf, parseDomainXml, type RawDisk } from './libvirt-xml';
+import { branchRecordsOf, domainDisksOf, guestAgentOf, memoryBytesOf, parseDomainXml, type RawDisk } from './libvirt-xml';
 import type { DomainReadout, Dumps, LibvirtReader } from './libvirt-reader';
 import { readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
@@ -162,7 +162,18 @@ async function collectDomain(libvirt: LibvirtReader, reader: LayerReader, name: 
   const readRecords = () => branchRecordsOf(readout.configXml === readout.xml ? root : parseDomainXml(readout.configXml));
   const recorded = await branchFacts(reader, name, readRecords, problems);
   const guestAgent = guestAgentOf(root);
-  const facts: DomainFacts = { name, state: readout.state, disks, snapshots, recorded, layers: {}, problems, ...(guestAgent !== undefined ? { guestAgent } : {}) };
+  const memoryBytes = memoryBytesOf(root);
+  const facts: DomainFacts = {
+    name,
+    state: readout.state,
+    disks,
+    snapshots,
+    recorded,
+    layers: {},
+    problems,
+    ...(guestAgent !== undefined ? { guestAgent } : {}),
+    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+  };
   return { facts, overrides };
 }
 

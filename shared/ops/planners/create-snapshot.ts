@@ -89,7 +89,8 @@ export const createSnapshot: Planner<'create-snapshot'> = {
         metadata: [`snapshot ${intent.name}`, `definition of ${domain.name}`],
         changedNodes: [branchNodeId(current.name), snapshotNodeId(intent.name)],
         createdNodes: [{ id: snapshotNodeId(intent.name), name: intent.name, kind: 'snapshot', parentId: current.base === null ? null : snapshotNodeId(current.base) }],
-        spaceBytes: OVERLAY_BYTES * Object.keys(overlays).length,
+        // A memory file can take up to the RAM the VM has.
+        spaceBytes: OVERLAY_BYTES * Object.keys(overlays).length + (memoryFile !== null ? (domain.memoryBytes ?? 0) : 0),
         mustStop: false,
       }),
     );

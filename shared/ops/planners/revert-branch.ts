@@ -39,7 +39,7 @@ export const revertBranch: Planner<'revert-branch'> = {
         createdNodes: [{ id: branchNodeId(intent.branch), name: intent.branch, kind: 'branch', parentId: snapshotNodeId(snapshot.name) }],
         renamed: keepAs !== current.name ? { from: current.name, to: keepAs } : null,
         currentAfter: branchNodeId(intent.branch),
-        spaceBytes: OVERLAY_BYTES * created.length,
+        spaceBytes: OVERLAY_BYTES * created.length + (saveTo !== null ? (domain.memoryBytes ?? 0) : 0),
       }),
       [...domain.disks.filter((d) => !d.managed).map((d) => `Disk ${d.target} is not managed (${d.reason ?? ''}); it stays as it is.`), ...memoryNotes(snapshot)],
     );

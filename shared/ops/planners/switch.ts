@@ -41,6 +41,7 @@ export const switchBranch: Planner<'switch'> = {
       powered,
       impact(domain, {
         created: saveTo !== null ? [saveTo] : [],
+        spaceBytes: saveTo !== null ? (domain.memoryBytes ?? 0) : 0,
         trashed: resumeFrom !== null ? [resumeFrom] : [],
         metadata: [`definition of ${domain.name}`, 'branch records', ...(target.base !== null ? [`current snapshot → ${target.base}`] : [])],
         changedNodes: [branchNodeId(current.name), branchNodeId(target.name)],
