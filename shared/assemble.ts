@@ -16,7 +16,7 @@ export interface SnapshotFacts extends Omit<Snapshot, 'disks'> {
 export interface RecordedBranches {
   /** Name of the current branch, when the app recorded one. */
   current: string | null;
-  branches: Array<{ name: string; tips: BranchTip[]; memory?: string }>;
+  branches: Array<{ name: string; tips: BranchTip[]; memory?: string; memoryFingerprint?: string }>;
 }
 
 export interface DomainFacts {
@@ -210,6 +210,7 @@ function knownBranches(facts: DomainFacts, disks: Disk[], snapshots: Snapshot[],
       base: baseOfTips(layers, stateOwner, recorded.tips),
       tips: recorded.tips,
       ...(recorded.memory !== undefined ? { memoryFile: recorded.memory } : {}),
+      ...(recorded.memoryFingerprint !== undefined ? { memoryFingerprint: recorded.memoryFingerprint } : {}),
     });
     recorded.tips.forEach((t) => claimed.add(t.file));
   }

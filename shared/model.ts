@@ -217,6 +217,8 @@ export interface Branch {
   tips: BranchTip[];
   /** The VM's memory saved when this branch was left running; switching to it resumes the VM from there. */
   memoryFile?: string;
+  /** What the records say that file was when it was saved (see BranchRecord); the scan checks it. */
+  memoryFingerprint?: string;
 }
 
 export interface Domain {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { copyFile, rename, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
@@ -120,7 +120,15 @@ describe('S7: reverting and switching a running domain', () => {
     const away = await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'alt', stop: 'save' });
     expect(state(vm)).toBe('shut off');
     expect(away.branches.find((b) => b.name === 'main')?.memoryFile).toBe(memory);
+    expect(away.branches.find((b) => b.name === 'main')?.memoryFingerprint).toMatch(/^\d+:\d+:\d+$/);
     expect(((await stat(memory)).mode & 0o777).toString(8)).toBe('600');
+    // Another file at that path (a copy here: another inode) is not the memory saved with main; moved back, it is.
+    await rename(memory, `${memory}.kept`);
+    await copyFile(`${memory}.kept`, memory);
+    const swapped = await engine.scanDomain(source, vm);
+    expect(swapped.branches.find((b) => b.name === 'main')?.memoryFile).toBeUndefined();
+    expect(swapped.problems.map((p) => p.message)).toContainEqual(expect.stringContaining('another file than the one saved then'));
+    await rename(`${memory}.kept`, memory);
 
     const back = await engine.plan(source, { op: 'switch', domain: vm, branch: 'main' });
     if (!back.ok) throw new Error(back.refusal.message);

@@ -175,6 +175,15 @@ export async function checkOverlaysFree(overlays: Record<string, string>, memory
   }
 }
 
+/**
+ * A saved memory file as it is now: inode, size and modification time, or null when there is no regular file. A file
+ * put at its path later (another save, one brought back from the trash) has another.
+ */
+export async function memoryFingerprint(path: string): Promise<string | null> {
+  const info = await lstat(path, { bigint: true }).catch(() => null);
+  return info?.isFile() === true ? `${info.ino}:${info.size}:${info.mtimeNs}` : null;
+}
+
 /** What libvirt's QEMU driver writes first in a saved memory file (virQEMUSaveHeader's magic, whole or partial). */
 const SAVE_MAGICS = ['LibvirtQemudSave', 'LibvirtQemudPart'];
 

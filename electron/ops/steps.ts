@@ -6,7 +6,7 @@ import { lstat, mkdtemp, rename, rm, stat, unlink, utimes, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import type { Step, StepKind } from '../../shared/ops/plan';
+import type { BranchRecords, Step, StepKind } from '../../shared/ops/plan';
 import { stepCommand, type RunFacts, type Tool } from '../../shared/ops/step-command';
 import { trashPathOf } from '../../shared/ops/trash-names';
 import { localRunner, runChecked } from '../tools/host-runner';
@@ -15,7 +15,7 @@ import { readQcow2Header } from '../tools/qcow2-header';
 import { resolveBackingName } from '../scan/layers';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
-import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, removeOverlayFile, secureFile, secureOverlay } from './new-files';
+import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, memoryFingerprint, removeOverlayFile, secureFile, secureOverlay } from './new-files';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
@@ -167,6 +167,18 @@ async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepConte
   }
 }
 
+/** The records with each memory file an earlier step of the operation saved (none recorded yet) fingerprinted as it is. */
+async function fingerprinted(records: BranchRecords): Promise<BranchRecords> {
+  const branches = await Promise.all(
+    records.branches.map(async (branch) => {
+      if (branch.memory === undefined || branch.memoryFingerprint !== undefined) return branch;
+      const fingerprint = await memoryFingerprint(branch.memory);
+      return fingerprint === null ? branch : { ...branch, memoryFingerprint: fingerprint };
+    }),
+  );
+  return { ...records, branches };
+}
+
 /** Defines the domain from its current definition with the step's disks and branch records. */
 async function runDefine(step: StepOf<'define-domain'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
@@ -175,7 +187,7 @@ async function runDefine(step: StepOf<'define-domain'>, ctx: StepContext): Promi
   // written before formats were recorded is run as its release ran it.
   const formatOf = (target: string, file: string) => step.formats?.[target] ?? (readQcow2Header(file) !== null ? 'qcow2' : 'raw');
   const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: formatOf(target, file) }]));
-  await withTempFile(editDomainXml(xml, disks, step.records), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
+  await withTempFile(editDomainXml(xml, disks, await fingerprinted(step.records)), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
 }
 
 /** Moves the file into this operation's trash folder beside it: looked at, never followed (a symlink moves as the link it is). */

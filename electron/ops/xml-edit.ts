@@ -58,6 +58,7 @@ function setBranchRecords(doc: Document, records: BranchRecords): void {
     if (branch.memory !== undefined) {
       const m = doc.createElementNS(SNAPTREE_NS, 'snaptree:memory');
       m.setAttribute('file', branch.memory);
+      if (branch.memoryFingerprint !== undefined) m.setAttribute('fingerprint', branch.memoryFingerprint);
       b.appendChild(m);
     }
     el.appendChild(b);

@@ -166,13 +166,15 @@ export function branchRecordsOf(root: Element): RecordedBranches {
     current: attr(record, 'current'),
     branches: children(record, 'branch')
       .map((branch) => {
-        const memory = attr(children(branch, 'memory')[0] ?? null, 'file');
+        const memoryEl = children(branch, 'memory')[0] ?? null;
+        const memory = attr(memoryEl, 'file');
+        const fingerprint = attr(memoryEl, 'fingerprint');
         return {
           name: attr(branch, 'name') ?? '',
           tips: children(branch, 'tip')
             .map((tip): BranchTip => ({ target: attr(tip, 'target') ?? '', file: attr(tip, 'file') ?? '' }))
             .filter((tip) => tip.target !== '' && tip.file !== ''),
-          ...(memory !== null && memory !== '' ? { memory } : {}),
+          ...(memory !== null && memory !== '' ? { memory, ...(fingerprint !== null ? { memoryFingerprint: fingerprint } : {}) } : {}),
         };
       })
       .filter((branch) => branch.name !== '' && branch.tips.length > 0),

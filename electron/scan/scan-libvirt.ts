@@ -2,12 +2,12 @@
  * Scans a libvirt connection into the graph model. Every domain is read on its own: a domain or image that
  * cannot be read becomes a problem in the result and never stops the scan of the rest.
  */
-import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
+import { memoryFingerprint } from '../ops/new-files';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
 import { branchRecordsOf, domainDisksOf, guestAgentOf, memoryBytesOf, parseDomainXml, type RawDisk } from './libvirt-xml';
@@ -105,14 +105,18 @@ async function vmChainOverrides(reader: LayerReader, name: string, root: Element
   return overrides;
 }
 
-/** The memory file a branch was saved with, when it is a regular file; otherwise a warning, and the branch resumes nothing. */
-async function savedMemory(file: string, domain: string, branch: string, problems: Problem[]): Promise<string | null> {
-  const info = await lstat(file).catch(() => null);
-  if (info?.isFile() === true) return file;
+/**
+ * The memory file a branch was saved with, when it is still the regular file saved then (its fingerprint, where
+ * recorded); otherwise a warning, and the branch resumes nothing.
+ */
+async function savedMemory(file: string, recorded: string | undefined, domain: string, branch: string, problems: Problem[]): Promise<string | null> {
+  const now = await memoryFingerprint(file);
+  if (now !== null && (recorded === undefined || recorded === now)) return file;
+  const what = now === null ? 'missing, or not a regular file' : 'another file than the one saved then';
   problems.push({
     code: 'missing-file',
     severity: 'warning',
-    message: `Branch "${branch}" records the VM's saved memory in ${file}, which is ${info === null ? 'missing' : 'not a regular file'}: switching to it leaves the VM shut off (or starts it afresh when asked) instead of resuming it.`,
+    message: `Branch "${branch}" records the VM's saved memory in ${file}, which is ${what}: switching to it leaves the VM shut off (or starts it afresh when asked) instead of resuming it.`,
     domain,
     branch,
     path: file,
@@ -131,8 +135,9 @@ async function branchFacts(reader: LayerReader, name: string, readRecords: () =>
   const branches = await Promise.all(
     recorded.branches.map(async (branch) => {
       const tips = await Promise.all(branch.tips.map(async (tip) => ({ target: tip.target, file: await reader.read(tip.file, 'qcow2') })));
-      const memory = branch.memory === undefined ? null : await savedMemory(branch.memory, name, branch.name, problems);
-      return { name: branch.name, tips: tips.filter((t): t is BranchTip => t.file !== null), ...(memory !== null ? { memory } : {}) };
+      const memory = branch.memory === undefined ? null : await savedMemory(branch.memory, branch.memoryFingerprint, name, branch.name, problems);
+      const fingerprint = memory !== null && branch.memoryFingerprint !== undefined ? { memoryFingerprint: branch.memoryFingerprint } : {};
+      return { name: branch.name, tips: tips.filter((t): t is BranchTip => t.file !== null), ...(memory !== null ? { memory, ...fingerprint } : {}) };
     }),
   );
   for (const [i, branch] of recorded.branches.entries()) {

@@ -15,6 +15,8 @@ export interface BranchRecord {
   tips: Array<{ target: string; file: string }>;
   /** The running VM's memory, saved when the branch was left (`virsh save`); switching to it resumes from there. */
   memory?: string;
+  /** That file as it was saved (inode, size, modification time): another file at its path is not this branch's memory. */
+  memoryFingerprint?: string;
 }
 
 export interface BranchRecords {

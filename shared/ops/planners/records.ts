@@ -9,7 +9,12 @@ export function recordsOf(domain: Domain): BranchRecords {
     current: current?.name ?? null,
     branches: domain.branches
       .filter((b) => b.origin === 'metadata')
-      .map((b) => ({ name: b.name, tips: b.tips.map((t) => ({ ...t })), ...(b.memoryFile !== undefined ? { memory: b.memoryFile } : {}) })),
+      .map((b) => ({
+        name: b.name,
+        tips: b.tips.map((t) => ({ ...t })),
+        ...(b.memoryFile !== undefined ? { memory: b.memoryFile } : {}),
+        ...(b.memoryFingerprint !== undefined ? { memoryFingerprint: b.memoryFingerprint } : {}),
+      })),
   };
 }
 
