@@ -7,12 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFile, rename, stat } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
-import { Engine } from '../engine';
+import type { Engine } from '../engine';
+import { withEngineLab } from '../test-support/engine-lab';
 import { applyChecked, checksums, diskSource } from '../test-support/checks';
-import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 
@@ -22,15 +23,9 @@ const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
 
-beforeAll(async () => {
-  lab = await new TestLab().init();
-  process.env.SNAPTREE_DATA_DIR = lab.path('data');
-  engine = new Engine({ host: 'serve' });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await lab?.cleanup();
+withEngineLab((made, opened) => {
+  lab = made;
+  engine = opened;
 });
 
 const state = (vm: string): string => virshSync(['domstate', '--domain', vm]).trim();

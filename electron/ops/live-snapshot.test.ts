@@ -5,12 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Intent, Step } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
-import { Engine } from '../engine';
+import type { Engine } from '../engine';
+import { withEngineLab } from '../test-support/engine-lab';
 import { applyChecked, backingOf, diskSource } from '../test-support/checks';
-import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 
 const MiB = 1024 * 1024;
@@ -18,15 +19,9 @@ const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
 
-beforeAll(async () => {
-  lab = await new TestLab().init();
-  process.env.SNAPTREE_DATA_DIR = lab.path('data');
-  engine = new Engine({ host: 'serve' });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await lab?.cleanup();
+withEngineLab((made, opened) => {
+  lab = made;
+  engine = opened;
 });
 
 /** A running domain with one qcow2 disk; `agent` gives it a guest agent channel nobody answers on. */

@@ -102,11 +102,17 @@ export async function readSnapshots(reader: LibvirtReader, domain: string, liste
       domain,
     });
   }
-  // In the order virsh lists them, whichever dump answered first. A name holding a line break takes the place of
-  // its first line: virsh sorted the whole names, then printed each over several lines.
+  return inListingOrder([...found.values()], listed);
+}
+
+/**
+ * The snapshots in the order virsh lists them, whichever dump answered first. A name holding a line break takes
+ * the place of its first line: virsh sorted the whole names, then printed each over several lines.
+ */
+function inListingOrder(snapshots: RawSnapshot[], listed: string[]): RawSnapshot[] {
   const order = new Map(listed.map((n, i) => [n, i]));
   const at = (name: string) => order.get(name) ?? order.get(name.split('\n')[0] ?? '') ?? listed.length;
-  return [...found.values()].sort((a, b) => at(a.name) - at(b.name));
+  return snapshots.sort((a, b) => at(a.name) - at(b.name));
 }
 
 /** Runs of lines around line `i` to try as one name, shortest first: `[from, to]`, both included. */
