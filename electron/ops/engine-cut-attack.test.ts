@@ -273,21 +273,19 @@ describe('every step starts what its preview shows, and the impact is what the n
   });
 });
 
+/** A branch "alt" forked at s1 by a revert, with the domain switched back to main. */
+async function forkAltAtS1(vm: string): Promise<void> {
+  await engine.apply(await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' }));
+  await engine.apply(await planned({ op: 'switch', domain: vm, branch: 'main' }));
+}
+
 /**
  * base → s1 → s2 → tip, a branch "alt" on base; with s2's record gone, s1's overlay only carries the tip, while
  * base is shared: deleting s1 rebases the tip safely onto base, with no commit (no point of no return).
  */
 async function seedSafeRebase(file: string): Promise<string> {
   const vm = await seed(file);
-  await engine.apply(
-    await planned({
-      op: 'revert-branch',
-      domain: vm,
-      snapshot: 's1',
-      branch: 'alt',
-    }),
-  );
-  await engine.apply(await planned({ op: 'switch', domain: vm, branch: 'main' }));
+  await forkAltAtS1(vm);
   virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', 's2', '--metadata']);
   return vm;
 }
@@ -408,15 +406,7 @@ describe('the one domain guard refuses nothing that is the fix for what it refus
     );
     const vm = await lab.define({ name: id, disks });
     lab.snapshot(vm, 's1');
-    await engine.apply(
-      await planned({
-        op: 'revert-branch',
-        domain: vm,
-        snapshot: 's1',
-        branch: 'alt',
-      }),
-    );
-    await engine.apply(await planned({ op: 'switch', domain: vm, branch: 'main' }));
+    await forkAltAtS1(vm);
     const alt = (await engine.scanDomain(source, vm)).branches.find((b) => b.name === 'alt');
     const lost = alt?.tips.find((t) => t.target === 'vdb')?.file;
     if (lost === undefined) throw new Error('no tip on vdb');

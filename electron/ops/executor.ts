@@ -15,7 +15,7 @@ import type { Virsh } from '../tools/virsh';
 import { createJournal, isUnfinished, readJournalFolder, writeJournal, type JournalEntry } from './journal';
 import { lockDomain, type DomainLock } from './lock';
 import { checkJournalTrust, checkPlanTrust } from './plan-trust';
-import { captureUndo, checkBeforeStep, runStep, undoStep, type StepContext } from './steps';
+import { captureUndo, checkBeforeStep, domainState, runStep, undoStep, type StepContext } from './steps';
 
 /** What the executor needs from the engine: the connection, scans, and the caller's progress and cancel. */
 export interface ExecuteDeps {
@@ -62,8 +62,7 @@ function stoppedIn(entry: JournalEntry): 'save' | 'other' | null {
 async function runsOnNewDisks(entry: JournalEntry, ctx: StepContext): Promise<boolean> {
   const began = entry.plan.steps.some((s, i) => (s.kind === 'start-domain' || s.kind === 'restore-domain') && entry.steps[i]?.state !== 'pending');
   if (!began || ctx.virsh === null) return false;
-  const state = await ctx.virsh.run(['domstate', '--domain', ctx.domain]).then((out) => out.trim(), () => 'unknown');
-  return state !== 'shut off';
+  return (await domainState(ctx.virsh, ctx.domain).catch(() => 'unknown')) !== 'shut off';
 }
 
 function domainOf(plan: Plan): string {

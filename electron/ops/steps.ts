@@ -244,7 +244,7 @@ async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext):
 const SHUTDOWN_POLL_MS = 250;
 
 /** The domain's state in virsh's words (`running`, `shut off`, ...). */
-async function domainState(virsh: Virsh, domain: string): Promise<string> {
+export async function domainState(virsh: Virsh, domain: string): Promise<string> {
   return (await virsh.run(['domstate', '--domain', domain])).trim();
 }
 

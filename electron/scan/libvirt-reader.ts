@@ -4,7 +4,8 @@
  * Both give what virsh would print: the same state words, the same names in the same order, the same XML.
  */
 import { AppError } from '../../shared/errors';
-import { isLiveState, NativeLibvirt, type NativeOptions } from '../tools/libvirt-native';
+import { isLiveState } from '../../shared/domain-state';
+import { NativeLibvirt, type NativeOptions } from '../tools/libvirt-native';
 import { isNotFound, runAll, type Virsh } from '../tools/virsh';
 import { currentName, dumpCommand, listedNames } from './list-snapshots';
 

@@ -12,16 +12,12 @@
  */
 import type KoffiModule from 'koffi';
 import pLimit from 'p-limit';
+import { isLiveState } from '../../shared/domain-state';
 import { AppError } from '../../shared/errors';
 import { DEFAULT_TIMEOUT_MS } from './virsh-command';
 
 /** A pointer as koffi 3 gives it. */
 type Pointer = bigint;
-
-/** Whether a domain in this state (virsh's word) has a QEMU running it. */
-export function isLiveState(state: string): boolean {
-  return state === 'running' || state === 'paused' || state === 'in shutdown';
-}
 
 /** libvirt's error numbers the reads tell apart (virerror.h). */
 export const VIR_ERR_NO_DOMAIN = 42;

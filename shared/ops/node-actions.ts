@@ -6,6 +6,7 @@ import type { Domain, ScanResult } from '../model';
 import type { GraphNode } from '../snapshot-graph';
 import type { Intent, IntentOf } from './plan';
 import { planOperation } from './planners';
+import { isLive } from './planners/steps';
 
 export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch' | 'repair';
 
@@ -39,9 +40,6 @@ export interface NodeAction {
 
 type Candidate = Omit<NodeAction, 'disabled' | 'choices'> & { choices?: Array<Omit<ActionChoice, 'disabled'>> };
 
-/** States in which the domain's QEMU runs: its memory can be saved. */
-const LIVE = new Set(['running', 'paused', 'in shutdown']);
-
 /** What the VM lands on: saved memory it resumes from (a snapshot's, a branch's), and whether the state left is kept. */
 interface Landing {
   onMemory: boolean;
@@ -56,12 +54,12 @@ interface Landing {
 function powerFrom(domain: Domain, chosen: readonly ChoiceId[], landing: Landing): Pick<IntentOf<'switch'>, 'stop' | 'start'> {
   const stop = chosen.includes('save') ? ('save' as const) : chosen.includes('force') ? ('force' as const) : ('shutdown' as const);
   const start = landing.onMemory ? (chosen.includes('paused') ? ('paused' as const) : undefined) : chosen.includes('start') ? ('running' as const) : undefined;
-  return { ...(LIVE.has(domain.state) ? { stop } : {}), ...(start !== undefined ? { start } : {}) };
+  return { ...(isLive(domain) ? { stop } : {}), ...(start !== undefined ? { start } : {}) };
 }
 
 /** The power choices of an action that changes the disks' files; one stop choice at a time (their `group`). */
 function powerChoices(domain: Domain, landing: Landing): Array<Omit<ActionChoice, 'disabled'>> {
-  const live = LIVE.has(domain.state);
+  const live = isLive(domain);
   return [
     ...(live ? [{ id: 'force' as const, group: 'stop', label: 'Power the VM off at once instead of asking its guest to shut down' }] : []),
     ...(live && landing.keepsState ? [{ id: 'save' as const, group: 'stop', label: 'Keep the running VM, memory and all, with the branch you leave, to resume it later' }] : []),
@@ -75,7 +73,7 @@ function powerChoices(domain: Domain, landing: Landing): Array<Omit<ActionChoice
 function takeSnapshot(domain: Domain): Candidate {
   const d = domain.name;
   const choices: Array<Omit<ActionChoice, 'disabled'>> = [
-    ...(LIVE.has(domain.state) ? [{ id: 'memory' as const, label: "Include memory: the VM's RAM is saved beside its disks" }] : []),
+    ...(isLive(domain) ? [{ id: 'memory' as const, label: "Include memory: the VM's RAM is saved beside its disks" }] : []),
     ...(domain.state === 'running' ? [{ id: 'quiesce' as const, label: 'Freeze file systems while it is taken (quiesce, through the guest agent)' }] : []),
   ];
   return {

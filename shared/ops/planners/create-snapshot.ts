@@ -11,6 +11,7 @@ import { refuse, type Planner } from './context';
 import type { IntentOf, Refusal } from '../plan';
 import { impact, OVERLAY_BYTES } from './impact';
 import { currentBranch } from './records';
+import { isLive } from './steps';
 
 /**
  * A name as part of a new overlay's file name. libvirt (9.0) creates a shut-off domain's overlay under the name
@@ -18,13 +19,10 @@ import { currentBranch } from './records';
  */
 const fileNamePart = (name: string): string => name.replaceAll(',', '_');
 
-/** States in which the domain's QEMU process runs, so libvirt names the new overlay through it, not with qemu-img. */
-const LIVE_STATES = new Set(['running', 'paused', 'blocked', 'in shutdown', 'pmsuspended']);
-
 /** Why the snapshot cannot save memory or quiesce as asked on this domain; null when it can. */
 function liveOptionsRefusal(domain: Domain, intent: IntentOf<'create-snapshot'>): Refusal | null {
   const stateIs = `Domain "${domain.name}" is ${domain.state}`;
-  if (intent.memory === true && !LIVE_STATES.has(domain.state)) {
+  if (intent.memory === true && !isLive(domain)) {
     return { code: 'E_NOT_SUPPORTED', message: `${stateIs}: only a running or paused domain has memory to save. Take a disk-only snapshot, or start the domain first.` };
   }
   if (intent.quiesce !== true) return null;
@@ -52,7 +50,7 @@ export const createSnapshot: Planner<'create-snapshot'> = {
     const overlays: Record<string, string> = {};
     for (const tip of current.tips) {
       const folder = dirname(tip.file);
-      if (folder.includes(',') && !LIVE_STATES.has(domain.state)) {
+      if (folder.includes(',') && !isLive(domain)) {
         return refuse('E_NOT_SUPPORTED', `${folder} has a comma in its path: libvirt cannot take a snapshot of a domain that is not running into such a folder. Start the domain, or move its disks.`, { path: folder });
       }
       const path = `${folder}/${fileNamePart(domain.name)}.${fileNamePart(intent.name)}.${fileNamePart(tip.target)}.qcow2`;
@@ -67,7 +65,7 @@ export const createSnapshot: Planner<'create-snapshot'> = {
       `Take snapshot ${intent.name} of ${Object.keys(overlays).join(', ')}: the current files become its saved state, new files take the changes from now on.`,
       ...(memoryFile !== null ? [`The VM's memory is saved to ${memoryFile} (as large as the RAM it uses); the VM pauses while it is written, then carries on as it was.`] : []),
       ...(intent.quiesce === true ? ['The guest agent freezes the file systems while the snapshot is taken.'] : []),
-      ...(LIVE_STATES.has(domain.state) && memoryFile === null ? [domain.state === 'paused' ? 'The VM stays paused.' : 'The VM keeps running.'] : []),
+      ...(isLive(domain) && memoryFile === null ? [domain.state === 'paused' ? 'The VM stays paused.' : 'The VM keeps running.'] : []),
     ].join(' ');
     const step = {
       kind: 'create-snapshot' as const,

@@ -2,6 +2,7 @@
  * The steps several operations build: define the domain, set the current snapshot, new overlays for a revert,
  * commit, rebase, snapshot records, trash. Steps hold arguments only; `step-command.ts` makes them commands.
  */
+import { isLiveState } from '../../domain-state';
 import type { Branch, BranchTip, Domain, Layer, Snapshot } from '../../model';
 import { basename, dirname } from '../../paths';
 import type { BranchRecords, Refusal, Step } from '../plan';
@@ -21,9 +22,6 @@ export function setCurrentStep(domain: Domain, snapshot: string): Step {
 /** How long a clean shutdown may take before the operation gives up, changing nothing, by default. */
 export const SHUTDOWN_TIMEOUT_S = 120;
 
-/** States in which the domain's QEMU runs. */
-const LIVE = new Set(['running', 'paused', 'blocked', 'in shutdown', 'pmsuspended']);
-
 /** What an operation that changes the disks' files asks of a live domain (intent.ts, `power`). */
 export interface Power {
   stop?: 'shutdown' | 'force' | 'save' | undefined;
@@ -32,7 +30,7 @@ export interface Power {
 }
 
 /** Whether the domain's QEMU runs, so that an operation on its files must stop it first. */
-export const isLive = (domain: Domain): boolean => LIVE.has(domain.state);
+export const isLive = (domain: Domain): boolean => isLiveState(domain.state);
 
 /**
  * Where `virsh save` keeps the memory of the state left as branch `branch`, beside the domain's first disk, when
