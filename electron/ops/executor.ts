@@ -31,9 +31,9 @@ export interface ExecuteDeps {
 /**
  * Test hook for the crash tests (docs/safety.md, rule 5): SNAPTREE_CRASH_AT="N:started" kills the process with SIGKILL
  * once step N is journaled as started, "N:ran" once it ran but before that is journaled, "N:done" once it is journaled
- * as done.
+ * as done, "N:job" once the block job step N started runs in QEMU.
  */
-function crashPoint(index: number, phase: 'started' | 'ran' | 'done'): void {
+function crashPoint(index: number, phase: 'started' | 'job' | 'ran' | 'done'): void {
   if (process.env.SNAPTREE_CRASH_AT === `${index}:${phase}`) process.kill(process.pid, 'SIGKILL');
 }
 
@@ -108,7 +108,7 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLo
     record.state = 'started';
     await save(entry);
     crashPoint(i, 'started');
-    await runStep(step, ctx);
+    await runStep(step, { ...ctx, onJobStarted: () => crashPoint(i, 'job') });
     crashPoint(i, 'ran');
     record.state = 'done';
     await save(entry);

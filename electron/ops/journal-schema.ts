@@ -30,6 +30,8 @@ const STEP_KINDS = {
   'restore-domain': true,
   rebase: true,
   commit: true,
+  'block-commit': true,
+  'block-pull': true,
   trash: true,
   'keep-copy': true,
   repair: true,

@@ -50,7 +50,10 @@ function foldersOf(step: Step): string[] {
     case 'keep-copy':
       return [dirname(step.path)];
     case 'commit':
+    case 'block-commit':
       return [dirname(step.top), dirname(step.base)];
+    case 'block-pull':
+      return [dirname(step.top)];
     case 'create-snapshot':
       return [...Object.values(step.overlays), ...(step.memoryFile ? [step.memoryFile] : [])].map((path) => dirname(path));
     case 'stop-domain':
@@ -68,6 +71,11 @@ function usesOf(step: Step, chains: Chains, previousBacking: string[]): Use[] {
     case 'commit':
       // qemu-img commit opens the top read-write with its whole chain, and writes the base.
       return [{ path: step.top, writes: true }, { path: step.base, writes: true }, ...read(chains.of(step.top, step.format))];
+    case 'block-commit':
+      // QEMU writes the base, and the header of the layer above the top (its new backing); the chain is the disk's.
+      return [{ path: step.base, writes: true }, ...read(chains.of(step.top, 'qcow2'))];
+    case 'block-pull':
+      return [{ path: step.top, writes: true }, ...read(chains.of(step.top, 'qcow2'))];
     case 'rebase':
       return [
         { path: step.path, writes: true },

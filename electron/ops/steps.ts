@@ -16,6 +16,7 @@ import { resolveBackingName } from '../scan/layers';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
 import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, memoryFingerprint, removeOverlayFile, secureFile, secureOverlay } from './new-files';
+import { runBlockJob } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
@@ -31,6 +32,8 @@ export interface StepContext {
   /** Percent done of the running step, when the tool reports it. */
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
+  /** Called once a block job the step starts runs in QEMU. */
+  onJobStarted?: () => void;
 }
 
 function needVirsh(ctx: StepContext): Virsh {
@@ -341,6 +344,8 @@ const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise
   'restore-domain': runRestore,
   rebase: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
   commit: (step, ctx) => qemuImg(ctx, argsFor(step, 'qemu-img')),
+  'block-commit': (step, ctx) => runBlockJob(step, argsFor(step, 'virsh'), needVirsh(ctx), ctx),
+  'block-pull': (step, ctx) => runBlockJob(step, argsFor(step, 'virsh'), needVirsh(ctx), ctx),
   trash: runTrash,
   'keep-copy': runKeepCopy,
   repair: runRepair,
@@ -445,7 +450,12 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       }
       return;
     case 'commit':
+    case 'block-commit':
       throw new AppError('E_NOT_SUPPORTED', 'A commit cannot be undone; recovery finishes the operation instead.');
+    case 'block-pull':
+      // The active layer holds a copy of what it read through the layers below it: every read is as before, and
+      // the layers it no longer builds on come back from the trash with the steps after it.
+      return;
     case 'repair':
       throw new AppError('E_NOT_SUPPORTED', 'A repair cannot be undone; recovery finishes the operation instead, and the copy in the trash is the way back.');
     default:

@@ -12,7 +12,7 @@ import type { Domain, Source } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
 import type { Engine } from '../engine';
 import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
-import { qemuImgSame } from '../tools/qemu-img';
+import { qemuImgCompare } from '../tools/qemu-img';
 import { qemuImgSync, virshSync } from './lab';
 
 /** Each node's view per disk: a snapshot's saved state, a branch's tip. */
@@ -44,7 +44,8 @@ export async function expectSameViews(domain: Domain, before: Record<string, str
     if (changed.some((c) => key.startsWith(`${c}/`))) continue;
     const file = now[key];
     expect(file, `${key} still exists`).toBeDefined();
-    const same = await qemuImgSame({ path: exported, format: 'raw' }, { path: file as string, format: domain.layers[file as string]?.format ?? 'qcow2' });
+    // Read shared (-U): a running VM holds its chain; it writes nothing while the test looks (it has no OS).
+    const { identical: same } = await qemuImgCompare({ path: exported, format: 'raw' }, { path: file as string, format: domain.layers[file as string]?.format ?? 'qcow2' }, true);
     expect(same, `${key} reads the same bytes`).toBe(true);
   }
 }

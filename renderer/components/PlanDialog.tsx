@@ -1,5 +1,5 @@
 import { useEffect, useRef, type ReactElement, type RefObject } from 'react';
-import { commandLine } from '../../shared/ops/format-plan';
+import { commandLine, powerLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
 import { formatBytes } from '../../shared/snapshot-graph';
@@ -29,6 +29,7 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
 }
 
 function PlanBody({ plan }: { plan: Plan }): ReactElement {
+  const power = powerLine(plan);
   const commands = plan.steps.flatMap((s) => {
     const line = stepLine(s, plan.source);
     return line === null ? [] : [commandLine(line)];
@@ -47,7 +48,7 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
       </div>
       <p className="plan-facts">
         Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
-        {plan.impact.mustStop ? (plan.steps.some((s) => s.kind === 'stop-domain') ? ' · the VM is stopped first' : ' · the VM must be shut off') : ''}
+        {power !== null ? ` · ${power}` : ''}
         {plan.pointOfNoReturn !== null ? ` · from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished` : ''}
       </p>
       {plan.warnings.map((w) => (

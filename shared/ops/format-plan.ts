@@ -34,8 +34,16 @@ export function formatPlan(plan: Plan): string {
   list('removes branches', impact.removedBranches);
   if (impact.renamed !== null) lines.push(`  renames branch ${impact.renamed.from} to ${impact.renamed.to}`);
   lines.push(`  disk space needed: about ${formatBytes(impact.spaceBytes)}`);
-  if (impact.mustStop) lines.push(plan.steps.some((s) => s.kind === 'stop-domain') ? '  the domain is stopped first' : '  the domain must be shut off');
+  const power = powerLine(plan);
+  if (power !== null) lines.push(`  ${power}`);
   if (plan.pointOfNoReturn !== null) lines.push(`  from step ${plan.pointOfNoReturn + 1} on it cannot be undone, only finished`);
   for (const warning of plan.warnings) lines.push(`  note: ${warning}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What happens to the VM, in a few words: stopped first, must be shut off, or kept running by block jobs; null when nothing is said. */
+export function powerLine(plan: Plan): string | null {
+  if (plan.impact.mustStop) return plan.steps.some((s) => s.kind === 'stop-domain') ? 'the VM is stopped first' : 'the VM must be shut off';
+  if (plan.steps.some((s) => s.kind === 'block-commit' || s.kind === 'block-pull')) return 'the VM keeps running: QEMU changes the files it has open, by block jobs';
+  return null;
 }

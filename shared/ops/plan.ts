@@ -55,6 +55,14 @@ export type Step = StepBase &
     | { kind: 'rebase'; path: string; format: string; backing: string; backingFormat: string; unsafe: boolean }
     /** `format`: the committed top's own format. */
     | { kind: 'commit'; top: string; format: string; base: string }
+    /**
+     * A block job on a running (or paused) domain's disk `target`, done by QEMU while the VM runs: `top` and the
+     * layers between it and `base` are folded into `base`. With `active`, `top` is the disk's active layer and the
+     * disk then pivots onto `base`; otherwise the layer above `top` reads from `base` once the job ends.
+     */
+    | { kind: 'block-commit'; domain: string; target: string; top: string; base: string; active: boolean }
+    /** A block job on a running domain's disk `target`: its active layer `top` copies in what the layers between it and `base` hold, then builds on `base`. */
+    | { kind: 'block-pull'; domain: string; target: string; top: string; base: string }
     | { kind: 'trash'; path: string }
     /** A copy kept in the operation's trash folder: the way back from a repair. */
     | { kind: 'keep-copy'; path: string; copy: string }

@@ -58,6 +58,11 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
       return ['restore', '--file', step.memoryFile, '--xml', run.xmlFile ?? `<definition of ${step.domain} as defined above>`, ...(step.paused ? ['--paused'] : [])];
     case 'start-domain':
       return ['start', '--domain', step.domain, ...(step.paused ? ['--paused'] : [])];
+    case 'block-commit':
+      // Started without --wait: the engine follows the job, reports its progress and pivots an active one itself.
+      return ['blockcommit', '--domain', step.domain, '--path', step.target, '--top', step.top, '--base', step.base, ...(step.active ? ['--active'] : [])];
+    case 'block-pull':
+      return ['blockpull', '--domain', step.domain, '--path', step.target, '--base', step.base];
     case 'delete-snapshot-metadata':
       return ['snapshot-delete', '--domain', step.domain, '--snapshotname', step.snapshot, '--metadata'];
     case 'redefine-snapshot':

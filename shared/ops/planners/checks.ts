@@ -23,7 +23,10 @@ function touchedBy(step: Step): string[] {
     case 'repair':
       return [step.path];
     case 'commit':
+    case 'block-commit':
       return [step.top, step.base];
+    case 'block-pull':
+      return [step.top];
     case 'keep-copy':
       return [step.path, step.copy];
     case 'create-snapshot':
@@ -103,11 +106,11 @@ function checkSteps(ctx: PlanContext, steps: Step[]): Refusal | null {
   return null;
 }
 
-/** The plan, once its steps pass the checks; its point of no return is its first commit or repair. */
+/** The plan, once its steps pass the checks; its point of no return is its first commit (by qemu-img or a block job) or repair. */
 export function finishPlan(ctx: PlanContext, intent: Intent, steps: Step[], impactOf: Impact, warnings: string[] = []): PlanResult {
   const refusal = checkSteps(ctx, steps);
   if (refusal !== null) return { ok: false, refusal };
-  const firstCommit = steps.findIndex((s) => s.kind === 'commit' || s.kind === 'repair');
+  const firstCommit = steps.findIndex((s) => s.kind === 'commit' || s.kind === 'block-commit' || s.kind === 'repair');
   return {
     ok: true,
     plan: { id: ctx.operationId, intent, source: ctx.scan.source, steps, pointOfNoReturn: firstCommit === -1 ? null : firstCommit, impact: impactOf, warnings },

@@ -1,4 +1,7 @@
-/** Commit a branch tip into its backing file (docs/model.md), refused when anything else depends on that file. */
+/**
+ * Commit a branch tip into its backing file (docs/model.md), refused when anything else depends on that file. The
+ * tip a running or paused VM writes is committed by QEMU (`blockcommit --active`, then a pivot), while it runs.
+ */
 import { basename } from '../../paths';
 import { branchNodeId } from '../../snapshot-graph';
 import type { Step } from '../plan';
@@ -8,10 +11,10 @@ import { otherDependants } from './dependants-of';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { commitStep, defineStep, trashStep } from './steps';
+import { blockCommitStep, commitStep, defineStep, isLive, runningPlace, trashStep } from './steps';
 
 export const commit: Planner<'commit'> = {
-  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, blockJobs: true },
   plan(ctx, intent, domain) {
     const branch = findBranch(domain, intent.branch);
     if (isFailure(branch)) return { ok: false, refusal: branch };
@@ -32,7 +35,13 @@ export const commit: Planner<'commit'> = {
           { base, dependants: others },
         );
       }
-      steps.push(commitStep(domain, tip.file, base, `Commit ${basename(tip.file)} into ${basename(base)}: ${basename(base)} becomes the new baseline of ${tip.target}.`));
+      const sentence = `Commit ${basename(tip.file)} into ${basename(base)}: ${basename(base)} becomes the new baseline of ${tip.target}.`;
+      const running = runningPlace(domain, tip.file);
+      steps.push(
+        running === null
+          ? commitStep(domain, tip.file, base, sentence)
+          : blockCommitStep(domain, running, tip.file, base, `${sentence} QEMU does it while the VM runs, and ${tip.target} then runs on ${basename(base)}.`),
+      );
       written.push(base);
       space += layer.actualSize;
       retarget[tip.file] = base;
@@ -48,7 +57,7 @@ export const commit: Planner<'commit'> = {
       ctx,
       intent,
       steps,
-      impact(domain, { written, trashed, metadata: [`definition of ${domain.name}`], changedNodes: [branchNodeId(branch.name)], spaceBytes: space }),
+      impact(domain, { written, trashed, metadata: [`definition of ${domain.name}`], changedNodes: [branchNodeId(branch.name)], spaceBytes: space, mustStop: !isLive(domain) }),
     );
   },
 };

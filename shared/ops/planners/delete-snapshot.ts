@@ -1,20 +1,24 @@
 /**
  * Delete a snapshot, keeping every other snapshot and branch byte-identical. Per disk, with P its saved state and
- * X its overlay: commit X into P when P's only other dependant is X; else, when X holds no other snapshot's state
- * and is no tip, rebase X's children onto P and trash X; else only the snapshot's record goes.
+ * X its overlay: (1) commit X into P when P's only other dependant is X; else, (2) when X holds no other snapshot's
+ * state and is no tip, rebase X's children onto P and trash X; else only the snapshot's record goes.
+ *
+ * On a running or paused domain, files QEMU has open are changed by QEMU's block jobs, never by qemu-img: X in a
+ * running chain is committed by `blockcommit` (`--active`, then a pivot, when X is the layer the VM writes), and
+ * case 2 copies X into the active layer by `blockpull`. Files no running chain holds are changed as offline.
  */
-import type { Domain, Snapshot, SnapshotDisk } from '../../model';
+import type { Domain, Layer, Snapshot, SnapshotDisk } from '../../model';
 import { basename } from '../../paths';
 import { snapshotNodeId } from '../../snapshot-graph';
 import { dependantsOf } from '../dependants';
-import type { BranchRecords, Step } from '../plan';
+import type { BranchRecords, Refusal, Step } from '../plan';
 import { finishPlan } from './checks';
 import { isFailure, type PlanContext, type Planner } from './context';
 import { otherDependants, snapshotsNaming } from './dependants-of';
 import { findSnapshot } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { commitStep, defineStep, deleteRecordStep, rebaseStep, redefineStep, trashStep } from './steps';
+import { blockCommitStep, blockPullStep, commitStep, defineStep, deleteRecordStep, isLive, rebaseStep, redefineStep, runningPlace, trashStep } from './steps';
 
 /** What the per-disk decisions add up to. */
 interface Merge {
@@ -28,6 +32,70 @@ interface Merge {
   retarget: Record<string, string>;
   /** Paths to rename in snapshot records: every trashed X to its P. */
   replace: Record<string, string>;
+  /** Why a disk cannot be merged while the domain runs. */
+  refusal?: Refusal;
+}
+
+/** Commits X into P (case 1 of the module comment): by qemu-img, or by a block job when the VM runs on X. */
+function commitOverlay(domain: Domain, snapshot: Snapshot, disk: SnapshotDisk, overlay: string, state: string, children: Layer[], out: Merge): void {
+  const running = runningPlace(domain, overlay);
+  const sentence = `Commit ${basename(overlay)} into ${basename(state)} (${disk.target}): the saved state of ${snapshot.name} takes in the changes made after it.`;
+  if (running === null) {
+    out.steps.push(commitStep(domain, overlay, state, sentence));
+  } else {
+    const how = running.at === 0 ? `, and ${disk.target} then runs on ${basename(state)}` : `, and the layer above it then reads from ${basename(state)}`;
+    out.steps.push(blockCommitStep(domain, running, overlay, state, `${sentence} QEMU does it while the VM runs${how}.`));
+  }
+  out.written.push(state);
+  out.space += domain.layers[overlay]?.actualSize ?? 0;
+  // QEMU points the running layer above X at P itself, rewriting its header; every other child takes P's name in its header.
+  const above = running === null ? undefined : running.chain[running.at - 1];
+  if (above !== undefined) out.written.push(above);
+  for (const child of children.filter((c) => c.path !== above)) {
+    out.steps.push(rebaseStep(domain, child, state, true, `Point ${basename(child.path)} at ${basename(state)}, which now holds what ${basename(overlay)} held.`));
+    // Only its header changes (the backing name): the guest reads the same bytes through it.
+    out.written.push(child.path);
+  }
+  out.retarget[overlay] = state;
+}
+
+/**
+ * Copies X into each of its children and rebases them onto P (case 2 of the module comment): a running active
+ * layer by a block pull. A running layer below the active one cannot be: QEMU pulls into the active layer only.
+ */
+function pullIntoChildren(domain: Domain, overlay: string, state: string, children: Layer[], out: Merge): void {
+  const held = domain.layers[overlay]?.actualSize ?? 0;
+  for (const child of children) {
+    const running = runningPlace(domain, child.path);
+    if (running !== null && domain.state !== 'running') {
+      out.refusal ??= {
+        code: 'E_DOMAIN_RUNNING',
+        message: `Domain "${domain.name}" is ${domain.state}: copying ${basename(overlay)}'s data into the layer it writes needs the VM running, for QEMU to put that data on disk as the job ends (it does so when it pauses the VM). Resume it, or shut it down first.`,
+        details: { path: child.path },
+      };
+      return;
+    }
+    if (running !== null && running.at > 0) {
+      out.refusal ??= {
+        code: 'E_DOMAIN_RUNNING',
+        message: `Domain "${domain.name}" is ${domain.state}, and ${basename(child.path)} lies below its active layer: QEMU can copy ${basename(overlay)}'s data only into the active layer while the VM runs. Shut it down first.`,
+        details: { path: child.path },
+      };
+      return;
+    }
+    out.steps.push(
+      running === null
+        ? rebaseStep(domain, child, state, false, `Rebase ${basename(child.path)} onto ${basename(state)}, copying in what ${basename(overlay)} held, so it reads the same.`)
+        : blockPullStep(
+            domain,
+            running,
+            state,
+            `Copy what ${basename(overlay)} holds into ${basename(child.path)}, the layer the VM writes, which then builds on ${basename(state)}: QEMU does it while the VM runs, then the VM is paused for a moment so that QEMU writes it all to disk.`,
+          ),
+    );
+    out.written.push(child.path);
+    out.space += held;
+  }
 }
 
 /** One disk of the snapshot: commit, rebase the children, or keep the files (see the module comment). */
@@ -40,27 +108,12 @@ function mergeDisk(ctx: PlanContext, domain: Domain, snapshot: Snapshot, disk: S
   const onOverlay = dependantsOf(ctx.scan, overlay);
   const overlayIsState = onOverlay.some((d) => d.kind === 'snapshot');
   const overlayIsTip = onOverlay.some((d) => d.kind === 'disk' || d.kind === 'branch');
-  const held = domain.layers[overlay]?.actualSize ?? 0;
   if (onState.length === 0) {
     // P serves only X (and the snapshot going away): fold X into P and let X's users read P.
-    out.steps.push(
-      commitStep(domain, overlay, state, `Commit ${basename(overlay)} into ${basename(state)} (${disk.target}): the saved state of ${snapshot.name} takes in the changes made after it.`),
-    );
-    out.written.push(state);
-    out.space += held;
-    for (const child of children) {
-      out.steps.push(rebaseStep(domain, child, state, true, `Point ${basename(child.path)} at ${basename(state)}, which now holds what ${basename(overlay)} held.`));
-      // Only its header changes (the backing name): the guest reads the same bytes through it.
-      out.written.push(child.path);
-    }
-    out.retarget[overlay] = state;
+    commitOverlay(domain, snapshot, disk, overlay, state, children, out);
   } else if (!overlayIsState && !overlayIsTip && children.length > 0) {
     // P is shared, but X only carries its children: copy X's data into each child and let it go.
-    for (const child of children) {
-      out.steps.push(rebaseStep(domain, child, state, false, `Rebase ${basename(child.path)} onto ${basename(state)}, copying in what ${basename(overlay)} held, so it reads the same.`));
-      out.written.push(child.path);
-      out.space += held;
-    }
+    pullIntoChildren(domain, overlay, state, children, out);
   } else {
     const why = onState.map((d) => d.description).join('; ');
     out.warnings.push(
@@ -101,12 +154,13 @@ function recordUpdates(ctx: PlanContext, domain: Domain, snapshot: Snapshot, rep
 }
 
 export const deleteSnapshot: Planner<'delete-snapshot'> = {
-  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false },
+  guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, blockJobs: true },
   plan(ctx, intent, domain) {
     const snapshot = findSnapshot(domain, intent.snapshot);
     if (isFailure(snapshot)) return { ok: false, refusal: snapshot };
     const merge: Merge = { steps: [], written: [], trashed: [], warnings: [], space: 0, retarget: {}, replace: {} };
     for (const disk of intent.metadataOnly ? [] : snapshot.disks) mergeDisk(ctx, domain, snapshot, disk, merge);
+    if (merge.refusal !== undefined) return { ok: false, refusal: merge.refusal };
     const updates = recordUpdates(ctx, domain, snapshot, merge.replace);
     // The memory the snapshot saved goes with its record: nothing else can resume from it.
     if (!intent.metadataOnly && snapshot.memoryFile !== null) merge.trashed.push(snapshot.memoryFile);
@@ -128,6 +182,7 @@ export const deleteSnapshot: Planner<'delete-snapshot'> = {
         changedNodes: [snapshotNodeId(snapshot.name)],
         removedSnapshots: [snapshot.name],
         spaceBytes: merge.space,
+        mustStop: !isLive(domain),
       }),
       merge.warnings,
     );

@@ -15,6 +15,8 @@ export interface GuardOptions {
   needsLibvirt: boolean;
   /** The operation is the fix for a problem the scan reported (repairing an image), so errors do not refuse it. */
   allowProblems: boolean;
+  /** On a running or paused domain, the planner changes the files QEMU has open by block jobs, while the VM runs. */
+  blockJobs?: boolean;
   /** The operation can stop a live domain first when the intent says how (`stop`); the refusal says so. */
   stoppable?: boolean;
   /**
@@ -39,7 +41,8 @@ export function guardDomain(domains: Domain[], name: string, options: GuardOptio
   if (!options.allowProblems && broken !== undefined) {
     return { code: 'E_NOT_SUPPORTED', message: `Domain "${name}" has a problem to fix first: ${broken.message}`, details: { problem: broken } };
   }
-  if (options.needsShutOff && domain.state !== 'shut off' && domain.state !== 'folder') {
+  const byBlockJobs = options.blockJobs === true && (domain.state === 'running' || domain.state === 'paused');
+  if (options.needsShutOff && !byBlockJobs && domain.state !== 'shut off' && domain.state !== 'folder') {
     return {
       code: 'E_DOMAIN_RUNNING',
       message: `Domain "${name}" is ${domain.state}. ${

@@ -138,3 +138,30 @@ export function revertSteps(
   }
   return { creates, disks, setCurrent: setCurrentStep(domain, snapshot.name) };
 }
+
+/** Where a layer sits in a running or paused domain's disk chains: the disk, its chain (active layer first), the layer's place in it. */
+export interface RunningPlace {
+  target: string;
+  chain: string[];
+  at: number;
+}
+
+/** The place of `path` in the chains QEMU has open for a live domain; null when the domain is not live or no chain holds it. */
+export function runningPlace(domain: Domain, path: string): RunningPlace | null {
+  if (!isLive(domain)) return null;
+  for (const disk of domain.disks) {
+    const at = disk.chain.indexOf(path);
+    if (at !== -1) return { target: disk.target, chain: disk.chain, at };
+  }
+  return null;
+}
+
+/** QEMU folds `top` into `base` while the VM runs; `active` when `top` is the disk's active layer, which then pivots onto `base`. */
+export function blockCommitStep(domain: Domain, place: RunningPlace, top: string, base: string, sentence: string): Step {
+  return { kind: 'block-commit', domain: domain.name, target: place.target, top, base, active: place.at === 0, sentence };
+}
+
+/** QEMU copies into the disk's active layer `top` what lies between it and `base`, while the VM runs. */
+export function blockPullStep(domain: Domain, place: RunningPlace, base: string, sentence: string): Step {
+  return { kind: 'block-pull', domain: domain.name, target: place.target, top: place.chain[0] ?? '', base, sentence };
+}

@@ -1,0 +1,164 @@
+/**
+ * Block jobs on a running domain's disk (docs/safety.md, "Running domains"): QEMU commits or pulls layers while
+ * the VM runs, and the engine follows the job to its end. A job is started without virsh's `--wait`, so that it
+ * outlives the engine: the runner looks at the disk first, and follows a job that runs already (one it started
+ * before a crash) instead of starting another. It reports the job's own progress, pivots an active commit once
+ * QEMU says it is ready, aborts the job on cancel, and checks, from the live definition, that the disk's chain is
+ * the one the step was to leave.
+ */
+import { realpath } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../../shared/errors';
+import type { Step } from '../../shared/ops/plan';
+import { basename } from '../../shared/paths';
+import { domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
+import type { Virsh } from '../tools/virsh';
+
+export type BlockJobStep = Extract<Step, { kind: 'block-commit' | 'block-pull' }>;
+
+/** How often a running job is looked at. */
+const POLL_MS = 100;
+
+/** How many looks a job that is gone gets for the chain to show it done before the step fails. */
+const SETTLE_POLLS = 10;
+
+/** A job as `virsh blockjob --info --raw` reports it: its type in words, and how far it is (`cur` of `end`). */
+export interface JobInfo {
+  type: string;
+  cur: number;
+  end: number;
+}
+
+/** Reads `virsh blockjob --info --raw`; null when the disk has no job (virsh then prints nothing). */
+export function parseJobInfo(stdout: string): JobInfo | null {
+  const field = (name: string) => new RegExp(`^\\s*${name}=(.*)$`, 'm').exec(stdout)?.[1]?.trim();
+  const type = field('type');
+  const cur = Number(field('cur'));
+  const end = Number(field('end'));
+  if (type === undefined || !Number.isFinite(cur) || !Number.isFinite(end)) return null;
+  return { type, cur, end };
+}
+
+/** The type words libvirt gives the job a step starts. */
+function jobType(step: BlockJobStep): string {
+  if (step.kind === 'block-pull') return 'Block Pull';
+  return step.active ? 'Active Block Commit' : 'Block Commit';
+}
+
+async function jobInfo(virsh: Virsh, step: BlockJobStep): Promise<JobInfo | null> {
+  return parseJobInfo(await virsh.run(['blockjob', '--domain', step.domain, '--path', step.target, '--info', '--raw']));
+}
+
+/** A path as the plan names it (canonical), or as it is when it no longer resolves. */
+const canonical = (path: string) => realpath(path).catch(() => path);
+
+/** The disk's chain in the live definition, active layer first, each path canonical. */
+async function liveChain(virsh: Virsh, step: BlockJobStep): Promise<string[]> {
+  const xml = await virsh.run(['dumpxml', '--domain', step.domain]);
+  const disk = domainDisksOf(parseDomainXml(xml)).find((d) => d.target === step.target);
+  if (disk?.file === null || disk?.file === undefined) throw new AppError('E_CHANGED', `${step.domain} has no file disk ${step.target} any more.`, { target: step.target });
+  return Promise.all([disk.file, ...(disk.backingStore ?? [])].map(canonical));
+}
+
+/**
+ * Whether the chain is the one the step leaves: a pull's top builds on `base` right below it; a commit's top is
+ * gone from the chain, and `base` is the disk's active layer (an active commit) or lies below it.
+ */
+export function jobDone(step: BlockJobStep, chain: readonly string[]): boolean {
+  if (step.kind === 'block-pull') return chain[0] === step.top && chain[1] === step.base;
+  const at = chain.indexOf(step.base);
+  if (at === -1 || chain.includes(step.top)) return false;
+  return step.active ? at === 0 : at > 0;
+}
+
+/** Why the step cannot start on this chain (it must hold `top` above `base`, `top` on top for a pull or an active commit); null when it can. */
+export function cannotStart(step: BlockJobStep, chain: readonly string[]): string | null {
+  const top = chain.indexOf(step.top);
+  const base = chain.indexOf(step.base);
+  if (top === -1 || base === -1 || base <= top) return `${basename(step.top)} no longer lies above ${basename(step.base)} in the chain of ${step.target}`;
+  if ((step.kind === 'block-pull' || step.active) && top !== 0) return `${basename(step.top)} is no longer the active layer of ${step.target}`;
+  if (step.kind === 'block-commit' && !step.active && top === 0) return `${basename(step.top)} has become the active layer of ${step.target}`;
+  return null;
+}
+
+/** Aborts the job and waits until QEMU has let it go; the disk stays on the chain it had. */
+async function abortJob(virsh: Virsh, step: BlockJobStep): Promise<void> {
+  await virsh.run(['blockjob', '--domain', step.domain, '--path', step.target, '--abort']).catch(() => undefined);
+  while ((await jobInfo(virsh, step)) !== null) await sleep(POLL_MS);
+}
+
+/** A tool's error message with what it printed on stderr. */
+const toolSaid = (error: unknown) => (error instanceof AppError ? `${error.message} ${String(error.details?.stderr ?? '')}` : String(error));
+
+/**
+ * QEMU rewrites a pulled layer's header (its new backing) before it writes the tables of the data it copied in:
+ * until QEMU flushes, the file on disk names its new backing where that data was, and a host crash would lose it.
+ * Pausing a running VM flushes every disk (QEMU stops its VM that way), so the VM is paused for that moment and
+ * resumed; a paused VM is refused a pull at plan time.
+ */
+async function flushPulled(virsh: Virsh, domain: string): Promise<void> {
+  if ((await virsh.run(['domstate', '--domain', domain])).trim() !== 'running') return;
+  await virsh.run(['suspend', '--domain', domain]);
+  await virsh.run(['resume', '--domain', domain]);
+}
+
+/** What the runner is told by its step context. */
+export interface JobContext {
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+  /** Called once QEMU has taken the job (the crash tests kill the engine there, mid-job). */
+  onJobStarted?: () => void;
+}
+
+/**
+ * Runs the step's block job (started by the virsh command `start`) to its end, or follows the one that runs
+ * already (see the module comment). A job of another kind on the disk is never touched: the step fails and says so.
+ */
+export async function runBlockJob(step: BlockJobStep, start: readonly string[], virsh: Virsh, ctx: JobContext): Promise<void> {
+  let started = false;
+  let settling = 0;
+  for (;;) {
+    // The job first: once it is gone, the chain read after it is the one it left.
+    const job = await jobInfo(virsh, step);
+    const chain = await liveChain(virsh, step);
+    if (job === null && jobDone(step, chain)) {
+      if (step.kind === 'block-pull') await flushPulled(virsh, step.domain);
+      return;
+    }
+    if (job !== null && job.type !== jobType(step)) {
+      throw new AppError('E_CHANGED', `Another block job (${job.type}) runs on ${step.target} of ${step.domain}; wait for it to end, then try again.`, { target: step.target, job: job.type });
+    }
+    if (ctx.signal?.aborted === true) {
+      if (job !== null) await abortJob(virsh, step);
+      throw new AppError('E_CANCELLED', `Cancelled: the block job on ${step.target} was stopped, and ${step.domain} goes on running on the files it had.`);
+    }
+    if (job === null) {
+      if (started && settling < SETTLE_POLLS) {
+        // libvirt may drop the job a moment before its definition shows what the job left.
+        settling++;
+        await sleep(POLL_MS);
+        continue;
+      }
+      if (started) {
+        throw new AppError('E_TOOL', `The block job on ${step.target} of ${step.domain} ended before it finished (QEMU stopped it); the disk stays on the files it had.`, { target: step.target });
+      }
+      const why = cannotStart(step, chain);
+      if (why !== null) throw new AppError('E_CHANGED', `${why}: the disk changed since the plan was made.`, { target: step.target, chain });
+      await virsh.run(start);
+      started = true;
+      ctx.onJobStarted?.();
+      continue;
+    }
+    started = true;
+    if (job.end > 0) ctx.onProgress?.(Math.min(100, Math.floor((job.cur * 100) / job.end)));
+    // libvirt reports cur = end for a job that waits to be pivoted only once QEMU says it is ready.
+    if (step.kind === 'block-commit' && step.active && job.end > 0 && job.cur === job.end) {
+      await virsh.run(['blockjob', '--domain', step.domain, '--path', step.target, '--pivot']).catch((error: unknown) => {
+        // Asked a moment early: the job goes on, and is looked at again.
+        if (!/not ready/i.test(toolSaid(error))) throw error;
+      });
+      continue;
+    }
+    await sleep(POLL_MS);
+  }
+}

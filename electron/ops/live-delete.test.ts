@@ -1,0 +1,188 @@
+/**
+ * Real libvirt and QEMU (TCG, no guest OS): deleting snapshots of a running or paused domain and committing its
+ * current tip, by QEMU's block jobs while the VM runs (S7). Every other node reads the same bytes, the records
+ * name real files, no job is left behind, and the VM goes on writing where it wrote. The tests write into the
+ * running disk through QEMU's own block layer and read the running chain shared (`-U`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import type { Intent, Step } from '../../shared/ops/plan';
+import { stepLine } from '../../shared/ops/step-command';
+import type { Engine } from '../engine';
+import { withEngineLab } from '../test-support/engine-lab';
+import { applyChecked, backingOf, expectSameViews, exportViews } from '../test-support/checks';
+import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
+import { qemuImgCreate } from '../tools/qemu-img';
+import { writePattern } from '../tools/qemu-io';
+
+const MiB = 1024 * 1024;
+const source = { kind: 'libvirt' as const, uri: TEST_URI };
+let lab: TestLab;
+let engine: Engine;
+
+withEngineLab((made, opened) => {
+  lab = made;
+  engine = opened;
+});
+
+/** Writes `pattern` at `offset` into the running VM's vda through QEMU's block layer, and flushes it. */
+function guestWrite(vm: string, pattern: number, offset: string): void {
+  for (const command of [`write -P ${pattern} ${offset} 64k`, 'flush']) {
+    const said = virshSync(['qemu-monitor-command', '--domain', vm, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "${command}"`]);
+    expect(said).not.toMatch(/error|failed/i);
+  }
+}
+
+/** Whether `file`, read with its chain while a VM holds it, has `pattern` at `offset`. */
+function reads(file: string, pattern: number, offset: string): boolean {
+  const run = spawnSync('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', `read -P ${pattern} ${offset} 64k`, file], { encoding: 'utf8' });
+  const said = `${run.stdout}${run.stderr}`;
+  if (said.includes('Pattern verification failed')) return false;
+  if (run.status !== 0) throw new Error(`qemu-io failed: ${said}`);
+  return true;
+}
+
+const state = (vm: string): string => virshSync(['domstate', '--domain', vm]).trim();
+/** The running disk's active file, from the live definition. */
+const liveSource = (vm: string): string => /<source file='([^']+)'/.exec(virshSync(['dumpxml', '--domain', vm]))?.[1] ?? '';
+const noJob = (vm: string): string => virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--info', '--raw']).trim();
+const overlay = (vm: string, snap: string): string => lab.path(`${vm}.${snap}.vda.qcow2`);
+
+async function planned(intent: Intent): Promise<Step[]> {
+  const plan = await engine.plan(source, intent);
+  if (!plan.ok) throw new Error(`${plan.refusal.code}: ${plan.refusal.message}`);
+  return plan.plan.steps;
+}
+
+async function refusal(intent: Intent): Promise<string> {
+  const plan = await engine.plan(source, intent);
+  return plan.ok ? 'planned' : `${plan.refusal.code}: ${plan.refusal.message}`;
+}
+
+/** A running domain on base → s1 → s2 → s3 (snapshots taken live by the engine), each layer written by the VM. */
+async function seed(name: string): Promise<string> {
+  const base = lab.path(`${name}.qcow2`);
+  await qemuImgCreate(base, { size: 32 * MiB });
+  await writePattern(base, 'qcow2', 0x10, 0, MiB);
+  const vm = await lab.define({ name, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+  virshSync(['start', '--domain', vm]);
+  for (const [i, snap] of ['s1', 's2', 's3'].entries()) {
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: snap });
+    guestWrite(vm, 0x21 + i, `${i + 1}M`);
+  }
+  return vm;
+}
+
+/** Exports every node's view of the domain, for expectSameViews after the operation. */
+async function viewsOf(vm: string): Promise<Record<string, string>> {
+  return exportViews(await engine.scanDomain(source, vm), lab.path(`views-${vm}-${Date.now()}`));
+}
+
+describe('S7: deleting snapshots of a running domain by block jobs', () => {
+  test('a middle snapshot: QEMU commits its layer into its saved state, the VM keeps running, every other node reads the same', async () => {
+    const vm = await seed('mid');
+    const views = await viewsOf(vm);
+    const steps = await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's2' });
+    expect(steps.map((s) => s.kind)).toEqual(['block-commit', 'redefine-snapshot', 'delete-snapshot-metadata', 'trash']);
+    expect(stepLine(steps[0] as Step, source)).toEqual(['virsh', '-c', TEST_URI, 'blockcommit', '--domain', vm, '--path', 'vda', '--top', overlay(vm, 's2'), '--base', overlay(vm, 's1')]);
+    expect(steps[0]?.sentence).toMatch(/QEMU does it while the VM runs/);
+    const after = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2' });
+    expect(state(vm)).toBe('running');
+    expect(noJob(vm)).toBe('');
+    await expectSameViews(after, views, ['s:s2']);
+    expect(backingOf(overlay(vm, 's3'))).toBe(overlay(vm, 's1'));
+    expect(existsSync(overlay(vm, 's2'))).toBe(false);
+    expect(after.snapshots.find((s) => s.name === 's3')?.parent).toBe('s1');
+    // The VM writes on where it wrote, and reads what it had.
+    guestWrite(vm, 0x5a, '5M');
+    expect(reads(overlay(vm, 's3'), 0x5a, '5M') && reads(overlay(vm, 's3'), 0x22, '2M')).toBe(true);
+
+    // Paused, the snapshot below goes the same way, and the VM stays paused.
+    virshSync(['suspend', '--domain', vm]);
+    const paused = await viewsOf(vm);
+    const again = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    expect(state(vm)).toBe('paused');
+    await expectSameViews(again, paused, ['s:s1']);
+    expect(backingOf(overlay(vm, 's3'))).toBe(lab.path('mid.qcow2'));
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('the snapshot below the top: an active commit, and the disk pivots onto its saved state', async () => {
+    const vm = await seed('top');
+    const views = await viewsOf(vm);
+    const steps = await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's3' });
+    expect(steps.map((s) => s.kind)).toEqual(['block-commit', 'define-domain', 'delete-snapshot-metadata', 'trash']);
+    expect(stepLine(steps[0] as Step, source)?.slice(-1)).toEqual(['--active']);
+    const after = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's3' });
+    expect(state(vm)).toBe('running');
+    expect(noJob(vm)).toBe('');
+    expect(liveSource(vm)).toBe(overlay(vm, 's2'));
+    expect(after.disks[0]?.file).toBe(overlay(vm, 's2'));
+    expect(after.branches.find((b) => b.current)?.tips[0]?.file).toBe(overlay(vm, 's2'));
+    await expectSameViews(after, views, ['s:s3']);
+    guestWrite(vm, 0x5b, '6M');
+    expect(reads(overlay(vm, 's2'), 0x5b, '6M') && reads(overlay(vm, 's2'), 0x23, '3M')).toBe(true);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('a saved state other nodes share: the running layer pulls in the data and builds on it; below the running layer it is refused', async () => {
+    const base = lab.path('pull.qcow2');
+    await qemuImgCreate(base, { size: 32 * MiB });
+    await writePattern(base, 'qcow2', 0x10, 0, MiB);
+    const vm = await lab.define({ name: 'pull', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
+    await writePattern(overlay(vm, 's1'), 'qcow2', 0x21, MiB, MiB);
+    // A branch on base keeps it shared; with s2's record gone, s1's layer is no saved state and no tip.
+    await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
+    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's2' });
+    await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2', metadataOnly: true });
+    virshSync(['start', '--domain', vm]);
+    guestWrite(vm, 0x22, '2M');
+    const views = await viewsOf(vm);
+    const steps = await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    expect(steps.map((s) => s.kind)).toEqual(['block-pull', 'delete-snapshot-metadata', 'trash']);
+    expect(stepLine(steps[0] as Step, source)).toEqual(['virsh', '-c', TEST_URI, 'blockpull', '--domain', vm, '--path', 'vda', '--base', base]);
+    const after = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    expect(state(vm)).toBe('running');
+    expect(noJob(vm)).toBe('');
+    expect(backingOf(overlay(vm, 's2'))).toBe(base);
+    expect(existsSync(overlay(vm, 's1'))).toBe(false);
+    await expectSameViews(after, views, ['s:s1']);
+    expect(reads(overlay(vm, 's2'), 0x21, '1M') && reads(overlay(vm, 's2'), 0x22, '2M')).toBe(true);
+
+    // s3's saved state shared with a branch, its layer no saved state and two layers below the running one: QEMU
+    // pulls into the active layer only, so that is refused while the VM runs.
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's3' });
+    await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's3', branch: 'alt2', stop: 'force' });
+    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main', start: 'running' });
+    for (const snap of ['s4', 's5']) await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: snap });
+    await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's4', metadataOnly: true });
+    expect(await refusal({ op: 'delete-snapshot', domain: vm, snapshot: 's3' })).toMatch(/^E_DOMAIN_RUNNING: .*lies below its active layer.*Shut it down first/);
+    // Paused, a pull is refused too: QEMU puts the pulled data on disk when it pauses a running VM.
+    virshSync(['suspend', '--domain', vm]);
+    await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's5', metadataOnly: true });
+    expect(await refusal({ op: 'delete-snapshot', domain: vm, snapshot: 's3' })).toMatch(/^E_DOMAIN_RUNNING: .* is paused: copying .*Resume it, or shut it down first/);
+    virshSync(['destroy', '--domain', vm]);
+  });
+});
+
+describe('S7: committing the current tip of a running domain', () => {
+  test('refused while its backing file holds a snapshot; once nothing else depends on it, an active commit and a pivot', async () => {
+    const vm = await seed('commit');
+    expect(await refusal({ op: 'commit', domain: vm, branch: 'main' })).toMatch(/^E_SHARED_BACKING: /);
+    for (const snap of ['s3', 's2', 's1']) await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: snap, metadataOnly: true });
+    const views = await viewsOf(vm);
+    const steps = await planned({ op: 'commit', domain: vm, branch: 'main' });
+    expect(steps.map((s) => s.kind)).toEqual(['block-commit', 'define-domain', 'trash']);
+    const plan = await engine.plan(source, { op: 'commit', domain: vm, branch: 'main' });
+    expect(plan.ok && plan.plan.impact.mustStop).toBe(false);
+    const after = await applyChecked(engine, source, { op: 'commit', domain: vm, branch: 'main' });
+    expect(state(vm)).toBe('running');
+    expect(noJob(vm)).toBe('');
+    expect(liveSource(vm)).toBe(overlay(vm, 's2'));
+    await expectSameViews(after, views);
+    virshSync(['destroy', '--domain', vm]);
+  });
+});
