@@ -1,6 +1,7 @@
 /**
- * A kill -9 at every step of S1, S3, S4, S5, a repair and S7's revert of a running domain (powered off first,
- * started after), each before the step runs, after it ran but before the journal says so, and after; then
+ * A kill -9 at every step of S1, S3, S4, S5, a repair, S7's revert of a running domain (powered off first,
+ * started after) and S7's deletes and commit by block jobs, each before the step runs, after it ran but before the
+ * journal says so, and after, and while a block job the step started runs in QEMU; then
  * recovery (docs/safety.md, rule 5). The domain ends in its before or after state with rules 1–4 of
  * docs/safety.md holding.
  */
@@ -82,6 +83,11 @@ const SCENARIOS: Scenario[] = [
     args: (vm) => ['revert', vm, 's1', '--branch', 'new', '--stop', 'force', '--start'],
     changes: ['b:main', 'b:new'],
   },
+  // S7 by block jobs, killed also while the job runs in QEMU ("N:job"): a commit below the running layer, an
+  // active commit that waits for its pivot, and the current tip committed live.
+  { name: 'S7 delete a middle snapshot of a running domain', running: true, intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's2' }), changes: ['s:s2'] },
+  { name: 'S7 delete the snapshot below the running layer', running: true, intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's3' }), changes: ['s:s3'] },
+  { name: 'S7 commit the tip a running domain writes', running: true, flatten: true, intent: (vm) => ({ op: 'commit', domain: vm, branch: 'main' }), changes: ['b:main'] },
 ];
 
 /** Powers the domain off if it runs, so that its files can be compared and it can be started by the checks. */
@@ -89,12 +95,18 @@ function shutOff(vm: string): void {
   if (virshSync(['domstate', '--domain', vm]).trim() !== 'shut off') virshSync(['destroy', '--domain', vm]);
 }
 
-async function stepCount(scenario: Scenario): Promise<number> {
+/** Where each step is killed: before it runs, after, after its journal says so; and while a block job it started runs. */
+async function killPoints(scenario: Scenario): Promise<string[]> {
   const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false, scenario.running ?? false);
   const plan = await engine.plan(source, scenario.intent(vm));
   if (!plan.ok) throw new Error(plan.refusal.message);
   shutOff(vm);
-  return plan.plan.steps.length;
+  return plan.plan.steps.flatMap((step, i) => [
+    `${i}:started`,
+    ...(step.kind === 'block-commit' || step.kind === 'block-pull' ? [`${i}:job`] : []),
+    `${i}:ran`,
+    `${i}:done`,
+  ]);
 }
 
 beforeAll(async () => {
@@ -110,45 +122,45 @@ afterAll(async () => {
 
 describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenario) => {
   test('ends in its before or after state with the safety rules holding', async () => {
-    const steps = await stepCount(scenario);
-    expect(steps).toBeGreaterThan(0);
-    for (let step = 0; step < steps; step++) {
-      for (const phase of ['started', 'ran', 'done']) {
-        const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false, scenario.running ?? false);
-        scenario.damage?.(vm);
-        const before: Domain = await engine.scanDomain(source, vm);
-        const views = exportViews(before, lab.path(`views-${vm}`));
-        const diskBefore = diskSource(vm, 'vda');
-        const intent = scenario.intent(vm);
-        const args =
-          scenario.args?.(vm) ??
-          {
-            'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
-            'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
-            commit: ['commit', vm, 'main'],
-            repair: ['repair', vm, diskBefore, '--all'],
-          }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'repair'];
-        const child = spawnSync(process.execPath, [BIN, ...args, '--connect', TEST_URI, '--yes'], {
-          env: { ...process.env, SNAPTREE_CRASH_AT: `${step}:${phase}` },
-          encoding: 'utf8',
-        });
-        expect(child.signal, `killed at ${step}:${phase}\n${child.stderr}`).toBe('SIGKILL');
+    const points = await killPoints(scenario);
+    expect(points.length).toBeGreaterThan(0);
+    for (const point of points) {
+      const vm = await seed(scenario.fork ?? false, scenario.flatten ?? false, scenario.running ?? false);
+      scenario.damage?.(vm);
+      const before: Domain = await engine.scanDomain(source, vm);
+      const views = exportViews(before, lab.path(`views-${vm}`));
+      const diskBefore = diskSource(vm, 'vda');
+      const intent = scenario.intent(vm);
+      const args =
+        scenario.args?.(vm) ??
+        {
+          'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
+          'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
+          commit: ['commit', vm, 'main'],
+          repair: ['repair', vm, diskBefore, '--all'],
+        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'repair'];
+      const child = spawnSync(process.execPath, [BIN, ...args, '--connect', TEST_URI, '--yes'], {
+        env: { ...process.env, SNAPTREE_CRASH_AT: point },
+        encoding: 'utf8',
+      });
+      expect(child.signal, `killed at ${point}\n${child.stderr}`).toBe('SIGKILL');
 
-        const reports = await engine.recover();
-        expect(reports.map((r) => r.outcome)).toEqual([expect.stringMatching(/finished|rolled-back/)]);
-        expect(await unfinishedJournals()).toEqual([]);
+      const reports = await engine.recover();
+      expect(reports.map((r) => r.outcome)).toEqual([expect.stringMatching(/finished|rolled-back/)]);
+      expect(await unfinishedJournals()).toEqual([]);
 
-        // A finished S7 leaves the domain running; its files are compared and it is started with it shut off.
-        if (scenario.running === true && reports[0]?.outcome !== 'rolled-back') expect(virshSync(['domstate', '--domain', vm]).trim(), `after ${step}:${phase}`).toBe('running');
-        shutOff(vm);
-        const after = await engine.scanDomain(source, vm);
-        const rolledBack = reports[0]?.outcome === 'rolled-back';
-        if (rolledBack) expect(diskSource(vm, 'vda')).toBe(diskBefore);
-        await expectSameViews(after, views, rolledBack ? [] : scenario.changes);
-        expectSnapshotRecordsTrue(vm);
-        expectStarts(vm);
-        if (intent.op === 'repair') expect((await engine.check(source, vm))[0]?.healthy, `healthy after ${step}:${phase}`).toBe(!rolledBack);
-      }
+      // A finished S7 leaves the domain running; its files are compared and it is started with it shut off.
+      if (scenario.running === true && reports[0]?.outcome !== 'rolled-back') expect(virshSync(['domstate', '--domain', vm]).trim(), `after ${point}`).toBe('running');
+      // No block job is left behind on a domain that runs.
+      if (virshSync(['domstate', '--domain', vm]).trim() === 'running') expect(virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--info', '--raw']).trim(), `after ${point}`).toBe('');
+      shutOff(vm);
+      const after = await engine.scanDomain(source, vm);
+      const rolledBack = reports[0]?.outcome === 'rolled-back';
+      if (rolledBack) expect(diskSource(vm, 'vda')).toBe(diskBefore);
+      await expectSameViews(after, views, rolledBack ? [] : scenario.changes);
+      expectSnapshotRecordsTrue(vm);
+      expectStarts(vm);
+      if (intent.op === 'repair') expect((await engine.check(source, vm))[0]?.healthy, `healthy after ${point}`).toBe(!rolledBack);
     }
   });
 });

@@ -54,7 +54,8 @@ describe('nodeActions', () => {
 
   test("what the engine would refuse is disabled with the engine's reason", () => {
     const running = actionsOf(scanOf('running'), 's:s1');
-    expect(running.find((a) => a.id === 'delete-snapshot')?.disabled).toMatch(/Shut it down first/);
+    // A snapshot of a running domain is deleted by block jobs while it runs; a repair still needs it shut off.
+    expect(running.find((a) => a.id === 'delete-snapshot')?.disabled).toBeNull();
     // A revert stops the VM as the user chooses: a clean shutdown unless "force" is ticked.
     const revert = running.find((a) => a.id === 'revert-branch');
     expect(revert?.disabled).toBeNull();
