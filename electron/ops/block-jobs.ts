@@ -128,6 +128,10 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
     if (job !== null && job.type !== jobType(step)) {
       throw new AppError('E_CHANGED', `Another block job (${job.type}) runs on ${step.target} of ${step.domain}; wait for it to end, then try again.`, { target: step.target, job: job.type });
     }
+    if (job !== null) {
+      started = true;
+      if (job.end > 0) ctx.onProgress?.(Math.min(100, Math.floor((job.cur * 100) / job.end)));
+    }
     if (ctx.signal?.aborted === true) {
       if (job !== null) await abortJob(virsh, step);
       throw new AppError('E_CANCELLED', `Cancelled: the block job on ${step.target} was stopped, and ${step.domain} goes on running on the files it had.`);
@@ -149,8 +153,6 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
       ctx.onJobStarted?.();
       continue;
     }
-    started = true;
-    if (job.end > 0) ctx.onProgress?.(Math.min(100, Math.floor((job.cur * 100) / job.end)));
     // libvirt reports cur = end for a job that waits to be pivoted only once QEMU says it is ready.
     if (step.kind === 'block-commit' && step.active && job.end > 0 && job.cur === job.end) {
       await virsh.run(['blockjob', '--domain', step.domain, '--path', step.target, '--pivot']).catch((error: unknown) => {

@@ -186,3 +186,69 @@ describe('S7: committing the current tip of a running domain', () => {
     virshSync(['destroy', '--domain', vm]);
   });
 });
+
+describe('S7: block job progress and cancel', () => {
+  /** Applies the plan for `intent`, cancelling once its block job reports progress; the percents seen, and the error. */
+  async function cancelled(intent: Intent): Promise<{ percents: number[]; error: unknown }> {
+    const plan = await engine.plan(source, intent);
+    if (!plan.ok) throw new Error(plan.refusal.message);
+    const controller = new AbortController();
+    const percents: number[] = [];
+    const error = await engine
+      .apply(plan.plan, {
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.percent === null) return;
+          percents.push(event.percent);
+          controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    return { percents, error };
+  }
+
+  test("a pull reports the job's progress; Cancel aborts it, and nothing was changed", async () => {
+    const base = lab.path('cpull.qcow2');
+    await qemuImgCreate(base, { size: 512 * MiB });
+    const vm = await lab.define({ name: 'cpull', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
+    await writePattern(overlay(vm, 's1'), 'qcow2', 0x21, 0, 384 * MiB);
+    await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
+    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's2' });
+    await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2', metadataOnly: true });
+    virshSync(['start', '--domain', vm]);
+    const views = await viewsOf(vm);
+    const { percents, error } = await cancelled({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    expect(percents.length).toBeGreaterThan(0);
+    expect(percents.every((p) => p >= 0 && p <= 100)).toBe(true);
+    expect(error).toMatchObject({ code: 'E_CANCELLED', message: expect.stringMatching(/block job on vda was stopped.*Nothing was changed/s) });
+    expect(state(vm)).toBe('running');
+    expect(noJob(vm)).toBe('');
+    expect(backingOf(overlay(vm, 's2'))).toBe(overlay(vm, 's1'));
+    await expectSameViews(await engine.scanDomain(source, vm), views);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('Cancel aborts an active commit, the VM stays on its files, and recovery finishes the operation', async () => {
+    const base = lab.path('ccommit.qcow2');
+    await qemuImgCreate(base, { size: 512 * MiB });
+    const vm = await lab.define({ name: 'ccommit', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
+    await writePattern(overlay(vm, 's1'), 'qcow2', 0x21, 0, 384 * MiB);
+    virshSync(['start', '--domain', vm]);
+    const views = await viewsOf(vm);
+    const { percents, error } = await cancelled({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    expect(percents.length).toBeGreaterThan(0);
+    expect(error).toMatchObject({ code: 'E_CANCELLED', message: expect.stringMatching(/block job on vda was stopped.*virt-snaptree recover/s) });
+    expect(noJob(vm)).toBe('');
+    expect(liveSource(vm)).toBe(overlay(vm, 's1'));
+    expect((await engine.recover()).map((r) => r.outcome)).toEqual(['finished']);
+    expect(state(vm)).toBe('running');
+    expect(liveSource(vm)).toBe(base);
+    const after = await engine.scanDomain(source, vm);
+    expect(after.snapshots).toEqual([]);
+    await expectSameViews(after, views, ['s:s1']);
+    virshSync(['destroy', '--domain', vm]);
+  });
+});
