@@ -5,7 +5,11 @@
  * - commit throughput through the engine against the bare `qemu-img commit` on identical data: target ≥ 0.95×;
  * - rebase throughput through the executor's step runner against the bare `qemu-img rebase`: target ≥ 0.95×;
  * - a revert of a running domain to a snapshot that saved its memory, from Confirm to the VM running again, against
- *   the bare commands it comes down to (`virsh destroy`, `qemu-img create`, `virsh restore --xml`).
+ *   the bare commands it comes down to (`virsh destroy`, `qemu-img create`, `virsh restore --xml`);
+ * - live commit and pull throughput of a running domain's disk, the engine's block job step against bare
+ *   `virsh blockcommit --active --pivot --wait` and `virsh blockpull --wait` on identical data: target ≥ 0.95×. A
+ *   pull is also made durable by the engine (its data synced, then QEMU's caches flushed by a pause: block-jobs.ts),
+ *   which bare virsh leaves to later: its target is against the bare pull followed by the same commands.
  *
  *   npm run bench:ops      (as root, with libvirtd running: scripts/start-libvirt.sh)
  */
@@ -203,6 +207,74 @@ async function rebaseThroughput(dir: string, chain: { base: string; top: string 
   return { engine: engineTimes, bare: bareTimes };
 }
 
+/** A fresh copy of the chain under a running domain: its disk on the top (`pull`: on a new empty layer above it). */
+async function runningOn(dir: string, chain: { base: string; top: string }, tag: string, pull: boolean): Promise<{ name: string; base: string; top: string; active: string }> {
+  const copy = await fresh(dir, chain, tag);
+  const active = pull ? join(dir, `${tag}-active.qcow2`) : copy.top;
+  if (pull) await qemuImgCreate(active, { backing: { path: copy.top, format: 'qcow2' } });
+  const name = `snaptree-bench-live-${process.pid}-${tag}`;
+  const xmlFile = join(dir, `${tag}.xml`);
+  await writeFile(xmlFile, buildDomainXml({ name, disks: [{ target: 'vda', file: active, format: 'qcow2' }] }));
+  await execa('virsh', ['-q', '-c', URI, 'define', '--file', xmlFile]);
+  await execa('virsh', ['-q', '-c', URI, 'start', '--domain', name]);
+  return { name, ...copy, active };
+}
+
+async function dropDomain(name: string): Promise<void> {
+  await execa('virsh', ['-q', '-c', URI, 'destroy', '--domain', name]).catch(() => undefined);
+  await execa('virsh', ['-q', '-c', URI, 'undefine', '--domain', name]).catch(() => undefined);
+}
+
+/**
+ * Live commit (`pull` false: the top the VM writes, into its base, pivoted) or pull (`pull`: the top's data into
+ * the layer the VM writes) of DATA_MIB while the VM runs: the engine's step runner, which starts the job and
+ * follows it, against bare virsh waiting for it (`--wait`), each on a fresh copy of the same chain.
+ */
+async function liveThroughput(dir: string, chain: { base: string; top: string }, pull: boolean): Promise<{ engine: number[]; bare: number[]; durable: number[] }> {
+  const virsh = openVirsh(URI);
+  const engineTimes: number[] = [];
+  const bareTimes: number[] = [];
+  const durableTimes: number[] = [];
+  const kind = pull ? 'pull' : 'commit';
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      // Each goes first in every other round, each on its own copy of the chain, removed before the other starts.
+      const runBare = async () => {
+        const bare = await runningOn(dir, chain, `l${kind}bare${i}`, pull);
+        const bareArgs = pull ? ['blockpull', '--domain', bare.name, '--path', 'vda', '--base', bare.base, '--wait'] : ['blockcommit', '--domain', bare.name, '--path', 'vda', '--active', '--pivot', '--wait'];
+        bareTimes.push(await seconds(() => execa('virsh', ['-q', '-c', URI, ...bareArgs])));
+        // What the engine adds to a pull, to make the data QEMU copied durable (block-jobs.ts), timed apart.
+        if (pull) {
+          durableTimes.push(
+            await seconds(async () => {
+              await execa('sync', ['--data', bare.active]);
+              await execa('virsh', ['-q', '-c', URI, 'suspend', '--domain', bare.name]);
+              await execa('virsh', ['-q', '-c', URI, 'resume', '--domain', bare.name]);
+            }),
+          );
+        }
+        await dropDomain(bare.name);
+        for (const file of new Set([bare.base, bare.top, bare.active])) await rm(file);
+      };
+      const runMine = async () => {
+        const mine = await runningOn(dir, chain, `l${kind}engine${i}`, pull);
+        const step = pull
+          ? { kind: 'block-pull' as const, domain: mine.name, target: 'vda', top: mine.active, base: mine.base, sentence: '' }
+          : { kind: 'block-commit' as const, domain: mine.name, target: 'vda', top: mine.top, base: mine.base, active: true, sentence: '' };
+        let updates = 0;
+        engineTimes.push(await seconds(() => runStep(step, { virsh, operationId: 'bench', domain: mine.name, op: 'bench', onProgress: () => updates++ })));
+        if (updates === 0) throw new Error('no progress was reported');
+        await dropDomain(mine.name);
+        for (const file of new Set([mine.base, mine.top, mine.active])) await rm(file);
+      };
+      for (const run of i % 2 === 0 ? [runBare, runMine] : [runMine, runBare]) await run();
+    }
+    return { engine: engineTimes, bare: bareTimes, durable: durableTimes };
+  } finally {
+    await virsh.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'snaptree-bench-ops-'));
   process.env.SNAPTREE_DATA_DIR = join(dir, 'data');
@@ -212,14 +284,26 @@ async function main(): Promise<void> {
     const commit = await commitThroughput(dir, chain);
     const rebase = await rebaseThroughput(dir, chain);
     const resume = await memoryRevert(dir);
+    const liveCommit = await liveThroughput(dir, chain, false);
+    const livePull = await liveThroughput(dir, chain, true);
     const overhead = (median(branch.engine) - median(branch.raw)) * 1000;
     const rate = (times: number[]) => DATA_MIB / median(times);
-    report('ops', { runs: RUNS, dataMiB: DATA_MIB, branch, commit, rebase, resume }, [
+    report('ops', { runs: RUNS, dataMiB: DATA_MIB, branch, commit, rebase, resume, liveCommit, livePull }, [
       { metric: 'branch: engine plan + apply', value: median(branch.engine) * 1000, baseline: median(branch.raw) * 1000, unit: 'ms' },
       { metric: 'branch: overhead over raw', value: overhead, baseline: null, unit: 'ms', target: '<= 100 ms', met: overhead <= 100 },
       { metric: 'commit throughput', value: rate(commit.engine), baseline: rate(commit.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(commit.engine) >= 0.95 * rate(commit.bare) },
       { metric: 'rebase throughput', value: rate(rebase.engine), baseline: rate(rebase.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(rebase.engine) >= 0.95 * rate(rebase.bare) },
       { metric: 'memory revert: Confirm to running (median)', value: median(resume.engine) * 1000, baseline: median(resume.bare) * 1000, unit: 'ms' },
+      { metric: 'live commit throughput (virsh blockcommit --active --pivot)', value: rate(liveCommit.engine), baseline: rate(liveCommit.bare), unit: 'MiB/s', target: '>= 0.95x', met: rate(liveCommit.engine) >= 0.95 * rate(liveCommit.bare) },
+      { metric: 'live pull throughput (virsh blockpull)', value: rate(livePull.engine), baseline: rate(livePull.bare), unit: 'MiB/s' },
+      {
+        metric: 'live pull throughput, durable (virsh blockpull, sync, suspend, resume)',
+        value: rate(livePull.engine),
+        baseline: DATA_MIB / (median(livePull.bare) + median(livePull.durable)),
+        unit: 'MiB/s',
+        target: '>= 0.95x',
+        met: rate(livePull.engine) >= (0.95 * DATA_MIB) / (median(livePull.bare) + median(livePull.durable)),
+      },
     ]);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * QEMU says it is ready, aborts the job on cancel, and checks, from the live definition, that the disk's chain is
  * the one the step was to leave.
  */
-import { realpath } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
@@ -92,14 +92,21 @@ const toolSaid = (error: unknown) => (error instanceof AppError ? `${error.messa
 
 /**
  * QEMU rewrites a pulled layer's header (its new backing) before it writes the tables of the data it copied in:
- * until QEMU flushes, the file on disk names its new backing where that data was, and a host crash would lose it.
- * Pausing a running VM flushes every disk (QEMU stops its VM that way), so the VM is paused for that moment and
- * resumed; a paused VM is refused a pull at plan time.
+ * until QEMU flushes, the file on disk names its new backing where that data was, and a crash of QEMU or of the
+ * host would lose it. Pausing a running VM flushes every disk (QEMU stops its VM that way), so the VM is paused for
+ * that moment and resumed; the data QEMU wrote is put on disk first, while the VM runs, so that the pause is short.
+ * A paused VM is refused a pull at plan time.
  */
-async function flushPulled(virsh: Virsh, domain: string): Promise<void> {
-  if ((await virsh.run(['domstate', '--domain', domain])).trim() !== 'running') return;
-  await virsh.run(['suspend', '--domain', domain]);
-  await virsh.run(['resume', '--domain', domain]);
+async function flushPulled(virsh: Virsh, step: BlockJobStep): Promise<void> {
+  const file = await open(step.top, 'r');
+  try {
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+  if ((await virsh.run(['domstate', '--domain', step.domain])).trim() !== 'running') return;
+  await virsh.run(['suspend', '--domain', step.domain]);
+  await virsh.run(['resume', '--domain', step.domain]);
 }
 
 /** What the runner is told by its step context. */
@@ -122,7 +129,7 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
     const job = await jobInfo(virsh, step);
     const chain = await liveChain(virsh, step);
     if (job === null && jobDone(step, chain)) {
-      if (step.kind === 'block-pull') await flushPulled(virsh, step.domain);
+      if (step.kind === 'block-pull') await flushPulled(virsh, step);
       return;
     }
     if (job !== null && job.type !== jobType(step)) {
