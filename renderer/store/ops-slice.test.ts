@@ -79,6 +79,23 @@ describe('operations in the store', () => {
     expect(state.running).toBeNull();
   });
 
+  test('a node the operation removed is no longer selected, so no live update calls it changed outside the app', async () => {
+    const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'done', operationId: plan.id, domain: domain('new') }), operations: async () => [] });
+    const store = await ready(api, scan);
+    store.getState().selectDomain('c', 'vm');
+    store.getState().selectNode('b:main');
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    await store.getState().confirm();
+    expect(store.getState().nodeId).toBeNull();
+    // A node still there stays selected.
+    store.getState().selectNode('b:new');
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    await store.getState().confirm();
+    expect(store.getState().nodeId).toBe('b:new');
+  });
+
   test('a changed world brings the new plan back for review; a failure shows its code', async () => {
     const changed = { ...plan, id: '22222222-2222-2222-2222-222222222222' } as Plan;
     const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'changed', plan: changed }), operations: async () => [] });

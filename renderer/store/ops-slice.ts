@@ -12,7 +12,7 @@ import { TRASH_DIR } from '../../shared/ops/trash-names';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { nameSchema } from '../../shared/validate';
 import type { Mark } from '../graph/highlights';
-import { eventsSilent } from './live-slice';
+import { eventsSilent, nodeExists } from './live-slice';
 import type { AppState } from './store';
 
 export interface Preview {
@@ -149,8 +149,11 @@ export const createOpsSlice =
         }
         const marks: Record<string, Mark> = {};
         for (const id of plan.impact.changedNodes) marks[id] = 'flash';
+        const gone = result.domain !== null && get().nodeId !== null && !nodeExists(result.domain, get().nodeId ?? '');
         set((state) => ({
           ...(result.domain !== null ? withDomain(state, result.domain) : {}),
+          // The node the operation removed (a deleted snapshot) is no longer selected: nothing outside the app took it.
+          ...(gone ? { nodeId: null, menu: null } : {}),
           preview: null,
           flash: marks,
           // What was compared has changed under the comparison: it would show the world before the operation.
