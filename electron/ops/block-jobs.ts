@@ -52,12 +52,13 @@ async function jobInfo(virsh: Virsh, step: BlockJobStep): Promise<JobInfo | null
 /** A path as the plan names it (canonical), or as it is when it no longer resolves. */
 const canonical = (path: string) => realpath(path).catch(() => path);
 
-/** The disk's chain in the live definition, active layer first, each path canonical. */
-async function liveChain(virsh: Virsh, step: BlockJobStep): Promise<string[]> {
+/** The disk as the live definition has it: its chain, active layer first, and the file an active job mirrors into; each path canonical. */
+async function liveDisk(virsh: Virsh, step: BlockJobStep): Promise<{ chain: string[]; mirror: string | null }> {
   const xml = await virsh.run(['dumpxml', '--domain', step.domain]);
   const disk = domainDisksOf(parseDomainXml(xml)).find((d) => d.target === step.target);
   if (disk?.file === null || disk?.file === undefined) throw new AppError('E_CHANGED', `${step.domain} has no file disk ${step.target} any more.`, { target: step.target });
-  return Promise.all([disk.file, ...(disk.backingStore ?? [])].map(canonical));
+  const chain = await Promise.all([disk.file, ...(disk.backingStore ?? [])].map(canonical));
+  return { chain, mirror: disk.mirror == null ? null : await canonical(disk.mirror) };
 }
 
 /**
@@ -109,6 +110,30 @@ async function flushPulled(virsh: Virsh, step: BlockJobStep): Promise<void> {
   await virsh.run(['resume', '--domain', step.domain]);
 }
 
+/**
+ * Refuses, before the step is journaled as started, a disk that runs a block job (none the engine started: a
+ * step that started one is run again, not checked) or whose chain is no longer the one the plan saw.
+ */
+export async function checkBlockJobStart(step: BlockJobStep, virsh: Virsh): Promise<void> {
+  const job = await jobInfo(virsh, step);
+  if (job !== null) throw anotherJob(step, job);
+  const why = cannotStart(step, (await liveDisk(virsh, step)).chain);
+  if (why !== null) throw new AppError('E_CHANGED', `${why}: the disk changed since the plan was made.`, { target: step.target });
+}
+
+const anotherJob = (step: BlockJobStep, job: JobInfo) =>
+  new AppError('E_CHANGED', `Another block job (${job.type}) runs on ${step.target} of ${step.domain}; wait for it to end, then try again.`, { target: step.target, job: job.type });
+
+/**
+ * Undoes a pull that may have run: a pull still running is aborted (the disk stays on its chain); one that ended
+ * left every read as it was, and its data is made durable as when the step finishes.
+ */
+export async function undoBlockPull(step: Extract<BlockJobStep, { kind: 'block-pull' }>, virsh: Virsh): Promise<void> {
+  const job = await jobInfo(virsh, step);
+  if (job !== null && job.type === jobType(step)) await abortJob(virsh, step);
+  if (jobDone(step, (await liveDisk(virsh, step)).chain)) await flushPulled(virsh, step);
+}
+
 /** What the runner is told by its step context. */
 export interface JobContext {
   onProgress?: (percent: number) => void;
@@ -127,21 +152,23 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
   for (;;) {
     // The job first: once it is gone, the chain read after it is the one it left.
     const job = await jobInfo(virsh, step);
-    const chain = await liveChain(virsh, step);
+    const { chain, mirror } = await liveDisk(virsh, step);
     if (job === null && jobDone(step, chain)) {
       if (step.kind === 'block-pull') await flushPulled(virsh, step);
       return;
     }
-    if (job !== null && job.type !== jobType(step)) {
-      throw new AppError('E_CHANGED', `Another block job (${job.type}) runs on ${step.target} of ${step.domain}; wait for it to end, then try again.`, { target: step.target, job: job.type });
-    }
+    // Only the step's own job is followed: of its kind, and an active commit into the step's base.
+    if (job !== null && (job.type !== jobType(step) || (step.kind === 'block-commit' && step.active && mirror !== step.base))) throw anotherJob(step, job);
     if (job !== null) {
       started = true;
       if (job.end > 0) ctx.onProgress?.(Math.min(100, Math.floor((job.cur * 100) / job.end)));
     }
     if (ctx.signal?.aborted === true) {
       if (job !== null) await abortJob(virsh, step);
-      throw new AppError('E_CANCELLED', `Cancelled: the block job on ${step.target} was stopped, and ${step.domain} goes on running on the files it had.`);
+      // The job may have ended before it could be stopped: then the step is done, and the operation stops after it.
+      if (job !== null && jobDone(step, (await liveDisk(virsh, step)).chain)) continue;
+      const kept = step.kind === 'block-pull' ? ` (${basename(step.top)} keeps what was copied so far: the same data it read before)` : '';
+      throw new AppError('E_CANCELLED', `Cancelled: the block job on ${step.target} was stopped, and ${step.domain} goes on with the files it had${kept}.`);
     }
     if (job === null) {
       if (started && settling < SETTLE_POLLS) {

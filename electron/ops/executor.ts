@@ -103,7 +103,7 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLo
     if (ctx.signal?.aborted) throw new AppError('E_CANCELLED', 'The operation was cancelled.');
     onStep?.(i);
     await lock.check();
-    if (record.state === 'pending') await checkBeforeStep(step);
+    if (record.state === 'pending') await checkBeforeStep(step, ctx);
     if (record.undo === undefined) record.undo = await captureUndo(step, ctx);
     record.state = 'started';
     await save(entry);
@@ -194,6 +194,23 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
 }
 
 /**
+ * Refuses a new operation on a domain whose earlier operation did not finish (recovery failed, or has not run):
+ * recovery finishes or undoes that one from its journal, on the world as that operation left it, so nothing else
+ * may change the domain first.
+ */
+async function refuseWhileUnfinished(plan: Plan): Promise<void> {
+  const sourceOf = (p: Plan) => JSON.stringify(p.source);
+  const { entries } = await readJournalFolder();
+  const open = entries.find((e) => isUnfinished(e) && domainOf(e.plan) === domainOf(plan) && sourceOf(e.plan) === sourceOf(plan));
+  if (open === undefined) return;
+  throw new AppError(
+    'E_LOCKED',
+    `An earlier ${open.plan.intent.op} on ${domainOf(plan)} did not finish (operation ${open.id}); run "virt-snaptree recover" to finish or undo it first. Nothing else runs on ${domainOf(plan)} until then.`,
+    { operationId: open.id },
+  );
+}
+
+/**
  * Runs a confirmed plan: takes the domain's lock, re-plans on a fresh scan (a different plan comes back as
  * `changed`, to confirm again), journals it under its id (refused when that id already has a journal), runs its
  * steps and, on a failure, undoes them and says what is known.
@@ -203,6 +220,7 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
   const domain = domainOf(plan);
   const lock = await lockDomain(uriOf(plan) ?? plan.source.kind, domain);
   try {
+    await refuseWhileUnfinished(plan);
     // The world may have changed since the preview: plan again on a fresh scan and compare.
     const scan = await deps.scan();
     const fresh = planOperation({ scan, operationId }, plan.intent);

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Intent, Step } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
@@ -15,8 +16,10 @@ import { applyChecked, backingOf, expectSameViews, exportViews } from '../test-s
 import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
+import { unfinishedJournals } from './journal';
 
 const MiB = 1024 * 1024;
+const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
 let engine: Engine;
@@ -46,7 +49,7 @@ function reads(file: string, pattern: number, offset: string): boolean {
 const state = (vm: string): string => virshSync(['domstate', '--domain', vm]).trim();
 /** The running disk's active file, from the live definition. */
 const liveSource = (vm: string): string => /<source file='([^']+)'/.exec(virshSync(['dumpxml', '--domain', vm]))?.[1] ?? '';
-const noJob = (vm: string): string => virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--info', '--raw']).trim();
+const jobOn = (vm: string): string => virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--info', '--raw']).trim();
 const overlay = (vm: string, snap: string): string => lab.path(`${vm}.${snap}.vda.qcow2`);
 
 async function planned(intent: Intent): Promise<Step[]> {
@@ -74,6 +77,25 @@ async function seed(name: string): Promise<string> {
   return vm;
 }
 
+/**
+ * A running domain whose snapshot s1 can only be deleted by a pull: s1's saved state (the base) is shared with a
+ * branch "alt", and s1's layer (holding `held` MiB) is no saved state (s2's record is gone) and no tip.
+ */
+async function pullShape(name: string, size: number, held: number): Promise<string> {
+  const base = lab.path(`${name}.qcow2`);
+  await qemuImgCreate(base, { size: size * MiB });
+  await writePattern(base, 'qcow2', 0x10, 0, MiB);
+  const vm = await lab.define({ name, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+  await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
+  await writePattern(overlay(vm, 's1'), 'qcow2', 0x21, MiB, held * MiB);
+  await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
+  await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
+  await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's2' });
+  await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2', metadataOnly: true });
+  virshSync(['start', '--domain', vm]);
+  return vm;
+}
+
 /** Exports every node's view of the domain, for expectSameViews after the operation. */
 async function viewsOf(vm: string): Promise<Record<string, string>> {
   return exportViews(await engine.scanDomain(source, vm), lab.path(`views-${vm}-${Date.now()}`));
@@ -89,7 +111,7 @@ describe('S7: deleting snapshots of a running domain by block jobs', () => {
     expect(steps[0]?.sentence).toMatch(/QEMU does it while the VM runs/);
     const after = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2' });
     expect(state(vm)).toBe('running');
-    expect(noJob(vm)).toBe('');
+    expect(jobOn(vm)).toBe('');
     await expectSameViews(after, views, ['s:s2']);
     expect(backingOf(overlay(vm, 's3'))).toBe(overlay(vm, 's1'));
     expect(existsSync(overlay(vm, 's2'))).toBe(false);
@@ -101,6 +123,7 @@ describe('S7: deleting snapshots of a running domain by block jobs', () => {
     // Paused, the snapshot below goes the same way, and the VM stays paused.
     virshSync(['suspend', '--domain', vm]);
     const paused = await viewsOf(vm);
+    expect((await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's1' }))[0]?.sentence).toMatch(/QEMU does it while the VM stays paused/);
     const again = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' });
     expect(state(vm)).toBe('paused');
     await expectSameViews(again, paused, ['s:s1']);
@@ -116,7 +139,7 @@ describe('S7: deleting snapshots of a running domain by block jobs', () => {
     expect(stepLine(steps[0] as Step, source)?.slice(-1)).toEqual(['--active']);
     const after = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's3' });
     expect(state(vm)).toBe('running');
-    expect(noJob(vm)).toBe('');
+    expect(jobOn(vm)).toBe('');
     expect(liveSource(vm)).toBe(overlay(vm, 's2'));
     expect(after.disks[0]?.file).toBe(overlay(vm, 's2'));
     expect(after.branches.find((b) => b.current)?.tips[0]?.file).toBe(overlay(vm, 's2'));
@@ -127,18 +150,8 @@ describe('S7: deleting snapshots of a running domain by block jobs', () => {
   });
 
   test('a saved state other nodes share: the running layer pulls in the data and builds on it; below the running layer it is refused', async () => {
+    const vm = await pullShape('pull', 32, 1);
     const base = lab.path('pull.qcow2');
-    await qemuImgCreate(base, { size: 32 * MiB });
-    await writePattern(base, 'qcow2', 0x10, 0, MiB);
-    const vm = await lab.define({ name: 'pull', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
-    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
-    await writePattern(overlay(vm, 's1'), 'qcow2', 0x21, MiB, MiB);
-    // A branch on base keeps it shared; with s2's record gone, s1's layer is no saved state and no tip.
-    await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
-    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
-    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's2' });
-    await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2', metadataOnly: true });
-    virshSync(['start', '--domain', vm]);
     guestWrite(vm, 0x22, '2M');
     const views = await viewsOf(vm);
     const steps = await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
@@ -146,7 +159,7 @@ describe('S7: deleting snapshots of a running domain by block jobs', () => {
     expect(stepLine(steps[0] as Step, source)).toEqual(['virsh', '-c', TEST_URI, 'blockpull', '--domain', vm, '--path', 'vda', '--base', base]);
     const after = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' });
     expect(state(vm)).toBe('running');
-    expect(noJob(vm)).toBe('');
+    expect(jobOn(vm)).toBe('');
     expect(backingOf(overlay(vm, 's2'))).toBe(base);
     expect(existsSync(overlay(vm, 's1'))).toBe(false);
     await expectSameViews(after, views, ['s:s1']);
@@ -168,6 +181,40 @@ describe('S7: deleting snapshots of a running domain by block jobs', () => {
   });
 });
 
+describe('S7: the engine killed during a pull, then recovered', () => {
+  test.each(['0:started', '0:job', '0:ran', '0:done'])('at %s: no job is left, every node reads as before, and the data is on disk', async (at) => {
+    const vm = await pullShape(`kill-${at.replace(':', '-')}`, 512, 384);
+    const views = await viewsOf(vm);
+    const child = spawnSync(process.execPath, [BIN, 'delete', vm, 's1', '--connect', TEST_URI, '--yes'], { env: { ...process.env, SNAPTREE_CRASH_AT: at }, encoding: 'utf8' });
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    const reports = await engine.recover();
+    expect(reports.map((r) => r.outcome)).toEqual([expect.stringMatching(/^(finished|rolled-back)$/)]);
+    expect(await unfinishedJournals()).toEqual([]);
+    expect(jobOn(vm)).toBe('');
+    expect(state(vm)).toBe('running');
+    const after = await engine.scanDomain(source, vm);
+    await expectSameViews(after, views, reports[0]?.outcome === 'finished' ? ['s:s1'] : []);
+    // What the VM reads is on disk: QEMU killed now loses nothing.
+    virshSync(['destroy', '--domain', vm]);
+    await expectSameViews(await engine.scanDomain(source, vm), views, reports[0]?.outcome === 'finished' ? ['s:s1'] : []);
+  });
+});
+
+describe('S7: a block job the engine did not start', () => {
+  test('is never pivoted nor aborted: the step fails and says so, and the job runs on', async () => {
+    const vm = await seed('theirs');
+    // Someone else's active commit of the whole chain into the base, left waiting for its pivot.
+    virshSync(['blockcommit', '--domain', vm, '--path', 'vda', '--active', '--base', lab.path('theirs.qcow2')]);
+    const error = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's3' }).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/Another block job \(Active Block Commit\) runs on vda.*Nothing was changed: no step ran/s);
+    expect(await unfinishedJournals()).toEqual([]);
+    expect(jobOn(vm)).toMatch(/type=Active Block Commit/);
+    expect(liveSource(vm)).toBe(overlay(vm, 's3'));
+    virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--abort']);
+    virshSync(['destroy', '--domain', vm]);
+  });
+});
+
 describe('S7: committing the current tip of a running domain', () => {
   test('refused while its backing file holds a snapshot; once nothing else depends on it, an active commit and a pivot', async () => {
     const vm = await seed('commit');
@@ -180,7 +227,7 @@ describe('S7: committing the current tip of a running domain', () => {
     expect(plan.ok && plan.plan.impact.mustStop).toBe(false);
     const after = await applyChecked(engine, source, { op: 'commit', domain: vm, branch: 'main' });
     expect(state(vm)).toBe('running');
-    expect(noJob(vm)).toBe('');
+    expect(jobOn(vm)).toBe('');
     expect(liveSource(vm)).toBe(overlay(vm, 's2'));
     await expectSameViews(after, views);
     virshSync(['destroy', '--domain', vm]);
@@ -208,23 +255,14 @@ describe('S7: block job progress and cancel', () => {
   }
 
   test("a pull reports the job's progress; Cancel aborts it, and nothing was changed", async () => {
-    const base = lab.path('cpull.qcow2');
-    await qemuImgCreate(base, { size: 512 * MiB });
-    const vm = await lab.define({ name: 'cpull', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
-    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's1' });
-    await writePattern(overlay(vm, 's1'), 'qcow2', 0x21, 0, 384 * MiB);
-    await applyChecked(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'alt' });
-    await applyChecked(engine, source, { op: 'switch', domain: vm, branch: 'main' });
-    await applyChecked(engine, source, { op: 'create-snapshot', domain: vm, name: 's2' });
-    await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's2', metadataOnly: true });
-    virshSync(['start', '--domain', vm]);
+    const vm = await pullShape('cpull', 512, 384);
     const views = await viewsOf(vm);
     const { percents, error } = await cancelled({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
     expect(percents.length).toBeGreaterThan(0);
     expect(percents.every((p) => p >= 0 && p <= 100)).toBe(true);
     expect(error).toMatchObject({ code: 'E_CANCELLED', message: expect.stringMatching(/block job on vda was stopped.*Nothing was changed/s) });
     expect(state(vm)).toBe('running');
-    expect(noJob(vm)).toBe('');
+    expect(jobOn(vm)).toBe('');
     expect(backingOf(overlay(vm, 's2'))).toBe(overlay(vm, 's1'));
     await expectSameViews(await engine.scanDomain(source, vm), views);
     virshSync(['destroy', '--domain', vm]);
@@ -241,8 +279,12 @@ describe('S7: block job progress and cancel', () => {
     const { percents, error } = await cancelled({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
     expect(percents.length).toBeGreaterThan(0);
     expect(error).toMatchObject({ code: 'E_CANCELLED', message: expect.stringMatching(/block job on vda was stopped.*virt-snaptree recover/s) });
-    expect(noJob(vm)).toBe('');
+    expect(jobOn(vm)).toBe('');
     expect(liveSource(vm)).toBe(overlay(vm, 's1'));
+    // Nothing else runs on the domain until recovery has finished it.
+    const next = await engine.plan(source, { op: 'create-snapshot', domain: vm, name: 'meanwhile' });
+    if (!next.ok) throw new Error(next.refusal.message);
+    await expect(engine.apply(next.plan)).rejects.toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/did not finish .*run "virt-snaptree recover"/) });
     expect((await engine.recover()).map((r) => r.outcome)).toEqual(['finished']);
     expect(state(vm)).toBe('running');
     expect(liveSource(vm)).toBe(base);

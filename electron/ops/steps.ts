@@ -16,7 +16,7 @@ import { resolveBackingName } from '../scan/layers';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
 import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, memoryFingerprint, removeOverlayFile, secureFile, secureOverlay } from './new-files';
-import { runBlockJob } from './block-jobs';
+import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
@@ -135,10 +135,12 @@ async function snapshotExists(virsh: Virsh, domain: string, name: string): Promi
 
 /**
  * What must hold before a step starts, checked before it is journaled as started (so a refusal here leaves
- * nothing to undo): a snapshot's new overlays have nothing standing at their paths.
+ * nothing to undo): a snapshot's new overlays have nothing standing at their paths; a block job's disk runs no
+ * job, and its chain is the one the plan saw.
  */
-export async function checkBeforeStep(step: Step): Promise<void> {
+export async function checkBeforeStep(step: Step, ctx: StepContext): Promise<void> {
   if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
+  if (step.kind === 'block-commit' || step.kind === 'block-pull') await checkBlockJobStart(step, needVirsh(ctx));
 }
 
 /** The step of one kind. */
@@ -453,9 +455,10 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
     case 'block-commit':
       throw new AppError('E_NOT_SUPPORTED', 'A commit cannot be undone; recovery finishes the operation instead.');
     case 'block-pull':
-      // The active layer holds a copy of what it read through the layers below it: every read is as before, and
-      // the layers it no longer builds on come back from the trash with the steps after it.
-      return;
+      // A job still running is aborted; one that ended left the active layer holding a copy of what it read through
+      // the layers below it (every read is as before), and its data is made durable. The layers it no longer builds
+      // on come back from the trash with the steps after it.
+      return undoBlockPull(step, needVirsh(ctx));
     case 'repair':
       throw new AppError('E_NOT_SUPPORTED', 'A repair cannot be undone; recovery finishes the operation instead, and the copy in the trash is the way back.');
     default:

@@ -30,6 +30,8 @@ export interface RawDisk {
    * (or a description of a source that is not a file); null when the XML states none (an inactive definition).
    */
   backingStore: string[] | null;
+  /** The file a block job copies or commits the disk into (`<mirror>`, while a copy or an active commit runs). */
+  mirror?: string | null;
 }
 
 // One parser for every document: building one costs as much as parsing a snapshot.
@@ -44,6 +46,13 @@ function parse(xml: string, what: string): Element {
   }
   if (root === null) throw new AppError('E_TOOL', `The ${what} XML is empty.`);
   return root;
+}
+
+/** A disk's `<mirror>` target file, when it has one (libvirt before 1.2.6 wrote it as an attribute). */
+function mirrorOf(disk: Element): Pick<RawDisk, 'mirror'> {
+  const mirror = child(disk, 'mirror');
+  if (mirror === null) return {};
+  return { mirror: attr(child(mirror, 'source'), 'file') ?? attr(mirror, 'file') };
 }
 
 /** Direct children of `el` named `name`. */
@@ -117,6 +126,7 @@ export function domainDisksOf(root: Element): RawDisk[] {
       managed: reason === undefined,
       ...(reason !== undefined ? { reason } : {}),
       backingStore: backingStoreOf(disk),
+      ...mirrorOf(disk),
     };
   });
 }

@@ -11,7 +11,7 @@ import { otherDependants } from './dependants-of';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { blockCommitStep, commitStep, defineStep, isLive, runningPlace, trashStep } from './steps';
+import { blockCommitStep, byQemu, commitStep, defineStep, isLive, runningPlace, trashStep } from './steps';
 
 export const commit: Planner<'commit'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, blockJobs: true },
@@ -40,7 +40,7 @@ export const commit: Planner<'commit'> = {
       steps.push(
         running === null
           ? commitStep(domain, tip.file, base, sentence)
-          : blockCommitStep(domain, running, tip.file, base, `${sentence} QEMU does it while the VM runs, and ${tip.target} then runs on ${basename(base)}.`),
+          : blockCommitStep(domain, running, tip.file, base, `${sentence} ${byQemu(domain)}, and ${tip.target} then runs on ${basename(base)}.`),
       );
       written.push(base);
       space += layer.actualSize;

@@ -18,7 +18,7 @@ import { otherDependants, snapshotsNaming } from './dependants-of';
 import { findSnapshot } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { blockCommitStep, blockPullStep, commitStep, defineStep, deleteRecordStep, isLive, rebaseStep, redefineStep, runningPlace, trashStep } from './steps';
+import { blockCommitStep, blockPullStep, byQemu, commitStep, defineStep, deleteRecordStep, isLive, rebaseStep, redefineStep, runningPlace, trashStep } from './steps';
 
 /** What the per-disk decisions add up to. */
 interface Merge {
@@ -44,7 +44,7 @@ function commitOverlay(domain: Domain, snapshot: Snapshot, disk: SnapshotDisk, o
     out.steps.push(commitStep(domain, overlay, state, sentence));
   } else {
     const how = running.at === 0 ? `, and ${disk.target} then runs on ${basename(state)}` : `, and the layer above it then reads from ${basename(state)}`;
-    out.steps.push(blockCommitStep(domain, running, overlay, state, `${sentence} QEMU does it while the VM runs${how}.`));
+    out.steps.push(blockCommitStep(domain, running, overlay, state, `${sentence} ${byQemu(domain)}${how}.`));
   }
   out.written.push(state);
   out.space += domain.layers[overlay]?.actualSize ?? 0;
@@ -90,7 +90,7 @@ function pullIntoChildren(domain: Domain, overlay: string, state: string, childr
             domain,
             running,
             state,
-            `Copy what ${basename(overlay)} holds into ${basename(child.path)}, the layer the VM writes, which then builds on ${basename(state)}: QEMU does it while the VM runs, then the VM is paused for a moment so that QEMU writes it all to disk.`,
+            `Copy what ${basename(overlay)} holds into ${basename(child.path)}, the layer the VM writes, which then builds on ${basename(state)}: ${byQemu(domain)}, then the VM is paused for a moment so that QEMU writes it all to disk.`,
           ),
     );
     out.written.push(child.path);

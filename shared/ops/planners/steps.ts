@@ -156,6 +156,9 @@ export function runningPlace(domain: Domain, path: string): RunningPlace | null 
   return null;
 }
 
+/** How a sentence says a block job runs on the domain: with the VM running, or paused. */
+export const byQemu = (domain: Domain): string => `QEMU does it while the VM ${domain.state === 'paused' ? 'stays paused' : 'runs'}`;
+
 /** QEMU folds `top` into `base` while the VM runs; `active` when `top` is the disk's active layer, which then pivots onto `base`. */
 export function blockCommitStep(domain: Domain, place: RunningPlace, top: string, base: string, sentence: string): Step {
   return { kind: 'block-commit', domain: domain.name, target: place.target, top, base, active: place.at === 0, sentence };
