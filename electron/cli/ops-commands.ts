@@ -138,6 +138,25 @@ function printDone(flags: CommonFlags, source: Source, plan: Plan, result: { ope
 }
 
 /**
+ * Applies the plan, Ctrl+C cancelling it: the engine stops the running step (a block job is aborted), undoes what
+ * it can and says what it did. A second Ctrl+C quits at once, leaving the journal to recovery.
+ */
+async function applyCancellable(engine: Engine, plan: Plan, flags: CommonFlags): Promise<Awaited<ReturnType<Engine['apply']>>> {
+  const controller = new AbortController();
+  const interrupted = () => {
+    if (controller.signal.aborted) process.exit(130);
+    err('\nCancelling… (Ctrl+C again quits at once, and "virt-snaptree recover" finishes or undoes the operation later)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', interrupted);
+  try {
+    return await engine.apply(plan, { onProgress: progressPrinter(flags), signal: controller.signal });
+  } finally {
+    process.off('SIGINT', interrupted);
+  }
+}
+
+/**
  * Shows a plan, asks, and applies it. A plan the engine finds changed is shown again and asked again once; with
  * --yes, or a second time, it is an error. Returns the changed plan to show, or null when finished.
  */
@@ -149,7 +168,7 @@ async function showAndApply(engine: Engine, source: Source, plan: Plan, flags: C
     err('Nothing was changed.\n');
     return null;
   }
-  const result = await engine.apply(plan, { onProgress: progressPrinter(flags) });
+  const result = await applyCancellable(engine, plan, flags);
   if (result.status === 'changed') {
     if (attempt > 0 || flags.yes) throw new AppError('E_CHANGED', 'The domain changed while planning; look at the new plan and run again.', { plan: result.plan });
     out('\nThe domain changed since this plan was made. The plan now is:\n');

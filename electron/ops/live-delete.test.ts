@@ -4,7 +4,7 @@
  * name real files, no job is left behind, and the VM goes on writing where it wrote. The tests write into the
  * running disk through QEMU's own block layer and read the running chain shared (`-U`).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -264,6 +264,27 @@ describe('S7: block job progress and cancel', () => {
     expect(state(vm)).toBe('running');
     expect(jobOn(vm)).toBe('');
     expect(backingOf(overlay(vm, 's2'))).toBe(overlay(vm, 's1'));
+    await expectSameViews(await engine.scanDomain(source, vm), views);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('Ctrl+C in the CLI cancels the pull it runs: the job is aborted and nothing was changed', async () => {
+    const vm = await pullShape('cint', 512, 384);
+    const views = await viewsOf(vm);
+    const child = spawn(process.execPath, [BIN, 'delete', vm, 's1', '--connect', TEST_URI, '--yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      // Interrupted once the job reports progress.
+      if (/\[1\/3\] \d+%/.test(said) && !child.killed) child.kill('SIGINT');
+    });
+    expect(await exited, said).not.toBe(0);
+    expect(said).toMatch(/Cancelling…/);
+    expect(said).toMatch(/Cancelled: the block job on vda was stopped.*Nothing was changed.*\[E_CANCELLED\]/s);
+    expect(jobOn(vm)).toBe('');
+    expect(await unfinishedJournals()).toEqual([]);
     await expectSameViews(await engine.scanDomain(source, vm), views);
     virshSync(['destroy', '--domain', vm]);
   });
