@@ -1,7 +1,8 @@
 /**
  * Deleting snapshots of a running VM from the app, on a chain built with plain virsh while it ran: the plan dialog
  * says the VM keeps running and shows the exact `virsh blockcommit`; after Confirm the progress bar follows QEMU's
- * job with a Cancel button, and the VM still runs on what it had. The second delete is the snapshot below the
+ * job; Cancel aborts it, and since a commit cannot be undone the app offers to finish it, which recovery does while
+ * the VM still runs. The second delete is the snapshot below the
  * layer the VM writes: an active commit, and the disk moves onto the saved state. Everything it makes is its own
  * (snaptree-ld-PID) and removed at the end.
  */
@@ -27,13 +28,13 @@ const domainXml = (disk: string): string => `<domain type='qemu'><name>${NAME}</
 test('a running VM: deleting its snapshots by block jobs, with the job’s progress, and the VM running on', async ({ page, shot }) => {
   const dir = await mkdtemp(join(tmpdir(), `snaptree-ld-${process.pid}-`));
   const base = join(dir, 'vm.qcow2');
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', base, '4G']);
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', base, '8G']);
   await writeFile(join(dir, 'vm.xml'), domainXml(base));
   await virsh('define', join(dir, 'vm.xml'));
   await virsh('start', NAME);
-  for (const [snap, size] of [['s1', '1536M'], ['s2', '64k']] as const) {
+  for (const [snap, writes] of [['s1', ['0 1536M', '1536M 1536M']], ['s2', ['0 64k']]] as const) {
     await virsh('snapshot-create-as', NAME, snap, '--disk-only', '--atomic', '--diskspec', `vda,file=${join(dir, `${snap}.qcow2`)}`);
-    await guestWrite(`write -P 0x2${snap.slice(1)} 0 ${size}`);
+    for (const range of writes) await guestWrite(`write -P 0x2${snap.slice(1)} ${range}`);
     await guestWrite('flush');
   }
   const { child, server } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') });
@@ -59,9 +60,16 @@ test('a running VM: deleting its snapshots by block jobs, with the job’s progr
     const running = page.getByTestId('ops-running');
     await expect(running).toBeVisible();
     await expect(running).toContainText('QEMU does it while the VM runs');
-    await expect(running.getByRole('button', { name: 'Cancel' })).toBeVisible();
     await shot(page, 'live-delete-progress');
-    await expect(page.getByTestId('ops-outcome')).toContainText('done', { timeout: 120_000 });
+    // Cancel aborts QEMU's job; a commit is past its point of no return, so the app offers to finish it.
+    await running.getByRole('button', { name: 'Cancel' }).click();
+    const outcome = page.getByTestId('ops-outcome');
+    await expect(outcome).toContainText('E_CANCELLED', { timeout: 60_000 });
+    await expect(outcome).toContainText('block job on vda was stopped');
+    expect((await virsh('blockjob', NAME, 'vda', '--info', '--raw')).stdout.trim()).toBe('');
+    await shot(page, 'live-delete-cancelled');
+    await outcome.getByRole('button', { name: 'Finish or undo it' }).click();
+    await expect(outcome).toContainText('Recovery: Finished the interrupted delete-snapshot', { timeout: 120_000 });
     await expect(page.getByTestId('node-s1')).toHaveCount(0);
     await expect(page.getByTestId('you-are-here')).toHaveText('You are here · running');
     expect((await virsh('domstate', NAME)).stdout.trim()).toBe('running');

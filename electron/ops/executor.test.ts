@@ -17,6 +17,7 @@ import { qemuImgCreate } from '../tools/qemu-img';
 import { VirshPerCall } from '../tools/virsh';
 import { executePlan, recoverAll, type ExecuteDeps } from './executor';
 import { readJournals } from './journal';
+import { lockDomain } from './lock';
 import { engineReader } from '../test-support/readers';
 
 const MiB = 1024 * 1024;
@@ -176,6 +177,14 @@ describe('an undo that fails', () => {
     } finally {
       execFileSync('chattr', ['-i', first.path]);
     }
+    // Until it is recovered, no other operation runs on the domain.
+    const other = await planned({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'meanwhile' });
+    await expect(executePlan(other, deps())).rejects.toMatchObject({ code: 'E_LOCKED', message: expect.stringMatching(/did not finish .*run "virt-snaptree recover"/) });
+    // A domain another operation holds is left alone by recovery, its journal untouched.
+    const held = await lockDomain(TEST_URI, vm);
+    expect(await recoverAll(() => virsh)).toEqual([]);
+    expect((await readJournals()).map((j) => j.status)).toEqual(['failed']);
+    await held.release();
     expect(await recoverAll(() => virsh)).toEqual([expect.objectContaining({ outcome: 'rolled-back' })]);
     expect(existsSync(first.path)).toBe(false);
     expect(world(vm)).toBe(before);

@@ -12,7 +12,7 @@ import type { Plan, Step } from '../../shared/ops/plan';
 import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
 import { planOperation } from '../../shared/ops/planners';
 import type { Virsh } from '../tools/virsh';
-import { createJournal, isUnfinished, readJournalFolder, writeJournal, type JournalEntry } from './journal';
+import { createJournal, isUnfinished, readJournalFolder, readJournals, writeJournal, type JournalEntry } from './journal';
 import { lockDomain, type DomainLock } from './lock';
 import { checkJournalTrust, checkPlanTrust } from './plan-trust';
 import { captureUndo, checkBeforeStep, domainState, runStep, undoStep, type StepContext } from './steps';
@@ -277,10 +277,21 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
   const { entries, problems } = await readJournalFolder();
   // Reported whatever `only` says: an unreadable journal's domain is unknown, and it may be that one's.
   const reports: RecoveryReport[] = problems.map((p) => ({ operationId: p.id, domain: '', outcome: 'failed', message: p.message, journal: p.file }));
-  for (const entry of entries.filter(isUnfinished)) {
-    const domain = domainOf(entry.plan);
+  for (const seen of entries.filter(isUnfinished)) {
+    const domain = domainOf(seen.plan);
     if (only !== undefined && domain !== only) continue;
-    const lock = await lockDomain(entry.uri ?? entry.plan.source.kind, domain);
+    // A domain another operation holds is in use, not interrupted: its journal is left to that operation.
+    const lock = await lockDomain(seen.uri ?? seen.plan.source.kind, domain).catch((error: unknown) => {
+      if (error instanceof AppError && error.code === 'E_LOCKED') return null;
+      throw error;
+    });
+    if (lock === null) continue;
+    // Read again under the lock: the operation that held it a moment ago may have finished since.
+    const entry = (await readJournals()).find((e) => e.id === seen.id);
+    if (entry === undefined || !isUnfinished(entry)) {
+      await lock.release();
+      continue;
+    }
     const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
     try {
       // A folder or file that another user can change since the crash: refused and reported, nothing replayed.

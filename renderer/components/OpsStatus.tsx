@@ -1,6 +1,6 @@
 import type { ReactElement } from 'react';
 import { useAppActions, useAppStore } from '../store/context';
-import { selectOpsActions, selectOutcome, selectRunning } from '../store/selectors';
+import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning } from '../store/selectors';
 import './OpsStatus.css';
 
 /** The running operation with its progress and a cancel button, and the outcome of the last one. */
@@ -8,6 +8,7 @@ export function OpsStatus(): ReactElement | null {
   const running = useAppStore(selectRunning);
   const outcome = useAppStore(selectOutcome);
   const { cancelRunning: cancel, dismissOutcome: dismiss } = useAppActions(selectOpsActions);
+  const { recover } = useAppActions(selectPanelActions);
   if (running !== null) {
     const p = running.progress;
     const percent = p?.percent ?? null;
@@ -37,6 +38,11 @@ export function OpsStatus(): ReactElement | null {
           </>
         ) : null}
       </div>
+      {outcome.error?.message.includes('virt-snaptree recover') === true ? (
+        <button type="button" className="button" onClick={() => void recover()}>
+          Finish or undo it
+        </button>
+      ) : null}
       <button type="button" className="icon-button" aria-label="Dismiss" onClick={dismiss}>
         ×
       </button>

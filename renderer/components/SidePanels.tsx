@@ -29,6 +29,7 @@ const STATUS: Record<string, string> = {
 
 function LogPanel(): ReactElement {
   const history = useAppStore(selectHistory);
+  const { recover } = useAppActions(selectPanelActions);
   if (history.length === 0) return <p className="muted">No operation has run yet. Every operation is logged here, with its commands, and the log survives restarts.</p>;
   return (
     <ol className="log-list" data-testid="ops-log">
@@ -45,6 +46,11 @@ function LogPanel(): ReactElement {
             <div className="small error">
               <code>{entry.error.code}</code> {entry.error.message}
             </div>
+          ) : null}
+          {entry.status === 'failed' ? (
+            <button type="button" className="button" onClick={() => void recover()}>
+              Finish or undo it
+            </button>
           ) : null}
           <details>
             <summary className="small">{entry.steps.length} steps</summary>

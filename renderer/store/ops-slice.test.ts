@@ -120,3 +120,18 @@ describe('operations in the store', () => {
     expect(store2.getState().outcome).toMatchObject({ ok: false, error: { code: 'E_LOCKED' } });
   });
 });
+
+describe('recovery from the app', () => {
+  test('finishes or undoes what was interrupted, says what it did, and reloads the log and the scan', async () => {
+    const reports = [{ operationId: plan.id, domain: 'vm', outcome: 'finished' as const, message: 'Finished the interrupted delete-snapshot on vm.' }];
+    const api = stubApi({ recover: async () => reports, history: async () => [] });
+    const store = await ready(api, scan);
+    await store.getState().recover();
+    expect(store.getState().outcome).toEqual({ ok: true, title: 'Recovery: Finished the interrupted delete-snapshot on vm.', error: null });
+    expect(api.calls.map(([m]) => m)).toEqual(expect.arrayContaining(['recover', 'history']));
+    const failing = stubApi({ recover: async () => [{ ...reports[0], outcome: 'failed' as const, message: 'Could not recover delete-snapshot on vm: no.' }], history: async () => [] });
+    const again = await ready(failing, scan);
+    await again.getState().recover();
+    expect(again.getState().outcome).toMatchObject({ ok: false, title: 'Recovery failed.', error: { message: 'Could not recover delete-snapshot on vm: no.' } });
+  });
+});

@@ -17,6 +17,8 @@ export interface PanelSlice {
   loadTrash(): Promise<void>;
   restoreTrash(operationId: string): Promise<void>;
   emptyTrash(operationId: string): Promise<void>;
+  /** Finishes or undoes interrupted operations (as `virt-snaptree recover`), then shows what it did and rescans. */
+  recover(): Promise<void>;
 }
 
 /** What the panel drops when another domain is opened: the old domain's trash and error. */
@@ -59,6 +61,20 @@ export const createPanelSlice =
           if (src === undefined) return;
           await api.call('trashRestore', { sourceId: src.id, operationId });
           await get().loadTrash();
+          if (get().sourceId !== null) await get().scanSource(get().sourceId as string);
+        }),
+      recover: () =>
+        guarded(async () => {
+          const reports = await api.call('recover', {});
+          const failed = reports.find((r) => r.outcome === 'failed');
+          const said = reports.map((r) => r.message).join(' ');
+          set({
+            outcome:
+              failed === undefined
+                ? { ok: true, title: reports.length === 0 ? 'Recovery: nothing was left to finish or undo.' : `Recovery: ${said}`, error: null }
+                : { ok: false, title: 'Recovery failed.', error: { code: 'E_TOOL', message: said } },
+          });
+          await get().loadHistory();
           if (get().sourceId !== null) await get().scanSource(get().sourceId as string);
         }),
       emptyTrash: (operationId) =>

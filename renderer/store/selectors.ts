@@ -101,4 +101,5 @@ export const selectPanelActions = (s: AppState) => ({
   loadTrash: s.loadTrash,
   restoreTrash: s.restoreTrash,
   emptyTrash: s.emptyTrash,
+  recover: s.recover,
 });
