@@ -129,7 +129,7 @@ describe('recovery from the app', () => {
     await store.getState().recover();
     expect(store.getState().outcome).toEqual({ ok: true, title: 'Recovery: Finished the interrupted delete-snapshot on vm.', error: null });
     expect(api.calls.map(([m]) => m)).toEqual(expect.arrayContaining(['recover', 'history']));
-    const failing = stubApi({ recover: async () => [{ ...reports[0], outcome: 'failed' as const, message: 'Could not recover delete-snapshot on vm: no.' }], history: async () => [] });
+    const failing = stubApi({ recover: async () => [{ operationId: plan.id, domain: 'vm', outcome: 'failed' as const, message: 'Could not recover delete-snapshot on vm: no.' }], history: async () => [] });
     const again = await ready(failing, scan);
     await again.getState().recover();
     expect(again.getState().outcome).toMatchObject({ ok: false, title: 'Recovery failed.', error: { message: 'Could not recover delete-snapshot on vm: no.' } });
