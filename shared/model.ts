@@ -69,7 +69,13 @@ export type ProblemCode =
    * header QEMU's reader here does not take, a `.qcow2` without one). `path` is the file; it may be built on any
    * layer there, which freezes them as `unreadable-name` does.
    */
-  | 'unreadable-file';
+  | 'unreadable-file'
+  /**
+   * A running domain's disk has a block job that waits to be finished (`<mirror>` in the live definition: an
+   * active commit or a copy, which libvirt pivots or aborts when told). An error: nothing is planned on the domain
+   * until the job ends. `target` names the disk; `path` the file the job writes into.
+   */
+  | 'block-job';
 
 export interface Problem {
   code: ProblemCode;

@@ -64,10 +64,10 @@ async function refusal(intent: Intent): Promise<string> {
 }
 
 /** A running domain on base → s1 → s2 → s3 (snapshots taken live by the engine), each layer written by the VM. */
-async function seed(name: string): Promise<string> {
+async function seed(name: string, baseMiB = 1): Promise<string> {
   const base = lab.path(`${name}.qcow2`);
   await qemuImgCreate(base, { size: 32 * MiB });
-  await writePattern(base, 'qcow2', 0x10, 0, MiB);
+  await writePattern(base, 'qcow2', 0x10, 0, baseMiB * MiB);
   const vm = await lab.define({ name, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
   virshSync(['start', '--domain', vm]);
   for (const [i, snap] of ['s1', 's2', 's3'].entries()) {
@@ -201,14 +201,26 @@ describe('S7: the engine killed during a pull, then recovered', () => {
 });
 
 describe('S7: a block job the engine did not start', () => {
-  test('is never pivoted nor aborted: the step fails and says so, and the job runs on', async () => {
+  test('one waiting to be pivoted shows on the domain, and nothing is planned on it; the job is left alone', async () => {
     const vm = await seed('theirs');
     // Someone else's active commit of the whole chain into the base, left waiting for its pivot.
     virshSync(['blockcommit', '--domain', vm, '--path', 'vda', '--active', '--base', lab.path('theirs.qcow2')]);
-    const error = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's3' }).catch((e: unknown) => e);
-    expect(String(error)).toMatch(/Another block job \(Active Block Commit\) runs on vda.*Nothing was changed: no step ran/s);
-    expect(await unfinishedJournals()).toEqual([]);
+    const scanned = await engine.scanDomain(source, vm);
+    expect(scanned.problems).toContainEqual(expect.objectContaining({ code: 'block-job', severity: 'error', target: 'vda', path: lab.path('theirs.qcow2') }));
+    expect(await refusal({ op: 'delete-snapshot', domain: vm, snapshot: 's3' })).toMatch(/^E_NOT_SUPPORTED: .*A block job runs on disk vda, into .*theirs\.qcow2/);
     expect(jobOn(vm)).toMatch(/type=Active Block Commit/);
+    virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--abort']);
+    virshSync(['destroy', '--domain', vm]);
+  });
+
+  test('one that shows nowhere in the definition refuses the step before it starts: nothing changed, the job runs on', async () => {
+    const vm = await seed('theirs-pull', 8);
+    // Someone else's pull into the active layer, slowed down so that it still runs when the operation starts.
+    virshSync(['blockpull', '--domain', vm, '--path', 'vda', '--bandwidth', '1']);
+    const error = await applyChecked(engine, source, { op: 'delete-snapshot', domain: vm, snapshot: 's3' }).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/Another block job \(Block Pull\) runs on vda.*Nothing was changed: no step ran/s);
+    expect(await unfinishedJournals()).toEqual([]);
+    expect(jobOn(vm)).toMatch(/type=Block Pull/);
     expect(liveSource(vm)).toBe(overlay(vm, 's3'));
     virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--abort']);
     virshSync(['destroy', '--domain', vm]);

@@ -59,6 +59,18 @@ describe('parseDomainDisks', () => {
   });
 });
 
+describe('a block job in the live definition', () => {
+  test("a disk's <mirror> names the file the job writes into, as libvirt 9 writes it and as libvirt before 1.2.6 did", () => {
+    const live = (mirror: string) =>
+      `<domain type='qemu'><name>vm</name><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/i/top.qcow2' index='2'/>${mirror}<target dev='vda' bus='virtio'/></disk></devices></domain>`;
+    const [now] = parseDomainDisks(live("<mirror type='file' job='active-commit' ready='yes'><format type='qcow2'/><source file='/i/base.qcow2' index='1'/></mirror>"));
+    expect(now?.mirror).toBe('/i/base.qcow2');
+    const [old] = parseDomainDisks(live("<mirror file='/i/copy.qcow2' format='qcow2' job='copy'/>"));
+    expect(old?.mirror).toBe('/i/copy.qcow2');
+    expect(parseDomainDisks(live(''))[0]).not.toHaveProperty('mirror');
+  });
+});
+
 describe('parseBranchRecords', () => {
   test("reads only the app's own namespace and skips records without tips", () => {
     expect(parseBranchRecords(DOMAIN)).toEqual({ current: 'work', branches: [{ name: 'old', tips: [{ target: 'vda', file: '/img/old.qcow2' }] }] });

@@ -25,6 +25,16 @@ export interface LibvirtScanOptions {
 /** A domain disk with its image read; a missing or odd image makes the disk unmanaged, with a problem. */
 async function diskFacts(reader: LayerReader, name: string, raw: RawDisk, live: boolean, problems: Problem[]): Promise<Omit<Disk, 'chain'>> {
   const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
+  if (live && raw.mirror != null) {
+    problems.push({
+      code: 'block-job',
+      severity: 'error',
+      message: `A block job runs on disk ${raw.target}, into ${raw.mirror}, and waits to be finished (see virsh blockjob ${name} ${raw.target} --info); nothing is changed on this domain until it ends.`,
+      domain: name,
+      target: raw.target,
+      path: raw.mirror,
+    });
+  }
   if (!raw.managed || raw.file === null) return { ...base, ...(raw.reason !== undefined ? { reason: raw.reason } : {}) };
   const file = await reader.read(raw.file, raw.format ?? 'qcow2', { shared: live, referrer: `domain "${name}" disk ${raw.target}` });
   if (file !== null) return { ...base, file };
