@@ -14,6 +14,7 @@ import type { Engine } from '../engine';
 import { withEngineLab } from '../test-support/engine-lab';
 import { applyChecked, backingOf, expectSameViews, exportViews } from '../test-support/checks';
 import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
+import { guestWrite, reads, state } from '../test-support/running-vm';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { unfinishedJournals } from './journal';
@@ -29,24 +30,6 @@ withEngineLab((made, opened) => {
   engine = opened;
 });
 
-/** Writes `pattern` at `offset` into the running VM's vda through QEMU's block layer, and flushes it. */
-function guestWrite(vm: string, pattern: number, offset: string): void {
-  for (const command of [`write -P ${pattern} ${offset} 64k`, 'flush']) {
-    const said = virshSync(['qemu-monitor-command', '--domain', vm, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "${command}"`]);
-    expect(said).not.toMatch(/error|failed/i);
-  }
-}
-
-/** Whether `file`, read with its chain while a VM holds it, has `pattern` at `offset`. */
-function reads(file: string, pattern: number, offset: string): boolean {
-  const run = spawnSync('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', `read -P ${pattern} ${offset} 64k`, file], { encoding: 'utf8' });
-  const said = `${run.stdout}${run.stderr}`;
-  if (said.includes('Pattern verification failed')) return false;
-  if (run.status !== 0) throw new Error(`qemu-io failed: ${said}`);
-  return true;
-}
-
-const state = (vm: string): string => virshSync(['domstate', '--domain', vm]).trim();
 /** The running disk's active file, from the live definition. */
 const liveSource = (vm: string): string => /<source file='([^']+)'/.exec(virshSync(['dumpxml', '--domain', vm]))?.[1] ?? '';
 const jobOn = (vm: string): string => virshSync(['blockjob', '--domain', vm, '--path', 'vda', '--info', '--raw']).trim();

@@ -3,7 +3,6 @@
  * and quiescing refused with its reason. A VM without an OS writes nothing, so the tests write into its disk
  * through its own block layer (the QEMU monitor's qemu-io) and read the running chain with `qemu-io -U -r`.
  */
-import { spawnSync } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import type { Intent, Step } from '../../shared/ops/plan';
@@ -12,6 +11,7 @@ import type { Engine } from '../engine';
 import { withEngineLab } from '../test-support/engine-lab';
 import { applyChecked, backingOf, diskSource } from '../test-support/checks';
 import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
+import { guestWrite, reads, state } from '../test-support/running-vm';
 import { qemuImgCreate } from '../tools/qemu-img';
 
 const MiB = 1024 * 1024;
@@ -33,27 +33,6 @@ async function running(name: string, agent = false): Promise<string> {
   return vm;
 }
 
-/**
- * Writes `pattern` into the running VM's disk vda through QEMU's own block layer, and flushes it: QEMU keeps
- * qcow2 metadata in its cache until a flush, and a file that changes later would look touched by the operation.
- */
-function guestWrite(vm: string, pattern: number, offset: string): void {
-  for (const command of [`write -P ${pattern} ${offset} 64k`, 'flush']) {
-    const said = virshSync(['qemu-monitor-command', '--domain', vm, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "${command}"`]);
-    expect(said).not.toMatch(/error|failed/i);
-  }
-}
-
-/** Whether `file`, read with its chain while a VM holds it, has `pattern` at `offset`. */
-function reads(file: string, pattern: number, offset: string): boolean {
-  const run = spawnSync('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', `read -P ${pattern} ${offset} 64k`, file], { encoding: 'utf8' });
-  const said = `${run.stdout}${run.stderr}`;
-  if (said.includes('Pattern verification failed')) return false;
-  if (run.status !== 0) throw new Error(`qemu-io failed: ${said}`);
-  return true;
-}
-
-const state = (vm: string): string => virshSync(['domstate', '--domain', vm]).trim();
 
 function apply(intent: Intent) {
   return applyChecked(engine, source, intent);
