@@ -52,7 +52,7 @@ test('a running VM: deleting its snapshots by block jobs, with the job’s progr
     await item.click();
     const dialog = page.getByTestId('plan-dialog');
     const commands = dialog.getByTestId('plan-commands');
-    await expect(dialog).toContainText('the VM keeps running: QEMU changes the files it has open, by block jobs');
+    await expect(dialog).toContainText('the VM is not stopped: QEMU changes the files it has open, by block jobs');
     await expect(dialog).toContainText('QEMU does it while the VM runs');
     await expect(commands).toContainText(`blockcommit --domain ${NAME} --path vda --top ${join(dir, 's1.qcow2')} --base ${base}`);
     await shot(page, 'live-delete-preview');

@@ -13,12 +13,12 @@ import type { Comparison, HealthReport } from '../shared/inspect';
 import { checkDomain } from './inspect/check';
 import { compareNodes } from './inspect/compare';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
-import { history, journalRetentionDays, pruneJournals } from './ops/journal';
+import { history, journalRetentionDays, pruneJournals, readJournals } from './ops/journal';
 import { readSettings, writeSettings } from './settings';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
 import { sourceEntry, sourceIdOf, type ApiInput, type ApiMethod, type ApiOutput, type AppInfo, type EngineEvent, type SourceEntry } from '../shared/contract';
-import type { Domain, ScanResult, Source } from '../shared/model';
+import type { Domain, Problem, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem } from '../shared/source-rules';
 import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
@@ -74,6 +74,27 @@ export interface EngineOptions {
   journalDays?: number;
   /** How the live watchers poll and start `virsh event` (tests shorten or fake them). */
   live?: ConnectionWatchOptions;
+}
+
+/**
+ * The scan with an error on each domain whose last operation failed part-way (its journal says so): nothing is
+ * planned on it until that one is finished or undone (docs/safety.md, rule 5).
+ */
+async function withUnfinished(source: Source, result: ScanResult): Promise<ScanResult> {
+  const failed = (await readJournals()).filter((e) => e.status === 'failed' && JSON.stringify(e.plan.source) === JSON.stringify(source));
+  if (failed.length === 0) return result;
+  const domains = result.domains.map((domain) => {
+    const open = failed.find((e) => e.plan.intent.domain === domain.name);
+    if (open === undefined) return domain;
+    const problem: Problem = {
+      code: 'unfinished-operation',
+      severity: 'error',
+      message: `An earlier ${open.plan.intent.op} on ${domain.name} stopped part-way; finish or undo it first ("Finish or undo it" in the app, or virt-snaptree recover).`,
+      domain: domain.name,
+    };
+    return { ...domain, problems: [...domain.problems, problem] };
+  });
+  return { ...result, domains };
 }
 
 /** An operation running for an API client: where, how to stop it, and its latest progress. */
@@ -225,13 +246,12 @@ export class Engine {
   }
 
   async scan(source: Source): Promise<ScanResult> {
-    return source.kind === 'libvirt' ? this.scanConnection(source.uri) : scanFolder(source.path);
+    return withUnfinished(source, source.kind === 'libvirt' ? await this.scanConnection(source.uri) : await scanFolder(source.path));
   }
 
   /** Rescans one domain only, as after an operation. */
   async scanDomain(source: Source, name: string): Promise<Domain> {
-    const result =
-      source.kind === 'libvirt' ? await this.scanConnection(source.uri, { domains: [name] }) : await scanFolder(source.path);
+    const result = await withUnfinished(source, source.kind === 'libvirt' ? await this.scanConnection(source.uri, { domains: [name] }) : await scanFolder(source.path));
     const domain = result.domains.find((d) => d.name === name);
     if (domain === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${name}" in this source.`, { domain: name });
     if (domain.problems.some((p) => p.code === 'domain-unreadable')) {

@@ -75,7 +75,12 @@ export type ProblemCode =
    * active commit or a copy, which libvirt pivots or aborts when told). An error: nothing is planned on the domain
    * until the job ends. `target` names the disk; `path` the file the job writes into.
    */
-  | 'block-job';
+  | 'block-job'
+  /**
+   * An operation on the domain stopped part-way and must be finished or undone (`virt-snaptree recover`, or
+   * "Finish or undo it" in the app) before anything else is planned on it.
+   */
+  | 'unfinished-operation';
 
 export interface Problem {
   code: ProblemCode;

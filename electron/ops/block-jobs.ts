@@ -134,6 +134,26 @@ export async function undoBlockPull(step: Extract<BlockJobStep, { kind: 'block-p
   if (jobDone(step, (await liveDisk(virsh, step)).chain)) await flushPulled(virsh, step);
 }
 
+/**
+ * The error of a start command that failed: marked `notStarted` when QEMU provably took no job and the chain is
+ * as it was, so that the executor counts the step as never run (and an operation can be undone, not finished).
+ */
+async function unlessStarted(step: BlockJobStep, virsh: Virsh, error: unknown): Promise<unknown> {
+  const job = await jobInfo(virsh, step).catch(() => undefined);
+  const chain = await liveDisk(virsh, step).then((d) => d.chain, () => null);
+  if (job !== null || chain === null || cannotStart(step, chain) !== null || !(error instanceof AppError)) return error;
+  const said = `${error.message} ${String(error.details?.stderr ?? '')}`;
+  if (/Block node is read-only/.test(said)) {
+    // Seen on a VM paused when its memory was saved (a snapshot with memory): QEMU hands its disks over until it runs.
+    return new AppError(
+      'E_NOT_SUPPORTED',
+      `QEMU keeps ${step.domain}'s disks read-only: its memory was saved while it was paused, and QEMU writes its disks again only once it runs. Resume it (virsh resume), or shut it down first.`,
+      { target: step.target, cause: said.trim(), notStarted: true },
+    );
+  }
+  return new AppError(error.code, error.message, { ...(error.details ?? {}), notStarted: true });
+}
+
 /** What the runner is told by its step context. */
 export interface JobContext {
   onProgress?: (percent: number) => void;
@@ -182,7 +202,9 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
       }
       const why = cannotStart(step, chain);
       if (why !== null) throw new AppError('E_CHANGED', `${why}: the disk changed since the plan was made.`, { target: step.target, chain });
-      await virsh.run(start);
+      await virsh.run(start).catch(async (error: unknown) => {
+        throw await unlessStarted(step, virsh, error);
+      });
       started = true;
       ctx.onJobStarted?.();
       continue;

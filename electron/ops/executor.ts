@@ -108,7 +108,14 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLo
     record.state = 'started';
     await save(entry);
     crashPoint(i, 'started');
-    await runStep(step, { ...ctx, onJobStarted: () => crashPoint(i, 'job') });
+    await runStep(step, { ...ctx, onJobStarted: () => crashPoint(i, 'job') }).catch(async (error: unknown) => {
+      // A step that provably did nothing (a block job QEMU refused to start) is journaled as never started.
+      if (error instanceof AppError && error.details?.notStarted === true) {
+        record.state = 'pending';
+        await save(entry);
+      }
+      throw error;
+    });
     crashPoint(i, 'ran');
     record.state = 'done';
     await save(entry);
@@ -151,8 +158,8 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
     // A commit ran, or the VM runs on the new disks: the operation can only be finished. Recovery retries it.
     entry.status = 'failed';
     await save(entry);
-    const why = running ? `${domain} already runs on its new disks` : 'The operation stopped after a commit';
-    return said(`${why}; run "virt-snaptree recover" to finish it.`, {
+    const why = running ? `${domain} already runs on its new disks` : 'The operation stopped after a commit, which cannot be undone';
+    return said(`${why}; finish it with "virt-snaptree recover" (in the app: Finish or undo it).`, {
       ranSteps: entry.steps.filter((s) => s.state === 'done').length,
     });
   }

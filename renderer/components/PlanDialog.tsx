@@ -150,11 +150,13 @@ export function PlanDialog(): ReactElement | null {
   const confirmButton = useRef<HTMLButtonElement>(null);
   const dialog = useRef<HTMLDivElement>(null);
   const ready = preview !== null && preview.result?.ok === true && preview.nameError === null && !preview.loading;
-  useFocusReturn(preview !== null, dialog);
+  // While the plan runs the dialog steps aside for the progress bar, its Cancel and the graph; it comes back only
+  // when the engine hands back a changed plan to confirm again.
+  useFocusReturn(preview !== null && !busy, dialog);
   useDialogFocus(preview, ready, { dialog, input, confirmButton });
   usePlanAgain(preview, store.planPreview);
 
-  if (preview === null) return null;
+  if (preview === null || busy) return null;
   const { action, result } = preview;
   return (
     <div className="dialog-backdrop">

@@ -91,6 +91,8 @@ export const createOpsSlice =
       set({ menu: null });
     },
     startAction(action) {
+      // One operation at a time from the app: another is planned once the running one has ended.
+      if (get().running !== null) return set({ menu: null });
       const name = action.asks?.suggestion ?? '';
       set({ menu: null, outcome: null, preview: { action, name, chosen: [], nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
       void get().planPreview();
@@ -170,7 +172,9 @@ export const createOpsSlice =
         if (plan.intent.op === 'repair') void get().checkHealth(plan.intent.path);
         if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes(`/${TRASH_DIR}/`))) void get().loadTrash();
       } catch (error) {
-        set({ preview: null, outcome: { ok: false, title: `${preview.action.label.replace('…', '')} failed.`, error: toErrorData(error) } });
+        const data = toErrorData(error);
+        const how = data.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+        set({ preview: null, outcome: { ok: false, title: `${preview.action.label.replace('…', '')} ${how}.`, error: data } });
         const id = get().sourceId;
         if (id !== null) await get().scanSource(id);
       } finally {

@@ -44,6 +44,6 @@ export function formatPlan(plan: Plan): string {
 /** What happens to the VM, in a few words: stopped first, must be shut off, or kept running by block jobs; null when nothing is said. */
 export function powerLine(plan: Plan): string | null {
   if (plan.impact.mustStop) return plan.steps.some((s) => s.kind === 'stop-domain') ? 'the VM is stopped first' : 'the VM must be shut off';
-  if (plan.steps.some((s) => s.kind === 'block-commit' || s.kind === 'block-pull')) return 'the VM keeps running: QEMU changes the files it has open, by block jobs';
+  if (plan.steps.some((s) => s.kind === 'block-commit' || s.kind === 'block-pull')) return 'the VM is not stopped: QEMU changes the files it has open, by block jobs';
   return null;
 }

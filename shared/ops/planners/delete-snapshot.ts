@@ -39,6 +39,15 @@ interface Merge {
 /** Commits X into P (case 1 of the module comment): by qemu-img, or by a block job when the VM runs on X. */
 function commitOverlay(domain: Domain, snapshot: Snapshot, disk: SnapshotDisk, overlay: string, state: string, children: Layer[], out: Merge): void {
   const running = runningPlace(domain, overlay);
+  if (running !== null && running.at > 0 && domain.state !== 'running') {
+    // QEMU 7.2 refuses it ("Block node is read-only"): the layers below the one a paused VM writes stay read-only.
+    out.refusal ??= {
+      code: 'E_DOMAIN_RUNNING',
+      message: `Domain "${domain.name}" is ${domain.state}: QEMU commits ${basename(overlay)}, which lies below the layer the VM writes, only while the VM runs. Resume it, or shut it down first.`,
+      details: { path: overlay },
+    };
+    return;
+  }
   const sentence = `Commit ${basename(overlay)} into ${basename(state)} (${disk.target}): the saved state of ${snapshot.name} takes in the changes made after it.`;
   if (running === null) {
     out.steps.push(commitStep(domain, overlay, state, sentence));

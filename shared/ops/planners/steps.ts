@@ -161,7 +161,10 @@ export const byQemu = (domain: Domain): string => `QEMU does it while the VM ${d
 
 /** QEMU folds `top` into `base` while the VM runs; `active` when `top` is the disk's active layer, which then pivots onto `base`. */
 export function blockCommitStep(domain: Domain, place: RunningPlace, top: string, base: string, sentence: string): Step {
-  return { kind: 'block-commit', domain: domain.name, target: place.target, top, base, active: place.at === 0, sentence };
+  const active = place.at === 0;
+  // The command shown starts the job; the pivot that ends an active one is the engine's, said here.
+  const pivot = active ? ` Once QEMU has copied everything, the engine moves the disk onto ${basename(base)} (virsh blockjob --pivot).` : '';
+  return { kind: 'block-commit', domain: domain.name, target: place.target, top, base, active, sentence: `${sentence}${pivot}` };
 }
 
 /** QEMU copies into the disk's active layer `top` what lies between it and `base`, while the VM runs. */
