@@ -118,8 +118,10 @@ export async function checkBlockJobStart(step: BlockJobStep, virsh: Virsh): Prom
   const job = await jobInfo(virsh, step);
   if (job !== null) throw anotherJob(step, job);
   const why = cannotStart(step, (await liveDisk(virsh, step)).chain);
-  if (why !== null) throw new AppError('E_CHANGED', `${why}: the disk changed since the plan was made.`, { target: step.target });
+  if (why !== null) throw chainChanged(step, why);
 }
+
+const chainChanged = (step: BlockJobStep, why: string) => new AppError('E_CHANGED', `${why}: the disk changed since the plan was made.`, { target: step.target });
 
 const anotherJob = (step: BlockJobStep, job: JobInfo) =>
   new AppError('E_CHANGED', `Another block job (${job.type}) runs on ${step.target} of ${step.domain}; wait for it to end, then try again.`, { target: step.target, job: job.type });
@@ -142,7 +144,7 @@ async function unlessStarted(step: BlockJobStep, virsh: Virsh, error: unknown): 
   const job = await jobInfo(virsh, step).catch(() => undefined);
   const chain = await liveDisk(virsh, step).then((d) => d.chain, () => null);
   if (job !== null || chain === null || cannotStart(step, chain) !== null || !(error instanceof AppError)) return error;
-  const said = `${error.message} ${String(error.details?.stderr ?? '')}`;
+  const said = toolSaid(error);
   if (/Block node is read-only/.test(said)) {
     // Seen on a VM paused when its memory was saved (a snapshot with memory): QEMU hands its disks over until it runs.
     return new AppError(
@@ -201,7 +203,7 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
         throw new AppError('E_TOOL', `The block job on ${step.target} of ${step.domain} ended before it finished (QEMU stopped it); the disk stays on the files it had.`, { target: step.target });
       }
       const why = cannotStart(step, chain);
-      if (why !== null) throw new AppError('E_CHANGED', `${why}: the disk changed since the plan was made.`, { target: step.target, chain });
+      if (why !== null) throw chainChanged(step, why);
       await virsh.run(start).catch(async (error: unknown) => {
         throw await unlessStarted(step, virsh, error);
       });

@@ -80,7 +80,7 @@ function usePlanAgain(preview: Preview | null, planPreview: () => Promise<void>)
 }
 
 /** The name an action asks for (a snapshot's, a branch's), checked as it is typed; Enter confirms a ready plan. */
-function NameField({ preview, input, ready, busy }: { preview: Preview; input: RefObject<HTMLInputElement | null>; ready: boolean; busy: boolean }): ReactElement | null {
+function NameField({ preview, input, ready }: { preview: Preview; input: RefObject<HTMLInputElement | null>; ready: boolean }): ReactElement | null {
   const { setPreviewName, confirm } = useAppActions(selectOpsActions);
   if (!preview.action.asks) return null;
   return (
@@ -94,7 +94,6 @@ function NameField({ preview, input, ready, busy }: { preview: Preview; input: R
         onKeyDown={(e) => {
           if (e.key === 'Enter' && ready) void confirm();
         }}
-        disabled={busy}
       />
       {preview.nameError ? <span className="field-error">{preview.nameError}</span> : null}
     </label>
@@ -102,11 +101,11 @@ function NameField({ preview, input, ready, busy }: { preview: Preview; input: R
 }
 
 /** The choices an action offers (a running VM's memory, a quiesce), each with the engine's reason when it cannot be ticked. */
-function ChoiceFields({ preview, busy }: { preview: Preview; busy: boolean }): ReactElement | null {
+function ChoiceFields({ preview }: { preview: Preview }): ReactElement | null {
   const { setPreviewChoice } = useAppActions(selectOpsActions);
   if (preview.action.choices.length === 0) return null;
   return (
-    <fieldset className="choices" disabled={busy}>
+    <fieldset className="choices">
       {preview.action.choices.map((choice) => (
         <label key={choice.id} className={`choice${choice.disabled !== null ? ' choice-off' : ''}`}>
           <input
@@ -169,12 +168,12 @@ export function PlanDialog(): ReactElement | null {
         aria-label={action.label.replace('…', '')}
         data-testid="plan-dialog"
         onKeyDown={(e) => {
-          if (e.key === 'Escape' && !busy) store.closePreview();
+          if (e.key === 'Escape') store.closePreview();
         }}
       >
         <h2>{action.label.replace('…', '')}</h2>
-        <NameField preview={preview} input={input} ready={ready} busy={busy} />
-        <ChoiceFields preview={preview} busy={busy} />
+        <NameField preview={preview} input={input} ready={ready} />
+        <ChoiceFields preview={preview} />
         {preview.notice ? <p className="plan-notice">{preview.notice}</p> : null}
         {preview.loading && result === null ? <p className="muted">Planning…</p> : null}
         {result?.ok === false ? (
@@ -184,11 +183,11 @@ export function PlanDialog(): ReactElement | null {
         ) : null}
         {result?.ok === true && preview.nameError === null ? <PlanBody plan={result.plan} /> : null}
         <div className="dialog-actions">
-          <button type="button" className="button" onClick={() => store.closePreview()} disabled={busy}>
+          <button type="button" className="button" onClick={() => store.closePreview()}>
             Cancel
           </button>
-          <button type="button" ref={confirmButton} className={`button button-primary${action.danger ? ' button-danger' : ''}`} disabled={!ready || busy} onClick={() => void store.confirm()}>
-            {busy ? 'Running…' : 'Confirm'}
+          <button type="button" ref={confirmButton} className={`button button-primary${action.danger ? ' button-danger' : ''}`} disabled={!ready} onClick={() => void store.confirm()}>
+            Confirm
           </button>
         </div>
       </div>
