@@ -19,13 +19,13 @@ import { execa } from 'execa';
 import { listedNames } from '../electron/scan/list-snapshots';
 import { nativeReader, virshReader, type LibvirtReader } from '../electron/scan/libvirt-reader';
 import { scanLibvirt } from '../electron/scan/scan-libvirt';
-import { NativeLibvirt } from '../electron/tools/libvirt-native';
+import { NativeLibvirt, sizeThreadPool } from '../electron/tools/libvirt-native';
 import { openVirsh, type Virsh } from '../electron/tools/virsh';
 import { buildHost, shapes, type HostShape } from './libvirt-host';
 import { median, report, type Row } from './report';
 
 const URI = process.env.BENCH_URI ?? 'qemu:///system';
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const PREFIX = `snaptree-bench-${process.pid}-`;
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const SHAPE_TARGET_S = 1;
@@ -158,6 +158,8 @@ async function shapeRows(label: string, names: string[]): Promise<Row[]> {
 }
 
 async function main(): Promise<void> {
+  // The in-process scans read libvirt as the CLI and the app do: with their thread pool (before its first use).
+  sizeThreadPool();
   const dir = await mkdtemp(join(tmpdir(), 'snaptree-bench-'));
   const setup = openVirsh(URI);
   const { host, chain, branches } = shapes(process.env);

@@ -4,8 +4,9 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 // Reads through libvirt's library run on Node's thread pool beside file reads; a call libvirt never returns from
-// keeps its thread (electron/tools/libvirt-native.ts). Set before the pool starts, which is on its first use.
-if (process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = '8';
+// keeps its thread, and a scan's snapshot dumps take all but 8 of them (THREAD_POOL_SIZE in
+// electron/tools/libvirt-native.ts, which the app uses). Set before the pool starts, which is on its first use.
+if (process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = '24';
 const cli = join(__dirname, '..', '.vite', 'build', 'cli.js');
 if (!existsSync(cli)) {
   process.stderr.write('virt-snaptree: the app is not built yet. Run "npm run build" (or "npm run setup") first.\n');

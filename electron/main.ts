@@ -10,13 +10,13 @@ import { Engine } from './engine';
 import { hardenContents, hardenSession } from './hardening';
 import { setupIpc } from './ipc';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
-import { exitProcess, hungLibvirtCalls } from './tools/libvirt-native';
+import { exitProcess, hungLibvirtCalls, sizeThreadPool } from './tools/libvirt-native';
 import { openVirsh } from './tools/virsh';
 
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
 
 // Reads through libvirt's library share Node's thread pool with file reads (see bin/virt-snaptree.cjs).
-if (process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = '8';
+sizeThreadPool();
 
 const DEFAULT_URI = 'qemu:///system';
 let lab: DemoLab | null = null;

@@ -56,21 +56,29 @@ export function checkWellFormed(xml: string): void {
   walkTags(text);
 }
 
-/** Sees each tag of a document in order, with the text before it (`closing` is "/" on a closing tag). */
-type TagVisitor = (match: RegExpExecArray, before: string) => void;
+/** Sees each tag of a document in order, with the text before it (`closing` and `selfClosing` are "/" or ""). */
+type TagVisitor = (closing: string, name: string, attributes: string, selfClosing: string, before: string) => void;
 
-/** Walks the tags of markup that holds elements only, throwing as checkWellFormed says; `visit` sees each tag. */
+/**
+ * Walks the tags of markup that holds elements only, throwing as checkWellFormed says; `visit` sees each tag.
+ * Tags are matched one `exec` at a time on the shared global TAG (the walk is synchronous, so never re-entered):
+ * a thousand snapshot documents are read per scan, and an iterator per document costs more than the matching.
+ */
 function walkTags(text: string, visit?: TagVisitor): void {
   const stack: string[] = [];
   let roots = 0;
   let end = 0;
-  for (const match of text.matchAll(TAG)) {
-    const [whole, closing, name, , selfClosing] = match;
+  TAG.lastIndex = 0;
+  for (let match = TAG.exec(text); match !== null; match = TAG.exec(text)) {
+    // Read by index: destructuring goes through the iterator protocol, which unoptimized code pays per tag.
+    const closing = match[1];
+    const name = match[2];
+    const selfClosing = match[4];
     if (name === undefined) throw malformed(`a "<" that starts no tag at offset ${match.index}`);
     const before = visit !== undefined || stack.length === 0 ? text.slice(end, match.index) : '';
     if (stack.length === 0 && before.trim() !== '') throw malformed('text outside the root element');
-    visit?.(match, before);
-    end = match.index + whole.length;
+    visit?.(closing ?? '', name, match[3] ?? '', selfClosing ?? '', before);
+    end = TAG.lastIndex;
     if (closing === '/') {
       const open = stack.pop();
       if (open !== name) throw malformed(`</${name}> closes ${open === undefined ? 'nothing' : `<${open}>`}`);
@@ -110,12 +118,24 @@ export interface XmlElement {
 }
 type XmlChild = XmlElement | { kind: 'text'; data: string };
 
+/** The children named `name`. Indexed loops: a thousand documents are asked a dozen names each, unoptimized. */
 function tags(el: XmlElement | null, name: string): XmlElement[] {
-  return el === null ? [] : el.children.filter((c): c is XmlElement => c.kind === 'element' && c.name === name);
+  const found: XmlElement[] = [];
+  const children = el?.children ?? [];
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i] as XmlChild;
+    if (c.kind === 'element' && c.name === name) found.push(c);
+  }
+  return found;
 }
 
 function tag(el: XmlElement | null, name: string): XmlElement | null {
-  return tags(el, name)[0] ?? null;
+  const children = el?.children ?? [];
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i] as XmlChild;
+    if (c.kind === 'element' && c.name === name) return c;
+  }
+  return null;
 }
 
 function attrOf(el: XmlElement | null, name: string): string | null {
@@ -157,10 +177,28 @@ function decode(text: string): string {
 
 function attributesOf(text: string): Record<string, string> {
   const attribs: Record<string, string> = {};
-  for (const [, name, double, single] of text.matchAll(ATTRIBUTE)) {
-    if (name !== undefined && !Object.hasOwn(attribs, name)) attribs[name] = decode(double ?? single ?? '');
+  ATTRIBUTE.lastIndex = 0;
+  for (let match = ATTRIBUTE.exec(text); match !== null; match = ATTRIBUTE.exec(text)) {
+    const name = match[1];
+    if (name !== undefined && !Object.hasOwn(attribs, name)) attribs[name] = decode(match[2] ?? match[3] ?? '');
   }
   return attribs;
+}
+
+/** An element of plain markup: its attributes are read from their text the first time they are asked for. */
+class PlainElement implements XmlElement {
+  readonly kind = 'element';
+  readonly children: XmlChild[] = [];
+  private read: Record<string, string> | null = null;
+  constructor(
+    readonly name: string,
+    private readonly attributeText: string,
+  ) {}
+
+  get attribs(): Record<string, string> {
+    this.read ??= this.attributeText === '' ? {} : attributesOf(this.attributeText);
+    return this.read;
+  }
 }
 
 /**
@@ -168,17 +206,16 @@ function attributesOf(text: string): Record<string, string> {
  * faster: every scan of a large host reads a thousand snapshot documents. Only text outside the root is dropped.
  */
 function readPlain(xml: string): XmlChild[] {
-  const top: XmlElement = { kind: 'element', name: '', attribs: {}, children: [] };
-  const stack = [top];
-  walkTags(xml, (match, before) => {
-    const [, closing, name, attributes, selfClosing] = match;
+  const top = new PlainElement('', '');
+  const stack: XmlElement[] = [top];
+  walkTags(xml, (closing, name, attributes, selfClosing, before) => {
     const parent = stack[stack.length - 1] as XmlElement;
     if (before !== '' && stack.length > 1) parent.children.push({ kind: 'text', data: decode(before) });
     if (closing === '/') {
       stack.pop();
       return;
     }
-    const element: XmlElement = { kind: 'element', name: name ?? '', attribs: attributesOf(attributes ?? ''), children: [] };
+    const element = new PlainElement(name, attributes);
     parent.children.push(element);
     if (selfClosing !== '/') stack.push(element);
   });

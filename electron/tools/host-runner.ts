@@ -5,7 +5,6 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { execa } from 'execa';
 import { AppError } from '../../shared/errors';
 import { TOOL_ENV, toolError } from './tool-error';
 
@@ -91,6 +90,8 @@ function listen(stream: Readable | null, onChunk: ((chunk: string) => void) | un
 async function runLocal(tool: string, args: readonly string[], options: RunnerOptions = {}): Promise<RunResult> {
   if (options.signal?.aborted === true) throw runCancelledError(tool, args);
   const timeoutMs = options.timeoutMs;
+  // Loaded with the first command: a scan read through libvirt's library runs none, and starts sooner without it.
+  const { execa } = await import('execa');
   const child = execa(tool, args, {
     reject: false,
     env: { ...TOOL_ENV, ...options.env },
@@ -112,28 +113,35 @@ async function runLocal(tool: string, args: readonly string[], options: RunnerOp
   return { exitCode: result.exitCode ?? null, stdout, stderr };
 }
 
+/**
+ * Starts a long-lived command with Node's own child_process (pipes, a kill, an exit code are all a session needs),
+ * loaded on first use: `tree --connect` through libvirt's library starts no process, and loading child_process
+ * costs it several milliseconds. The environment is this process's with the tool's variables over it.
+ */
 function spawnLocal(tool: string, args: readonly string[], options: SpawnOptions = {}): RunnerChild {
-  const child = execa(tool, args, {
-    env: { ...TOOL_ENV, ...options.env },
-    stdin: 'pipe',
-    buffer: false,
-    reject: false,
-    encoding: 'utf8',
-    ...(options.signal === undefined ? {} : { cancelSignal: options.signal, killSignal: 'SIGKILL' as const }),
+  const { spawn } = process.getBuiltinModule('node:child_process');
+  const child = spawn(tool, args, {
+    env: { ...process.env, ...TOOL_ENV, ...options.env },
+    stdio: 'pipe',
+    ...(options.signal === undefined ? {} : { signal: options.signal, killSignal: 'SIGKILL' as const }),
   });
   const { stdin, stdout, stderr } = child;
-  if (stdin === null || stdout === null || stderr === null) throw new AppError('E_INTERNAL', `${tool} started without pipes.`);
+  // A program that cannot start (or an abort) comes as an 'error' event; `ended` reports it as an exit without a code.
+  const exited = new Promise<{ exitCode: number | null }>((resolve) => {
+    child.once('error', () => resolve({ exitCode: null }));
+    child.once('exit', (code) => resolve({ exitCode: code }));
+  });
   const drained = (stream: Readable) => finished(stream).catch(() => undefined);
   return {
     stdin,
     stdout,
     stderr,
     kill: () => child.kill('SIGKILL'),
-    ended: Promise.all([child, drained(stdout), drained(stderr)]).then(([result]) => ({ exitCode: result.exitCode ?? null })),
+    ended: Promise.all([exited, drained(stdout), drained(stderr)]).then(([result]) => result),
   };
 }
 
-/** Runs commands on this computer through execa: argument arrays, no shell. */
+/** Runs commands on this computer (execa for a run, child_process for a session): argument arrays, no shell. */
 export const localRunner: HostRunner = {
   host: 'local',
   describe: () => 'this computer',

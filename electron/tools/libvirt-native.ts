@@ -65,6 +65,9 @@ interface Library {
   isAlive: (conn: Pointer) => number;
 }
 
+/** koffi's upper bound for `resident_async_pools`. */
+const MAX_RESIDENT_POOLS = 32;
+
 let loaded: Promise<Library> | null = null;
 let libc: ReturnType<typeof KoffiModule.load> | null = null;
 
@@ -107,6 +110,9 @@ export function loadLibvirt(): Promise<Library> {
 }
 
 function bind(koffi: typeof KoffiModule): Library {
+  // koffi keeps memory for this many calls running at once and allocates it per call beyond: every call beside
+  // the queues, and a queued call per connection, run on kept memory. Settable only before a library is loaded.
+  koffi.config({ ...koffi.config(), resident_async_pools: Math.min(MAX_RESIDENT_POOLS, besideCalls() + RESERVED_THREADS) });
   const lib = koffi.load('libvirt.so.0');
   const fn = <A extends unknown[], R>(declaration: string) => lib.func(declaration) as unknown as AsyncFn<A, R>;
   koffi.opaque('virConnect');
@@ -222,19 +228,31 @@ class NativeConnection {
   /** Runs `fn` on this connection after the calls before it; `failed` says from its result whether it failed. */
   call<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
     this.pending++;
+    queuedCalls.enter();
     const run = this.tail.then(() => this.start(what, fn, args, failed, true));
     this.tail = run.catch(() => undefined);
-    return run.finally(() => this.pending--);
+    return run.finally(() => {
+      this.pending--;
+      queuedCalls.leave();
+    });
   }
 
   /**
-   * Runs `fn` now, beside the calls queued here (libvirt takes calls on one connection from many threads), at most
-   * BESIDE_CALLS at once in the process. A failure cannot say why, since the connection's last error may be
-   * another call's: it rejects with BESIDE_FAILED, and the caller asks again in the queue (`call`) to learn it.
+   * Runs `fn` beside the calls queued here (libvirt takes calls on one connection from many threads): once no
+   * connection of the process has a queued call waiting or running, at most besideCalls() at once. A scan's
+   * domain readings are queued calls and its snapshot dumps run beside, so every domain is read before the dumps
+   * fill the thread pool, and the dumps then run on the pool's threads while the scan reads image headers.
+   * A failure cannot say why, since the connection's last error may be another call's: it rejects with
+   * BESIDE_FAILED, and the caller asks again in the queue (`call`) to learn it.
    */
-  callBeside<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
+  async callBeside<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
     this.pending++;
-    return beside(() => this.start(what, fn, args, failed, false)).finally(() => this.pending--);
+    try {
+      await queuedCalls.idle();
+      return await beside(() => this.start(what, fn, args, failed, false));
+    } finally {
+      this.pending--;
+    }
   }
 
   private start<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean, readError: boolean): Promise<R> {
@@ -298,9 +316,68 @@ class NativeConnection {
   }
 }
 
-/** Calls run beside a connection's queue at once, in the process: the rest of Node's thread pool stays for files. */
-const BESIDE_CALLS = 4;
-const beside = pLimit(BESIDE_CALLS);
+/**
+ * Threads of Node's pool kept from calls into the library: a daemon that stops answering holds every thread a
+ * call runs on, and file reads must still be served then. The CLI and the app size the pool (UV_THREADPOOL_SIZE,
+ * read by libuv when the pool starts) to leave these over.
+ */
+const RESERVED_THREADS = 8;
+/**
+ * How many calls run beside the connections' queues at once, in the process: Node's pool as libuv sizes it
+ * (UV_THREADPOOL_SIZE, 4 when unset) less RESERVED_THREADS. Many at once keep the daemon busy while the scan
+ * works on the main thread: each call started goes to the pool, whose threads take the next without it. Read at
+ * first use, as libuv reads it: the app sets the variable after its modules load.
+ */
+function besideCalls(): number {
+  const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4;
+  return Math.max(MIN_BESIDE_CALLS, pool - RESERVED_THREADS);
+}
+
+/** Beside calls in a process whose pool was left at libuv's size, as in tests. */
+const MIN_BESIDE_CALLS = 4;
+
+/** The thread pool the CLI and the app start with (bin/virt-snaptree.cjs says the same): 16 beside calls, 8 kept. */
+export const THREAD_POOL_SIZE = 24;
+
+/** Sizes Node's thread pool for reads through the library, unless the user did; only before the pool's first use. */
+export function sizeThreadPool(): void {
+  process.env.UV_THREADPOOL_SIZE ??= String(THREAD_POOL_SIZE);
+}
+let besideLimit: ReturnType<typeof pLimit> | null = null;
+function beside<R>(run: () => Promise<R>): Promise<R> {
+  besideLimit ??= pLimit(besideCalls());
+  return besideLimit(run);
+}
+
+/** The queued calls of every connection in the process, waiting or running; beside calls start when there are none. */
+class QueuedCalls {
+  private count = 0;
+  private waiting: { promise: Promise<void>; resolve: () => void } | null = null;
+
+  enter(): void {
+    this.count++;
+  }
+
+  leave(): void {
+    this.count--;
+    if (this.count === 0 && this.waiting !== null) {
+      this.waiting.resolve();
+      this.waiting = null;
+    }
+  }
+
+  /** Settles once no queued call is waiting or running. */
+  idle(): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    if (this.waiting === null) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.waiting = { promise, resolve };
+    }
+    return this.waiting.promise;
+  }
+}
+const queuedCalls = new QueuedCalls();
 
 /** How a call run beside the queue fails: it is asked again in the queue, which says why. */
 const BESIDE_FAILED = new AppError('E_TOOL', 'libvirt failed a call made beside others; it is asked again alone.', { tool: 'libvirt', code: null });
