@@ -108,4 +108,20 @@ describe('LayerReader', () => {
     else expect(reader.problemsFor()[0]?.code).toBe('unreadable');
     await chmod(p('secret.qcow2'), 0o600);
   });
+  test('a file a folder listing showed as regular is not read through a link put in its place afterwards', async () => {
+    const sub = p('swapped');
+    execFileSync('mkdir', [sub]);
+    img('create', '-q', '-f', 'qcow2', join(sub, 'top.qcow2'), '1M');
+    img('create', '-q', '-f', 'qcow2', '-b', p('v2.qcow2'), '-F', 'qcow2', join(sub, 'elsewhere.qcow2'));
+    const reader = new LayerReader();
+    // Resolving the path lists the folder: top.qcow2 is a regular file there.
+    expect(reader.canonical(join(sub, 'top.qcow2'))).toBe(join(sub, 'top.qcow2'));
+    execFileSync('ln', ['-sf', 'elsewhere.qcow2', join(sub, 'top.qcow2')]);
+    expect(reader.header(join(sub, 'top.qcow2'))).toBeNull();
+    expect(reader.openError(join(sub, 'top.qcow2'))).toBe('ELOOP');
+    // A fresh scan sees the link for what it is and reads what it points to.
+    const fresh = new LayerReader();
+    expect(fresh.canonical(join(sub, 'top.qcow2'))).toBe(join(sub, 'elsewhere.qcow2'));
+    expect(fresh.header(join(sub, 'elsewhere.qcow2'))?.backingName).toBe(p('v2.qcow2'));
+  });
 });

@@ -6,12 +6,12 @@
  * field. An image with an external data file is read from its header alone and flagged: `qemu-img info` would
  * open the data file, which may name any file on the host.
  */
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, normalize } from 'node:path';
 import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
-import { NotRegularFileError, QCOW2_CORRUPT, readQcow2Header, type Qcow2Header } from '../tools/qcow2-header';
+import { NotRegularFileError, QCOW2_CORRUPT, readHeaderAndStat, type Qcow2Header } from '../tools/qcow2-header';
 import { backingFileOf, divergentOpenings, followBacking, realPathDivergence } from './backing-names';
 import { readDataFile } from './external-data';
 import { FormatClaims } from './format-claims';
@@ -105,8 +105,15 @@ export class LayerReader {
   /** Why QEMU would refuse a file's qcow2 header, for files `header` gave null for on that ground. */
   private readonly refusals = new Map<string, string>();
   private readonly formats = new FormatClaims();
-  /** Each regular file's stat from `isRegular`, taken once per scan: sizes and owners come from it too. */
+  /** Each regular file's stat, taken once per scan (by `isRegular` or with its header): sizes and owners come from it. */
   private readonly fileStats = new Map<string, Stats>();
+  /**
+   * Canonical paths a folder listing showed as regular files (not links), whose stat is not taken yet: the header
+   * read takes it, opening without following a link, so a file swapped for a link since is not read through it.
+   */
+  private readonly listedFiles = new Set<string>();
+  /** Per canonical folder, its regular files' names as one listing gave them; null when it could not be listed. */
+  private readonly folderFiles = new Map<string, Set<string> | null>();
   private readonly limit: ReturnType<typeof pLimit>;
   /** Layers some walk has linked as qcow2 this scan: a later walk stops there, as at a layer stored already. */
   private readonly linkedQcow2 = new Set<string>();
@@ -129,7 +136,9 @@ export class LayerReader {
     let header = this.headers.get(path);
     if (header === undefined) {
       try {
-        header = readQcow2Header(path);
+        const read = readHeaderAndStat(path, this.listedFiles.has(path));
+        this.fileStats.set(path, read.stats);
+        header = read.header;
         if (header !== null && header.refused !== null) {
           this.refusals.set(path, header.refused);
           header = null;
@@ -174,6 +183,12 @@ export class LayerReader {
     if (!isAbsolute(path) || normalize(path) !== path || path.endsWith('/')) return canonical(path);
     const dir = this.canonical(dirname(path));
     if (dir === null) return null;
+    const name = basename(path);
+    if (this.regularFilesOf(dir)?.has(name) === true) {
+      const real = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      if (!this.fileStats.has(real)) this.listedFiles.add(real);
+      return real;
+    }
     let stats: Stats;
     try {
       stats = lstatSync(path);
@@ -184,6 +199,29 @@ export class LayerReader {
     const real = dir === '/' ? `/${basename(path)}` : `${dir}/${basename(path)}`;
     if (stats.isFile()) this.fileStats.set(real, stats);
     return real;
+  }
+
+  /**
+   * The names of the regular files in a canonical folder, listed once per scan: a folder of a thousand images
+   * costs one listing instead of a thousand lstats. A name the listing did not show as a regular file (a link,
+   * anything else, one made since) is resolved with its own lstat as before.
+   */
+  private regularFilesOf(dir: string): Set<string> | null {
+    let files = this.folderFiles.get(dir);
+    if (files === undefined) {
+      try {
+        files = new Set(
+          readdirSync(dir, { withFileTypes: true })
+            // A name that is not valid UTF-8 comes out with U+FFFD in it and names no file: lstat decides those.
+            .filter((entry) => entry.isFile() && !entry.name.includes('\uFFFD'))
+            .map((entry) => entry.name),
+        );
+      } catch {
+        files = null;
+      }
+      this.folderFiles.set(dir, files);
+    }
+    return files;
   }
 
   /**
@@ -234,7 +272,7 @@ export class LayerReader {
 
   /** Whether a path is a regular file, reporting it when it is something else; a missing file is left to the caller. */
   isRegular(path: string, severity: Problem['severity']): boolean {
-    if (this.fileStats.has(path)) return true;
+    if (this.fileStats.has(path) || this.listedFiles.has(path)) return true;
     let regular = true;
     try {
       const stats = statSync(path);

@@ -4,7 +4,7 @@
  * qemu-img process per file, so that a link without a recorded format is reported and never probed, a header QEMU
  * refuses is shown as unreadable, and loose tips are found among the files of a folder.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { decodeQcow2, QCOW2_MAGIC, type Qcow2Fields, type ReadAt } from './qcow2-header-checks';
 
 /** Enough for the header, its extensions and the backing name of images qemu-img makes: one read for most files. */
@@ -79,13 +79,16 @@ export function openRegularFile(path: string): number {
   return openRegular(path).fd;
 }
 
-/** `openRegularFile`, with the size its check read: one fstat serves both. */
-function openRegular(path: string): { fd: number; size: number } {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+/**
+ * `openRegularFile`, with the stat its check read: one fstat serves both. With `noFollow` a path whose last
+ * component is a symbolic link fails (ELOOP) instead of opening what it points to.
+ */
+function openRegular(path: string, noFollow = false): { fd: number; stats: Stats } {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0));
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new NotRegularFileError(path);
-    return { fd, size: stats.size };
+    return { fd, stats };
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -100,7 +103,16 @@ function openRegular(path: string): { fd: number; size: number } {
  * `openRegularFile`.
  */
 export function readQcow2Header(path: string): Qcow2Header | null {
-  const { fd, size: fileSize } = openRegular(path);
+  return readHeaderAndStat(path).header;
+}
+
+/**
+ * `readQcow2Header`, with the stat of the file it read (the scanner takes sizes and owners from it). With
+ * `noFollow`, a path that has become a symbolic link since the caller saw a regular file there fails with ELOOP.
+ */
+export function readHeaderAndStat(path: string, noFollow = false): { header: Qcow2Header | null; stats: Stats } {
+  const { fd, stats } = openRegular(path, noFollow);
+  const fileSize = stats.size;
   try {
     let windowAt = 0;
     let window = Buffer.alloc(0);
@@ -128,7 +140,7 @@ export function readQcow2Header(path: string): Qcow2Header | null {
       window.copy(out, 0, from, Math.min(window.length, from + length));
       return out;
     };
-    return decodeQcow2(readAt);
+    return { header: decodeQcow2(readAt), stats };
   } finally {
     closeSync(fd);
   }
