@@ -14,24 +14,14 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   exit 0
 fi
 
-conf=/etc/libvirt/qemu.conf
-marker="# virt-snaptree: container-friendly settings"
-if ! grep -qF "$marker" "$conf" 2>/dev/null; then
-  cat >>"$conf" <<CONF
-$marker
-user = "root"
-group = "root"
-dynamic_ownership = 0
-security_driver = "none"
-namespaces = [ ]
-cgroup_controllers = [ ]
-remember_owner = 0
-CONF
-fi
+# shellcheck source=libvirt-lib.sh
+. "$(dirname "$0")/libvirt-lib.sh"
+add_container_settings /etc/libvirt/qemu.conf
 
 mkdir -p /var/log/libvirt /var/run/libvirt
-pgrep -x virtlogd >/dev/null || virtlogd -d
-pgrep -x libvirtd >/dev/null || libvirtd -d
+# Only this machine's daemons count: the test host (scripts/test-host.sh) runs its own in a chroot.
+[ -n "$(pids_in_root virtlogd /)" ] || virtlogd -d
+[ -n "$(pids_in_root libvirtd /)" ] || libvirtd -d
 
 for _ in $(seq 1 50); do
   if virsh -c qemu:///system version >/dev/null 2>&1; then
