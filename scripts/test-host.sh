@@ -9,7 +9,8 @@
 #
 # It is reached as the ssh host "snaptree-test-host" (an ssh_config drop-in naming the address, port, key and
 # pinned host key), so `virsh -c qemu+ssh://snaptree-test-host/system` and plain `ssh snaptree-test-host` work,
-# and an ssh client that does not know the name fails as it would for a host it never met. Root only: it builds
+# and an ssh client that does not know the name fails as it would for a host it never met; the same host as
+# "snaptree-test-host-stranger" offers a key it refuses. Root only: it builds
 # a chroot and mounts into it. sshd listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,6 +22,8 @@ DIR=$STATE/root
 PORT=${SNAPTREE_TEST_HOST_PORT:-2222}
 NAME=snaptree-test-host
 KEY=$STATE/id_ed25519
+# A key the test host does not accept, for the tests of a refused login (as the ssh host "$NAME-stranger").
+STRANGER_KEY=$STATE/stranger_ed25519
 KNOWN=$STATE/known_hosts
 SSH_CONF=/etc/ssh/ssh_config.d/virt-snaptree-test-host.conf
 URI="qemu+ssh://$NAME/system"
@@ -75,6 +78,7 @@ start_sshd() {
   mkdir -p "$DIR/run/sshd"
   chroot "$DIR" ssh-keygen -A >/dev/null
   [ -f "$KEY" ] || ssh-keygen -q -t ed25519 -N '' -C "$NAME" -f "$KEY"
+  [ -f "$STRANGER_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C "$NAME-stranger" -f "$STRANGER_KEY"
   install -d -m 700 "$DIR/root/.ssh"
   install -m 600 "$KEY.pub" "$DIR/root/.ssh/authorized_keys"
   echo "$NAME $(cut -d' ' -f1,2 "$DIR/etc/ssh/ssh_host_ed25519_key.pub")" >"$KNOWN"
@@ -86,6 +90,17 @@ Host $NAME
   User root
   IdentityFile $KEY
   IdentitiesOnly yes
+  HostKeyAlias $NAME
+  UserKnownHostsFile $KNOWN
+  StrictHostKeyChecking yes
+
+Host $NAME-stranger
+  HostName 127.0.0.1
+  Port $PORT
+  User root
+  IdentityFile $STRANGER_KEY
+  IdentitiesOnly yes
+  IdentityAgent none
   HostKeyAlias $NAME
   UserKnownHostsFile $KNOWN
   StrictHostKeyChecking yes

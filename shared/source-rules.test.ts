@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { apiInputs } from './contract';
-import { connectionUriProblem } from './source-rules';
+import { connectionUriProblem, sshTargetOf } from './source-rules';
 
 describe('connections the engine may open', () => {
   test.each([
@@ -52,5 +52,20 @@ describe('connections the engine may open', () => {
     expect(apiInputs.scan.safeParse({ source: { kind: 'folder', path: '/srv' } }).success).toBe(false);
     expect(apiInputs.scan.safeParse({ sourceId: 'folder:/srv' }).success).toBe(true);
     expect(apiInputs.apply.safeParse({ plan: { id: '00000000-0000-4000-8000-000000000000' } }).success).toBe(false);
+  });
+});
+
+describe('the SSH target of a connection', () => {
+  test.each([
+    ['qemu+ssh://root@example.org/system', { host: 'example.org', user: 'root' }],
+    ['qemu+ssh://admin@10.0.0.2:2222/system?keyfile=/root/.ssh/id_ed25519&no_verify=1', { host: '10.0.0.2', user: 'admin', port: 2222, keyfile: '/root/.ssh/id_ed25519' }],
+    ['qemu+ssh://snaptree-test-host/system', { host: 'snaptree-test-host' }],
+    ['qemu+ssh://[::1]:2222/session?keyfile=/keys/k%2C1', { host: '::1', port: 2222, keyfile: '/keys/k,1' }],
+  ])('%s reaches %o', (uri, target) => {
+    expect(sshTargetOf(uri)).toEqual(target);
+  });
+
+  test.each(['qemu:///system', 'qemu+tls://hv.example.org/system', 'qemu+ssh://h/system?command=/bin/sh', 'qemu+ext:///system'])('%s has none', (uri) => {
+    expect(sshTargetOf(uri)).toBeNull();
   });
 });

@@ -72,3 +72,32 @@ export function connectionUriProblem(uri: string): string | null {
   if (!PATHS.has(path)) return 'A remote connection ends in /system or /session.';
   return query === undefined ? null : queryProblem(query);
 }
+
+/** Where an SSH connection URI reaches: the host as ssh is given it, the user, port and key file it names. */
+export interface SshTarget {
+  /** A host name, an address, or an alias of the user's ssh config. */
+  host: string;
+  user?: string;
+  port?: number;
+  /** The `keyfile` parameter: a private key to offer, as libvirt's ssh transport offers it. */
+  keyfile?: string;
+}
+
+/**
+ * The SSH target of a `qemu+ssh://` URI the engine accepts (see connectionUriProblem); null for any other URI.
+ * Image files of such a connection live on that host and are reached through it, never on this computer.
+ */
+export function sshTargetOf(uri: string): SshTarget | null {
+  if (connectionUriProblem(uri) !== null) return null;
+  const match = REMOTE.exec(uri);
+  if (match === null || match[1] !== 'qemu+ssh') return null;
+  const [, , user, host = '', port, , query] = match;
+  const target: SshTarget = { host: host.startsWith('[') ? host.slice(1, -1) : host };
+  if (user !== undefined) target.user = decoded(user) ?? user;
+  if (port !== undefined) target.port = Number(port);
+  for (const pair of (query ?? '').split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq !== -1 && decoded(pair.slice(0, eq)) === 'keyfile') target.keyfile = decoded(pair.slice(eq + 1)) ?? undefined;
+  }
+  return target;
+}

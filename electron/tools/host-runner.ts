@@ -19,6 +19,11 @@ export interface RunnerOptions {
   stdin?: 'ignore' | string;
   /** Each piece of stdout as it arrives, for progress; the whole output is still returned. */
   onStdout?: (chunk: string) => void;
+  /**
+   * The command's input is an open pipe, never written, until this signal aborts (then the pipe is closed) or the
+   * command ends; in place of `stdin`. ssh passes the close on to the remote side, which stops its tool then.
+   */
+  holdStdin?: AbortSignal;
 }
 
 /** How a command ended. A trailing newline is cut from both outputs. `exitCode` is null when killed by a signal. */
@@ -95,12 +100,19 @@ async function runLocal(tool: string, args: readonly string[], options: RunnerOp
   const child = execa(tool, args, {
     reject: false,
     env: { ...TOOL_ENV, ...options.env },
-    ...(options.stdin === undefined || options.stdin === 'ignore' ? { stdin: 'ignore' as const } : { input: options.stdin }),
+    ...(options.holdStdin !== undefined
+      ? { stdin: 'pipe' as const }
+      : options.stdin === undefined || options.stdin === 'ignore'
+        ? { stdin: 'ignore' as const }
+        : { input: options.stdin }),
     ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
     ...(timeoutMs !== undefined && Number.isFinite(timeoutMs) ? { timeout: timeoutMs } : {}),
   });
   listen(child.stdout, options.onStdout);
-  const result = await child;
+  const release = () => child.stdin?.end();
+  options.holdStdin?.addEventListener('abort', release, { once: true });
+  if (options.holdStdin?.aborted === true) release();
+  const result = await child.finally(() => options.holdStdin?.removeEventListener('abort', release));
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (result.isCanceled) throw runCancelledError(tool, args);
