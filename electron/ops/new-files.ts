@@ -12,6 +12,7 @@
  * libvirt makes a snapshot's new overlays and its saved memory itself, as root, following a link at their paths:
  * before it runs, nothing may stand at any of them (`checkOverlaysFree`).
  */
+import { memoryFingerprintOf } from '../scan/file-view';
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, open, readlink, unlink } from 'node:fs/promises';
@@ -181,7 +182,7 @@ export async function checkOverlaysFree(overlays: Record<string, string>, memory
  */
 export async function memoryFingerprint(path: string): Promise<string | null> {
   const info = await lstat(path, { bigint: true }).catch(() => null);
-  return info?.isFile() === true ? `${info.ino}:${info.size}:${info.mtimeNs}` : null;
+  return info?.isFile() === true ? memoryFingerprintOf(info) : null;
 }
 
 /** What libvirt's QEMU driver writes first in a saved memory file (virQEMUSaveHeader's magic, whole or partial). */

@@ -7,6 +7,7 @@
  * rename only because the image folder is trusted (`folder-trust.ts`): nobody else can swap `.snaptree-trash`
  * or an entry of it meanwhile, so every use of an operation folder first checks the folder it sits in.
  */
+import type { FileStat, FileView } from '../scan/file-view';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, realpath } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -25,11 +26,14 @@ function unsafe(path: string, why: string): AppError {
 
 const lstatOrNull = (path: string): Promise<Stats | null> => lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error)));
 
-/** Why a directory is not the engine's own private folder (symlink, not a directory, other owner, mode), or null. */
-export function whyNotPrivateDir(info: Stats): string | null {
+/**
+ * Why a directory is not the engine's own private folder (symlink, not a directory, other owner, mode), or null.
+ * `uid` is the engine's user on the host that holds the folder: this process's, or the SSH login's.
+ */
+export function whyNotPrivateDir(info: FileStat, uid: number = ownUid()): string | null {
   if (info.isSymbolicLink()) return 'is a symbolic link';
   if (!info.isDirectory()) return 'is not a directory';
-  if (info.uid !== ownUid()) return `belongs to uid ${info.uid}, not to the engine's user (uid ${ownUid()})`;
+  if (info.uid !== uid) return `belongs to uid ${info.uid}, not to the engine's user (uid ${uid})`;
   if ((info.mode & 0o777) !== 0o700) return `has mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}, not 0700`;
   return null;
 }
@@ -42,10 +46,15 @@ export async function checkPrivateDir(path: string): Promise<Stats> {
   return info;
 }
 
-/** Why the trash folder of `dir` cannot be used, or null when it is missing or fine. For the scan's warnings. */
-export async function trashProblem(dir: string): Promise<string | null> {
-  const info = await lstatOrNull(join(dir, TRASH_DIR)).catch(() => null);
-  return info === null ? null : whyNotPrivateDir(info);
+/** Why the trash folder of `dir` on the host of `files` cannot be used, or null when it is missing or fine (the scan's warnings). */
+export function trashProblem(dir: string, files: FileView): string | null {
+  let info: FileStat;
+  try {
+    info = files.lstat(join(dir, TRASH_DIR));
+  } catch {
+    return null;
+  }
+  return whyNotPrivateDir(info, files.uid);
 }
 
 /** Throws unless `dir` is a real path: no component of it is a symlink. */

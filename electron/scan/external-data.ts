@@ -7,14 +7,14 @@
  * directory of whatever process opens the image (checked with qemu-io run from another directory), not against
  * the image's folder. For a VM that is its QEMU process, so the app cannot tell which file a relative name is.
  */
-import { statSync } from 'node:fs';
+import type { FileView } from './file-view';
 import { isAbsolute } from 'node:path';
 import type { LayerDataFile, Problem } from '../../shared/model';
 import { QCOW2_EXTERNAL_DATA, type Qcow2Header } from '../tools/qcow2-header';
 import { dataFileProblem, escapeName } from './file-checks';
 
 /** The data file of the image at `path` and the problems it shows; `dataFile` is null when it has none. */
-export function readDataFile(path: string, header: Qcow2Header | null): { dataFile: LayerDataFile | null; problems: Problem[] } {
+export function readDataFile(path: string, header: Qcow2Header | null, files: FileView): { dataFile: LayerDataFile | null; problems: Problem[] } {
   if (header === null || (header.incompatibleFeatures & QCOW2_EXTERNAL_DATA) === 0) return { dataFile: null, problems: [] };
   // A name that is not valid UTF-8 names no file the app can stat: never "missing" (see `header-names.ts`).
   const unnamed = header.invalidNames.dataFile;
@@ -32,7 +32,7 @@ export function readDataFile(path: string, header: Qcow2Header | null): { dataFi
   }
   if (!isAbsolute(name)) return { dataFile: { path: name, exists: null, size: 0 }, problems };
   try {
-    const stats = statSync(name);
+    const stats = files.stat(name);
     return { dataFile: { path: name, exists: true, size: stats.blocks * 512 }, problems };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';

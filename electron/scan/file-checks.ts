@@ -5,8 +5,7 @@
  * be read as an image, may be an overlay of any layer there: a scan that left it out would call those layers
  * free to change, so it is reported, and the planners' guard freezes what it may depend on.
  */
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import type { DirEntry } from './file-view';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Problem } from '../../shared/model';
 import { hasQcow2Magic } from '../tools/qcow2-header';
@@ -68,7 +67,7 @@ export function escapeName(raw: Buffer): string {
 export interface Entry {
   path: string;
   name: string;
-  dirent: Dirent<Buffer>;
+  type: DirEntry['type'];
 }
 
 /**
@@ -77,17 +76,17 @@ export interface Entry {
  * Subdirectories are not images and are neither returned nor reported.
  */
 export async function listDirectory(reader: LayerReader, dir: string): Promise<Entry[]> {
-  const dirents = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  const dirents = reader.files.list(dir);
   const entries: Entry[] = [];
   const bad: string[] = [];
   for (const dirent of dirents) {
-    if (dirent.isDirectory()) continue;
+    if (dirent.type === 'dir') continue;
     if (!isValidName(dirent.name)) {
       bad.push(escapeName(dirent.name));
       continue;
     }
     const name = dirent.name.toString('utf8');
-    entries.push({ path: join(dir, name), name, dirent });
+    entries.push({ path: join(dir, name), name, type: dirent.type });
   }
   if (bad.length > 0) {
     bad.sort();

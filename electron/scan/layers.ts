@@ -6,12 +6,14 @@
  * field. An image with an external data file is read from its header alone and flagged: `qemu-img info` would
  * open the data file, which may name any file on the host.
  */
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, normalize } from 'node:path';
 import pLimit from 'p-limit';
 import type { Layer, Problem } from '../../shared/model';
 import { AppError } from '../../shared/errors';
-import { NotRegularFileError, QCOW2_CORRUPT, readHeaderAndStat, type Qcow2Header } from '../tools/qcow2-header';
+import { NotRegularFileError, QCOW2_CORRUPT, type Qcow2Header } from '../tools/qcow2-header';
+import type { HostRunner } from '../tools/host-runner';
+import { localFiles, type FileStat, type FileView } from './file-view';
 import { backingFileOf, divergentOpenings, followBacking, realPathDivergence } from './backing-names';
 import { readDataFile } from './external-data';
 import { FormatClaims } from './format-claims';
@@ -57,12 +59,12 @@ function toLayer(link: Link): Layer {
  * (virtual size from the header, or for raw the file's length rounded up to whole 512-byte sectors, as QEMU's
  * raw driver gives it: a 1000-byte file is a 1024-byte disk; actual size from the blocks allocated).
  */
-function fromHeader(link: Link, stats: Stats = statSync(link.path)): Layer {
+function fromHeader(link: Link, files: FileView, stats: FileStat = files.stat(link.path)): Layer {
   return {
     ...toLayer(link),
     virtualSize: link.format === 'raw' ? Math.ceil(stats.size / 512) * 512 : link.virtualSize,
     actualSize: stats.blocks * 512,
-    owner: ownerOf(stats),
+    owner: ownerOf(stats, files),
   };
 }
 
@@ -86,6 +88,10 @@ export function resolveBackingName(opened: string, name: string): string | null 
 export interface LayerReaderOptions {
   /** Processes of qemu-img at once. */
   concurrency?: number;
+  /** The files of the host the scan reads: this computer's by default. */
+  files?: FileView;
+  /** Where qemu-img runs for formats the header reader does not cover: the same host as `files`. */
+  runner?: HostRunner;
 }
 
 /**
@@ -106,7 +112,7 @@ export class LayerReader {
   private readonly refusals = new Map<string, string>();
   private readonly formats = new FormatClaims();
   /** Each regular file's stat, taken once per scan (by `isRegular` or with its header): sizes and owners come from it. */
-  private readonly fileStats = new Map<string, Stats>();
+  private readonly fileStats = new Map<string, FileStat>();
   /**
    * Canonical paths a folder listing showed as regular files (not links), whose stat is not taken yet: the header
    * read takes it, opening without following a link, so a file swapped for a link since is not read through it.
@@ -118,8 +124,14 @@ export class LayerReader {
   /** Layers some walk has linked as qcow2 this scan: a later walk stops there, as at a layer stored already. */
   private readonly linkedQcow2 = new Set<string>();
 
+  /** The files of the host this scan reads. */
+  readonly files: FileView;
+  private readonly runner: HostRunner | undefined;
+
   constructor(options: LayerReaderOptions = {}) {
     this.limit = pLimit(options.concurrency ?? 4);
+    this.files = options.files ?? localFiles;
+    this.runner = options.runner;
   }
 
   /** Problems found so far about `paths` (or all, when omitted). */
@@ -136,7 +148,7 @@ export class LayerReader {
     let header = this.headers.get(path);
     if (header === undefined) {
       try {
-        const read = readHeaderAndStat(path, this.listedFiles.has(path));
+        const read = this.files.readHeader(path, this.listedFiles.has(path));
         this.fileStats.set(path, read.stats);
         header = read.header;
         if (header !== null && header.refused !== null) {
@@ -180,7 +192,7 @@ export class LayerReader {
    * (one readlink per component). The lstat of a regular file is its stat, kept for `isRegular` and sizes.
    */
   private resolveReal(path: string): string | null {
-    if (!isAbsolute(path) || normalize(path) !== path || path.endsWith('/')) return canonical(path);
+    if (!isAbsolute(path) || normalize(path) !== path || path.endsWith('/')) return this.realOrNull(path);
     const dir = this.canonical(dirname(path));
     if (dir === null) return null;
     const name = basename(path);
@@ -189,16 +201,25 @@ export class LayerReader {
       if (!this.fileStats.has(real)) this.listedFiles.add(real);
       return real;
     }
-    let stats: Stats;
+    let stats: FileStat;
     try {
-      stats = lstatSync(path);
+      stats = this.files.lstat(path);
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : canonical(path);
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : this.realOrNull(path);
     }
-    if (stats.isSymbolicLink()) return canonical(path);
+    if (stats.isSymbolicLink()) return this.realOrNull(path);
     const real = dir === '/' ? `/${basename(path)}` : `${dir}/${basename(path)}`;
     if (stats.isFile()) this.fileStats.set(real, stats);
     return real;
+  }
+
+  /** The real path of `path` on the scanned host; null when it does not resolve. */
+  private realOrNull(path: string): string | null {
+    try {
+      return this.files.realpath(path);
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -211,10 +232,12 @@ export class LayerReader {
     if (files === undefined) {
       try {
         files = new Set(
-          readdirSync(dir, { withFileTypes: true })
+          this.files
+            .list(dir)
+            .filter((entry) => entry.type === 'file')
+            .map((entry) => entry.name.toString('utf8'))
             // A name that is not valid UTF-8 comes out with U+FFFD in it and names no file: lstat decides those.
-            .filter((entry) => entry.isFile() && !entry.name.includes('\uFFFD'))
-            .map((entry) => entry.name),
+            .filter((name) => !name.includes('\uFFFD')),
         );
       } catch {
         files = null;
@@ -275,7 +298,7 @@ export class LayerReader {
     if (this.fileStats.has(path) || this.listedFiles.has(path)) return true;
     let regular = true;
     try {
-      const stats = statSync(path);
+      const stats = this.files.stat(path);
       regular = stats.isFile();
       if (regular) this.fileStats.set(path, stats);
     } catch {
@@ -347,7 +370,7 @@ export class LayerReader {
 
   /** The link a readable layer makes, reporting what its header says is wrong (data file, names, corrupt bit). */
   private linkOf(at: string, opened: string, format: string, header: Qcow2Header | null): Link {
-    const data = readDataFile(at, header);
+    const data = readDataFile(at, header, this.files);
     for (const problem of [...data.problems, invalidNameProblem(at, header)]) if (problem !== null) this.report(problem);
     if (((header?.incompatibleFeatures ?? 0) & QCOW2_CORRUPT) !== 0) {
       this.report({ code: 'unreadable', severity: 'error', message: `${at} is marked corrupt in its qcow2 header; run qemu-img check.`, path: at });
@@ -405,7 +428,7 @@ export class LayerReader {
     await Promise.all(
       links.map(async (link) => {
         try {
-          const layer = link.needsQemuImg ? await this.fromQemuImg(link, shared) : fromHeader(link, this.fileStats.get(link.path));
+          const layer = link.needsQemuImg ? await this.fromQemuImg(link, shared) : fromHeader(link, this.files, this.fileStats.get(link.path));
           if (this.replaces(link)) this.layers[link.path] = layer;
         } catch (error) {
           this.report({ code: 'unreadable', severity: 'error', message: `${link.path} cannot be read: ${(error as Error).message}`, path: link.path });
@@ -417,9 +440,9 @@ export class LayerReader {
   /** Asks qemu-img for what the header reader does not cover (a format other than qcow2 and raw). */
   private async fromQemuImg(link: Link, shared: boolean): Promise<Layer> {
     const [info] = (await this.info(link.path, link.format, shared)) ?? [];
-    let stats: ReturnType<typeof statSync> | null = null;
+    let stats: FileStat | null = null;
     try {
-      stats = statSync(link.path);
+      stats = this.files.stat(link.path);
     } catch {
       stats = null;
     }
@@ -429,7 +452,7 @@ export class LayerReader {
       virtualSize: info?.['virtual-size'] ?? link.virtualSize,
       actualSize: info?.['actual-size'] ?? (stats ? stats.blocks * 512 : 0),
       ...(this.sharedReads.has(link.path) ? { sharedRead: true } : {}),
-      ...(stats ? { owner: ownerOf(stats) } : {}),
+      ...(stats ? { owner: ownerOf(stats, this.files) } : {}),
     };
   }
 
@@ -439,7 +462,7 @@ export class LayerReader {
   private async info(path: string, format: string, shared: boolean): Promise<ImageInfo[] | null> {
     return this.limit(async () => {
       try {
-        return await qemuImgInfo(path, { format, shared });
+        return await qemuImgInfo(path, { format, shared, runner: this.runner });
       } catch (error) {
         const stderr = error instanceof AppError ? String(error.details?.stderr ?? '') : '';
         if (!shared && isLockError(stderr)) {
@@ -450,7 +473,7 @@ export class LayerReader {
             message: `${path} is in use by a running VM; it was read in shared mode for display.`,
             path,
           });
-          return qemuImgInfo(path, { format, shared: true }).catch(() => null);
+          return qemuImgInfo(path, { format, shared: true, runner: this.runner }).catch(() => null);
         }
         this.report({
           code: 'unreadable',

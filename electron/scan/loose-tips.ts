@@ -31,7 +31,7 @@ async function buildIndex(reader: LayerReader, dir: string): Promise<Map<string,
   const index = new Map<string, string[]>();
   const entries = await listDirectory(reader, dir).catch((): Entry[] => []);
   for (const entry of entries) {
-    if (!entry.dirent.isFile() && !entry.dirent.isSymbolicLink()) continue;
+    if (entry.type !== 'file' && entry.type !== 'link') continue;
     const file = entry.path;
     const header = reader.header(file);
     if (header === null) reportUnreadableFile(reader, file);

@@ -1,17 +1,18 @@
 /**
  * Owner and permissions of image files as a user reads them (`libvirt-qemu:kvm 0600`). Names come from the
- * local account databases, read once; an id with no name stays a number.
+ * account databases of the host that holds the files, read once per host; an id with no name stays a number.
  */
-import { readFileSync, type Stats } from 'node:fs';
 import type { FileOwner } from '../../shared/model';
+import type { FileStat, FileView } from './file-view';
 
-let names: { users: Map<number, string>; groups: Map<number, string> } | null = null;
+type Names = { users: Map<number, string>; groups: Map<number, string> };
+const namesOf = new WeakMap<FileView, Names>();
 
-function table(path: string): Map<number, string> {
+function table(files: FileView, path: string): Map<number, string> {
   const map = new Map<number, string>();
   let text = '';
   try {
-    text = readFileSync(path, 'utf8');
+    text = files.readText(path);
   } catch {
     return map;
   }
@@ -23,14 +24,18 @@ function table(path: string): Map<number, string> {
   return map;
 }
 
-export function ownerOf(stats: Stats): FileOwner {
-  names ??= { users: table('/etc/passwd'), groups: table('/etc/group') };
+export function ownerOf(stats: FileStat, files: FileView): FileOwner {
+  let names = namesOf.get(files);
+  if (names === undefined) {
+    names = { users: table(files, '/etc/passwd'), groups: table(files, '/etc/group') };
+    namesOf.set(files, names);
+  }
   return {
     uid: stats.uid,
     gid: stats.gid,
     user: names.users.get(stats.uid) ?? null,
     group: names.groups.get(stats.gid) ?? null,
     mode: stats.mode & 0o7777,
-    modified: stats.mtime.toISOString(),
+    modified: new Date(stats.mtimeMs).toISOString(),
   };
 }

@@ -77,7 +77,7 @@ async function reportPlaces(reader: LayerReader, dir: string): Promise<void> {
 
 /** Warns when the trash folder beside the files of `dir` exists but is not the engine's own: it is not used. */
 export async function reportTrash(reader: LayerReader, dir: string): Promise<void> {
-  const why = await trashProblem(dir);
+  const why = trashProblem(dir, reader.files);
   if (why === null) return;
   const trash = join(dir, TRASH_DIR);
   reader.report({

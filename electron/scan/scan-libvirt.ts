@@ -7,7 +7,6 @@ import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
-import { memoryFingerprint } from '../ops/new-files';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
 import { branchRecordsOf, domainDisksOf, guestAgentOf, memoryBytesOf, parseDomainXml, type RawDisk } from './libvirt-xml';
@@ -119,8 +118,8 @@ async function vmChainOverrides(reader: LayerReader, name: string, root: Element
  * The memory file a branch was saved with, when it is still the regular file saved then (its fingerprint, where
  * recorded); otherwise a warning, and the branch resumes nothing.
  */
-async function savedMemory(file: string, recorded: string | undefined, domain: string, branch: string, problems: Problem[]): Promise<string | null> {
-  const now = await memoryFingerprint(file);
+function savedMemory(reader: LayerReader, file: string, recorded: string | undefined, domain: string, branch: string, problems: Problem[]): string | null {
+  const now = reader.files.memoryFingerprint(file);
   if (now !== null && (recorded === undefined || recorded === now)) return file;
   const what = now === null ? 'missing, or not a regular file' : 'another file than the one saved then';
   problems.push({
@@ -145,7 +144,7 @@ async function branchFacts(reader: LayerReader, name: string, readRecords: () =>
   const branches = await Promise.all(
     recorded.branches.map(async (branch) => {
       const tips = await Promise.all(branch.tips.map(async (tip) => ({ target: tip.target, file: await reader.read(tip.file, 'qcow2') })));
-      const memory = branch.memory === undefined ? null : await savedMemory(branch.memory, branch.memoryFingerprint, name, branch.name, problems);
+      const memory = branch.memory === undefined ? null : savedMemory(reader, branch.memory, branch.memoryFingerprint, name, branch.name, problems);
       const fingerprint = memory !== null && branch.memoryFingerprint !== undefined ? { memoryFingerprint: branch.memoryFingerprint } : {};
       return { name: branch.name, tips: tips.filter((t): t is BranchTip => t.file !== null), ...(memory !== null ? { memory, ...fingerprint } : {}) };
     }),
