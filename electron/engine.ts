@@ -22,8 +22,9 @@ import type { Domain, Problem, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem } from '../shared/source-rules';
 import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
-import { LibvirtReaders } from './scan/libvirt-reader';
-import { scanLibvirt, type LibvirtScanOptions } from './scan/scan-libvirt';
+import { isLocalUri, LibvirtReaders } from './scan/libvirt-reader';
+import type { LibvirtScanOptions } from './scan/scan-libvirt';
+import { scanConnection } from './scan/remote-scan';
 import { openVirsh, type Virsh } from './tools/virsh';
 import { EventHub, type EngineListener } from './live/event-hub';
 import type { ConnectionWatchOptions } from './live/connection-watch';
@@ -105,6 +106,17 @@ interface Running {
   last: ProgressEvent;
 }
 
+/**
+ * Refuses what would run qemu-img or change files for a source whose files are on another host: the scan reads a
+ * remote host's files there (scan/remote-scan.ts), and nothing here may touch this computer's files of the same
+ * names instead.
+ */
+function filesHere(source: Source, what: string): void {
+  if (source.kind === 'libvirt' && !isLocalUri(source.uri)) {
+    throw new AppError('E_NOT_SUPPORTED', `${what} on another host (${source.uri}) are not available yet: its graph is read there over SSH, and nothing is run on its files.`, { uri: source.uri });
+  }
+}
+
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
   /** What scans read each connection with: libvirt's library for a local one, else its virsh adapter. */
@@ -172,7 +184,7 @@ export class Engine {
 
   /** Scans a connection (all its domains, or those named) with its reader (libvirt-reader.ts); only connections it may open. */
   private scanConnection(uri: string, options: LibvirtScanOptions = {}): Promise<ScanResult> {
-    return this.readers.scan(uri, this.virsh(uri), (reader) => scanLibvirt(reader, options));
+    return this.readers.scan(uri, this.virsh(uri), (reader) => scanConnection(reader, options));
   }
 
   setSources(sources: SourceEntry[]): void {
@@ -262,6 +274,7 @@ export class Engine {
 
   /** Plans an operation on a fresh scan of the whole source; refusals come back as results. The plan is kept for `apply`. */
   async plan(source: Source, intent: Intent): Promise<PlanResult> {
+    filesHere(source, 'Operations');
     const result = planOperation({ scan: await this.scan(source), operationId: randomUUID() }, intent);
     if (result.ok) this.issue(result.plan);
     return result;
@@ -289,6 +302,7 @@ export class Engine {
     }
     this.issued.delete(id);
     const source = issued.source;
+    filesHere(source, 'Operations');
     const result = await executePlan(issued, {
       virsh: source.kind === 'libvirt' ? this.virsh(source.uri) : null,
       scan: () => this.scan(source),
@@ -301,6 +315,7 @@ export class Engine {
 
   /** The trash beside the files of a source, or of one of its domains. */
   async trash(source: Source, domain?: string): Promise<TrashEntry[]> {
+    filesHere(source, 'Trash folders');
     if (source.kind === 'folder') return listTrash([source.path]);
     const scan = domain !== undefined ? { domains: [await this.scanDomain(source, domain)] } : await this.scan(source);
     const entries = await listTrash(scan.domains.flatMap((d) => Object.keys(d.layers).map((p) => dirname(p))));
@@ -346,6 +361,7 @@ export class Engine {
    * those once the domain is scanned (the CLI takes plain names).
    */
   async compare(source: Source, domain: string, a: string, b: string, toNode: (domain: Domain, ref: string) => string = (_d, ref) => ref): Promise<Comparison> {
+    filesHere(source, 'Comparing nodes');
     const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
     if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
     return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b));
@@ -353,6 +369,7 @@ export class Engine {
 
   /** Checks the health of a domain's layers (or only one of its files), or of every domain (every tree of a folder). */
   async check(source: Source, domain?: string, path?: string): Promise<HealthReport[]> {
+    filesHere(source, 'Checking health');
     const domains = domain !== undefined && source.kind === 'libvirt' ? [await this.scanDomain(source, domain)] : (await this.scan(source)).domains.filter((d) => domain === undefined || d.name === domain);
     if (domain !== undefined && domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
     return Promise.all(domains.map((d) => checkDomain(d, path)));

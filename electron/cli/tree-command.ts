@@ -42,13 +42,13 @@ async function scanDomains(uri: string, names: string[], show: Show): Promise<vo
   // The library connects on its own threads while the scanner's modules load here.
   const { openNative, nativeReader, virshReader } = await import('../scan/libvirt-reader');
   const opening = openNative(uri);
-  const { scanLibvirt } = await import('../scan/scan-libvirt');
+  const { scanConnection } = await import('../scan/remote-scan');
   const native = await opening;
   const virsh = new VirshPool(uri, SESSIONS);
   if (native === null) virsh.open();
   const reader = native !== null ? nativeReader(native) : virshReader(virsh);
   try {
-    const result = await scanLibvirt(reader, { domains: names });
+    const result = await scanConnection(reader, { domains: names });
     // Only a domain that could not be read may be one the connection does not have: the listing says which.
     if (result.domains.some((d) => d.problems.some((p) => p.code === 'domain-unreadable'))) {
       const listed = await reader.listDomains().catch(() => null);

@@ -7,6 +7,9 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readHeaderAndStat, type Qcow2Header } from '../tools/qcow2-header';
 
+/** The code of the error a remote view gives for what it has not fetched yet (remote-files.ts): never cached as an answer. */
+export const NOT_FETCHED = 'ENOTFETCHED';
+
 /** What the scanner reads of a file's stat (a subset of Node's Stats). */
 export interface FileStat {
   isFile(): boolean;
@@ -44,6 +47,11 @@ export interface FileView {
   readText(path: string): string;
   /** The fingerprint of a regular file not followed through a link (memoryFingerprintOf), or null. */
   memoryFingerprint(path: string): string | null;
+  /**
+   * Told of each path the scanner is about to resolve, before it asks about the folders above it one by one: a
+   * remote view fetches that path's folder, and the folders above it, in the same batch.
+   */
+  expect?(path: string): void;
 }
 
 /**

@@ -179,6 +179,7 @@ export class LayerReader {
   canonical(path: string): string | null {
     let real = this.realPaths.get(path);
     if (real === undefined) {
+      this.files.expect?.(path);
       real = this.resolveReal(path);
       this.realPaths.set(path, real);
     }

@@ -37,9 +37,13 @@ export interface LibvirtReader {
   version(): Promise<string | null>;
 }
 
-/** Reads `virsh version` into one line such as `libvirt 9.0.0, QEMU 7.2.22`. */
+/**
+ * Reads `virsh version --daemon` into one line such as `libvirt 9.0.0, QEMU 7.2.22`: the daemon's libvirt, which
+ * is the hypervisor's (a remote host's may be newer than this computer's library), else the library's.
+ */
 export function parseVersion(stdout: string): string | null {
-  const library = /Using library: (\S+ [\d.]+)/.exec(stdout)?.[1];
+  const daemon = /Running against daemon: ([\d.]+)/.exec(stdout)?.[1];
+  const library = daemon !== undefined ? `libvirt ${daemon}` : /Using library: (\S+ [\d.]+)/.exec(stdout)?.[1];
   const hypervisor = /Running hypervisor: (\S+ [\d.]+)/.exec(stdout)?.[1];
   const parts = [library, hypervisor].filter((p): p is string => p !== undefined);
   return parts.length > 0 ? parts.join(', ') : null;
@@ -89,7 +93,7 @@ export function virshReader(virsh: Virsh): LibvirtReader {
       });
     },
     dumpSnapshot: (domain, name) => orMissing(virsh.run(dumpCommand(domain, name))),
-    version: () => virsh.run(['version']).then(parseVersion, () => null),
+    version: () => virsh.run(['version', '--daemon']).then(parseVersion, () => null),
   };
 }
 

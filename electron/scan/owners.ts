@@ -3,7 +3,7 @@
  * account databases of the host that holds the files, read once per host; an id with no name stays a number.
  */
 import type { FileOwner } from '../../shared/model';
-import type { FileStat, FileView } from './file-view';
+import { NOT_FETCHED, type FileStat, type FileView } from './file-view';
 
 type Names = { users: Map<number, string>; groups: Map<number, string> };
 const namesOf = new WeakMap<FileView, Names>();
@@ -13,7 +13,9 @@ function table(files: FileView, path: string): Map<number, string> {
   let text = '';
   try {
     text = files.readText(path);
-  } catch {
+  } catch (error) {
+    // Not fetched yet from a remote host: asked again on the next pass, never kept as "no names".
+    if ((error as NodeJS.ErrnoException).code === NOT_FETCHED) throw error;
     return map;
   }
   for (const line of text.split('\n')) {

@@ -2,6 +2,8 @@
  * Scans a libvirt connection into the graph model. Every domain is read on its own: a domain or image that
  * cannot be read becomes a problem in the result and never stops the scan of the rest.
  */
+import type { HostRunner } from '../tools/host-runner';
+import type { FileView } from './file-view';
 import { dirname } from 'node:path';
 import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
@@ -19,6 +21,10 @@ import type { RawSnapshot, RawSnapshotDisk } from './snapshot-xml';
 export interface LibvirtScanOptions {
   /** Scan only these domains (a rescan after an operation); all when omitted. */
   domains?: string[];
+  /** The files of the host that holds the disks: this computer's when omitted (see remote-scan.ts). */
+  files?: FileView;
+  /** Where qemu-img runs, on that same host. */
+  runner?: HostRunner;
 }
 
 /** A domain disk with its image read; a missing or odd image makes the disk unmanaged, with a problem. */
@@ -285,7 +291,7 @@ export async function scanLibvirt(libvirt: LibvirtReader, options: LibvirtScanOp
   // The hypervisor's version line is asked beside the domains: the domains' readings do not wait for it.
   const version = libvirt.version();
   const names = await listDomains(libvirt, options);
-  const reader = new LayerReader();
+  const reader = new LayerReader({ files: options.files, runner: options.runner });
   // Every domain is read first, then every snapshot not dumped with its domain is asked for at once (dumpAhead).
   const readouts = await Promise.all(names.map((name) => libvirt.readDomain(name).then((readout) => ({ readout }), (error: unknown) => ({ error }))));
   const ahead = libvirt.dumpAhead(

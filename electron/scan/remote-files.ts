@@ -1,0 +1,342 @@
+/**
+ * A remote hypervisor's files, as the scanner reads them (file-view.ts), fetched over SSH in a few batched
+ * commands instead of one round trip per question. The view answers from what it holds; a question it cannot
+ * answer fails with NOT_FETCHED and is noted in `wanted`, and `fetch` asks the host for all of it at once. A scan
+ * of a remote connection runs until nothing more is wanted (remote-scan.ts): the first pass asks for the disks'
+ * folders, and images there are usually the whole chains.
+ *
+ * What is asked, all with POSIX sh and GNU coreutils and findutils, which every Linux hypervisor has:
+ * - a folder: its entries' type, size, blocks, owner, mode, modification time, inode and links (`find -printf`),
+ *   and the real path of the folder and of each symbolic link in it (`readlink -f`);
+ * - the first 4 KiB of each regular file in such a folder (one `head` for all: the header, its extensions and
+ *   the backing name of any image qemu-img makes), and any later bytes a header points to (`tail | head`);
+ * - a small text file (the account databases), and the login's uid.
+ * Every answer travels base64-encoded, so no name or byte is changed on the way.
+ */
+import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { decodeQcow2 } from '../tools/qcow2-header-checks';
+import { runChecked, type HostRunner } from '../tools/host-runner';
+import { NotRegularFileError, type Qcow2Header } from '../tools/qcow2-header';
+import { memoryFingerprintOf, NOT_FETCHED, type DirEntry, type FileStat, type FileView } from './file-view';
+
+/** The account databases owners are named from. */
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/group'];
+
+/** Bytes fetched from the start of every regular file of a listed folder. */
+export const HEAD_BYTES = 4096;
+
+
+function errno(code: string, path: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${code}: ${path}`);
+  error.code = code;
+  error.path = path;
+  return error;
+}
+
+/** One entry as `find -printf` gave it. */
+interface RemoteStat extends FileStat {
+  type: DirEntry['type'];
+  ino: bigint;
+  nlink: number;
+  mtimeNs: bigint;
+}
+
+function statOf(type: DirEntry['type'], size: number, blocks: number, uid: number, gid: number, mode: number, mtime: string, ino: string, nlink: number): RemoteStat {
+  const [seconds = '0', fraction = ''] = mtime.split('.');
+  const mtimeNs = BigInt(seconds) * 1_000_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+  return {
+    type,
+    size,
+    blocks,
+    uid,
+    gid,
+    mode,
+    mtimeMs: Number(mtimeNs / 1_000_000n),
+    ino: BigInt(ino),
+    nlink,
+    mtimeNs,
+    isFile: () => type === 'file',
+    isDirectory: () => type === 'dir',
+    isSymbolicLink: () => type === 'link',
+  };
+}
+
+const TYPES: Record<string, DirEntry['type']> = { f: 'file', l: 'link', d: 'dir' };
+
+/** What the view holds of one folder: its entries by name (raw bytes as latin1 keys), or why it could not be listed. */
+interface Folder {
+  entries: Map<string, { name: Buffer; stat: RemoteStat }>;
+}
+
+/** The questions a scan asked that the view could not answer yet. */
+export interface Wanted {
+  folders: Set<string>;
+  reals: Set<string>;
+  ranges: Map<string, Array<{ offset: number; length: number }>>;
+  texts: Set<string>;
+}
+
+function emptyWanted(): Wanted {
+  return { folders: new Set(), reals: new Set(), ranges: new Map(), texts: new Set() };
+}
+
+export class RemoteFiles implements FileView {
+  private readonly folders = new Map<string, Folder | string>();
+  private readonly reals = new Map<string, string | null>();
+  private readonly heads = new Map<string, Buffer>();
+  /** Regular files whose first bytes the host would not give (no permission, gone since listed). */
+  private readonly headless = new Set<string>();
+  private readonly ranges = new Map<string, Array<{ offset: number; bytes: Buffer }>>();
+  private readonly texts = new Map<string, string | null>();
+  wanted: Wanted = emptyWanted();
+
+  constructor(
+    readonly host: string,
+    readonly uid: number,
+  ) {}
+
+  /** Whether the last pass asked for anything this view did not hold. */
+  get lacking(): boolean {
+    const w = this.wanted;
+    return w.folders.size + w.reals.size + w.ranges.size + w.texts.size > 0;
+  }
+
+  private folder(dir: string): Folder {
+    const folder = this.folders.get(dir);
+    if (folder === undefined) {
+      this.wanted.folders.add(dir);
+      throw errno(NOT_FETCHED, dir);
+    }
+    if (typeof folder === 'string') throw errno(folder, dir);
+    return folder;
+  }
+
+  lstat(path: string): FileStat {
+    const clean = normalize(path);
+    if (!isAbsolute(clean)) throw errno('ENOENT', path);
+    if (clean === '/') return statOf('dir', 0, 0, 0, 0, 0o755, '0', '2', 1);
+    const folder = this.folder(dirname(clean));
+    const entry = folder.entries.get(Buffer.from(clean.slice(dirname(clean).length + (dirname(clean) === '/' ? 0 : 1)), 'utf8').toString('latin1'));
+    if (entry === undefined) throw errno('ENOENT', path);
+    return entry.stat;
+  }
+
+  stat(path: string): FileStat {
+    const first = this.lstat(path);
+    if (!first.isSymbolicLink()) return first;
+    return this.lstat(this.realpath(path));
+  }
+
+  realpath(path: string): string {
+    if (path === '/') return path;
+    const known = this.reals.get(path);
+    if (known === undefined) {
+      this.wanted.reals.add(path);
+      throw errno(NOT_FETCHED, path);
+    }
+    if (known === null) throw errno('ENOENT', path);
+    return known;
+  }
+
+  list(dir: string): DirEntry[] {
+    return [...this.folder(normalize(dir)).entries.values()].map(({ name, stat }) => ({ name, type: stat.type }));
+  }
+
+  readHeader(path: string, noFollow: boolean): { header: Qcow2Header | null; stats: FileStat } {
+    const stats = noFollow ? this.lstat(path) : this.stat(path);
+    if (!stats.isFile()) throw new NotRegularFileError(path);
+    const real = noFollow ? normalize(path) : this.realpath(path);
+    const head = this.heads.get(real);
+    if (head === undefined) {
+      if (this.headless.has(real)) throw errno('EACCES', path);
+      this.wanted.folders.add(dirname(real));
+      throw errno(NOT_FETCHED, path);
+    }
+    const readAt = (offset: number, length: number): Buffer => {
+      const out = Buffer.alloc(length);
+      if (!Number.isSafeInteger(offset) || offset >= stats.size) return out;
+      const end = Math.min(offset + length, stats.size);
+      if (end <= head.length) {
+        head.copy(out, 0, offset, end);
+        return out;
+      }
+      const range = (this.ranges.get(real) ?? []).find((r) => r.offset <= offset && r.offset + r.bytes.length >= end);
+      if (range === undefined) {
+        const list = this.wanted.ranges.get(real) ?? [];
+        list.push({ offset, length: end - offset });
+        this.wanted.ranges.set(real, list);
+        throw errno(NOT_FETCHED, path);
+      }
+      range.bytes.copy(out, 0, offset - range.offset, end - range.offset);
+      return out;
+    };
+    return { header: decodeQcow2(readAt), stats };
+  }
+
+  readText(path: string): string {
+    const text = this.texts.get(path);
+    if (text === undefined) {
+      this.wanted.texts.add(path);
+      throw errno(NOT_FETCHED, path);
+    }
+    if (text === null) throw errno('ENOENT', path);
+    return text;
+  }
+
+  expect(path: string): void {
+    const clean = normalize(path);
+    if (isAbsolute(clean) && !this.folders.has(dirname(clean))) this.wanted.folders.add(dirname(clean));
+  }
+
+  memoryFingerprint(path: string): string | null {
+    try {
+      const info = this.lstat(path) as RemoteStat;
+      return info.isFile() ? memoryFingerprintOf({ ino: info.ino, size: BigInt(info.size), mtimeNs: info.mtimeNs }) : null;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === NOT_FETCHED) throw error;
+      return null;
+    }
+  }
+
+  /** Asks the host for everything the last pass wanted, in a few commands; then `wanted` starts empty again. */
+  async fetch(runner: HostRunner): Promise<void> {
+    const wanted = this.wanted;
+    this.wanted = emptyWanted();
+    // Every layer's owner is named from these: asked with the first batch rather than on passes of their own.
+    for (const path of ACCOUNT_FILES) if (!this.texts.has(path)) wanted.texts.add(path);
+    for (const path of wanted.reals) wanted.folders.add(dirname(normalize(path)));
+    // The folders above are listed too (their heads are not read): resolving a path looks at each of them.
+    const above = new Set<string>();
+    for (const dir of wanted.folders) for (let up = dirname(dir); up !== dirname(up) || up === '/'; up = dirname(up)) {
+      if (!wanted.folders.has(up)) above.add(up);
+      if (up === '/') break;
+    }
+    const folders = [...wanted.folders, ...above].filter((dir) => !this.folders.has(dir));
+    if (folders.length > 0) await this.fetchFolders(runner, folders, new Set(wanted.folders));
+    const reals = [...wanted.reals].filter((path) => !this.reals.has(path));
+    if (reals.length > 0) await this.fetchReals(runner, reals);
+    for (const [path, list] of wanted.ranges) await this.fetchRanges(runner, path, list);
+    for (const path of wanted.texts) this.texts.set(path, await runChecked(runner, 'sh', ['-c', 'cat -- "$1" | base64 -w0', 'sh', path]).then((b64) => Buffer.from(b64, 'base64').toString('utf8'), () => null));
+  }
+
+  /** Lists folders (entries, real paths of the folders and their links) and reads the heads of their regular files. */
+  private async fetchFolders(runner: HostRunner, dirs: string[], withHeads: Set<string>): Promise<void> {
+    const script = [
+      'for d in "$@"; do',
+      '  printf "D%s\\0" "$d"',
+      '  if [ ! -e "$d" ]; then printf "XENOENT\\0"',
+      '  elif [ ! -d "$d" ]; then printf "XENOTDIR\\0"',
+      '  elif [ ! -x "$d" ] || [ ! -r "$d" ]; then printf "XEACCES\\0"',
+      '  else',
+      '    printf "R"; readlink -f -z -- "$d"',
+      // -H: a folder named through a link is listed as what it points to, as opening a file in it would.
+      '    find -H "$d" -mindepth 1 -maxdepth 1 -printf "%y/%s/%b/%U/%G/%m/%T@/%i/%n/%f\\0" -type l -exec sh -c ' + "'printf L; readlink -f -z -- \"$1\" || printf \"\\\\0\"'" + ' sh {} \\;',
+      '  fi',
+      'done | base64 -w0',
+    ].join('\n');
+    const out = Buffer.from(await runChecked(runner, 'sh', ['-c', script, 'sh', ...dirs]), 'base64');
+    const records = splitNul(out);
+    let folder: Folder | null = null;
+    let dir = '';
+    const files: Array<{ path: string; size: number }> = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as Buffer;
+      const tag = String.fromCharCode(record[0] ?? 0);
+      const rest = record.subarray(1);
+      if (tag === 'D') {
+        dir = rest.toString('utf8');
+        folder = null;
+      } else if (tag === 'X') {
+        this.folders.set(dir, rest.toString('latin1'));
+      } else if (tag === 'R') {
+        folder = { entries: new Map() };
+        this.folders.set(dir, folder);
+        this.reals.set(dir, rest.toString('utf8'));
+      } else if (tag === 'L' && folder !== null) {
+        // The real path of the link listed just before.
+        const last = [...folder.entries.values()].pop();
+        if (last !== undefined) this.reals.set(join(dir, last.name.toString('utf8')), rest.length === 0 ? null : rest.toString('utf8'));
+      } else if (folder !== null) {
+        const entry = parseEntry(record);
+        if (entry === null) continue;
+        folder.entries.set(entry.name.toString('latin1'), entry);
+        const path = join(dir, entry.name.toString('utf8'));
+        if (entry.stat.type === 'file') {
+          this.reals.set(path, path);
+          if (withHeads.has(dir)) files.push({ path, size: entry.stat.size });
+        }
+      }
+    }
+    await this.fetchHeads(runner, files);
+  }
+
+  /** The first HEAD_BYTES of each file, in one command; cut apart by the sizes the listing gave. */
+  private async fetchHeads(runner: HostRunner, files: Array<{ path: string; size: number }>): Promise<void> {
+    const BATCH = 500;
+    for (let at = 0; at < files.length; at += BATCH) {
+      const batch = files.slice(at, at + BATCH);
+      const out = Buffer.from(await runChecked(runner, 'sh', ['-c', 'head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', 'sh', ...batch.map((f) => f.path)]).catch(() => ''), 'base64');
+      const expected = batch.reduce((n, f) => n + Math.min(HEAD_BYTES, f.size), 0);
+      if (out.length === expected) {
+        let offset = 0;
+        for (const file of batch) {
+          const length = Math.min(HEAD_BYTES, file.size);
+          this.heads.set(file.path, out.subarray(offset, offset + length));
+          offset += length;
+        }
+        continue;
+      }
+      // A file changed size since it was listed (or could not be read): each is read on its own.
+      for (const file of batch) {
+        const one = await runChecked(runner, 'sh', ['-c', '[ -f "$1" ] && [ -r "$1" ] || exit 1; head -c ' + HEAD_BYTES + ' -- "$1" | base64 -w0', 'sh', file.path]).catch(() => null);
+        if (one !== null) this.heads.set(file.path, Buffer.from(one, 'base64'));
+        else this.headless.add(file.path);
+      }
+    }
+  }
+
+  private async fetchReals(runner: HostRunner, paths: string[]): Promise<void> {
+    const script = 'for p in "$@"; do if r=$(readlink -e -- "$p"); then printf "Y%s\\0" "$r"; else printf "N\\0"; fi; done | base64 -w0';
+    const records = splitNul(Buffer.from(await runChecked(runner, 'sh', ['-c', script, 'sh', ...paths]), 'base64'));
+    paths.forEach((path, i) => {
+      const record = records[i];
+      this.reals.set(path, record !== undefined && record[0] === 0x59 ? record.subarray(1).toString('utf8') : null);
+    });
+  }
+
+  private async fetchRanges(runner: HostRunner, path: string, list: Array<{ offset: number; length: number }>): Promise<void> {
+    const known = this.ranges.get(path) ?? [];
+    for (const { offset, length } of list) {
+      // A window around what was asked, so a table of small entries costs one command.
+      const size = Math.max(length, 64 * 1024);
+      const b64 = await runChecked(runner, 'sh', ['-c', 'tail -c +"$2" -- "$1" | head -c "$3" | base64 -w0', 'sh', path, String(offset + 1), String(size)]);
+      known.push({ offset, bytes: Buffer.from(b64, 'base64') });
+    }
+    this.ranges.set(path, known);
+  }
+}
+
+function splitNul(buffer: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = buffer.indexOf(0); i !== -1; i = buffer.indexOf(0, start)) {
+    out.push(buffer.subarray(start, i));
+    start = i + 1;
+  }
+  return out;
+}
+
+/** One `find -printf "%y/%s/%b/%U/%G/%m/%T@/%i/%n/%f"` record: the name is the rest after the ninth slash. */
+function parseEntry(record: Buffer): { name: Buffer; stat: RemoteStat } | null {
+  const fields: string[] = [];
+  let start = 0;
+  for (let n = 0; n < 9; n++) {
+    const slash = record.indexOf(0x2f, start);
+    if (slash === -1) return null;
+    fields.push(record.subarray(start, slash).toString('latin1'));
+    start = slash + 1;
+  }
+  const [y = '', size = '0', blocks = '0', uid = '0', gid = '0', mode = '0', mtime = '0', ino = '0', nlink = '1'] = fields;
+  const type = TYPES[y] ?? 'other';
+  return { name: Buffer.from(record.subarray(start)), stat: statOf(type, Number(size), Number(blocks), Number(uid), Number(gid), Number.parseInt(mode, 8), mtime, ino, Number(nlink)) };
+}

@@ -1,0 +1,130 @@
+/**
+ * A remote connection (`qemu+ssh://`) read for real: the test host (scripts/test-host.sh) runs libvirt 11 in a
+ * chroot, so the paths it reports are not this computer's files. Chains built there with plain virsh are read
+ * there, as qemu-img on that host reads them; files at the same paths here (decoys) are never touched; libvirt
+ * 11's own revert is drawn with its auto-named overlay as You are here; and whatever would run on the files is
+ * refused for such a source rather than run here.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ScanResult } from '../../shared/model';
+import { snapshotGraph } from '../../shared/snapshot-graph';
+import { withEngineLab } from '../test-support/engine-lab';
+import { onTestHost, requireTestHost, TEST_HOST_URI } from '../test-support/test-host';
+import { openVirsh, type Virsh } from '../tools/virsh';
+import type { Engine } from '../engine';
+import { virshReader } from './libvirt-reader';
+import { scanConnection } from './remote-scan';
+
+const tag = `r${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+const prefix = `snaptree-${tag}-`;
+const dir = `/var/lib/snaptree-${tag}`;
+const vm = `${prefix}vm`;
+let virsh: Virsh;
+let engine: Engine;
+withEngineLab((_lab, e) => {
+  engine = e;
+});
+
+const remoteVirsh = (args: string) => onTestHost(`virsh -q -c qemu:///system ${args}`);
+const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Decoys here at the paths the host's images have there: a valid qcow2 of another size, and plain text. */
+function plantDecoys(paths: string[]): Map<string, { sha: string; mtimeMs: number }> {
+  mkdirSync(dir, { recursive: true });
+  const planted = new Map<string, { sha: string; mtimeMs: number }>();
+  for (const [i, path] of paths.entries()) {
+    if (i === 0) qcow2Here(path);
+    else writeFileSync(path, `decoy ${i}\n`);
+    planted.set(path, { sha: digest(path), mtimeMs: statSync(path).mtimeMs });
+  }
+  return planted;
+}
+
+/** A real qcow2 image here (1 GiB, no backing): read by mistake, it would show another size and chain. */
+function qcow2Here(path: string): void {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1G']);
+}
+
+function expectUntouched(planted: Map<string, { sha: string; mtimeMs: number }>): void {
+  for (const [path, was] of planted) expect({ path, sha: digest(path), mtimeMs: statSync(path).mtimeMs }).toEqual({ path, ...was });
+}
+
+async function scan(): Promise<ScanResult> {
+  return scanConnection(virshReader(virsh), { domains: [vm] });
+}
+
+beforeAll(() => {
+  requireTestHost();
+  virsh = openVirsh(TEST_HOST_URI);
+  onTestHost(`mkdir -p ${dir} && qemu-img create -q -f qcow2 ${dir}/base.qcow2 64M && chmod 0640 ${dir}/base.qcow2`);
+  const xml = `<domain type='qemu'><name>${vm}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/base.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+  onTestHost(`cat > ${dir}/vm.xml <<'XML'\n${xml}\nXML\nvirsh -q -c qemu:///system define ${dir}/vm.xml >/dev/null`);
+  remoteVirsh(`snapshot-create-as ${vm} s1 --disk-only --atomic`);
+  remoteVirsh(`snapshot-create-as ${vm} s2 --disk-only --atomic --description 'second, with "quotes"'`);
+});
+afterAll(async () => {
+  await virsh?.close();
+  onTestHost(`for s in $(virsh -q -c qemu:///system snapshot-list ${vm} --name); do virsh -q -c qemu:///system snapshot-delete ${vm} $s --metadata >/dev/null; done; virsh -q -c qemu:///system undefine ${vm} >/dev/null; rm -rf ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a qemu+ssh connection', () => {
+  test('is read on its host, as qemu-img there reads it; files at the same paths here are never touched', async () => {
+    const planted = plantDecoys([`${dir}/base.qcow2`, `${dir}/base.s1`, `${dir}/base.s2`]);
+    const result = await scan();
+    expect(result.hypervisor).toMatch(/^libvirt 11\.\d+\.\d+, QEMU 10\./);
+    const domain = result.domains[0];
+    expect(domain?.problems).toEqual([]);
+    expect(domain?.snapshots.map((s) => [s.name, s.parent, s.description])).toEqual([
+      ['s1', null, null],
+      ['s2', 's1', 'second, with "quotes"'],
+    ]);
+    const chain = JSON.parse(onTestHost(`qemu-img info -f qcow2 --backing-chain --output=json ${dir}/base.s2`)) as Array<{ filename: string; 'virtual-size': number; 'full-backing-filename'?: string }>;
+    const layers = domain?.layers ?? {};
+    expect(Object.keys(layers).sort()).toEqual(chain.map((i) => i.filename).sort());
+    for (const info of chain) {
+      expect({ path: info.filename, size: layers[info.filename]?.virtualSize, backing: layers[info.filename]?.backing ?? undefined }).toEqual({
+        path: info.filename,
+        size: info['virtual-size'],
+        backing: info['full-backing-filename'],
+      });
+    }
+    const stat = onTestHost(`stat -c '%U %G %a' ${dir}/base.qcow2`).trim();
+    const owner = layers[`${dir}/base.qcow2`]?.owner;
+    expect(`${owner?.user} ${owner?.group} ${owner?.mode.toString(8)}`).toBe(stat);
+    expectUntouched(planted);
+  });
+
+  test("libvirt 11's own revert is drawn: its auto-named overlay is You are here, under the snapshot it went back to", async () => {
+    remoteVirsh(`snapshot-revert ${vm} s1`);
+    const result = await scan();
+    const domain = result.domains[0];
+    if (domain === undefined) throw new Error('no domain');
+    const disk = domain.disks[0];
+    expect(disk?.file).toMatch(new RegExp(`^${dir}/base\\.\\d+$`));
+    // The files there: s1's and s2's saved states stay; the state on top of s2, never snapshotted, is gone: what
+    // libvirt 11 does when it reverts external snapshots itself.
+    expect(onTestHost(`ls ${dir}`).split('\n').filter(Boolean).sort()).toEqual(['base.qcow2', 'base.s1', disk?.file?.slice(dir.length + 1), 'vm.xml'].sort());
+    expect(domain.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
+    const here = snapshotGraph(domain).find((n) => n.kind === 'branch' && n.current);
+    expect(here?.parentId).toBe('s:s1');
+    expect(here?.branch?.tips.map((t) => t.file)).toEqual([disk?.file]);
+    expect(domain.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
+  test('operations, comparisons, health checks and the trash are refused for it, and run nothing here', async () => {
+    const source = { kind: 'libvirt' as const, uri: TEST_HOST_URI };
+    const planted = plantDecoys([`${dir}/base.qcow2`, `${dir}/base.s1`]);
+    await expect(engine.plan(source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' })).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
+    await expect(engine.compare(source, vm, 's:s1', 's:s2')).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
+    await expect(engine.check(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
+    await expect(engine.trash(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringContaining('another host') });
+    // The engine's own scan of the source reads it there too.
+    const scanned = await engine.scan(source);
+    expect(scanned.domains.find((d) => d.name === vm)?.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expectUntouched(planted);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * Scans a remote connection (`qemu+ssh://`): libvirt is read through virsh on that URI, and every file through
+ * the host itself (remote-files.ts), never on this computer. The scan runs as for a local connection; each pass
+ * notes what it could not answer from the files fetched so far, those are fetched in a few batched commands,
+ * and the scan runs again over the same libvirt readings, until nothing is lacking.
+ */
+import { AppError } from '../../shared/errors';
+import { sshTargetOf } from '../../shared/source-rules';
+import type { ScanResult } from '../../shared/model';
+import { runChecked, type HostRunner } from '../tools/host-runner';
+import { sshRunner } from '../tools/ssh-runner';
+import type { LibvirtReader } from './libvirt-reader';
+import { RemoteFiles } from './remote-files';
+import { scanLibvirt, type LibvirtScanOptions } from './scan-libvirt';
+
+/** Passes at most: a chain spread over more folders than this is unusual; what is still lacking then is reported. */
+const MAX_PASSES = 6;
+
+/** `reader`, each reading asked of libvirt once: the passes of one scan share them. */
+function readOnce(reader: LibvirtReader): LibvirtReader {
+  const memo = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    let pending = memo.get(key) as Promise<T> | undefined;
+    if (pending === undefined) {
+      pending = read();
+      memo.set(key, pending);
+    }
+    return pending;
+  };
+  return {
+    uri: reader.uri,
+    listDomains: () => once('list', () => reader.listDomains()),
+    readDomain: (name) => once(`domain\0${name}`, () => reader.readDomain(name)),
+    dumpAhead: (listings) => {
+      const key = `ahead\0${JSON.stringify(listings)}`;
+      let dumps = memo.get(key) as unknown as ReturnType<LibvirtReader['dumpAhead']> | undefined;
+      if (dumps === undefined) {
+        dumps = reader.dumpAhead(listings);
+        memo.set(key, dumps as unknown as Promise<unknown>);
+      }
+      return dumps;
+    },
+    dumpSnapshot: (domain, name) => once(`dump\0${domain}\0${name}`, () => reader.dumpSnapshot(domain, name)),
+    version: () => once('version', () => reader.version()),
+  };
+}
+
+/** Scans `reader`'s connection, reading its files on the host `runner` reaches (named `host`). */
+export async function scanRemote(reader: LibvirtReader, runner: HostRunner, host: string, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+  const uid = Number((await runChecked(runner, 'id', ['-u'])).trim());
+  if (!Number.isInteger(uid)) throw new AppError('E_CONNECT', `${host} did not say which user the SSH login is.`, { host });
+  const files = new RemoteFiles(host, uid);
+  const libvirt = readOnce(reader);
+  for (let pass = 1; ; pass++) {
+    const result = await scanLibvirt(libvirt, { ...options, files, runner });
+    if (!files.lacking || pass === MAX_PASSES) return result;
+    await files.fetch(runner);
+  }
+}
+
+/**
+ * Scans a connection with `reader`: a `qemu+ssh://` one with its files read on its host (scanRemote), any other
+ * as a connection to this computer.
+ */
+export function scanConnection(reader: LibvirtReader, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+  const target = sshTargetOf(reader.uri);
+  if (target === null) return scanLibvirt(reader, options);
+  return scanRemote(reader, sshRunner(target), target.host, options);
+}
