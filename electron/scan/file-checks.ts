@@ -8,7 +8,7 @@
 import type { DirEntry } from './file-view';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Problem } from '../../shared/model';
-import { hasQcow2Magic } from '../tools/qcow2-header';
+import { QCOW2_MAGIC } from '../tools/qcow2-header-checks';
 import type { LayerReader } from './layers';
 
 /** The problem for a qcow2 image whose header sets the external-data-file bit, naming the data file. */
@@ -119,7 +119,8 @@ export function reportUnreadableFile(reader: LayerReader, path: string): boolean
   } else {
     let magic = false;
     try {
-      magic = hasQcow2Magic(path);
+      const start = reader.files.readStart(path, 4);
+      magic = start.length === 4 && start.readUInt32BE(0) === QCOW2_MAGIC;
     } catch {
       // Not a regular file (reported as such already), or gone since it was listed: no image.
       return false;

@@ -4,8 +4,8 @@
  * up on this computer. Synchronous, as the scanner's header reads are (see tools/qcow2-header.ts): a remote view
  * answers from what it fetched, and says what it lacks (`RemoteFiles.missing`).
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { readHeaderAndStat, type Qcow2Header } from '../tools/qcow2-header';
+import { closeSync, lstatSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { openRegularFile, readHeaderAndStat, type Qcow2Header } from '../tools/qcow2-header';
 
 /** The code of the error a remote view gives for what it has not fetched yet (remote-files.ts): never cached as an answer. */
 export const NOT_FETCHED = 'ENOTFETCHED';
@@ -45,6 +45,8 @@ export interface FileView {
   readHeader(path: string, noFollow: boolean): { header: Qcow2Header | null; stats: FileStat };
   /** A small text file, such as the account databases. */
   readText(path: string): string;
+  /** Up to `length` bytes from the start of a regular file (never a FIFO or device: see openRegularFile). */
+  readStart(path: string, length: number): Buffer;
   /** The fingerprint of a regular file not followed through a link (memoryFingerprintOf), or null. */
   memoryFingerprint(path: string): string | null;
   /**
@@ -80,6 +82,15 @@ export const localFiles: FileView = {
   list: (dir) => readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }).map((entry) => ({ name: entry.name, type: typeOf(entry) })),
   readHeader: (path, noFollow) => readHeaderAndStat(path, noFollow),
   readText: (path) => readFileSync(path, 'utf8'),
+  readStart: (path, length) => {
+    const fd = openRegularFile(path);
+    try {
+      const buf = Buffer.alloc(length);
+      return buf.subarray(0, readSync(fd, buf, 0, length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  },
   memoryFingerprint: (path) => {
     try {
       const info = lstatSync(path, { bigint: true });

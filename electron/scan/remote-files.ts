@@ -188,6 +188,19 @@ export class RemoteFiles implements FileView {
     if (isAbsolute(clean) && !this.folders.has(dirname(clean))) this.wanted.folders.add(dirname(clean));
   }
 
+  readStart(path: string, length: number): Buffer {
+    const stats = this.stat(path);
+    if (!stats.isFile()) throw new NotRegularFileError(path);
+    const real = this.realpath(path);
+    const head = this.heads.get(real);
+    if (head === undefined || length > HEAD_BYTES) {
+      if (this.headless.has(real)) throw errno('EACCES', path);
+      this.wanted.folders.add(dirname(real));
+      throw errno(NOT_FETCHED, path);
+    }
+    return head.subarray(0, length);
+  }
+
   memoryFingerprint(path: string): string | null {
     try {
       const info = this.lstat(path) as RemoteStat;

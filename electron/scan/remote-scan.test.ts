@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ScanResult } from '../../shared/model';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import { withEngineLab } from '../test-support/engine-lab';
+import { traceOpens } from '../test-support/trace-opens';
 import { onTestHost, requireTestHost, TEST_HOST_URI } from '../test-support/test-host';
 import { openVirsh, type Virsh } from '../tools/virsh';
 import type { Engine } from '../engine';
@@ -113,6 +114,16 @@ describe('a qemu+ssh connection', () => {
     expect(here?.parentId).toBe('s:s1');
     expect(here?.branch?.tips.map((t) => t.file)).toEqual([disk?.file]);
     expect(domain.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
+  test('no call of this process or of what it starts looks at a path of the host here, not even a stat', async () => {
+    const { result, opened } = await traceOpens(() => scan(), '%file');
+    if (result instanceof Error) throw result;
+    expect(result.domains[0]?.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    // The ssh command lines carry the paths as text for the host: those are not looks here.
+    const looks = opened.split('\n').filter((line) => line.includes(dir) && !/execve\(/.test(line));
+    expect(looks).toEqual([]);
+    expect(opened).toMatch(/execve\("[^"]*\/ssh"/);
   });
 
   test('operations, comparisons, health checks and the trash are refused for it, and run nothing here', async () => {

@@ -8,10 +8,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function traceOpens<T>(work: () => Promise<T>): Promise<{ result: T | Error; opened: string }> {
+/** `syscalls`: strace's -e trace= set; every call that takes a file name is `%file`. */
+export async function traceOpens<T>(work: () => Promise<T>, syscalls = 'openat,open,execve'): Promise<{ result: T | Error; opened: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'snaptree-trace-'));
   const log = join(dir, 'openat.log');
-  const strace = spawn('strace', ['-f', '-e', 'trace=openat,open,execve', '-o', log, '-p', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const strace = spawn('strace', ['-f', '-e', `trace=${syscalls}`, '-o', log, '-p', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     // strace says "Process N attached" for each thread once it is in place.
     await new Promise<void>((resolve, reject) => {
