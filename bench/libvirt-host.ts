@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { buildDomainXml, escapeXml } from '../electron/lab/domain-xml';
+import { runChecked, type HostRunner } from '../electron/tools/host-runner';
+import { shellQuote } from '../electron/tools/ssh-runner';
 import type { Virsh } from '../electron/tools/virsh';
 
 export interface HostShape {
@@ -56,12 +58,30 @@ function diskFiles(dir: string, prefix: string, shape: HostShape): DiskFiles {
   return { base, saved, overlay, creates };
 }
 
-/** Creates the images: `-u` names the backing file without opening it, so files may be made in any order. */
-async function createImages(files: DiskFiles[]): Promise<void> {
+/**
+ * Creates the images: `-u` names the backing file without opening it, so files may be made in any order. On a
+ * remote host (`runner`) they are made there, a few hundred commands to one shell over SSH.
+ */
+async function createImages(files: DiskFiles[], runner?: HostRunner): Promise<void> {
+  const commands = [...files.map((f) => [f.base, '1G']), ...files.flatMap((f) => f.creates.map((c) => ['-u', '-b', c.backing, '-F', 'qcow2', c.path, '1G']))].map((args) => [
+    'qemu-img',
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    ...args,
+  ]);
+  if (runner !== undefined) {
+    const BATCH = 400;
+    for (let at = 0; at < commands.length; at += BATCH) {
+      const script = ['set -e', ...commands.slice(at, at + BATCH).map((c) => c.map(shellQuote).join(' '))].join('\n');
+      await runChecked(runner, 'sh', ['-c', script]);
+    }
+    return;
+  }
   const limit = pLimit(3);
-  const qemuImg = (args: string[]) => limit(() => execa('qemu-img', ['create', '-q', '-f', 'qcow2', ...args]));
-  await Promise.all(files.map((f) => qemuImg([f.base, '1G'])));
-  await Promise.all(files.flatMap((f) => f.creates.map((c) => qemuImg(['-u', '-b', c.backing, '-F', 'qcow2', c.path, '1G']))));
+  await Promise.all(commands.slice(0, files.length).map(([tool = '', ...args]) => limit(() => execa(tool, args))));
+  await Promise.all(commands.slice(files.length).map(([tool = '', ...args]) => limit(() => execa(tool, args))));
 }
 
 function snapshotXml(k: number, parent: number | null, created: number, disks: Array<{ target: string; overlay: string }>, domainXml: string): string {
@@ -93,16 +113,24 @@ async function defineDomain(virsh: Virsh, defs: string, name: string, shape: Hos
   await virsh.run(['define', '--file', xmlFile]);
 }
 
-/** Builds a host of this shape in a folder under `dir`; returns the domain names, each starting with `prefix`. */
-export async function buildHost(virsh: Virsh, dir: string, prefix: string, shape: HostShape): Promise<string[]> {
+/**
+ * Builds a host of this shape; returns the domain names, each starting with `prefix`. The images go to a folder
+ * under `dir` on the host `virsh` connects to (through `runner` when that host is another one: `dir` is then a
+ * path there); the definitions virsh reads go to a folder under `defs` here (`dir` when not given).
+ */
+export async function buildHost(virsh: Virsh, dir: string, prefix: string, shape: HostShape, remote?: { runner: HostRunner; defs: string }): Promise<string[]> {
   const names = Array.from({ length: shape.domains }, (_, d) => `${prefix}${shape.label}-${String(d).padStart(2, '0')}`);
   // Each shape is a host of its own: its images folder holds its images only (loose tips are looked for there).
   const images = join(dir, shape.label);
-  await mkdir(images);
+  if (remote !== undefined) await runChecked(remote.runner, 'mkdir', ['-p', '--', images]);
+  else await mkdir(images);
   const perDomain = names.map((_, d) => new Map(shape.disks.map((disk) => [disk, diskFiles(images, `d${d}-${disk}`, shape)])));
-  await createImages(perDomain.flatMap((m) => [...m.values()]));
+  await createImages(
+    perDomain.flatMap((m) => [...m.values()]),
+    remote?.runner,
+  );
   // Definitions go to a folder of their own, as on a real host, where the images folder holds images.
-  const defs = join(dir, `definitions-${shape.label}`);
+  const defs = join(remote?.defs ?? dir, `definitions-${shape.label}`);
   await mkdir(defs);
   for (const [d, name] of names.entries()) await defineDomain(virsh, defs, name, shape, perDomain[d] as Map<string, DiskFiles>);
   return names;

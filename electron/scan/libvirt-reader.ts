@@ -3,6 +3,7 @@
  * a local connection (tools/libvirt-native.ts), and virsh for the rest, or where the library cannot be loaded.
  * Both give what virsh would print: the same state words, the same names in the same order, the same XML.
  */
+import { sshTargetOf } from '../../shared/source-rules';
 import { AppError } from '../../shared/errors';
 import { isLiveState } from '../../shared/domain-state';
 import { NativeLibvirt, type NativeOptions } from '../tools/libvirt-native';
@@ -121,9 +122,22 @@ export function isLocalUri(uri: string): boolean {
   return /^[a-z][a-z0-9]*(?:\+unix)?:\/\/\/(?:system|session|default)(?:\?[^#]*)?$/.test(uri);
 }
 
-/** How reads are made: `VIRT_SNAPTREE_READER=virsh` keeps every read on virsh. */
+/**
+ * How reads are made: through the library for a local URI, and for a `qemu+ssh://` one (the library runs ssh as
+ * virsh does, told never to ask on a terminal: see libraryUri); `VIRT_SNAPTREE_READER=virsh` keeps every read on
+ * virsh. Over SSH the library takes many calls at once on one connection, where virsh asks one at a time.
+ */
 export function nativeAllowed(uri: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  return isLocalUri(uri) && env.VIRT_SNAPTREE_READER !== 'virsh';
+  return (isLocalUri(uri) || sshTargetOf(uri) !== null) && env.VIRT_SNAPTREE_READER !== 'virsh';
+}
+
+/**
+ * The URI the library opens for `uri`: a `qemu+ssh://` one with `no_tty=1`, so that its ssh runs in batch mode and
+ * fails rather than ask for a password or a host key on a terminal nobody reads (libvirt's remote URI syntax).
+ */
+export function libraryUri(uri: string): string {
+  if (sshTargetOf(uri) === null || /[?&]no_tty=/.test(uri)) return uri;
+  return `${uri}${uri.includes('?') ? '&' : '?'}no_tty=1`;
 }
 
 /**
@@ -133,7 +147,7 @@ export function nativeAllowed(uri: string, env: NodeJS.ProcessEnv = process.env)
  */
 export async function openNative(uri: string, options: NativeOptions = {}): Promise<NativeLibvirt | null> {
   if (!nativeAllowed(uri)) return null;
-  return NativeLibvirt.open(uri, options).catch((error: unknown) => {
+  return NativeLibvirt.open(uri, { ...options, openAs: libraryUri(uri) }).catch((error: unknown) => {
     if (error instanceof AppError && error.details?.timeoutMs !== undefined) throw error;
     return null;
   });

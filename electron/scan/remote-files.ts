@@ -90,10 +90,44 @@ export class RemoteFiles implements FileView {
   private readonly texts = new Map<string, string | null>();
   wanted: Wanted = emptyWanted();
 
+  /** The fetch under way, started as soon as a pass wants something (see `soon`). */
+  private fetching: Promise<void> | null = null;
+
+  /**
+   * `runner`: when given, what a pass wants is fetched at once, while the pass goes on (its libvirt readings are
+   * usually the longer part), rather than after it.
+   */
   constructor(
     readonly host: string,
     readonly uid: number,
+    private readonly runner?: HostRunner,
   ) {}
+
+  /** Starts fetching what is wanted, on the next turn (so that one pass's questions of a moment go together). */
+  private soon(): void {
+    if (this.runner === undefined || this.fetching !== null) return;
+    const runner = this.runner;
+    this.fetching = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.fetch(runner))
+      .catch(() => undefined)
+      .finally(() => {
+        this.fetching = null;
+        if (this.lacking) this.soon();
+      });
+  }
+
+  /** How many questions this view could not answer so far: a pass that adds none saw every file it asked for. */
+  misses = 0;
+
+  private notFetched(path: string): NodeJS.ErrnoException {
+    this.misses++;
+    return errno(NOT_FETCHED, path);
+  }
+
+  /** Settles once no fetch is under way. */
+  async settled(): Promise<void> {
+    while (this.fetching !== null) await this.fetching;
+  }
 
   /** Whether the last pass asked for anything this view did not hold. */
   get lacking(): boolean {
@@ -105,7 +139,8 @@ export class RemoteFiles implements FileView {
     const folder = this.folders.get(dir);
     if (folder === undefined) {
       this.wanted.folders.add(dir);
-      throw errno(NOT_FETCHED, dir);
+      this.soon();
+      throw this.notFetched( dir);
     }
     if (typeof folder === 'string') throw errno(folder, dir);
     return folder;
@@ -132,7 +167,8 @@ export class RemoteFiles implements FileView {
     const known = this.reals.get(path);
     if (known === undefined) {
       this.wanted.reals.add(path);
-      throw errno(NOT_FETCHED, path);
+      this.soon();
+      throw this.notFetched( path);
     }
     if (known === null) throw errno('ENOENT', path);
     return known;
@@ -150,7 +186,8 @@ export class RemoteFiles implements FileView {
     if (head === undefined) {
       if (this.headless.has(real)) throw errno('EACCES', path);
       this.wanted.folders.add(dirname(real));
-      throw errno(NOT_FETCHED, path);
+      this.soon();
+      throw this.notFetched( path);
     }
     const readAt = (offset: number, length: number): Buffer => {
       const out = Buffer.alloc(length);
@@ -165,7 +202,8 @@ export class RemoteFiles implements FileView {
         const list = this.wanted.ranges.get(real) ?? [];
         list.push({ offset, length: end - offset });
         this.wanted.ranges.set(real, list);
-        throw errno(NOT_FETCHED, path);
+        this.soon();
+        throw this.notFetched( path);
       }
       range.bytes.copy(out, 0, offset - range.offset, end - range.offset);
       return out;
@@ -177,7 +215,8 @@ export class RemoteFiles implements FileView {
     const text = this.texts.get(path);
     if (text === undefined) {
       this.wanted.texts.add(path);
-      throw errno(NOT_FETCHED, path);
+      this.soon();
+      throw this.notFetched( path);
     }
     if (text === null) throw errno('ENOENT', path);
     return text;
@@ -185,7 +224,10 @@ export class RemoteFiles implements FileView {
 
   expect(path: string): void {
     const clean = normalize(path);
-    if (isAbsolute(clean) && !this.folders.has(dirname(clean))) this.wanted.folders.add(dirname(clean));
+    if (isAbsolute(clean) && !this.folders.has(dirname(clean))) {
+      this.wanted.folders.add(dirname(clean));
+      this.soon();
+    }
   }
 
   readStart(path: string, length: number): Buffer {
@@ -196,7 +238,8 @@ export class RemoteFiles implements FileView {
     if (head === undefined || length > HEAD_BYTES) {
       if (this.headless.has(real)) throw errno('EACCES', path);
       this.wanted.folders.add(dirname(real));
-      throw errno(NOT_FETCHED, path);
+      this.soon();
+      throw this.notFetched( path);
     }
     return head.subarray(0, length);
   }
@@ -286,25 +329,28 @@ export class RemoteFiles implements FileView {
   /** The first HEAD_BYTES of each file, in one command; cut apart by the sizes the listing gave. */
   private async fetchHeads(runner: HostRunner, files: Array<{ path: string; size: number }>): Promise<void> {
     const BATCH = 500;
-    for (let at = 0; at < files.length; at += BATCH) {
-      const batch = files.slice(at, at + BATCH);
-      const out = Buffer.from(await runChecked(runner, 'sh', ['-c', 'head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', 'sh', ...batch.map((f) => f.path)]).catch(() => ''), 'base64');
-      const expected = batch.reduce((n, f) => n + Math.min(HEAD_BYTES, f.size), 0);
-      if (out.length === expected) {
-        let offset = 0;
-        for (const file of batch) {
-          const length = Math.min(HEAD_BYTES, file.size);
-          this.heads.set(file.path, out.subarray(offset, offset + length));
-          offset += length;
-        }
-        continue;
-      }
-      // A file changed size since it was listed (or could not be read): each is read on its own.
+    const batches: Array<Array<{ path: string; size: number }>> = [];
+    for (let at = 0; at < files.length; at += BATCH) batches.push(files.slice(at, at + BATCH));
+    await Promise.all(batches.map((batch) => this.fetchHeadBatch(runner, batch)));
+  }
+
+  private async fetchHeadBatch(runner: HostRunner, batch: Array<{ path: string; size: number }>): Promise<void> {
+    const out = Buffer.from(await runChecked(runner, 'sh', ['-c', 'head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', 'sh', ...batch.map((f) => f.path)]).catch(() => ''), 'base64');
+    const expected = batch.reduce((n, f) => n + Math.min(HEAD_BYTES, f.size), 0);
+    if (out.length === expected) {
+      let offset = 0;
       for (const file of batch) {
-        const one = await runChecked(runner, 'sh', ['-c', '[ -f "$1" ] && [ -r "$1" ] || exit 1; head -c ' + HEAD_BYTES + ' -- "$1" | base64 -w0', 'sh', file.path]).catch(() => null);
-        if (one !== null) this.heads.set(file.path, Buffer.from(one, 'base64'));
-        else this.headless.add(file.path);
+        const length = Math.min(HEAD_BYTES, file.size);
+        this.heads.set(file.path, out.subarray(offset, offset + length));
+        offset += length;
       }
+      return;
+    }
+    // A file changed size since it was listed (or could not be read): each is read on its own.
+    for (const file of batch) {
+      const one = await runChecked(runner, 'sh', ['-c', '[ -f "$1" ] && [ -r "$1" ] || exit 1; head -c ' + HEAD_BYTES + ' -- "$1" | base64 -w0', 'sh', file.path]).catch(() => null);
+      if (one !== null) this.heads.set(file.path, Buffer.from(one, 'base64'));
+      else this.headless.add(file.path);
     }
   }
 

@@ -16,7 +16,7 @@ import { traceOpens } from '../test-support/trace-opens';
 import { onTestHost, requireTestHost, TEST_HOST_URI } from '../test-support/test-host';
 import { openVirsh, type Virsh } from '../tools/virsh';
 import type { Engine } from '../engine';
-import { virshReader } from './libvirt-reader';
+import { nativeReader, openNative, virshReader } from './libvirt-reader';
 import { scanConnection } from './remote-scan';
 
 const tag = `r${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
@@ -99,6 +99,18 @@ describe('a qemu+ssh connection', () => {
     expectUntouched(planted);
   });
 
+  test("libvirt's library over SSH reads the same as virsh, and names the daemon's libvirt", async () => {
+    const native = await openNative(TEST_HOST_URI);
+    if (native === null) throw new Error('the library did not open the SSH connection');
+    try {
+      const [byLibrary, byVirsh] = [await scanConnection(nativeReader(native), { domains: [vm] }), await scan()];
+      expect({ ...byLibrary, scannedAt: '' }).toEqual({ ...byVirsh, scannedAt: '' });
+      expect(byLibrary.hypervisor).toMatch(/^libvirt 11\./);
+    } finally {
+      await native.close();
+    }
+  });
+
   test("libvirt 11's own revert is drawn: its auto-named overlay is You are here, under the snapshot it went back to", async () => {
     remoteVirsh(`snapshot-revert ${vm} s1`);
     const result = await scan();
@@ -134,8 +146,8 @@ describe('a qemu+ssh connection', () => {
     await expect(engine.check(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
     await expect(engine.trash(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringContaining('another host') });
     // The engine's own scan of the source reads it there too.
-    const scanned = await engine.scan(source);
-    expect(scanned.domains.find((d) => d.name === vm)?.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const scanned = await engine.scanDomain(source, vm);
+    expect(scanned.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expectUntouched(planted);
   });
 });

@@ -49,12 +49,16 @@ function readOnce(reader: LibvirtReader): LibvirtReader {
 export async function scanRemote(reader: LibvirtReader, runner: HostRunner, host: string, options: LibvirtScanOptions = {}): Promise<ScanResult> {
   const uid = Number((await runChecked(runner, 'id', ['-u'])).trim());
   if (!Number.isInteger(uid)) throw new AppError('E_CONNECT', `${host} did not say which user the SSH login is.`, { host });
-  const files = new RemoteFiles(host, uid);
+  // What a pass wants is fetched while it goes on; the next pass starts once that is in.
+  const files = new RemoteFiles(host, uid, runner);
   const libvirt = readOnce(reader);
   for (let pass = 1; ; pass++) {
+    const misses = files.misses;
     const result = await scanLibvirt(libvirt, { ...options, files, runner });
-    if (!files.lacking || pass === MAX_PASSES) return result;
-    await files.fetch(runner);
+    await files.settled();
+    // A pass that asked nothing the view lacked read every file it needed: its result is the scan's.
+    if (files.misses === misses || pass === MAX_PASSES) return result;
+    if (files.lacking) await files.fetch(runner);
   }
 }
 

@@ -60,6 +60,7 @@ interface Library {
   freeSnapshot: (snap: Pointer) => number;
   libraryVersion: (libVer: number[], type: null, typeVer: null) => number;
   hypervisorVersion: AsyncFn<[Pointer, number[]], number>;
+  daemonVersion: AsyncFn<[Pointer, number[]], number>;
   hypervisorType: AsyncFn<[Pointer], string | null>;
   lastError: (conn: Pointer) => VirError | null;
   isAlive: (conn: Pointer) => number;
@@ -144,6 +145,7 @@ function bind(koffi: typeof KoffiModule): Library {
     freeSnapshot: lib.func('int virDomainSnapshotFree(virDomainSnapshot *snap)') as (snap: Pointer) => number,
     libraryVersion: lib.func('int virGetVersion(_Out_ unsigned long *libVer, const char *type, unsigned long *typeVer)') as Library['libraryVersion'],
     hypervisorVersion: fn('int virConnectGetVersion(virConnect *conn, _Out_ unsigned long *hvVer)'),
+    daemonVersion: fn('int virConnectGetLibVersion(virConnect *conn, _Out_ unsigned long *libVer)'),
     hypervisorType: fn('const char *virConnectGetType(virConnect *conn)'),
     isAlive: lib.func('int virConnectIsAlive(virConnect *conn)') as (conn: Pointer) => number,
     lastError: (conn) => {
@@ -390,6 +392,8 @@ export interface NativeOptions {
   connections?: number;
   /** How long one call may take; an open gets at most OPEN_TIMEOUT_MS of it. */
   timeoutMs?: number;
+  /** The URI handed to the library, when it says more than `uri` (options of the transport; see libraryUri). */
+  openAs?: string;
 }
 
 /** An open that takes longer has a daemon that does not answer: a healthy one answers within milliseconds. */
@@ -412,7 +416,7 @@ export class NativeLibvirt {
     if (hungCalls > 0) throw new AppError('E_CONNECT', `An earlier call to libvirt never returned; ${uri} is not opened in process again.`, { uri });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const openMs = Math.min(timeoutMs, OPEN_TIMEOUT_MS);
-    const opened = await Promise.allSettled(Array.from({ length: Math.max(1, options.connections ?? 2) }, () => openOne(lib, uri, openMs)));
+    const opened = await Promise.allSettled(Array.from({ length: Math.max(1, options.connections ?? 2) }, () => openOne(lib, options.openAs ?? uri, openMs)));
     const conns = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o) => o.status === 'rejected');
     if (failed !== undefined) {
@@ -570,11 +574,21 @@ export class NativeLibvirt {
     }
   }
 
-  /** `libvirt 9.0.0, QEMU 7.2.22`, as parseVersion reads `virsh version`. */
+  /**
+   * `libvirt 9.0.0, QEMU 7.2.22`, as parseVersion reads `virsh version --daemon`: the daemon's libvirt (a remote
+   * host's may be another than this computer's library), else the library's.
+   */
   async version(): Promise<string> {
     const on = this.idlest();
     const lib = [0];
     this.lib.libraryVersion(lib, null, null);
+    const daemon = [0];
+    await on.call("read the daemon's version", this.lib.daemonVersion, [on.conn, daemon], isNegative).then(
+      () => {
+        if ((daemon[0] ?? 0) > 0) lib[0] = daemon[0] ?? 0;
+      },
+      () => undefined,
+    );
     const type = await on.call('read the hypervisor type', this.lib.hypervisorType, [on.conn], isNull);
     const hv = [0];
     const known = await on.call('read the hypervisor version', this.lib.hypervisorVersion, [on.conn, hv], isNegative).then(
