@@ -7,9 +7,12 @@
  * - `virt-snaptree tree --connect URI DOMAIN…` over the host's domains as a whole process (Node start, loading,
  *   connecting, scan, printing), against a shell loop of `virsh snapshot-list --tree` over the same domains,
  *   with one virsh process dumping every snapshot's XML beside them: target no slower than the loop;
- * - the chain and the fork shapes: the engine's scan and the whole process, target ≤ 1 s each.
+ * - the chain and the fork shapes: the engine's scan and the whole process, target ≤ 1 s each;
+ * - the 20 × 50 host again on a second hypervisor over SSH (scripts/test-host.sh): `tree --connect qemu+ssh://…`
+ *   as a whole process against the local one, target ≤ 3 s and within 3× of it.
  *
- *   npm run bench:scan            (as root, with libvirtd running: scripts/start-libvirt.sh; builds the CLI first)
+ *   npm run bench:scan            (as root, with libvirtd and the test host running: scripts/start-libvirt.sh,
+ *                                  scripts/test-host.sh start; builds the CLI first)
  *   BENCH_DOMAINS=5 BENCH_SNAPSHOTS=20 BENCH_CHAIN=200 BENCH_BRANCHES=50 npm run bench:scan     (smaller hosts)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +20,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { listedNames } from '../electron/scan/list-snapshots';
-import { nativeReader, virshReader, type LibvirtReader } from '../electron/scan/libvirt-reader';
+import { nativeReader, openNative, virshReader, type LibvirtReader } from '../electron/scan/libvirt-reader';
+import { scanConnection } from '../electron/scan/remote-scan';
+import { runChecked } from '../electron/tools/host-runner';
+import { sshRunner } from '../electron/tools/ssh-runner';
+import { sshTargetOf } from '../shared/source-rules';
 import { scanLibvirt } from '../electron/scan/scan-libvirt';
 import { NativeLibvirt, sizeThreadPool } from '../electron/tools/libvirt-native';
 import { openVirsh, type Virsh } from '../electron/tools/virsh';
@@ -25,6 +32,8 @@ import { buildHost, shapes, type HostShape } from './libvirt-host';
 import { median, report, type Row } from './report';
 
 const URI = process.env.BENCH_URI ?? 'qemu:///system';
+/** The second hypervisor, over SSH (scripts/test-host.sh start). */
+const REMOTE_URI = process.env.BENCH_REMOTE_URI ?? 'qemu+ssh://snaptree-test-host/system';
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const PREFIX = `snaptree-bench-${process.pid}-`;
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
@@ -75,11 +84,64 @@ async function timeScan(mode: ReadMode, names: string[]): Promise<Scanned> {
 }
 
 /** `virt-snaptree tree --connect URI DOMAIN…` as a user runs it: a whole Node process. */
-async function timeTree(names: string[]): Promise<number> {
+async function timeTree(names: string[], uri = URI): Promise<number> {
   return seconds(async () => {
-    const { stdout } = await execa('node', [BIN, 'tree', '--connect', URI, '--', ...names]);
+    const { stdout } = await execa('node', [BIN, 'tree', '--connect', uri, '--', ...names]);
     if (!names.every((n) => stdout.includes(n))) throw new Error('tree left out a domain');
+    if (/not managed|missing|does not exist/.test(stdout)) throw new Error(`tree of ${uri} reported a problem`);
   });
+}
+
+/** The engine's scan of a remote connection in process (its library over SSH, its files over SSH), connecting included. */
+async function timeRemoteScan(uri: string, names: string[]): Promise<number> {
+  const t0 = performance.now();
+  const native = await openNative(uri);
+  if (native === null) throw new Error(`the library did not open ${uri}`);
+  try {
+    const result = await scanConnection(nativeReader(native), { domains: names });
+    const problems = result.domains.flatMap((d) => d.problems);
+    if (problems.length > 0) throw new Error(`remote scan reported problems: ${problems[0]?.message}`);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await native.close();
+  }
+}
+
+/**
+ * The same host shape on a second hypervisor reached over SSH (scripts/test-host.sh), against this one in the
+ * same run: `tree --connect qemu+ssh://…` as a whole process (target ≤ 3 s, and within 3× of the local one), and
+ * the engine's scan in process. Built there, and removed after.
+ */
+async function remoteRows(shape: HostShape, localNames: string[]): Promise<Row[]> {
+  const target = sshTargetOf(REMOTE_URI);
+  if (target === null) throw new Error(`${REMOTE_URI} is not an SSH connection`);
+  const runner = sshRunner(target);
+  const virsh = openVirsh(REMOTE_URI);
+  const dir = `/var/lib/${PREFIX}remote`;
+  const defs = await mkdtemp(join(tmpdir(), 'snaptree-bench-defs-'));
+  let names: string[] = [];
+  try {
+    names = await buildHost(virsh, dir, PREFIX, shape, { runner, defs });
+    await runChecked(runner, 'sync', []);
+    await timeTree(names, REMOTE_URI);
+    const [remoteTree = [], localTree = [], remoteScan = [], localScan = []] = await interleaved([
+      () => timeTree(names, REMOTE_URI),
+      () => timeTree(localNames),
+      () => timeRemoteScan(REMOTE_URI, names),
+      async () => (await timeScan('library', localNames)).seconds,
+    ]);
+    const remote = median(remoteTree);
+    const local = median(localTree);
+    return [
+      { metric: 'over SSH: tree --connect qemu+ssh, whole process (median)', value: remote, baseline: local, unit: 's', target: '<= 3 s and <= 3x local', met: remote <= 3 && remote <= 3 * local },
+      { metric: 'over SSH: engine scan (median)', value: median(remoteScan), baseline: median(localScan), unit: 's' },
+    ];
+  } finally {
+    for (const name of names) await virsh.run(['undefine', '--domain', name, '--snapshots-metadata']).catch(() => undefined);
+    await virsh.close();
+    await runChecked(runner, 'rm', ['-rf', '--', dir]).catch(() => undefined);
+    await rm(defs, { recursive: true, force: true });
+  }
 }
 
 /** The baseline of the issue: a shell loop of `virsh snapshot-list --tree` (names passed as arguments, not as text). */
@@ -178,6 +240,7 @@ async function main(): Promise<void> {
     const load = loadavg()[0]?.toFixed(2);
     const main = await hostRows(setup, hostNames);
     const rows = [...main.rows, ...(await shapeRows(`chain of ${chain.snapshots}`, chainNames)), ...(await shapeRows(`${branches.snapshots - 1} branches`, forkNames))];
+    rows.push(...(await remoteRows(host, hostNames)));
     rows.push({ metric: 'bench process RSS', value: process.memoryUsage().rss / (1024 * 1024), baseline: null, unit: 'MiB' });
     report(
       'scan',

@@ -9,7 +9,7 @@ import { sshTargetOf } from '../../shared/source-rules';
 import type { ScanResult } from '../../shared/model';
 import { runChecked, type HostRunner } from '../tools/host-runner';
 import { sshRunner } from '../tools/ssh-runner';
-import type { LibvirtReader } from './libvirt-reader';
+import { isLocalUri, type LibvirtReader } from './libvirt-reader';
 import { RemoteFiles } from './remote-files';
 import { scanLibvirt, type LibvirtScanOptions } from './scan-libvirt';
 
@@ -66,8 +66,13 @@ export async function scanRemote(reader: LibvirtReader, runner: HostRunner, host
  * Scans a connection with `reader`: a `qemu+ssh://` one with its files read on its host (scanRemote), any other
  * as a connection to this computer.
  */
-export function scanConnection(reader: LibvirtReader, options: LibvirtScanOptions = {}): Promise<ScanResult> {
+export async function scanConnection(reader: LibvirtReader, options: LibvirtScanOptions = {}): Promise<ScanResult> {
   const target = sshTargetOf(reader.uri);
-  if (target === null) return scanLibvirt(reader, options);
-  return scanRemote(reader, sshRunner(target), target.host, options);
+  if (target !== null) return scanRemote(reader, sshRunner(target), target.host, options);
+  if (isLocalUri(reader.uri)) return scanLibvirt(reader, options);
+  // Another host reached without SSH (qemu+tls): its files cannot be read from here, and this computer's files of
+  // those names are not its files.
+  const result = await scanLibvirt(reader, { ...options, files: new RemoteFiles(new URL(reader.uri).hostname, -1) });
+  const message = `The image files of ${reader.uri} are on its host, which this app reads over SSH only: connect to it as qemu+ssh:// to see its files.`;
+  return { ...result, problems: [...result.problems, { code: 'not-managed', severity: 'warning', message }] };
 }

@@ -87,6 +87,11 @@ function SourceSection({ source, scan }: { source: SourceEntry; scan: SourceScan
   return (
     <section className="source">
       <SourceHeader source={source} scanning={scan?.status === 'loading'} />
+      {scan?.result?.hypervisor != null ? (
+        <p className="muted small source-hypervisor" data-testid={`source-hypervisor-${source.id}`}>
+          {scan.result.hypervisor}
+        </p>
+      ) : null}
       {scan?.status === 'loading' && scan.result === undefined ? <p className="muted small">Scanning…</p> : null}
       {scan?.status === 'error' ? (
         <p className="error small" role="alert">
