@@ -272,7 +272,7 @@ export class RemoteFiles implements FileView {
     const reals = [...wanted.reals].filter((path) => !this.reals.has(path));
     if (reals.length > 0) await this.fetchReals(runner, reals);
     for (const [path, list] of wanted.ranges) await this.fetchRanges(runner, path, list);
-    for (const path of wanted.texts) this.texts.set(path, await runChecked(runner, 'sh', ['-c', 'cat -- "$1" | base64 -w0', 'sh', path]).then((b64) => Buffer.from(b64, 'base64').toString('utf8'), () => null));
+    for (const path of wanted.texts) this.texts.set(path, await remoteSh(runner, 'timeout ' + ONE_FILE_TIMEOUT_S + ' cat -- "$1" | base64 -w0', [path]).then((b64) => Buffer.from(b64, 'base64').toString('utf8'), () => null));
   }
 
   /** Lists folders (entries, real paths of the folders and their links) and reads the heads of their regular files. */
@@ -290,7 +290,7 @@ export class RemoteFiles implements FileView {
       '  fi',
       'done | base64 -w0',
     ].join('\n');
-    const out = Buffer.from(await runChecked(runner, 'sh', ['-c', script, 'sh', ...dirs]), 'base64');
+    const out = Buffer.from(await remoteSh(runner, script, dirs), 'base64');
     const records = splitNul(out);
     let folder: Folder | null = null;
     let dir = '';
@@ -319,7 +319,9 @@ export class RemoteFiles implements FileView {
         const path = join(dir, entry.name.toString('utf8'));
         if (entry.stat.type === 'file') {
           this.reals.set(path, path);
-          if (withHeads.has(dir)) files.push({ path, size: entry.stat.size });
+          // An empty file holds no header (nor does a pseudo-file reporting size 0, which may block a reader).
+          if (entry.stat.size === 0) this.heads.set(path, Buffer.alloc(0));
+          else if (withHeads.has(dir)) files.push({ path, size: entry.stat.size });
         }
       }
     }
@@ -335,7 +337,7 @@ export class RemoteFiles implements FileView {
   }
 
   private async fetchHeadBatch(runner: HostRunner, batch: Array<{ path: string; size: number }>): Promise<void> {
-    const out = Buffer.from(await runChecked(runner, 'sh', ['-c', 'head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', 'sh', ...batch.map((f) => f.path)]).catch(() => ''), 'base64');
+    const out = Buffer.from(await remoteSh(runner, 'timeout ' + BATCH_READ_TIMEOUT_S + ' head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', batch.map((f) => f.path)).catch(() => ''), 'base64');
     const expected = batch.reduce((n, f) => n + Math.min(HEAD_BYTES, f.size), 0);
     if (out.length === expected) {
       let offset = 0;
@@ -348,7 +350,8 @@ export class RemoteFiles implements FileView {
     }
     // A file changed size since it was listed (or could not be read): each is read on its own.
     for (const file of batch) {
-      const one = await runChecked(runner, 'sh', ['-c', '[ -f "$1" ] && [ -r "$1" ] || exit 1; head -c ' + HEAD_BYTES + ' -- "$1" | base64 -w0', 'sh', file.path]).catch(() => null);
+      const script = '[ -f "$1" ] && [ -r "$1" ] || exit 1; timeout ' + ONE_FILE_TIMEOUT_S + ' dd if="$1" bs=' + HEAD_BYTES + ' count=1 iflag=nonblock status=none | base64 -w0';
+      const one = await remoteSh(runner, script, [file.path]).catch(() => null);
       if (one !== null) this.heads.set(file.path, Buffer.from(one, 'base64'));
       else this.headless.add(file.path);
     }
@@ -356,7 +359,7 @@ export class RemoteFiles implements FileView {
 
   private async fetchReals(runner: HostRunner, paths: string[]): Promise<void> {
     const script = 'for p in "$@"; do if r=$(readlink -e -- "$p"); then printf "Y%s\\0" "$r"; else printf "N\\0"; fi; done | base64 -w0';
-    const records = splitNul(Buffer.from(await runChecked(runner, 'sh', ['-c', script, 'sh', ...paths]), 'base64'));
+    const records = splitNul(Buffer.from(await remoteSh(runner, script, paths), 'base64'));
     paths.forEach((path, i) => {
       const record = records[i];
       this.reals.set(path, record !== undefined && record[0] === 0x59 ? record.subarray(1).toString('utf8') : null);
@@ -368,11 +371,24 @@ export class RemoteFiles implements FileView {
     for (const { offset, length } of list) {
       // A window around what was asked, so a table of small entries costs one command.
       const size = Math.max(length, 64 * 1024);
-      const b64 = await runChecked(runner, 'sh', ['-c', 'tail -c +"$2" -- "$1" | head -c "$3" | base64 -w0', 'sh', path, String(offset + 1), String(size)]);
+      const b64 = await remoteSh(runner, 'timeout ' + ONE_FILE_TIMEOUT_S + ' tail -c +"$2" -- "$1" | head -c "$3" | base64 -w0', [path, String(offset + 1), String(size)]);
       known.push({ offset, bytes: Buffer.from(b64, 'base64') });
     }
     this.ranges.set(path, known);
   }
+}
+
+/**
+ * How long one batched command may take. A file that blocks its reader (a pseudo-file such as /proc/kmsg, a FIFO
+ * swapped in) must not hold the scan: reads of single files get a far shorter limit, and read without blocking.
+ */
+const COMMAND_TIMEOUT_MS = 120_000;
+const ONE_FILE_TIMEOUT_S = 5;
+const BATCH_READ_TIMEOUT_S = 30;
+
+/** Runs a shell script on the host with its arguments, under the batch time limit; returns its stdout. */
+function remoteSh(runner: HostRunner, script: string, args: readonly string[]): Promise<string> {
+  return runChecked(runner, 'sh', ['-c', script, 'sh', ...args], { timeoutMs: COMMAND_TIMEOUT_MS });
 }
 
 function splitNul(buffer: Buffer): Buffer[] {
