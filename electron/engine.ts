@@ -361,7 +361,7 @@ export class Engine {
    * those once the domain is scanned (the CLI takes plain names).
    */
   async compare(source: Source, domain: string, a: string, b: string, toNode: (domain: Domain, ref: string) => string = (_d, ref) => ref): Promise<Comparison> {
-    filesHere(source, 'Comparing nodes');
+    filesHere(source, 'Comparisons');
     const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
     if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
     return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b));
@@ -369,7 +369,7 @@ export class Engine {
 
   /** Checks the health of a domain's layers (or only one of its files), or of every domain (every tree of a folder). */
   async check(source: Source, domain?: string, path?: string): Promise<HealthReport[]> {
-    filesHere(source, 'Checking health');
+    filesHere(source, 'Health checks');
     const domains = domain !== undefined && source.kind === 'libvirt' ? [await this.scanDomain(source, domain)] : (await this.scan(source)).domains.filter((d) => domain === undefined || d.name === domain);
     if (domain !== undefined && domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
     return Promise.all(domains.map((d) => checkDomain(d, path)));

@@ -14,6 +14,7 @@
  * Every answer travels base64-encoded, so no name or byte is changed on the way.
  */
 import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { AppError } from '../../shared/errors';
 import { decodeQcow2 } from '../tools/qcow2-header-checks';
 import { runChecked, type HostRunner } from '../tools/host-runner';
 import { NotRegularFileError, type Qcow2Header } from '../tools/qcow2-header';
@@ -82,7 +83,8 @@ function emptyWanted(): Wanted {
 
 export class RemoteFiles implements FileView {
   private readonly folders = new Map<string, Folder | string>();
-  private readonly reals = new Map<string, string | null>();
+  /** Real paths; for a path that resolves to nothing, why (ENOENT for a dangling link, ELOOP for a loop). */
+  private readonly reals = new Map<string, string | { error: string }>();
   private readonly heads = new Map<string, Buffer>();
   /** Regular files whose first bytes the host would not give (no permission, gone since listed). */
   private readonly headless = new Set<string>();
@@ -109,7 +111,9 @@ export class RemoteFiles implements FileView {
     const runner = this.runner;
     this.fetching = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.fetch(runner))
-      .catch(() => undefined)
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
       .finally(() => {
         this.fetching = null;
         if (this.lacking) this.soon();
@@ -123,6 +127,9 @@ export class RemoteFiles implements FileView {
     this.misses++;
     return errno(NOT_FETCHED, path);
   }
+
+  /** The first failure of a fetch made while a pass went on: the scan fails with it rather than show files as missing. */
+  failure: unknown = null;
 
   /** Settles once no fetch is under way. */
   async settled(): Promise<void> {
@@ -170,7 +177,7 @@ export class RemoteFiles implements FileView {
       this.soon();
       throw this.notFetched( path);
     }
-    if (known === null) throw errno('ENOENT', path);
+    if (typeof known !== 'string') throw errno(known.error, path);
     return known;
   }
 
@@ -272,7 +279,10 @@ export class RemoteFiles implements FileView {
     const reals = [...wanted.reals].filter((path) => !this.reals.has(path));
     if (reals.length > 0) await this.fetchReals(runner, reals);
     for (const [path, list] of wanted.ranges) await this.fetchRanges(runner, path, list);
-    for (const path of wanted.texts) this.texts.set(path, await remoteSh(runner, 'timeout ' + ONE_FILE_TIMEOUT_S + ' cat -- "$1" | base64 -w0', [path]).then((b64) => Buffer.from(b64, 'base64').toString('utf8'), () => null));
+    for (const path of wanted.texts) {
+      const b64 = await remoteSh(runner, '[ -f "$1" ] && [ -r "$1" ] || exit 1; timeout ' + ONE_FILE_TIMEOUT_S + ' cat -- "$1" | base64 -w0', [path]).catch(onlyToolFailure(null));
+      this.texts.set(path, b64 === null ? null : Buffer.from(b64, 'base64').toString('utf8'));
+    }
   }
 
   /** Lists folders (entries, real paths of the folders and their links) and reads the heads of their regular files. */
@@ -286,11 +296,12 @@ export class RemoteFiles implements FileView {
       '  else',
       '    printf "R"; readlink -f -z -- "$d"',
       // -H: a folder named through a link is listed as what it points to, as opening a file in it would.
-      '    find -H "$d" -mindepth 1 -maxdepth 1 -printf "%y/%s/%b/%U/%G/%m/%T@/%i/%n/%f\\0" -type l -exec sh -c ' + "'printf L; readlink -f -z -- \"$1\" || printf \"\\\\0\"'" + ' sh {} \\;',
+      '    find -H "$d" -mindepth 1 -maxdepth 1 -printf "%y/%s/%b/%U/%G/%m/%T@/%i/%n/%f\\0" -type l -exec sh -c ' + "'printf L; readlink -e -z -- \"$1\" || { readlink -f -- \"$1\" >/dev/null && printf \"!ENOENT\\\\0\" || printf \"!ELOOP\\\\0\"; }'" + ' sh {} \\;',
       '  fi',
       'done | base64 -w0',
     ].join('\n');
-    const out = Buffer.from(await remoteSh(runner, script, dirs), 'base64');
+    const outs = await Promise.all(byBytes(dirs, (d) => d).map((some) => remoteSh(runner, script, some)));
+    const out = Buffer.concat(outs.map((b64) => Buffer.from(b64, 'base64')));
     const records = splitNul(out);
     let folder: Folder | null = null;
     let dir = '';
@@ -311,7 +322,7 @@ export class RemoteFiles implements FileView {
       } else if (tag === 'L' && folder !== null) {
         // The real path of the link listed just before.
         const last = [...folder.entries.values()].pop();
-        if (last !== undefined) this.reals.set(join(dir, last.name.toString('utf8')), rest.length === 0 ? null : rest.toString('utf8'));
+        if (last !== undefined) this.reals.set(join(dir, last.name.toString('utf8')), realOf(rest));
       } else if (folder !== null) {
         const entry = parseEntry(record);
         if (entry === null) continue;
@@ -330,14 +341,11 @@ export class RemoteFiles implements FileView {
 
   /** The first HEAD_BYTES of each file, in one command; cut apart by the sizes the listing gave. */
   private async fetchHeads(runner: HostRunner, files: Array<{ path: string; size: number }>): Promise<void> {
-    const BATCH = 500;
-    const batches: Array<Array<{ path: string; size: number }>> = [];
-    for (let at = 0; at < files.length; at += BATCH) batches.push(files.slice(at, at + BATCH));
-    await Promise.all(batches.map((batch) => this.fetchHeadBatch(runner, batch)));
+    await Promise.all(byBytes(files, (f) => f.path).map((batch) => this.fetchHeadBatch(runner, batch)));
   }
 
   private async fetchHeadBatch(runner: HostRunner, batch: Array<{ path: string; size: number }>): Promise<void> {
-    const out = Buffer.from(await remoteSh(runner, 'timeout ' + BATCH_READ_TIMEOUT_S + ' head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', batch.map((f) => f.path)).catch(() => ''), 'base64');
+    const out = Buffer.from(await remoteSh(runner, 'timeout ' + BATCH_READ_TIMEOUT_S + ' head -q -c ' + HEAD_BYTES + ' -- "$@" | base64 -w0', batch.map((f) => f.path)).catch(onlyToolFailure('')), 'base64');
     const expected = batch.reduce((n, f) => n + Math.min(HEAD_BYTES, f.size), 0);
     if (out.length === expected) {
       let offset = 0;
@@ -351,19 +359,18 @@ export class RemoteFiles implements FileView {
     // A file changed size since it was listed (or could not be read): each is read on its own.
     for (const file of batch) {
       const script = '[ -f "$1" ] && [ -r "$1" ] || exit 1; timeout ' + ONE_FILE_TIMEOUT_S + ' dd if="$1" bs=' + HEAD_BYTES + ' count=1 iflag=nonblock status=none | base64 -w0';
-      const one = await remoteSh(runner, script, [file.path]).catch(() => null);
+      const one = await remoteSh(runner, script, [file.path]).catch(onlyToolFailure(null));
       if (one !== null) this.heads.set(file.path, Buffer.from(one, 'base64'));
       else this.headless.add(file.path);
     }
   }
 
   private async fetchReals(runner: HostRunner, paths: string[]): Promise<void> {
-    const script = 'for p in "$@"; do if r=$(readlink -e -- "$p"); then printf "Y%s\\0" "$r"; else printf "N\\0"; fi; done | base64 -w0';
-    const records = splitNul(Buffer.from(await remoteSh(runner, script, paths), 'base64'));
-    paths.forEach((path, i) => {
-      const record = records[i];
-      this.reals.set(path, record !== undefined && record[0] === 0x59 ? record.subarray(1).toString('utf8') : null);
-    });
+    // -z: a real path may end in a line break, which $(…) would cut off.
+    const script = 'for p in "$@"; do readlink -e -z -- "$p" || { readlink -f -- "$p" >/dev/null && printf "!ENOENT\\0" || printf "!ELOOP\\0"; }; done | base64 -w0';
+    const batches = byBytes(paths, (p) => p);
+    const records = (await Promise.all(batches.map((some) => remoteSh(runner, script, some)))).flatMap((b64) => splitNul(Buffer.from(b64, 'base64')));
+    paths.forEach((path, i) => this.reals.set(path, realOf(records[i] ?? Buffer.from('!ENOENT'))));
   }
 
   private async fetchRanges(runner: HostRunner, path: string, list: Array<{ offset: number; length: number }>): Promise<void> {
@@ -386,9 +393,49 @@ const COMMAND_TIMEOUT_MS = 120_000;
 const ONE_FILE_TIMEOUT_S = 5;
 const BATCH_READ_TIMEOUT_S = 30;
 
+/**
+ * A handler that takes a command's own failure (a file it could not read) as `fallback`, and lets a failure to
+ * reach the host through: a lost connection must fail the scan, never look like files that cannot be read.
+ */
+function onlyToolFailure<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof AppError && error.code !== 'E_TOOL') throw error;
+    if (error instanceof AppError && error.details?.timeoutMs !== undefined) throw error;
+    return fallback;
+  };
+}
+
 /** Runs a shell script on the host with its arguments, under the batch time limit; returns its stdout. */
 function remoteSh(runner: HostRunner, script: string, args: readonly string[]): Promise<string> {
   return runChecked(runner, 'sh', ['-c', script, 'sh', ...args], { timeoutMs: COMMAND_TIMEOUT_MS });
+}
+
+/** A real path as `readlink -e -z` gave it, or the "!ERRNO" record the listing script writes when there is none. */
+function realOf(record: Buffer): string | { error: string } {
+  return record[0] === 0x21 ? { error: record.subarray(1).toString('latin1') || 'ENOENT' } : record.toString('utf8');
+}
+
+/**
+ * `items` cut into batches whose names fit one command line: ssh sends the remote command as one argument, and
+ * Linux takes no argument longer than 128 KiB.
+ */
+const BATCH_BYTES = 64 * 1024;
+function byBytes<T>(items: T[], name: (item: T) => string): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(name(item)) + 8;
+    if (batch.length > 0 && bytes + size > BATCH_BYTES) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 function splitNul(buffer: Buffer): Buffer[] {

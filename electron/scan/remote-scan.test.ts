@@ -17,7 +17,11 @@ import { onTestHost, requireTestHost, TEST_HOST_URI } from '../test-support/test
 import { openVirsh, type Virsh } from '../tools/virsh';
 import type { Engine } from '../engine';
 import { nativeReader, openNative, virshReader } from './libvirt-reader';
-import { scanConnection } from './remote-scan';
+import { AppError } from '../../shared/errors';
+import { sshTargetOf } from '../../shared/source-rules';
+import type { HostRunner } from '../tools/host-runner';
+import { sshRunner } from '../tools/ssh-runner';
+import { scanConnection, scanRemote } from './remote-scan';
 
 const tag = `r${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
 const prefix = `snaptree-${tag}-`;
@@ -149,5 +153,48 @@ describe('a qemu+ssh connection', () => {
     const scanned = await engine.scanDomain(source, vm);
     expect(scanned.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expectUntouched(planted);
+  });
+  test('names as the host has them: a backing name ending in a line break, a dangling link, a link loop', async () => {
+    const odd = `${prefix}odd`;
+    const sub = `${dir}/odd`;
+    // img and "img\n" are two files; t1 is built on the second, by a name that goes through ../
+    onTestHost(
+      // (bash's $'…' quoting: the test host's root logs in to bash.)
+      `mkdir -p ${sub}/sub && cd ${sub} && qemu-img create -q -f qcow2 img 64M && qemu-img create -q -f qcow2 $'img\\n' 128M && ` +
+        `qemu-img create -q -f qcow2 -u -b $'${sub}/sub/../img\\n' -F qcow2 t1.qcow2 1G && ` +
+        `ln -s nowhere dangling && ln -s loopB loopA && ln -s loopA loopB && qemu-img create -q -f qcow2 -u -b ${sub}/dangling -F qcow2 t2.qcow2 1G && ` +
+        `cat > odd.xml <<'XML'\n<domain type='qemu'><name>${odd}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>` +
+        `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${sub}/t1.qcow2'/><target dev='vda' bus='virtio'/></disk>` +
+        `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${sub}/t2.qcow2'/><target dev='vdb' bus='virtio'/></disk></devices></domain>\nXML\n` +
+        `virsh -q -c qemu:///system define odd.xml >/dev/null`,
+    );
+    try {
+      const result = await scanConnection(virshReader(virsh), { domains: [odd] });
+      const domain = result.domains[0];
+      const info = JSON.parse(onTestHost(`qemu-img info -f qcow2 --backing-chain --output=json ${sub}/t1.qcow2`)) as Array<{ filename: string; 'virtual-size': number }>;
+      const backing = domain?.layers[`${sub}/t1.qcow2`]?.backing ?? '';
+      expect({ path: backing, size: domain?.layers[backing]?.virtualSize }).toEqual({ path: `${sub}/img\n`, size: info[1]?.['virtual-size'] });
+      expect(info[1]?.['virtual-size']).toBe(128 * 1024 * 1024);
+      const problems = domain?.problems.map((p) => `${p.code} ${p.path ?? ''}`) ?? [];
+      expect(problems).toContain(`missing-backing ${sub}/t2.qcow2`);
+      expect(problems.filter((p) => p.startsWith('unreadable-file') && /loop[AB]$/.test(p)).sort()).toEqual([`unreadable-file ${sub}/loopA`, `unreadable-file ${sub}/loopB`]);
+      expect(domain?.problems.find((p) => p.path === `${sub}/loopA`)?.message).toContain('ELOOP');
+    } finally {
+      onTestHost(`virsh -q -c qemu:///system undefine ${odd} >/dev/null; rm -rf ${sub}`);
+    }
+  });
+
+  test('a host that stops answering fails the scan: files it could not send are never shown as missing', async () => {
+    const target = sshTargetOf(TEST_HOST_URI);
+    if (target === null) throw new Error('no SSH target');
+    const real = sshRunner(target);
+    // The host answers libvirt and the first commands, then the connection goes for every file command.
+    let commands = 0;
+    const flaky: HostRunner = { ...real, run: async (tool, args, options) => {
+      commands++;
+      if (commands > 1) throw new AppError('E_CONNECT', `${target.host} cannot be reached over SSH (Connection closed).`);
+      return real.run(tool, args, options);
+    } };
+    await expect(scanRemote(virshReader(virsh), flaky, target.host, { domains: [vm] })).rejects.toMatchObject({ code: 'E_CONNECT' });
   });
 });

@@ -56,6 +56,7 @@ export async function scanRemote(reader: LibvirtReader, runner: HostRunner, host
     const misses = files.misses;
     const result = await scanLibvirt(libvirt, { ...options, files, runner });
     await files.settled();
+    if (files.failure !== null) throw files.failure;
     // A pass that asked nothing the view lacked read every file it needed: its result is the scan's.
     if (files.misses === misses || pass === MAX_PASSES) return result;
     if (files.lacking) await files.fetch(runner);
