@@ -105,8 +105,16 @@ Host $NAME-stranger
   UserKnownHostsFile $KNOWN
   StrictHostKeyChecking yes
 CONF
+  # The tests refuse logins on purpose (a stranger's key, unknown host keys): sshd must not penalize the address
+  # they come from, which every test shares. An sshd started without these settings is started again.
+  local pid
+  for pid in $(pids_in_root sshd "$DIR"); do
+    grep -q PerSourcePenalties "/proc/$pid/cmdline" 2>/dev/null || kill "$pid"
+  done
+  sleep 0.2
   [ -n "$(pids_in_root sshd "$DIR")" ] ||
-    chroot "$DIR" /usr/sbin/sshd -p "$PORT" -o ListenAddress=127.0.0.1 -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no
+    chroot "$DIR" /usr/sbin/sshd -p "$PORT" -o ListenAddress=127.0.0.1 -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no \
+      -o PerSourcePenalties=no -o MaxStartups=100:30:200
 }
 
 answers() {
