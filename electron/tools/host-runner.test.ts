@@ -3,10 +3,10 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AppError } from '../../shared/errors';
 import { localRunner, runChecked, type HostRunner } from './host-runner';
 import { qemuImgMeasure } from './qemu-img';
 import { openVirsh } from './virsh';
+import { failure } from '../test-support/app-error';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,15 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
-  return error;
-}
 
 describe('localRunner.run', () => {
   test('a command that does not answer in time is stopped and reported with its tool and limit', async () => {

@@ -30,6 +30,7 @@ import {
   runQemuImg,
 } from './qemu-img';
 import { writePattern } from './qemu-io';
+import { failure } from '../test-support/app-error';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -46,15 +47,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
-  return error;
-}
 
 describe('argument builders', () => {
   const img = { path: '-odd name', format: 'qcow2' };

@@ -8,10 +8,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AppError } from '../../shared/errors';
 import { onTestHost, requireTestHost, STRANGER_HOST, TEST_HOST } from '../test-support/test-host';
 import { qemuImgCreate, qemuImgInfo } from './qemu-img';
 import { controlDir, remoteCommand, shellQuote, sshRunner, wrapperReport } from './ssh-runner';
+import { failure } from '../test-support/app-error';
 
 const mark = `snaptree-ssh-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 let control: string;
@@ -24,15 +24,6 @@ afterAll(() => {
   onTestHost(`rm -rf /tmp/${mark}`);
   rmSync(control, { recursive: true, force: true });
 });
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error: unknown = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
-  return error;
-}
 
 /** How many processes on the test host have exactly the command line `sleep SECONDS`. */
 function remoteSleeps(...seconds: string[]): number {
