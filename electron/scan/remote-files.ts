@@ -123,7 +123,10 @@ export class RemoteFiles implements FileView {
   /** How many questions this view could not answer so far: a pass that adds none saw every file it asked for. */
   misses = 0;
 
-  private notFetched(path: string): NodeJS.ErrnoException {
+  /** Notes what a question lacks, starts fetching it, and gives the error the question fails with meanwhile. */
+  private lack(path: string, note: (wanted: Wanted) => void): NodeJS.ErrnoException {
+    note(this.wanted);
+    this.soon();
     this.misses++;
     return errno(NOT_FETCHED, path);
   }
@@ -145,9 +148,7 @@ export class RemoteFiles implements FileView {
   private folder(dir: string): Folder {
     const folder = this.folders.get(dir);
     if (folder === undefined) {
-      this.wanted.folders.add(dir);
-      this.soon();
-      throw this.notFetched( dir);
+      throw this.lack(dir, (w) => w.folders.add(dir));
     }
     if (typeof folder === 'string') throw errno(folder, dir);
     return folder;
@@ -173,9 +174,7 @@ export class RemoteFiles implements FileView {
     if (path === '/') return path;
     const known = this.reals.get(path);
     if (known === undefined) {
-      this.wanted.reals.add(path);
-      this.soon();
-      throw this.notFetched( path);
+      throw this.lack(path, (w) => w.reals.add(path));
     }
     if (typeof known !== 'string') throw errno(known.error, path);
     return known;
@@ -192,9 +191,7 @@ export class RemoteFiles implements FileView {
     const head = this.heads.get(real);
     if (head === undefined) {
       if (this.headless.has(real)) throw errno('EACCES', path);
-      this.wanted.folders.add(dirname(real));
-      this.soon();
-      throw this.notFetched( path);
+      throw this.lack(path, (w) => w.folders.add(dirname(real)));
     }
     const readAt = (offset: number, length: number): Buffer => {
       const out = Buffer.alloc(length);
@@ -206,11 +203,7 @@ export class RemoteFiles implements FileView {
       }
       const range = (this.ranges.get(real) ?? []).find((r) => r.offset <= offset && r.offset + r.bytes.length >= end);
       if (range === undefined) {
-        const list = this.wanted.ranges.get(real) ?? [];
-        list.push({ offset, length: end - offset });
-        this.wanted.ranges.set(real, list);
-        this.soon();
-        throw this.notFetched( path);
+        throw this.lack(path, (w) => w.ranges.set(real, [...(w.ranges.get(real) ?? []), { offset, length: end - offset }]));
       }
       range.bytes.copy(out, 0, offset - range.offset, end - range.offset);
       return out;
@@ -221,9 +214,7 @@ export class RemoteFiles implements FileView {
   readText(path: string): string {
     const text = this.texts.get(path);
     if (text === undefined) {
-      this.wanted.texts.add(path);
-      this.soon();
-      throw this.notFetched( path);
+      throw this.lack(path, (w) => w.texts.add(path));
     }
     if (text === null) throw errno('ENOENT', path);
     return text;
@@ -244,9 +235,7 @@ export class RemoteFiles implements FileView {
     const head = this.heads.get(real);
     if (head === undefined || length > HEAD_BYTES) {
       if (this.headless.has(real)) throw errno('EACCES', path);
-      this.wanted.folders.add(dirname(real));
-      this.soon();
-      throw this.notFetched( path);
+      throw this.lack(path, (w) => w.folders.add(dirname(real)));
     }
     return head.subarray(0, length);
   }
