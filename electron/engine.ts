@@ -19,10 +19,11 @@ import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
 import { sourceEntry, sourceIdOf, type ApiInput, type ApiMethod, type ApiOutput, type AppInfo, type EngineEvent, type SourceEntry } from '../shared/contract';
 import type { Domain, Problem, ScanResult, Source } from '../shared/model';
-import { connectionUriProblem } from '../shared/source-rules';
+import { connectionUriProblem, sshTargetOf } from '../shared/source-rules';
 import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
 import { isLocalUri, LibvirtReaders } from './scan/libvirt-reader';
+import { sshRunner } from './tools/ssh-runner';
 import type { LibvirtScanOptions } from './scan/scan-libvirt';
 import { scanConnection } from './scan/remote-scan';
 import { openVirsh, type Virsh } from './tools/virsh';
@@ -361,10 +362,12 @@ export class Engine {
    * those once the domain is scanned (the CLI takes plain names).
    */
   async compare(source: Source, domain: string, a: string, b: string, toNode: (domain: Domain, ref: string) => string = (_d, ref) => ref): Promise<Comparison> {
-    filesHere(source, 'Comparisons');
+    // Read-only: on a host reached over SSH, qemu-img compares its files there.
+    const target = source.kind === 'libvirt' ? sshTargetOf(source.uri) : null;
+    if (target === null) filesHere(source, 'Comparisons');
     const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
     if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
-    return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b));
+    return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b), target === null ? undefined : sshRunner(target));
   }
 
   /** Checks the health of a domain's layers (or only one of its files), or of every domain (every tree of a folder). */

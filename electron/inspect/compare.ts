@@ -9,14 +9,15 @@ import { AppError } from '../../shared/errors';
 import { mergeExtents, type CompareSide, type Comparison, type DiskComparison, type Extent } from '../../shared/inspect';
 import type { Domain, Layer } from '../../shared/model';
 import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
+import type { HostRunner } from '../tools/host-runner';
 import { qemuImgCompare, qemuImgMap, type MapExtent } from '../tools/qemu-img';
 
-/** `qemu-img map -U`: for display only, so it may read images a running VM holds. */
-const mapOf = (file: string, format: string): Promise<MapExtent[]> => qemuImgMap({ path: file, format }, true);
+/** `qemu-img map -U` on the host of the files: for display only, so it may read images a running VM holds. */
+const mapOf = (file: string, format: string, runner?: HostRunner): Promise<MapExtent[]> => qemuImgMap({ path: file, format }, true, { runner });
 
 /** `qemu-img compare -U`, both formats named: null when identical, else the first differing offset. */
-async function firstDifference(a: string, formatA: string, b: string, formatB: string): Promise<number | null> {
-  const verdict = await qemuImgCompare({ path: a, format: formatA }, { path: b, format: formatB }, true);
+async function firstDifference(a: string, formatA: string, b: string, formatB: string, runner?: HostRunner): Promise<number | null> {
+  const verdict = await qemuImgCompare({ path: a, format: formatA }, { path: b, format: formatB }, true, { runner });
   return verdict.identical ? null : (verdict.firstDifference ?? 0);
 }
 
@@ -76,11 +77,11 @@ function formatOf(domain: Domain, file: string): string {
   return (domain.layers[file] as Layer).format;
 }
 
-async function side(domain: Domain, node: string, file: string, fork: string | null): Promise<CompareSide> {
+async function side(domain: Domain, node: string, file: string, fork: string | null, runner?: HostRunner): Promise<CompareSide> {
   const chain = walkChain(domain.layers, file);
   const cut = fork === null ? chain.length : chain.indexOf(fork);
   const ownLayers = chain.slice(0, cut);
-  const extents = await mapOf(file, formatOf(domain, file));
+  const extents = await mapOf(file, formatOf(domain, file), runner);
   const changed: Extent[] = extents.filter((e) => (e.present ?? (e.data || e.zero)) && e.depth < ownLayers.length).map((e) => [e.start, e.length]);
   return {
     node,
@@ -91,7 +92,8 @@ async function side(domain: Domain, node: string, file: string, fork: string | n
   };
 }
 
-export async function compareNodes(domain: Domain, a: string, b: string): Promise<Comparison> {
+/** Compares two nodes of a domain per disk; qemu-img runs on the host of its files (`runner`; this computer when omitted). */
+export async function compareNodes(domain: Domain, a: string, b: string, runner?: HostRunner): Promise<Comparison> {
   const targets = targetsOf(domain, a).filter((t) => targetsOf(domain, b).includes(t));
   if (targets.length === 0) throw new AppError('E_NOT_FOUND', `"${a}" and "${b}" share no disk to compare in ${domain.name}.`);
   const disks: DiskComparison[] = [];
@@ -100,8 +102,8 @@ export async function compareNodes(domain: Domain, a: string, b: string): Promis
     const fileB = fileOf(domain, b, target) as string;
     const chainB = new Set(walkChain(domain.layers, fileB));
     const fork = walkChain(domain.layers, fileA).find((p) => chainB.has(p)) ?? null;
-    const difference = firstDifference(fileA, formatOf(domain, fileA), fileB, formatOf(domain, fileB));
-    const [sideA, sideB, differs] = await Promise.all([side(domain, a, fileA, fork), side(domain, b, fileB, fork), difference]);
+    const difference = firstDifference(fileA, formatOf(domain, fileA), fileB, formatOf(domain, fileB), runner);
+    const [sideA, sideB, differs] = await Promise.all([side(domain, a, fileA, fork, runner), side(domain, b, fileB, fork, runner), difference]);
     disks.push({
       target,
       virtualSize: Math.max(domain.layers[fileA]?.virtualSize ?? 0, domain.layers[fileB]?.virtualSize ?? 0),

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ScanResult } from '../../shared/model';
 import { snapshotGraph } from '../../shared/snapshot-graph';
@@ -38,9 +39,9 @@ const digest = (path: string) => createHash('sha256').update(readFileSync(path))
 
 /** Decoys here at the paths the host's images have there: a valid qcow2 of another size, and plain text. */
 function plantDecoys(paths: string[]): Map<string, { sha: string; mtimeMs: number }> {
-  mkdirSync(dir, { recursive: true });
   const planted = new Map<string, { sha: string; mtimeMs: number }>();
   for (const [i, path] of paths.entries()) {
+    mkdirSync(dirname(path), { recursive: true });
     if (i === 0) qcow2Here(path);
     else writeFileSync(path, `decoy ${i}\n`);
     planted.set(path, { sha: digest(path), mtimeMs: statSync(path).mtimeMs });
@@ -142,11 +143,10 @@ describe('a qemu+ssh connection', () => {
     expect(opened).toMatch(/execve\("[^"]*\/ssh"/);
   });
 
-  test('operations, comparisons, health checks and the trash are refused for it, and run nothing here', async () => {
+  test('operations, health checks and the trash are refused for it, and run nothing here', async () => {
     const source = { kind: 'libvirt' as const, uri: TEST_HOST_URI };
     const planted = plantDecoys([`${dir}/base.qcow2`, `${dir}/base.s1`]);
     await expect(engine.plan(source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' })).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
-    await expect(engine.compare(source, vm, 's:s1', 's:s2')).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
     await expect(engine.check(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
     await expect(engine.trash(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringContaining('another host') });
     // The engine's own scan of the source reads it there too.
@@ -196,5 +196,34 @@ describe('a qemu+ssh connection', () => {
       return real.run(tool, args, options);
     } };
     await expect(scanRemote(virshReader(virsh), flaky, target.host, { domains: [vm] })).rejects.toMatchObject({ code: 'E_CONNECT' });
+  });
+  test('two nodes are compared by qemu-img on the host, as there; nothing runs here but ssh', async () => {
+    const source = { kind: 'libvirt' as const, uri: TEST_HOST_URI };
+    const guest = `${prefix}cmp`;
+    const sub = `${dir}/cmp`;
+    onTestHost(
+      `mkdir -p ${sub} && cd ${sub} && qemu-img create -q -f qcow2 base.qcow2 64M && qemu-io -f qcow2 -c 'write -P 0x11 0 1M' base.qcow2 >/dev/null && ` +
+        `cat > cmp.xml <<'XML'\n<domain type='qemu'><name>${guest}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>` +
+        `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${sub}/base.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>\nXML\n` +
+        `virsh -q -c qemu:///system define cmp.xml >/dev/null && virsh -q -c qemu:///system snapshot-create-as ${guest} s1 --disk-only --atomic >/dev/null && ` +
+        `qemu-io -f qcow2 -c 'write -P 0x22 2M 64k' base.s1 >/dev/null && virsh -q -c qemu:///system snapshot-create-as ${guest} s2 --disk-only --atomic >/dev/null`,
+    );
+    const planted = plantDecoys([`${sub}/base.qcow2`, `${sub}/base.s1`]);
+    try {
+      const { result, opened } = await traceOpens(() => engine.compare(source, guest, 's:s1', 's:s2'), 'execve');
+      if (result instanceof Error) throw result;
+      const disk = result.disks[0];
+      // qemu-img on the host says the same of the two saved states: they differ first at 2 MiB.
+      const there = onTestHost(`qemu-img compare -U -f qcow2 -F qcow2 ${sub}/base.qcow2 ${sub}/base.s1 || true`);
+      expect(there).toContain('Content mismatch at offset 2097152!');
+      expect({ identical: disk?.identical, first: disk?.firstDifference }).toEqual({ identical: false, first: 2 * 1024 * 1024 });
+      expect(disk?.b.changed).toEqual([[2 * 1024 * 1024, 64 * 1024]]);
+      const started = [...opened.matchAll(/execve\("([^"]+)"/g)].map((m) => m[1]?.split('/').pop());
+      expect(new Set(started)).toEqual(new Set(['ssh']));
+      expectUntouched(planted);
+    } finally {
+      onTestHost(`for s in s2 s1; do virsh -q -c qemu:///system snapshot-delete ${guest} $s --metadata >/dev/null; done; virsh -q -c qemu:///system undefine ${guest} >/dev/null; rm -rf ${sub}`);
+      rmSync(sub, { recursive: true, force: true });
+    }
   });
 });
