@@ -372,10 +372,13 @@ export class Engine {
 
   /** Checks the health of a domain's layers (or only one of its files), or of every domain (every tree of a folder). */
   async check(source: Source, domain?: string, path?: string): Promise<HealthReport[]> {
-    filesHere(source, 'Health checks');
+    // Read-only: on a host reached over SSH, qemu-img checks its files there.
+    const target = source.kind === 'libvirt' ? sshTargetOf(source.uri) : null;
+    if (target === null) filesHere(source, 'Health checks');
     const domains = domain !== undefined && source.kind === 'libvirt' ? [await this.scanDomain(source, domain)] : (await this.scan(source)).domains.filter((d) => domain === undefined || d.name === domain);
     if (domain !== undefined && domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
-    return Promise.all(domains.map((d) => checkDomain(d, path)));
+    const runner = target === null ? undefined : sshRunner(target);
+    return Promise.all(domains.map((d) => checkDomain(d, path, runner)));
   }
 
   /**

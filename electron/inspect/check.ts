@@ -5,13 +5,14 @@
  */
 import { statSync } from 'node:fs';
 import type { HealthReport, LayerHealth } from '../../shared/inspect';
+import { runChecked, type HostRunner } from '../tools/host-runner';
 import { flaggedInChain, flaggedPaths, unknownLink } from '../../shared/assemble';
 import type { Domain, Layer } from '../../shared/model';
 import { AppError } from '../../shared/errors';
 import pLimit from 'p-limit';
 import { basename } from '../../shared/paths';
 import { readQcow2Header } from '../tools/qcow2-header';
-import { qemuImgCheck, type CheckReport } from '../tools/qemu-img';
+import { qemuImgCheck, qemuImgInfo, type CheckReport } from '../tools/qemu-img';
 
 const QCOW2_DIRTY = 1;
 /** Writes within this long after an overlay was made belong to making it. */
@@ -21,36 +22,78 @@ const SLACK_MS = 2000;
 type CheckCounts = Pick<CheckReport, 'checkErrors' | 'corruptions' | 'leaks'>;
 
 /** `qemu-img check -U`, read-only: for display, so it may look at images a running VM holds. */
-async function checkImage(path: string, format: string): Promise<CheckCounts> {
+async function checkImage(path: string, format: string, runner?: HostRunner): Promise<CheckCounts> {
   try {
-    return await qemuImgCheck({ path, format }, { shared: true });
+    return await qemuImgCheck({ path, format }, { shared: true }, { runner });
   } catch (error) {
     if (error instanceof AppError && error.code === 'E_TOOL') return { checkErrors: 1, corruptions: 0, leaks: 0 };
     throw error;
   }
 }
 
-/** Checks every layer of a domain, or only the one at `only`. */
-export async function checkDomain(domain: Domain, only?: string): Promise<HealthReport> {
+/** What a check reads of the files besides qemu-img check, on the host that holds them. */
+interface FileFacts {
+  dirty(path: string): Promise<boolean>;
+  /** Modification and birth times in ms; birth 0 where the file system keeps none. */
+  times(path: string): { modified: number; born: number };
+}
+
+/** This computer's files: the dirty bit from the header, the times from stat. */
+const localFacts: FileFacts = {
+  dirty: async (path) => ((readQcow2Header(path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0,
+  times: (path) => {
+    const stats = statSync(path);
+    return { modified: stats.mtimeMs, born: stats.birthtimeMs };
+  },
+};
+
+/** A host reached over SSH: the dirty bit as `qemu-img info -U` there says it, the times of every layer in one `stat` there. */
+async function remoteFacts(runner: HostRunner, paths: string[]): Promise<FileFacts> {
+  // A few hundred paths a command: ssh sends the remote command line as one argument, at most 128 KiB.
+  const chunks: string[][] = [];
+  for (let at = 0; at < paths.length; at += 400) chunks.push(paths.slice(at, at + 400));
+  const lines = (await Promise.all(chunks.map((chunk) => runChecked(runner, 'stat', ['-c', '%.3Y %.3W', '--', ...chunk])))).flatMap((out) => out.split('\n').filter(Boolean));
+  const times = new Map(
+    lines.map((line, i) => {
+      const [modified = '0', born = '0'] = line.split(' ');
+      return [paths[i] ?? '', { modified: Number(modified) * 1000, born: Number(born) * 1000 }] as const;
+    }),
+  );
+  return {
+    dirty: async (path) => (await qemuImgInfo(path, { format: 'qcow2', shared: true, runner }))[0]?.['dirty-flag'] === true,
+    times: (path) => times.get(path) ?? { modified: 0, born: 0 },
+  };
+}
+
+/**
+ * Checks every layer of a domain, or only the one at `only`. qemu-img runs on the host of the files (`runner`,
+ * a host reached over SSH; this computer when omitted), and what else is read of them is read there too.
+ */
+export async function checkDomain(domain: Domain, only?: string, runner?: HostRunner): Promise<HealthReport> {
   if (only !== undefined && domain.layers[only] === undefined) throw new AppError('E_NOT_FOUND', `${only} is not a file of ${domain.name}.`);
   const limit = pLimit(2);
-  const layers = await Promise.all(Object.values(domain.layers).filter((l) => only === undefined || l.path === only).map((layer) => limit(() => checkLayer(domain, layer))));
+  const facts = runner === undefined ? localFacts : await remoteFacts(runner, Object.keys(domain.layers));
+  const layers = await Promise.all(
+    Object.values(domain.layers)
+      .filter((l) => only === undefined || l.path === only)
+      .map((layer) => limit(() => checkLayer(domain, layer, facts, runner))),
+  );
   return { domain: domain.name, layers, healthy: layers.every((l) => l.findings.length === 0) };
 }
 
-async function checkLayer(domain: Domain, layer: Layer): Promise<LayerHealth> {
+async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, runner?: HostRunner): Promise<LayerHealth> {
   // qemu-img check opens the whole chain: a link it would have to probe (docs/safety.md, rule 9) means the layer is not
   // checked, and so does an external data file in it, which qemu-img would open wherever its name points.
   const unknown = layer.format === 'qcow2' ? unknownLink(domain.layers, layer.path) : null;
   const dataFile = layer.format === 'qcow2' ? flaggedInChain(domain.layers, layer.path, flaggedPaths(domain.problems, 'external-data-file')) : null;
   // A raw file has no metadata to check: qemu-img says so and exits 63.
-  const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await checkImage(layer.path, layer.format) : { checkErrors: 0, corruptions: 0, leaks: 0 };
-  const dirty = layer.format === 'qcow2' && ((readQcow2Header(layer.path)?.incompatibleFeatures ?? 0) & QCOW2_DIRTY) !== 0;
-  const modified = statSync(layer.path).mtimeMs;
+  const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await checkImage(layer.path, layer.format, runner) : { checkErrors: 0, corruptions: 0, leaks: 0 };
+  const dirty = layer.format === 'qcow2' && (await facts.dirty(layer.path));
+  const modified = facts.times(layer.path).modified;
   const writtenAfter = Object.values(domain.layers)
     .filter((child) => child.backing === layer.path)
     .filter((child) => {
-      const born = statSync(child.path).birthtimeMs;
+      const born = facts.times(child.path).born;
       return born > 0 && modified > born + SLACK_MS;
     })
     .map((child) => child.path);

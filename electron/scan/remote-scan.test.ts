@@ -143,11 +143,10 @@ describe('a qemu+ssh connection', () => {
     expect(opened).toMatch(/execve\("[^"]*\/ssh"/);
   });
 
-  test('operations, health checks and the trash are refused for it, and run nothing here', async () => {
+  test('operations and the trash are refused for it, and run nothing here', async () => {
     const source = { kind: 'libvirt' as const, uri: TEST_HOST_URI };
     const planted = plantDecoys([`${dir}/base.qcow2`, `${dir}/base.s1`]);
     await expect(engine.plan(source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' })).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
-    await expect(engine.check(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED' });
     await expect(engine.trash(source, vm)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringContaining('another host') });
     // The engine's own scan of the source reads it there too.
     const scanned = await engine.scanDomain(source, vm);
@@ -223,6 +222,35 @@ describe('a qemu+ssh connection', () => {
       expectUntouched(planted);
     } finally {
       onTestHost(`for s in s2 s1; do virsh -q -c qemu:///system snapshot-delete ${guest} $s --metadata >/dev/null; done; virsh -q -c qemu:///system undefine ${guest} >/dev/null; rm -rf ${sub}`);
+      rmSync(sub, { recursive: true, force: true });
+    }
+  });
+  test('a health check runs qemu-img on the host and reads the dirty bit there; nothing runs here but ssh', async () => {
+    const source = { kind: 'libvirt' as const, uri: TEST_HOST_URI };
+    const guest = `${prefix}chk`;
+    const sub = `${dir}/chk`;
+    // An image left dirty: lazy refcounts, and qemu-io aborting after a write.
+    onTestHost(
+      `mkdir -p ${sub} && cd ${sub} && qemu-img create -q -f qcow2 -o lazy_refcounts=on dirty.qcow2 64M && (qemu-io -f qcow2 -c 'write 0 64k' -c abort dirty.qcow2 >/dev/null 2>&1; true) && ` +
+        `cat > chk.xml <<'XML'\n<domain type='qemu'><name>${guest}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>` +
+        `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${sub}/dirty.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>\nXML\n` +
+        `virsh -q -c qemu:///system define chk.xml >/dev/null`,
+    );
+    const planted = plantDecoys([`${sub}/dirty.qcow2`]);
+    try {
+      expect(onTestHost(`qemu-img info -U -f qcow2 --output=json ${sub}/dirty.qcow2`)).toContain('"dirty-flag": true');
+      const { result, opened } = await traceOpens(() => engine.check(source, guest), 'execve');
+      if (result instanceof Error) throw result;
+      const layer = result[0]?.layers.find((l) => l.path === `${sub}/dirty.qcow2`);
+      // What qemu-img check says there, read-only (it counts the refcounts a dirty image has not fixed yet).
+      const there = JSON.parse(onTestHost(`qemu-img check -U -f qcow2 --output=json ${sub}/dirty.qcow2 || true`)) as { corruptions?: number; leaks?: number };
+      expect({ dirty: layer?.dirty, corruptions: layer?.corruptions, leaks: layer?.leaks }).toEqual({ dirty: true, corruptions: there.corruptions ?? 0, leaks: there.leaks ?? 0 });
+      expect(layer?.findings.join(' ')).toContain('dirty bit');
+      const started = [...opened.matchAll(/execve\("([^"]+)"/g)].map((m) => m[1]?.split('/').pop());
+      expect(new Set(started)).toEqual(new Set(['ssh']));
+      expectUntouched(planted);
+    } finally {
+      onTestHost(`virsh -q -c qemu:///system undefine ${guest} >/dev/null; rm -rf ${sub}`);
       rmSync(sub, { recursive: true, force: true });
     }
   });
