@@ -207,8 +207,8 @@ describe('a qemu+ssh connection', () => {
         `virsh -q -c qemu:///system define cmp.xml >/dev/null && virsh -q -c qemu:///system snapshot-create-as ${guest} s1 --disk-only --atomic >/dev/null && ` +
         `qemu-io -f qcow2 -c 'write -P 0x22 2M 64k' base.s1 >/dev/null && virsh -q -c qemu:///system snapshot-create-as ${guest} s2 --disk-only --atomic >/dev/null`,
     );
-    const planted = plantDecoys([`${sub}/base.qcow2`, `${sub}/base.s1`]);
     try {
+      const planted = plantDecoys([`${sub}/base.qcow2`, `${sub}/base.s1`]);
       const { result, opened } = await traceOpens(() => engine.compare(source, guest, 's:s1', 's:s2'), 'execve');
       if (result instanceof Error) throw result;
       const disk = result.disks[0];
@@ -236,8 +236,8 @@ describe('a qemu+ssh connection', () => {
         `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${sub}/dirty.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>\nXML\n` +
         `virsh -q -c qemu:///system define chk.xml >/dev/null`,
     );
-    const planted = plantDecoys([`${sub}/dirty.qcow2`]);
     try {
+      const planted = plantDecoys([`${sub}/dirty.qcow2`]);
       expect(onTestHost(`qemu-img info -U -f qcow2 --output=json ${sub}/dirty.qcow2`)).toContain('"dirty-flag": true');
       const { result, opened } = await traceOpens(() => engine.check(source, guest), 'execve');
       if (result instanceof Error) throw result;
