@@ -1,7 +1,8 @@
 /**
  * A second hypervisor in the browser: `serve` with this computer's connection and the test host's over SSH
  * (scripts/test-host.sh). Both are in the sidebar with their libvirt and QEMU versions; the remote domain's graph
- * is read there (a file at the same path here stays as it was); an operation on it is refused with the reason.
+ * is read there (a file at the same path here stays as it was), and its health checked there; an operation on it is
+ * refused with the reason.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ test.afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('both hosts in the sidebar; the remote graph read there; an operation on it refused with the reason', async ({ page, shot }) => {
+test('both hosts in the sidebar; the remote graph read and checked there; an operation on it refused with the reason', async ({ page, shot }) => {
   // A file here at the path of the remote disk: it must stay as it is.
   execFileSync('mkdir', ['-p', dir]);
   writeFileSync(join(dir, 'disk.qcow2'), 'not the remote disk\n');
@@ -46,6 +47,13 @@ test('both hosts in the sidebar; the remote graph read there; an operation on it
     await expect(page.getByTestId('node-installed')).toBeVisible();
     await expect(page.getByTestId('node-configured')).toBeVisible();
     await shot(page, 'remote-host-graph');
+
+    // Health is checked by qemu-img on the host: its three files are healthy there.
+    await page.getByRole('button', { name: /Check health/ }).click();
+    await expect(page.getByTestId('health-summary')).toBeVisible({ timeout: 30_000 });
+    await expect(page.getByTestId('health-summary')).toHaveAttribute('title', `Checked 3 file(s) of ${vm}`);
+    await expect(page.getByTestId('health-summary')).toHaveClass(/chip-ok/);
+    await shot(page, 'remote-host-health');
 
     await page.getByTestId('node-installed').click({ button: 'right' });
     await page.getByRole('menuitem', { name: /^Delete/ }).first().click();
