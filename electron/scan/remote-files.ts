@@ -294,6 +294,8 @@ export class RemoteFiles implements FileView {
     const records = splitNul(out);
     let folder: Folder | null = null;
     let dir = '';
+    /** The path of the entry listed just before, which an "L" record gives the real path of. */
+    let previous: string | null = null;
     const files: Array<{ path: string; size: number }> = [];
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as Buffer;
@@ -302,6 +304,7 @@ export class RemoteFiles implements FileView {
       if (tag === 'D') {
         dir = rest.toString('utf8');
         folder = null;
+        previous = null;
       } else if (tag === 'X') {
         this.folders.set(dir, rest.toString('latin1'));
       } else if (tag === 'R') {
@@ -309,14 +312,14 @@ export class RemoteFiles implements FileView {
         this.folders.set(dir, folder);
         this.reals.set(dir, rest.toString('utf8'));
       } else if (tag === 'L' && folder !== null) {
-        // The real path of the link listed just before.
-        const last = [...folder.entries.values()].pop();
-        if (last !== undefined) this.reals.set(join(dir, last.name.toString('utf8')), realOf(rest));
+        if (previous !== null) this.reals.set(previous, realOf(rest));
       } else if (folder !== null) {
         const entry = parseEntry(record);
+        previous = null;
         if (entry === null) continue;
         folder.entries.set(entry.name.toString('latin1'), entry);
         const path = join(dir, entry.name.toString('utf8'));
+        previous = path;
         if (entry.stat.type === 'file') {
           this.reals.set(path, path);
           // An empty file holds no header (nor does a pseudo-file reporting size 0, which may block a reader).
