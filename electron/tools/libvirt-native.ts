@@ -225,23 +225,25 @@ class NativeConnection {
     private readonly lib: Library,
     readonly conn: Pointer,
     private readonly timeoutMs: number,
+    /** The queued calls of this connection and of the others opened with it (one NativeLibvirt). */
+    private readonly queued: QueuedCalls,
   ) {}
 
   /** Runs `fn` on this connection after the calls before it; `failed` says from its result whether it failed. */
   call<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
     this.pending++;
-    queuedCalls.enter();
+    this.queued.enter();
     const run = this.tail.then(() => this.start(what, fn, args, failed, true));
     this.tail = run.catch(() => undefined);
     return run.finally(() => {
       this.pending--;
-      queuedCalls.leave();
+      this.queued.leave();
     });
   }
 
   /**
    * Runs `fn` beside the calls queued here (libvirt takes calls on one connection from many threads): once no
-   * connection of the process has a queued call waiting or running, at most besideCalls() at once. A scan's
+   * connection of this URI has a queued call waiting or running, at most besideCalls() at once in the process. A scan's
    * domain readings are queued calls and its snapshot dumps run beside, so every domain is read before the dumps
    * fill the thread pool, and the dumps then run on the pool's threads while the scan reads image headers.
    * A failure cannot say why, since the connection's last error may be another call's: it rejects with
@@ -250,7 +252,7 @@ class NativeConnection {
   async callBeside<A extends unknown[], R>(what: string, fn: AsyncFn<A, R>, args: A, failed: (result: R) => boolean): Promise<R> {
     this.pending++;
     try {
-      await queuedCalls.idle();
+      await this.queued.idle();
       return await beside(() => this.start(what, fn, args, failed, false));
     } finally {
       this.pending--;
@@ -351,7 +353,7 @@ function beside<R>(run: () => Promise<R>): Promise<R> {
   return besideLimit(run);
 }
 
-/** The queued calls of every connection in the process, waiting or running; beside calls start when there are none. */
+/** The queued calls of the connections of one URI, waiting or running; its beside calls start when there are none. */
 class QueuedCalls {
   private count = 0;
   private waiting: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -379,7 +381,6 @@ class QueuedCalls {
     return this.waiting.promise;
   }
 }
-const queuedCalls = new QueuedCalls();
 
 /** How a call run beside the queue fails: it is asked again in the queue, which says why. */
 const BESIDE_FAILED = new AppError('E_TOOL', 'libvirt failed a call made beside others; it is asked again alone.', { tool: 'libvirt', code: null });
@@ -423,10 +424,13 @@ export class NativeLibvirt {
       await Promise.all(conns.map((c) => promisify(lib.close, [c]).catch(() => undefined)));
       throw failed.reason;
     }
+    const queued = new QueuedCalls();
     return new NativeLibvirt(
       uri,
       lib,
-      conns.map((c) => new NativeConnection(lib, c, timeoutMs)),
+      // One count of queued calls for the connections of one URI: another host's busy or hung queue never holds
+      // back this one's dumps.
+      conns.map((c) => new NativeConnection(lib, c, timeoutMs, queued)),
     );
   }
 
