@@ -23,6 +23,7 @@ import { runStep } from '../electron/ops/steps';
 import { qemuImgCreate } from '../electron/tools/qemu-img';
 import { writePattern } from '../electron/tools/qemu-io';
 import { openVirsh } from '../electron/tools/virsh';
+import { localHostFiles } from '../electron/ops/host-files';
 import { median, report } from './report';
 
 const URI = process.env.BENCH_URI ?? 'qemu:///system';
@@ -200,7 +201,7 @@ async function rebaseThroughput(dir: string, chain: { base: string; top: string 
       sentence: '',
     };
     let updates = 0;
-    engineTimes.push(await seconds(() => runStep(step, { virsh: null, operationId: 'bench', domain: 'bench', op: 'bench', onProgress: () => updates++ })));
+    engineTimes.push(await seconds(() => runStep(step, { virsh: null, files: localHostFiles, operationId: 'bench', domain: 'bench', op: 'bench', onProgress: () => updates++ })));
     if (updates === 0) throw new Error('no progress was streamed');
     for (const file of [bare.base, bare.top, mine.base, mine.top]) await rm(file);
   }
@@ -262,7 +263,7 @@ async function liveThroughput(dir: string, chain: { base: string; top: string },
           ? { kind: 'block-pull' as const, domain: mine.name, target: 'vda', top: mine.active, base: mine.base, sentence: '' }
           : { kind: 'block-commit' as const, domain: mine.name, target: 'vda', top: mine.top, base: mine.base, active: true, sentence: '' };
         let updates = 0;
-        engineTimes.push(await seconds(() => runStep(step, { virsh, operationId: 'bench', domain: mine.name, op: 'bench', onProgress: () => updates++ })));
+        engineTimes.push(await seconds(() => runStep(step, { virsh, files: localHostFiles, operationId: 'bench', domain: mine.name, op: 'bench', onProgress: () => updates++ })));
         if (updates === 0) throw new Error('no progress was reported');
         await dropDomain(mine.name);
         for (const file of new Set([mine.base, mine.top, mine.active])) await rm(file);

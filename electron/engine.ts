@@ -24,6 +24,7 @@ import { canonical } from './scan/layers';
 import { scanFolder } from './scan/scan-folder';
 import { isLocalUri, LibvirtReaders } from './scan/libvirt-reader';
 import { sshRunner } from './tools/ssh-runner';
+import { localHostFiles, remoteHostFiles, type HostFiles } from './ops/host-files';
 import type { LibvirtScanOptions } from './scan/scan-libvirt';
 import { scanConnection } from './scan/remote-scan';
 import { openVirsh, type Virsh } from './tools/virsh';
@@ -112,11 +113,30 @@ interface Running {
  * remote host's files there (scan/remote-scan.ts), and nothing here may touch this computer's files of the same
  * names instead.
  */
-function filesHere(source: Source, what: string): void {
-  if (source.kind === 'libvirt' && !isLocalUri(source.uri)) {
-    throw new AppError('E_NOT_SUPPORTED', `${what} on another host (${source.uri}) are not available yet: its graph is read there over SSH, and nothing is run on its files.`, { uri: source.uri });
+/** Where the files of an SSH host are reached from, per host: one per connection target, so its login's uid is asked once. */
+const hostFilesCache = new Map<string, HostFiles>();
+
+/**
+ * The files of the host a source's disks are on: this computer's for a folder or a local connection, the SSH
+ * host's for `qemu+ssh://`. Throws for a connection whose files the engine cannot reach (`qemu+tls://`): a path
+ * it reports is never looked up here.
+ */
+function hostFilesOf(uri: string | null, what: string): HostFiles {
+  if (uri === null || isLocalUri(uri)) return localHostFiles;
+  const target = sshTargetOf(uri);
+  if (target === null) {
+    throw new AppError('E_NOT_SUPPORTED', `${what} on ${uri} are not available: the engine reaches another host's files only over SSH (a qemu+ssh:// connection).`, { uri });
   }
+  const key = JSON.stringify(target);
+  let files = hostFilesCache.get(key);
+  if (files === undefined) {
+    files = remoteHostFiles(sshRunner(target));
+    hostFilesCache.set(key, files);
+  }
+  return files;
 }
+
+const sourceFiles = (source: Source, what: string): HostFiles => hostFilesOf(source.kind === 'libvirt' ? source.uri : null, what);
 
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
@@ -275,7 +295,7 @@ export class Engine {
 
   /** Plans an operation on a fresh scan of the whole source; refusals come back as results. The plan is kept for `apply`. */
   async plan(source: Source, intent: Intent): Promise<PlanResult> {
-    filesHere(source, 'Operations');
+    sourceFiles(source, 'Operations');
     const result = planOperation({ scan: await this.scan(source), operationId: randomUUID() }, intent);
     if (result.ok) this.issue(result.plan);
     return result;
@@ -303,9 +323,10 @@ export class Engine {
     }
     this.issued.delete(id);
     const source = issued.source;
-    filesHere(source, 'Operations');
+    const files = sourceFiles(source, 'Operations');
     const result = await executePlan(issued, {
       virsh: source.kind === 'libvirt' ? this.virsh(source.uri) : null,
+      files,
       scan: () => this.scan(source),
       rescan: (domain) => (source.kind === 'libvirt' ? this.scanDomain(source, domain).catch(() => null) : Promise.resolve(null)),
       ...options,
@@ -316,21 +337,24 @@ export class Engine {
 
   /** The trash beside the files of a source, or of one of its domains. */
   async trash(source: Source, domain?: string): Promise<TrashEntry[]> {
-    filesHere(source, 'Trash folders');
+    const files = sourceFiles(source, 'Trash folders');
     if (source.kind === 'folder') return listTrash([source.path]);
     const scan = domain !== undefined ? { domains: [await this.scanDomain(source, domain)] } : await this.scan(source);
-    const entries = await listTrash(scan.domains.flatMap((d) => Object.keys(d.layers).map((p) => dirname(p))));
+    const entries = await listTrash(
+      scan.domains.flatMap((d) => Object.keys(d.layers).map((p) => dirname(p))),
+      files,
+    );
     return domain === undefined ? entries : entries.filter((e) => e.domain === domain);
   }
 
   /** Restores trashed files, all of one operation or the ones named. */
   async restoreTrash(source: Source, which: { operationId?: string; paths?: string[] }, domain?: string): Promise<string[]> {
-    return restoreTrash(selectTrash(await this.trash(source, domain), which));
+    return restoreTrash(selectTrash(await this.trash(source, domain), which), sourceFiles(source, 'Trash folders'));
   }
 
   /** Deletes trashed files for good: an explicit act, never part of an operation. */
   async emptyTrash(source: Source, which: { operationId?: string; paths?: string[] }, domain?: string): Promise<number> {
-    return emptyTrash(selectTrash(await this.trash(source, domain), which));
+    return emptyTrash(selectTrash(await this.trash(source, domain), which), sourceFiles(source, 'Trash folders'));
   }
 
   /**
@@ -364,7 +388,7 @@ export class Engine {
   async compare(source: Source, domain: string, a: string, b: string, toNode: (domain: Domain, ref: string) => string = (_d, ref) => ref): Promise<Comparison> {
     // Read-only: on a host reached over SSH, qemu-img compares its files there.
     const target = source.kind === 'libvirt' ? sshTargetOf(source.uri) : null;
-    if (target === null) filesHere(source, 'Comparisons');
+    if (target === null) sourceFiles(source, 'Comparisons');
     const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
     if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
     return compareNodes(scanned, toNode(scanned, a), toNode(scanned, b), target === null ? undefined : sshRunner(target));
@@ -374,7 +398,7 @@ export class Engine {
   async check(source: Source, domain?: string, path?: string): Promise<HealthReport[]> {
     // Read-only: on a host reached over SSH, qemu-img checks its files there.
     const target = source.kind === 'libvirt' ? sshTargetOf(source.uri) : null;
-    if (target === null) filesHere(source, 'Health checks');
+    if (target === null) sourceFiles(source, 'Health checks');
     const domains = domain !== undefined && source.kind === 'libvirt' ? [await this.scanDomain(source, domain)] : (await this.scan(source)).domains.filter((d) => domain === undefined || d.name === domain);
     if (domain !== undefined && domains.length === 0) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
     const runner = target === null ? undefined : sshRunner(target);
@@ -386,7 +410,11 @@ export class Engine {
    * Every interface calls this at start-up, so pruning needs no schedule of its own.
    */
   async recover(domain?: string): Promise<RecoveryReport[]> {
-    const reports = await recoverAll((uri) => (uri === null ? null : this.virsh(uri)), domain);
+    const reports = await recoverAll(
+      (uri) => (uri === null ? null : this.virsh(uri)),
+      domain,
+      (uri) => hostFilesOf(uri, 'Recovery'),
+    );
     await pruneJournals(journalRetentionDays(this.options.journalDays));
     return reports;
   }

@@ -6,13 +6,13 @@
  * QEMU says it is ready, aborts the job on cancel, and checks, from the live definition, that the disk's chain is
  * the one the step was to leave.
  */
-import { open, realpath } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
 import { basename } from '../../shared/paths';
 import { domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
 import type { Virsh } from '../tools/virsh';
+import type { HostFiles } from './host-files';
 
 export type BlockJobStep = Extract<Step, { kind: 'block-commit' | 'block-pull' }>;
 
@@ -50,15 +50,15 @@ async function jobInfo(virsh: Virsh, step: BlockJobStep): Promise<JobInfo | null
 }
 
 /** A path as the plan names it (canonical), or as it is when it no longer resolves. */
-const canonical = (path: string) => realpath(path).catch(() => path);
+const canonical = (files: HostFiles, path: string) => files.realpath(path).catch(() => path);
 
 /** The disk as the live definition has it: its chain, active layer first, and the file an active job mirrors into; each path canonical. */
-async function liveDisk(virsh: Virsh, step: BlockJobStep): Promise<{ chain: string[]; mirror: string | null }> {
+async function liveDisk(virsh: Virsh, step: BlockJobStep, files: HostFiles): Promise<{ chain: string[]; mirror: string | null }> {
   const xml = await virsh.run(['dumpxml', '--domain', step.domain]);
   const disk = domainDisksOf(parseDomainXml(xml)).find((d) => d.target === step.target);
   if (disk?.file === null || disk?.file === undefined) throw new AppError('E_CHANGED', `${step.domain} has no file disk ${step.target} any more.`, { target: step.target });
-  const chain = await Promise.all([disk.file, ...(disk.backingStore ?? [])].map(canonical));
-  return { chain, mirror: disk.mirror == null ? null : await canonical(disk.mirror) };
+  const chain = await Promise.all([disk.file, ...(disk.backingStore ?? [])].map((path) => canonical(files, path)));
+  return { chain, mirror: disk.mirror == null ? null : await canonical(files, disk.mirror) };
 }
 
 /**
@@ -98,13 +98,8 @@ const toolSaid = (error: unknown) => (error instanceof AppError ? `${error.messa
  * that moment and resumed; the data QEMU wrote is put on disk first, while the VM runs, so that the pause is short.
  * A paused VM is refused a pull at plan time.
  */
-async function flushPulled(virsh: Virsh, step: BlockJobStep): Promise<void> {
-  const file = await open(step.top, 'r');
-  try {
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
+async function flushPulled(virsh: Virsh, step: BlockJobStep, files: HostFiles): Promise<void> {
+  await files.datasync(step.top);
   if ((await virsh.run(['domstate', '--domain', step.domain])).trim() !== 'running') return;
   await virsh.run(['suspend', '--domain', step.domain]);
   await virsh.run(['resume', '--domain', step.domain]);
@@ -114,10 +109,10 @@ async function flushPulled(virsh: Virsh, step: BlockJobStep): Promise<void> {
  * Refuses, before the step is journaled as started, a disk that runs a block job (none the engine started: a
  * step that started one is run again, not checked) or whose chain is no longer the one the plan saw.
  */
-export async function checkBlockJobStart(step: BlockJobStep, virsh: Virsh): Promise<void> {
+export async function checkBlockJobStart(step: BlockJobStep, virsh: Virsh, files: HostFiles): Promise<void> {
   const job = await jobInfo(virsh, step);
   if (job !== null) throw anotherJob(step, job);
-  const why = cannotStart(step, (await liveDisk(virsh, step)).chain);
+  const why = cannotStart(step, (await liveDisk(virsh, step, files)).chain);
   if (why !== null) throw chainChanged(step, why);
 }
 
@@ -130,19 +125,19 @@ const anotherJob = (step: BlockJobStep, job: JobInfo) =>
  * Undoes a pull that may have run: a pull still running is aborted (the disk stays on its chain); one that ended
  * left every read as it was, and its data is made durable as when the step finishes.
  */
-export async function undoBlockPull(step: Extract<BlockJobStep, { kind: 'block-pull' }>, virsh: Virsh): Promise<void> {
+export async function undoBlockPull(step: Extract<BlockJobStep, { kind: 'block-pull' }>, virsh: Virsh, files: HostFiles): Promise<void> {
   const job = await jobInfo(virsh, step);
   if (job !== null && job.type === jobType(step)) await abortJob(virsh, step);
-  if (jobDone(step, (await liveDisk(virsh, step)).chain)) await flushPulled(virsh, step);
+  if (jobDone(step, (await liveDisk(virsh, step, files)).chain)) await flushPulled(virsh, step, files);
 }
 
 /**
  * The error of a start command that failed: marked `notStarted` when QEMU provably took no job and the chain is
  * as it was, so that the executor counts the step as never run (and an operation can be undone, not finished).
  */
-async function unlessStarted(step: BlockJobStep, virsh: Virsh, error: unknown): Promise<unknown> {
+async function unlessStarted(step: BlockJobStep, virsh: Virsh, error: unknown, files: HostFiles): Promise<unknown> {
   const job = await jobInfo(virsh, step).catch(() => undefined);
-  const chain = await liveDisk(virsh, step).then((d) => d.chain, () => null);
+  const chain = await liveDisk(virsh, step, files).then((d) => d.chain, () => null);
   if (job !== null || chain === null || cannotStart(step, chain) !== null || !(error instanceof AppError)) return error;
   const said = toolSaid(error);
   if (/Block node is read-only/.test(said)) {
@@ -158,6 +153,8 @@ async function unlessStarted(step: BlockJobStep, virsh: Virsh, error: unknown): 
 
 /** What the runner is told by its step context. */
 export interface JobContext {
+  /** The files of the host the domain runs on. */
+  files: HostFiles;
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
   /** Called once QEMU has taken the job (the crash tests kill the engine there, mid-job). */
@@ -169,14 +166,15 @@ export interface JobContext {
  * already (see the module comment). A job of another kind on the disk is never touched: the step fails and says so.
  */
 export async function runBlockJob(step: BlockJobStep, start: readonly string[], virsh: Virsh, ctx: JobContext): Promise<void> {
+  const { files } = ctx;
   let started = false;
   let settling = 0;
   for (;;) {
     // The job first: once it is gone, the chain read after it is the one it left.
     const job = await jobInfo(virsh, step);
-    const { chain, mirror } = await liveDisk(virsh, step);
+    const { chain, mirror } = await liveDisk(virsh, step, files);
     if (job === null && jobDone(step, chain)) {
-      if (step.kind === 'block-pull') await flushPulled(virsh, step);
+      if (step.kind === 'block-pull') await flushPulled(virsh, step, files);
       return;
     }
     // Only the step's own job is followed: of its kind, and an active commit into the step's base.
@@ -188,7 +186,7 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
     if (ctx.signal?.aborted === true) {
       if (job !== null) await abortJob(virsh, step);
       // The job may have ended before it could be stopped: then the step is done, and the operation stops after it.
-      if (job !== null && jobDone(step, (await liveDisk(virsh, step)).chain)) continue;
+      if (job !== null && jobDone(step, (await liveDisk(virsh, step, files)).chain)) continue;
       const kept = step.kind === 'block-pull' ? ` (${basename(step.top)} keeps what was copied so far: the same data it read before)` : '';
       throw new AppError('E_CANCELLED', `Cancelled: the block job on ${step.target} was stopped, and ${step.domain} goes on with the files it had${kept}.`);
     }
@@ -205,7 +203,7 @@ export async function runBlockJob(step: BlockJobStep, start: readonly string[], 
       const why = cannotStart(step, chain);
       if (why !== null) throw chainChanged(step, why);
       await virsh.run(start).catch(async (error: unknown) => {
-        throw await unlessStarted(step, virsh, error);
+        throw await unlessStarted(step, virsh, error, files);
       });
       started = true;
       ctx.onJobStarted?.();

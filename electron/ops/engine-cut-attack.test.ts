@@ -9,6 +9,7 @@
  *   commit, no graph fields in the impact), is recovered by this build: rolled forward past a commit, and rolled
  *   back after a safe rebase, to what a clean run or a clean rollback gives.
  */
+import { localHostFiles } from './host-files';
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -318,7 +319,7 @@ async function crashAfterFirstStep(plan: Plan, vm: string): Promise<void> {
   const step = plan.steps[0];
   if (step === undefined) throw new Error('empty plan');
   const ctx = {
-    virsh: null,
+    virsh: null, files: localHostFiles,
     operationId: plan.id,
     domain: vm,
     op: plan.intent.op,

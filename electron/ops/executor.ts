@@ -13,13 +13,16 @@ import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/
 import { planOperation } from '../../shared/ops/planners';
 import type { Virsh } from '../tools/virsh';
 import { createJournal, isUnfinished, readJournalFolder, readJournals, writeJournal, type JournalEntry } from './journal';
-import { lockDomain, type DomainLock } from './lock';
+import { localHostFiles, type HostFiles } from './host-files';
+import { lockOperation, type DomainLock } from './lock';
 import { checkJournalTrust, checkPlanTrust } from './plan-trust';
 import { captureUndo, checkBeforeStep, domainState, runStep, undoStep, type StepContext } from './steps';
 
 /** What the executor needs from the engine: the connection, scans, and the caller's progress and cancel. */
 export interface ExecuteDeps {
   virsh: Virsh | null;
+  /** The files of the host the plan's domain runs on: this computer's unless given. */
+  files?: HostFiles;
   /** A fresh scan of the plan's whole source (dependants span every domain). */
   scan: () => Promise<ScanResult>;
   /** Rescans the one domain the operation changed. */
@@ -225,7 +228,8 @@ async function refuseWhileUnfinished(plan: Plan): Promise<void> {
 export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<ExecuteResult> {
   const operationId = plan.id;
   const domain = domainOf(plan);
-  const lock = await lockDomain(uriOf(plan) ?? plan.source.kind, domain);
+  const files = deps.files ?? localHostFiles;
+  const lock = await lockOperation(files, uriOf(plan) ?? plan.source.kind, domain);
   try {
     await refuseWhileUnfinished(plan);
     // The world may have changed since the preview: plan again on a fresh scan and compare.
@@ -236,7 +240,7 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     const confirmed = fresh.plan;
     // Refused whole, before the journal and any step, unless no other user can change the folders it acts in
     // or the files it opens and moves; what passes stays so for the whole operation (plan-trust.ts).
-    await checkPlanTrust(confirmed, scan);
+    await checkPlanTrust(confirmed, scan, files);
     const entry: JournalEntry = {
       id: operationId,
       createdAt: new Date().toISOString(),
@@ -250,6 +254,7 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     let current = 0;
     const ctx: StepContext = {
       virsh: deps.virsh,
+      files,
       operationId,
       domain,
       op: confirmed.intent.op,
@@ -280,7 +285,11 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
  * Finishes or rolls back every interrupted operation whose connection `virshFor` can open. A journal file that
  * cannot be read is reported as failed and left as it is; the others are recovered all the same.
  */
-export async function recoverAll(virshFor: (uri: string | null) => Virsh | null, only?: string): Promise<RecoveryReport[]> {
+export async function recoverAll(
+  virshFor: (uri: string | null) => Virsh | null,
+  only?: string,
+  filesFor: (uri: string | null) => HostFiles = () => localHostFiles,
+): Promise<RecoveryReport[]> {
   const { entries, problems } = await readJournalFolder();
   // Reported whatever `only` says: an unreadable journal's domain is unknown, and it may be that one's.
   const reports: RecoveryReport[] = problems.map((p) => ({ operationId: p.id, domain: '', outcome: 'failed', message: p.message, journal: p.file }));
@@ -288,7 +297,14 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
     const domain = domainOf(seen.plan);
     if (only !== undefined && domain !== only) continue;
     // A domain another operation holds is in use, not interrupted: its journal is left to that operation.
-    const lock = await lockDomain(seen.uri ?? seen.plan.source.kind, domain).catch((error: unknown) => {
+    let files: HostFiles;
+    try {
+      files = filesFor(seen.uri);
+    } catch (error) {
+      reports.push({ operationId: seen.id, domain, outcome: 'failed', message: `Could not recover ${seen.plan.intent.op} on ${domain}: ${toErrorData(error).message}` });
+      continue;
+    }
+    const lock = await lockOperation(files, seen.uri ?? seen.plan.source.kind, domain).catch((error: unknown) => {
       if (error instanceof AppError && error.code === 'E_LOCKED') return null;
       throw error;
     });
@@ -299,10 +315,10 @@ export async function recoverAll(virshFor: (uri: string | null) => Virsh | null,
       await lock.release();
       continue;
     }
-    const ctx: StepContext = { virsh: virshFor(entry.uri), operationId: entry.id, domain, op: entry.plan.intent.op };
+    const ctx: StepContext = { virsh: virshFor(entry.uri), files, operationId: entry.id, domain, op: entry.plan.intent.op };
     try {
       // A folder or file that another user can change since the crash: refused and reported, nothing replayed.
-      await checkJournalTrust(entry);
+      await checkJournalTrust(entry, files);
       if (pastNoReturn(entry) || (await runsOnNewDisks(entry, ctx))) {
         await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';

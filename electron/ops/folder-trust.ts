@@ -14,15 +14,14 @@
  * A symbolic link on the way counts when root or the engine's user owns it (nobody else can change it in such a
  * folder); the folders it leads to are checked the same way.
  */
-import type { Stats } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
+import { localHostFiles, type FileInfo, type HostFiles } from './host-files';
 
 /** The engine's user (root where the platform has no uids). */
 export const ownUid = (): number => process.getuid?.() ?? 0;
 /** Whether `uid` is root or the engine's user: the only owners whose folders, links and files the engine trusts. */
-export const trustedOwner = (uid: number): boolean => uid === 0 || uid === ownUid();
+export const trustedOwner = (uid: number, own: number = ownUid()): boolean => uid === 0 || uid === own;
 
 /** Links resolved on one path before giving up, as the kernel does (MAXSYMLINKS). */
 const MAX_LINKS = 40;
@@ -36,18 +35,19 @@ export interface Untrusted {
 }
 
 /** Permission bits as `ls` users write them: 0755, 1777. */
-export const modeText = (info: Stats) => (info.mode & 0o7777).toString(8).padStart(4, '0');
+export const modeText = (info: { mode: number }) => (info.mode & 0o7777).toString(8).padStart(4, '0');
 /** The engine's user as a `chown` argument. */
-export const ownName = () => (ownUid() === 0 ? 'root' : String(ownUid()));
+export const ownName = (own: number = ownUid()) => (own === 0 ? 'root' : String(own));
 const mode = modeText;
 
 /** Why others could change the entries of one folder; `target`: the folder a step changes files in (no sticky exception). */
-function whyOpen(path: string, info: Stats, target: boolean): Untrusted | null {
-  if (!trustedOwner(info.uid)) {
+function whyOpen(path: string, info: FileInfo, target: boolean, own: number): Untrusted | null {
+  const ownerName = ownName(own);
+  if (!trustedOwner(info.uid, own)) {
     return {
       path,
       why: `belongs to user ${info.uid}, who could swap the files in it while the engine acts on them`,
-      fix: `Run virt-snaptree as that user, or give the folder to ${ownName()} and close it to others: chown ${ownName()} ${path} && chmod go-w ${path}`,
+      fix: `Run virt-snaptree as that user, or give the folder to ${ownerName} and close it to others: chown ${ownerName} ${path} && chmod go-w ${path}`,
     };
   }
   const sticky = (info.mode & 0o1000) !== 0;
@@ -57,7 +57,7 @@ function whyOpen(path: string, info: Stats, target: boolean): Untrusted | null {
     return {
       path,
       why: `can be written by ${who} (mode ${mode(info)}); the sticky bit stops them renaming files they do not own, but not their own, which they could swap for a link to another file while the engine works on it as root`,
-      fix: `Keep the images in a folder only ${ownName()} can write: chmod go-w ${path}, or move them to such a folder`,
+      fix: `Keep the images in a folder only ${ownerName} can write: chmod go-w ${path}, or move them to such a folder`,
     };
   }
   return {
@@ -70,9 +70,9 @@ function whyOpen(path: string, info: Stats, target: boolean): Untrusted | null {
 const missing = (path: string, why: string): Untrusted => ({ path, why, fix: 'Check the path' });
 
 /** Walks `path` from / as the kernel would, checking each folder and link; the real path, or why not trusted. */
-async function walk(path: string, links: { left: number }): Promise<string | Untrusted> {
+async function walk(path: string, links: { left: number }, files: HostFiles, own: number): Promise<string | Untrusted> {
   let current = '/';
-  const top = whyOpen('/', await lstat('/'), false);
+  const top = whyOpen('/', await files.lstat('/'), false, own);
   if (top !== null) return top;
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
@@ -82,25 +82,25 @@ async function walk(path: string, links: { left: number }): Promise<string | Unt
       continue;
     }
     const next = join(current, part);
-    let info: Stats;
+    let info: FileInfo;
     try {
-      info = await lstat(next);
+      info = await files.lstat(next);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return missing(next, 'does not exist');
       throw error;
     }
     if (info.isSymbolicLink()) {
-      if (!trustedOwner(info.uid)) {
-        return { path: next, why: `is a symbolic link of user ${info.uid}`, fix: `Replace it with a link or folder of ${ownName()}` };
+      if (!trustedOwner(info.uid, own)) {
+        return { path: next, why: `is a symbolic link of user ${info.uid}`, fix: `Replace it with a link or folder of ${ownName(own)}` };
       }
       if (--links.left < 0) return missing(next, 'is reached through too many symbolic links');
-      const target = await walk(resolve(current, await readlink(next)), links);
+      const target = await walk(resolve(current, await files.readlink(next)), links, files, own);
       if (typeof target !== 'string') return target;
       current = target;
       continue;
     }
     if (!info.isDirectory()) return missing(next, 'is not a folder');
-    const why = whyOpen(next, info, false);
+    const why = whyOpen(next, info, false, own);
     if (why !== null) return why;
     current = next;
   }
@@ -111,10 +111,11 @@ async function walk(path: string, links: { left: number }): Promise<string | Unt
 export type FolderUse = 'target' | 'read';
 
 /** The folder or link at fault for `use` of `dir`, or null; the real folder itself is checked last, by the rule of its use. */
-export async function problemOf(dir: string, use: FolderUse): Promise<Untrusted | null> {
-  const real = await walk(dir, { left: MAX_LINKS });
+export async function problemOf(dir: string, use: FolderUse, files: HostFiles = localHostFiles): Promise<Untrusted | null> {
+  const own = await files.uid();
+  const real = await walk(dir, { left: MAX_LINKS }, files, own);
   if (typeof real !== 'string') return real;
-  return use === 'target' ? whyOpen(real, await lstat(real), true) : null;
+  return use === 'target' ? whyOpen(real, await files.lstat(real), true, own) : null;
 }
 
 function sentence(dir: string, problem: Untrusted, use: FolderUse): string {
@@ -128,13 +129,13 @@ function sentence(dir: string, problem: Untrusted, use: FolderUse): string {
  * sentence naming the folder or link on the way that another user could change, and how to fix it; null when
  * trusted (see the module comment).
  */
-export async function whyUntrustedFolder(dir: string, use: FolderUse = 'target'): Promise<string | null> {
-  const problem = await problemOf(dir, use);
+export async function whyUntrustedFolder(dir: string, use: FolderUse = 'target', files: HostFiles = localHostFiles): Promise<string | null> {
+  const problem = await problemOf(dir, use, files);
   return problem === null ? null : sentence(dir, problem, use);
 }
 
 /** Throws E_NOT_SUPPORTED, with what to fix, unless the engine may change files in `dir` (or open them, for 'read'). */
-export async function checkTrustedFolder(dir: string, use: FolderUse = 'target'): Promise<void> {
-  const problem = await problemOf(dir, use);
+export async function checkTrustedFolder(dir: string, use: FolderUse = 'target', files: HostFiles = localHostFiles): Promise<void> {
+  const problem = await problemOf(dir, use, files);
   if (problem !== null) throw new AppError('E_NOT_SUPPORTED', sentence(dir, problem, use), { path: dir, untrusted: problem.path });
 }

@@ -24,6 +24,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { dataSubdir, pathTaken, readPrivateFile, writeTempBeside } from './data-dir';
+import type { HostFiles } from './host-files';
 
 /** A held lock. */
 export interface DomainLock {
@@ -188,6 +189,86 @@ function held(dir: string, domain: string, mine: number, owner: Owner): DomainLo
       } catch (error) {
         if (errnoOf(error) !== 'EEXIST') throw error; // released already
       }
+    },
+  };
+}
+
+/** Exit status of `flock -n -E` when another process holds the lock. */
+const HELD_ELSEWHERE = 75;
+
+/**
+ * The script holding a remote host's lock of one domain (its argument: the lock's file name): a file in a private
+ * folder of the SSH login's home, locked with flock(1) for as long as the SSH channel stays open. The lock dies
+ * with the channel (a release, a crash of this process, a lost connection), so a lock is never left behind.
+ */
+const HOST_LOCK_SCRIPT = [
+  'd="${HOME:-/root}/.local/state/virt-snaptree/locks"',
+  'mkdir -p -m 0700 -- "$d" || exit 70',
+  '[ ! -L "$d" ] && [ "$(stat -c %u -- "$d")" = "$(id -u)" ] || { echo "$d is not a private folder of $(id -un)" >&2; exit 71; }',
+  '[ -L "$d/$1" ] && { echo "$d/$1 is a symbolic link" >&2; exit 71; }',
+  `exec flock -n -E ${HELD_ELSEWHERE} -- "$d/$1" sh -c 'echo held; exec sleep infinity'`,
+].join('\n');
+
+/**
+ * Takes the lock of `domain` on the remote host `files` acts on (docs/safety.md, rule 7): held by a command that
+ * runs there until released, so another engine managing that host (from another computer) finds it held. A lock
+ * on this computer's own files is the data folder's alone (`lockDomain`).
+ */
+export async function lockOnHost(files: HostFiles, uri: string, domain: string): Promise<DomainLock> {
+  if (files.host === 'local') return { check: () => Promise.resolve(), release: () => Promise.resolve() };
+  // Keyed by what names the domain on that host (its libvirt driver and the domain), not by this computer's alias for it.
+  const driver = /^[a-z0-9]+(?:\+[a-z]+)?:\/\/[^/]*(\/[^?]*)/.exec(uri)?.[1] ?? uri;
+  const name = createHash('sha256').update(`${driver}\0${domain}`).digest('hex').slice(0, 24);
+  const stop = new AbortController();
+  const state: { ended: string | null } = { ended: null };
+  let taken: (() => void) | null = null;
+  const held = new Promise<void>((resolve) => {
+    taken = resolve;
+  });
+  const session = files.runner
+    .run('sh', ['-c', HOST_LOCK_SCRIPT, 'sh', name], { signal: stop.signal, onStdout: (chunk) => (chunk.includes('held') ? taken?.() : undefined) })
+    .then(
+      (result) => {
+        state.ended = result.exitCode === HELD_ELSEWHERE ? 'held' : `its lock command ended (${result.stderr.trim() || `exit ${String(result.exitCode)}`})`;
+      },
+      (error: unknown) => {
+        state.ended = stop.signal.aborted ? 'released' : `the connection to ${files.host} ended (${error instanceof Error ? error.message : String(error)})`;
+      },
+    );
+  await Promise.race([held, session]);
+  if (state.ended === 'held') {
+    throw new AppError('E_LOCKED', `Another operation is running on ${domain} on ${files.host} (from this or another computer). Wait for it to finish, then try again.`, { domain, host: files.host });
+  }
+  if (state.ended !== null) throw new AppError('E_LOCKED', `The lock on ${domain} could not be taken on ${files.host}: ${String(state.ended)}.`, { domain, host: files.host });
+  return {
+    async check() {
+      if (state.ended !== null) throw new AppError('E_LOCKED', `The lock on ${domain} on ${files.host} was lost while the operation ran: ${String(state.ended)}. The operation stopped.`, { domain, host: files.host });
+    },
+    async release() {
+      stop.abort();
+      await session;
+    },
+  };
+}
+
+/** Both locks of an operation: this computer's (between its processes) and, for a remote host, that host's. */
+export async function lockOperation(files: HostFiles, uri: string, domain: string): Promise<DomainLock> {
+  const here = await lockDomain(uri, domain);
+  let there: DomainLock;
+  try {
+    there = await lockOnHost(files, uri, domain);
+  } catch (error) {
+    await here.release();
+    throw error;
+  }
+  return {
+    async check() {
+      await here.check();
+      await there.check();
+    },
+    async release() {
+      await there.release();
+      await here.release();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { localHostFiles } from './host-files';
 import { execFileSync } from 'node:child_process';
 import { chmod, chown, link, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,7 +98,7 @@ describe('a new overlay never follows or replaces what stands at its path', () =
     const before = [await fingerprint(images), await fingerprint(rootOnly), domainState()];
     // The fresh scan sees the image and the re-plan refuses the name; the step itself refuses too, should a plan reach it.
     await expect(engine.apply(plan)).rejects.toMatchObject({ code: expect.stringMatching(/E_NAME_TAKEN|E_CHANGED/) as unknown });
-    const ctx: StepContext = { virsh: null, operationId: plan.id, domain: vm, op: 'revert-branch' };
+    const ctx: StepContext = { virsh: null, files: localHostFiles, operationId: plan.id, domain: vm, op: 'revert-branch' };
     await expect(runStep(step, ctx)).rejects.toMatchObject({ code: 'E_CHANGED', message: expect.stringMatching(/not made by this operation/) as unknown });
     expect([await fingerprint(images), await fingerprint(rootOnly), domainState()]).toEqual(before);
   });
@@ -105,7 +106,7 @@ describe('a new overlay never follows or replaces what stands at its path', () =
   test('the step takes up its own earlier work (pre-created, then written) and its undo removes only that', async () => {
     const { plan, overlay } = await planRevert();
     const step = plan.steps.find((s) => s.kind === 'create-overlay') as Step;
-    const ctx: StepContext = { virsh: null, operationId: plan.id, domain: vm, op: 'revert-branch' };
+    const ctx: StepContext = { virsh: null, files: localHostFiles, operationId: plan.id, domain: vm, op: 'revert-branch' };
     // A crash between creating the empty file and qemu-img: the file is root's, 0600, empty.
     await writeFile(overlay, '', { mode: 0o600 });
     await runStep(step, ctx);

@@ -16,10 +16,11 @@ import { walkChain } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import type { Layer, ScanResult } from '../../shared/model';
 import type { Plan, Step } from '../../shared/ops/plan';
-import { readQcow2Header } from '../tools/qcow2-header';
 import { resolveBackingName } from '../scan/layers';
 import { checkTrustedFile } from './file-trust';
 import { checkTrustedFolder } from './folder-trust';
+import { readHeaderOn } from './header-on';
+import { localHostFiles, type HostFiles } from './host-files';
 import type { JournalEntry } from './journal';
 import { checkOverlaysFree } from './new-files';
 import { existingTrash } from './trash-folder';
@@ -29,9 +30,9 @@ type SnapshotStep = Extract<Step, { kind: 'create-snapshot' }>;
 /** Where the chains a step opens come from: the plan's scan before it runs, the headers on disk in recovery. */
 interface Chains {
   /** The image at `path` (format `format`) and every layer of its backing chain, as qemu-img opens them. */
-  of(path: string, format: string): string[];
+  of(path: string, format: string): Promise<string[]>;
   /** The chains libvirt opens to take the snapshot. */
-  ofSnapshot(step: SnapshotStep): string[];
+  ofSnapshot(step: SnapshotStep): Promise<string[]>;
 }
 
 /** One file a step has a tool open or moves; `writes` when a tool writes it. */
@@ -65,30 +66,30 @@ function foldersOf(step: Step): string[] {
 }
 
 /** The files `step` has a tool open or moves, each once, `writes` for those a tool writes. */
-function usesOf(step: Step, chains: Chains, previousBacking: string[]): Use[] {
+async function usesOf(step: Step, chains: Chains, previousBacking: string[]): Promise<Use[]> {
   const read = (paths: string[]): Use[] => paths.map((path) => ({ path, writes: false }));
   switch (step.kind) {
     case 'commit':
       // qemu-img commit opens the top read-write with its whole chain, and writes the base.
-      return [{ path: step.top, writes: true }, { path: step.base, writes: true }, ...read(chains.of(step.top, step.format))];
+      return [{ path: step.top, writes: true }, { path: step.base, writes: true }, ...read(await chains.of(step.top, step.format))];
     case 'block-commit':
       // QEMU writes the base, and the header of the layer above the top (its new backing); the chain is the disk's.
-      return [{ path: step.base, writes: true }, ...read(chains.of(step.top, 'qcow2'))];
+      return [{ path: step.base, writes: true }, ...read(await chains.of(step.top, 'qcow2'))];
     case 'block-pull':
-      return [{ path: step.top, writes: true }, ...read(chains.of(step.top, 'qcow2'))];
+      return [{ path: step.top, writes: true }, ...read(await chains.of(step.top, 'qcow2'))];
     case 'rebase':
       return [
         { path: step.path, writes: true },
-        ...read(chains.of(step.path, step.format)),
-        ...read(chains.of(step.backing, step.backingFormat)),
+        ...read(await chains.of(step.path, step.format)),
+        ...read(await chains.of(step.backing, step.backingFormat)),
         ...read(previousBacking),
       ];
     case 'repair':
-      return [{ path: step.path, writes: true }, ...read(chains.of(step.path, 'qcow2'))];
+      return [{ path: step.path, writes: true }, ...read(await chains.of(step.path, 'qcow2'))];
     case 'create-overlay':
-      return read(chains.of(step.backing, step.backingFormat));
+      return read(await chains.of(step.backing, step.backingFormat));
     case 'create-snapshot':
-      return read(chains.ofSnapshot(step));
+      return read(await chains.ofSnapshot(step));
     case 'trash':
     case 'keep-copy':
       return read([step.path]);
@@ -105,8 +106,8 @@ function scanChains(scan: ScanResult): Chains {
     return chain.length > 0 ? chain : [path];
   };
   return {
-    of,
-    ofSnapshot: (step) =>
+    of: (path) => Promise.resolve(of(path)),
+    ofSnapshot: async (step) =>
       (scan.domains.find((d) => d.name === step.domain)?.disks ?? [])
         .filter((d) => d.managed && step.overlays[d.target] !== undefined)
         .flatMap((d) => (d.chain.length > 0 ? d.chain : d.file !== null ? of(d.file) : [])),
@@ -120,14 +121,14 @@ const MAX_CHAIN = 1000;
  * The chains as the headers on disk name them now (recovery has no scan). Only qcow2 headers are followed, with
  * the format each link records; a raw file ends its chain, whatever its guest wrote in it.
  */
-function headerChains(): Chains {
-  const of = (path: string, format: string): string[] => {
+function headerChains(files: HostFiles): Chains {
+  const of = async (path: string, format: string): Promise<string[]> => {
     const chain = [path];
     let [at, fmt] = [path, format];
     while (fmt === 'qcow2' && chain.length < MAX_CHAIN) {
       let header;
       try {
-        header = readQcow2Header(at);
+        header = await readHeaderOn(files, at);
       } catch {
         break;
       }
@@ -141,19 +142,19 @@ function headerChains(): Chains {
     return chain;
   };
   // Recovery opens no chain to undo a snapshot; to finish one it opens the overlays libvirt made, and what they build on.
-  return { of, ofSnapshot: (step) => Object.values(step.overlays).flatMap((overlay) => of(overlay, 'qcow2')) };
+  return { of, ofSnapshot: async (step) => (await Promise.all(Object.values(step.overlays).map((overlay) => of(overlay, 'qcow2')))).flat() };
 }
 
 /**
  * Checks every file the steps open or move. A missing file is skipped when `missingOk` says so (one a step of
  * the plan makes, or in recovery, where a step may have moved it); otherwise the world changed since the scan.
  */
-async function checkFiles(uses: Use[], missingOk: (path: string) => boolean): Promise<void> {
+async function checkFiles(uses: Use[], missingOk: (path: string) => boolean, files: HostFiles): Promise<void> {
   const writes = new Map<string, boolean>();
   for (const use of uses) writes.set(use.path, (writes.get(use.path) ?? false) || use.writes);
   const folders = new Set<string>();
   for (const [path, written] of writes) {
-    if ((await checkTrustedFile(path, written, folders)) === 'missing' && !missingOk(path)) {
+    if ((await checkTrustedFile(path, written, folders, files)) === 'missing' && !missingOk(path)) {
       throw new AppError('E_CHANGED', `${path} is gone since the scan; scan again and confirm the plan again.`, { path });
     }
   }
@@ -163,10 +164,10 @@ async function checkFiles(uses: Use[], missingOk: (path: string) => boolean): Pr
  * Throws, naming the folder and what to fix, unless every folder the steps change files in allows no other
  * writer and every trash folder they move files into is, when it exists, the engine's own private folder.
  */
-async function checkPlanFolders(steps: Step[]): Promise<void> {
+async function checkPlanFolders(steps: Step[], files: HostFiles): Promise<void> {
   const folders = new Set(steps.flatMap(foldersOf));
-  for (const folder of folders) await checkTrustedFolder(folder);
-  for (const step of steps) if (step.kind === 'trash' || step.kind === 'keep-copy') await existingTrash(dirname(step.path));
+  for (const folder of folders) await checkTrustedFolder(folder, 'target', files);
+  for (const step of steps) if (step.kind === 'trash' || step.kind === 'keep-copy') await existingTrash(dirname(step.path), files);
 }
 
 /** The files the steps make: missing before the plan runs, by design. */
@@ -179,17 +180,18 @@ function madeBy(steps: Step[]): Set<string> {
  * comment), with the chains taken from `scan`, the fresh scan it was confirmed on; and unless nothing stands
  * where a snapshot's new overlays go.
  */
-export async function checkPlanTrust(plan: Plan, scan: ScanResult): Promise<void> {
-  await checkPlanFolders(plan.steps);
+export async function checkPlanTrust(plan: Plan, scan: ScanResult, files: HostFiles = localHostFiles): Promise<void> {
+  await checkPlanFolders(plan.steps, files);
   const chains = scanChains(scan);
   const made = madeBy(plan.steps);
   await checkFiles(
-    plan.steps.flatMap((step) => usesOf(step, chains, [])),
+    (await Promise.all(plan.steps.map((step) => usesOf(step, chains, [])))).flat(),
     (path) => made.has(path),
+    files,
   );
   for (const step of plan.steps) {
-    if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
-    if (step.kind === 'stop-domain' && step.memoryFile !== undefined) await checkOverlaysFree({}, step.memoryFile, 'the memory of the VM it stops');
+    if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null, undefined, files);
+    if (step.kind === 'stop-domain' && step.memoryFile !== undefined) await checkOverlaysFree({}, step.memoryFile, 'the memory of the VM it stops', files);
   }
 }
 
@@ -197,14 +199,16 @@ export async function checkPlanTrust(plan: Plan, scan: ScanResult): Promise<void
  * Refuses to replay `entry` unless its folders and files are trusted, the chains read from the headers on disk
  * (with a rebase's old backing from its undo data); files a step already moved are skipped.
  */
-export async function checkJournalTrust(entry: JournalEntry): Promise<void> {
-  await checkPlanFolders(entry.plan.steps);
-  const chains = headerChains();
-  const uses = entry.plan.steps.flatMap((step, i) => {
-    const undo = entry.steps[i]?.undo;
-    const oldBacking = step.kind === 'rebase' && undo?.kind === 'previous-backing' && undo.backing !== null ? resolveBackingName(step.path, undo.backing) : null;
-    const old = oldBacking !== null && undo?.kind === 'previous-backing' && undo.format !== null ? chains.of(oldBacking, undo.format) : [];
-    return usesOf(step, chains, old);
-  });
-  await checkFiles(uses, () => true);
+export async function checkJournalTrust(entry: JournalEntry, files: HostFiles = localHostFiles): Promise<void> {
+  await checkPlanFolders(entry.plan.steps, files);
+  const chains = headerChains(files);
+  const uses = await Promise.all(
+    entry.plan.steps.map(async (step, i) => {
+      const undo = entry.steps[i]?.undo;
+      const oldBacking = step.kind === 'rebase' && undo?.kind === 'previous-backing' && undo.backing !== null ? resolveBackingName(step.path, undo.backing) : null;
+      const old = oldBacking !== null && undo?.kind === 'previous-backing' && undo.format !== null ? await chains.of(oldBacking, undo.format) : [];
+      return usesOf(step, chains, old);
+    }),
+  );
+  await checkFiles(uses.flat(), () => true, files);
 }

@@ -2,16 +2,15 @@
  * Runs, and undoes, one plan step with the real tools. Every runner is idempotent, so recovery can run a step
  * that may already have run; every undo works from data captured before the step ran.
  */
-import { lstat, mkdtemp, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { BranchRecords, Step, StepKind } from '../../shared/ops/plan';
 import { stepCommand, type RunFacts, type Tool } from '../../shared/ops/step-command';
 import { trashPathOf } from '../../shared/ops/trash-names';
-import { localRunner, runChecked } from '../tools/host-runner';
+import { runChecked } from '../tools/host-runner';
 import { runQemuImg } from '../tools/qemu-img';
-import { readQcow2Header } from '../tools/qcow2-header';
 import { resolveBackingName } from '../scan/layers';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
@@ -20,11 +19,15 @@ import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
 import { editDomainXml, editSnapshotXml } from './xml-edit';
+import { readHeaderOn } from './header-on';
+import { lexists, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
 import { domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
 
 export interface StepContext {
   virsh: Virsh | null;
+  /** The files of the host the operation acts on (where its domain's disks are), and its tools. */
+  files: HostFiles;
   operationId: string;
   /** The operation's domain and kind, recorded beside what it trashes. */
   domain: string;
@@ -52,13 +55,6 @@ async function withTempFile<T>(content: string, use: (path: string) => Promise<T
   }
 }
 
-/** Whether anything stands at `path`, a dangling symlink included. */
-const lexists = (path: string) =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
-
 /**
  * The arguments of the command a step runs, from the one function that also builds the preview's line
  * (`step-command.ts`); `tool` is the one this runner starts, checked so a step never runs through the wrong one.
@@ -71,7 +67,7 @@ function argsFor(step: Step, tool: Tool, run: RunFacts = {}): string[] {
 
 /** Runs qemu-img for a step, streaming its `-p` progress to the context. */
 async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
-  await runQemuImg(args, { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) });
+  await runQemuImg(args, { runner: ctx.files.runner, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) });
 }
 
 /**
@@ -80,8 +76,8 @@ async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
  * descriptor opened without following a link.
  */
 async function copyFile(step: StepOf<'keep-copy'>, ctx: StepContext): Promise<void> {
-  await runChecked(localRunner, 'cp', argsFor(step, 'cp'), ctx.signal ? { signal: ctx.signal } : {});
-  await secureFile(step.copy, null);
+  await runChecked(ctx.files.runner, 'cp', argsFor(step, 'cp'), ctx.signal ? { signal: ctx.signal } : {});
+  await secureFile(step.copy, null, ctx.files);
 }
 
 async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
@@ -115,7 +111,7 @@ export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoDat
       }
     }
     case 'rebase': {
-      const header = readQcow2Header(step.path);
+      const header = await readHeaderOn(ctx.files, step.path);
       return { kind: 'previous-backing', backing: header?.backingName ?? null, format: header?.backingFormat ?? null };
     }
     default:
@@ -139,8 +135,8 @@ async function snapshotExists(virsh: Virsh, domain: string, name: string): Promi
  * job, and its chain is the one the plan saw.
  */
 export async function checkBeforeStep(step: Step, ctx: StepContext): Promise<void> {
-  if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
-  if (step.kind === 'block-commit' || step.kind === 'block-pull') await checkBlockJobStart(step, needVirsh(ctx));
+  if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null, undefined, ctx.files);
+  if (step.kind === 'block-commit' || step.kind === 'block-pull') await checkBlockJobStart(step, needVirsh(ctx), ctx.files);
 }
 
 /** The step of one kind. */
@@ -151,7 +147,7 @@ async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepConte
   const virsh = needVirsh(ctx);
   if (!(await snapshotExists(virsh, step.domain, step.name))) {
     // libvirt creates the overlays as root through whatever stands at their paths: nothing may (see new-files.ts).
-    await checkOverlaysFree(step.overlays, step.memoryFile ?? null);
+    await checkOverlaysFree(step.overlays, step.memoryFile ?? null, undefined, ctx.files);
     await virsh.run(argsFor(step, 'virsh')).catch((error: unknown) => {
       throw explainMemoryFailure(error, step.domain);
     });
@@ -159,25 +155,25 @@ async function runCreateSnapshot(step: StepOf<'create-snapshot'>, ctx: StepConte
   let firstBacking: string | null = null;
   for (const file of Object.values(step.overlays)) {
     // libvirt made these files; a link found in their place is refused, never followed (secureOverlay).
-    if ((await lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
-    const name = readQcow2Header(file)?.backingName ?? null;
+    if ((await ctx.files.lstat(file)).isSymbolicLink()) throw new AppError('E_CHANGED', `${file} is a symbolic link, not the overlay libvirt made.`, { path: file });
+    const name = (await readHeaderOn(ctx.files, file, true))?.backingName ?? null;
     const backing = name === null ? null : resolveBackingName(file, name);
-    if (backing !== null) await secureOverlay(file, backing);
+    if (backing !== null) await secureOverlay(file, backing, ctx.files);
     firstBacking ??= backing;
   }
   // The saved memory is the guest's RAM: owned and kept private as the disks' new files are.
   if (step.memoryFile && firstBacking !== null) {
-    if (!(await isMemoryFile(step.memoryFile))) throw new AppError('E_CHANGED', `${step.memoryFile} is not the memory file libvirt wrote.`, { path: step.memoryFile });
-    await secureOverlay(step.memoryFile, firstBacking);
+    if (!(await isMemoryFile(step.memoryFile, ctx.files))) throw new AppError('E_CHANGED', `${step.memoryFile} is not the memory file libvirt wrote.`, { path: step.memoryFile });
+    await secureOverlay(step.memoryFile, firstBacking, ctx.files);
   }
 }
 
 /** The records with each memory file an earlier step of the operation saved (none recorded yet) fingerprinted as it is. */
-async function fingerprinted(records: BranchRecords): Promise<BranchRecords> {
+async function fingerprinted(records: BranchRecords, files: HostFiles): Promise<BranchRecords> {
   const branches = await Promise.all(
     records.branches.map(async (branch) => {
       if (branch.memory === undefined || branch.memoryFingerprint !== undefined) return branch;
-      const fingerprint = await memoryFingerprint(branch.memory);
+      const fingerprint = await memoryFingerprint(branch.memory, files);
       return fingerprint === null ? branch : { ...branch, memoryFingerprint: fingerprint };
     }),
   );
@@ -190,30 +186,32 @@ async function runDefine(step: StepOf<'define-domain'>, ctx: StepContext): Promi
   const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
   // The format the plan recorded, never one read off the file (a guest writes a raw disk's first bytes). A journal
   // written before formats were recorded is run as its release ran it.
-  const formatOf = (target: string, file: string) => step.formats?.[target] ?? (readQcow2Header(file) !== null ? 'qcow2' : 'raw');
-  const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: formatOf(target, file) }]));
-  await withTempFile(editDomainXml(xml, disks, await fingerprinted(step.records)), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
+  const formatOf = async (target: string, file: string) => step.formats?.[target] ?? ((await readHeaderOn(ctx.files, file)) !== null ? 'qcow2' : 'raw');
+  const disks = Object.fromEntries(await Promise.all(Object.entries(step.disks).map(async ([target, file]) => [target, { file, format: await formatOf(target, file) }] as const)));
+  await withTempFile(editDomainXml(xml, disks, await fingerprinted(step.records, ctx.files)), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
 }
 
 /** Moves the file into this operation's trash folder beside it: looked at, never followed (a symlink moves as the link it is). */
 async function runTrash(step: StepOf<'trash'>, ctx: StepContext): Promise<void> {
   const to = trashPathOf(step.path, ctx.operationId);
-  if (!(await lexists(step.path)) && (await lexists(to))) return;
-  const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
-  await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
-  await checkMove(dirname(step.path), step.path, to);
-  await rename(step.path, to);
+  const { files } = ctx;
+  if (!(await lexists(files, step.path)) && (await lexists(files, to))) return;
+  const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId, files);
+  await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op }, files);
+  await checkMove(dirname(step.path), step.path, to, files);
+  await files.rename(step.path, to);
 }
 
 /** Copies the file into this operation's trash folder, the way back from a repair. */
 async function runKeepCopy(step: StepOf<'keep-copy'>, ctx: StepContext): Promise<void> {
   if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
-  const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId);
-  await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op });
+  const { files } = ctx;
+  const folder = await ensureOperationFolder(dirname(step.path), ctx.operationId, files);
+  await writeTrashManifest(folder, { operationId: ctx.operationId, domain: ctx.domain, op: ctx.op }, files);
   // An earlier partial copy goes first (unlink removes a link, never its target): cp would write through
   // whatever stands at the destination, so checkMove then checks, right before cp, that nothing does.
-  await unlink(step.copy).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
-  await checkMove(dirname(step.path), step.path, step.copy);
+  await files.unlink(step.copy).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+  await checkMove(dirname(step.path), step.path, step.copy, files);
   await copyFile(step, ctx);
 }
 
@@ -222,9 +220,10 @@ async function runKeepCopy(step: StepOf<'keep-copy'>, ctx: StepContext): Promise
  * time of last write, which the health check compares with the birth of the files built on it.
  */
 async function runRepair(step: StepOf<'repair'>, ctx: StepContext): Promise<void> {
-  const before = step.mode === 'leaks' ? await stat(step.path) : null;
+  const { files } = ctx;
+  const before = step.mode === 'leaks' ? await files.lstat(await files.realpath(step.path)) : null;
   await qemuImg(ctx, argsFor(step, 'qemu-img'));
-  if (before !== null) await utimes(step.path, before.atimeMs / 1000, before.mtimeMs / 1000);
+  if (before !== null) await files.setTimes(step.path, before.atimeMs, before.mtimeMs);
 }
 
 /** Deletes libvirt's record of the snapshot; one already gone (a run before a crash) is done. */
@@ -261,7 +260,7 @@ export async function domainState(virsh: Virsh, domain: string): Promise<string>
 async function runStop(step: StepOf<'stop-domain'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
   if ((await domainState(virsh, step.domain)) === 'shut off') return;
-  if (step.mode === 'save') return runSave(step, virsh);
+  if (step.mode === 'save') return runSave(step, virsh, ctx.files);
   await virsh.run(argsFor(step, 'virsh'));
   const deadline = Date.now() + step.timeoutSeconds * 1000;
   for (;;) {
@@ -296,15 +295,15 @@ function explainMemoryFailure(error: unknown, domain: string): unknown {
  * Saves the domain's memory to the step's file and stops it. libvirt writes the file as root through whatever
  * stands at the path: nothing may; the file is then kept private and owned as the disks' files are.
  */
-async function runSave(step: StepOf<'stop-domain'>, virsh: Virsh): Promise<void> {
+async function runSave(step: StepOf<'stop-domain'>, virsh: Virsh, files: HostFiles): Promise<void> {
   const file = step.memoryFile;
   if (file === undefined) throw new AppError('E_INTERNAL', `The step saving ${step.domain}'s memory names no file.`);
-  await checkOverlaysFree({}, file, 'the memory of the VM it stops');
+  await checkOverlaysFree({}, file, 'the memory of the VM it stops', files);
   await virsh.run(argsFor(step, 'virsh')).catch((error: unknown) => {
     throw explainMemoryFailure(error, step.domain);
   });
   const disk = await firstDiskFile(virsh, step.domain);
-  if (disk !== null && (await isMemoryFile(file))) await secureOverlay(file, disk);
+  if (disk !== null && (await isMemoryFile(file, files))) await secureOverlay(file, disk, files);
 }
 
 /** The file of the domain's first disk in its persistent definition, or null when it has none. */
@@ -320,7 +319,7 @@ async function firstDiskFile(virsh: Virsh, domain: string): Promise<string | nul
 async function runRestore(step: StepOf<'restore-domain'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
   if ((await domainState(virsh, step.domain)) !== 'shut off') return;
-  if (!(await isMemoryFile(step.memoryFile))) throw new AppError('E_CHANGED', `${step.memoryFile} is not a memory file libvirt wrote.`, { path: step.memoryFile });
+  if (!(await isMemoryFile(step.memoryFile, ctx.files))) throw new AppError('E_CHANGED', `${step.memoryFile} is not a memory file libvirt wrote.`, { path: step.memoryFile });
   const xml = await virsh.run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']);
   await withTempFile(xml, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
 }
@@ -336,7 +335,7 @@ async function runStart(step: StepOf<'start-domain'>, ctx: StepContext): Promise
 const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise<void> } = {
   'create-snapshot': runCreateSnapshot,
   // Never through or over what stands at the path; an earlier run's file is taken up (see new-files.ts).
-  'create-overlay': (step) => createOverlayFile(step.path, step.backing, step.backingFormat),
+  'create-overlay': (step, ctx) => createOverlayFile(step.path, step.backing, step.backingFormat, ctx.files),
   'define-domain': runDefine,
   'set-current-snapshot': async (step, ctx) => {
     await needVirsh(ctx).run(argsFor(step, 'virsh'));
@@ -372,11 +371,12 @@ function unknownStep(step: never): never {
 
 /** Moves a file the step put in the operation's trash back, unless something took its place meanwhile. */
 async function untrash(step: StepOf<'trash'>, ctx: StepContext): Promise<void> {
+  const { files } = ctx;
   const from = trashPathOf(step.path, ctx.operationId);
-  if ((await lexists(from)) && !(await lexists(step.path))) {
-    await checkOperationFolder(dirname(step.path), ctx.operationId);
-    await checkMove(dirname(step.path), from, step.path);
-    await rename(from, step.path);
+  if ((await lexists(files, from)) && !(await lexists(files, step.path))) {
+    await checkOperationFolder(dirname(step.path), ctx.operationId, files);
+    await checkMove(dirname(step.path), from, step.path, files);
+    await files.rename(from, step.path);
   }
 }
 
@@ -389,16 +389,16 @@ async function uncreateSnapshot(step: StepOf<'create-snapshot'>, undo: UndoData 
   if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => virsh.run(['define', '--file', file]));
   // Only what libvirt makes: a qcow2 file of one name building on another. A link, or a file that is no
   // overlay, is not libvirt's and is left alone.
-  for (const file of Object.values(step.overlays)) if (await isOverlayFile(file)) await unlink(file);
-  if (step.memoryFile && (await isMemoryFile(step.memoryFile))) await unlink(step.memoryFile);
+  for (const file of Object.values(step.overlays)) if (await isOverlayFile(file, ctx.files)) await ctx.files.unlink(file);
+  if (step.memoryFile && (await isMemoryFile(step.memoryFile, ctx.files))) await ctx.files.unlink(step.memoryFile);
 }
 
 /** Resumes a domain from the memory the operation saved, unless it runs already, and removes that file. */
 async function unsave(domain: string, memoryFile: string, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
-  if (!(await isMemoryFile(memoryFile))) return;
+  if (!(await isMemoryFile(memoryFile, ctx.files))) return;
   if ((await domainState(virsh, domain)) === 'shut off') await virsh.run(['restore', '--file', memoryFile]);
-  await unlink(memoryFile);
+  await ctx.files.unlink(memoryFile);
 }
 
 /** Undoes a step that ran (or may have run), from the data captured before it. */
@@ -406,7 +406,7 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
   switch (step.kind) {
     case 'create-overlay':
       // Only the file this step made, and only while it still builds on what the step gave it.
-      await removeOverlayFile(step.path, step.backing);
+      await removeOverlayFile(step.path, step.backing, ctx.files);
       return;
     case 'define-domain':
       if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => needVirsh(ctx).run(['define', '--file', file]));
@@ -446,9 +446,9 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       return uncreateSnapshot(step, undo, ctx);
     case 'keep-copy':
       if (step.copy !== trashPathOf(step.path, ctx.operationId)) throw new AppError('E_BAD_INPUT', `${step.copy} is not this operation's trash place for ${step.path}.`);
-      if (await lexists(step.copy)) {
-        await checkOperationFolder(dirname(step.path), ctx.operationId);
-        await rm(step.copy, { force: true });
+      if (await lexists(ctx.files, step.copy)) {
+        await checkOperationFolder(dirname(step.path), ctx.operationId, ctx.files);
+        await ctx.files.unlink(step.copy);
       }
       return;
     case 'commit':
@@ -458,7 +458,7 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       // A job still running is aborted; one that ended left the active layer holding a copy of what it read through
       // the layers below it (every read is as before), and its data is made durable. The layers it no longer builds
       // on come back from the trash with the steps after it.
-      return undoBlockPull(step, needVirsh(ctx));
+      return undoBlockPull(step, needVirsh(ctx), ctx.files);
     case 'repair':
       throw new AppError('E_NOT_SUPPORTED', 'A repair cannot be undone; recovery finishes the operation instead, and the copy in the trash is the way back.');
     default:

@@ -8,13 +8,11 @@
  * or an entry of it meanwhile, so every use of an operation folder first checks the folder it sits in.
  */
 import type { FileStat, FileView } from '../scan/file-view';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, realpath } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { isOperationId, TRASH_DIR } from '../../shared/ops/trash-names';
 import { checkTrustedFolder, ownUid } from './folder-trust';
+import { errnoOf, localHostFiles, lstatOrNull, type FileInfo, type HostFiles } from './host-files';
 
 /** Written into each operation's trash folder: which domain's files these were. */
 export const MANIFEST = '.operation.json';
@@ -23,8 +21,6 @@ export const MANIFEST = '.operation.json';
 function unsafe(path: string, why: string): AppError {
   return new AppError('E_NOT_SUPPORTED', `${path} ${why}; the trash there is not used. Move it away and check who made it.`, { path });
 }
-
-const lstatOrNull = (path: string): Promise<Stats | null> => lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error)));
 
 /**
  * Why a directory is not the engine's own private folder (symlink, not a directory, other owner, mode), or null.
@@ -39,9 +35,9 @@ export function whyNotPrivateDir(info: FileStat, uid: number = ownUid()): string
 }
 
 /** Throws unless `path` is the engine's own private directory (looked at without following a symlink). */
-export async function checkPrivateDir(path: string): Promise<Stats> {
-  const info = await lstat(path);
-  const why = whyNotPrivateDir(info);
+export async function checkPrivateDir(path: string, files: HostFiles = localHostFiles): Promise<FileInfo> {
+  const info = await files.lstat(path);
+  const why = whyNotPrivateDir(info, await files.uid());
   if (why !== null) throw unsafe(path, why);
   return info;
 }
@@ -58,42 +54,42 @@ export function trashProblem(dir: string, files: FileView): string | null {
 }
 
 /** Throws unless `dir` is a real path: no component of it is a symlink. */
-export async function checkRealDir(dir: string): Promise<void> {
-  const real = await realpath(dir);
+export async function checkRealDir(dir: string, files: HostFiles = localHostFiles): Promise<void> {
+  const real = await files.realpath(dir);
   if (real !== dir) throw unsafe(dir, `is reached through a symbolic link (it is really ${real})`);
 }
 
 /** The trash folder beside the files of `dir` (a real path), when there is one; throws when it is not safe. */
-export async function existingTrash(dir: string): Promise<string | null> {
+export async function existingTrash(dir: string, files: HostFiles = localHostFiles): Promise<string | null> {
   const trash = join(dir, TRASH_DIR);
-  if ((await lstatOrNull(trash)) === null) return null;
-  await checkPrivateDir(trash);
+  if ((await lstatOrNull(files, trash)) === null) return null;
+  await checkPrivateDir(trash, files);
   return trash;
 }
 
 /** Makes (or checks) `dir/.snaptree-trash/<operationId>/` as the engine's own private folders; returns it. */
-export async function ensureOperationFolder(dir: string, operationId: string): Promise<string> {
+export async function ensureOperationFolder(dir: string, operationId: string, files: HostFiles = localHostFiles): Promise<string> {
   if (!isOperationId(operationId)) throw new AppError('E_INTERNAL', `"${operationId}" is not an operation id the engine issued.`);
-  await checkRealDir(dir);
-  await checkTrustedFolder(dir);
+  await checkRealDir(dir, files);
+  await checkTrustedFolder(dir, 'target', files);
   const trash = join(dir, TRASH_DIR);
   const folder = join(trash, operationId);
   for (const path of [trash, folder]) {
     // Never recursive: mkdir on a planted symlink fails with EEXIST instead of creating inside its target.
-    await mkdir(path, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
-    await checkPrivateDir(path);
+    await files.mkdirPrivate(path).catch((error: unknown) => (errnoOf(error) === 'EEXIST' ? undefined : Promise.reject(error)));
+    await checkPrivateDir(path, files);
   }
   return folder;
 }
 
 /** Checks `dir/.snaptree-trash/<operationId>/` exists and is safe (for restoring or emptying); returns it. */
-export async function checkOperationFolder(dir: string, operationId: string): Promise<string> {
+export async function checkOperationFolder(dir: string, operationId: string, files: HostFiles = localHostFiles): Promise<string> {
   if (!isOperationId(operationId)) throw unsafe(join(dir, TRASH_DIR, operationId), 'is not named by an operation id the engine issued');
-  await checkRealDir(dir);
-  await checkTrustedFolder(dir);
+  await checkRealDir(dir, files);
+  await checkTrustedFolder(dir, 'target', files);
   const trash = join(dir, TRASH_DIR);
-  await checkPrivateDir(trash);
-  await checkPrivateDir(join(trash, operationId));
+  await checkPrivateDir(trash, files);
+  await checkPrivateDir(join(trash, operationId), files);
   return join(trash, operationId);
 }
 
@@ -116,32 +112,19 @@ export function splitTrashed(trashed: string): { dir: string; operationId: strin
  * path), that `from` is there (looked at, not followed), that nothing stands at `to` (a rename would replace
  * it), and that all are on one file system: a rename then moves exactly the named entry, link or file.
  */
-export async function checkMove(dir: string, from: string, to: string): Promise<void> {
+export async function checkMove(dir: string, from: string, to: string, files: HostFiles = localHostFiles): Promise<void> {
   const inside = (path: string) => path === dir || path.startsWith(`${dir}/`);
   if (!inside(from) || !inside(to)) throw new AppError('E_BAD_INPUT', `Moving ${from} to ${to} would leave ${dir}.`, { from, to });
-  const [fromDir, toDir] = await Promise.all([realpath(dirname(from)), realpath(dirname(to))]);
+  const [fromDir, toDir] = await Promise.all([files.realpath(dirname(from)), files.realpath(dirname(to))]);
   if (fromDir !== dirname(from) || toDir !== dirname(to)) throw unsafe(fromDir !== dirname(from) ? dirname(from) : dirname(to), 'is reached through a symbolic link');
-  const [source, target, a, b] = await Promise.all([lstatOrNull(from), lstatOrNull(to), lstat(dirname(from)), lstat(dirname(to))]);
+  const [source, target, a, b] = await Promise.all([lstatOrNull(files, from), lstatOrNull(files, to), files.lstat(dirname(from)), files.lstat(dirname(to))]);
   if (source === null) throw new AppError('E_CHANGED', `${from} is gone.`, { path: from });
   if (target !== null) throw new AppError('E_NAME_TAKEN', `${to} exists; it is not replaced.`, { path: to });
   if (source.dev !== a.dev || a.dev !== b.dev) throw unsafe(to, `is on another file system than ${from}`);
 }
 
-/** Opens a file of a trash folder for reading or writing, never through a symlink, and only if it is the engine's own regular file. */
-export async function openOwnFile(path: string, write: boolean): Promise<import('node:fs/promises').FileHandle> {
-  const flags = constants.O_NOFOLLOW | constants.O_NONBLOCK | (write ? constants.O_WRONLY | constants.O_CREAT : constants.O_RDONLY);
-  let handle;
-  try {
-    handle = await open(path, flags, 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path, 'is a symbolic link');
-    throw error;
-  }
-  const info = await handle.stat();
-  const why = !info.isFile() ? 'is not a regular file' : info.uid !== ownUid() ? `belongs to uid ${info.uid}, not to the engine's user` : null;
-  if (why !== null) {
-    await handle.close();
-    throw unsafe(path, why);
-  }
-  return handle;
+/** A trash folder's own file (a manifest) refused by `files` (a link, another user's, not a file) as the trash's error. */
+export function ownFileError(path: string, error: unknown): unknown {
+  const why = { ELOOP: 'is a symbolic link', ENOTREG: 'is not a regular file', EOWNER: "belongs to another user, not to the engine's user" }[errnoOf(error) ?? ''];
+  return why === undefined ? error : unsafe(path, why);
 }

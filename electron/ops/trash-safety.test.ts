@@ -1,3 +1,4 @@
+import { localHostFiles } from './host-files';
 import { randomUUID } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const ctx = (operationId = randomUUID()): StepContext => ({ virsh: null, operationId, domain: 'base.qcow2', op: 'delete-branch' });
+const ctx = (operationId = randomUUID()): StepContext => ({ virsh: null, files: localHostFiles, operationId, domain: 'base.qcow2', op: 'delete-branch' });
 const trashStep = (path: string) => ({ kind: 'trash' as const, path, sentence: '', command: [] });
 
 /** Lists, restores and empties the trash; each must be refused. The first image must still be in place. */

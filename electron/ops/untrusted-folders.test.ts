@@ -1,3 +1,4 @@
+import { localHostFiles } from './host-files';
 import { randomUUID } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,7 @@ describe('files are changed only in folders no other user can change', () => {
     const again = await fingerprint(images);
     await expect(apply(deleteB)).rejects.toMatchObject(refused);
     // And the trash step itself, should a plan reach it anyway.
-    await expect(runStep({ kind: 'trash', path: join(images, 'b.qcow2'), sentence: '' }, { virsh: null, operationId: randomUUID(), domain: 'base.qcow2', op: 'delete-branch' })).rejects.toMatchObject(refused);
+    await expect(runStep({ kind: 'trash', path: join(images, 'b.qcow2'), sentence: '' }, { virsh: null, files: localHostFiles, operationId: randomUUID(), domain: 'base.qcow2', op: 'delete-branch' })).rejects.toMatchObject(refused);
     expect(await fingerprint(images)).toEqual(again);
     // Only the first delete-branch was journaled: the refused plans wrote none.
     expect(await readJournals()).toHaveLength(1);
@@ -90,7 +91,7 @@ describe('files are changed only in folders no other user can change', () => {
     await createJournal({ id: plan.id, createdAt: new Date().toISOString(), uri: null, plan, status: 'running', steps: plan.steps.map((s) => ({ state: s.kind === 'trash' ? 'started' : 'pending' })) });
     const trash = plan.steps.find((s) => s.kind === 'trash');
     if (trash === undefined) throw new Error('no trash step');
-    await runStep(trash, { virsh: null, operationId: plan.id, domain: 'base.qcow2', op: 'delete-branch' });
+    await runStep(trash, { virsh: null, files: localHostFiles, operationId: plan.id, domain: 'base.qcow2', op: 'delete-branch' });
     await chmod(images, 0o777);
     const before = await fingerprint(images);
     const [report] = await recoverAll(() => null);

@@ -1,3 +1,4 @@
+import { localHostFiles } from '../ops/host-files';
 import { createHash, randomUUID } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,7 @@ describe('a folder source never acts on files outside the folder', () => {
   test('trashing a symlink moves the link into the trash beside it, never its target', async () => {
     const operationId = randomUUID();
     const before = await sums(libvirt, ['base.qcow2', 'vm.qcow2']);
-    await runStep({ kind: 'trash', path: join(folder, 'vm.qcow2'), sentence: '' }, { virsh: null, operationId, domain: 'x', op: 'delete-branch' });
+    await runStep({ kind: 'trash', path: join(folder, 'vm.qcow2'), sentence: '' }, { virsh: null, files: localHostFiles, operationId, domain: 'x', op: 'delete-branch' });
     const trashed = join(folder, TRASH_DIR, operationId, 'vm.qcow2');
     expect((await lstat(trashed)).isSymbolicLink()).toBe(true);
     expect(await readlink(trashed)).toBe(join(libvirt, 'vm.qcow2'));

@@ -1,17 +1,9 @@
 /** The plan preview for people: what will run, exactly, and what it changes. */
 import { formatBytes } from '../snapshot-graph';
 import type { Plan } from './plan';
-import { stepLine } from './step-command';
+import { commandLine, stepLine } from './step-command';
 
-/** Quotes an argument for display the way a shell would need it; the engine never runs a shell. */
-function shown(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
-}
-
-/** A command as one line that could be pasted into a shell. */
-export function commandLine(args: string[]): string {
-  return args.map(shown).join(' ');
-}
+export { commandLine };
 
 /** The plan as text: numbered steps with the command each runs, then its impact, the point of no return and notes. */
 export function formatPlan(plan: Plan): string {

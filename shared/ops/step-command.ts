@@ -5,6 +5,7 @@
  */
 import type { Source } from '../model';
 import { checkArgs, commitArgs, createArgs, rebaseArgs } from '../qemu-img-args';
+import { sshTargetOf } from '../source-rules';
 import type { Step } from './plan';
 
 /** The tools a step runs. Steps done in process (moving to the trash) run none. */
@@ -101,8 +102,31 @@ function connectionArgs(tool: Tool, source: Source): string[] {
   return tool === 'virsh' && source.kind === 'libvirt' ? ['-c', source.uri] : [];
 }
 
-/** A step's command as a person could type it, for the preview and the log; null for a step done in process. */
+/** Quotes an argument for display the way a shell would need it; the engine never runs a shell. */
+function shown(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/** A command as one line that could be pasted into a shell. */
+export function commandLine(args: string[]): string {
+  return args.map(shown).join(' ');
+}
+
+/**
+ * A step's command as a person could type it, for the preview and the log; null for a step done in process. On a
+ * host reached over SSH, a tool that works on its files (qemu-img, cp) runs there: the line is the ssh command
+ * that runs it, its remote command line one argument (as ssh hands it to the login shell there).
+ */
 export function stepLine(step: Step, source: Source): string[] | null {
   const command = stepCommand(step);
-  return command === null ? null : [command.tool, ...connectionArgs(command.tool, source), ...command.args];
+  if (command === null) return null;
+  const line = [command.tool, ...connectionArgs(command.tool, source), ...command.args];
+  const target = command.tool !== 'virsh' && source.kind === 'libvirt' ? sshTargetOf(source.uri) : null;
+  if (target === null) return line;
+  const options = [
+    ...(target.port !== undefined ? ['-p', String(target.port)] : []),
+    ...(target.user !== undefined ? ['-l', target.user] : []),
+    ...(target.keyfile !== undefined ? ['-i', target.keyfile] : []),
+  ];
+  return ['ssh', ...options, target.host, commandLine(line)];
 }
