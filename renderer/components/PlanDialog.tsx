@@ -4,6 +4,7 @@ import type { Plan } from '../../shared/ops/plan';
 import { stepLine } from '../../shared/ops/step-command';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { TRASH_DIR } from '../../shared/ops/trash-names';
+import { sshTargetOf } from '../../shared/source-rules';
 import { useFocusReturn } from '../graph/keep-focus';
 import { useAppActions, useAppStore } from '../store/context';
 import type { Preview } from '../store/ops-slice';
@@ -30,6 +31,7 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
 
 function PlanBody({ plan }: { plan: Plan }): ReactElement {
   const power = powerLine(plan);
+  const host = plan.source.kind === 'libvirt' ? (sshTargetOf(plan.source.uri)?.host ?? null) : null;
   const commands = plan.steps.flatMap((s) => {
     const line = stepLine(s, plan.source);
     return line === null ? [] : [commandLine(line)];
@@ -50,6 +52,7 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
         Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
         {power !== null ? ` · ${power}` : ''}
         {plan.pointOfNoReturn !== null ? ` · from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished` : ''}
+        {host !== null ? ` · runs on ${host} over SSH` : ''}
       </p>
       {plan.warnings.map((w) => (
         <p key={w} className="plan-warning">
