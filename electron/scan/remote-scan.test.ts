@@ -13,7 +13,7 @@ import type { ScanResult } from '../../shared/model';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import { withEngineLab } from '../test-support/engine-lab';
 import { traceOpens } from '../test-support/trace-opens';
-import { onTestHost, requireTestHost, TEST_HOST_URI } from '../test-support/test-host';
+import { onTestHost, requireTestHost, STRANGER_HOST, TEST_HOST_URI } from '../test-support/test-host';
 import { openVirsh, type Virsh } from '../tools/virsh';
 import type { Engine } from '../engine';
 import { nativeReader, openNative, virshReader } from './libvirt-reader';
@@ -140,6 +140,14 @@ describe('a qemu+ssh connection', () => {
     const looks = opened.split('\n').filter((line) => line.includes(dir) && !/execve\(/.test(line));
     expect(looks).toEqual([]);
     expect(opened).toMatch(/execve\("[^"]*\/ssh"/);
+  });
+
+  test("a login the host refuses, met by libvirt's own ssh, is told as the SSH runner tells it", async () => {
+    const stranger = { kind: 'libvirt' as const, uri: `qemu+ssh://${STRANGER_HOST}/system` };
+    await expect(engine.scan(stranger)).rejects.toMatchObject({
+      code: 'E_CONNECT',
+      message: expect.stringMatching(new RegExp(`^Cannot read libvirt at qemu\\+ssh://${STRANGER_HOST}/system: ${STRANGER_HOST} refused the SSH login \\(.*Permission denied`)),
+    });
   });
 
   test('a connection whose files the engine cannot reach (qemu+tls) is refused operations and the trash, before any connection', async () => {

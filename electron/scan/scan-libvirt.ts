@@ -8,6 +8,8 @@ import { dirname } from 'node:path';
 import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
+import { sshTargetOf } from '../../shared/source-rules';
+import { knownSshFailure } from '../tools/ssh-runner';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
@@ -246,6 +248,10 @@ async function listDomains(libvirt: LibvirtReader, options: LibvirtScanOptions):
     return await libvirt.listDomains();
   } catch (error) {
     const said = error instanceof AppError ? String(error.details?.stderr ?? error.message) : String(error);
+    // libvirt reaches a qemu+ssh:// host with ssh itself: what ssh said is told as the SSH runner tells it.
+    const target = sshTargetOf(libvirt.uri);
+    const ssh = target === null ? null : knownSshFailure(target, said);
+    if (ssh !== null) throw new AppError('E_CONNECT', `Cannot read libvirt at ${libvirt.uri}: ${ssh.message}`, { uri: libvirt.uri, stderr: said.trim() });
     throw new AppError('E_CONNECT', `Cannot read libvirt at ${libvirt.uri}: ${said}`, { uri: libvirt.uri });
   }
 }

@@ -98,6 +98,15 @@ export function sshArgs(target: SshTarget, control: string): string[] {
 /** What ssh said when it could not run the command at all, as the error a user can act on. */
 export function sshFailure(target: SshTarget, stderr: string): AppError {
   const said = stderr.trim().split('\n').filter(Boolean).pop() ?? 'ssh failed';
+  return knownSshFailure(target, stderr) ?? new AppError('E_CONNECT', `SSH to ${target.host} failed: ${said}`, { host: target.host, stderr: stderr.trim() });
+}
+
+/**
+ * What ssh's words in `stderr` (ssh's own, or relayed by libvirt, which runs ssh itself) say went wrong, as the
+ * error a user can act on; null when they name none of the failures known here.
+ */
+export function knownSshFailure(target: SshTarget, stderr: string): AppError | null {
+  const said = stderr.trim().split('\n').filter(Boolean).pop() ?? 'ssh failed';
   const where = target.host;
   let message: string;
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
@@ -109,7 +118,7 @@ export function sshFailure(target: SshTarget, stderr: string): AppError {
   } else if (/Connection refused|timed out|No route to host|Network is unreachable|Connection closed|Broken pipe|Connection reset/i.test(stderr)) {
     message = `${where} cannot be reached over SSH (${said}).`;
   } else {
-    message = `SSH to ${where} failed: ${said}`;
+    return null;
   }
   return new AppError('E_CONNECT', message, { host: where, stderr: stderr.trim() });
 }
