@@ -17,7 +17,7 @@ import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
 import type { Engine } from '../engine';
 import { withEngineLab } from '../test-support/engine-lab';
 import { onTestHost, requireTestHost, TEST_HOST, TEST_HOST_URI } from '../test-support/test-host';
-import { shellQuote } from '../tools/ssh-runner';
+import { controlName, shellQuote } from '../tools/ssh-runner';
 import { unfinishedJournals } from './journal';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
@@ -209,19 +209,26 @@ function controlBase(): string {
 
 /** The pid of the SSH master connection that a CLI run with this control base opened, or null. */
 function masterPid(base: string): number | null {
-  const check = spawnSync('ssh', ['-o', `ControlPath=${join(base, `virt-snaptree-ssh-${process.getuid?.() ?? 0}`, '%C')}`, '-O', 'check', TEST_HOST], { encoding: 'utf8' });
+  const check = spawnSync('ssh', ['-o', `ControlPath=${join(base, `virt-snaptree-ssh-${process.getuid?.() ?? 0}`, controlName({ host: TEST_HOST }))}`, '-O', 'check', TEST_HOST], { encoding: 'utf8' });
   const pid = /pid=(\d+)/.exec(check.stderr)?.[1];
   return pid === undefined ? null : Number(pid);
 }
 
+/** The CLI's arguments for an operation on the test host, applied without asking. */
 function cliArgs(intent: Intent): string[] {
-  const args: Record<string, () => string[]> = {
-    'revert-branch': () => (intent.op === 'revert-branch' ? ['revert', intent.domain, intent.snapshot, '--branch', intent.branch] : []),
-    'delete-snapshot': () => (intent.op === 'delete-snapshot' ? ['delete', intent.domain, intent.snapshot] : []),
-    commit: () => (intent.op === 'commit' ? ['commit', intent.domain, intent.branch] : []),
-    'rename-branch': () => (intent.op === 'rename-branch' ? ['rename-branch', intent.domain, intent.branch, intent.to] : []),
-  };
-  return [...(args[intent.op]?.() ?? []), '--connect', TEST_HOST_URI, '--yes'];
+  const connect = ['--connect', TEST_HOST_URI, '--yes'];
+  switch (intent.op) {
+    case 'revert-branch':
+      return ['revert', intent.domain, intent.snapshot, '--branch', intent.branch, ...connect];
+    case 'delete-snapshot':
+      return ['delete', intent.domain, intent.snapshot, ...connect];
+    case 'commit':
+      return ['commit', intent.domain, intent.branch, ...connect];
+    case 'rename-branch':
+      return ['rename-branch', intent.domain, intent.branch, intent.to, ...connect];
+    default:
+      throw new Error(`no CLI command for ${intent.op} in these tests`);
+  }
 }
 
 interface Exit {
@@ -239,10 +246,10 @@ function startCli(args: string[], env: Record<string, string>): { pid: number; e
   return { pid: child.pid ?? -1, exited };
 }
 
-/** Waits (on the host) until qemu-img commits a file of `vm`'s folder; returns the pid of that qemu-img there. */
+/** Waits (on the host, up to 45 s) until qemu-img commits `file`; returns the pid of that qemu-img there. */
 function waitForCommitOnHost(file: string): number {
   const pattern = `^qemu-img commit .*${file.replace(/[.]/g, '\\.')}`;
-  const script = `for i in $(seq 1200); do p=$(pgrep -f ${q([pattern])} | head -n1); [ -n "$p" ] && { echo "$p"; exit 0; }; sleep 0.05; done; echo none`;
+  const script = `for i in $(seq 900); do p=$(pgrep -f ${q([pattern])} | head -n1); [ -n "$p" ] && { echo "$p"; exit 0; }; sleep 0.05; done; echo none`;
   const out = onTestHost(script).trim();
   if (!/^\d+$/.test(out)) throw new Error(`qemu-img commit of ${file} never ran on the host`);
   return Number(out);
@@ -279,7 +286,7 @@ afterAll(() => {
     // The host went away: nothing more to remove there.
   }
   for (const base of controlBases) {
-    spawnSync('ssh', ['-o', `ControlPath=${join(base, `virt-snaptree-ssh-${process.getuid?.() ?? 0}`, '%C')}`, '-O', 'exit', TEST_HOST], { stdio: 'ignore' });
+    spawnSync('ssh', ['-o', `ControlPath=${join(base, `virt-snaptree-ssh-${process.getuid?.() ?? 0}`, controlName({ host: TEST_HOST }))}`, '-O', 'exit', TEST_HOST], { stdio: 'ignore' });
     rmSync(base, { recursive: true, force: true });
   }
   rmSync(dir, { recursive: true, force: true });
@@ -409,7 +416,7 @@ const CUTS: Array<{ name: string; cut: (base: string, qemuImg: number) => void }
       process.kill(pid, 'SIGKILL');
     },
   },
-  { name: "the SSH session on the host is killed (its sshd process)", cut: (_base, qemuImg) => killSessionOnHost(qemuImg) },
+  { name: 'the SSH session on the host is killed (its sshd process)', cut: (_base, qemuImg) => killSessionOnHost(qemuImg) },
 ];
 
 describe.each(CUTS)('a commit on the remote host when $name', ({ cut }) => {
@@ -417,7 +424,7 @@ describe.each(CUTS)('a commit on the remote host when $name', ({ cut }) => {
     const { vm, base, tip } = bigCommitDomain();
     plantDecoys([base, tip]);
     const control = controlBase();
-    const cli = startCli(['commit', vm, 'main', '--connect', TEST_HOST_URI, '--yes'], { XDG_RUNTIME_DIR: control });
+    const cli = startCli(cliArgs({ op: 'commit', domain: vm, branch: 'main' }), { XDG_RUNTIME_DIR: control });
     const qemuImg = waitForCommitOnHost(tip);
     cut(control, qemuImg);
     const exit = await cli.exited;
