@@ -18,7 +18,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { AppError } from '../../shared/errors';
 import type { FileStat } from '../scan/file-view';
 import { memoryFingerprintOf } from '../scan/file-view';
-import { localRunner, runChecked, type HostRunner } from '../tools/host-runner';
+import { localRunner, type HostRunner } from '../tools/host-runner';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
@@ -210,15 +210,51 @@ async function openOwn(path: string, write: boolean): Promise<FileHandle> {
 /** How long one small remote file command may take. */
 const REMOTE_TIMEOUT_MS = 60_000;
 
+/** The exit status of a remote script that failed on purpose, its errno on the last line of stderr after ERRNO_MARK. */
+const FAILED = 3;
+const ERRNO_MARK = '@virt-snaptree-errno@';
+/** Printed after a script's whole answer: an answer without it was cut short (and its own trailing newlines are kept). */
+const DONE = '/';
+
 /**
- * Every remote script starts with these: `fail CODE [detail]` prints "!CODE detail" and ends the script (the
- * caller turns it into an errno error); `gone P` fails with ENOENT when nothing stands at P, a dangling link
- * counted as something.
+ * Every remote script starts with these: `fail CODE [detail]` ends the script with status FAILED and the errno on
+ * stderr (the caller turns it into an errno error); `gone P` fails with ENOENT when nothing stands at P (a dangling
+ * link counts as something), ENOTDIR when its folder is no folder, EACCES when its folder cannot be entered.
  */
-const PRELUDE = ['fail() { printf "!%s %s" "$1" "$2"; exit 0; }', 'gone() { [ -e "$1" ] || [ -L "$1" ] || fail ENOENT; }'].join('\n');
+const PRELUDE = [
+  `fail() { printf "\\n${ERRNO_MARK} %s %s\\n" "$1" "$2" >&2; exit ${FAILED}; }`,
+  'gone() { [ -e "$1" ] || [ -L "$1" ] || { p=$(dirname -- "$1"); [ -d "$p" ] || fail ENOTDIR; [ -x "$p" ] || fail EACCES; fail ENOENT; }; }',
+].join('\n');
 
 /** The stat fields the scripts print: raw mode (hex), size, blocks, uid, gid, links, device, inode, times. */
 const STAT_FORMAT = '%f/%s/%b/%u/%g/%h/%d/%i/%.9X/%.9Y/%.9Z';
+
+/** strerror's words (C locale, as the tools run) and their errno, for what a remote tool said when it failed. */
+const STRERRORS: ReadonlyArray<[string, string]> = [
+  ['No such file or directory', 'ENOENT'],
+  ['Operation not permitted', 'EPERM'],
+  ['Permission denied', 'EACCES'],
+  ['Directory not empty', 'ENOTEMPTY'],
+  ['Not a directory', 'ENOTDIR'],
+  ['Is a directory', 'EISDIR'],
+  ['File exists', 'EEXIST'],
+  ['No space left on device', 'ENOSPC'],
+  ['Disk quota exceeded', 'EDQUOT'],
+  ['Read-only file system', 'EROFS'],
+  ['Too many levels of symbolic links', 'ELOOP'],
+  ['Invalid cross-device link', 'EXDEV'],
+  ['Input/output error', 'EIO'],
+];
+
+/** The errno a tool's message names (the last one it names), or null. */
+export function errnoOfText(text: string): string | null {
+  let found: { at: number; code: string } | null = null;
+  for (const [words, code] of STRERRORS) {
+    const at = text.lastIndexOf(words);
+    if (at !== -1 && (found === null || at > found.at)) found = { at, code };
+  }
+  return found?.code ?? null;
+}
 
 /** One entry's stat line of STAT_FORMAT as a FileInfo. */
 export function parseStatLine(line: string): FileInfo & { mtimeNs: bigint; inode: bigint } {
@@ -256,16 +292,24 @@ export function parseStatLine(line: string): FileInfo & { mtimeNs: bigint; inode
  */
 export function remoteHostFiles(runner: HostRunner): HostFiles {
   let uid: Promise<number> | null = null;
-  /** Runs `script` with `args`; a "!CODE detail" answer becomes an errno error on `args[0]`. */
+  /**
+   * Runs `script` with `args`; its answer is what it printed. A `fail CODE` becomes an errno error on `args[0]`, any
+   * other failure (a command that stopped the script, an answer cut short) EIO with what the host said.
+   */
   const sh = async (script: string, args: readonly string[]): Promise<string> => {
-    const out = await runChecked(runner, 'sh', ['-c', `${PRELUDE}\n${script}`, 'sh', ...args], { timeoutMs: REMOTE_TIMEOUT_MS });
-    if (out.startsWith('!')) {
-      const [code = 'EIO', ...rest] = out.slice(1).split(' ');
-      throw errnoError(code, args[0] ?? '', rest.join(' ').trim());
+    const { exitCode, stdout, stderr } = await runner.run('sh', ['-c', `${PRELUDE}\n${script}\nprintf ${DONE}`, 'sh', ...args], { timeoutMs: REMOTE_TIMEOUT_MS });
+    const said = stderr.trim().split('\n');
+    const last = said.at(-1) ?? '';
+    if (exitCode === FAILED && last.startsWith(`${ERRNO_MARK} `)) {
+      const [code = 'EIO', ...rest] = last.slice(ERRNO_MARK.length + 1).split(' ');
+      const told = said.slice(0, -1).join(' ').trim();
+      // A tool that failed says why in strerror's words: its errno, where the script could only say EIO.
+      throw errnoError(code === 'EIO' ? (errnoOfText(told) ?? code) : code, args[0] ?? '', [told, rest.join(' ')].join(' ').trim());
     }
-    return out;
+    if (exitCode !== 0 || !stdout.endsWith(DONE)) throw errnoError('EIO', args[0] ?? '', stderr.trim() || `exit ${String(exitCode)}`);
+    return stdout.slice(0, -DONE.length);
   };
-  const statOf = async (path: string) => parseStatLine(await sh(`gone "$1"; stat -c '${STAT_FORMAT}' -- "$1" 2>&1 || fail EIO`, [path]));
+  const statOf = async (path: string) => parseStatLine(await sh(`gone "$1"; stat -c '${STAT_FORMAT}' -- "$1" || fail EIO`, [path]));
   const files: HostFiles = {
     host: runner.host,
     runner,
@@ -274,27 +318,31 @@ export function remoteHostFiles(runner: HostRunner): HostFiles {
       return uid;
     },
     lstat: statOf,
-    readlink: (path) => sh('gone "$1"; [ -L "$1" ] || fail EINVAL; readlink -n -- "$1"', [path]),
-    realpath: (path) => sh('r=$(realpath -e -- "$1" 2>/dev/null) || { gone "$1"; fail ELOOP; }; printf "%s" "$r"', [path]),
+    readlink: (path) => sh('gone "$1"; [ -L "$1" ] || fail EINVAL; readlink -n -- "$1" || fail EIO', [path]),
+    async realpath(path) {
+      // A dangling link fails as ENOENT, as realpath(3) does; a loop, ELOOP.
+      const out = await sh('gone "$1"; realpath -e -z -- "$1" 2>/dev/null || { readlink -f -- "$1" >/dev/null && fail ENOENT; fail ELOOP; }', [path]);
+      return out.endsWith('\0') ? out.slice(0, -1) : out;
+    },
     async readdir(path) {
-      const out = await sh('gone "$1"; [ -d "$1" ] && [ ! -L "$1" ] || fail ENOTDIR; find "$1" -mindepth 1 -maxdepth 1 -printf "%f\\0"', [path]);
+      const out = await sh('gone "$1"; [ -d "$1" ] && [ ! -L "$1" ] || fail ENOTDIR; find "$1" -mindepth 1 -maxdepth 1 -printf "%f\\0" || fail EIO', [path]);
       return out.split('\0').filter((n) => n !== '');
     },
     rename: async (from, to) => {
-      await sh('gone "$1"; mv -T -- "$1" "$2" 2>&1 || fail EIO', [from, to]);
+      await sh('gone "$1"; mv -T -- "$1" "$2" || fail EIO', [from, to]);
     },
     unlink: async (path) => {
-      await sh('gone "$1"; [ -d "$1" ] && [ ! -L "$1" ] && fail EISDIR; rm -f -- "$1" 2>&1 || fail EIO', [path]);
+      await sh('gone "$1"; [ -d "$1" ] && [ ! -L "$1" ] && fail EISDIR; rm -f -- "$1" || fail EIO; [ -e "$1" ] || [ -L "$1" ] && fail EIO', [path]);
     },
     rmdir: async (path) => {
-      await sh('gone "$1"; rmdir -- "$1" 2>&1 || fail ENOTEMPTY', [path]);
+      await sh('gone "$1"; rmdir -- "$1" || fail ENOTEMPTY', [path]);
     },
     mkdirPrivate: async (path) => {
-      await sh('[ -e "$1" ] || [ -L "$1" ] && fail EEXIST; mkdir -m 0700 -- "$1" 2>&1 || fail EIO', [path]);
+      await sh('[ -e "$1" ] || [ -L "$1" ] && fail EEXIST; mkdir -m 0700 -- "$1" || fail EIO', [path]);
     },
     createEmpty: async (path) => {
       // noclobber opens with O_EXCL, which fails on anything at the path, a dangling link included.
-      await sh('[ -e "$1" ] || [ -L "$1" ] && fail EEXIST; umask 077; set -C; { : > "$1"; } 2>/dev/null || fail EEXIST; chmod 0600 -- "$1"', [path]);
+      await sh('[ -e "$1" ] || [ -L "$1" ] && fail EEXIST; umask 077; set -C; { : > "$1"; } 2>/dev/null || fail EEXIST; chmod 0600 -- "$1" || fail EIO', [path]);
     },
     async readStart(path, length, noFollow) {
       const out = await sh(
@@ -302,7 +350,8 @@ export function remoteHostFiles(runner: HostRunner): HostFiles {
           'gone "$1"',
           '[ "$3" = 1 ] && [ -L "$1" ] && fail ELOOP',
           '[ -f "$1" ] || fail ENOTREG',
-          `stat -L -c '${STAT_FORMAT}' -- "$1" 2>&1 || fail EIO`,
+          '[ -r "$1" ] || fail EACCES',
+          `stat -L -c '${STAT_FORMAT}' -- "$1" || fail EIO`,
           'head -c "$2" -- "$1" | base64 -w0',
         ].join('\n'),
         [path, String(length), noFollow ? '1' : '0'],
@@ -317,8 +366,8 @@ export function remoteHostFiles(runner: HostRunner): HostFiles {
             'gone "$1"',
             '[ -L "$1" ] && fail ELOOP',
             '[ -f "$1" ] && [ "$(stat -c %h -- "$1")" = 1 ] || fail ENOTREG',
-            'chmod 0600 -- "$1" 2>&1 || fail EIO',
-            '[ -z "$2" ] || chown -h -- "$2:$3" "$1" 2>&1 || fail EIO',
+            'chmod 0600 -- "$1" || fail EIO',
+            '[ -z "$2" ] || chown -h -- "$2:$3" "$1" || fail EIO',
           ].join('\n'),
           [path, owner === null ? '' : String(owner.uid), owner === null ? '' : String(owner.gid)],
         );
@@ -328,7 +377,7 @@ export function remoteHostFiles(runner: HostRunner): HostFiles {
         throw error;
       }
     },
-    readOwnFile: (path) => sh('gone "$1"; [ -L "$1" ] && fail ELOOP; [ -f "$1" ] || fail ENOTREG; [ "$(stat -c %u -- "$1")" = "$(id -u)" ] || fail EOWNER; cat -- "$1"', [path]),
+    readOwnFile: (path) => sh('gone "$1"; [ -L "$1" ] && fail ELOOP; [ -f "$1" ] || fail ENOTREG; [ "$(stat -c %u -- "$1")" = "$(id -u)" ] || fail EOWNER; cat -- "$1" || fail EIO', [path]),
     writeOwnFile: async (path, text) => {
       await sh(
         [
@@ -347,7 +396,7 @@ export function remoteHostFiles(runner: HostRunner): HostFiles {
       await sh('gone "$1"; touch -c -a -d "$2" -- "$1" && touch -c -m -d "$3" -- "$1" || fail EIO', [path, at(atimeMs), at(mtimeMs)]);
     },
     datasync: async (path) => {
-      await sh('gone "$1"; sync -d -- "$1" 2>&1 || fail EIO', [path]);
+      await sh('gone "$1"; sync -d -- "$1" || fail EIO', [path]);
     },
     async memoryFingerprint(path) {
       const info = await statOf(path).catch(() => null);

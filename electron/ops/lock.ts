@@ -202,9 +202,16 @@ const HELD_ELSEWHERE = 75;
  * with the channel (a release, a crash of this process, a lost connection), so a lock is never left behind.
  */
 const HOST_LOCK_SCRIPT = [
-  'd="${HOME:-/root}/.local/state/virt-snaptree/locks"',
+  'h=${HOME:-/root}; d="$h/.local/state/virt-snaptree/locks"; u=$(id -u)',
   'mkdir -p -m 0700 -- "$d" || exit 70',
-  '[ ! -L "$d" ] && [ "$(stat -c %u -- "$d")" = "$(id -u)" ] || { echo "$d is not a private folder of $(id -un)" >&2; exit 71; }',
+  // Nobody else may swap a folder on the way (the lock file is opened by path, following links): each is the
+  // login's or root's and writable by no one else, and the lock folder is the login's alone.
+  'for p in "$h" "$h/.local" "$h/.local/state" "$h/.local/state/virt-snaptree"; do',
+  '  [ ! -L "$p" ] || { echo "$p is a symbolic link" >&2; exit 71; }',
+  '  o=$(stat -c %u -- "$p"); m=$(stat -c %a -- "$p")',
+  '  { [ "$o" = "$u" ] || [ "$o" = 0 ]; } && [ $(( 0$m & 022 )) -eq 0 ] || { echo "$p can be changed by another user (owner $o, mode $m)" >&2; exit 71; }',
+  'done',
+  '[ ! -L "$d" ] && [ "$(stat -c %u -- "$d")" = "$u" ] && [ "$(stat -c %a -- "$d")" = 700 ] || { echo "$d is not a private folder of $(id -un)" >&2; exit 71; }',
   '[ -L "$d/$1" ] && { echo "$d/$1 is a symbolic link" >&2; exit 71; }',
   `exec flock -n -E ${HELD_ELSEWHERE} -- "$d/$1" sh -c 'echo held; exec sleep infinity'`,
 ].join('\n');

@@ -12,7 +12,7 @@ import type { Step } from '../../shared/ops/plan';
 import { commandLine, stepLine } from '../../shared/ops/step-command';
 import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { onTestHost, requireTestHost, STRANGER_HOST, TEST_HOST, TEST_HOST_URI } from '../test-support/test-host';
-import { sshRunner, shellQuote } from '../tools/ssh-runner';
+import { controlName, sshRunner, shellQuote } from '../tools/ssh-runner';
 import type { HostRunner } from '../tools/host-runner';
 import { localHostFiles, remoteHostFiles, type HostFiles } from './host-files';
 import { lockOnHost } from './lock';
@@ -176,7 +176,7 @@ describe('a login the host refuses', () => {
     } finally {
       for (const host of [TEST_HOST, STRANGER_HOST]) {
         try {
-          execFileSync('ssh', ['-o', `ControlPath=${join(control, '%C')}`, '-O', 'exit', host], { stdio: 'ignore' });
+          execFileSync('ssh', ['-o', `ControlPath=${join(control, controlName({ host }))}`, '-O', 'exit', host], { stdio: 'ignore' });
         } catch {
           // No master for it.
         }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { onTestHost, requireTestHost, STRANGER_HOST, TEST_HOST } from '../test-support/test-host';
 import { qemuImgCreate, qemuImgInfo } from './qemu-img';
-import { controlDir, remoteCommand, shellQuote, sshRunner, wrapperReport } from './ssh-runner';
+import { controlDir, controlName, remoteCommand, shellQuote, sshRunner, wrapperReport } from './ssh-runner';
 import { failure } from '../test-support/app-error';
 
 const mark = `snaptree-ssh-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -120,7 +120,7 @@ describe('sshRunner', () => {
       const running = failure(runner.run('sleep', [unique(44)]));
       await expect.poll(() => remoteSleeps(unique(44)), { timeout: 10_000 }).toBe(1);
       // The shared connection goes away, as when the network drops.
-      execFileSync('ssh', ['-o', `ControlPath=${join(own, '%C')}`, '-O', 'exit', TEST_HOST], { stdio: 'ignore' });
+      execFileSync('ssh', ['-o', `ControlPath=${join(own, controlName({ host: TEST_HOST }))}`, '-O', 'exit', TEST_HOST], { stdio: 'ignore' });
       const error = await running;
       expect(error.code).toBe('E_CONNECT');
       await expect.poll(() => remoteSleeps(unique(44)), { timeout: 5000 }).toBe(0);

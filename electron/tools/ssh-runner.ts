@@ -12,6 +12,7 @@
  *   connection), as a local command stops when its process is killed. It marks the start of its stderr, so that
  *   ssh's own failures (exit 255 before the wrapper ran) are told apart from the tool's.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ const ENDED = '@virt-snaptree-ended@';
  */
 const WRAPPER = [
   'exec 3<&0',
+  // As here (TOOL_ENV): tools answer untranslated and unpaged, whatever the login's locale.
+  'export LC_ALL=C LANG=C PAGER=cat',
   'printf "%s\\n" "' + STARTED + '" >&2',
   'in=$1; shift',
   'command -v "$1" >/dev/null 2>&1 || { printf "\\n%s missing\\n" "' + ENDED + '" >&2; exit 127; }',
@@ -75,12 +78,21 @@ export function controlDir(base = process.env.XDG_RUNTIME_DIR ?? tmpdir()): stri
   return dir;
 }
 
+/**
+ * The name of `target`'s shared connection: one per target as the URI names it (alias, user, port, key), never
+ * shared by two aliases of one address (ssh's %C is of the address), so a target whose login would be refused, or
+ * whose key or host key settings differ, never rides on another's connection.
+ */
+export function controlName(target: SshTarget): string {
+  return createHash('sha256').update(JSON.stringify([target.host, target.user ?? null, target.port ?? null, target.keyfile ?? null])).digest('hex').slice(0, 24);
+}
+
 /** ssh's options for `target`: batch mode, the shared connection, keep-alives, and what the URI names. */
 export function sshArgs(target: SshTarget, control: string): string[] {
   return [
     '-o', 'BatchMode=yes',
     '-o', 'ControlMaster=auto',
-    '-o', `ControlPath=${join(control, '%C')}`,
+    '-o', `ControlPath=${join(control, controlName(target))}`,
     '-o', 'ControlPersist=60',
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=3',
