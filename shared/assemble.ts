@@ -166,7 +166,7 @@ function withStateLayers(facts: DomainFacts, cuts: Set<string>): Snapshot[] {
     ...(cuts.has(snap.name) ? { parent: null } : {}),
     disks: snap.disks.map((disk) => {
       const overlayLayer = disk.overlay !== null ? layers[disk.overlay] : undefined;
-      return { ...disk, stateLayer: overlayLayer?.backing ?? null };
+      return { ...disk, stateLayer: overlayLayer?.backing ?? (overlayLayer === undefined ? (disk.savedState ?? null) : null) };
     }),
   }));
 }

@@ -189,6 +189,11 @@ export interface SnapshotDisk {
   overlay: string | null;
   /** The file holding the snapshot's saved state of this disk: the backing file of the overlay. */
   stateLayer: string | null;
+  /**
+   * The saved state as the snapshot's saved definition names it, read when its overlay is gone (libvirt 9.9+ deletes
+   * the overlay of the state it reverts away from); the state layer then.
+   */
+  savedState?: string;
 }
 
 export interface Snapshot {

@@ -18,7 +18,7 @@ import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, memo
 import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
-import { editDomainXml, editSnapshotXml } from './xml-edit';
+import { editDomainXml, editSnapshotXml, keepOnRevert } from './xml-edit';
 import { readHeaderOn } from './header-on';
 import { lexists, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
@@ -96,8 +96,13 @@ export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoDat
     case 'define-domain':
     case 'create-snapshot':
       return { kind: 'previous-xml', xml: await needVirsh(ctx).run(['dumpxml', '--domain', step.domain, '--inactive', '--security-info']), current: false };
-    case 'set-current-snapshot':
-      return { kind: 'previous-current', snapshot: await currentSnapshot(needVirsh(ctx), step.domain) };
+    case 'set-current-snapshot': {
+      const virsh = needVirsh(ctx);
+      const snapshot = await currentSnapshot(virsh, step.domain);
+      if (step.keepOnRevert === undefined) return { kind: 'previous-current', snapshot };
+      const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+      return { kind: 'previous-current-xml', snapshot, xml };
+    }
     case 'redefine-snapshot':
     case 'delete-snapshot-metadata': {
       const virsh = needVirsh(ctx);
@@ -244,6 +249,18 @@ async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext):
   await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent })));
 }
 
+/** Makes the snapshot current; with `keepOnRevert`, by redefining its record with those revert disks (see the step in plan.ts). */
+async function runSetCurrent(step: StepOf<'set-current-snapshot'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  if (step.keepOnRevert === undefined) {
+    await virsh.run(argsFor(step, 'virsh'));
+    return;
+  }
+  const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+  const alreadyCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
+  await withTempFile(keepOnRevert(xml, step.keepOnRevert), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, alreadyCurrent })));
+}
+
 /** How often a clean shutdown is looked at while the engine waits for it. */
 const SHUTDOWN_POLL_MS = 250;
 
@@ -337,9 +354,7 @@ const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise
   // Never through or over what stands at the path; an earlier run's file is taken up (see new-files.ts).
   'create-overlay': (step, ctx) => createOverlayFile(step.path, step.backing, step.backingFormat, ctx.files),
   'define-domain': runDefine,
-  'set-current-snapshot': async (step, ctx) => {
-    await needVirsh(ctx).run(argsFor(step, 'virsh'));
-  },
+  'set-current-snapshot': runSetCurrent,
   'stop-domain': runStop,
   'start-domain': runStart,
   'restore-domain': runRestore,
@@ -411,11 +426,19 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
     case 'define-domain':
       if (undo?.kind === 'previous-xml') await withTempFile(undo.xml, (file) => needVirsh(ctx).run(['define', '--file', file]));
       return;
-    case 'set-current-snapshot':
-      if (undo?.kind === 'previous-current' && undo.snapshot !== null) {
-        await needVirsh(ctx).run(['snapshot-current', '--domain', step.domain, '--snapshotname', undo.snapshot]);
+    case 'set-current-snapshot': {
+      const virsh = needVirsh(ctx);
+      if (undo?.kind === 'previous-current-xml') {
+        // The record as it was (its revert disks). Redefined without --current: that flag clears the revert disks of
+        // the current snapshot, which may be this record; the snapshot that was current is made so again below.
+        await withTempFile(undo.xml, (file) => virsh.run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine']));
+      }
+      const previous = undo?.kind === 'previous-current' || undo?.kind === 'previous-current-xml' ? undo.snapshot : null;
+      if (previous !== null && (await currentSnapshot(virsh, step.domain)) !== previous) {
+        await virsh.run(['snapshot-current', '--domain', step.domain, '--snapshotname', previous]);
       }
       return;
+    }
     case 'stop-domain':
       // Memory saved by the step resumes the VM as it was, and the file goes; a VM stopped otherwise stays shut off
       // (its memory is gone), and the operation's error says so.

@@ -73,6 +73,25 @@ export function editDomainXml(xml: string, disks: Record<string, { file: string;
   return new XMLSerializer().serializeToString(doc);
 }
 
+/**
+ * A snapshot record whose `<revertDisks>` list `targets` with snapshot='no', in place of any it had: libvirt 9.9 and
+ * later, reverting away from it as the current snapshot, then deletes no file (plan.ts, `keepOnRevert`).
+ */
+export function keepOnRevert(xml: string, targets: string[]): string {
+  const doc = parse(xml);
+  const root = doc.documentElement as Element;
+  for (const old of children(root, 'revertDisks')) root.removeChild(old);
+  const list = doc.createElement('revertDisks');
+  for (const target of targets) {
+    const disk = doc.createElement('disk');
+    disk.setAttribute('name', target);
+    disk.setAttribute('snapshot', 'no');
+    list.appendChild(disk);
+  }
+  root.insertBefore(list, children(root, 'disks')[0]?.nextSibling ?? null);
+  return new XMLSerializer().serializeToString(doc);
+}
+
 /** Renames files everywhere a snapshot record names them (its disks and its saved definitions). */
 export function editSnapshotXml(xml: string, replace: Record<string, string>, parent?: string | null): string {
   const doc = parse(xml);

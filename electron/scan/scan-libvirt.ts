@@ -86,6 +86,10 @@ async function snapshotDiskFacts(reader: LayerReader, domain: string, snapshot: 
       target: disk.target,
       path: disk.overlay,
     });
+    // libvirt 9.9+ deletes the overlay of a state it reverts away from: the saved definition still names the state.
+    const saved = disk.savedFile?.() ?? null;
+    const state = saved === null ? null : await reader.read(saved.file, saved.format ?? 'raw', { shared: live });
+    if (state !== null) return { ...listed, overlay, savedState: state };
   }
   return { ...listed, overlay };
 }

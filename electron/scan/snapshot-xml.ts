@@ -24,6 +24,12 @@ export interface RawSnapshotDisk {
   format: string | null;
   managed: boolean;
   reason?: string;
+  /**
+   * The file the snapshot's saved definition gives the disk (its saved state), read from that definition only when
+   * asked: libvirt 9.9+ deletes an overlay it reverts away from, and then only the definition names the state. Not
+   * enumerable: the document's data stays plain.
+   */
+  savedFile?: () => { file: string; format: string | null } | null;
 }
 
 export interface RawSnapshot {
@@ -298,8 +304,13 @@ export function parseSnapshotXml(xml: string): RawSnapshot {
       const sourceEl = tag(disk, 'source');
       const source = sourceEl === null ? null : describeSource(type, (a) => attrOf(sourceEl, a));
       const format = attrOf(tag(disk, 'driver'), 'type');
+      const savedFile = () => {
+        const saved = domainDiskFor(savedDomain(), target);
+        const file = attrOf(saved, 'type') === 'file' || attrOf(saved, 'type') === null ? attrOf(tag(saved, 'source'), 'file') : null;
+        return file === null ? null : { file, format: attrOf(tag(saved, 'driver'), 'type') };
+      };
       const reason = snapshotDiskReason(kind, type, source, format);
-      return {
+      const read: RawSnapshotDisk = {
         target,
         kind,
         type,
@@ -309,6 +320,7 @@ export function parseSnapshotXml(xml: string): RawSnapshot {
         managed: reason === undefined,
         ...(reason !== undefined ? { reason } : {}),
       };
+      return Object.defineProperty(read, 'savedFile', { value: savedFile, enumerable: false });
     }),
     revertFiles: tags(revertDisks, 'disk')
       .map((disk) => attrOf(tag(disk, 'source'), 'file'))

@@ -38,7 +38,13 @@ export type Step = StepBase &
      * written before it was recorded.
      */
     | { kind: 'define-domain'; domain: string; disks: Record<string, string>; formats?: Record<string, string>; records: BranchRecords }
-    | { kind: 'set-current-snapshot'; domain: string; snapshot: string }
+    /**
+     * `keepOnRevert` (libvirt 9.9 and later): the disk targets recorded in the snapshot's `<revertDisks>` with
+     * snapshot='no'. libvirt's own revert deletes the current snapshot's external revert disks, or else its
+     * overlays, as the state it leaves; after the app's operations those overlays may be a frozen layer or another
+     * branch's tip, so the record tells libvirt to delete none. Absent: made current as it is.
+     */
+    | { kind: 'set-current-snapshot'; domain: string; snapshot: string; keepOnRevert?: string[] }
     /**
      * Stops a running or paused domain: `shutdown` asks the guest and waits up to `timeoutSeconds`, `force` powers it
      * off, `save` writes its memory to `memoryFile` and stops it (`virsh save`), for a restore later.

@@ -37,6 +37,14 @@ describe('revert with a new branch', () => {
     });
   });
 
+  test("on libvirt 9.9 and later, the current snapshot's record tells libvirt's own revert to delete no file", () => {
+    // There, libvirt's revert deletes the current snapshot's overlays as the state it leaves: snap1's hold snap2's state.
+    const libvirt11 = planned({ ...seed(), hypervisor: 'libvirt 11.3.0, QEMU 10.0.13' }, { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' });
+    expect(libvirt11.steps[2]).toMatchObject({ kind: 'set-current-snapshot', snapshot: 'snap1', keepOnRevert: ['vda'] });
+    expect(line(libvirt11, 2)).toEqual(['virsh', '-c', 'qemu:///system', 'snapshot-create', '--domain', 'vm', '--xmlfile', '<record of snap1 whose revert disks say: delete no file>', '--redefine', '--current']);
+    expect(plan.steps[2]).not.toHaveProperty('keepOnRevert');
+  });
+
   test('says what changes and what stays byte-identical', () => {
     expect(plan.impact).toMatchObject({ created: ['/i/vm.snap1.1.vda.qcow2'], written: [], trashed: [], mustStop: true });
     expect(plan.impact.unchangedNodes).toEqual(['s:snap1', 's:snap2', 's:snap3']);

@@ -24,6 +24,11 @@ export interface StepCommand {
 export interface RunFacts {
   xmlFile?: string;
   current?: boolean;
+  /**
+   * Whether the snapshot a `set-current-snapshot` redefines is current already: then it is redefined without
+   * `--current`, which would clear the revert disks of the current snapshot, that very record.
+   */
+  alreadyCurrent?: boolean;
 }
 
 /** qemu-img's part of a plan, built by the same functions the engine's qemu-img adapter runs. */
@@ -50,6 +55,10 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
     case 'define-domain':
       return ['define', '--file', run.xmlFile ?? `<definition of ${step.domain} with the changes above>`];
     case 'set-current-snapshot':
+      if (step.keepOnRevert !== undefined) {
+        const record = run.xmlFile ?? `<record of ${step.snapshot} whose revert disks say: delete no file>`;
+        return ['snapshot-create', '--domain', step.domain, '--xmlfile', record, '--redefine', ...(run.alreadyCurrent === true ? [] : ['--current'])];
+      }
       return ['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot];
     case 'stop-domain':
       if (step.mode === 'save') return ['save', '--domain', step.domain, '--file', step.memoryFile ?? ''];

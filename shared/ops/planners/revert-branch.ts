@@ -6,7 +6,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { nameTaken, recordsOf } from './records';
-import { defineStep, memoryNotes, revertSteps, savedMemoryFile, withPower } from './steps';
+import { defineStep, memoryNotes, revertsExternal, revertSteps, savedMemoryFile, withPower } from './steps';
 
 export const revertBranch: Planner<'revert-branch'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
@@ -19,7 +19,7 @@ export const revertBranch: Planner<'revert-branch'> = {
     for (const name of [intent.branch, ...(intent.keepAs !== undefined && intent.keepAs !== current.name ? [intent.keepAs] : [])]) {
       if (nameTaken(domain, name)) return refuse('E_NAME_TAKEN', `Domain "${domain.name}" already has a branch named "${name}".`, { name });
     }
-    const made = revertSteps(domain, snapshot, current, intent.branch);
+    const made = revertSteps(domain, snapshot, current, intent.branch, revertsExternal(ctx.scan));
     if ('refusal' in made) return { ok: false, refusal: made.refusal };
     const created = Object.values(made.disks);
     const before = recordsOf(domain);

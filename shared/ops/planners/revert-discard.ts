@@ -7,7 +7,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { revertFrom } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { recordsOf } from './records';
-import { defineStep, memoryNotes, revertSteps, withPower } from './steps';
+import { defineStep, memoryNotes, revertsExternal, revertSteps, withPower } from './steps';
 
 export const revertDiscard: Planner<'revert-discard'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
@@ -16,7 +16,7 @@ export const revertDiscard: Planner<'revert-discard'> = {
     if (isFailure(from)) return { ok: false, refusal: from };
     const { snapshot, current } = from;
     if (intent.stop === 'save') return refuse('E_BAD_INPUT', 'A discarding revert keeps nothing of the state you leave, so there is no branch to save the running memory with. Revert with a new branch instead, or stop the VM another way.');
-    const made = revertSteps(domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`);
+    const made = revertSteps(domain, snapshot, current, `${current.name}.${ctx.operationId.slice(0, 8)}`, revertsExternal(ctx.scan));
     if ('refusal' in made) return { ok: false, refusal: made.refusal };
     const keep = new Set(snapshot.disks.flatMap((d) => (d.stateLayer !== null ? [d.stateLayer] : [])));
     const dropped = abandon(ctx, domain, current.tips.map((t) => t.file), keep, made.disks);

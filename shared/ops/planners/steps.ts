@@ -3,7 +3,7 @@
  * commit, rebase, snapshot records, trash. Steps hold arguments only; `step-command.ts` makes them commands.
  */
 import { isLiveState } from '../../domain-state';
-import type { Branch, BranchTip, Domain, Layer, Snapshot } from '../../model';
+import type { Branch, BranchTip, Domain, Layer, ScanResult, Snapshot } from '../../model';
 import { basename, dirname } from '../../paths';
 import type { BranchRecords, Refusal, Step } from '../plan';
 import { TRASH_DIR } from '../trash-names';
@@ -15,8 +15,28 @@ export function defineStep(domain: Domain, disks: Record<string, string>, record
   return { kind: 'define-domain', domain: domain.name, disks, formats, records, sentence };
 }
 
-export function setCurrentStep(domain: Domain, snapshot: string): Step {
-  return { kind: 'set-current-snapshot', domain: domain.name, snapshot, sentence: `Make ${snapshot} libvirt's current snapshot of ${domain.name}.` };
+/** Whether the scan's libvirt reverts external snapshots itself (9.9 and later), deleting the current state's files. */
+export function revertsExternal(scan: ScanResult): boolean {
+  const version = /^libvirt (\d+)\.(\d+)/.exec(scan.hypervisor ?? '');
+  if (version === null) return false;
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  return major > 9 || (major === 9 && minor >= 9);
+}
+
+/**
+ * Makes `snapshot` libvirt's current snapshot of the domain. Where libvirt reverts external snapshots itself
+ * (`revertAware`), its revert deletes the current snapshot's revert disks, or else its overlays, as the state it
+ * leaves; after a revert or switch by the app those may be frozen layers or another branch's tip. The record then
+ * lists every disk in `<revertDisks>` with snapshot='no': libvirt's own revert deletes no file, and the state it
+ * leaves stays, as a loose tip the app shows.
+ */
+export function setCurrentStep(domain: Domain, snapshot: string, revertAware = false): Step {
+  const step: Step = { kind: 'set-current-snapshot', domain: domain.name, snapshot, sentence: `Make ${snapshot} libvirt's current snapshot of ${domain.name}.` };
+  const record = domain.snapshots.find((s) => s.name === snapshot);
+  if (!revertAware || record === undefined) return step;
+  const keepOnRevert = record.disks.map((d) => d.target);
+  const sentence = `Make ${snapshot} libvirt's current snapshot of ${domain.name}, recording that libvirt's own revert is to delete no file of the state it leaves (it would delete ${snapshot}'s overlays otherwise, which hold other states now).`;
+  return { ...step, keepOnRevert, sentence };
 }
 
 /** How long a clean shutdown may take before the operation gives up, changing nothing, by default. */
@@ -111,6 +131,7 @@ export function revertSteps(
   snapshot: Snapshot,
   current: Branch,
   branchName: string,
+  revertAware: boolean,
 ): { creates: Step[]; disks: Record<string, string>; setCurrent: Step } | { refusal: Refusal } {
   const creates: Step[] = [];
   const disks: Record<string, string> = {};
@@ -136,7 +157,7 @@ export function revertSteps(
     });
     disks[tip.target] = path;
   }
-  return { creates, disks, setCurrent: setCurrentStep(domain, snapshot.name) };
+  return { creates, disks, setCurrent: setCurrentStep(domain, snapshot.name, revertAware) };
 }
 
 /** Where a layer sits in a running or paused domain's disk chains: the disk, its chain (active layer first), the layer's place in it. */

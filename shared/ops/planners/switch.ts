@@ -6,7 +6,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { currentBranch, recordsOf } from './records';
-import { defineStep, savedMemoryFile, setCurrentStep, trashStep, withPower } from './steps';
+import { defineStep, revertsExternal, savedMemoryFile, setCurrentStep, trashStep, withPower } from './steps';
 
 export const switchBranch: Planner<'switch'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, stoppable: true },
@@ -30,7 +30,12 @@ export const switchBranch: Planner<'switch'> = {
     const steps: Step[] = [
       defineStep(domain, disks, records, `Point ${domain.name}'s disks at the tips of "${target.name}" and record the state you leave as branch "${current.name}".`),
     ];
-    if (target.base !== null) steps.push(setCurrentStep(domain, target.base));
+    // With libvirt's own revert, the current snapshot names the files of the state the domain is on (setCurrentStep).
+    const revertAware = revertsExternal(ctx.scan);
+    const currentSnapshot = target.base ?? (revertAware ? (domain.snapshots.find((s) => s.current)?.name ?? null) : null);
+    if (currentSnapshot !== null) {
+      steps.push(setCurrentStep(domain, currentSnapshot, revertAware));
+    }
     // The branch's saved memory is used up once the VM runs from it again: it goes to the trash after the restore.
     const resumeFrom = target.memoryFile ?? null;
     const powered = withPower(domain, intent, steps, { saveTo, resumeFrom });
