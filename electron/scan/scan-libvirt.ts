@@ -77,18 +77,21 @@ async function snapshotDiskFacts(reader: LayerReader, domain: string, snapshot: 
   if (!disk.managed || disk.overlay === null) return { ...listed, overlay: null };
   const overlay = await reader.read(disk.overlay, disk.format ?? 'qcow2', { shared: live });
   if (overlay === null) {
+    // libvirt 9.9+ deletes the overlay of a state it reverts away from: the saved definition still names the state.
+    const saved = disk.savedFile?.() ?? null;
+    const state = saved === null ? null : await reader.read(saved.file, saved.format ?? 'raw', { shared: live });
     problems.push({
       code: 'missing-file',
-      severity: 'warning',
-      message: `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is missing.`,
+      severity: state === null ? 'warning' : 'info',
+      message:
+        state === null
+          ? `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is missing.`
+          : `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is gone (libvirt's own revert removes it with the state it leaves); its saved state ${saved?.file ?? ''} is kept.`,
       domain,
       snapshot,
       target: disk.target,
       path: disk.overlay,
     });
-    // libvirt 9.9+ deletes the overlay of a state it reverts away from: the saved definition still names the state.
-    const saved = disk.savedFile?.() ?? null;
-    const state = saved === null ? null : await reader.read(saved.file, saved.format ?? 'raw', { shared: live });
     if (state !== null) return { ...listed, overlay, savedState: state };
   }
   return { ...listed, overlay };
