@@ -5,6 +5,7 @@
  * 11's own revert is drawn with its auto-named overlay as You are here. (Operations there: electron/ops/remote-*.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -257,4 +258,28 @@ describe('a qemu+ssh connection', () => {
       rmSync(sub, { recursive: true, force: true });
     }
   });
+
+  test('a host that accepts the connection and never answers holds back no other connection, and fails on its own in time', async () => {
+    // A silent server: it takes every TCP connection and never sends a byte (not even the SSH banner).
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const uri = `qemu+ssh://127.0.0.1:${port}/system`;
+    try {
+      const quiet = engine.scan({ kind: 'libvirt', uri }).then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+      // This computer's connection is read meanwhile, as fast as ever.
+      const local = await Promise.race([engine.scan({ kind: 'libvirt', uri: 'qemu:///system' }).then(() => 'local first'), quiet.then(() => 'silent first')]);
+      expect(local).toBe('local first');
+      // The silent one fails by itself, naming the connection as the user gave it.
+      expect(await quiet).toMatchObject({ code: 'E_CONNECT', message: expect.stringContaining(uri) });
+      expect(String((await quiet as Error).message)).not.toContain('no_tty');
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  }, 60_000);
 });

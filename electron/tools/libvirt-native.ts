@@ -417,7 +417,7 @@ export class NativeLibvirt {
     if (hungCalls > 0) throw new AppError('E_CONNECT', `An earlier call to libvirt never returned; ${uri} is not opened in process again.`, { uri });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const openMs = Math.min(timeoutMs, OPEN_TIMEOUT_MS);
-    const opened = await Promise.allSettled(Array.from({ length: Math.max(1, options.connections ?? 2) }, () => openOne(lib, options.openAs ?? uri, openMs)));
+    const opened = await Promise.allSettled(Array.from({ length: Math.max(1, options.connections ?? 2) }, () => openOne(lib, options.openAs ?? uri, openMs, uri)));
     const conns = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o) => o.status === 'rejected');
     if (failed !== undefined) {
@@ -609,16 +609,16 @@ export class NativeLibvirt {
 }
 
 /**
- * One read-only connection to `uri`. An open that misses its deadline fails (E_CONNECT with `timeoutMs`), and the
- * connection it may still make later is closed when it comes.
+ * One read-only connection to `uri` (named `shown` in errors: the URI as the user gave it). An open that misses its
+ * deadline fails (E_CONNECT with `timeoutMs`), and the connection it may still make later is closed when it comes.
  */
-function openOne(lib: Library, uri: string, timeoutMs: number): Promise<Pointer> {
+function openOne(lib: Library, uri: string, timeoutMs: number, shown = uri): Promise<Pointer> {
   return new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
       hungCalls++;
-      reject(new AppError('E_CONNECT', `libvirt had no answer from ${uri} within ${timeoutMs / 1000} s.`, { uri, timeoutMs }));
+      reject(new AppError('E_CONNECT', `libvirt had no answer from ${shown} within ${timeoutMs / 1000} s.`, { uri: shown, timeoutMs }));
     }, timeoutMs);
     lib.openReadOnly.async(uri, (error: unknown, conn: Pointer | null) => {
       clearTimeout(timer);
@@ -626,7 +626,7 @@ function openOne(lib: Library, uri: string, timeoutMs: number): Promise<Pointer>
         hungCalls--;
         if (conn !== null && conn !== undefined) lib.close.async(conn, () => undefined);
       } else if (conn === null || conn === undefined || (error !== null && error !== undefined)) {
-        reject(new AppError('E_CONNECT', `libvirt cannot open ${uri} read-only.`, { uri }));
+        reject(new AppError('E_CONNECT', `libvirt cannot open ${shown} read-only.`, { uri: shown }));
       } else {
         resolve(conn);
       }
