@@ -60,7 +60,7 @@ const undoSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('previous-xml'), xml: z.string(), current: z.boolean() }),
   z.strictObject({ kind: z.literal('previous-current'), snapshot: z.string().nullable() }),
   /** Before a step set the current snapshot and its revert disks: which snapshot was current, and the record as it was. */
-  z.strictObject({ kind: z.literal('previous-current-xml'), snapshot: z.string().nullable(), xml: z.string() }),
+  z.strictObject({ kind: z.literal('previous-current-xml'), snapshot: z.string().nullable(), xml: z.string(), currentXml: z.string().nullable() }),
   z.strictObject({ kind: z.literal('previous-backing'), backing: z.string().nullable(), format: z.string().nullable() }),
 ]);
 

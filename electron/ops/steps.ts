@@ -18,7 +18,7 @@ import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, memo
 import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
-import { editDomainXml, editSnapshotXml, keepOnRevert } from './xml-edit';
+import { editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks } from './xml-edit';
 import { readHeaderOn } from './header-on';
 import { lexists, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
@@ -99,9 +99,11 @@ export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoDat
     case 'set-current-snapshot': {
       const virsh = needVirsh(ctx);
       const snapshot = await currentSnapshot(virsh, step.domain);
-      if (step.keepOnRevert === undefined) return { kind: 'previous-current', snapshot };
-      const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
-      return { kind: 'previous-current-xml', snapshot, xml };
+      if (step.revertDisks === undefined) return { kind: 'previous-current', snapshot };
+      const dump = (name: string) => virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', name, '--security-info']);
+      // The record that was current too: making another one current clears its revert disks.
+      const currentXml = snapshot !== null && snapshot !== step.snapshot ? await dump(snapshot) : null;
+      return { kind: 'previous-current-xml', snapshot, xml: await dump(step.snapshot), currentXml };
     }
     case 'redefine-snapshot':
     case 'delete-snapshot-metadata': {
@@ -246,19 +248,20 @@ async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext):
   const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
   const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
   const edited = editSnapshotXml(xml, step.replace, step.parent);
-  await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent })));
+  // --current would clear the revert disks of the current snapshot, this very record: it stays current without it.
+  await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent && !hasRevertDisks(edited) })));
 }
 
-/** Makes the snapshot current; with `keepOnRevert`, by redefining its record with those revert disks (see the step in plan.ts). */
+/** Makes the snapshot current; with `revertDisks`, by redefining its record with them (see the step in plan.ts). */
 async function runSetCurrent(step: StepOf<'set-current-snapshot'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
-  if (step.keepOnRevert === undefined) {
+  if (step.revertDisks === undefined) {
     await virsh.run(argsFor(step, 'virsh'));
     return;
   }
   const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
   const alreadyCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
-  await withTempFile(keepOnRevert(xml, step.keepOnRevert), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, alreadyCurrent })));
+  await withTempFile(setRevertDisks(xml, step.revertDisks), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, alreadyCurrent })));
 }
 
 /** How often a clean shutdown is looked at while the engine waits for it. */
@@ -434,7 +437,10 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
         await withTempFile(undo.xml, (file) => virsh.run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine']));
       }
       const previous = undo?.kind === 'previous-current' || undo?.kind === 'previous-current-xml' ? undo.snapshot : null;
-      if (previous !== null && (await currentSnapshot(virsh, step.domain)) !== previous) {
+      if (undo?.kind === 'previous-current-xml' && undo.currentXml !== null && previous !== null) {
+        // Current again with the revert disks it had (not current now, so --current keeps them).
+        await withTempFile(undo.currentXml, (file) => virsh.run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine', '--current']));
+      } else if (previous !== null && (await currentSnapshot(virsh, step.domain)) !== previous) {
         await virsh.run(['snapshot-current', '--domain', step.domain, '--snapshotname', previous]);
       }
       return;
@@ -460,9 +466,10 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
     case 'delete-snapshot-metadata':
     case 'redefine-snapshot':
       if (undo?.kind === 'previous-xml') {
-        await withTempFile(undo.xml, (file) =>
-          needVirsh(ctx).run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine', ...(undo.current ? ['--current'] : [])]),
-        );
+        const virsh = needVirsh(ctx);
+        // A record that is current already stays so; --current would clear its revert disks (see runRedefine).
+        const current = undo.current && !(hasRevertDisks(undo.xml) && (await currentSnapshot(virsh, step.domain)) === step.snapshot);
+        await withTempFile(undo.xml, (file) => virsh.run(['snapshot-create', '--domain', step.domain, '--xmlfile', file, '--redefine', ...(current ? ['--current'] : [])]));
       }
       return;
     case 'create-snapshot':

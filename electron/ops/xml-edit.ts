@@ -74,22 +74,36 @@ export function editDomainXml(xml: string, disks: Record<string, { file: string;
 }
 
 /**
- * A snapshot record whose `<revertDisks>` list `targets` with snapshot='no', in place of any it had: libvirt 9.9 and
- * later, reverting away from it as the current snapshot, then deletes no file (plan.ts, `keepOnRevert`).
+ * A snapshot record with `disks` (target to file and format) as its `<revertDisks>`, as libvirt 9.9 and later writes
+ * them after its own revert; null: without any.
  */
-export function keepOnRevert(xml: string, targets: string[]): string {
+export function setRevertDisks(xml: string, disks: Record<string, { file: string; format: string }> | null): string {
   const doc = parse(xml);
   const root = doc.documentElement as Element;
   for (const old of children(root, 'revertDisks')) root.removeChild(old);
-  const list = doc.createElement('revertDisks');
-  for (const target of targets) {
-    const disk = doc.createElement('disk');
-    disk.setAttribute('name', target);
-    disk.setAttribute('snapshot', 'no');
-    list.appendChild(disk);
+  if (disks !== null) {
+    const list = doc.createElement('revertDisks');
+    for (const [target, { file, format }] of Object.entries(disks)) {
+      const disk = doc.createElement('disk');
+      disk.setAttribute('name', target);
+      disk.setAttribute('snapshot', 'external');
+      disk.setAttribute('type', 'file');
+      const driver = doc.createElement('driver');
+      driver.setAttribute('type', format);
+      const source = doc.createElement('source');
+      source.setAttribute('file', file);
+      disk.appendChild(driver);
+      disk.appendChild(source);
+      list.appendChild(disk);
+    }
+    root.insertBefore(list, children(root, 'disks')[0]?.nextSibling ?? null);
   }
-  root.insertBefore(list, children(root, 'disks')[0]?.nextSibling ?? null);
   return new XMLSerializer().serializeToString(doc);
+}
+
+/** Whether a snapshot record holds `<revertDisks>` (libvirt 9.9 and later). */
+export function hasRevertDisks(xml: string): boolean {
+  return children(parse(xml).documentElement as Element, 'revertDisks').length > 0;
 }
 
 /** Renames files everywhere a snapshot record names them (its disks and its saved definitions). */

@@ -39,12 +39,13 @@ export type Step = StepBase &
      */
     | { kind: 'define-domain'; domain: string; disks: Record<string, string>; formats?: Record<string, string>; records: BranchRecords }
     /**
-     * `keepOnRevert` (libvirt 9.9 and later): the disk targets recorded in the snapshot's `<revertDisks>` with
-     * snapshot='no'. libvirt's own revert deletes the current snapshot's external revert disks, or else its
-     * overlays, as the state it leaves; after the app's operations those overlays may be a frozen layer or another
-     * branch's tip, so the record tells libvirt to delete none. Absent: made current as it is.
+     * `revertDisks` (libvirt 9.9 and later): the files the domain is left on, by target, recorded as the snapshot's
+     * `<revertDisks>` as libvirt records them after its own revert (null: none, those files are the snapshot's own
+     * overlays). libvirt's own revert deletes the current snapshot's revert disks, or else its overlays, as the state
+     * it leaves; after the app's revert or switch its overlays may be a frozen layer or another branch's tip.
+     * Absent: made current as it is.
      */
-    | { kind: 'set-current-snapshot'; domain: string; snapshot: string; keepOnRevert?: string[] }
+    | { kind: 'set-current-snapshot'; domain: string; snapshot: string; revertDisks?: Record<string, { file: string; format: string }> | null }
     /**
      * Stops a running or paused domain: `shutdown` asks the guest and waits up to `timeoutSeconds`, `force` powers it
      * off, `save` writes its memory to `memoryFile` and stops it (`virsh save`), for a restore later.

@@ -37,12 +37,14 @@ describe('revert with a new branch', () => {
     });
   });
 
-  test("on libvirt 9.9 and later, the current snapshot's record tells libvirt's own revert to delete no file", () => {
-    // There, libvirt's revert deletes the current snapshot's overlays as the state it leaves: snap1's hold snap2's state.
+  test("on libvirt 9.9 and later, the current snapshot records the new files as its revert disks, as libvirt's own revert does", () => {
+    // There, libvirt's revert deletes the current snapshot's revert disks, or else its overlays: snap1's hold snap2's state.
     const libvirt11 = planned({ ...seed(), hypervisor: 'libvirt 11.3.0, QEMU 10.0.13' }, { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' });
-    expect(libvirt11.steps[2]).toMatchObject({ kind: 'set-current-snapshot', snapshot: 'snap1', keepOnRevert: ['vda'] });
-    expect(line(libvirt11, 2)).toEqual(['virsh', '-c', 'qemu:///system', 'snapshot-create', '--domain', 'vm', '--xmlfile', '<record of snap1 whose revert disks say: delete no file>', '--redefine', '--current']);
-    expect(plan.steps[2]).not.toHaveProperty('keepOnRevert');
+    expect(libvirt11.steps[2]).toMatchObject({ kind: 'set-current-snapshot', snapshot: 'snap1', revertDisks: { vda: { file: '/i/vm.snap1.1.vda.qcow2', format: 'qcow2' } } });
+    expect(line(libvirt11, 2)).toEqual([
+      'virsh', '-c', 'qemu:///system', 'snapshot-create', '--domain', 'vm', '--xmlfile', '<record of snap1 with the files of the state left as its revert disks>', '--redefine', '--current',
+    ]); // prettier-ignore
+    expect(plan.steps[2]).not.toHaveProperty('revertDisks');
   });
 
   test('says what changes and what stays byte-identical', () => {

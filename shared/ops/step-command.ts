@@ -55,8 +55,8 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
     case 'define-domain':
       return ['define', '--file', run.xmlFile ?? `<definition of ${step.domain} with the changes above>`];
     case 'set-current-snapshot':
-      if (step.keepOnRevert !== undefined) {
-        const record = run.xmlFile ?? `<record of ${step.snapshot} whose revert disks say: delete no file>`;
+      if (step.revertDisks !== undefined) {
+        const record = run.xmlFile ?? `<record of ${step.snapshot} with the files of the state left as its revert disks>`;
         return ['snapshot-create', '--domain', step.domain, '--xmlfile', record, '--redefine', ...(run.alreadyCurrent === true ? [] : ['--current'])];
       }
       return ['snapshot-current', '--domain', step.domain, '--snapshotname', step.snapshot];

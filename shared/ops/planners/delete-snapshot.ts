@@ -18,7 +18,7 @@ import { otherDependants, snapshotsNaming } from './dependants-of';
 import { findSnapshot } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { blockCommitStep, blockPullStep, byQemu, commitStep, defineStep, deleteRecordStep, isLive, rebaseStep, redefineStep, runningPlace, trashStep } from './steps';
+import { blockCommitStep, blockPullStep, byQemu, commitStep, defineStep, deleteRecordStep, isLive, rebaseStep, redefineStep, revertsExternal, runningPlace, setCurrentStep, trashStep } from './steps';
 
 /** What the per-disk decisions add up to. */
 interface Merge {
@@ -178,6 +178,9 @@ export const deleteSnapshot: Planner<'delete-snapshot'> = {
       ...defineAfterMerge(domain, merge.retarget),
       ...updates.steps,
       deleteRecordStep(domain.name, snapshot.name, `Delete libvirt's record of snapshot ${snapshot.name}.`),
+      // libvirt then makes the parent current as it is, its overlays now another state's files; where libvirt reverts
+      // external snapshots itself, the parent records the files the domain is on, as setCurrentStep says.
+      ...(snapshot.current && snapshot.parent !== null && revertsExternal(ctx.scan) ? [setCurrentStep(domain, snapshot.parent, disksOf(domain, merge.retarget), true)] : []),
       ...merge.trashed.map(trashStep),
     ];
     return finishPlan(

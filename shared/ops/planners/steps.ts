@@ -24,19 +24,25 @@ export function revertsExternal(scan: ScanResult): boolean {
 }
 
 /**
- * Makes `snapshot` libvirt's current snapshot of the domain. Where libvirt reverts external snapshots itself
- * (`revertAware`), its revert deletes the current snapshot's revert disks, or else its overlays, as the state it
- * leaves; after a revert or switch by the app those may be frozen layers or another branch's tip. The record then
- * lists every disk in `<revertDisks>` with snapshot='no': libvirt's own revert deletes no file, and the state it
- * leaves stays, as a loose tip the app shows.
+ * Makes `snapshot` libvirt's current snapshot of the domain, which is left on `tips` (target to file). Where libvirt
+ * reverts external snapshots itself (`revertAware`), its revert deletes the current snapshot's revert disks, or else
+ * its overlays, as the state it leaves, and its delete of a child turns the revert disks into the snapshot's
+ * overlays: so the record names `tips` as its revert disks, as libvirt does after its own revert, unless they are
+ * its own overlays. libvirt's own revert then deletes what it always deletes, the state it leaves, and nothing else.
  */
-export function setCurrentStep(domain: Domain, snapshot: string, revertAware = false): Step {
+export function setCurrentStep(domain: Domain, snapshot: string, tips: Record<string, string> = {}, revertAware = false): Step {
   const step: Step = { kind: 'set-current-snapshot', domain: domain.name, snapshot, sentence: `Make ${snapshot} libvirt's current snapshot of ${domain.name}.` };
   const record = domain.snapshots.find((s) => s.name === snapshot);
   if (!revertAware || record === undefined) return step;
-  const keepOnRevert = record.disks.map((d) => d.target);
-  const sentence = `Make ${snapshot} libvirt's current snapshot of ${domain.name}, recording that libvirt's own revert is to delete no file of the state it leaves (it would delete ${snapshot}'s overlays otherwise, which hold other states now).`;
-  return { ...step, keepOnRevert, sentence };
+  const overlays = new Map(record.disks.flatMap((d) => (d.kind === 'external' && d.overlay !== null ? [[d.target, d.overlay] as const] : [])));
+  const left = Object.entries(tips).filter(([target]) => overlays.has(target) || record.disks.some((d) => d.target === target && d.kind === 'external'));
+  const own = left.every(([target, file]) => overlays.get(target) === file);
+  // Written even when the record says so already: making a snapshot current clears the revert disks libvirt holds.
+  const revertDisks = own ? null : Object.fromEntries(left.map(([target, file]) => [target, { file, format: layerFormat(domain, file) }]));
+  const sentence = own
+    ? `Make ${snapshot} libvirt's current snapshot of ${domain.name}.`
+    : `Make ${snapshot} libvirt's current snapshot of ${domain.name}, recording ${left.map(([, f]) => basename(f)).join(', ')} as its revert disks, as libvirt does after its own revert: the state libvirt's own revert would leave, in place of ${snapshot}'s overlays.`;
+  return { ...step, revertDisks, sentence };
 }
 
 /** How long a clean shutdown may take before the operation gives up, changing nothing, by default. */
@@ -157,7 +163,7 @@ export function revertSteps(
     });
     disks[tip.target] = path;
   }
-  return { creates, disks, setCurrent: setCurrentStep(domain, snapshot.name, revertAware) };
+  return { creates, disks, setCurrent: setCurrentStep(domain, snapshot.name, disks, revertAware) };
 }
 
 /** Where a layer sits in a running or paused domain's disk chains: the disk, its chain (active layer first), the layer's place in it. */

@@ -34,7 +34,7 @@ export const switchBranch: Planner<'switch'> = {
     const revertAware = revertsExternal(ctx.scan);
     const currentSnapshot = target.base ?? (revertAware ? (domain.snapshots.find((s) => s.current)?.name ?? null) : null);
     if (currentSnapshot !== null) {
-      steps.push(setCurrentStep(domain, currentSnapshot, revertAware));
+      steps.push(setCurrentStep(domain, currentSnapshot, disks, revertAware));
     }
     // The branch's saved memory is used up once the VM runs from it again: it goes to the trash after the restore.
     const resumeFrom = target.memoryFile ?? null;
