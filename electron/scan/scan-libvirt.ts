@@ -86,7 +86,7 @@ async function snapshotDiskFacts(reader: LayerReader, domain: string, snapshot: 
       message:
         state === null
           ? `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is missing.`
-          : `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is gone (libvirt's own revert removes it with the state it leaves); its saved state ${saved?.file ?? ''} is kept.`,
+          : `Snapshot "${snapshot}": the file ${disk.overlay} that took over disk ${disk.target} is gone (libvirt 9.9+ removes it when it reverts away from that state); the saved state its record names, ${saved?.file ?? ''}, is there.`,
       domain,
       snapshot,
       target: disk.target,
