@@ -8,3 +8,14 @@ const LIVE_STATES = new Set(['running', 'idle', 'paused', 'in shutdown', 'pmsusp
 export function isLiveState(state: string): boolean {
   return LIVE_STATES.has(state);
 }
+
+/**
+ * Whether the hypervisor line of a scan (`libvirt 11.3.0, QEMU 10.0.13`) names a libvirt that reverts and deletes
+ * external snapshots itself (9.9 and later; docs/safety.md, rule 4).
+ */
+export function handlesExternalSnapshots(hypervisor: string | null): boolean {
+  const version = /^libvirt (\d+)\.(\d+)/.exec(hypervisor ?? '');
+  if (version === null) return false;
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  return major > 9 || (major === 9 && minor >= 9);
+}

@@ -80,7 +80,13 @@ export type ProblemCode =
    * An operation on the domain stopped part-way and must be finished or undone (`virt-snaptree recover`, or
    * "Finish or undo it" in the app) before anything else is planned on it.
    */
-  | 'unfinished-operation';
+  | 'unfinished-operation'
+  /**
+   * An info: the domain has branches besides the one it runs on, and its libvirt (9.9 and later) deletes external
+   * snapshots itself with `virsh snapshot-delete`, which knows only the chain the domain runs on: it can delete a
+   * saved state another branch builds on, or commit into a file another branch reads. The app's delete keeps them.
+   */
+  | 'native-delete';
 
 export interface Problem {
   code: ProblemCode;

@@ -9,6 +9,7 @@ import type { Element } from '@xmldom/xmldom';
 import { assembleDomain, type DomainFacts, type RecordedBranches, type SnapshotFacts } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
 import { sshTargetOf } from '../../shared/source-rules';
+import { handlesExternalSnapshots } from '../../shared/domain-state';
 import { knownSshFailure } from '../tools/ssh-runner';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { LayerReader } from './layers';
@@ -299,6 +300,21 @@ async function attachFolderProblems(reader: LayerReader, collected: Collected[])
   }
 }
 
+/**
+ * Notes, on a domain with snapshots and branches besides the one it runs on, that libvirt's own snapshot-delete
+ * (9.9 and later) knows only the chain the domain runs on (docs/safety.md, rule 4).
+ */
+function noteNativeDelete(domain: Domain): void {
+  const others = domain.branches.filter((b) => !b.current).map((b) => b.name);
+  if (others.length === 0 || domain.snapshots.length === 0) return;
+  domain.problems.push({
+    code: 'native-delete',
+    severity: 'info',
+    message: `Delete ${domain.name}'s snapshots here, not with virsh snapshot-delete: libvirt's own delete knows only the chain ${domain.name} runs on, and can delete or write into files that ${others.length === 1 ? `branch "${others[0] ?? ''}" uses` : `branches ${others.map((n) => `"${n}"`).join(', ')} use`}.`,
+    domain: domain.name,
+  });
+}
+
 /** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
 export async function scanLibvirt(libvirt: LibvirtReader, options: LibvirtScanOptions = {}): Promise<ScanResult> {
   // The hypervisor's version line is asked beside the domains: the domains' readings do not wait for it.
@@ -324,10 +340,12 @@ export async function scanLibvirt(libvirt: LibvirtReader, options: LibvirtScanOp
   await attachLayers(reader, collected);
   await attachFolderProblems(reader, collected);
   const domains = results.map((r) => ('collected' in r ? assembleDomain(r.collected.facts) : unreadableDomain(r.name, r.error)));
+  const hypervisor = await version;
+  if (handlesExternalSnapshots(hypervisor)) for (const domain of domains) noteNativeDelete(domain);
   return {
     source: { kind: 'libvirt', uri: libvirt.uri },
     scannedAt: new Date().toISOString(),
-    hypervisor: await version,
+    hypervisor,
     domains,
     problems: [],
   };

@@ -2,7 +2,7 @@
  * The steps several operations build: define the domain, set the current snapshot, new overlays for a revert,
  * commit, rebase, snapshot records, trash. Steps hold arguments only; `step-command.ts` makes them commands.
  */
-import { isLiveState } from '../../domain-state';
+import { handlesExternalSnapshots, isLiveState } from '../../domain-state';
 import type { Branch, BranchTip, Domain, Layer, ScanResult, Snapshot } from '../../model';
 import { basename, dirname } from '../../paths';
 import type { BranchRecords, Refusal, Step } from '../plan';
@@ -17,10 +17,7 @@ export function defineStep(domain: Domain, disks: Record<string, string>, record
 
 /** Whether the scan's libvirt reverts external snapshots itself (9.9 and later), deleting the current state's files. */
 export function revertsExternal(scan: ScanResult): boolean {
-  const version = /^libvirt (\d+)\.(\d+)/.exec(scan.hypervisor ?? '');
-  if (version === null) return false;
-  const [major, minor] = [Number(version[1]), Number(version[2])];
-  return major > 9 || (major === 9 && minor >= 9);
+  return handlesExternalSnapshots(scan.hypervisor);
 }
 
 /**
