@@ -91,6 +91,13 @@ test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused
   await name.fill('bad/name');
   await expect(dialog).toContainText('cannot contain "/"');
   await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeDisabled();
+  // A name in use is refused in words; the code stays out of the text.
+  await name.fill('main');
+  const refusal = dialog.getByTestId('plan-refusal');
+  await expect(refusal).toContainText('cannot both be named "main"');
+  await expect(refusal).not.toContainText('E_NAME_TAKEN');
+  await expect(refusal.locator('.error-words')).toHaveAttribute('data-code', 'E_NAME_TAKEN');
+  await shot(page, 'ops-2b-refused-in-words');
   await name.fill('snap1.1');
   // The preview names the exact command and draws the new node on the graph.
   await expect(dialog.getByTestId('plan-commands')).toContainText(`qemu-img create -q -f qcow2 -b ${state1} -F qcow2`);

@@ -5,6 +5,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import { selectComparison, selectInspectActions } from '../store/selectors';
 import { fileName, formatBytes } from './format';
 import { nodeLabel } from './node-label';
+import { ErrorWords } from './ErrorWords';
 import './ComparePanel.css';
 
 const TICKS = [0, 0.25, 0.5, 0.75, 1];
@@ -180,7 +181,7 @@ export function ComparePanel({ domain }: { domain: Domain }): ReactElement | nul
       {comparison.status === 'loading' ? <p className="muted">Reading both sides with qemu-img map and qemu-img compare…</p> : null}
       {comparison.status === 'error' ? (
         <p className="error" role="alert">
-          <code>{comparison.error?.code}</code> {comparison.error?.message}
+          <ErrorWords error={comparison.error} />
         </p>
       ) : null}
       {comparison.result?.disks.map((disk) => <DiskView key={disk.target} disk={disk} nameA={nameA} nameB={nameB} domain={domain} />)}

@@ -1,6 +1,7 @@
 import type { ReactElement } from 'react';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning } from '../store/selectors';
+import { ErrorWords } from './ErrorWords';
 import './OpsStatus.css';
 
 /** The running operation with its progress and a cancel button, and the outcome of the last one. */
@@ -34,7 +35,7 @@ export function OpsStatus(): ReactElement | null {
         {outcome.error ? (
           <>
             {' '}
-            <code>{outcome.error.code}</code> {outcome.error.message}
+            <ErrorWords error={outcome.error} />
           </>
         ) : null}
       </div>

@@ -10,6 +10,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import type { Preview } from '../store/ops-slice';
 import { selectBusy, selectOpsActions, selectPreview } from '../store/selectors';
 import { fileName } from './format';
+import { ErrorWords } from './ErrorWords';
 import './PlanDialog.css';
 
 function FileList({ label, files, tone }: { label: string; files: string[]; tone: string }): ReactElement | null {
@@ -181,7 +182,7 @@ export function PlanDialog(): ReactElement | null {
         {preview.loading && result === null ? <p className="muted">Planning…</p> : null}
         {result?.ok === false ? (
           <p className="plan-refusal" role="alert" data-testid="plan-refusal">
-            <strong>{result.refusal.code}</strong> {result.refusal.message}
+            <ErrorWords error={result.refusal} />
           </p>
         ) : null}
         {result?.ok === true && preview.nameError === null ? <PlanBody plan={result.plan} /> : null}

@@ -5,6 +5,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import { selectFlash, selectHistory, selectPanelActions, selectPanelError, selectTab, selectTrash } from '../store/selectors';
 import { DetailsPanel } from './DetailsPanel';
 import { fileName, formatTime } from './format';
+import { ErrorWords } from './ErrorWords';
 import './SidePanels.css';
 
 const OP_LABEL: Record<string, string> = {
@@ -44,7 +45,7 @@ function LogPanel(): ReactElement {
           </div>
           {entry.error ? (
             <div className="small error">
-              <code>{entry.error.code}</code> {entry.error.message}
+              <ErrorWords error={entry.error} />
             </div>
           ) : null}
           {entry.status === 'failed' ? (
@@ -132,7 +133,7 @@ export function SidePanels({ domain }: { domain: Domain }): ReactElement {
       </div>
       {panelError ? (
         <p className="error small" role="alert">
-          <code>{panelError.code}</code> {panelError.message}
+          <ErrorWords error={panelError} />
         </p>
       ) : null}
       {tab === 'details' ? <DetailsPanel domain={domain} /> : tab === 'log' ? <LogPanel /> : <TrashPanel />}
