@@ -54,3 +54,25 @@ test('Esc on the menu, closing the plan dialog and V leave the keys on a canvas'
   expect(next).toBe(false);
   expect(errors).toEqual([]);
 });
+
+test('the node menu stays inside a small window, scrolls when taller, and never has a destructive item chosen first', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 1024, height: 480 });
+  await page.goto(demo.url);
+  const node = page.getByTestId('node-snap1');
+  await expect(node).toBeVisible();
+  // Opened from the keyboard on a node low in a short window: the menu, taller than the room below it, moves up.
+  await node.click();
+  await page.keyboard.press('Enter');
+  const menu = page.getByTestId('node-menu');
+  await expect(menu).toBeVisible();
+  const size = page.viewportSize() ?? { width: 0, height: 0 };
+  await expect.poll(async () => {
+    const m = await menu.boundingBox();
+    return m !== null && m.x >= 0 && m.y >= 0 && m.x + m.width <= size.width && m.y + m.height <= size.height;
+  }).toBe(true);
+  // What Enter would choose is highlighted: not a delete or a discarding revert.
+  const chosen = menu.locator('.node-menu-item.is-active');
+  await expect(chosen).toHaveCount(1);
+  await expect(chosen).not.toHaveClass(/is-danger/);
+  await shot(page, 'r2-menu-small-window');
+});

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactElement, type RefObject } from 'react';
 import type { Domain, ScanResult } from '../../shared/model';
 import { nodeActions, type NodeAction } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
@@ -20,7 +20,11 @@ export function NodeMenu({ scan, domain }: { scan: ScanResult; domain: Domain })
 
 /** Arrow keys move through the items, Enter or Space chooses, a letter chooses its item, Esc closes. */
 function useMenuKeys(actions: NodeAction[], choose: (index: number) => void, close: () => void) {
-  const [active, setActive] = useState(() => Math.max(0, actions.findIndex((a) => a.disabled === null)));
+  // The item Enter chooses at first is never a destructive one: the first safe action, else Compare with….
+  const [active, setActive] = useState(() => {
+    const safe = actions.findIndex((a) => a.disabled === null && !a.danger);
+    return safe === -1 ? actions.length : safe;
+  });
   const count = actions.length + 1;
   const onKeyDown = (event: KeyboardEvent) => {
     event.stopPropagation();
@@ -57,6 +61,25 @@ function MenuItem({ action, active, onHover, onChoose }: { action: NodeAction; a
   );
 }
 
+/** How far from the window's edges a menu stays. */
+const EDGE = 8;
+
+/**
+ * Where the menu opened at (x, y) goes so that it stays inside the window: moved left or up by what would stick out
+ * (a menu taller than the window scrolls inside, see NodeMenu.css).
+ */
+function useOnScreen(ref: RefObject<HTMLDivElement | null>, x: number, y: number): { x: number; y: number } {
+  const [place, setPlace] = useState({ x, y });
+  useLayoutEffect(() => {
+    const box = ref.current?.getBoundingClientRect();
+    if (box === undefined) return;
+    const dx = box.right > window.innerWidth - EDGE ? box.right - (window.innerWidth - EDGE) : box.left < EDGE ? box.left - EDGE : 0;
+    const dy = box.bottom > window.innerHeight - EDGE ? box.bottom - (window.innerHeight - EDGE) : box.top < EDGE ? box.top - EDGE : 0;
+    if (dx !== 0 || dy !== 0) setPlace({ x: x - dx, y: y - dy });
+  }, [ref, x, y]);
+  return place;
+}
+
 function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; menu: NonNullable<AppState['menu']> }): ReactElement | null {
   const { closeMenu: close, startAction: start } = useAppActions(selectOpsActions);
   const { startComparePick: pick } = useAppActions(selectInspectActions);
@@ -71,6 +94,7 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
   const { active, setActive, onKeyDown } = useMenuKeys(actions, choose, close);
   const list = useRef<HTMLDivElement>(null);
   useFocusReturn(node !== undefined, list);
+  const place = useOnScreen(list, menu.x, menu.y);
 
   useEffect(() => {
     list.current?.focus();
@@ -84,7 +108,7 @@ function MenuList({ scan, domain, menu }: { scan: ScanResult; domain: Domain; me
         className="node-menu"
         role="menu"
         aria-label={`Actions for ${node.name}`}
-        style={{ left: menu.x, top: menu.y }}
+        style={{ left: place.x, top: place.y }}
         ref={list}
         tabIndex={-1}
         onKeyDown={onKeyDown}
