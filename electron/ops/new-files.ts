@@ -54,14 +54,6 @@ async function findOverlay(path: string, backing: string, owner: Owner, files: H
   }
 }
 
-/**
- * Gives a file the engine made (or libvirt made for it) mode 0600 and an owner, through a descriptor opened
- * without following a link; refuses a link, anything but a regular file, and a file with other names (a hard link).
- */
-export async function secureFile(path: string, owner: Owner | null, files: HostFiles = localHostFiles): Promise<void> {
-  await files.secure(path, owner);
-}
-
 /** New overlays are private (0600) and belong to whoever owns the file they build on (docs/safety.md, rule 8). */
 export async function secureOverlay(path: string, backing: string, files: HostFiles = localHostFiles): Promise<void> {
   await files.secure(path, await ownerOf(backing, files));
@@ -123,14 +115,6 @@ export async function checkOverlaysFree(
       { path, ...('target' in place ? { target: place.target } : {}) },
     );
   }
-}
-
-/**
- * A saved memory file as it is now: inode, size and modification time, or null when there is no regular file. A file
- * put at its path later (another save, one brought back from the trash) has another.
- */
-export async function memoryFingerprint(path: string, files: HostFiles = localHostFiles): Promise<string | null> {
-  return files.memoryFingerprint(path);
 }
 
 /** What libvirt's QEMU driver writes first in a saved memory file (virQEMUSaveHeader's magic, whole or partial). */

@@ -13,8 +13,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent, Plan } from '../../shared/ops/plan';
-import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
 import type { Engine } from '../engine';
+import { nodeViews } from '../test-support/checks';
 import { withEngineLab } from '../test-support/engine-lab';
 import { onTestHost, requireTestHost, TEST_HOST, TEST_HOST_URI } from '../test-support/test-host';
 import { controlName, shellQuote } from '../tools/ssh-runner';
@@ -128,19 +128,9 @@ async function seed(fork: boolean, flatten: boolean): Promise<string> {
 
 // --- Checks of rules 1–4 on the host ------------------------------------------------------------------------
 
-/** Each node's view per disk: a snapshot's saved state, a branch's tip. */
-function viewFiles(domain: Domain): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const snap of domain.snapshots) {
-    for (const disk of snap.disks) if (disk.stateLayer !== null) out[`${snapshotNodeId(snap.name)}/${disk.target}`] = disk.stateLayer;
-  }
-  for (const branch of domain.branches) for (const tip of branch.tips) out[`${branchNodeId(branch.name)}/${tip.target}`] = tip.file;
-  return out;
-}
-
 /** The sha256 of every node's guest view, exported raw on the host (shared, -U) and hashed there. */
 function viewHashes(domain: Domain): Record<string, string> {
-  const entries = Object.entries(viewFiles(domain));
+  const entries = Object.entries(nodeViews(domain));
   const raw = `/tmp/snaptree-${tag}-view.raw`;
   const lines = entries.map(
     ([, file]) => `qemu-img convert -U -f ${domain.layers[file]?.format ?? 'qcow2'} -O raw -- ${q([file])} ${raw} && sha256sum < ${raw} | cut -c1-64 && rm -f ${raw}`,

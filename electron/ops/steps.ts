@@ -14,7 +14,7 @@ import { runQemuImg } from '../tools/qemu-img';
 import { resolveBackingName } from '../scan/layers';
 import { isNotFound, type Virsh } from '../tools/virsh';
 import type { UndoData } from './journal';
-import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, memoryFingerprint, removeOverlayFile, secureFile, secureOverlay } from './new-files';
+import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, removeOverlayFile, secureOverlay } from './new-files';
 import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
@@ -77,7 +77,12 @@ async function qemuImg(ctx: StepContext, args: string[]): Promise<void> {
  */
 async function copyFile(step: StepOf<'keep-copy'>, ctx: StepContext): Promise<void> {
   await runChecked(ctx.files.runner, 'cp', argsFor(step, 'cp'), ctx.signal ? { signal: ctx.signal } : {});
-  await secureFile(step.copy, null, ctx.files);
+  await ctx.files.secure(step.copy, null);
+}
+
+/** A snapshot's record as libvirt holds it, secrets included (to define it again as it was). */
+function snapshotXml(virsh: Virsh, domain: string, name: string): Promise<string> {
+  return virsh.run(['snapshot-dumpxml', '--domain', domain, '--snapshotname', name, '--security-info']);
 }
 
 async function currentSnapshot(virsh: Virsh, domain: string): Promise<string | null> {
@@ -100,16 +105,15 @@ export async function captureUndo(step: Step, ctx: StepContext): Promise<UndoDat
       const virsh = needVirsh(ctx);
       const snapshot = await currentSnapshot(virsh, step.domain);
       if (step.revertDisks === undefined) return { kind: 'previous-current', snapshot };
-      const dump = (name: string) => virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', name, '--security-info']);
       // The record that was current too: making another one current clears its revert disks.
-      const currentXml = snapshot !== null && snapshot !== step.snapshot ? await dump(snapshot) : null;
-      return { kind: 'previous-current-xml', snapshot, xml: await dump(step.snapshot), currentXml };
+      const currentXml = snapshot !== null && snapshot !== step.snapshot ? await snapshotXml(virsh, step.domain, snapshot) : null;
+      return { kind: 'previous-current-xml', snapshot, xml: await snapshotXml(virsh, step.domain, step.snapshot), currentXml };
     }
     case 'redefine-snapshot':
     case 'delete-snapshot-metadata': {
       const virsh = needVirsh(ctx);
       try {
-        const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+        const xml = await snapshotXml(virsh, step.domain, step.snapshot);
         return { kind: 'previous-xml', xml, current: (await currentSnapshot(virsh, step.domain)) === step.snapshot };
       } catch (error) {
         // Already gone: a crash after the step ran; nothing is left to capture.
@@ -180,7 +184,7 @@ async function fingerprinted(records: BranchRecords, files: HostFiles): Promise<
   const branches = await Promise.all(
     records.branches.map(async (branch) => {
       if (branch.memory === undefined || branch.memoryFingerprint !== undefined) return branch;
-      const fingerprint = await memoryFingerprint(branch.memory, files);
+      const fingerprint = await files.memoryFingerprint(branch.memory);
       return fingerprint === null ? branch : { ...branch, memoryFingerprint: fingerprint };
     }),
   );
@@ -245,7 +249,7 @@ async function runDeleteRecord(step: StepOf<'delete-snapshot-metadata'>, ctx: St
 /** Redefines the snapshot's record with the step's paths and parent, keeping it current when it was. */
 async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
-  const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+  const xml = await snapshotXml(virsh, step.domain, step.snapshot);
   const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
   const edited = editSnapshotXml(xml, step.replace, step.parent);
   // --current would clear the revert disks of the current snapshot, this very record: it stays current without it.
@@ -259,7 +263,7 @@ async function runSetCurrent(step: StepOf<'set-current-snapshot'>, ctx: StepCont
     await virsh.run(argsFor(step, 'virsh'));
     return;
   }
-  const xml = await virsh.run(['snapshot-dumpxml', '--domain', step.domain, '--snapshotname', step.snapshot, '--security-info']);
+  const xml = await snapshotXml(virsh, step.domain, step.snapshot);
   const alreadyCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
   await withTempFile(setRevertDisks(xml, step.revertDisks), (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, alreadyCurrent })));
 }

@@ -15,8 +15,8 @@ import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
 import { qemuImgCompare } from '../tools/qemu-img';
 import { qemuImgSync, virshSync } from './lab';
 
-/** Each node's view per disk: a snapshot's saved state, a branch's tip. */
-function views(domain: Domain): Record<string, string> {
+/** Each node's view per disk, keyed "node/disk": a snapshot's saved state, a branch's tip. */
+export function nodeViews(domain: Domain): Record<string, string> {
   const out: Record<string, string> = {};
   for (const snap of domain.snapshots) {
     for (const disk of snap.disks) if (disk.stateLayer !== null) out[`${snapshotNodeId(snap.name)}/${disk.target}`] = disk.stateLayer;
@@ -29,7 +29,7 @@ function views(domain: Domain): Record<string, string> {
 export function exportViews(domain: Domain, dir: string): Record<string, string> {
   mkdirSync(dir, { recursive: true });
   const out: Record<string, string> = {};
-  for (const [key, file] of Object.entries(views(domain))) {
+  for (const [key, file] of Object.entries(nodeViews(domain))) {
     const target = join(dir, `${key.replace(/[^\w.-]/g, '_')}.raw`);
     qemuImgSync(['convert', '-U', '-f', domain.layers[file]?.format ?? 'qcow2', '-O', 'raw', '--', file, target]);
     out[key] = target;
@@ -39,7 +39,7 @@ export function exportViews(domain: Domain, dir: string): Record<string, string>
 
 /** Every node of `before` not in `changed` reads the same bytes now. */
 export async function expectSameViews(domain: Domain, before: Record<string, string>, changed: string[] = []): Promise<void> {
-  const now = views(domain);
+  const now = nodeViews(domain);
   for (const [key, exported] of Object.entries(before)) {
     if (changed.some((c) => key.startsWith(`${c}/`))) continue;
     const file = now[key];

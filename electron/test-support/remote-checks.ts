@@ -11,11 +11,10 @@ import { dirname } from 'node:path';
 import { expect } from 'vitest';
 import type { Domain, Source } from '../../shared/model';
 import type { Intent } from '../../shared/ops/plan';
-import { branchNodeId, snapshotNodeId } from '../../shared/snapshot-graph';
 import type { Engine } from '../engine';
 import { buildDomainXml, type LabDomain } from '../lab/domain-xml';
 import { shellQuote } from '../tools/ssh-runner';
-import { dataFilesOf, filesOf } from './checks';
+import { dataFilesOf, filesOf, nodeViews } from './checks';
 import { onTestHost } from './test-host';
 
 /** One command line for the host's shell, each argument quoted. */
@@ -87,21 +86,11 @@ export function backingThere(file: string): string | null {
   return info['full-backing-filename'] ?? null;
 }
 
-/** Each node's view per disk: a snapshot's saved state, a branch's tip (as checks.ts). */
-function views(domain: Domain): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const snap of domain.snapshots) {
-    for (const disk of snap.disks) if (disk.stateLayer !== null) out[`${snapshotNodeId(snap.name)}/${disk.target}`] = disk.stateLayer;
-  }
-  for (const branch of domain.branches) for (const tip of branch.tips) out[`${branchNodeId(branch.name)}/${tip.target}`] = tip.file;
-  return out;
-}
-
 /** Exports every node's guest view to a raw file in `dir` there; returns node/disk → export there. */
 export function exportViewsThere(domain: Domain, dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const commands = [line(['mkdir', '-p', dir])];
-  for (const [key, file] of Object.entries(views(domain))) {
+  for (const [key, file] of Object.entries(nodeViews(domain))) {
     const target = `${dir}/${key.replace(/[^\w.-]/g, '_')}.raw`;
     commands.push(line(['qemu-img', 'convert', '-U', '-f', domain.layers[file]?.format ?? 'qcow2', '-O', 'raw', '--', file, target]));
     out[key] = target;
@@ -112,7 +101,7 @@ export function exportViewsThere(domain: Domain, dir: string): Record<string, st
 
 /** Every node of `before` not in `changed` reads the same bytes now: qemu-img compare there. */
 export function expectSameViewsThere(domain: Domain, before: Record<string, string>, changed: string[] = []): void {
-  const now = views(domain);
+  const now = nodeViews(domain);
   const kept = Object.keys(before).filter((key) => !changed.some((c) => key.startsWith(`${c}/`)));
   for (const key of kept) expect(now[key], `${key} still exists`).toBeDefined();
   const commands = kept.map((key) => {

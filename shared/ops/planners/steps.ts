@@ -31,14 +31,12 @@ export function setCurrentStep(domain: Domain, snapshot: string, tips: Record<st
   const step: Step = { kind: 'set-current-snapshot', domain: domain.name, snapshot, sentence: `Make ${snapshot} libvirt's current snapshot of ${domain.name}.` };
   const record = domain.snapshots.find((s) => s.name === snapshot);
   if (!revertAware || record === undefined) return step;
-  const overlays = new Map(record.disks.flatMap((d) => (d.kind === 'external' && d.overlay !== null ? [[d.target, d.overlay] as const] : [])));
-  const left = Object.entries(tips).filter(([target]) => overlays.has(target) || record.disks.some((d) => d.target === target && d.kind === 'external'));
-  const own = left.every(([target, file]) => overlays.get(target) === file);
+  const overlays = new Map(record.disks.filter((d) => d.kind === 'external').map((d) => [d.target, d.overlay]));
+  const left = Object.entries(tips).filter(([target]) => overlays.has(target));
   // Written even when the record says so already: making a snapshot current clears the revert disks libvirt holds.
-  const revertDisks = own ? null : Object.fromEntries(left.map(([target, file]) => [target, { file, format: layerFormat(domain, file) }]));
-  const sentence = own
-    ? `Make ${snapshot} libvirt's current snapshot of ${domain.name}.`
-    : `Make ${snapshot} libvirt's current snapshot of ${domain.name}, recording ${left.map(([, f]) => basename(f)).join(', ')} as its revert disks, as libvirt does after its own revert: the state libvirt's own revert would leave, in place of ${snapshot}'s overlays.`;
+  if (left.every(([target, file]) => overlays.get(target) === file)) return { ...step, revertDisks: null };
+  const revertDisks = Object.fromEntries(left.map(([target, file]) => [target, { file, format: layerFormat(domain, file) }]));
+  const sentence = `${step.sentence.slice(0, -1)}, recording ${left.map(([, f]) => basename(f)).join(', ')} as its revert disks, as libvirt does after its own revert: the state libvirt's own revert would leave, in place of ${snapshot}'s overlays.`;
   return { ...step, revertDisks, sentence };
 }
 
