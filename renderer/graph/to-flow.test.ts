@@ -35,7 +35,7 @@ describe('toFlow', () => {
   });
 
   test('every node has its size for culling and one edge from its parent', () => {
-    expect(graph.nodes.every((n) => n.width === 200 && n.height === 68)).toBe(true);
+    expect(graph.nodes.every((n) => n.width === 200 && n.height === 84)).toBe(true);
     expect(graph.edges.map((e) => `${e.source}>${e.target}`).sort()).toEqual(['s:snap1>b:snap1.1', 's:snap1>s:snap2', 's:snap2>s:snap3', 's:snap3>b:main']);
     expect(graph.edges.find((e) => e.target === 'b:main')?.animated).toBe(true);
   });

@@ -12,7 +12,7 @@ import { findingsByPath } from './health';
 import { NO_HIGHLIGHTS, type Highlights, type Mark } from './highlights';
 
 export const NODE_WIDTH = 200;
-export const NODE_HEIGHT = 68;
+export const NODE_HEIGHT = 84;
 const COLUMN = NODE_WIDTH + 44;
 const ROW = NODE_HEIGHT + 22;
 
