@@ -1,15 +1,20 @@
 /** The plan preview for people: what will run, exactly, and what it changes. */
+import type { Domain } from '../model';
 import { formatBytes } from '../snapshot-graph';
 import type { Plan } from './plan';
+import { planSummary } from './plan-summary';
 import { sshTargetOf } from '../source-rules';
 import { commandLine, stepLine } from './step-command';
 
 export { commandLine };
 
-/** The plan as text: numbered steps with the command each runs, then its impact, the point of no return and notes. */
-export function formatPlan(plan: Plan): string {
+/**
+ * The plan as text: the one-line summary (plan-summary.ts), numbered steps with the command each runs, then its
+ * impact, the point of no return and notes. `domain`, as scanned, names the current branch in the summary.
+ */
+export function formatPlan(plan: Plan, domain: Domain | null = null): string {
   const host = plan.source.kind === 'libvirt' ? (sshTargetOf(plan.source.uri)?.host ?? null) : null;
-  const lines = [`Plan ${plan.intent.op} on ${plan.intent.domain}${host === null ? '' : `, run on ${host} over SSH`}:`];
+  const lines = [planSummary(plan, domain), '', `Plan ${plan.intent.op} on ${plan.intent.domain}${host === null ? '' : `, run on ${host} over SSH`}:`];
   plan.steps.forEach((step, i) => {
     lines.push(`  ${i + 1}. ${step.sentence}`);
     const line = stepLine(step, plan.source);

@@ -1,0 +1,108 @@
+import { describe, expect, test } from 'vitest';
+import { assembleFolder } from '../assemble';
+import type { Domain, ScanResult } from '../model';
+import { layer, seed } from '../test-seed';
+import type { Intent, Plan } from './plan';
+import { formatPlan } from './format-plan';
+import { planSummary } from './plan-summary';
+import { planOperation } from './planners';
+
+function planned(scan: ScanResult, intent: Intent): Plan {
+  const result = planOperation({ scan, operationId: 'op1' }, intent);
+  if (!result.ok) throw new Error(`refused: ${result.refusal.message}`);
+  return result.plan;
+}
+
+const domainOf = (scan: ScanResult): Domain => {
+  const domain = scan.domains[0];
+  if (domain === undefined) throw new Error('no domain');
+  return domain;
+};
+
+describe('the one-line summary says where the user will be and what becomes of the current state', () => {
+  const scan = seed({ fork: true });
+  const vm = domainOf(scan);
+
+  test.each<[string, Intent, string]>([
+    [
+      'revert with a new branch',
+      { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' },
+      'You will be at snap1 on a new branch snap1.1; your current state stays as branch main.',
+    ],
+    [
+      'revert with a new branch, the state left kept under another name',
+      { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1', keepAs: 'before' },
+      'You will be at snap1 on a new branch snap1.1; your current state stays as branch before.',
+    ],
+    [
+      'revert discarding the current state',
+      { op: 'revert-discard', domain: 'vm', snapshot: 'snap2' },
+      'You will be at snap2 on branch main again; your current state is discarded (2 files go to the trash).',
+    ],
+    ['switch', { op: 'switch', domain: 'vm', branch: 'alt' }, 'You will be on branch alt; your current state stays as branch main.'],
+    ['rename of the current branch', { op: 'rename-branch', domain: 'vm', branch: 'main', to: 'trunk' }, 'Branch main will be named trunk; you stay on it, nothing else changes.'],
+    ['rename of another branch', { op: 'rename-branch', domain: 'vm', branch: 'alt', to: 'other' }, 'Branch alt will be named other; you stay on branch main, nothing else changes.'],
+    [
+      'delete a snapshot',
+      { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' },
+      'Snapshot snap2 of vm is deleted (1 file goes to the trash); you stay on branch main, your current state unchanged.',
+    ],
+    [
+      "delete a snapshot's record only",
+      { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2', metadataOnly: true },
+      'Snapshot snap2 of vm loses its record; its files stay; you stay on branch main, your current state unchanged.',
+    ],
+    [
+      'take a snapshot',
+      { op: 'create-snapshot', domain: 'vm', name: 'snap4' },
+      "Snapshot snap4 saves vm's current disks; you stay on branch main, which goes on from snap4.",
+    ],
+    [
+      'delete a branch',
+      { op: 'delete-branch', domain: 'vm', branch: 'alt' },
+      'Branch alt of vm is deleted (1 file goes to the trash); you stay on branch main, your current state unchanged.',
+    ],
+    [
+      'repair a file',
+      { op: 'repair', domain: 'vm', path: '/i/vm.snap1', mode: 'leaks' },
+      'vm.snap1 is repaired (leaked space only), a copy kept in the trash first; your current state stays where it is.',
+    ],
+  ])('%s', (_, intent, words) => {
+    expect(planSummary(planned(scan, intent), vm)).toBe(words);
+  });
+
+  test('without the domain, the current branch is named from the plan itself (the CLI)', () => {
+    const plan = planned(scan, { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' });
+    expect(planSummary(plan)).toBe('You will be at snap1 on a new branch snap1.1; your current state stays as branch main.');
+  });
+
+  test('a running domain stopped first is said after the main sentence', () => {
+    const running = seed({ state: 'running', fork: true });
+    const plan = planned(running, { op: 'switch', domain: 'vm', branch: 'alt', stop: 'shutdown' });
+    expect(planSummary(plan, domainOf(running))).toBe('You will be on branch alt; your current state stays as branch main; vm is running: it is shut down first.');
+  });
+});
+
+describe('commit', () => {
+  test('in an image folder, the tip is folded into the file below it', () => {
+    const layers = { '/f/base.qcow2': layer('/f/base.qcow2', null), '/f/mid.qcow2': layer('/f/mid.qcow2', '/f/base.qcow2'), '/f/top.qcow2': layer('/f/top.qcow2', '/f/mid.qcow2') };
+    const scan: ScanResult = { source: { kind: 'folder', path: '/f' }, scannedAt: '', hypervisor: null, domains: assembleFolder(layers, []), problems: [] };
+    const plan = planned(scan, { op: 'commit', domain: 'base.qcow2', branch: 'top.qcow2' });
+    expect(planSummary(plan, domainOf(scan))).toBe("Branch top.qcow2's changes are folded into mid.qcow2 (1 file goes to the trash); its content stays the same.");
+  });
+
+  test('a commit that also deletes a snapshot names it', () => {
+    const plan = planned(seed({ fork: true }), { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'x' });
+    const folding: Plan = { ...plan, intent: { op: 'commit', domain: 'vm', branch: 'main' }, impact: { ...plan.impact, written: ['/i/vm.snap2'], removedSnapshots: ['snap3'], trashed: [] } };
+    expect(planSummary(folding, domainOf(seed()))).toBe("Branch main's changes are folded into vm.snap2 and snapshot snap3 is deleted; you stay on branch main, with the same content.");
+  });
+});
+
+describe('the CLI text', () => {
+  test('starts with the summary, before the numbered steps', () => {
+    const plan = planned(seed(), { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' });
+    const lines = formatPlan(plan).split('\n');
+    expect(lines[0]).toBe('Snapshot snap2 of vm is deleted (1 file goes to the trash); you stay where you are, your current state unchanged.');
+    expect(lines[2]).toBe('Plan delete-snapshot on vm:');
+  });
+});
