@@ -51,6 +51,7 @@ const OPS = {
   'revert-discard': true,
   'delete-branch': true,
   repair: true,
+  'edit-description': true,
 } as const satisfies Record<Intent['op'], true>;
 
 const keysOf = <K extends string>(record: Record<K, true>) => Object.keys(record) as [K, ...K[]];

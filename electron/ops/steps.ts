@@ -18,7 +18,7 @@ import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, remo
 import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
-import { editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks } from './xml-edit';
+import { editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks, setSnapshotDescription } from './xml-edit';
 import { readHeaderOn } from './header-on';
 import { lexists, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
@@ -246,12 +246,14 @@ async function runDeleteRecord(step: StepOf<'delete-snapshot-metadata'>, ctx: St
   }
 }
 
-/** Redefines the snapshot's record with the step's paths and parent, keeping it current when it was. */
+/** Redefines the snapshot's record with the step's paths, parent and description, keeping it current when it was. */
 async function runRedefine(step: StepOf<'redefine-snapshot'>, ctx: StepContext): Promise<void> {
   const virsh = needVirsh(ctx);
   const xml = await snapshotXml(virsh, step.domain, step.snapshot);
   const wasCurrent = (await currentSnapshot(virsh, step.domain)) === step.snapshot;
-  const edited = editSnapshotXml(xml, step.replace, step.parent);
+  const moved = editSnapshotXml(xml, step.replace, step.parent);
+  // A description goes into the record as an escaped text node, never on virsh's command line (SECURITY.md).
+  const edited = step.description === undefined ? moved : setSnapshotDescription(moved, step.description);
   // --current would clear the revert disks of the current snapshot, this very record: it stays current without it.
   await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file, current: wasCurrent && !hasRevertDisks(edited) })));
 }

@@ -128,3 +128,25 @@ export function editSnapshotXml(xml: string, replace: Record<string, string>, pa
   }
   return new XMLSerializer().serializeToString(doc);
 }
+
+/**
+ * A snapshot record with `description` as its `<description>`, set as a text node so the serializer escapes it
+ * (quotes, `<`, `&`, line breaks stay the user's text); null removes it.
+ */
+export function setSnapshotDescription(xml: string, description: string | null): string {
+  const doc = parse(xml);
+  const root = doc.documentElement as Element;
+  const old = children(root, 'description');
+  for (const el of old.slice(1)) root.removeChild(el);
+  const first = old[0];
+  if (description === null) {
+    if (first !== undefined) root.removeChild(first);
+    return new XMLSerializer().serializeToString(doc);
+  }
+  const el = first ?? doc.createElement('description');
+  while (el.firstChild !== null) el.removeChild(el.firstChild);
+  el.appendChild(doc.createTextNode(description));
+  // libvirt writes it right after the name.
+  if (first === undefined) root.insertBefore(el, children(root, 'name')[0]?.nextSibling ?? root.firstChild);
+  return new XMLSerializer().serializeToString(doc);
+}

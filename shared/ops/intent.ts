@@ -43,6 +43,8 @@ export const intentSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ op: z.literal('delete-branch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  /** Sets a snapshot's description in libvirt's record (an empty text removes it); only the record changes. */
+  z.object({ op: z.literal('edit-description'), domain: existingNameSchema, snapshot: existingNameSchema, description: freeTextSchema }).strict(),
   /** Repairs one image's metadata with `qemu-img check -r`: `leaks` frees leaked clusters, `all` fixes corruption too. */
   z.object({ op: z.literal('repair'), domain: existingNameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
 ]);

@@ -93,6 +93,8 @@ function mainWords(plan: Plan, current: string | null): string {
       const trash = trashWords(plan);
       return `Branch ${intent.branch} of ${intent.domain} is deleted${trash === '' ? '' : ` (${trash})`}; ${stayOn(current)}, your current state unchanged`;
     }
+    case 'edit-description':
+      return `Snapshot ${intent.snapshot} ${intent.description === '' ? 'loses its description' : 'gets the new description'}; only libvirt's record of it changes, ${stayOn(current)}`;
     case 'repair':
       return `${intent.path.split('/').pop() ?? intent.path} is repaired (${intent.mode === 'all' ? 'leaks and errors' : 'leaked space only'}), a copy kept in the trash first; your current state stays where it is`;
   }

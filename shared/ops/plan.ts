@@ -96,6 +96,11 @@ export type Step = StepBase &
         replace: Record<string, string>;
         /** The new parent; absent when the parent stays. */
         parent?: string | null;
+        /**
+         * The new description, written as a text node of the record (never on a command line); null removes it;
+         * absent when it stays.
+         */
+        description?: string | null;
       }
   );
 

@@ -27,6 +27,7 @@ const INTENTS: { [K in Op]: Extract<Intent, { op: K }> } = {
   'create-snapshot': { op: 'create-snapshot', domain: 'vm', name: 'snap4' },
   'delete-branch': { op: 'delete-branch', domain: 'vm', branch: 'alt' },
   repair: { op: 'repair', domain: 'vm', path: '/i/vm.snap1', mode: 'leaks' },
+  'edit-description': { op: 'edit-description', domain: 'vm', snapshot: 'snap1', description: 'kernel 6.1' },
 };
 const OPS = Object.keys(INTENTS) as Op[];
 
@@ -79,7 +80,7 @@ describe('the domain guard', () => {
       if (guard.needsShutOff && guard.blockJobs !== true) expect(refusals[op], op).toBe(guard.stoppable === true ? stoppable : expected);
       else expect(refusals[op], op).not.toMatch(/^E_DOMAIN_RUNNING/);
     }
-    expect(OPS.filter((op) => !PLANNERS[op].guard.needsShutOff).sort()).toEqual(['create-snapshot', 'delete-branch', 'rename-branch']);
+    expect(OPS.filter((op) => !PLANNERS[op].guard.needsShutOff).sort()).toEqual(['create-snapshot', 'delete-branch', 'edit-description', 'rename-branch']);
     expect(OPS.filter((op) => PLANNERS[op].guard.blockJobs === true).sort()).toEqual(['commit', 'delete-snapshot']);
     expect(OPS.filter((op) => PLANNERS[op].guard.stoppable === true).sort()).toEqual(['revert-branch', 'revert-discard', 'switch']);
   });

@@ -9,6 +9,7 @@ import type { PlanContext, Planner } from './context';
 import { createSnapshot } from './create-snapshot';
 import { deleteBranch } from './delete-branch';
 import { deleteSnapshot } from './delete-snapshot';
+import { editDescription } from './edit-description';
 import { guardDomain } from './guard';
 import { isFailure } from './context';
 import { renameBranch } from './rename-branch';
@@ -29,6 +30,7 @@ export const PLANNERS: { [K in Op]: Planner<K> } = {
   'create-snapshot': createSnapshot,
   'delete-branch': deleteBranch,
   repair,
+  'edit-description': editDescription,
 };
 
 /** Each operation's intent, by its `op`: indexing it and `PLANNERS` with one `K` ties a planner to its own intent. */
