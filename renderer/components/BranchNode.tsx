@@ -6,7 +6,11 @@ import { BranchIcon, HereIcon } from './Icons';
 import { NodeTitle } from './NodeTitle';
 import './SnapshotNode.css';
 
-const TIP_LABEL = { domain: 'current state', metadata: 'branch', loose: 'loose tip', folder: 'tip' } as const;
+/** What a tip is, in the legend's words (Legend.tsx); in an image folder the tips are its top images. */
+const TIP_LABEL = { domain: 'the VM’s disks now', metadata: 'branch', loose: 'loose tip', folder: 'top image' } as const;
+
+/** What You are here means, on hover. */
+const HERE_TITLE = 'You are here: the files the VM runs on now. Taking a snapshot saves this state.';
 
 /** A branch tip: live, writable layers not captured by any snapshot. The current one is "You are here". */
 function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
@@ -19,21 +23,23 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
       <Handle type="target" position={Position.Left} isConnectable={false} />
       {data.ghost ? <div className="ghost-badge">new</div> : null}
       {data.current && !data.ghost ? (
-        <div className="here-badge" data-testid="you-are-here">
+        <div className="here-badge" data-testid="you-are-here" title={HERE_TITLE}>
           <HereIcon /> You are here{data.vmState !== undefined ? ` · ${data.vmState}` : ''}
         </div>
       ) : null}
       <NodeTitle icon={<BranchIcon />} name={data.name} findings={data.findings} side={data.side} />
       <div className="snap-node-meta">
-        <span>{data.current ? 'current state' : TIP_LABEL[data.branch?.origin ?? 'metadata']}</span>
+        <span>{data.current && data.branch?.origin !== 'folder' ? TIP_LABEL.domain : TIP_LABEL[data.branch?.origin ?? 'metadata']}</span>
+        <span className="snap-node-size" title={data.branch?.origin === 'folder' ? 'Space used by this image' : "Space used by this branch's tip file(s)"}>
+          {formatBytes(data.size)}
+        </span>
+      </div>
+      <div className="snap-node-chips">
         {data.branch?.memoryFile !== undefined ? (
           <span className="chip" data-testid="saved-memory" title={`The VM was left running: its memory is saved in ${data.branch.memoryFile}, and switching here resumes it`}>
             memory
           </span>
         ) : null}
-        <span className="snap-node-size" title="Space used by this branch's tip file(s)">
-          {formatBytes(data.size)}
-        </span>
       </div>
     </div>
   );

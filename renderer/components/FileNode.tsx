@@ -2,7 +2,12 @@ import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, type ReactElement } from 'react';
 import { dataFileWords } from '../../shared/file-graph';
 import { layerNotes } from '../../shared/format-tree';
+import type { Domain } from '../../shared/model';
+import type { AppState } from '../store/store';
 import type { FileFlowNode, GroupNodeData } from '../graph/file-layout';
+import { sharedPrefix, shortFileName } from '../graph/short-name';
+import { useAppStore } from '../store/context';
+import { selectDomain } from '../store/selectors';
 import { fileName, formatBytes, modeText, ownerName } from './format';
 import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
 import './FileNode.css';
@@ -11,8 +16,27 @@ const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base
 
 type FileData = Extract<FileFlowNode, { type: 'file' }>['data'];
 
+/** How many letters of a file name a file node has room for at its name size (FileNode.css). */
+export const FILE_NAME_LETTERS = 22;
+
+const prefixes = new WeakMap<Domain, string>();
+/** The start every file name of the open domain shares ("web01."), worked out once per scan. */
+function selectFilePrefix(state: AppState): string {
+  const domain = selectDomain(state);
+  if (domain === null) return '';
+  let prefix = prefixes.get(domain);
+  if (prefix === undefined) {
+    prefix = sharedPrefix(Object.keys(domain.layers).map(fileName));
+    prefixes.set(domain, prefix);
+  }
+  return prefix;
+}
+
 /** The node's title row: its icon (or comparison side), name, and the frozen and health badges. */
 function FileNodeTitle({ data }: { data: FileData }): ReactElement {
+  const name = fileName(data.trash?.original ?? data.path);
+  const prefix = useAppStore(selectFilePrefix);
+  const letters = FILE_NAME_LETTERS - (data.frozenBy.length > 0 ? 3 : 0) - (data.findings.length > 0 ? 4 : 0);
   return (
     <div className="file-node-title">
       {data.side ? (
@@ -22,7 +46,9 @@ function FileNodeTitle({ data }: { data: FileData }): ReactElement {
       ) : (
         <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
       )}
-      <span className="snap-node-name">{fileName(data.trash?.original ?? data.path)}</span>
+      <span className="snap-node-name" title={name} data-name={name}>
+        {shortFileName(name, prefix, letters)}
+      </span>
       {data.frozenBy.length > 0 ? (
         <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} aria-label="frozen">
           <LockIcon />

@@ -6,9 +6,17 @@ import { CameraIcon } from './Icons';
 import { NodeTitle } from './NodeTitle';
 import './SnapshotNode.css';
 
-/** A snapshot: a saved point. Its name, age, state and the size of the layer holding its saved state. */
+/** What the "libvirt's current" chip means, in the words the legend uses (Legend.tsx). */
+export const LIBVIRT_CURRENT_TITLE =
+  "libvirt's current snapshot: the one libvirt records as current (the last taken or reverted to). It is not where the VM runs now: that is You are here.";
+
+/**
+ * A snapshot: a saved point, or in an image folder an image. Its name, age and size, then its state and whether
+ * libvirt records it as its current snapshot.
+ */
 function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
   const snap = data.snapshot;
+  const image = snap?.state === 'image';
   return (
     <div
       className={`snap-node kind-snapshot${selected ? ' is-selected' : ''}${data.mark ? ` mark-${data.mark}` : ''}${data.ghost ? ' is-ghost' : ''}`}
@@ -18,19 +26,20 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       title={snap?.description ?? undefined}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <NodeTitle icon={<CameraIcon />} name={data.name} findings={data.findings} side={data.side}>
-        {snap?.current ? (
-          <span className="chip chip-accent" title="libvirt's current snapshot">
-            current
-          </span>
-        ) : null}
-      </NodeTitle>
+      <NodeTitle icon={<CameraIcon />} name={data.name} findings={data.findings} side={data.side} />
       <div className="snap-node-meta">
         <span title={formatTime(snap?.created ?? null)}>{formatAge(snap?.created ?? null) || stateLabel(snap?.state ?? '')}</span>
-        {snap?.created ? <span className="chip">{stateLabel(snap.state)}</span> : null}
-        <span className="snap-node-size" title="Space used by this snapshot's saved-state layer(s)">
+        <span className="snap-node-size" title={image ? 'Space used by this image' : "Space used by this snapshot's saved-state layer(s)"}>
           {formatBytes(data.size)}
         </span>
+      </div>
+      <div className="snap-node-chips">
+        {snap?.created ? <span className="chip">{stateLabel(snap.state)}</span> : null}
+        {snap?.current ? (
+          <span className="chip chip-accent" title={LIBVIRT_CURRENT_TITLE} data-testid="libvirt-current">
+            libvirt&apos;s current
+          </span>
+        ) : null}
       </div>
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>

@@ -11,8 +11,8 @@ import type { FileGraph, FileNode, FileGroup } from '../../shared/file-graph';
 import { sideHandles } from './handles';
 import type { Mark } from './highlights';
 
-export const FILE_WIDTH = 240;
-export const FILE_HEIGHT = 92;
+export const FILE_WIDTH = 264;
+export const FILE_HEIGHT = 120;
 const FILE_HANDLES = sideHandles(FILE_WIDTH, FILE_HEIGHT);
 const COLUMN = FILE_WIDTH + 80;
 const ROW = FILE_HEIGHT + 28;

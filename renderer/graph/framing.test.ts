@@ -1,30 +1,60 @@
 import { describe, expect, test } from 'vitest';
-import { fitViewport, FOCUS_ZOOM, openingViewport } from './framing';
+import { fitViewport, MAX_MARGIN, NODE_TEXT_MIN, openingViewport, READABLE_ZOOM, SCREEN_TEXT_MIN } from './framing';
 
-const row = (n: number) => Array.from({ length: n }, (_, i) => ({ x: i * 244, y: 0, width: 200, height: 68 }));
+const row = (n: number) => Array.from({ length: n }, (_, i) => ({ x: i * 244, y: 0, width: 200, height: 84 }));
 const FIT = { padding: 0.2, maxZoom: 1.2 };
+const CANVAS = { width: 1000, height: 700 };
 
 describe('framing', () => {
-  test('fitting centres every box and never zooms past the maximum', () => {
-    const view = fitViewport(row(4), { width: 1000, height: 700 }, FIT)!;
-    // The row is 932 px wide: 1000 / (932 × 1.4) = 0.766.
-    expect(view.zoom).toBeCloseTo(1000 / (932 * 1.4));
-    expect((0 + 932) / 2 * view.zoom + view.x).toBeCloseTo(500);
-    expect(fitViewport(row(1), { width: 1000, height: 700 }, FIT)?.zoom).toBe(1.2);
+  test('the readable zoom keeps the smallest node text at 12 px or more on screen', () => {
+    expect(NODE_TEXT_MIN * READABLE_ZOOM).toBeGreaterThanOrEqual(SCREEN_TEXT_MIN);
+    expect(NODE_TEXT_MIN * (READABLE_ZOOM - 0.01)).toBeLessThan(SCREEN_TEXT_MIN);
   });
 
-  test('a graph readable when fitted, or of a few hundred nodes at most, opens whole', () => {
-    expect(openingViewport(row(4), null, { width: 1000, height: 700 }, FIT)?.whole).toBe(true);
-    expect(openingViewport(row(200), null, { width: 500, height: 700 }, FIT)?.whole).toBe(true);
+  test('fitting centres every box with a margin of at most 32 px and never zooms past the maximum', () => {
+    const view = fitViewport(row(4), CANVAS, FIT)!;
+    // The row is 932 px wide: (1000 − 2 × 32) / 932.
+    expect(view.zoom).toBeCloseTo((1000 - 2 * MAX_MARGIN) / 932);
+    expect(((0 + 932) / 2) * view.zoom + view.x).toBeCloseTo(500);
+    expect(fitViewport(row(1), CANVAS, FIT)?.zoom).toBe(1.2);
   });
 
-  test('a graph too big to read when fitted opens centred on its focus at a readable zoom', () => {
+  test('a small graph fills the canvas up to the maximum zoom', () => {
+    const view = fitViewport(row(2), CANVAS, FIT)!;
+    expect(view.zoom).toBe(1.2);
+  });
+
+  test('a graph readable when fitted opens whole', () => {
+    expect(openingViewport(row(4), null, CANVAS, FIT)?.whole).toBe(true);
+  });
+
+  test('a graph too big to read when fitted opens at the readable zoom, never below it', () => {
+    for (const n of [6, 50, 300, 2000]) {
+      const opened = openingViewport(row(n), null, CANVAS, FIT)!;
+      expect(opened.whole).toBe(false);
+      expect(opened.viewport.zoom).toBe(READABLE_ZOOM);
+    }
+  });
+
+  test('a big graph opens with its focus on screen, as near the graph centre as that allows', () => {
     const boxes = row(500);
-    const focus = boxes[300]!;
-    const opened = openingViewport(boxes, focus, { width: 1000, height: 700 }, FIT)!;
-    expect(opened.whole).toBe(false);
-    expect(opened.viewport.zoom).toBe(FOCUS_ZOOM);
-    expect((focus.x + focus.width / 2) * FOCUS_ZOOM + opened.viewport.x).toBeCloseTo(500);
-    expect((focus.y + focus.height / 2) * FOCUS_ZOOM + opened.viewport.y).toBeCloseTo(350);
+    const focus = boxes[499]!;
+    const { viewport } = openingViewport(boxes, focus, CANVAS, FIT)!;
+    const left = focus.x * viewport.zoom + viewport.x;
+    const right = (focus.x + focus.width) * viewport.zoom + viewport.x;
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(right).toBeLessThanOrEqual(CANVAS.width);
+    // The tip is the last box: the view ends at it, with the margin, so the chain leading to it is in view.
+    expect(right).toBeCloseTo(CANVAS.width - MAX_MARGIN);
+    const top = focus.y * viewport.zoom + viewport.y;
+    expect(top).toBeGreaterThan(0);
+    expect(top + focus.height * viewport.zoom).toBeLessThan(CANVAS.height);
+  });
+
+  test('a graph a little too wide keeps its centre when its focus is already on screen', () => {
+    const boxes = row(6);
+    const { viewport } = openingViewport(boxes, boxes[3]!, CANVAS, FIT)!;
+    const width = 5 * 244 + 200;
+    expect((width / 2) * viewport.zoom + viewport.x).toBeCloseTo(500);
   });
 });

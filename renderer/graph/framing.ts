@@ -1,17 +1,19 @@
 /**
- * Where the view opens. A graph of up to a few hundred nodes, or one that fits the canvas at a zoom where its
- * nodes can be read, is shown whole; a bigger one opens at You are here at a comfortable zoom instead: shrunk
- * to fit, its names would be specks, and drawing thousands of them at once is what makes a big graph slow to
- * appear and to pan. Bounds come from the layout, not from the DOM: nodes off screen are never mounted.
+ * Where the view opens. A graph that fits the canvas at a zoom where its smallest node text is still 12 px on
+ * screen is shown whole, as big as `maxZoom` allows; a bigger one opens at that readable zoom on You are here,
+ * with as much of the rest in view as the canvas holds (pan and zoom reach the rest): shrunk to fit, its names
+ * would be specks. Bounds come from the layout, not from the DOM: nodes off screen are never mounted.
  */
 import type { Viewport } from '@xyflow/react';
 
-/** Below this zoom a node's name cannot be read. */
-export const READABLE_ZOOM = 0.4;
-/** Up to this many nodes a graph is always shown whole. */
-export const WHOLE_GRAPH_NODES = 300;
-/** The zoom a big graph opens at. */
-export const FOCUS_ZOOM = 0.8;
+/** The smallest text on a node, in CSS px (SnapshotNode.css and FileNode.css hold their text to it). */
+export const NODE_TEXT_MIN = 14;
+/** The smallest text on screen, in px. */
+export const SCREEN_TEXT_MIN = 12;
+/** Below this zoom a node's smallest text is under SCREEN_TEXT_MIN px on screen (rounded up, so 14 × 0.86 ≥ 12). */
+export const READABLE_ZOOM = Math.ceil((SCREEN_TEXT_MIN / NODE_TEXT_MIN) * 100) / 100;
+/** Room kept free around a fitted graph, in screen px at most. */
+export const MAX_MARGIN = 32;
 const MIN_ZOOM = 0.05;
 
 export interface Box {
@@ -22,32 +24,68 @@ export interface Box {
 }
 
 export interface FitOptions {
+  /** Room around the graph as a share of the canvas's smaller side, up to MAX_MARGIN px. */
   padding: number;
   maxZoom: number;
 }
 
 type Size = { width: number; height: number };
+type Bounds = { minX: number; minY: number; maxX: number; maxY: number };
 
-/** The viewport that shows every box, with `padding` (a share of the canvas) around them. */
+function boundsOf(boxes: Box[]): Bounds {
+  const bounds = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (const b of boxes) {
+    bounds.minX = Math.min(bounds.minX, b.x);
+    bounds.minY = Math.min(bounds.minY, b.y);
+    bounds.maxX = Math.max(bounds.maxX, b.x + b.width);
+    bounds.maxY = Math.max(bounds.maxY, b.y + b.height);
+  }
+  return bounds;
+}
+
+/** The screen px kept free on each side of a fitted graph. */
+export function marginOf(canvas: Size, options: FitOptions): number {
+  return Math.min(MAX_MARGIN, options.padding * Math.min(canvas.width, canvas.height));
+}
+
+/** The viewport that shows every box, centred, with a margin around them, at no more than `maxZoom`. */
 export function fitViewport(boxes: Box[], canvas: Size, options: FitOptions): Viewport | null {
   if (boxes.length === 0 || canvas.width === 0 || canvas.height === 0) return null;
-  const minX = Math.min(...boxes.map((b) => b.x));
-  const minY = Math.min(...boxes.map((b) => b.y));
-  const maxX = Math.max(...boxes.map((b) => b.x + b.width));
-  const maxY = Math.max(...boxes.map((b) => b.y + b.height));
-  const raw = Math.min(canvas.width / ((maxX - minX) * (1 + 2 * options.padding)), canvas.height / ((maxY - minY) * (1 + 2 * options.padding)));
+  const { minX, minY, maxX, maxY } = boundsOf(boxes);
+  const margin = marginOf(canvas, options);
+  const raw = Math.min((canvas.width - 2 * margin) / Math.max(maxX - minX, 1), (canvas.height - 2 * margin) / Math.max(maxY - minY, 1));
   const zoom = Math.min(options.maxZoom, Math.max(MIN_ZOOM, raw));
   return { x: canvas.width / 2 - ((minX + maxX) / 2) * zoom, y: canvas.height / 2 - ((minY + maxY) / 2) * zoom, zoom };
 }
 
-/** How a graph opens: whole (see above), or centred on `focus` (else the first box) at a readable zoom. */
+/** Moves `offset` (a viewport's x or y) the least so that the span [start, end] in flow units is on screen with `margin`. */
+function keepInView(offset: number, start: number, end: number, zoom: number, screen: number, margin: number): number {
+  const low = margin - start * zoom;
+  const high = screen - margin - end * zoom;
+  if (high < low) return screen / 2 - ((start + end) / 2) * zoom;
+  return Math.min(high, Math.max(low, offset));
+}
+
+/**
+ * The graph at the readable zoom, as near its centre as keeps `focus` (else the first box) on screen: the most
+ * of the graph a readable view can show, with You are here in it.
+ */
+export function readableViewport(boxes: Box[], focus: Box | null, canvas: Size, options: FitOptions): Viewport | null {
+  if (boxes.length === 0 || canvas.width === 0 || canvas.height === 0) return null;
+  const { minX, minY, maxX, maxY } = boundsOf(boxes);
+  const at = focus ?? (boxes[0] as Box);
+  const zoom = READABLE_ZOOM;
+  const margin = marginOf(canvas, options);
+  const x = keepInView(canvas.width / 2 - ((minX + maxX) / 2) * zoom, at.x, at.x + at.width, zoom, canvas.width, margin);
+  const y = keepInView(canvas.height / 2 - ((minY + maxY) / 2) * zoom, at.y, at.y + at.height, zoom, canvas.height, margin);
+  return { x, y, zoom };
+}
+
+/** How a graph opens: whole when that is readable (see above), else readable on `focus`; `whole` says which. */
 export function openingViewport(boxes: Box[], focus: Box | null, canvas: Size, options: FitOptions): { viewport: Viewport; whole: boolean } | null {
   const fit = fitViewport(boxes, canvas, options);
   if (fit === null) return null;
-  if (boxes.length <= WHOLE_GRAPH_NODES || fit.zoom >= READABLE_ZOOM) return { viewport: fit, whole: true };
-  const at = focus ?? (boxes[0] as Box);
-  return {
-    viewport: { x: canvas.width / 2 - (at.x + at.width / 2) * FOCUS_ZOOM, y: canvas.height / 2 - (at.y + at.height / 2) * FOCUS_ZOOM, zoom: FOCUS_ZOOM },
-    whole: false,
-  };
+  if (fit.zoom >= READABLE_ZOOM) return { viewport: fit, whole: true };
+  const viewport = readableViewport(boxes, focus, canvas, options);
+  return viewport === null ? null : { viewport, whole: false };
 }

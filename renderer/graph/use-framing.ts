@@ -1,6 +1,6 @@
 import { useReactFlow } from '@xyflow/react';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
-import { fitViewport, openingViewport, type Box, type FitOptions } from './framing';
+import { openingViewport, type Box, type FitOptions } from './framing';
 
 /** Below this height the minimap sits on the graph itself. */
 const MINIMAP_ROOM = 520;
@@ -26,7 +26,8 @@ const sizeOf = (wrapper: RefObject<HTMLElement | null>) => ({ width: wrapper.cur
 /**
  * How a canvas frames its graph, from the layout's boxes (nodes off screen are never mounted, so the DOM cannot
  * tell): `frame` opens it (see framing.ts) and runs again when the canvas changes size (a panel opens under it,
- * the window is resized), where a big graph keeps where the user is looking; `fitAll` shows every node.
+ * the window is resized), where a big graph keeps where the user is looking; `fitAll` shows every node when
+ * they can be read so, else as many as can around the focus (fitting never zooms below readable).
  * `roomy` says whether the canvas is tall enough for a minimap that covers no nodes.
  */
 export function useFraming(wrapper: RefObject<HTMLElement | null>, boxes: Box[], focus: Box | null, options: FitOptions) {
@@ -39,9 +40,9 @@ export function useFraming(wrapper: RefObject<HTMLElement | null>, boxes: Box[],
     [boxes, focus, wrapper, options, flow],
   );
   const fitAll = useCallback(() => {
-    const view = fitViewport(boxes, sizeOf(wrapper), options);
-    if (view !== null) void flow.setViewport(view, { duration: 200 });
-  }, [boxes, wrapper, options, flow]);
+    const opened = openingViewport(boxes, focus, sizeOf(wrapper), options);
+    if (opened !== null) void flow.setViewport(opened.viewport, { duration: 200 });
+  }, [boxes, focus, wrapper, options, flow]);
   const frameRef = useRef(frame);
   // Before any effect of the render asks for it.
   useLayoutEffect(() => {

@@ -2,13 +2,16 @@
  * What a graph node allows, and why not when it does not: the planners run here too (they are pure), so a
  * menu shows exactly what the engine would refuse, with the engine's own reason.
  */
+import { z } from 'zod';
 import type { Domain, ScanResult } from '../model';
+import { basename } from '../paths';
 import type { GraphNode } from '../snapshot-graph';
-import type { Intent, IntentOf } from './plan';
+import type { Intent, IntentOf, Refusal } from './plan';
 import { planOperation } from './planners';
+import { foldCandidate } from './planners/fold-commit';
 import { isLive } from './planners/steps';
 
-export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'delete-branch' | 'rename-branch' | 'repair';
+export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'fold-commit' | 'delete-branch' | 'rename-branch' | 'repair';
 
 /** Something the user may tick in the plan dialog, such as saving a running VM's memory with its snapshot. */
 export interface ActionChoice {
@@ -31,14 +34,16 @@ export interface NodeAction {
   asks: { label: string; suggestion: string } | null;
   /** What may be ticked in the plan dialog, none ticked to begin with. */
   choices: ActionChoice[];
-  /** Null when allowed; otherwise the engine's reason. */
+  /** Null when allowed; otherwise the engine's reason, short (a long list of dependants is counted, see `reasonList`). */
   disabled: string | null;
+  /** Every dependant a refusal counts, one sentence each, for a tooltip or a disclosure; absent when `disabled` says it all. */
+  reasonList?: string[];
   /** Builds the intent, given the typed name when the action asks for one and the choices ticked. */
   intent: (name: string, chosen?: readonly ChoiceId[]) => Intent;
   danger: boolean;
 }
 
-type Candidate = Omit<NodeAction, 'disabled' | 'choices'> & { choices?: Array<Omit<ActionChoice, 'disabled'>> };
+type Candidate = Omit<NodeAction, 'disabled' | 'choices' | 'reasonList'> & { choices?: Array<Omit<ActionChoice, 'disabled'>> };
 
 /** What the VM lands on: saved memory it resumes from (a snapshot's, a branch's), and whether the state left is kept. */
 interface Landing {
@@ -148,7 +153,7 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
         danger: false,
       });
     }
-    candidates.push({ id: 'commit', label: 'Commit into its backing file…', key: 'c', asks: null, intent: () => ({ op: 'commit', domain: d, branch: b }), danger: true });
+    candidates.push(commitOrFold(scan, domain, b));
     if (domain.state !== 'folder') {
       candidates.push({ id: 'rename-branch', label: 'Rename branch…', key: 'n', asks: { label: 'New name', suggestion: freeName(domain, `${b}-renamed`) }, intent: (n) => ({ op: 'rename-branch', domain: d, branch: b, to: n }), danger: false });
     }
@@ -157,17 +162,82 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
   return candidates.map((action) => withVerdict(scan, action));
 }
 
-/** Why the planner refuses the action with `chosen` ticked; null when it accepts it. */
-function refusalOf(scan: ScanResult, action: Candidate, chosen: readonly ChoiceId[] = []): string | null {
-  const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, action.intent(action.asks?.suggestion ?? '', chosen));
-  return result.ok ? null : result.refusal.message;
+/**
+ * A commit of the branch's tips; where their backing file holds exactly one snapshot's saved state (which a plain
+ * commit must leave alone), the fold into that snapshot, which deletes it (planners/fold-commit.ts).
+ */
+function commitOrFold(scan: ScanResult, domain: Domain, b: string): Candidate {
+  const d = domain.name;
+  const branch = domain.branches.find((x) => x.name === b);
+  const into = branch !== undefined && domain.state !== 'folder' ? foldCandidate(scan, domain, branch) : null;
+  if (into === null) return { id: 'commit', label: 'Commit into its backing file…', key: 'c', asks: null, intent: () => ({ op: 'commit', domain: d, branch: b }), danger: true };
+  return { id: 'fold-commit', label: `Fold into ${into} and delete snapshot ${into}…`, key: 'c', asks: null, intent: () => ({ op: 'fold-commit', domain: d, branch: b, snapshot: into }), danger: true };
+}
+
+/** The dependants a planner's refusal carries in its details (planners/commit.ts, fold-commit.ts). */
+const dependantsSchema = z.array(z.object({ kind: z.enum(['layer', 'disk', 'snapshot', 'branch']), domain: z.string(), name: z.string(), description: z.string() }));
+
+type Named = z.infer<typeof dependantsSchema>[number];
+
+/** A layer built on the file that is a branch's tip is told as that branch: that is what the user knows it by. */
+function asBranch(scan: ScanResult, dep: Named): Named {
+  if (dep.kind !== 'layer') return dep;
+  for (const domain of scan.domains) {
+    const branch = domain.branches.find((b) => b.tips.some((t) => t.file === dep.name));
+    if (branch !== undefined) return { ...dep, kind: 'branch', domain: domain.name, name: branch.name };
+  }
+  return dep;
+}
+
+/** How many names a short reason shows inline; the rest are counted. */
+const INLINE_NAMES = 5;
+
+/** "snapshot s1", "2 snapshots", … for one kind of dependant. */
+function countOf(kind: string, names: readonly string[]): string {
+  const [first] = names;
+  if (names.length === 1 && first !== undefined) return `${kind} ${first}`;
+  return `${names.length} ${kind === 'branch' ? 'other branches' : `${kind}s`}`;
+}
+
+/**
+ * A refusal in a few words: one that lists what depends on a file says how many of each kind (at most
+ * INLINE_NAMES names inline) and what can be done instead; the whole list goes to `reasonList`. Any other
+ * refusal is the planner's message as it is.
+ */
+export function shortReason(scan: ScanResult, refusal: Refusal, op: string): { text: string; list?: string[] } {
+  const parsed = dependantsSchema.safeParse(refusal.details?.dependants);
+  const base = typeof refusal.details?.base === 'string' ? basename(refusal.details.base) : null;
+  if (!parsed.success || parsed.data.length === 0 || base === null) return { text: refusal.message };
+  const deps = parsed.data.map((x) => asBranch(scan, x));
+  const kinds: Array<[string, string[]]> = [
+    ['snapshot', deps.filter((x) => x.kind === 'snapshot').map((x) => x.name)],
+    ['branch', deps.filter((x) => x.kind === 'branch').map((x) => x.name)],
+    ['disk', deps.filter((x) => x.kind === 'disk').map((x) => `${x.name} of ${x.domain}`)],
+    ['file', deps.filter((x) => x.kind === 'layer').map((x) => basename(x.name))],
+  ];
+  const present = kinds.filter(([, names]) => names.length > 0).map(([kind, names]) => [kind, [...new Set(names)]] as const);
+  const counts = present.map(([kind, names]) => countOf(kind, names));
+  const names = present.flatMap(([, n]) => (n.length > 1 ? n : []));
+  const inline = names.length === 0 ? '' : ` (${names.slice(0, INLINE_NAMES).join(', ')}${names.length > INLINE_NAMES ? `, and ${names.length - INLINE_NAMES} more` : ''})`;
+  const list = counts.length === 1 ? counts[0] : `${counts.slice(0, -1).join(', ')} and ${counts[counts.length - 1] ?? ''}`;
+  const verb = op === 'fold-commit' ? 'Cannot fold' : 'Cannot commit';
+  const instead = 'Delete what you no longer need of those first, or create a new branch from here instead.';
+  return { text: `${verb}: ${base} is also used by ${list}${inline}. ${instead}`, list: deps.map((x) => x.description) };
+}
+
+/** Why the planner refuses the action with `chosen` ticked, in short; null when it accepts it. */
+function refusalOf(scan: ScanResult, action: Candidate, chosen: readonly ChoiceId[] = []): { text: string; list?: string[] } | null {
+  const intent = action.intent(action.asks?.suggestion ?? '', chosen);
+  const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, intent);
+  return result.ok ? null : shortReason(scan, result.refusal, intent.op);
 }
 
 /** The action with the engine's verdict on it, and on each choice ticked alone: null when its planner accepts it, else the planner's reason. */
 function withVerdict(scan: ScanResult, action: Candidate): NodeAction {
-  const disabled = refusalOf(scan, action);
-  const choices = (action.choices ?? []).map((choice) => ({ ...choice, disabled: disabled === null ? refusalOf(scan, action, [choice.id]) : disabled }));
-  return { ...action, choices, disabled };
+  const verdict = refusalOf(scan, action);
+  const disabled = verdict?.text ?? null;
+  const choices = (action.choices ?? []).map((choice) => ({ ...choice, disabled: disabled === null ? (refusalOf(scan, action, [choice.id])?.text ?? null) : disabled }));
+  return { ...action, choices, disabled, ...(verdict?.list !== undefined ? { reasonList: verdict.list } : {}) };
 }
 
 /** The fix for what a health check found on one file: free its leaks, or repair its corruption too. */
