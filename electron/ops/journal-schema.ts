@@ -47,6 +47,7 @@ const OPS = {
   'rename-branch': true,
   'delete-snapshot': true,
   commit: true,
+  'fold-commit': true,
   'create-snapshot': true,
   'revert-discard': true,
   'delete-branch': true,

@@ -50,7 +50,7 @@ function MenuItem({ action, active, onHover, onChoose }: { action: NodeAction; a
       role="menuitem"
       className={`node-menu-item${active ? ' is-active' : ''}${action.danger ? ' is-danger' : ''}`}
       aria-disabled={action.disabled !== null}
-      title={action.disabled ?? undefined}
+      title={action.disabled === null ? undefined : [action.disabled, ...(action.reasonList ?? [])].join('\n')}
       onMouseEnter={onHover}
       onClick={onChoose}
     >

@@ -16,6 +16,7 @@ const OP_LABEL: Record<string, string> = {
   'rename-branch': 'Rename branch',
   'delete-snapshot': 'Delete snapshot',
   commit: 'Commit',
+  'fold-commit': 'Fold into snapshot',
   'delete-branch': 'Delete branch',
   repair: 'Repair image',
 };

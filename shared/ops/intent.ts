@@ -31,6 +31,8 @@ export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('rename-branch'), domain: existingNameSchema, branch: existingNameSchema, to: newNameSchema }).strict(),
   z.object({ op: z.literal('delete-snapshot'), domain: existingNameSchema, snapshot: existingNameSchema, metadataOnly: z.boolean().optional() }).strict(),
   z.object({ op: z.literal('commit'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
+  /** Commits the branch's tips into the saved state of `snapshot`, the one snapshot they build on, and deletes that snapshot. */
+  z.object({ op: z.literal('fold-commit'), domain: existingNameSchema, branch: existingNameSchema, snapshot: existingNameSchema }).strict(),
   /** `memory`: a running or paused domain's RAM is saved too; `quiesce`: its guest agent freezes the file systems first. */
   z
     .object({

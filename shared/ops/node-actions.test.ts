@@ -71,9 +71,33 @@ describe('nodeActions', () => {
     expect(running.find((a) => a.id === 'revert-discard')?.choices.map((c) => c.id)).toEqual(['force', 'start']);
     expect(actionsOf(scanOf('shut off'), 's:s1').find((a) => a.id === 'revert-branch')?.intent('b', [])).not.toHaveProperty('stop');
     const here = actionsOf(scanOf('shut off'), 'b:main');
-    expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'commit', 'rename-branch', 'delete-branch']);
-    expect(here.find((a) => a.id === 'commit')?.disabled).toMatch(/saved state of snapshot s1/);
+    // The tip's backing holds s1's saved state and nothing else: commit is offered as the fold into s1.
+    expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'fold-commit', 'rename-branch', 'delete-branch']);
+    expect(here.find((a) => a.id === 'fold-commit')).toMatchObject({ label: 'Fold into s1 and delete snapshot s1…', disabled: null, key: 'c', danger: true });
+    expect(here.find((a) => a.id === 'fold-commit')?.intent('')).toEqual({ op: 'fold-commit', domain: 'vm', branch: 'main', snapshot: 's1' });
     expect(here.find((a) => a.id === 'delete-branch')?.disabled).toMatch(/current branch/);
     expect(here.find((a) => a.id === 'create-snapshot')?.disabled).toBeNull();
+  });
+
+  test('a fold that other branches refuse says how many in a few words, the whole list kept for a tooltip', () => {
+    const scan = scanOf('shut off');
+    const domain = scan.domains[0]!;
+    const others = Array.from({ length: 49 }, (_, i) => `b${i + 1}`);
+    for (const name of others) {
+      domain.layers[`/${name}`] = layer(`/${name}`, '/b');
+      domain.branches.push({ name, current: false, origin: 'metadata', base: 's1', tips: [{ target: 'vda', file: `/${name}` }] });
+    }
+    const fold = actionsOf({ ...scan, domains: [{ ...domain }] }, 'b:main').find((a) => a.id === 'fold-commit');
+    expect(fold?.disabled).toBe('Cannot fold: b is also used by 49 other branches (b1, b2, b3, b4, b5, and 44 more). Delete what you no longer need of those first, or create a new branch from here instead.');
+    expect(fold?.reasonList).toHaveLength(49);
+    expect(fold?.reasonList).toContain('b49 is built on it');
+  });
+
+  test('a tip whose backing holds two snapshots\' saved states keeps the plain commit, refused in short', () => {
+    const scan = scanOf('shut off');
+    const domain = scan.domains[0]!;
+    domain.snapshots.push({ ...domain.snapshots[0]!, name: 's2', current: false });
+    const commit = actionsOf({ ...scan, domains: [{ ...domain }] }, 'b:main').find((a) => a.id === 'commit');
+    expect(commit?.disabled).toMatch(/^Cannot commit: b is also used by 2 snapshots \(s1, s2\)\./);
   });
 });

@@ -87,6 +87,11 @@ function mainWords(plan: Plan, current: string | null): string {
       return deleteSnapshot(plan, intent, current);
     case 'commit':
       return commit(plan, intent, current);
+    case 'fold-commit': {
+      const trash = trashWords(plan);
+      const stay = current === intent.branch ? `you stay on branch ${intent.branch}, with the same content` : `${stayOn(current)}; its content stays the same`;
+      return `Branch ${intent.branch}'s changes are folded into the saved state of snapshot ${intent.snapshot}, and snapshot ${intent.snapshot} is deleted${trash === '' ? '' : ` (${trash})`}; ${stay}`;
+    }
     case 'create-snapshot':
       return createSnapshot(intent, current);
     case 'delete-branch': {

@@ -146,8 +146,8 @@ function defineAfterMerge(domain: Domain, retarget: Record<string, string>): Ste
   return [defineStep(domain, disksOf(domain, retarget), retipped, `Point ${domain.name}'s disks and branch records at the merged files.`)];
 }
 
-/** Children of the snapshot take its parent; records naming a trashed file name its replacement instead. Keys are "domain\0snapshot". */
-function recordUpdates(ctx: PlanContext, domain: Domain, snapshot: Snapshot, replace: Record<string, string>): { keys: string[]; steps: Step[] } {
+/** Children of the snapshot take its parent; records naming a trashed file name its replacement instead. Keys are "domain\0snapshot". Fold-commit uses it too. */
+export function recordUpdates(ctx: PlanContext, domain: Domain, snapshot: Snapshot, replace: Record<string, string>): { keys: string[]; steps: Step[] } {
   const children = domain.snapshots.filter((s) => s.parent === snapshot.name);
   const renamed = new Set<string>();
   for (const path of Object.keys(replace)) for (const hit of snapshotsNaming(ctx, path)) if (hit.snapshot.name !== snapshot.name) renamed.add(`${hit.domain}\0${hit.snapshot.name}`);

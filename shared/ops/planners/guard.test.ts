@@ -24,6 +24,7 @@ const INTENTS: { [K in Op]: Extract<Intent, { op: K }> } = {
   'rename-branch': { op: 'rename-branch', domain: 'vm', branch: 'alt', to: 'other' },
   'delete-snapshot': { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' },
   commit: { op: 'commit', domain: 'vm', branch: 'alt' },
+  'fold-commit': { op: 'fold-commit', domain: 'vm', branch: 'main', snapshot: 'snap3' },
   'create-snapshot': { op: 'create-snapshot', domain: 'vm', name: 'snap4' },
   'delete-branch': { op: 'delete-branch', domain: 'vm', branch: 'alt' },
   repair: { op: 'repair', domain: 'vm', path: '/i/vm.snap1', mode: 'leaks' },
@@ -81,7 +82,7 @@ describe('the domain guard', () => {
       else expect(refusals[op], op).not.toMatch(/^E_DOMAIN_RUNNING/);
     }
     expect(OPS.filter((op) => !PLANNERS[op].guard.needsShutOff).sort()).toEqual(['create-snapshot', 'delete-branch', 'edit-description', 'rename-branch']);
-    expect(OPS.filter((op) => PLANNERS[op].guard.blockJobs === true).sort()).toEqual(['commit', 'delete-snapshot']);
+    expect(OPS.filter((op) => PLANNERS[op].guard.blockJobs === true).sort()).toEqual(['commit', 'delete-snapshot', 'fold-commit']);
     expect(OPS.filter((op) => PLANNERS[op].guard.stoppable === true).sort()).toEqual(['revert-branch', 'revert-discard', 'switch']);
   });
 

@@ -9,6 +9,7 @@ import type { PlanContext, Planner } from './context';
 import { createSnapshot } from './create-snapshot';
 import { deleteBranch } from './delete-branch';
 import { deleteSnapshot } from './delete-snapshot';
+import { foldCommit } from './fold-commit';
 import { editDescription } from './edit-description';
 import { guardDomain } from './guard';
 import { isFailure } from './context';
@@ -27,6 +28,7 @@ export const PLANNERS: { [K in Op]: Planner<K> } = {
   'rename-branch': renameBranch,
   'delete-snapshot': deleteSnapshot,
   commit,
+  'fold-commit': foldCommit,
   'create-snapshot': createSnapshot,
   'delete-branch': deleteBranch,
   repair,
