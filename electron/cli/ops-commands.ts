@@ -322,6 +322,12 @@ function addBranchVerbs(program: Command, run: Run): void {
       runOn(flags, domain, branch, (d, b) => ({ op: 'commit', domain: d, branch: b })),
     );
 
+  withCommon(program.command('fold <domain> <branch> <snapshot>'))
+    .description("Fold a branch tip into the saved state of the snapshot it builds on, and delete that snapshot; refused when anything else depends on that snapshot's file.")
+    .action((domain: string, branch: string, snapshot: string, flags: CommonFlags) =>
+      run(flags, () => ({ op: 'fold-commit', domain: name('domain')(domain), branch: name('branch')(branch), snapshot: name('snapshot')(snapshot) })),
+    );
+
   withCommon(program.command('delete-branch <domain> [branch]'))
     .description('Delete a branch that is not current: its own files go to the trash. With --folder: delete-branch IMAGE.')
     .action((domain: string, branch: string | undefined, flags: CommonFlags) =>
