@@ -8,11 +8,14 @@ import { OpsStatus } from './OpsStatus';
 import { PlanDialog } from './PlanDialog';
 import { GraphCanvas } from './GraphCanvas';
 import { LiveStatus } from './LiveStatus';
+import { connectionName } from './format';
 import { SunMoonIcon } from './Icons';
+import { Legend } from './Legend';
 import { Sidebar } from './Sidebar';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectLiveActions } from '../store/live-slice';
 import { selectAnyScanLoading, selectAppInfo, selectDomain, selectScanResult, selectSourceActions, selectSourceEntry, selectStartupError, selectTheme, selectUiActions, selectView } from '../store/selectors';
+import { NARROW_WINDOW, type SidePanel, selectDetailsCollapsed, selectLayoutActions, selectLegendOpen, selectSidebarCollapsed } from '../store/ui-slice';
 import './App.css';
 
 function EmptyState(): ReactElement {
@@ -25,9 +28,11 @@ function EmptyState(): ReactElement {
   );
 }
 
-/** The top bar: the open source and domain, the demo flag, the theme switch. */
+/** The top bar: the open source and domain, the demo flag, the legend and the theme switch. */
 function TopBar(): ReactElement {
   const { toggleTheme } = useAppActions(selectUiActions);
+  const legendOpen = useAppStore(selectLegendOpen);
+  const { setLegendOpen } = useAppActions(selectLayoutActions);
   const domain = useAppStore(selectDomain);
   const source = useAppStore(selectSourceEntry);
   const info = useAppStore(selectAppInfo);
@@ -38,7 +43,11 @@ function TopBar(): ReactElement {
         virt-snaptree
       </div>
       <div className="crumbs">
-        {source ? <span className="muted">{source.label}</span> : null}
+        {source ? (
+          <span className="muted" title={source.label}>
+            {connectionName(source.source)}
+          </span>
+        ) : null}
         {domain ? (
           <>
             <span className="muted"> / </span>
@@ -50,6 +59,11 @@ function TopBar(): ReactElement {
       <div className="topbar-actions">
         <LiveStatus />
         {info?.demo ? <span className="chip chip-accent">demo lab</span> : null}
+        {domain ? (
+          <button type="button" className="button button-small" aria-expanded={legendOpen} onClick={() => setLegendOpen(!legendOpen)} data-testid="legend-toggle" title="What the shapes, colours and lines mean">
+            Legend
+          </button>
+        ) : null}
         <button type="button" className="icon-button" onClick={toggleTheme} aria-label="Toggle light and dark theme" title="Light / dark">
           <SunMoonIcon />
         </button>
@@ -83,6 +97,7 @@ function CanvasArea(): ReactElement {
     <main className="canvas-area">
       <ActionBar scan={scan} domain={domain} />
       <div className="canvas-host">
+        <Legend folder={domain.state === 'folder'} />
         {view === 'files' ? (
           <FileCanvas scan={scan} domain={domain} />
         ) : (
@@ -97,16 +112,40 @@ function CanvasArea(): ReactElement {
   );
 }
 
+/** A collapsed side panel: a narrow strip with the button that opens it again. */
+function CollapsedPanel({ panel }: { panel: SidePanel }): ReactElement {
+  const { togglePanel } = useAppActions(selectLayoutActions);
+  const label = panel === 'sidebar' ? 'Show the sidebar (connections and domains)' : 'Show the details panel';
+  return (
+    <aside className={`collapsed-panel collapsed-${panel}`}>
+      <button type="button" className="icon-button" onClick={() => togglePanel(panel)} aria-label={label} title={label} data-testid={`expand-${panel}`}>
+        {panel === 'sidebar' ? '»' : '«'}
+      </button>
+    </aside>
+  );
+}
+
 /** The window: top bar, sidebar, canvas, the right-hand panels and the plan dialog. */
 export function App(): ReactElement {
   const theme = useAppStore(selectTheme);
   const { loadSources } = useAppActions(selectSourceActions);
   const { connectLive } = useAppActions(selectLiveActions);
   const domain = useAppStore(selectDomain);
+  const sidebarCollapsed = useAppStore(selectSidebarCollapsed);
+  const detailsCollapsed = useAppStore(selectDetailsCollapsed);
+  const { setNarrow } = useAppActions(selectLayoutActions);
 
   useEffect(() => {
     void loadSources();
   }, [loadSources]);
+
+  // Panels the user never chose for collapse while the window is narrow (ui-slice.ts).
+  useEffect(() => {
+    const follow = () => setNarrow(window.innerWidth < NARROW_WINDOW);
+    follow();
+    window.addEventListener('resize', follow);
+    return () => window.removeEventListener('resize', follow);
+  }, [setNarrow]);
 
   // One subscription to the engine's events for the app's life.
   useEffect(() => connectLive(), [connectLive]);
@@ -116,11 +155,11 @@ export function App(): ReactElement {
   }, [theme]);
 
   return (
-    <div className="app">
+    <div className={`app${sidebarCollapsed ? ' sidebar-collapsed' : ''}${detailsCollapsed ? ' details-collapsed' : ''}`}>
       <TopBar />
-      <Sidebar />
+      {sidebarCollapsed ? <CollapsedPanel panel="sidebar" /> : <Sidebar />}
       <CanvasArea />
-      {domain ? <SidePanels domain={domain} /> : <aside className="details" />}
+      {detailsCollapsed ? <CollapsedPanel panel="details" /> : domain ? <SidePanels domain={domain} /> : <aside className="details" />}
       <PlanDialog />
     </div>
   );

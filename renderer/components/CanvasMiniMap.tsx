@@ -1,9 +1,12 @@
 import { Panel, useReactFlow, useStore, type Node, type ReactFlowState } from '@xyflow/react';
 import { useEffect, useRef, type PointerEvent, type ReactElement } from 'react';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectLayoutActions, selectMinimap } from '../store/ui-slice';
 import './CanvasMiniMap.css';
 
-const WIDTH = 200;
-const HEIGHT = 150;
+/** Small enough to cover a few hundredths of the canvas (160 × 100 of at least 700 × 500 where it is drawn). */
+const WIDTH = 160;
+const HEIGHT = 100;
 
 const selectView = (s: ReactFlowState) => ({ transform: s.transform, width: s.width, height: s.height, nodeLookup: s.nodeLookup });
 const sameView = (a: ReturnType<typeof selectView>, b: ReturnType<typeof selectView>) =>
@@ -61,13 +64,16 @@ function draw(element: HTMLCanvasElement, context: CanvasRenderingContext2D, rec
 /**
  * An overview of the whole graph drawn on one canvas: React Flow's minimap draws an SVG element per node, which
  * for thousands of nodes costs more than the graph itself. Each node is a rectangle in the colour `color` gives
- * (a CSS colour or variable); the part on screen is framed. Click or drag in it to move the view there.
+ * (a CSS colour or variable); the part on screen is framed. Click or drag in it to move the view there. The user
+ * can hide it (kept with the layout, ui-slice.ts); a button in its corner brings it back.
  */
 export function CanvasMiniMap<N extends Node>({ color, label }: { color: (node: N) => string; label: string }): ReactElement {
   const canvas = useRef<HTMLCanvasElement>(null);
   const { transform, width, height, nodeLookup } = useStore(selectView, sameView);
   const flow = useReactFlow();
   const scale = useRef({ x: 0, y: 0, k: 1 });
+  const shown = useAppStore(selectMinimap);
+  const { toggleMinimap } = useAppActions(selectLayoutActions);
 
   useEffect(() => {
     const element = canvas.current;
@@ -81,7 +87,7 @@ export function CanvasMiniMap<N extends Node>({ color, label }: { color: (node: 
     const k = Math.min(WIDTH / Math.max(bounds.maxX - bounds.minX, 1), HEIGHT / Math.max(bounds.maxY - bounds.minY, 1));
     scale.current = { x: (WIDTH - (bounds.maxX - bounds.minX) * k) / 2 - bounds.minX * k, y: (HEIGHT - (bounds.maxY - bounds.minY) * k) / 2 - bounds.minY * k, k };
     draw(element, context, rects, view, scale.current, resolve('var(--accent)'));
-  }, [transform, width, height, nodeLookup, color]);
+  }, [transform, width, height, nodeLookup, color, shown]);
 
   const moveTo = (event: PointerEvent<HTMLCanvasElement>) => {
     const box = event.currentTarget.getBoundingClientRect();
@@ -90,20 +96,25 @@ export function CanvasMiniMap<N extends Node>({ color, label }: { color: (node: 
   };
 
   return (
-    <Panel position="bottom-right" className="canvas-minimap">
-      <canvas
-        ref={canvas}
-        style={{ width: WIDTH, height: HEIGHT }}
-        role="img"
-        aria-label={label}
-        onPointerDown={(event) => {
-          event.currentTarget.setPointerCapture(event.pointerId);
-          moveTo(event);
-        }}
-        onPointerMove={(event) => {
-          if (event.buttons === 1) moveTo(event);
-        }}
-      />
+    <Panel position="bottom-right" className={`canvas-minimap${shown ? '' : ' is-hidden'}`} data-testid="minimap">
+      {shown ? (
+        <canvas
+          ref={canvas}
+          style={{ width: WIDTH, height: HEIGHT }}
+          role="img"
+          aria-label={label}
+          onPointerDown={(event) => {
+            event.currentTarget.setPointerCapture(event.pointerId);
+            moveTo(event);
+          }}
+          onPointerMove={(event) => {
+            if (event.buttons === 1) moveTo(event);
+          }}
+        />
+      ) : null}
+      <button type="button" className="minimap-toggle" onClick={toggleMinimap} aria-pressed={shown} title={shown ? 'Hide the overview map' : 'Show the overview map'} data-testid="minimap-toggle">
+        {shown ? '×' : 'Map'}
+      </button>
     </Panel>
   );
 }

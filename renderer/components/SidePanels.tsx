@@ -3,6 +3,7 @@ import type { Domain } from '../../shared/model';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectFlash, selectHistory, selectPanelActions, selectPanelError, selectTab, selectTrash } from '../store/selectors';
+import { selectLayoutActions } from '../store/ui-slice';
 import { DetailsPanel } from './DetailsPanel';
 import { fileName, formatTime } from './format';
 import { ErrorWords } from './ErrorWords';
@@ -117,6 +118,7 @@ export function SidePanels({ domain }: { domain: Domain }): ReactElement {
   const tab = useAppStore(selectTab);
   const panelError = useAppStore(selectPanelError);
   const { showTab, loadTrash, loadHistory } = useAppActions(selectPanelActions);
+  const { togglePanel } = useAppActions(selectLayoutActions);
   const flash = useAppStore(selectFlash);
   // After an operation the log and the trash have news (another domain's trash is read by the store's domain reset).
   useEffect(() => {
@@ -125,12 +127,17 @@ export function SidePanels({ domain }: { domain: Domain }): ReactElement {
   }, [flash, tab, loadHistory, loadTrash]);
   return (
     <aside className="details side-panels">
-      <div className="tabs" role="tablist">
-        {(['details', 'log', 'trash'] as const).map((t) => (
-          <button key={t} type="button" role="tab" aria-selected={tab === t} className={`tab${tab === t ? ' is-active' : ''}`} onClick={() => showTab(t)}>
-            {t === 'details' ? 'Details' : t === 'log' ? 'Operations log' : 'Trash'}
-          </button>
-        ))}
+      <div className="side-panels-head">
+        <div className="tabs" role="tablist">
+          {(['details', 'log', 'trash'] as const).map((t) => (
+            <button key={t} type="button" role="tab" aria-selected={tab === t} className={`tab${tab === t ? ' is-active' : ''}`} onClick={() => showTab(t)}>
+              {t === 'details' ? 'Details' : t === 'log' ? 'Operations log' : 'Trash'}
+            </button>
+          ))}
+        </div>
+        <button type="button" className="icon-button" onClick={() => togglePanel('details')} aria-label="Hide the details panel" title="Hide the details panel" data-testid="collapse-details">
+          »
+        </button>
       </div>
       {panelError ? (
         <p className="error small" role="alert">

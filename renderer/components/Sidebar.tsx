@@ -1,10 +1,13 @@
-import type { ReactElement } from 'react';
+import { useState, type ReactElement } from 'react';
 import type { SourceEntry } from '../../shared/contract';
 import type { Domain, Problem } from '../../shared/model';
 import { useAppActions, useAppStore } from '../store/context';
 import { domainKey, selectOpenDomainKey, selectScans, selectSelectionActions, selectSourceActions, selectSources } from '../store/selectors';
 import type { SourceScan } from '../store/sources-slice';
+import { selectLayoutActions } from '../store/ui-slice';
+import { middleEllipsis } from '../graph/short-name';
 import { AddSource } from './AddSource';
+import { connectionName } from './format';
 import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
 import './Sidebar.css';
 
@@ -37,7 +40,7 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
             {errors}
           </span>
         ) : null}
-        <span className="domain-count" title="snapshots">
+        <span className="domain-count" title={domain.state === 'folder' ? 'images' : 'snapshots'}>
           {domain.snapshots.length}
         </span>
       </button>
@@ -45,16 +48,21 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
   );
 }
 
-/** A source's title row: its kind, label, demo flag, and the rescan and remove buttons. */
+/** A source's title row: its kind, its connection (URI, SSH host or folder), demo flag, and the rescan and remove buttons. */
 function SourceHeader({ source, scanning }: { source: SourceEntry; scanning: boolean }): ReactElement {
   const { scanSource, removeSource } = useAppActions(selectSourceActions);
+  const name = connectionName(source.source);
   return (
     <header className="source-header">
       <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
-      <span className="source-label" title={source.source.kind === 'libvirt' ? source.source.uri : source.source.path}>
-        {source.label}
+      <span className="source-label" title={source.label === name ? name : `${name} (${source.label})`} data-testid={`source-label-${source.id}`}>
+        {middleEllipsis(name, 34)}
       </span>
-      {source.demo ? <span className="chip chip-accent">demo</span> : null}
+      {source.demo ? (
+        <span className="chip chip-accent" title="The built-in demo lab: its images and its demo VM are removed when the app stops">
+          demo
+        </span>
+      ) : null}
       <button type="button" className="icon-button" title="Rescan" aria-label={`Rescan ${source.label}`} onClick={() => void scanSource(source.id)} disabled={scanning}>
         <RefreshIcon />
       </button>
@@ -82,8 +90,13 @@ function SourceProblems({ id, problems }: { id: string; problems: Problem[] }): 
   );
 }
 
-/** One source: its header, its scan's state, its domains and its own problems. */
-function SourceSection({ source, scan }: { source: SourceEntry; scan: SourceScan | undefined }): ReactElement {
+/** Whether a domain's name holds the filter's words, in any case. */
+const matches = (filter: string, name: string) => filter.trim() === '' || name.toLowerCase().includes(filter.trim().toLowerCase());
+
+/** One source: its header, its scan's state, its domains (those the filter lets through) and its own problems. */
+function SourceSection({ source, scan, filter }: { source: SourceEntry; scan: SourceScan | undefined; filter: string }): ReactElement {
+  const domains = scan?.result?.domains.filter((d) => matches(filter, d.name)) ?? [];
+  const hidden = (scan?.result?.domains.length ?? 0) - domains.length;
   return (
     <section className="source">
       <SourceHeader source={source} scanning={scan?.status === 'loading'} />
@@ -100,23 +113,50 @@ function SourceSection({ source, scan }: { source: SourceEntry; scan: SourceScan
       ) : null}
       {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">No domains.</p> : null}
       <ul className="domain-list">
-        {scan?.result?.domains.map((domain) => (
+        {domains.map((domain) => (
           <DomainItem key={domain.name} source={source} domain={domain} />
         ))}
       </ul>
+      {hidden > 0 ? <p className="muted small">{domains.length === 0 ? `No name here holds “${filter.trim()}”` : `${hidden} more not matching the filter`}</p> : null}
       {scan?.result !== undefined ? <SourceProblems id={source.id} problems={scan.result.problems} /> : null}
     </section>
   );
 }
 
-/** The sidebar: every source with its domains, and the form that adds one. */
+/** The sidebar's top row: the filter over the domain names and the button that collapses the sidebar. */
+function SidebarTop({ filter, setFilter }: { filter: string; setFilter: (filter: string) => void }): ReactElement {
+  const { togglePanel } = useAppActions(selectLayoutActions);
+  return (
+    <div className="sidebar-top">
+      <input
+        type="search"
+        className="sidebar-filter"
+        placeholder="Filter domains"
+        aria-label="Filter domains and image trees by name"
+        value={filter}
+        onChange={(event) => setFilter(event.target.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') setFilter('');
+        }}
+        data-testid="sidebar-filter"
+      />
+      <button type="button" className="icon-button" onClick={() => togglePanel('sidebar')} aria-label="Hide the sidebar" title="Hide the sidebar" data-testid="collapse-sidebar">
+        «
+      </button>
+    </div>
+  );
+}
+
+/** The sidebar: the filter, every source with its domains, and the form that adds one. */
 export function Sidebar(): ReactElement {
   const sources = useAppStore(selectSources);
   const scans = useAppStore(selectScans);
+  const [filter, setFilter] = useState('');
   return (
     <nav className="sidebar" aria-label="Connections and domains">
+      <SidebarTop filter={filter} setFilter={setFilter} />
       {sources.map((source) => (
-        <SourceSection key={source.id} source={source} scan={scans[source.id]} />
+        <SourceSection key={source.id} source={source} scan={scans[source.id]} filter={filter} />
       ))}
       <AddSource />
     </nav>

@@ -1,5 +1,5 @@
 /** Display helpers for the renderer. */
-import type { FileOwner } from '../../shared/model';
+import type { FileOwner, Source } from '../../shared/model';
 
 export { formatBytes } from '../../shared/snapshot-graph';
 
@@ -51,4 +51,14 @@ export function ownerName(owner: FileOwner): string {
 /** `0600`: permission bits as `ls -l` users write them. */
 export function modeText(mode: number): string {
   return mode.toString(8).padStart(4, '0');
+}
+
+/**
+ * What a sidebar group and the top bar call a source: the connection's URI ("qemu:///system"), the host of one
+ * reached over SSH ("root@web01 over SSH"), or the folder's path.
+ */
+export function connectionName(source: Source): string {
+  if (source.kind === 'folder') return source.path;
+  const ssh = /^[a-z0-9]+\+ssh:\/\/([^/?#]+)/i.exec(source.uri);
+  return ssh?.[1] !== undefined ? `${ssh[1]} over SSH` : source.uri;
 }

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObje
 import { openingViewport, type Box, type FitOptions } from './framing';
 
 /** Below this height the minimap sits on the graph itself. */
-const MINIMAP_ROOM = 520;
+const MINIMAP_ROOM = 400;
 
 /** What the two canvases share: they draw read-only graphs, culled to what is on screen. */
 export const VIEW_ONLY = {

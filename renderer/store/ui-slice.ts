@@ -1,12 +1,38 @@
-/** Look and feel: the light or dark theme, kept in local storage. */
+/**
+ * Look and feel: the light or dark theme, which side panels are collapsed, whether the canvas shows its minimap
+ * and its legend. The theme and the user's layout choices are kept in local storage; a panel the user never
+ * chose for is collapsed while the window is narrower than NARROW_WINDOW.
+ */
+import { z } from 'zod';
 import type { StateCreator } from 'zustand';
 import type { AppState } from './store';
 
 export type Theme = 'light' | 'dark';
+export type SidePanel = 'sidebar' | 'details';
+
+/** Below this window width a panel the user never opened or closed is collapsed, to leave the canvas room. */
+export const NARROW_WINDOW = 1000;
+const LAYOUT_KEY = 'snaptree-layout';
+
+/** What the user chose, as kept in local storage; a missing panel means "collapse when the window is narrow". */
+const LayoutChoice = z.object({
+  sidebar: z.enum(['open', 'collapsed']).optional(),
+  details: z.enum(['open', 'collapsed']).optional(),
+  minimap: z.boolean().optional(),
+});
+type LayoutChoice = z.infer<typeof LayoutChoice>;
 
 export interface UiSlice {
   theme: Theme;
+  layout: LayoutChoice;
+  /** Whether the window is narrower than NARROW_WINDOW (the app follows resizes). */
+  narrow: boolean;
+  legendOpen: boolean;
   toggleTheme(): void;
+  togglePanel(panel: SidePanel): void;
+  toggleMinimap(): void;
+  setLegendOpen(open: boolean): void;
+  setNarrow(narrow: boolean): void;
 }
 
 function initialTheme(): Theme {
@@ -15,12 +41,59 @@ function initialTheme(): Theme {
   return typeof matchMedia !== 'undefined' && matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
-/** The theme slice: the saved theme, else the system's. */
+/** The saved layout choices; anything unreadable counts as no choice. */
+function savedLayout(): LayoutChoice {
+  if (typeof localStorage === 'undefined') return {};
+  try {
+    const parsed = LayoutChoice.safeParse(JSON.parse(localStorage.getItem(LAYOUT_KEY) ?? '{}'));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
+
+function saveLayout(layout: LayoutChoice): void {
+  if (typeof localStorage !== 'undefined') localStorage.setItem(LAYOUT_KEY, JSON.stringify(layout));
+}
+
+/** Whether `panel` is collapsed now: as the user chose, else when the window is narrow. */
+export function isCollapsed(state: Pick<UiSlice, 'layout' | 'narrow'>, panel: SidePanel): boolean {
+  const chosen = state.layout[panel];
+  return chosen === undefined ? state.narrow : chosen === 'collapsed';
+}
+
+export const selectSidebarCollapsed = (s: AppState) => isCollapsed(s, 'sidebar');
+export const selectDetailsCollapsed = (s: AppState) => isCollapsed(s, 'details');
+/** The minimap is shown unless the user turned it off. */
+export const selectMinimap = (s: AppState) => s.layout.minimap ?? true;
+export const selectLegendOpen = (s: AppState) => s.legendOpen;
+export const selectLayoutActions = (s: AppState) => ({ togglePanel: s.togglePanel, toggleMinimap: s.toggleMinimap, setLegendOpen: s.setLegendOpen, setNarrow: s.setNarrow });
+
+/** The look-and-feel slice: the saved theme (else the system's) and the saved layout. */
 export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set, get) => ({
   theme: initialTheme(),
+  layout: savedLayout(),
+  narrow: typeof window !== 'undefined' && typeof window.innerWidth === 'number' ? window.innerWidth < NARROW_WINDOW : false,
+  legendOpen: false,
   toggleTheme() {
     const theme = get().theme === 'dark' ? 'light' : 'dark';
     localStorage.setItem('snaptree-theme', theme);
     set({ theme });
+  },
+  togglePanel(panel) {
+    const layout = { ...get().layout, [panel]: isCollapsed(get(), panel) ? 'open' : 'collapsed' } as const;
+    saveLayout(layout);
+    set({ layout });
+  },
+  toggleMinimap() {
+    const layout = { ...get().layout, minimap: !selectMinimap(get()) };
+    saveLayout(layout);
+    set({ layout });
+  },
+  setLegendOpen(legendOpen) {
+    set({ legendOpen });
+  },
+  setNarrow(narrow) {
+    if (narrow !== get().narrow) set({ narrow });
   },
 });

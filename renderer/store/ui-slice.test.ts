@@ -1,0 +1,43 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { create } from 'zustand';
+import type { AppState } from './store';
+import { createUiSlice, isCollapsed, selectMinimap } from './ui-slice';
+
+/** A store of the ui slice alone, over an in-memory local storage. */
+function uiStore() {
+  return create<AppState>()((...a) => createUiSlice(...a) as AppState);
+}
+
+describe('the layout choices', () => {
+  let stored: Map<string, string>;
+  beforeEach(() => {
+    stored = new Map();
+    vi.stubGlobal('localStorage', { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => void stored.set(k, v) });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  test('a panel the user never chose for is collapsed only while the window is narrow', () => {
+    expect(isCollapsed({ layout: {}, narrow: false }, 'sidebar')).toBe(false);
+    expect(isCollapsed({ layout: {}, narrow: true }, 'details')).toBe(true);
+    expect(isCollapsed({ layout: { details: 'open' }, narrow: true }, 'details')).toBe(false);
+    expect(isCollapsed({ layout: { sidebar: 'collapsed' }, narrow: false }, 'sidebar')).toBe(true);
+  });
+
+  test('collapsing a panel and hiding the minimap are kept for the next start', () => {
+    const store = uiStore();
+    store.getState().togglePanel('sidebar');
+    store.getState().toggleMinimap();
+    expect(isCollapsed(store.getState(), 'sidebar')).toBe(true);
+    const next = uiStore();
+    expect(isCollapsed(next.getState(), 'sidebar')).toBe(true);
+    expect(isCollapsed(next.getState(), 'details')).toBe(false);
+    expect(selectMinimap(next.getState())).toBe(false);
+  });
+
+  test('an unreadable saved layout counts as no choice', () => {
+    stored.set('snaptree-layout', '{"sidebar": 3');
+    expect(uiStore().getState().layout).toEqual({});
+    stored.set('snaptree-layout', '{"sidebar": "sideways"}');
+    expect(uiStore().getState().layout).toEqual({});
+  });
+});
