@@ -2,30 +2,32 @@
 import { Background, Controls, ReactFlow, ReactFlowProvider, type NodeTypes } from '@xyflow/react';
 import { useEffect, useMemo, useRef, type ReactElement, type ReactNode, type RefObject } from 'react';
 import type { Domain } from '../../shared/model';
-import { NODE_HEIGHT, NODE_WIDTH, type FlowGraph, type SnapFlowNode } from '../graph/to-flow';
+import { NODE_HEIGHT, NODE_WIDTH, type FlowGraph, type FlowNode } from '../graph/to-flow';
 import { useFraming, VIEW_ONLY } from '../graph/use-framing';
 import { useCanvasFocusCarry } from '../graph/keep-focus';
 import { usePickFocus } from '../graph/use-pick-focus';
-import { useGraphKeys, useGraphPointer, useSelectedNodes, useSnapshotFlow } from '../graph/use-graph-canvas';
+import { useGraphKeys, useGraphPointer, useReveal, useSelectedNodes, useSnapshotFlow } from '../graph/use-graph-canvas';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
 import { BranchNode } from './BranchNode';
+import { CollapsedRunNode } from './CollapsedRunNode';
 import { CanvasMiniMap } from './CanvasMiniMap';
 import { PickBanner } from './PickBanner';
+import { SearchBox } from './SearchBox';
 import { SnapshotNode } from './SnapshotNode';
 import { nodeLabel } from './node-label';
 import './GraphCanvas.css';
 
 // Defined once at module level: a new object per render would remount every node.
-const nodeTypes: NodeTypes = { snapshot: SnapshotNode, branch: BranchNode };
+const nodeTypes: NodeTypes = { snapshot: SnapshotNode, branch: BranchNode, run: CollapsedRunNode };
 const FIT = { padding: 0.2, maxZoom: 1.2 } as const;
-const minimapColor = (node: SnapFlowNode): string =>
-  node.data.current ? 'var(--accent)' : node.type === 'branch' ? 'var(--branch)' : 'var(--node-border-strong)';
+const minimapColor = (node: FlowNode): string =>
+  node.type === 'run' ? 'var(--node-border)' : node.data.current ? 'var(--accent)' : node.type === 'branch' ? 'var(--branch)' : 'var(--node-border-strong)';
 
 /** Opens the graph whole when it can be read so, else at You are here (see framing.ts); a new domain is framed again. */
 function useGraphFraming(wrapper: RefObject<HTMLDivElement | null>, graph: FlowGraph, domainName: string) {
   const boxes = useMemo(() => graph.nodes.map((n) => ({ x: n.position.x, y: n.position.y, width: NODE_WIDTH, height: NODE_HEIGHT })), [graph]);
-  const here = boxes[graph.nodes.findIndex((n) => n.data.current)] ?? null;
+  const here = boxes[graph.nodes.findIndex((n) => n.type === 'branch' && n.data.current)] ?? null;
   const framing = useFraming(wrapper, boxes, here, FIT);
   const { frameRef } = framing;
   useEffect(() => {
@@ -43,22 +45,25 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const { fitAll, roomy } = useGraphFraming(wrapper, graph, domain.name);
   const comparePick = usePickFocus(wrapper);
   useCanvasFocusCarry(wrapper);
-  const onKeyDown = useGraphKeys(graph, wrapper, fitAll);
-  const pointer = useGraphPointer(wrapper);
+  const search = useRef<HTMLInputElement>(null);
+  const onKeyDown = useGraphKeys(graph, domain, wrapper, fitAll, () => search.current?.focus());
+  const pointer = useGraphPointer(graph, wrapper);
+  const { goTo } = useReveal(graph, wrapper);
   return (
     <div
       className="graph-canvas"
       ref={wrapper}
       tabIndex={0}
       onKeyDown={onKeyDown}
-      aria-label={`Snapshot graph of ${domain.name}. Arrow keys move between nodes, Enter opens the node's actions, F fits the view, Home goes to You are here.`}
+      aria-label={`Snapshot graph of ${domain.name}. Arrow keys move between nodes, Enter opens the node's actions and its letters run them, End goes to the tip of the branch or You are here, Home to the root, Page Up and Page Down move ten along the branch, slash finds, F fits the view.`}
       data-testid="graph-canvas"
     >
-      <ReactFlow<SnapFlowNode> nodes={nodes} edges={graph.edges} nodeTypes={nodeTypes} {...pointer} {...VIEW_ONLY} colorMode={theme}>
+      <ReactFlow<FlowNode> nodes={nodes} edges={graph.edges} nodeTypes={nodeTypes} {...pointer} {...VIEW_ONLY} colorMode={theme}>
         <Background gap={24} size={1} />
         <Controls showInteractive={false} onFitView={fitAll} />
         {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of the whole graph: click or drag to move the view" /> : null}
       </ReactFlow>
+      <SearchBox nodes={graph.graphNodes} order={graph.treeOrder} input={search} onGo={goTo} onDone={() => wrapper.current?.focus()} />
       <PickBanner name={comparePick === null ? '' : nodeLabel(domain, comparePick)} />
       {children}
     </div>

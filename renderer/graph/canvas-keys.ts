@@ -14,11 +14,19 @@ export interface CanvasKeyHandlers {
   openMenu(): void;
   switchView(): void;
   fit(): void;
+  /** PageUp and PageDown, the search box and the menu's letters: on the canvases that have them. */
+  page?(step: 1 | -1): void;
+  search?(): void;
+  nodeAction?(key: string): void;
 }
+
+/** Typing in a field on the canvas (the search box) is the field's, not the canvas's. */
+const typing = (target: EventTarget): boolean => target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 
 /** The canvas's key handler: the keymap's action for the key, done by the canvas's handlers. */
 export function canvasKeyDown(state: CanvasKeyState, handlers: CanvasKeyHandlers): (event: KeyboardEvent<HTMLElement>) => void {
   return (event) => {
+    if (typing(event.target)) return;
     const action = canvasAction(event, state);
     if (action === null) return;
     event.preventDefault();
@@ -45,6 +53,12 @@ export function canvasKeyDown(state: CanvasKeyState, handlers: CanvasKeyHandlers
         return handlers.switchView();
       case 'fit':
         return handlers.fit();
+      case 'page':
+        return handlers.page?.(action.step);
+      case 'search':
+        return handlers.search?.();
+      case 'node-action':
+        return handlers.nodeAction?.(action.key);
     }
   };
 }

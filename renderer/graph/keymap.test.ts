@@ -14,7 +14,7 @@ describe('the canvases’ keymap', () => {
     expect(act('Escape')).toBeNull();
   });
 
-  test('arrows move, Home goes to You are here, End to the last node', () => {
+  test('arrows move, Home goes to the root, End to the tip', () => {
     expect(canvasAction({ key: 'ArrowLeft' }, idle)).toEqual({ type: 'move', direction: 'left' });
     expect(canvasAction({ key: 'ArrowDown' }, idle)).toEqual({ type: 'move', direction: 'down' });
     expect(act('Home')).toBe('home');
@@ -33,13 +33,39 @@ describe('the canvases’ keymap', () => {
     expect(act('F10', { selected: true })).toBeNull();
   });
 
-  test('letters: V switches the view, F and 0 fit it; other keys and shortcuts with Ctrl are left alone', () => {
+  test('letters: V switches the view, F and 0 fit it; other keys and Ctrl shortcuts but Ctrl+F are left alone', () => {
     expect(act('v')).toBe('switch-view');
     expect(act('V', {}, { shiftKey: true })).toBe('switch-view');
     expect(act('f')).toBe('fit');
     expect(act('0')).toBe('fit');
     expect(act('x')).toBeNull();
-    expect(act('f', {}, { ctrlKey: true })).toBeNull();
+    expect(act('x', { selected: true })).toBe('node-action');
+    expect(act('s', {}, { ctrlKey: true })).toBeNull();
     expect(act('Tab')).toBeNull();
+  });
+});
+
+describe('moving along a branch, searching and the menu’s letters', () => {
+  test('PageUp and PageDown move a page, Ctrl+F, Cmd+F and / go to the search box', () => {
+    expect(canvasAction({ key: 'PageDown' }, idle)).toEqual({ type: 'page', step: 1 });
+    expect(canvasAction({ key: 'PageUp' }, idle)).toEqual({ type: 'page', step: -1 });
+    expect(act('f', { hasMenu: false }, { ctrlKey: true })).toBeNull();
+    expect(canvasAction({ key: 'f', ctrlKey: true }, idle)).toEqual({ type: 'search' });
+    expect(canvasAction({ key: 'F', metaKey: true }, idle)).toEqual({ type: 'search' });
+    expect(act('/')).toBe('search');
+    expect(act('/', { hasMenu: false })).toBeNull();
+  });
+
+  test('a menu letter opens its action on the selected node, only with nothing open and a node selected', () => {
+    expect(canvasAction({ key: 'd' }, { ...idle, selected: true })).toEqual({ type: 'node-action', key: 'd' });
+    expect(canvasAction({ key: 'R', shiftKey: true }, { ...idle, selected: true })).toEqual({ type: 'node-action', key: 'r' });
+    expect(act('d')).toBeNull();
+    expect(act('d', { selected: true, menuOpen: true })).toBeNull();
+    expect(act('d', { selected: true, hasMenu: false })).toBeNull();
+    expect(act('d', { selected: true }, { ctrlKey: true })).toBeNull();
+    // The canvas's own letters keep their meaning.
+    expect(act('f', { selected: true })).toBe('fit');
+    expect(act('v', { selected: true })).toBe('switch-view');
+    expect(act('m', { selected: true })).toBe('open-menu');
   });
 });

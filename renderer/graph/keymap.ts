@@ -2,6 +2,8 @@
  * The one keymap of both canvases (snapshots and files): a pure function from a key and the canvas's state to
  * what the key does, so both views answer the same keys the same way. Esc steps back one thing at a time, in
  * one order: the node menu, then a pending "Compare with…" pick, then an open comparison, then the selection.
+ * Home, End, PageUp and PageDown move along a branch (branch-walk.ts); Ctrl+F and / go to the search box; the
+ * letters of the node menu's actions (shared/ops/node-actions.ts) open that action on the selected node.
  */
 
 export type Direction = 'left' | 'right' | 'up' | 'down';
@@ -12,10 +14,16 @@ export type CanvasAction =
   | { type: 'close-comparison' }
   | { type: 'clear-selection' }
   | { type: 'move'; direction: Direction }
-  /** Home: to You are here (the node or file the VM runs on). */
+  /** Home: to the root of the selected node's tree. */
   | { type: 'home' }
-  /** End: to the last node in reading order. */
+  /** End: to the tip of the selected node's branch, or to You are here when nothing is selected. */
   | { type: 'end' }
+  /** PageUp (-1) and PageDown (1): a page of nodes along the branch. */
+  | { type: 'page'; step: 1 | -1 }
+  /** Ctrl+F or /: to the search box. */
+  | { type: 'search' }
+  /** A letter of the node menu: that action on the selected node, as its menu item would. */
+  | { type: 'node-action'; key: string }
   /** Enter while picking: compare the pick with the selection. */
   | { type: 'compare' }
   | { type: 'open-menu' }
@@ -64,7 +72,8 @@ function enter(press: KeyPress, state: CanvasKeyState): CanvasAction | null {
 
 /** What a key does on a canvas in this state; null when the canvas leaves it alone. */
 export function canvasAction(press: KeyPress, state: CanvasKeyState): CanvasAction | null {
-  // Shortcuts of the browser and the system stay theirs.
+  if ((press.ctrlKey === true || press.metaKey === true) && press.altKey !== true && press.key.toLowerCase() === 'f') return state.hasMenu ? { type: 'search' } : null;
+  // Other shortcuts of the browser and the system stay theirs.
   if (press.ctrlKey === true || press.altKey === true || press.metaKey === true) return null;
   const direction = ARROWS[press.key];
   if (direction !== undefined) return { type: 'move', direction };
@@ -79,6 +88,12 @@ export function canvasAction(press: KeyPress, state: CanvasKeyState): CanvasActi
       return { type: 'home' };
     case 'End':
       return { type: 'end' };
+    case 'PageUp':
+      return { type: 'page', step: -1 };
+    case 'PageDown':
+      return { type: 'page', step: 1 };
+    case '/':
+      return state.hasMenu ? { type: 'search' } : null;
   }
   switch (press.key.toLowerCase()) {
     case 'm':
@@ -89,5 +104,11 @@ export function canvasAction(press: KeyPress, state: CanvasKeyState): CanvasActi
     case '0':
       return { type: 'fit' };
   }
-  return null;
+  return letter(press, state);
+}
+
+/** A letter on the selected node, while no menu is open: the node menu's item with that key. */
+function letter(press: KeyPress, state: CanvasKeyState): CanvasAction | null {
+  if (!/^[a-z]$/i.test(press.key) || !state.hasMenu || !state.selected || state.menuOpen) return null;
+  return { type: 'node-action', key: press.key.toLowerCase() };
 }

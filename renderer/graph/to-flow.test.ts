@@ -64,3 +64,62 @@ describe('toFlow', () => {
     expect(new Set(big.nodes.map((n) => `${n.position.x},${n.position.y}`)).size).toBe(2000);
   });
 });
+
+describe('toFlow keeps places stable', () => {
+  const placeOf = (d: Domain) => new Map(toFlow(d).nodes.map((n) => [n.id, `${n.position.x},${n.position.y}`]));
+  const same = (before: Map<string, string>, after: Map<string, string>, except: string[]) => {
+    for (const [id, at] of before) if (!except.includes(id) && after.has(id)) expect([id, after.get(id)]).toEqual([id, at]);
+  };
+
+  test('the order the scan lists snapshots in does not move anything', () => {
+    const shuffled = { ...domain, snapshots: [...domain.snapshots].reverse(), branches: [...domain.branches].reverse() };
+    expect(placeOf(shuffled)).toEqual(placeOf(domain));
+  });
+
+  test('taking a snapshot moves only You are here, one column on', () => {
+    const before = placeOf(domain);
+    const taken: Domain = {
+      ...domain,
+      snapshots: [...domain.snapshots, snap('snap4', 'snap3', '2026-01-04')],
+      branches: domain.branches.map((b) => (b.name === 'main' ? { ...b, base: 'snap4' } : b)),
+    };
+    const after = placeOf(taken);
+    same(before, after, ['b:main']);
+    expect(after.get('s:snap4')).toBe(before.get('b:main'));
+  });
+
+  test('a new branch from a revert and the deletion of a leaf leave every other node in place', () => {
+    const before = placeOf(domain);
+    const reverted: Domain = {
+      ...domain,
+      branches: [...domain.branches.map((b) => ({ ...b, current: false })), { name: 'snap2.1', current: true, origin: 'metadata', base: 'snap2', tips: [{ target: 'vda', file: '/o' }] }],
+    };
+    same(before, placeOf(reverted), []);
+    const deleted: Domain = { ...domain, branches: domain.branches.filter((b) => b.name !== 'snap1.1') };
+    same(before, placeOf(deleted), []);
+  });
+
+  test('a chain of 300 snapshots opens folded: its ends and one node for the rest', () => {
+    const chain: Snapshot[] = [];
+    for (let i = 0; i < 300; i++) chain.push(snap(`c${i}`, i === 0 ? null : `c${i - 1}`, `2026-02-01T00:00:${String(i).padStart(3, '0')}`));
+    const long: Domain = { ...domain, snapshots: chain, branches: [{ name: 'main', current: true, origin: 'domain', base: 'c299', tips: [{ target: 'vda', file: '/m' }] }], problems: [] };
+    const graph = toFlow(long);
+    const runs = graph.nodes.filter((n) => n.type === 'run');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.data.count).toBe(295);
+    expect(graph.nodes.length).toBeLessThan(10);
+    expect(graph.hiddenIn['s:c150']).toBe(runs[0]?.id);
+    expect(graph.treeOrder).toHaveLength(301);
+    const opened = toFlow(long, undefined, undefined, { expanded: new Set([runs[0]?.id ?? '']) });
+    expect(opened.nodes).toHaveLength(301);
+  });
+
+  test('every node has a spoken name: kind, name and state', () => {
+    const graph = toFlow({ ...domain, snapshots: domain.snapshots.map((s) => (s.name === 'snap3' ? { ...s, current: true } : s)) });
+    const label = (id: string) => graph.nodes.find((n) => n.id === id)?.ariaLabel;
+    expect(label('s:snap3')).toBe("Snapshot snap3, libvirt's current snapshot");
+    expect(label('b:main')).toBe('Branch main, You are here');
+    expect(label('b:snap1.1')).toBe('Branch snap1.1, 1 problem');
+    expect(graph.edges.every((e) => e.focusable === false)).toBe(true);
+  });
+});

@@ -1,12 +1,14 @@
 /**
- * Pure mapping from a domain's snapshot graph to React Flow nodes and edges, laid out as a tree with the root
- * at the left. Snapshot trees are trees, so d3-hierarchy's tidy tree lays out thousands of nodes in
- * milliseconds. Width and height are set from the layout so that off-screen culling works from the first frame.
+ * Pure mapping from a domain's snapshot graph to React Flow nodes and edges, laid out with the root at the left.
+ * The layout is in lanes, like a version history (laneLayout): a node's first child continues its row, each
+ * other child starts a lane, and lanes are ordered by a stable key (creation time, name), never by scan order, so
+ * the nodes that an operation or a rescan leaves alone keep their place. Long straight runs are folded (collapse-runs.ts). Width and
+ * height are set from the layout so that off-screen culling works from the first frame.
  */
-import { hierarchy, tree, type HierarchyPointNode } from 'd3-hierarchy';
 import type { Edge, Node } from '@xyflow/react';
 import type { Domain } from '../../shared/model';
 import { snapshotGraph, type GraphNode } from '../../shared/snapshot-graph';
+import { foldRuns, type Folded, type Run } from './collapse-runs';
 import { sideHandles } from './handles';
 import { findingsByPath } from './health';
 import { NO_HIGHLIGHTS, type Highlights, type Mark } from './highlights';
@@ -32,13 +34,43 @@ export type SnapNodeData = GraphNode & {
 
 export type SnapFlowNode = Node<SnapNodeData, 'snapshot' | 'branch'>;
 
-export interface FlowGraph {
-  nodes: SnapFlowNode[];
+/** A folded run of snapshots, drawn as one node that opens it. */
+export type RunNodeData = {
+  runId: string;
+  count: number;
+  /** The names of the first and last folded snapshots. */
+  first: string;
+  last: string;
+  [key: string]: unknown;
+};
+
+export type RunFlowNode = Node<RunNodeData, 'run'>;
+export type FlowNode = SnapFlowNode | RunFlowNode;
+
+/** Parent and children links, each node's children in layout order. */
+export interface TreeLinks {
+  parentOf: Record<string, string | null>;
+  childrenOf: Record<string, string[]>;
+}
+
+export interface FlowGraph extends TreeLinks {
+  nodes: FlowNode[];
   edges: Edge[];
   /** Node ids in reading order (top to bottom, then left to right), for keyboard movement. */
   order: string[];
-  parentOf: Record<string, string | null>;
-  childrenOf: Record<string, string[]>;
+  /** The whole tree, folded snapshots included, for moves along a branch and for search. */
+  tree: TreeLinks;
+  /** Every snapshot and branch in tree order (depth first), folded ones included. */
+  treeOrder: string[];
+  /** The folded snapshots, each with the run that holds it. */
+  hiddenIn: Record<string, string>;
+  /** The graph's snapshots and branches (and a plan's ghosts), folded ones included. */
+  graphNodes: GraphNode[];
+}
+
+export interface FlowOptions {
+  /** The runs the user opened (run ids, collapse-runs.ts). */
+  expanded?: ReadonlySet<string>;
 }
 
 const ROOT = '\0root';
@@ -49,14 +81,17 @@ function filesOf(node: GraphNode): string[] {
   return node.branch?.tips.map((t) => t.file) ?? [];
 }
 
-/** Children in a stable order: snapshots by creation time, then branches, the current branch last. */
+/**
+ * Children in a stable order: snapshots by creation time, then You are here, then the other branches by name. The
+ * first child continues its parent's lane; a snapshot taken on You are here takes its place there, the newest.
+ */
 function rank(node: GraphNode): string {
-  if (node.kind === 'snapshot') return `0${node.snapshot?.created ?? ''}${node.name}`;
-  return `${node.current ? '2' : '1'}${node.name}`;
+  if (node.kind === 'snapshot') return `0${node.snapshot?.created ?? ''}\0${node.name}`;
+  return `${node.current ? '1' : '2'}${node.name}`;
 }
 
 /** Each node's parent and its children in rank order, with the roots listed under ROOT. */
-function linkNodes(graphNodes: GraphNode[], byId: Map<string, GraphNode>): Pick<FlowGraph, 'parentOf' | 'childrenOf'> {
+function linkNodes(graphNodes: GraphNode[], byId: Map<string, GraphNode>): TreeLinks {
   const childrenOf: Record<string, string[]> = {};
   const parentOf: Record<string, string | null> = {};
   for (const node of graphNodes) {
@@ -64,19 +99,24 @@ function linkNodes(graphNodes: GraphNode[], byId: Map<string, GraphNode>): Pick<
     const key = node.parentId ?? ROOT;
     (childrenOf[key] ??= []).push(node.id);
   }
+  const ranks = new Map([...byId].map(([id, node]) => [id, rank(node)]));
   for (const list of Object.values(childrenOf)) {
-    list.sort((a, b) => rank(byId.get(a) as GraphNode).localeCompare(rank(byId.get(b) as GraphNode)));
+    list.sort((a, b) => {
+      const ra = ranks.get(a) ?? '';
+      const rb = ranks.get(b) ?? '';
+      return ra < rb ? -1 : ra > rb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+    });
   }
   return { parentOf, childrenOf };
 }
 
 /**
- * The tree d3 lays out, each node in it once; `parentOf` and `childrenOf` are brought in line with it. snapshotGraph
- * cuts loops of parents, but ghosts and duplicate ids come from elsewhere: d3 would recurse without end on a node
- * reached twice and drop one never reached from the roots (a loop), so the second visit is skipped and an
+ * The tree laid out, each node in it once; `parentOf` and `childrenOf` are brought in line with it. snapshotGraph
+ * cuts loops of parents, but ghosts and duplicate ids come from elsewhere: a node reached twice would be walked
+ * without end and one never reached from the roots (a loop) dropped, so the second visit is skipped and an
  * unreached node hangs off the root.
  */
-function cutToTree(graphNodes: GraphNode[], links: Pick<FlowGraph, 'parentOf' | 'childrenOf'>): Record<string, string[]> {
+function cutToTree(graphNodes: GraphNode[], links: TreeLinks): Record<string, string[]> {
   const { parentOf, childrenOf } = links;
   const laidTree: Record<string, string[]> = { [ROOT]: [] };
   const reached = new Set<string>([ROOT]);
@@ -100,8 +140,71 @@ function cutToTree(graphNodes: GraphNode[], links: Pick<FlowGraph, 'parentOf' | 
   return laidTree;
 }
 
+/** Depth-first order of a tree from ROOT, iteratively (a chain of thousands would overflow a recursion). */
+function depthFirst(children: Record<string, string[]>): string[] {
+  const out: string[] = [];
+  const stack = [...(children[ROOT] ?? [])].reverse();
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    out.push(id);
+    stack.push(...[...(children[id] ?? [])].reverse());
+  }
+  return out;
+}
+
+/** Where a lane that starts at this node goes among the lanes: snapshots by creation time, a branch at the time of its base, You are here last. */
+function laneKey(id: string, byId: Map<string, GraphNode>, parentOf: Record<string, string | null>): string {
+  const node = byId.get(id);
+  if (node === undefined) return `\uffff${id}`;
+  if (node.kind === 'snapshot') return `${node.snapshot?.created ?? ''}\u0000${node.name}`;
+  if (node.current) return `\uffff${node.name}`;
+  const base = byId.get(parentOf[id] ?? '');
+  return `${base?.snapshot?.created ?? ''}\u0001${node.name}`;
+}
+
+/**
+ * Lanes, as in a version history: column by depth; a first child stays on its parent's row, every other child
+ * (and every root) starts a lane of its own. Lanes are ordered by their first node's key (laneKey), so a new lane
+ * (a new branch, You are here after a revert) goes below the others instead of pushing them down.
+ */
+export function laneLayout(children: Record<string, string[]>, key: (id: string) => string): Map<string, { column: number; row: number }> {
+  const lane = new Map<string, string>();
+  const column = new Map<string, number>();
+  const starts: string[] = [];
+  const stack = [...(children[ROOT] ?? [])].reverse().map((id) => ({ id, depth: 0, lane: null as string | null }));
+  while (stack.length > 0) {
+    const next = stack.pop() as { id: string; depth: number; lane: string | null };
+    const own = next.lane ?? next.id;
+    if (next.lane === null) starts.push(next.id);
+    lane.set(next.id, own);
+    column.set(next.id, next.depth);
+    const kids = children[next.id] ?? [];
+    for (let i = kids.length - 1; i >= 0; i--) stack.push({ id: kids[i] as string, depth: next.depth + 1, lane: i === 0 ? own : null });
+  }
+  const keys = new Map(starts.map((id) => [id, key(id)]));
+  starts.sort((a, b) => {
+    const ka = keys.get(a) ?? '';
+    const kb = keys.get(b) ?? '';
+    return ka < kb ? -1 : ka > kb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  });
+  const rowOf = new Map(starts.map((id, row) => [id, row]));
+  const at = new Map<string, { column: number; row: number }>();
+  for (const [id, start] of lane) at.set(id, { column: column.get(id) ?? 0, row: rowOf.get(start) ?? 0 });
+  return at;
+}
+
+/** How a node is spoken: its kind, name and state ("Branch main, You are here"). */
+export function spokenName(node: GraphNode, findings: number): string {
+  const parts = [`${node.kind === 'branch' ? 'Branch' : 'Snapshot'} ${node.name}`];
+  if (node.kind === 'branch' && node.current) parts.push('You are here');
+  if (node.snapshot?.current === true) parts.push("libvirt's current snapshot");
+  if (findings > 0) parts.push(findings === 1 ? '1 problem' : `${findings} problems`);
+  return parts.join(', ');
+}
+
 /** One node as React Flow draws it, at its place in the layout. */
 function flowNode(node: GraphNode, x: number, y: number, highlights: Highlights, findings: Record<string, string[]>, ghost: boolean): SnapFlowNode {
+  const found = [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []);
   return {
     id: node.id,
     type: node.kind,
@@ -109,69 +212,115 @@ function flowNode(node: GraphNode, x: number, y: number, highlights: Highlights,
     width: NODE_WIDTH,
     height: NODE_HEIGHT,
     handles: HANDLES,
-    data: {
-      ...node,
-      findings: [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []),
-      mark: highlights.marks[node.id] ?? null,
-      ghost,
-    },
+    ariaRole: 'group',
+    ariaLabel: spokenName(node, found.length),
+    data: { ...node, findings: found, mark: highlights.marks[node.id] ?? null, ghost },
+  };
+}
+
+/** The node of a folded run. */
+function runNode(run: Run, x: number, y: number, nameOf: (id: string) => string): RunFlowNode {
+  const first = nameOf(run.hidden[0] as string);
+  const last = nameOf(run.hidden[run.hidden.length - 1] as string);
+  return {
+    id: run.id,
+    type: 'run',
+    position: { x, y },
+    width: NODE_WIDTH,
+    height: NODE_HEIGHT,
+    handles: HANDLES,
+    ariaRole: 'group',
+    ariaLabel: `${run.hidden.length} snapshots folded, ${first} to ${last}; Enter shows them`,
+    data: { runId: run.id, count: run.hidden.length, first, last },
   };
 }
 
 /** The edge from a node's parent to the node, styled by the node's kind and whether it is a ghost. */
-function flowEdge(node: GraphNode, parent: string, ghost: boolean): Edge {
+function flowEdge(node: GraphNode | null, id: string, parent: string, ghost: boolean): Edge {
   return {
-    id: `${parent}->${node.id}`,
+    id: `${parent}->${id}`,
     source: parent,
-    target: node.id,
+    target: id,
     type: 'smoothstep',
-    className: `${node.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghost ? ' edge-ghost' : ''}`,
-    ...(node.current ? { animated: true } : {}),
+    focusable: false,
+    className: `${node?.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghost ? ' edge-ghost' : ''}${node === null ? ' edge-run' : ''}`,
+    ...(node?.current === true ? { animated: true } : {}),
   };
 }
 
+/** What must never be folded: You are here, libvirt's current snapshot, what a plan touches. */
+function keepers(graphNodes: GraphNode[], highlights: Highlights): Set<string> {
+  const keep = new Set(Object.keys(highlights.marks));
+  for (const node of graphNodes) if (node.current || node.snapshot?.current === true) keep.add(node.id);
+  for (const ghost of highlights.ghosts) {
+    keep.add(ghost.id);
+    if (ghost.parentId !== null) keep.add(ghost.parentId);
+  }
+  return keep;
+}
+
+/** The drawn tree's links (runs included) from the folded children lists. */
+function drawnLinks(folded: Folded): TreeLinks {
+  const parentOf: Record<string, string | null> = {};
+  const childrenOf: Record<string, string[]> = {};
+  for (const [id, kids] of Object.entries(folded.children)) {
+    if (id !== ROOT) childrenOf[id] = kids;
+    for (const kid of kids) parentOf[kid] = id === ROOT ? null : id;
+  }
+  return { parentOf, childrenOf };
+}
+
 /** Lays out a domain's snapshot graph (with a plan's ghosts) as React Flow nodes and edges; any parent loop is cut. */
-export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, findings: Record<string, string[]> = findingsByPath(domain, undefined)): FlowGraph {
+export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, findings: Record<string, string[]> = findingsByPath(domain, undefined), options: FlowOptions = {}): FlowGraph {
   const ghostIds = new Set(highlights.ghosts.map((g) => g.id));
   const graphNodes = [...snapshotGraph(domain), ...highlights.ghosts];
   const byId = new Map(graphNodes.map((n) => [n.id, n]));
-  const links = linkNodes(graphNodes, byId);
-  const { parentOf, childrenOf } = links;
-  const laidTree = cutToTree(graphNodes, links);
-  const root = hierarchy<string>(ROOT, (id) => laidTree[id] ?? []);
-  const laid: HierarchyPointNode<string> = tree<string>().nodeSize([ROW, COLUMN]).separation(() => 1)(root);
-
-  const nodes: SnapFlowNode[] = [];
-  const edges: Edge[] = [];
-  const placed: Array<{ id: string; x: number; y: number }> = [];
-  laid.each((point) => {
-    if (point.data === ROOT) return;
-    const node = byId.get(point.data) as GraphNode;
-    const ghost = ghostIds.has(node.id);
-    // d3 lays trees out top-down; swapping axes puts the root at the left.
-    const x = (point.depth - 1) * COLUMN;
-    const y = point.x;
-    placed.push({ id: node.id, x, y });
-    const flow = flowNode(node, x, y, highlights, findings, ghost);
-    if (node.current && !ghost && (domain.state === 'running' || domain.state === 'paused')) flow.data.vmState = domain.state;
-    nodes.push(flow);
-    const parent = parentOf[node.id] ?? null;
-    if (parent !== null) edges.push(flowEdge(node, parent, ghost));
+  const tree = linkNodes(graphNodes, byId);
+  const laidTree = cutToTree(graphNodes, tree);
+  delete tree.childrenOf[ROOT];
+  const folded = foldRuns({
+    root: ROOT,
+    children: laidTree,
+    isSnapshot: (id) => byId.get(id)?.kind === 'snapshot' && !ghostIds.has(id),
+    keep: keepers(graphNodes, highlights),
+    expanded: options.expanded ?? new Set(),
   });
+  const { parentOf, childrenOf } = drawnLinks(folded);
+  const places = laneLayout(folded.children, (id) => laneKey(id, byId, tree.parentOf));
 
-  const order = placed.sort((a, b) => a.y - b.y || a.x - b.x).map((p) => p.id);
-  for (const id of Object.keys(childrenOf)) if (id === ROOT) delete childrenOf[id];
-  return { nodes, edges, order, parentOf, childrenOf };
+  const nodes: FlowNode[] = [];
+  const edges: Edge[] = [];
+  const nameOf = (id: string) => byId.get(id)?.name ?? id;
+  for (const [id, place] of places) {
+    const x = place.column * COLUMN;
+    const y = place.row * ROW;
+    const node = byId.get(id) ?? null;
+    const ghost = ghostIds.has(id);
+    const run = folded.runs[id];
+    if (node !== null) {
+      const flow = flowNode(node, x, y, highlights, findings, ghost);
+      if (node.current && !ghost && (domain.state === 'running' || domain.state === 'paused')) flow.data.vmState = domain.state;
+      nodes.push(flow);
+    } else if (run !== undefined) nodes.push(runNode(run, x, y, nameOf));
+    const parent = parentOf[id] ?? null;
+    if (parent !== null) edges.push(flowEdge(node, id, parent, ghost));
+  }
+
+  const order = nodes
+    .map((n) => n.id)
+    .sort((a, b) => {
+      const pa = places.get(a) as { column: number; row: number };
+      const pb = places.get(b) as { column: number; row: number };
+      return pa.row - pb.row || pa.column - pb.column;
+    });
+  return { nodes, edges, order, parentOf, childrenOf, tree, treeOrder: depthFirst(laidTree), hiddenIn: folded.hiddenIn, graphNodes };
 }
 
 /** The node a keyboard arrow moves to from `from`: left to the parent, right to a child, up and down to siblings. */
 export function moveFocus(graph: FlowGraph, from: string | null, key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown'): string | null {
   if (from === null || graph.parentOf[from] === undefined) return graph.order[0] ?? null;
   if (key === 'ArrowLeft') return graph.parentOf[from] ?? from;
-  if (key === 'ArrowRight') {
-    const kids = graph.childrenOf[from] ?? [];
-    return kids[Math.floor((kids.length - 1) / 2)] ?? from;
-  }
+  if (key === 'ArrowRight') return graph.childrenOf[from]?.[0] ?? from;
   const parent = graph.parentOf[from];
   const siblings = parent === null || parent === undefined ? graph.order.filter((id) => graph.parentOf[id] === null) : (graph.childrenOf[parent] ?? []);
   const at = siblings.indexOf(from);

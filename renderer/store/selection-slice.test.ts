@@ -41,3 +41,16 @@ describe('opening another domain', () => {
     expect([store.getState().sourceId, store.getState().domainName, store.getState().nodeId]).toEqual([null, null, null]);
   });
 });
+
+describe('opened runs of snapshots', () => {
+  test('are kept per domain, across opening another domain and coming back', async () => {
+    const store = await ready(stubApi({ trashList: async () => [] }), scan);
+    store.getState().selectDomain('c', 'vm');
+    store.getState().expandRun('r:s:a');
+    store.getState().expandRun('r:s:a');
+    store.getState().selectDomain('c', 'other');
+    store.getState().expandRun('r:s:b');
+    store.getState().selectDomain('c', 'vm');
+    expect(store.getState().expandedRuns).toEqual({ 'c\0vm': ['r:s:a'], 'c\0other': ['r:s:b'] });
+  });
+});

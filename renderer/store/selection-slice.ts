@@ -9,9 +9,13 @@ export interface SelectionSlice {
   sourceId: string | null;
   domainName: string | null;
   nodeId: string | null;
+  /** The folded runs of snapshots the user opened (collapse-runs.ts), per domain (domainKey), while the app runs. */
+  expandedRuns: Record<string, string[]>;
   /** Opens a domain of a source, or none (both null); what belonged to the old one is reset. */
   selectDomain(sourceId: string | null, domainName: string | null): void;
   selectNode(nodeId: string | null): void;
+  /** Opens a folded run of the open domain; it stays open for that domain. */
+  expandRun(runId: string): void;
 }
 
 /** What the selection drops when another domain is opened. */
@@ -22,11 +26,17 @@ export const createSelectionSlice: StateCreator<AppState, [], [], SelectionSlice
   sourceId: null,
   domainName: null,
   nodeId: null,
+  expandedRuns: {},
   selectDomain(sourceId, domainName) {
     set({ sourceId, domainName });
     get().resetDomain();
   },
   selectNode(nodeId) {
     set({ nodeId, ...(get().second === nodeId ? { second: null } : {}) });
+  },
+  expandRun(runId) {
+    const key = `${get().sourceId ?? ''}\0${get().domainName ?? ''}`;
+    const open = get().expandedRuns[key] ?? [];
+    if (!open.includes(runId)) set({ expandedRuns: { ...get().expandedRuns, [key]: [...open, runId] } });
   },
 });

@@ -1,0 +1,22 @@
+/** A folded run of snapshots (collapse-runs.ts): one node saying how many it stands for; clicking or Enter opens it. */
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo, type ReactElement } from 'react';
+import type { RunFlowNode } from '../graph/to-flow';
+import './SnapshotNode.css';
+import './CollapsedRunNode.css';
+
+function CollapsedRunNodeView({ data, selected }: NodeProps<RunFlowNode>): ReactElement {
+  return (
+    <div className={`snap-node run-node${selected ? ' is-selected' : ''}`} data-testid="run-node" data-count={data.count} title={`${data.first} … ${data.last}: click to show them`}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <div className="run-node-count">… {data.count} snapshots …</div>
+      <div className="run-node-range">
+        {data.first} … {data.last}
+      </div>
+      <div className="run-node-hint">click or Enter to show</div>
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+}
+
+export const CollapsedRunNode = memo(CollapsedRunNodeView);
