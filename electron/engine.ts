@@ -10,7 +10,7 @@ import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/planners';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
 import type { Comparison, HealthReport } from '../shared/inspect';
-import { checkDomain } from './inspect/check';
+import { acknowledgeWarning, checkDomain } from './inspect/check';
 import { compareNodes } from './inspect/compare';
 import { createDemoLab, type DemoLab } from './lab/demo-lab';
 import { history, journalRetentionDays, pruneJournals, readJournals } from './ops/journal';
@@ -405,6 +405,16 @@ export class Engine {
     return Promise.all(domains.map((d) => checkDomain(d, path, runner)));
   }
 
+  /** Acknowledges the health warnings of `path`, a file of `domain`, with `reason`, kept for the file as it is now. */
+  async acknowledge(source: Source, domain: string, path: string, reason: string): Promise<{ path: string; reason: string; at: string }> {
+    const target = source.kind === 'libvirt' ? sshTargetOf(source.uri) : null;
+    if (target === null) sourceFiles(source, 'Health checks');
+    const scanned = source.kind === 'libvirt' ? await this.scanDomain(source, domain) : (await scanFolder(source.path)).domains.find((d) => d.name === domain);
+    if (scanned === undefined) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`);
+    const ack = await acknowledgeWarning(scanned, path, reason, target === null ? undefined : sshRunner(target));
+    return { path: ack.path, reason: ack.reason, at: ack.at };
+  }
+
   /**
    * Finishes or rolls back operations a crash interrupted, then prunes finished journals past their retention.
    * Every interface calls this at start-up, so pruning needs no schedule of its own.
@@ -442,6 +452,7 @@ export class Engine {
       startDemo: async () => this.startDemo(),
       compare: async ({ sourceId, domain, a, b }) => this.compare(await source(sourceId), domain, a, b),
       check: async ({ sourceId, domain, path }) => this.check(await source(sourceId), domain, path),
+      acknowledge: async ({ sourceId, domain, path, reason }) => this.acknowledge(await source(sourceId), domain, path, reason),
       trashList: async ({ sourceId, domain }) => this.trash(await source(sourceId), domain),
       trashRestore: async ({ sourceId, domain, operationId, paths }) =>
         this.restoreTrash(await source(sourceId), { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

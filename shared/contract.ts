@@ -10,7 +10,7 @@ import { intentSchema } from './ops/intent';
 import type { PlanResult } from './ops/plan';
 import type { ExecuteResult, HistoryEntry, ProgressEvent, RecoveryReport, TrashEntry } from './ops/results';
 import { connectionUriProblem } from './source-rules';
-import { absolutePathSchema, existingNameSchema, hasControlCharacter, operationIdSchema, uriSchema } from './validate';
+import { absolutePathSchema, existingNameSchema, freeTextSchema, hasControlCharacter, operationIdSchema, uriSchema } from './validate';
 
 /** A connection or folder as a user may add it: only the connections the engine may open (see source-rules). */
 export const sourceSchema = z.discriminatedUnion('kind', [
@@ -99,6 +99,10 @@ export const apiInputs = {
   startDemo: z.object({}).strict(),
   compare: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema, a: nodeIdSchema, b: nodeIdSchema }).strict(),
   check: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema.optional(), path: absolutePathSchema.optional() }).strict().refine((v) => v.path === undefined || v.domain !== undefined, 'A file is checked within its domain.'),
+  /** Keeps the user's acknowledgement of a file's health warnings, with why, for the file as it is now (a new write raises them again). */
+  acknowledge: z
+    .object({ sourceId: sourceIdSchema, domain: existingNameSchema, path: absolutePathSchema, reason: freeTextSchema.refine((s) => s.trim() !== '', 'Say why the warning can be set aside.') })
+    .strict(),
   trashList: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -123,6 +127,7 @@ export interface ApiOutputs {
   startDemo: SourceEntry[];
   compare: Comparison;
   check: HealthReport[];
+  acknowledge: { path: string; reason: string; at: string };
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

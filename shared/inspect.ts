@@ -80,6 +80,10 @@ export interface LayerHealth {
   writtenAfter: string[];
   /** One sentence per finding; empty when the layer is healthy. */
   findings: string[];
+  /** The app's own finished operation wrote the file last (its modification time is the one recorded right after). */
+  ownWrite?: { operationId: string; op: string; at: string };
+  /** Warnings the user acknowledged on the file as it is now, and why: kept out of `findings`. */
+  acknowledged?: { reason: string; at: string; findings: string[] };
 }
 
 export interface HealthReport {

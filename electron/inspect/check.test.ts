@@ -6,7 +6,7 @@ import { scanFolder } from '../scan/scan-folder';
 import { corruptRefcounts } from '../test-support/damage';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
-import { checkDomain } from './check';
+import { acknowledgeWarning, checkDomain } from './check';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -14,6 +14,7 @@ const p = (name: string) => join(dir, name);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'snaptree-check-'));
+  process.env.SNAPTREE_DATA_DIR = join(dir, 'data');
   await qemuImgCreate(p('good.qcow2'), { size: 16 * MiB });
   await writePattern(p('good.qcow2'), 'qcow2', 1, 0, MiB);
   await qemuImgCreate(p('bad.qcow2'), { size: 16 * MiB });
@@ -48,5 +49,19 @@ describe('checkDomain', () => {
     const report = await checkDomain(tree, p('base.qcow2'));
     expect(report.layers.map((l) => l.path)).toEqual([p('base.qcow2')]);
     await expect(checkDomain(tree, p('good.qcow2'))).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+  });
+
+  test('a warning acknowledged with a reason is kept apart from the findings until the file is written again', async () => {
+    const tree = () => scanFolder(dir).then((scan) => scan.domains.find((d) => d.name === 'base.qcow2')!);
+    const ack = await acknowledgeWarning(await tree(), p('base.qcow2'), 'the guest wrote nothing there');
+    expect(ack).toMatchObject({ host: 'local', path: p('base.qcow2'), reason: 'the guest wrote nothing there' });
+    const acked = (await checkDomain(await tree(), p('base.qcow2'))).layers[0];
+    expect(acked?.findings).toEqual([]);
+    expect(acked?.acknowledged).toMatchObject({ reason: 'the guest wrote nothing there', findings: [expect.stringMatching(/written after over.qcow2/)] });
+    await writePattern(p('base.qcow2'), 'qcow2', 7, MiB, MiB);
+    const again = (await checkDomain(await tree(), p('base.qcow2'))).layers[0];
+    expect(again?.findings).toEqual([expect.stringMatching(/written after over.qcow2/)]);
+    expect(again?.acknowledged).toBeUndefined();
+    await expect(acknowledgeWarning(await tree(), p('good.qcow2'), 'no')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Health of a domain's layers: `qemu-img check` per layer (read-only, `-U` so a running VM's images can be
  * looked at), the qcow2 dirty bit, and layers written after other files were built on them (their content may
- * have changed under those files), told from modification and birth times where the file system keeps them.
+ * have changed under those files), told from modification and birth times where the file system keeps them. A
+ * file the app's own operation wrote last is not reported so, nor is a warning the user acknowledged on the file
+ * as it is now (acks.ts).
  */
 import { statSync } from 'node:fs';
 import type { HealthReport, LayerHealth } from '../../shared/inspect';
@@ -13,6 +15,7 @@ import pLimit from 'p-limit';
 import { basename } from '../../shared/paths';
 import { readQcow2Header } from '../tools/qcow2-header';
 import { qemuImgCheck, qemuImgInfo, type CheckReport } from '../tools/qemu-img';
+import { ackOf, addAck, readAcks, readOwnWrites, sameWrite, type Ack } from './acks';
 
 const QCOW2_DIRTY = 1;
 /** Writes within this long after an overlay was made belong to making it. */
@@ -73,15 +76,53 @@ export async function checkDomain(domain: Domain, only?: string, runner?: HostRu
   if (only !== undefined && domain.layers[only] === undefined) throw new AppError('E_NOT_FOUND', `${only} is not a file of ${domain.name}.`);
   const limit = pLimit(2);
   const facts = runner === undefined ? localFacts : await remoteFacts(runner, Object.keys(domain.layers));
+  const host = runner?.host ?? 'local';
+  // A data folder that cannot be read takes nothing away from the check: it then says all it sees.
+  const memory: Memory = { host, ownWrites: await readOwnWrites(host).catch(() => new Map()), acks: await readAcks().catch(() => []) };
   const layers = await Promise.all(
     Object.values(domain.layers)
       .filter((l) => only === undefined || l.path === only)
-      .map((layer) => limit(() => checkLayer(domain, layer, facts, runner))),
+      .map((layer) => limit(async () => remembered(await checkLayer(domain, layer, facts, memory, runner), facts, memory))),
   );
   return { domain: domain.name, layers, healthy: layers.every((l) => l.findings.length === 0) };
 }
 
-async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, runner?: HostRunner): Promise<LayerHealth> {
+/** What the data folder says of the host's files: the app's own last writes, the acknowledged warnings. */
+interface Memory {
+  host: string;
+  ownWrites: Awaited<ReturnType<typeof readOwnWrites>>;
+  acks: Ack[];
+}
+
+/** The app's own operation that wrote `path` last, when nothing wrote it since. */
+function ownWriteOf(memory: Memory, path: string, modified: number): LayerHealth['ownWrite'] {
+  const own = memory.ownWrites.get(path);
+  return own !== undefined && sameWrite(own.modified, modified) ? { operationId: own.operationId, op: own.op, at: own.at } : undefined;
+}
+
+/** The layer's "written after" warnings moved out of its findings when the user acknowledged them on the file as it is now. */
+function remembered(health: LayerHealth, facts: FileFacts, memory: Memory): LayerHealth {
+  if (health.writtenAfter.length === 0) return health;
+  const ack = ackOf(memory.acks, memory.host, health.path, facts.times(health.path).modified);
+  if (ack === null) return health;
+  const acked = health.findings.filter((f) => f.startsWith(WRITTEN_AFTER));
+  return { ...health, findings: health.findings.filter((f) => !f.startsWith(WRITTEN_AFTER)), acknowledged: { reason: ack.reason, at: ack.at, findings: acked } };
+}
+
+/**
+ * Keeps the user's acknowledgement of the warnings on `path`, a file of `domain`, with `reason`: for the file as it
+ * is now, so that the next write to it raises them again.
+ */
+export async function acknowledgeWarning(domain: Domain, path: string, reason: string, runner?: HostRunner): Promise<Ack> {
+  if (domain.layers[path] === undefined) throw new AppError('E_NOT_FOUND', `${path} is not a file of ${domain.name}.`);
+  const facts = runner === undefined ? localFacts : await remoteFacts(runner, [path]);
+  return addAck({ host: runner?.host ?? 'local', path, modified: facts.times(path).modified, reason });
+}
+
+/** How a "written after" finding starts, so that an acknowledgement can set those apart. */
+const WRITTEN_AFTER = 'It was written after ';
+
+async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, memory: Memory, runner?: HostRunner): Promise<LayerHealth> {
   // qemu-img check opens the whole chain: a link it would have to probe (docs/safety.md, rule 9) means the layer is not
   // checked, and so does an external data file in it, which qemu-img would open wherever its name points.
   const unknown = layer.format === 'qcow2' ? unknownLink(domain.layers, layer.path) : null;
@@ -90,11 +131,13 @@ async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, runner
   const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await checkImage(layer.path, layer.format, runner) : { checkErrors: 0, corruptions: 0, leaks: 0 };
   const dirty = layer.format === 'qcow2' && (await facts.dirty(layer.path));
   const modified = facts.times(layer.path).modified;
+  // The app's own operation wrote it last: its plan kept what builds on it reading the same (docs/safety.md, rule 3).
+  const ownWrite = ownWriteOf(memory, layer.path, modified);
   const writtenAfter = Object.values(domain.layers)
     .filter((child) => child.backing === layer.path)
     .filter((child) => {
       const born = facts.times(child.path).born;
-      return born > 0 && modified > born + SLACK_MS;
+      return ownWrite === undefined && born > 0 && modified > born + SLACK_MS;
     })
     .map((child) => child.path);
   const findings: string[] = [];
@@ -111,6 +154,6 @@ async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, runner
   if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it until it is repaired (virt-snaptree repair --all keeps a copy of it first).`);
   if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. Repairing (qemu-img check -r leaks) frees it while nothing uses the image.`);
   if (dirty) findings.push('It was not closed cleanly (dirty bit set); the next open repairs it.');
-  for (const child of writtenAfter) findings.push(`It was written after ${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
-  return { path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings };
+  for (const child of writtenAfter) findings.push(`${WRITTEN_AFTER}${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
+  return { path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings, ...(ownWrite !== undefined ? { ownWrite } : {}) };
 }

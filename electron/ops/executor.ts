@@ -12,6 +12,7 @@ import type { Plan, Step } from '../../shared/ops/plan';
 import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
 import { planOperation } from '../../shared/ops/planners';
 import type { Virsh } from '../tools/virsh';
+import { recordOwnWrites } from '../inspect/acks';
 import { createJournal, isUnfinished, readJournalFolder, readJournals, writeJournal, type JournalEntry } from './journal';
 import { localHostFiles, type HostFiles } from './host-files';
 import { lockOperation, type DomainLock } from './lock';
@@ -124,6 +125,14 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLo
     await save(entry);
     crashPoint(i, 'done');
   }
+}
+
+/**
+ * Records what a finished operation wrote, for the health check (electron/inspect/acks.ts): the operation is done
+ * whatever becomes of the record, so a failure to write it is not the operation's.
+ */
+async function noteOwnWrites(files: HostFiles, entry: JournalEntry): Promise<void> {
+  await recordOwnWrites(files, entry.id, entry.plan.intent.op, entry.plan.impact.written).catch(() => undefined);
 }
 
 /** Whether an interrupted operation must be finished rather than undone: a step past the point of no return ran. */
@@ -269,6 +278,7 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
       });
       entry.status = 'done';
       await save(entry);
+      await noteOwnWrites(files, entry);
     } catch (error) {
       throw await stopAfterFailure(entry, ctx, error, async () => {
         const again = planOperation({ scan: await deps.scan(), operationId }, confirmed.intent);
@@ -323,6 +333,7 @@ export async function recoverAll(
         await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';
         await save(entry);
+        await noteOwnWrites(files, entry);
         reports.push({ operationId: entry.id, domain, outcome: 'finished', message: `Finished the interrupted ${entry.plan.intent.op} on ${domain}.` });
       } else {
         await rollBack(entry, ctx);

@@ -22,16 +22,40 @@ function bridgeClient(bridge: Bridge): SnaptreeApi {
   };
 }
 
+/** Whether the engine answers calls, as the last call found: `lost` when it could not be reached at all. */
+export type Reach = 'ok' | 'lost';
+const reachListeners = new Set<(reach: Reach) => void>();
+
+/** Hears whether calls reach the engine (the live slice shows a banner when they do not); returns the unsubscribe. */
+export function onReach(listener: (reach: Reach) => void): () => void {
+  reachListeners.add(listener);
+  return () => reachListeners.delete(listener);
+}
+
+function reportReach(reach: Reach): void {
+  for (const listener of reachListeners) listener(reach);
+}
+
+/** What a call says when the engine could not be reached: a network error, or no JSON from it. */
+const LOST = 'The engine does not answer: "virt-snaptree serve" (or the app) may have stopped. The page reconnects by itself once it is back.';
+
 function httpClient(token: string): SnaptreeApi {
   return {
     async call(method, input) {
       if (token === '') throw new AppError('E_UNAUTHORIZED', 'Open the URL that "virt-snaptree serve" printed, with its token.');
-      const res = await fetch(`api/${encodeURIComponent(method)}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: token },
-        body: JSON.stringify(input),
-      });
-      const body = (await res.json()) as ApiResponse<typeof method>;
+      let body: ApiResponse<typeof method>;
+      try {
+        const res = await fetch(`api/${encodeURIComponent(method)}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: token },
+          body: JSON.stringify(input),
+        });
+        body = (await res.json()) as ApiResponse<typeof method>;
+      } catch {
+        reportReach('lost');
+        throw new AppError('E_CONNECT', LOST);
+      }
+      reportReach('ok');
       return unwrap(body);
     },
   };

@@ -51,6 +51,7 @@ describe('httpEventFeed', () => {
     stop();
     expect(events).toEqual([finished, changed]);
     expect(requests[0]).toEqual({ 'x-snaptree-token': 'tok' });
-    expect(statuses.slice(0, 6)).toEqual(['connecting', 'live', 'down', 'connecting', 'down', 'connecting']);
+    // A stream that ends is down; a 401 says the token is refused (the engine restarted with another one).
+    expect(statuses.slice(0, 6)).toEqual(['connecting', 'live', 'down', 'connecting', 'refused', 'connecting']);
   });
 });

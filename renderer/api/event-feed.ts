@@ -8,8 +8,11 @@ import { isEngineEvent, type Bridge } from '../../shared/bridge';
 import type { EngineEvent } from '../../shared/contract';
 import { findBridge, takeToken, TOKEN_HEADER } from './client';
 
-/** Whether events flow: `live` once the stream is open, `down` while it is not (and polling stands in). */
-export type FeedStatus = 'connecting' | 'live' | 'down';
+/**
+ * Whether events flow: `live` once the stream is open, `down` while the engine does not answer (and polling stands
+ * in), `refused` when it answers but no longer takes this page's token (it was restarted with another one).
+ */
+export type FeedStatus = 'connecting' | 'live' | 'down' | 'refused';
 
 /** Subscribes to the engine's events; returns the function that stops them. */
 export type EventFeed = (onEvent: (event: EngineEvent) => void, onStatus: (status: FeedStatus) => void) => () => void;
@@ -47,8 +50,10 @@ async function readStream(body: ReadableStream<Uint8Array>, onEvent: (event: Eng
 
 export interface HttpFeedOptions {
   fetch?: typeof fetch;
-  /** First pause before opening the stream again; doubles up to 10 s, and starts over once a stream opened. */
+  /** First pause before opening the stream again; doubles up to `maxRetryMs`, and starts over once a stream opened. */
   retryMs?: number;
+  /** The longest pause between two tries (5 s unless given). */
+  maxRetryMs?: number;
 }
 
 /** The `serve` feed: the event stream under the access token, opened again whenever it ends. */
@@ -57,12 +62,15 @@ export function httpEventFeed(token: string, options: HttpFeedOptions = {}): Eve
     const controller = new AbortController();
     const doFetch = options.fetch ?? fetch.bind(globalThis);
     const first = options.retryMs ?? 1000;
+    const most = options.maxRetryMs ?? 5000;
     let pause = first;
     const loop = async (): Promise<void> => {
       while (!controller.signal.aborted) {
         onStatus('connecting');
+        let refused = false;
         try {
           const res = await doFetch('api/events', { headers: { [TOKEN_HEADER]: token }, signal: controller.signal, cache: 'no-store' });
+          refused = res.status === 401;
           if (res.ok && res.body !== null) {
             onStatus('live');
             pause = first;
@@ -72,9 +80,9 @@ export function httpEventFeed(token: string, options: HttpFeedOptions = {}): Eve
           // Dropped, refused or stopped: polling stands in until the stream is back.
         }
         if (controller.signal.aborted) return;
-        onStatus('down');
+        onStatus(refused ? 'refused' : 'down');
         await new Promise((resolve) => setTimeout(resolve, pause));
-        pause = Math.min(pause * 2, 10_000);
+        pause = Math.min(pause * 2, most);
       }
     };
     void loop();

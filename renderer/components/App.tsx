@@ -6,6 +6,7 @@ import { SidePanels } from './SidePanels';
 import { NodeMenu } from './NodeMenu';
 import { OpsStatus } from './OpsStatus';
 import { PlanDialog } from './PlanDialog';
+import { EngineBanner } from './EngineBanner';
 import { GraphCanvas } from './GraphCanvas';
 import { LiveStatus } from './LiveStatus';
 import { connectionName } from './format';
@@ -161,6 +162,7 @@ export function App(): ReactElement {
       <CanvasArea />
       {detailsCollapsed ? <CollapsedPanel panel="details" /> : domain ? <SidePanels domain={domain} /> : <aside className="details" />}
       <PlanDialog />
+      <EngineBanner />
     </div>
   );
 }

@@ -14,6 +14,7 @@ const WORDS = {
   connecting: { label: 'Connecting…', title: 'Opening the engine’s live updates.' },
   live: { label: 'Live', title: 'Changes made outside the app (virsh, qemu-img) appear here within seconds.' },
   down: { label: 'Live updates paused', title: 'The engine’s live updates dropped; trying again. Changes show after a rescan meanwhile.' },
+  refused: { label: 'Token refused', title: 'The engine no longer accepts this page’s access token: open the URL “virt-snaptree serve” printed.' },
 } as const;
 
 /**

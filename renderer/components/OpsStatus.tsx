@@ -1,12 +1,29 @@
-import type { ReactElement } from 'react';
+import { useEffect, useRef, type ReactElement } from 'react';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning } from '../store/selectors';
 import { ErrorWords } from './ErrorWords';
 import './OpsStatus.css';
 
+/**
+ * When an operation ends, the keyboard goes to the canvas, whose selection the store has put on the node the
+ * operation landed on (ops-slice.ts), unless the user put it somewhere else meanwhile: never left on <body> when
+ * the progress bar and its Cancel go.
+ */
+function useFocusAfterRun(runningId: string | null): void {
+  const before = useRef(runningId);
+  useEffect(() => {
+    const ended = before.current !== null && runningId === null;
+    before.current = runningId;
+    if (!ended) return;
+    const now = document.activeElement;
+    if (now === null || now === document.body || !now.isConnected) document.querySelector<HTMLElement>('.graph-canvas, .file-canvas')?.focus();
+  }, [runningId]);
+}
+
 /** The running operation with its progress and a cancel button, and the outcome of the last one. */
 export function OpsStatus(): ReactElement | null {
   const running = useAppStore(selectRunning);
+  useFocusAfterRun(running?.operationId ?? null);
   const outcome = useAppStore(selectOutcome);
   const { cancelRunning: cancel, dismissOutcome: dismiss } = useAppActions(selectOpsActions);
   const { recover } = useAppActions(selectPanelActions);

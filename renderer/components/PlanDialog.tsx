@@ -1,16 +1,18 @@
-import { useEffect, useRef, type ReactElement, type RefObject } from 'react';
+import { useCallback, useEffect, useRef, type ReactElement, type RefObject } from 'react';
+import type { Domain } from '../../shared/model';
 import { commandLine, powerLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
+import { planSummary } from '../../shared/ops/plan-summary';
 import { stepLine } from '../../shared/ops/step-command';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { sshTargetOf } from '../../shared/source-rules';
-import { useFocusReturn } from '../graph/keep-focus';
 import { useAppActions, useAppStore } from '../store/context';
 import type { Preview } from '../store/ops-slice';
-import { selectBusy, selectOpsActions, selectPreview } from '../store/selectors';
+import { selectBusy, selectDomain, selectOpsActions, selectPreview } from '../store/selectors';
 import { fileName } from './format';
 import { ErrorWords } from './ErrorWords';
+import { useDialogFocus } from './use-dialog-focus';
 import './PlanDialog.css';
 
 function FileList({ label, files, tone }: { label: string; files: string[]; tone: string }): ReactElement | null {
@@ -30,25 +32,62 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
   );
 }
 
-function PlanBody({ plan }: { plan: Plan }): ReactElement {
-  const power = powerLine(plan);
-  const host = plan.source.kind === 'libvirt' ? (sshTargetOf(plan.source.uri)?.host ?? null) : null;
+/** What the marks the preview lays on the graph mean. */
+function PreviewLegend(): ReactElement {
+  return (
+    <ul className="plan-legend" aria-label="Marks on the graph">
+      <li>
+        <span className="legend-swatch is-kept" aria-hidden="true" />
+        kept as is
+      </li>
+      <li>
+        <span className="legend-swatch is-created" aria-hidden="true" />
+        new
+      </li>
+      <li>
+        <span className="legend-swatch is-changed" aria-hidden="true" />
+        changed
+      </li>
+      <li>
+        <span className="legend-swatch is-removed" aria-hidden="true" />
+        removed
+      </li>
+    </ul>
+  );
+}
+
+/** The files the plan touches and the exact commands it runs, behind a disclosure: the summary and steps come first. */
+function PlanFiles({ plan }: { plan: Plan }): ReactElement {
   const commands = plan.steps.flatMap((s) => {
     const line = stepLine(s, plan.source);
     return line === null ? [] : [commandLine(line)];
   });
   return (
-    <>
-      <ol className="plan-steps">
-        {plan.steps.map((step, i) => (
-          <li key={i}>{step.sentence}</li>
-        ))}
-      </ol>
+    <details className="plan-commands">
+      <summary>Files and exact commands</summary>
       <div className="impacts">
         <FileList label="Creates" files={plan.impact.created} tone="created" />
         <FileList label="Writes" files={plan.impact.written} tone="written" />
         <FileList label="Moves to trash" files={plan.impact.trashed} tone="trashed" />
       </div>
+      <pre data-testid="plan-commands">{commands.join('\n')}</pre>
+      <button type="button" className="link-button" onClick={() => void navigator.clipboard?.writeText(commands.join('\n'))}>
+        Copy the commands
+      </button>
+    </details>
+  );
+}
+
+function PlanBody({ plan }: { plan: Plan }): ReactElement {
+  const power = powerLine(plan);
+  const host = plan.source.kind === 'libvirt' ? (sshTargetOf(plan.source.uri)?.host ?? null) : null;
+  return (
+    <>
+      <ol className="plan-steps" aria-label="Steps">
+        {plan.steps.map((step, i) => (
+          <li key={i}>{step.sentence}</li>
+        ))}
+      </ol>
       <p className="plan-facts">
         Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
         {power !== null ? ` · ${power}` : ''}
@@ -60,14 +99,20 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
           {w}
         </p>
       ))}
-      <details className="plan-commands" open>
-        <summary>Exact commands</summary>
-        <pre data-testid="plan-commands">{commands.join('\n')}</pre>
-        <button type="button" className="link-button" onClick={() => void navigator.clipboard?.writeText(commands.join('\n'))}>
-          Copy
-        </button>
-      </details>
+      <PreviewLegend />
+      <PlanFiles plan={plan} />
     </>
+  );
+}
+
+/** The plan's one-line summary (plan-summary.ts), first in the dialog; while planning, what is being planned. */
+function PlanSummary({ preview, domain }: { preview: Preview; domain: Domain | null }): ReactElement | null {
+  const result = preview.result;
+  if (result?.ok !== true || preview.nameError !== null) return null;
+  return (
+    <p className="plan-summary" data-testid="plan-summary" tabIndex={-1}>
+      {planSummary(result.plan, domain)}
+    </p>
   );
 }
 
@@ -129,53 +174,62 @@ function ChoiceFields({ preview }: { preview: Preview }): ReactElement | null {
 }
 
 /**
- * The dialog holds the keyboard while it is open, so no key reaches the graph behind it: the name field when it
- * asks for one, else Confirm, or the dialog itself while Confirm waits for the plan, and Confirm once it is ready.
+ * Where the keyboard starts in the dialog: the name field when it asks for one; for a destructive plan the
+ * summary (never Confirm); else Confirm once the plan is ready, or the dialog itself while it waits.
  */
-function useDialogFocus(preview: Preview | null, ready: boolean, refs: { dialog: RefObject<HTMLDivElement | null>; input: RefObject<HTMLInputElement | null>; confirmButton: RefObject<HTMLButtonElement | null> }): void {
-  const { dialog, input, confirmButton } = refs;
-  const action = preview?.action;
+function useStartingPoint(preview: Preview | null, ready: boolean, refs: { dialog: RefObject<HTMLDivElement | null>; input: RefObject<HTMLInputElement | null>; confirmButton: RefObject<HTMLButtonElement | null>; cancelButton: RefObject<HTMLButtonElement | null> }) {
+  const { dialog, input, confirmButton, cancelButton } = refs;
+  const danger = preview?.action.danger ?? false;
+  const asks = preview?.action.asks != null;
+  const initial = useCallback((): HTMLElement | null => {
+    if (asks) return input.current;
+    if (danger) return cancelButton.current;
+    return confirmButton.current?.disabled === false ? confirmButton.current : dialog.current;
+  }, [asks, danger, input, cancelButton, confirmButton, dialog]);
+  // A plan that becomes ready while the dialog itself waits hands the keyboard on: to Confirm, or for a
+  // destructive plan to its summary.
   useEffect(() => {
-    if (action?.asks) input.current?.select();
-    else if (action !== undefined) (confirmButton.current?.disabled === false ? confirmButton.current : dialog.current)?.focus();
-  }, [action, input, confirmButton, dialog]);
+    if (!ready || document.activeElement !== dialog.current) return;
+    if (danger) dialog.current?.querySelector<HTMLElement>('.plan-summary')?.focus();
+    else confirmButton.current?.focus();
+  }, [ready, danger, dialog, confirmButton]);
   useEffect(() => {
-    if (ready && document.activeElement === dialog.current) confirmButton.current?.focus();
-  }, [ready, dialog, confirmButton]);
+    if (asks) input.current?.select();
+  }, [asks, input, preview?.action]);
+  return initial;
 }
 
-/** The plan preview: nothing runs until the user confirms what they see. */
+/**
+ * The plan preview, docked at the side of the window (at the bottom when narrow) so the graph's marks stay in
+ * sight: the summary first, then the steps, the files and commands behind a disclosure, and Cancel and Confirm
+ * always in view under a body that scrolls. Nothing runs until the user confirms what they see.
+ */
 export function PlanDialog(): ReactElement | null {
   const preview = useAppStore(selectPreview);
   const busy = useAppStore(selectBusy);
+  const domain = useAppStore(selectDomain);
   const store = useAppActions(selectOpsActions);
   const input = useRef<HTMLInputElement>(null);
   const confirmButton = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
   const dialog = useRef<HTMLDivElement>(null);
   const ready = preview !== null && preview.result?.ok === true && preview.nameError === null && !preview.loading;
+  const initial = useStartingPoint(preview, ready, { dialog, input, confirmButton, cancelButton });
   // While the plan runs the dialog steps aside for the progress bar, its Cancel and the graph; it comes back only
   // when the engine hands back a changed plan to confirm again.
-  useFocusReturn(preview !== null && !busy, dialog);
-  useDialogFocus(preview, ready, { dialog, input, confirmButton });
+  useDialogFocus(dialog, { open: preview !== null && !busy, onCancel: store.closePreview, initial });
   usePlanAgain(preview, store.planPreview);
 
   if (preview === null || busy) return null;
   const { action, result } = preview;
+  const title = action.label.replace('…', '');
   return (
-    <div className="dialog-backdrop">
-      <div
-        className="dialog"
-        ref={dialog}
-        tabIndex={-1}
-        role="dialog"
-        aria-modal="true"
-        aria-label={action.label.replace('…', '')}
-        data-testid="plan-dialog"
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') store.closePreview();
-        }}
-      >
-        <h2>{action.label.replace('…', '')}</h2>
+    <div className="plan-dock" ref={dialog} tabIndex={-1} role="dialog" aria-modal="true" aria-labelledby="plan-dialog-title" data-testid="plan-dialog">
+      <div className="plan-dock-head">
+        <h2 id="plan-dialog-title">{title}</h2>
+        <PlanSummary preview={preview} domain={domain} />
+      </div>
+      <div className="plan-dock-body">
         <NameField preview={preview} input={input} ready={ready} />
         <ChoiceFields preview={preview} />
         {preview.notice ? <p className="plan-notice">{preview.notice}</p> : null}
@@ -186,14 +240,14 @@ export function PlanDialog(): ReactElement | null {
           </p>
         ) : null}
         {result?.ok === true && preview.nameError === null ? <PlanBody plan={result.plan} /> : null}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={() => store.closePreview()}>
-            Cancel
-          </button>
-          <button type="button" ref={confirmButton} className={`button button-primary${action.danger ? ' button-danger' : ''}`} disabled={!ready} onClick={() => void store.confirm()}>
-            Confirm
-          </button>
-        </div>
+      </div>
+      <div className="plan-dock-foot dialog-actions">
+        <button type="button" ref={cancelButton} className="button" onClick={() => store.closePreview()}>
+          Cancel
+        </button>
+        <button type="button" ref={confirmButton} className={`button button-primary${action.danger ? ' button-danger' : ''}`} disabled={!ready} onClick={() => void store.confirm()}>
+          Confirm
+        </button>
       </div>
     </div>
   );

@@ -2,6 +2,8 @@ import { describe, expect, test, vi } from 'vitest';
 import type { EngineEvent } from '../../shared/contract';
 import { AppError } from '../../shared/errors';
 import type { Domain, ScanResult, Snapshot } from '../../shared/model';
+import type { Reach } from '../api/client';
+import type { FeedStatus } from '../api/event-feed';
 import { eventsSilent } from './live-slice';
 import { ready, stubApi } from './test-api';
 
@@ -102,5 +104,40 @@ describe('the live picture in the store', () => {
     await vi.waitFor(() => expect(store.getState().scans.c?.result?.domains.map((d) => d.snapshots.length)).toEqual([3]));
     unsubscribe();
     expect(stop).toHaveBeenCalledOnce();
+  });
+
+  test('a lost engine makes the app read-only until its stream is back; a refused token says so; calls that cannot reach it count too', async () => {
+    const api = stubApi({ scan: async () => scan });
+    const store = await ready(api, scan);
+    let status: (s: FeedStatus) => void = () => undefined;
+    let reach: (r: Reach) => void = () => undefined;
+    const feed = (_onEvent: (e: EngineEvent) => void, onStatus: (s: FeedStatus) => void) => {
+      status = onStatus;
+      onStatus('live');
+      return () => undefined;
+    };
+    const unsubscribe = store.getState().connectLive(feed, (listener) => {
+      reach = listener;
+      return () => undefined;
+    });
+    store.setState({ menu: { nodeId: 's:s1', x: 0, y: 0 } });
+    status('down');
+    expect(store.getState().live.engine).toBe('lost');
+    expect(store.getState().menu).toBeNull();
+    // No menu and no operation while it is lost.
+    store.getState().openMenu('s:s2', 0, 0);
+    expect([store.getState().menu, store.getState().nodeId]).toEqual([null, 's:s2']);
+    // A call that gets through does not clear a loss the stream saw: the stream does.
+    reach('ok');
+    expect(store.getState().live.engine).toBe('lost');
+    status('live');
+    expect(store.getState().live.engine).toBe('ok');
+    reach('lost');
+    expect(store.getState().live.engine).toBe('lost');
+    reach('ok');
+    expect(store.getState().live.engine).toBe('ok');
+    status('refused');
+    expect(store.getState().live.engine).toBe('refused');
+    unsubscribe();
   });
 });

@@ -9,6 +9,7 @@ import type { EngineEvent, SnaptreeApi } from '../../shared/contract';
 import { toErrorData } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
 import { snapshotGraph } from '../../shared/snapshot-graph';
+import { onReach, type Reach } from '../api/client';
 import { createEventFeed, type EventFeed, type FeedStatus } from '../api/event-feed';
 import type { AppState } from './store';
 
@@ -21,12 +22,20 @@ export interface LiveState {
   lastEventAt: number;
   /** Says why the selection was cleared, for a moment. */
   note: string | null;
+  /**
+   * Whether the engine answers: `lost` while it does not (the stream dropped, a call could not reach it), and the
+   * app is read-only until it is back; `refused` when it answers but no longer takes this page's token.
+   */
+  engine: 'ok' | 'lost' | 'refused';
 }
 
 export interface LiveSlice {
   live: LiveState;
-  /** Subscribes to the engine's events (once, from the app's root); returns the function that stops them. */
-  connectLive(feed?: EventFeed): () => void;
+  /**
+   * Subscribes to the engine's events (once, from the app's root) and to whether calls reach it; returns the
+   * function that stops both. `reach` is the client's (tests give their own).
+   */
+  connectLive(feed?: EventFeed, reach?: (listener: (reach: Reach) => void) => () => void): () => void;
   onEngineEvent(event: EngineEvent): void;
   /** Reads again what a `source-changed` event names and puts it in place. */
   refreshChanged(event: Extract<EngineEvent, { type: 'source-changed' }>): Promise<void>;
@@ -45,6 +54,8 @@ export const selectLive = (s: AppState) => s.live;
 export const selectLiveStatus = (s: AppState) => s.live.status;
 export const selectLiveUpdatedAt = (s: AppState) => s.live.updatedAt;
 export const selectLiveNote = (s: AppState) => s.live.note;
+/** Whether the engine answers (the banner, and every action, read it). */
+export const selectEngine = (s: AppState) => s.live.engine;
 /** When the open source was last scanned, or null: the status line's time until a change comes. */
 export const selectScannedAt = (s: AppState) => (s.sourceId === null ? null : s.scans[s.sourceId]?.result?.scannedAt || null);
 export const selectLiveActions = (s: AppState) => ({ dismissLiveNote: s.dismissLiveNote, connectLive: s.connectLive });
@@ -108,20 +119,41 @@ export const createLiveSlice =
       }
     };
     return {
-      live: { status: 'off', updatedAt: null, lastEventAt: 0, note: null },
-      connectLive(feed = createEventFeed()) {
+      live: { status: 'off', updatedAt: null, lastEventAt: 0, note: null, engine: 'ok' },
+      connectLive(feed = createEventFeed(), reach = onReach) {
         let wasDown = false;
-        return feed(
+        const engineIs = (engine: LiveState['engine']): void => {
+          if (get().live.engine === engine) return;
+          set((s) => ({ live: { ...s.live, engine } }));
+          // Nothing can be done meanwhile: an open menu or preview would act on a picture that may be stale.
+          if (engine !== 'ok') set({ menu: null, preview: null });
+        };
+        const stopFeed = feed(
           (event) => get().onEngineEvent(event),
           (status) => {
             set((s) => ({ live: { ...s.live, status } }));
-            if (status === 'down') wasDown = true;
-            if (status === 'live' && wasDown) {
-              wasDown = false;
-              void get().resyncSources();
+            if (status === 'down' || status === 'refused') {
+              wasDown = true;
+              engineIs(status === 'down' ? 'lost' : 'refused');
+            }
+            if (status === 'live') {
+              engineIs('ok');
+              if (wasDown) {
+                wasDown = false;
+                void get().resyncSources();
+              }
             }
           },
         );
+        const stopReach = reach((answer) => {
+          if (answer === 'lost' && get().live.engine === 'ok') engineIs('lost');
+          // A call that got through clears a loss only the calls saw; the stream's own loss waits for the stream.
+          else if (answer === 'ok' && get().live.engine === 'lost' && get().live.status !== 'down') engineIs('ok');
+        });
+        return () => {
+          stopFeed();
+          stopReach();
+        };
       },
       onEngineEvent(event) {
         set((s) => ({ live: { ...s.live, lastEventAt: Date.now() } }));

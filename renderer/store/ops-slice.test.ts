@@ -75,11 +75,25 @@ describe('operations in the store', () => {
     expect(state.preview).toBeNull();
     expect(state.scans.c?.result?.domains[0]?.branches[0]?.name).toBe('new');
     expect(state.flash).toEqual({ 'b:new': 'flash' });
-    expect(state.outcome).toMatchObject({ ok: true });
+    // The status names the domain and the nodes, not only the operation.
+    expect(state.outcome).toMatchObject({ ok: true, title: 'Revert vm to s1 on a new branch new: done.' });
     expect(state.running).toBeNull();
   });
 
-  test('a node the operation removed is no longer selected, so no live update calls it changed outside the app', async () => {
+  test('the node the operation lands on is selected, so the keyboard goes on from there', async () => {
+    const landing = { ...plan, impact: { ...plan.impact, currentAfter: 'b:new' } } as Plan;
+    const two: Domain = { ...domain('new'), branches: [...domain('new').branches, { name: 'other', current: false, origin: 'metadata', base: null, tips: [] }] };
+    const api = stubApi({ plan: async () => ({ ok: true, plan: landing }), apply: async () => ({ status: 'done', operationId: plan.id, domain: two }), operations: async () => [] });
+    const store = await ready(api, scan);
+    store.getState().selectDomain('c', 'vm');
+    store.getState().selectNode('b:main');
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    await store.getState().confirm();
+    expect(store.getState().nodeId).toBe('b:new');
+  });
+
+  test('a node the operation removed is no longer selected (You are here is), so no live update calls it changed outside the app', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'done', operationId: plan.id, domain: domain('new') }), operations: async () => [] });
     const store = await ready(api, scan);
     store.getState().selectDomain('c', 'vm');
@@ -87,7 +101,7 @@ describe('operations in the store', () => {
     store.getState().startAction(action);
     await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
     await store.getState().confirm();
-    expect(store.getState().nodeId).toBeNull();
+    expect(store.getState().nodeId).toBe('b:new');
     // A node still there stays selected.
     store.getState().selectNode('b:new');
     store.getState().startAction(action);

@@ -8,8 +8,10 @@ import { toErrorData, type ErrorData } from '../../shared/errors';
 import type { Domain } from '../../shared/model';
 import type { ChoiceId, NodeAction } from '../../shared/ops/node-actions';
 import type { Plan, PlanResult } from '../../shared/ops/plan';
+import { operationWords } from '../../shared/ops/plan-summary';
 import { TRASH_DIR } from '../../shared/ops/trash-names';
 import type { ProgressEvent } from '../../shared/ops/results';
+import { snapshotGraph } from '../../shared/snapshot-graph';
 import { nameSchema } from '../../shared/validate';
 import type { Mark } from '../graph/highlights';
 import { eventsSilent, nodeExists } from './live-slice';
@@ -76,6 +78,19 @@ function withDomain(state: AppState, domain: Domain): Partial<AppState> {
   return { scans: { ...state.scans, [id]: { ...scan, result: { ...scan.result, domains } } } };
 }
 
+/**
+ * The node to select after an operation: the one it lands on (You are here after it), else the selected node while
+ * it is still there, else You are here; the selection as it is when the domain was not handed back.
+ */
+export function landingNode(plan: Plan, domain: Domain | null, selected: string | null): string | null {
+  if (domain === null) return selected;
+  const ids = snapshotGraph(domain);
+  const has = (id: string | null): id is string => id !== null && ids.some((n) => n.id === id);
+  if (has(plan.impact.currentAfter)) return plan.impact.currentAfter;
+  if (selected !== null && nodeExists(domain, selected)) return selected;
+  return ids.find((n) => n.kind === 'branch' && n.current)?.id ?? null;
+}
+
 export const createOpsSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], OpsSlice> =>
   (set, get) => ({
@@ -85,14 +100,17 @@ export const createOpsSlice =
     flash: {},
     outcome: null,
     openMenu(nodeId, x, y) {
+      // While the engine does not answer the graph is read-only (live-slice.ts): no menu to act from.
+      if (get().live.engine !== 'ok') return set({ nodeId });
       set({ menu: { nodeId, x, y }, nodeId });
     },
     closeMenu() {
       set({ menu: null });
     },
     startAction(action) {
-      // One operation at a time from the app: another is planned once the running one has ended.
-      if (get().running !== null) return set({ menu: null });
+      // One operation at a time from the app: another is planned once the running one has ended; none while the
+      // engine does not answer.
+      if (get().running !== null || get().live.engine !== 'ok') return set({ menu: null });
       const name = action.asks?.suggestion ?? '';
       set({ menu: null, outcome: null, preview: { action, name, chosen: [], nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
       void get().planPreview();
@@ -132,7 +150,7 @@ export const createOpsSlice =
     },
     async confirm() {
       const preview = get().preview;
-      if (preview?.result?.ok !== true) return;
+      if (preview?.result?.ok !== true || get().live.engine !== 'ok') return;
       const plan: Plan = preview.result.plan;
       set({ running: { operationId: plan.id, sentence: plan.steps[0]?.sentence ?? '', progress: null } });
       // Progress comes as events (live-slice.ts); polling stands in only while they stay away.
@@ -151,16 +169,17 @@ export const createOpsSlice =
         }
         const marks: Record<string, Mark> = {};
         for (const id of plan.impact.changedNodes) marks[id] = 'flash';
-        const gone = result.domain !== null && get().nodeId !== null && !nodeExists(result.domain, get().nodeId ?? '');
+        const landing = landingNode(plan, result.domain, get().nodeId);
         set((state) => ({
           ...(result.domain !== null ? withDomain(state, result.domain) : {}),
-          // The node the operation removed (a deleted snapshot) is no longer selected: nothing outside the app took it.
-          ...(gone ? { nodeId: null, menu: null } : {}),
+          // The keyboard and the details go where the user landed (a new branch), or stay on the selected node; one
+          // the operation removed (a deleted snapshot) gives way to You are here.
+          ...(landing !== state.nodeId ? { nodeId: landing, menu: null } : {}),
           preview: null,
           flash: marks,
           // What was compared has changed under the comparison: it would show the world before the operation.
           comparison: null,
-          outcome: { ok: true, title: `${preview.action.label.replace('…', '')}: done.`, error: null },
+          outcome: { ok: true, title: `${operationWords(plan.intent)}: done.`, error: null },
         }));
         setTimeout(() => set({ flash: {} }), FLASH_MS);
         if (result.domain === null) {
@@ -174,7 +193,7 @@ export const createOpsSlice =
       } catch (error) {
         const data = toErrorData(error);
         const how = data.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
-        set({ preview: null, outcome: { ok: false, title: `${preview.action.label.replace('…', '')} ${how}.`, error: data } });
+        set({ preview: null, outcome: { ok: false, title: `${operationWords(plan.intent)}: ${how}.`, error: data } });
         const id = get().sourceId;
         if (id !== null) await get().scanSource(id);
       } finally {

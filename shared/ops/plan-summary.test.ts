@@ -4,7 +4,7 @@ import type { Domain, ScanResult } from '../model';
 import { layer, seed } from '../test-seed';
 import type { Intent, Plan } from './plan';
 import { formatPlan } from './format-plan';
-import { planSummary } from './plan-summary';
+import { operationWords, planSummary } from './plan-summary';
 import { planOperation } from './planners';
 
 function planned(scan: ScanResult, intent: Intent): Plan {
@@ -104,5 +104,24 @@ describe('the CLI text', () => {
     const lines = formatPlan(plan).split('\n');
     expect(lines[0]).toBe('Snapshot snap2 of vm is deleted (1 file goes to the trash); you stay where you are, your current state unchanged.');
     expect(lines[2]).toBe('Plan delete-snapshot on vm:');
+  });
+});
+
+describe('an operation names its subject', () => {
+  test.each<[Intent, string]>([
+    [{ op: 'delete-snapshot', domain: 'web01', snapshot: 'snap2' }, 'Delete snapshot snap2 of web01'],
+    [{ op: 'delete-snapshot', domain: 'web01', snapshot: 'snap2', metadataOnly: true }, 'Delete the record of snapshot snap2 of web01'],
+    [{ op: 'revert-branch', domain: 'web01', snapshot: 'snap1', branch: 'snap1.1' }, 'Revert web01 to snap1 on a new branch snap1.1'],
+    [{ op: 'revert-discard', domain: 'web01', snapshot: 'snap1' }, 'Revert web01 to snap1, discarding the state left'],
+    [{ op: 'switch', domain: 'web01', branch: 'main' }, 'Switch web01 to branch main'],
+    [{ op: 'rename-branch', domain: 'web01', branch: 'main', to: 'trunk' }, 'Rename branch main of web01 to trunk'],
+    [{ op: 'commit', domain: 'web01', branch: 'main' }, 'Commit branch main of web01'],
+    [{ op: 'fold-commit', domain: 'web01', branch: 'main', snapshot: 'snap3' }, 'Fold branch main of web01 into snapshot snap3'],
+    [{ op: 'create-snapshot', domain: 'web01', name: 'snap4' }, 'Take snapshot snap4 of web01'],
+    [{ op: 'delete-branch', domain: 'web01', branch: 'alt' }, 'Delete branch alt of web01'],
+    [{ op: 'edit-description', domain: 'web01', snapshot: 'snap2', description: 'x' }, 'Change the description of snapshot snap2 of web01'],
+    [{ op: 'repair', domain: 'web01', path: '/i/web01.qcow2', mode: 'leaks' }, 'Repair web01.qcow2 of web01'],
+  ])('%j', (intent, words) => {
+    expect(operationWords(intent)).toBe(words);
   });
 });

@@ -5,7 +5,7 @@
  * print it first.
  */
 import type { Domain } from '../model';
-import type { IntentOf, Plan } from './plan';
+import type { Intent, IntentOf, Plan } from './plan';
 
 /**
  * The name of the branch the domain is on: the domain's own record, else what the plan says of it (the first
@@ -112,4 +112,36 @@ function mainWords(plan: Plan, current: string | null): string {
 export function planSummary(plan: Plan, domain: Domain | null = null): string {
   const power = powerWords(plan);
   return `${mainWords(plan, currentName(plan, domain))}${power === '' ? '' : `; ${power}`}.`;
+}
+
+/**
+ * The operation with its subject, for status lines and logs: "Delete snapshot snap2 of web01", "Revert web01 to
+ * snap1 on a new branch snap1.1", so an entry says which domain and node it is about, not only what ran.
+ */
+export function operationWords(intent: Intent): string {
+  const d = intent.domain;
+  switch (intent.op) {
+    case 'revert-branch':
+      return `Revert ${d} to ${intent.snapshot} on a new branch ${intent.branch}`;
+    case 'revert-discard':
+      return `Revert ${d} to ${intent.snapshot}, discarding the state left`;
+    case 'switch':
+      return `Switch ${d} to branch ${intent.branch}`;
+    case 'rename-branch':
+      return `Rename branch ${intent.branch} of ${d} to ${intent.to}`;
+    case 'delete-snapshot':
+      return `Delete ${intent.metadataOnly === true ? 'the record of snapshot' : 'snapshot'} ${intent.snapshot} of ${d}`;
+    case 'commit':
+      return `Commit branch ${intent.branch} of ${d}`;
+    case 'fold-commit':
+      return `Fold branch ${intent.branch} of ${d} into snapshot ${intent.snapshot}`;
+    case 'create-snapshot':
+      return `Take snapshot ${intent.name} of ${d}`;
+    case 'delete-branch':
+      return `Delete branch ${intent.branch} of ${d}`;
+    case 'edit-description':
+      return `Change the description of snapshot ${intent.snapshot} of ${d}`;
+    case 'repair':
+      return `Repair ${intent.path.split('/').pop() ?? intent.path} of ${d}`;
+  }
 }
