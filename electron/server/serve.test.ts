@@ -62,6 +62,19 @@ describe('serve', () => {
     expect(JSON.parse(ok.body)).toMatchObject({ ok: true, value: [{ id: 'f' }] });
   });
 
+  test('the app opened with a token that is not this server\'s gets a page saying how to get a valid URL; the API answers JSON', async () => {
+    const page = await raw(`/?token=${'b'.repeat(48)}`, { accept: 'text/html' });
+    expect(page.status).toBe(401);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('virt-snaptree serve');
+    expect(page.body).toContain('--token-file');
+    expect(page.body).not.toContain('a'.repeat(48));
+    const api = await raw('/api/listSources', { [TOKEN_HEADER]: 'b'.repeat(48) }, 'POST', '{}');
+    expect(api.status).toBe(401);
+    expect(JSON.parse(api.body)).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED', message: expect.stringContaining('--token-file') } });
+  });
+
   test('a path that is not valid percent-encoding is not found, never a server error', async () => {
     const api = await raw('/api/%E0%A4%A', { [TOKEN_HEADER]: 'a'.repeat(48) }, 'POST', '{}');
     expect(api.status).toBe(200);

@@ -90,6 +90,34 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
 }
 
+/** How to get a URL with a valid token, in words: the 401 answers say it, to a browser and to a script alike. */
+export const TOKEN_HELP =
+  'Run "virt-snaptree serve" and open the URL it prints, with its token. A URL from an earlier run stops working when serve restarts, ' +
+  'unless serve is started with --token-file FILE, which keeps the token (and so the URL) across restarts.';
+
+/** The page a browser gets for the app's address with a token that is not this server's: what to do, in words. */
+const UNAUTHORIZED_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>virt-snaptree: this link's token is not valid</title>
+<style>
+body { font: 15px/1.5 system-ui, sans-serif; margin: 0; padding: 48px 24px; color: #1c2330; background: #f5f7fa; }
+main { max-width: 620px; margin: 0 auto; padding: 24px 28px; border: 1px solid #dde2ea; border-radius: 12px; background: #fff; }
+h1 { font-size: 20px; margin: 0 0 12px; }
+code { padding: 1px 5px; border-radius: 4px; background: #eef1f5; font-size: 14px; }
+@media (prefers-color-scheme: dark) { body { color: #e6edf3; background: #0d1117; } main { background: #161b22; border-color: #2a323d; } code { background: #21262d; } }
+</style></head>
+<body><main>
+<h1>This link's access token is not valid</h1>
+<p>virt-snaptree only answers a page opened with the token of the server that is running now. This link has another one: it is from an earlier run of <code>virt-snaptree serve</code>, or it was mistyped.</p>
+<p>To get a valid link:</p>
+<ol>
+<li>Run <code>virt-snaptree serve</code> on the host (or look at the terminal where it runs).</li>
+<li>Open the URL it prints, <code>http://127.0.0.1:PORT/?token=…</code>, as it is.</li>
+</ol>
+<p>For a URL that survives restarts (a bookmark, an SSH tunnel you keep), start it with <code>virt-snaptree serve --token-file FILE</code>: the token is kept in that file and used again.</p>
+</main></body></html>
+`;
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -160,7 +188,7 @@ function answerEvents(req: IncomingMessage, res: ServerResponse, ctx: ApiContext
 /** `/api/…`: the token first, then the event stream or one API call (POST, a JSON body). */
 async function answerApi(req: IncomingMessage, res: ServerResponse, url: URL, ctx: ApiContext): Promise<void> {
   if (!sameToken(req.headers[TOKEN_HEADER] as string | undefined, ctx.token)) {
-    return sendJson(res, 401, { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'A valid access token is required.' } });
+    return sendJson(res, 401, { ok: false, error: { code: 'E_UNAUTHORIZED', message: `A valid access token is required. ${TOKEN_HELP}` } });
   }
   if (url.pathname === '/api/events') return answerEvents(req, res, ctx);
   if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_INPUT', message: 'Use POST.' } });
@@ -176,9 +204,14 @@ async function answerApi(req: IncomingMessage, res: ServerResponse, url: URL, ct
   return sendJson(res, 200, response);
 }
 
-/** The renderer's files, from `root` only; anything else is 404. */
-async function answerFile(req: IncomingMessage, res: ServerResponse, url: URL, root: string): Promise<void> {
+/**
+ * The renderer's files, from `root` only; anything else is 404. The app's address with a `token` that is not this
+ * server's gets the 401 page instead: the page itself holds no data, but the app would only fail on every call.
+ */
+async function answerFile(req: IncomingMessage, res: ServerResponse, url: URL, root: string, token: string): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.');
+  const given = url.searchParams.get('token');
+  if (given !== null && !sameToken(given, token)) return send(res, 401, UNAUTHORIZED_PAGE, TYPES['.html']);
   const relative = url.pathname === '/' ? 'index.html' : decodedOrEmpty(url.pathname.slice(1));
   if (relative === '') return send(res, 404, 'Not found.');
   const file = normalize(join(root, relative));
@@ -203,7 +236,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const host = req.headers.host ?? '';
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'Forbidden host.');
     const url = new URL(req.url ?? '/', `http://${host}`);
-    return url.pathname.startsWith('/api/') ? answerApi(req, res, url, ctx) : answerFile(req, res, url, root);
+    return url.pathname.startsWith('/api/') ? answerApi(req, res, url, ctx) : answerFile(req, res, url, root, token);
   };
 
   const server: Server = createServer((req, res) => {

@@ -42,7 +42,7 @@ const LOST = 'The engine does not answer: "virt-snaptree serve" (or the app) may
 function httpClient(token: string): SnaptreeApi {
   return {
     async call(method, input) {
-      if (token === '') throw new AppError('E_UNAUTHORIZED', 'Open the URL that "virt-snaptree serve" printed, with its token.');
+      if (token === '') throw new AppError('E_UNAUTHORIZED', 'This page has no access token. Run "virt-snaptree serve" and open the URL it prints, with its token; start it with --token-file FILE for a URL that survives restarts.');
       let body: ApiResponse<typeof method>;
       try {
         const res = await fetch(`api/${encodeURIComponent(method)}`, {
