@@ -1,5 +1,5 @@
 /**
- * A kill -9 at every step of S1, S3, S4, S5, a repair, S7's revert of a running domain (powered off first,
+ * A kill -9 at every step of S1, S3, S4, S5, a fold-commit (offline and of a running domain), a repair, S7's revert of a running domain (powered off first,
  * started after) and S7's deletes and commit by block jobs, each before the step runs, after it ran but before the
  * journal says so, and after, and while a block job the step started runs in QEMU; then
  * recovery (docs/safety.md, rule 5). The domain ends in its before or after state with rules 1–4 of
@@ -69,6 +69,13 @@ const SCENARIOS: Scenario[] = [
   { name: 'S1 revert with a new branch', intent: (vm) => ({ op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'new' }), changes: ['b:main', 'b:new'] },
   { name: 'S3 delete a snapshot with one child', intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's2' }), changes: ['s:s2'] },
   { name: 'S4 delete a snapshot with two children', fork: true, intent: (vm) => ({ op: 'delete-snapshot', domain: vm, snapshot: 's1' }), changes: ['s:s1'] },
+  { name: 'fold the tip into the last snapshot, deleting it', intent: (vm) => ({ op: 'fold-commit', domain: vm, branch: 'main', snapshot: 's3' }), changes: ['b:main', 's:s3'] },
+  {
+    name: 'fold the tip a running domain writes into the last snapshot',
+    running: true,
+    intent: (vm) => ({ op: 'fold-commit', domain: vm, branch: 'main', snapshot: 's3' }),
+    changes: ['b:main', 's:s3'],
+  },
   { name: 'S5 commit a tip into its only-used backing', flatten: true, intent: (vm) => ({ op: 'commit', domain: vm, branch: 'main' }), changes: ['b:main'] },
   {
     name: 'repair a corrupted tip, keeping a copy first',
@@ -137,8 +144,9 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
           'revert-branch': ['revert', vm, 's1', '--branch', 'new'],
           'delete-snapshot': ['delete', vm, intent.op === 'delete-snapshot' ? intent.snapshot : ''],
           commit: ['commit', vm, 'main'],
+          'fold-commit': ['fold', vm, 'main', 's3'],
           repair: ['repair', vm, diskBefore, '--all'],
-        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'repair'];
+        }[intent.op as 'revert-branch' | 'delete-snapshot' | 'commit' | 'fold-commit' | 'repair'];
       const child = spawnSync(process.execPath, [BIN, ...args, '--connect', TEST_URI, '--yes'], {
         env: { ...process.env, SNAPTREE_CRASH_AT: point },
         encoding: 'utf8',
