@@ -44,6 +44,8 @@ export interface InspectSlice {
   compare(a: string, b: string): Promise<void>;
   closeComparison(): void;
   checkHealth(path?: string): Promise<void>;
+  /** Acknowledges the health warnings of one file with `reason` (kept by the engine), then checks the file again. */
+  acknowledgeWarning(path: string, reason: string): Promise<void>;
 }
 
 /** What inspection drops when another domain is opened. */
@@ -106,6 +108,18 @@ export const createInspectSlice =
         } catch (error) {
           set({ health: { status: 'error', error: toErrorData(error), ...(before ? { report: before } : {}) } });
         }
+      },
+      async acknowledgeWarning(path, reason) {
+        const where = target();
+        if (where === null) return;
+        const before = get().health?.report;
+        try {
+          await api.call('acknowledge', { ...where, path, reason });
+        } catch (error) {
+          set({ health: { status: 'error', error: toErrorData(error), ...(before ? { report: before } : {}) } });
+          return;
+        }
+        await get().checkHealth(path);
       },
     };
   };
