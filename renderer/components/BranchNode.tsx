@@ -7,7 +7,7 @@ import { NodeTitle } from './NodeTitle';
 import './SnapshotNode.css';
 
 /** What a tip is, in the legend's words (Legend.tsx); in an image folder the tips are its top images. */
-const TIP_LABEL = { domain: 'the VM’s disks now', metadata: 'branch', loose: 'loose tip', folder: 'top image' } as const;
+const TIP_LABEL = { domain: 'the VM’s files', metadata: 'branch', loose: 'loose tip', folder: 'top image' } as const;
 
 /** What You are here means, on hover. */
 const HERE_TITLE = 'You are here: the files the VM runs on now. Taking a snapshot saves this state.';

@@ -15,9 +15,9 @@ function DomainHeader({ domain }: { domain: Domain }): ReactElement {
       <dl className="facts">
         <dt>State</dt>
         <dd>{domain.state}</dd>
-        <dt>Snapshots</dt>
+        <dt>{domain.state === 'folder' ? 'Images' : 'Snapshots'}</dt>
         <dd>{domain.snapshots.length}</dd>
-        <dt>Branches</dt>
+        <dt>{domain.state === 'folder' ? 'Top images' : 'Branches'}</dt>
         <dd>{domain.branches.length}</dd>
         <dt>Files</dt>
         <dd>

@@ -14,7 +14,7 @@ import './Legend.css';
 function Row({ swatch, term, children }: { swatch: ReactNode; term: string; children: ReactNode }): ReactElement {
   return (
     <li className="legend-row">
-      <span className="legend-swatch" aria-hidden="true">
+      <span className="legend-key" aria-hidden="true">
         {swatch}
       </span>
       <span>
@@ -39,7 +39,7 @@ function SnapshotNodes({ folder }: { folder: boolean }): ReactElement {
           <Row swatch={<span className="legend-node is-here"><HereIcon /></span>} term="You are here:">
             where the VM runs now: the files it writes. Taking a snapshot saves this state.
           </Row>
-          <Row swatch={<span className="chip chip-accent">libvirt&apos;s current</span>} term="libvirt's current snapshot:">
+          <Row swatch={<span className="legend-current">libvirt&apos;s current</span>} term="libvirt's current snapshot:">
             the snapshot libvirt records as current (the last one taken or reverted to). It is not where the VM runs: that is You are here.
           </Row>
           <Row swatch={<span className="chip">memory</span>} term="Memory:">
@@ -58,14 +58,14 @@ function SnapshotNodes({ folder }: { folder: boolean }): ReactElement {
 }
 
 /** Edges, selection and the marks a plan's preview or a finished operation puts on nodes. */
-function Marks(): ReactElement {
+function Marks({ folder }: { folder: boolean }): ReactElement {
   return (
     <ul className="legend-list">
       <Row swatch={<span className="legend-edge" />} term="Line:">
         built on: the node on the right grows from the one on the left.
       </Row>
       <Row swatch={<span className="legend-edge is-branch" />} term="Purple dashes:">
-        a branch growing from a snapshot; moving dashes lead to You are here.
+        {folder ? 'a top image growing from the image it is built on.' : 'a branch growing from a snapshot; moving dashes lead to You are here.'}
       </Row>
       <Row swatch={<span className="legend-node is-selected" />} term="Blue ring:">
         the selected node (its details are on the right).
@@ -123,7 +123,7 @@ export function Legend({ folder }: { folder: boolean }): ReactElement | null {
       ) : (
         <SnapshotNodes folder={folder} />
       )}
-      <Marks />
+      <Marks folder={folder} />
     </section>
   );
 }

@@ -33,7 +33,9 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
         data-testid={`domain-${domain.name}`}
       >
         <span className={stateClass(domain.state)} title={domain.state} />
-        <span className="domain-name">{domain.name}</span>
+        <span className="domain-name" title={domain.name}>
+          {middleEllipsis(domain.name, 22)}
+        </span>
         {errors > 0 ? (
           <span className="chip chip-warn" title={`${errors} problem(s)`}>
             <WarnIcon />
@@ -52,11 +54,13 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
 function SourceHeader({ source, scanning }: { source: SourceEntry; scanning: boolean }): ReactElement {
   const { scanSource, removeSource } = useAppActions(selectSourceActions);
   const name = connectionName(source.source);
+  // A folder is told apart by its last part: keep that, not the start all temporary folders share.
+  const shown = source.source.kind === 'folder' ? `…/${name.slice(name.lastIndexOf('/') + 1)}` : name;
   return (
     <header className="source-header">
       <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
       <span className="source-label" title={source.label === name ? name : `${name} (${source.label})`} data-testid={`source-label-${source.id}`}>
-        {middleEllipsis(name, 34)}
+        {middleEllipsis(shown, source.demo ? 15 : 22)}
       </span>
       {source.demo ? (
         <span className="chip chip-accent" title="The built-in demo lab: its images and its demo VM are removed when the app stops">

@@ -11,8 +11,8 @@ export const LIBVIRT_CURRENT_TITLE =
   "libvirt's current snapshot: the one libvirt records as current (the last taken or reverted to). It is not where the VM runs now: that is You are here.";
 
 /**
- * A snapshot: a saved point, or in an image folder an image. Its name, age and size, then its state and whether
- * libvirt records it as its current snapshot.
+ * A snapshot: a saved point, or in an image folder an image. Its name, age, size and state; above it, a badge when
+ * libvirt records it as its current snapshot (as You are here sits above the VM's branch).
  */
 function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactElement {
   const snap = data.snapshot;
@@ -26,6 +26,11 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       title={snap?.description ?? undefined}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
+      {snap?.current ? (
+        <div className="current-badge" title={LIBVIRT_CURRENT_TITLE} data-testid="libvirt-current">
+          libvirt&apos;s current
+        </div>
+      ) : null}
       <NodeTitle icon={<CameraIcon />} name={data.name} findings={data.findings} side={data.side} />
       <div className="snap-node-meta">
         <span title={formatTime(snap?.created ?? null)}>{formatAge(snap?.created ?? null) || stateLabel(snap?.state ?? '')}</span>
@@ -35,11 +40,6 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       </div>
       <div className="snap-node-chips">
         {snap?.created ? <span className="chip">{stateLabel(snap.state)}</span> : null}
-        {snap?.current ? (
-          <span className="chip chip-accent" title={LIBVIRT_CURRENT_TITLE} data-testid="libvirt-current">
-            libvirt&apos;s current
-          </span>
-        ) : null}
       </div>
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>

@@ -25,6 +25,7 @@ import {
 } from '../store/selectors';
 import { along, PAGE, rootOf, tipOf } from './branch-walk';
 import { canvasKeyDown } from './canvas-keys';
+import { READABLE_ZOOM } from './framing';
 import { findingsByPath } from './health';
 import { highlightsFor, NO_HIGHLIGHTS, type Highlights } from './highlights';
 import type { Direction } from './keymap';
@@ -79,7 +80,7 @@ function useGraphMoves(graph: FlowGraph, wrapper: RefObject<HTMLDivElement | nul
     (id: string) => {
       const node = graph.nodes.find((n) => n.id === id);
       if (node === undefined) return;
-      void flow.setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + NODE_HEIGHT / 2, { zoom: Math.max(flow.getZoom(), 0.8), duration: 200 });
+      void flow.setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + NODE_HEIGHT / 2, { zoom: Math.max(flow.getZoom(), READABLE_ZOOM), duration: 200 });
     },
     [flow, graph],
   );

@@ -1,0 +1,156 @@
+/**
+ * Readability and layout: at every window size from 1024×700 up, in both themes, no text of a node on screen is
+ * under 12 px once the graph is framed; the side panels collapse and stay so after a reload; the minimap covers
+ * little of the canvas; at 800×700 the panels are out of the way and nothing overflows the window.
+ */
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
+
+const SIZES = [
+  { width: 1440, height: 900 },
+  { width: 1280, height: 720 },
+  { width: 1024, height: 700 },
+] as const;
+
+interface Smallest {
+  px: number;
+  text: string;
+  count: number;
+  zoom: number;
+}
+
+/** The smallest rendered size of any visible text in a node on the canvas: CSS px times the canvas's zoom. */
+async function smallestNodeText(page: Page): Promise<Smallest> {
+  return page.evaluate(() => {
+    const viewport = document.querySelector('.react-flow__viewport');
+    const canvas = document.querySelector('.react-flow')?.getBoundingClientRect();
+    if (viewport === null || canvas === undefined) throw new Error('no canvas');
+    const zoom = new DOMMatrix(getComputedStyle(viewport).transform).a;
+    let smallest = { px: Infinity, text: '', count: 0, zoom };
+    for (const element of document.querySelectorAll<HTMLElement>('.react-flow__node *')) {
+      const own = [...element.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim() !== '');
+      if (!own) continue;
+      const style = getComputedStyle(element);
+      const box = element.getBoundingClientRect();
+      const onScreen = box.width > 0 && box.height > 0 && box.right > canvas.left && box.left < canvas.right && box.bottom > canvas.top && box.top < canvas.bottom;
+      if (!onScreen || style.visibility === 'hidden' || style.display === 'none' || Number(style.opacity) === 0) continue;
+      const px = parseFloat(style.fontSize) * zoom;
+      smallest = { ...smallest, count: smallest.count + 1 };
+      if (px < smallest.px) smallest = { ...smallest, px, text: (element.textContent ?? '').trim() };
+    }
+    return smallest;
+  });
+}
+
+/** Opens the demo domain in `theme` and waits until its graph is framed (the viewport stops moving). */
+async function openDemo(page: Page, url: string, theme: 'light' | 'dark') {
+  await page.addInitScript((t) => {
+    if (localStorage.getItem('snaptree-theme') === null) localStorage.setItem('snaptree-theme', t);
+  }, theme);
+  await page.goto(url);
+  await expect(page.getByTestId('current-domain')).toHaveText(/^snaptree-demo(-\d+)?$/);
+  await expect(page.getByTestId('you-are-here')).toBeVisible();
+  await settle(page);
+}
+
+/** Waits until the canvas's transform is the same over two frames a while apart. */
+async function settle(page: Page) {
+  const viewport = page.locator('.react-flow__viewport');
+  let last = '';
+  await expect
+    .poll(async () => {
+      const now = (await viewport.getAttribute('style')) ?? '';
+      const same = now === last;
+      last = now;
+      return same;
+    }, { intervals: [300, 300, 300, 500] })
+    .toBe(true);
+}
+
+for (const theme of ['light', 'dark'] as const) {
+  for (const size of SIZES) {
+    test(`at ${size.width}×${size.height} in the ${theme} theme no node text is under 12 px and the minimap covers little`, async ({ page, demo, shot }) => {
+      await page.setViewportSize(size);
+      await openDemo(page, demo.url, theme);
+      await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+      await shot(page, `readability-${size.width}-${theme}`);
+      const smallest = await smallestNodeText(page);
+      expect(smallest.count, 'some node text is on screen').toBeGreaterThan(5);
+      expect(smallest.px, `"${smallest.text}" at zoom ${smallest.zoom}`).toBeGreaterThanOrEqual(12);
+      // You are here is on screen, whole.
+      const here = await page.getByTestId('node-main').boundingBox();
+      const canvas = await page.getByTestId('graph-canvas').boundingBox();
+      expect(here && canvas).toBeTruthy();
+      if (here !== null && canvas !== null) {
+        expect(here.x).toBeGreaterThanOrEqual(canvas.x);
+        expect(here.x + here.width).toBeLessThanOrEqual(canvas.x + canvas.width);
+        const map = await page.getByTestId('minimap').boundingBox();
+        if (map !== null) expect((map.width * map.height) / (canvas.width * canvas.height)).toBeLessThanOrEqual(0.1);
+      }
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    });
+  }
+}
+
+test('the side panels collapse, and stay collapsed after a reload', async ({ page, demo, shot }) => {
+  await openDemo(page, demo.url, 'light');
+  await page.getByTestId('collapse-sidebar').click();
+  await page.getByTestId('collapse-details').click();
+  await expect(page.getByRole('navigation', { name: 'Connections and domains' })).toHaveCount(0);
+  await expect(page.getByTestId('details-panel')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByTestId('you-are-here')).toBeVisible();
+  await expect(page.getByTestId('expand-sidebar')).toBeVisible();
+  await expect(page.getByTestId('expand-details')).toBeVisible();
+  await expect(page.getByTestId('details-panel')).toHaveCount(0);
+  await settle(page);
+  // With the room the panels gave back, the whole demo graph is shown, readable.
+  for (const name of ['snap1', 'snap2', 'snap3', 'main', 'experiment']) await expect(page.getByTestId(`node-${name}`)).toBeInViewport();
+  expect((await smallestNodeText(page)).px).toBeGreaterThanOrEqual(12);
+  await shot(page, 'readability-panels-collapsed');
+  await page.getByTestId('expand-details').click();
+  await expect(page.getByTestId('details-panel')).toBeVisible();
+});
+
+test('at 800×700 the panels are out of the way and the canvas and toolbar fit the window', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 800, height: 700 });
+  await openDemo(page, demo.url, 'light');
+  await expect(page.getByTestId('expand-sidebar')).toBeVisible();
+  await expect(page.getByTestId('expand-details')).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  const canvas = await page.getByTestId('graph-canvas').boundingBox();
+  expect(canvas?.width ?? 0).toBeGreaterThan(650);
+  const bar = await page.getByTestId('action-bar').boundingBox();
+  expect((bar?.x ?? 0) + (bar?.width ?? 0)).toBeLessThanOrEqual(800);
+  expect((await smallestNodeText(page)).px).toBeGreaterThanOrEqual(12);
+  await page.getByTestId('node-main').click();
+  await expect(page.getByTestId('node-main')).toHaveClass(/is-selected/);
+  await shot(page, 'readability-800');
+  // The sidebar opens over nothing but its own column, and its filter finds the demo domain.
+  await page.getByTestId('expand-sidebar').click();
+  await page.getByTestId('sidebar-filter').fill('snaptree-demo');
+  await expect(page.locator('[data-testid^="domain-snaptree-demo"]').first()).toBeVisible();
+  await expect(page.getByTestId('domain-base.qcow2')).toHaveCount(0);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  await shot(page, 'readability-800-sidebar');
+});
+
+test('the legend tells You are here from libvirt’s current snapshot, and the folder says images', async ({ page, demo, shot }) => {
+  await openDemo(page, demo.url, 'light');
+  await expect(page.getByTestId('libvirt-current')).toHaveText("libvirt's current");
+  await page.getByTestId('legend-toggle').click();
+  const legend = page.getByTestId('legend');
+  await expect(legend).toContainText('You are here: where the VM runs now');
+  await expect(legend).toContainText("libvirt's current snapshot: the snapshot libvirt records as current");
+  await shot(page, 'readability-legend');
+  await page.keyboard.press('Escape');
+  await expect(legend).toHaveCount(0);
+  // Groups are named by their connection; the demo is a chip.
+  await expect(page.locator('.source-label').first()).toHaveText('qemu:///system');
+  await page.getByTestId('domain-base.qcow2').click();
+  await expect(page.getByTestId('domain-base.qcow2').locator('.domain-count')).toHaveAttribute('title', 'images');
+  await page.getByTestId('legend-toggle').click();
+  await expect(legend).toContainText('Image:');
+  await expect(legend).not.toContainText('Snapshot:');
+  await shot(page, 'readability-folder-legend');
+});
