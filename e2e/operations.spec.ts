@@ -130,9 +130,10 @@ test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused
 
   // A commit into a file others depend on is refused, with the engine's reason.
   await page.getByTestId('node-snap1.1').click({ button: 'right' });
-  const commit = page.getByRole('menuitem', { name: /Commit into its backing file/ });
+  // Its backing file holds snap1's saved state only, so the commit is offered as a fold into snap1, refused in a few words.
+  const commit = page.getByRole('menuitem', { name: /Fold into snap1 and delete snapshot snap1/ });
   await expect(commit).toHaveAttribute('aria-disabled', 'true');
-  await expect(commit).toContainText('depend');
+  await expect(commit).toContainText('is also used by');
   await shot(page, 'ops-9-commit-refused');
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('node-menu')).toHaveCount(0);

@@ -88,7 +88,7 @@ describe('nodeActions', () => {
       domain.branches.push({ name, current: false, origin: 'metadata', base: 's1', tips: [{ target: 'vda', file: `/${name}` }] });
     }
     const fold = actionsOf({ ...scan, domains: [{ ...domain }] }, 'b:main').find((a) => a.id === 'fold-commit');
-    expect(fold?.disabled).toBe('Cannot fold: b is also used by 49 other branches (b1, b2, b3, b4, b5, and 44 more). Delete what you no longer need of those first, or create a new branch from here instead.');
+    expect(fold?.disabled).toBe('Cannot fold: b is also used by 49 other branches (b1, b2, b3, b4, b5, and 44 more). The branch stays as it is; delete those first if you no longer need them.');
     expect(fold?.reasonList).toHaveLength(49);
     expect(fold?.reasonList).toContain('b49 is built on it');
   });

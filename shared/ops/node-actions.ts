@@ -179,13 +179,18 @@ const dependantsSchema = z.array(z.object({ kind: z.enum(['layer', 'disk', 'snap
 
 type Named = z.infer<typeof dependantsSchema>[number];
 
-/** A layer built on the file that is a branch's tip is told as that branch: that is what the user knows it by. */
-function asBranch(scan: ScanResult, dep: Named): Named {
+/**
+ * A layer built on the file is told as what the user knows it by: the branch whose tip it is, or the snapshot
+ * whose saved state it holds; a file only when it is neither.
+ */
+function asKnown(scan: ScanResult, dep: Named): Named {
   if (dep.kind !== 'layer') return dep;
   for (const domain of scan.domains) {
     const branch = domain.branches.find((b) => b.tips.some((t) => t.file === dep.name));
     if (branch !== undefined) return { ...dep, kind: 'branch', domain: domain.name, name: branch.name };
   }
+    const snapshot = domain.state === 'folder' ? undefined : domain.snapshots.find((s) => s.disks.some((d) => d.stateLayer === dep.name));
+    if (snapshot !== undefined) return { ...dep, kind: 'snapshot', domain: domain.name, name: snapshot.name };
   return dep;
 }
 
@@ -208,7 +213,7 @@ export function shortReason(scan: ScanResult, refusal: Refusal, op: string): { t
   const parsed = dependantsSchema.safeParse(refusal.details?.dependants);
   const base = typeof refusal.details?.base === 'string' ? basename(refusal.details.base) : null;
   if (!parsed.success || parsed.data.length === 0 || base === null) return { text: refusal.message };
-  const deps = parsed.data.map((x) => asBranch(scan, x));
+  const deps = parsed.data.map((x) => asKnown(scan, x));
   const kinds: Array<[string, string[]]> = [
     ['snapshot', deps.filter((x) => x.kind === 'snapshot').map((x) => x.name)],
     ['branch', deps.filter((x) => x.kind === 'branch').map((x) => x.name)],
@@ -221,7 +226,7 @@ export function shortReason(scan: ScanResult, refusal: Refusal, op: string): { t
   const inline = names.length === 0 ? '' : ` (${names.slice(0, INLINE_NAMES).join(', ')}${names.length > INLINE_NAMES ? `, and ${names.length - INLINE_NAMES} more` : ''})`;
   const list = counts.length === 1 ? counts[0] : `${counts.slice(0, -1).join(', ')} and ${counts[counts.length - 1] ?? ''}`;
   const verb = op === 'fold-commit' ? 'Cannot fold' : 'Cannot commit';
-  const instead = 'Delete what you no longer need of those first, or create a new branch from here instead.';
+  const instead = 'The branch stays as it is; delete those first if you no longer need them.';
   return { text: `${verb}: ${base} is also used by ${list}${inline}. ${instead}`, list: deps.map((x) => x.description) };
 }
 

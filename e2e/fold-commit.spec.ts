@@ -1,0 +1,140 @@
+/**
+ * Fold-commit in the browser against real libvirt: the current branch's menu offers to fold it into snap3 and
+ * delete snap3; the preview says so and shows the qemu-img commit; after it, snap3 is gone and the domain runs on
+ * snap3's saved state. Then the app's own delete is not a health warning, while a write the app did not make is,
+ * and that one can be acknowledged with a reason.
+ */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { expect, startServe, stop, test } from './fixtures';
+
+const URI = 'qemu:///system';
+const PREFIX = `snaptree-e2e-fold-${process.pid}-`;
+const MiB = 1024 * 1024;
+let dir: string;
+let server: ChildProcess;
+let url: string;
+
+const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
+const img = (...args: string[]) => execFileSync('qemu-img', args, { encoding: 'utf8' });
+const write = (file: string, pattern: number, offset: number) => execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P ${pattern} ${offset} ${MiB}`, file]);
+
+function diskSource(domain: string): string {
+  const xml = virsh('dumpxml', '--domain', domain, '--inactive');
+  return /<source file='([^']+)'/.exec(xml)?.[1] ?? '';
+}
+
+/** base → snap1 → snap2 → snap3, data written in every layer, current state too. */
+function buildSeed(name: string): string {
+  const domain = PREFIX + name;
+  const base = join(dir, `${name}.qcow2`);
+  img('create', '-q', '-f', 'qcow2', base, String(64 * MiB));
+  write(base, 16, 0);
+  const xml = join(dir, `${name}.xml`);
+  writeFileSync(
+    xml,
+    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+  );
+  virsh('define', '--file', xml);
+  for (const [i, snap] of ['snap1', 'snap2', 'snap3'].entries()) {
+    virsh('snapshot-create-as', '--domain', domain, '--name', snap, '--disk-only', '--atomic');
+    write(diskSource(domain), 33 + i, (i + 1) * 4 * MiB);
+  }
+  return domain;
+}
+
+/** Runs the domain's health check and waits for it to end. */
+async function checkHealth(page: Page): Promise<void> {
+  await page.getByRole('button', { name: /Check health/ }).click();
+  await expect(page.getByRole('button', { name: /Check health/ })).toBeEnabled({ timeout: 60_000 });
+}
+
+/** The toolbar's health summary says `text`, wherever the toolbar put it: in the bar, or in its More menu when the bar is full. */
+async function expectHealthSummary(page: Page, text: string): Promise<void> {
+  const chip = page.getByTestId('health-summary');
+  if ((await chip.count()) > 0) return expect(chip).toHaveText(text);
+  await page.getByTestId('toolbar-more').click();
+  await expect(page.getByTestId('toolbar-menu')).toContainText(text);
+  await page.keyboard.press('Escape');
+}
+
+test.beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'snaptree-e2e-fold-'));
+  ({ child: server, server: { url } } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') }));
+});
+
+test.afterAll(async () => {
+  if (server) await stop(server);
+  for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
+    virsh('undefine', '--domain', domain, '--snapshots-metadata');
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('fold the current branch into snap3; the app\u2019s own delete raises no health warning; a foreign write can be acknowledged', async ({ page, shot }) => {
+  const domain = buildSeed('otter');
+  const tip = diskSource(domain);
+  const snap3State = img('info', '--output=json', '-U', tip).match(/"backing-filename": "([^"]+)"/)?.[1] ?? '';
+  const started = Date.now();
+  await page.goto(url);
+  await page.getByTestId(`domain-${domain}`).click();
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+
+  // The branch's menu offers the fold where a plain commit would be refused.
+  await page.getByTestId('node-main').click({ button: 'right' });
+  const fold = page.getByRole('menuitem', { name: /Fold into snap3 and delete snapshot snap3/ });
+  await expect(fold).toHaveAttribute('aria-disabled', 'false');
+  await expect(page.getByRole('menuitem', { name: /Commit into its backing file/ })).toHaveCount(0);
+  await shot(page, 'fold-1-menu');
+  await fold.click();
+  const dialog = page.getByTestId('plan-dialog');
+  await expect(dialog.getByTestId('plan-summary')).toContainText("Branch main's changes are folded into the saved state of snapshot snap3, and snapshot snap3 is deleted");
+  await dialog.getByText('Files and exact commands').click();
+  await expect(dialog.getByTestId('plan-commands')).toContainText(`qemu-img commit -f qcow2 -p -d -b ${snap3State} -- ${tip}`);
+  await expect(dialog.getByTestId('plan-commands')).toContainText('snapshot-delete');
+  await shot(page, 'fold-2-preview');
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog).toBeHidden({ timeout: 60_000 });
+  await expect(page.getByTestId('ops-outcome')).toContainText('done');
+  await expect(page.getByTestId('node-snap3')).toHaveCount(0);
+  await expect(page.getByTestId('node-snap2')).toBeVisible();
+  await expect(page.getByTestId('node-main')).toBeVisible();
+  expect(diskSource(domain)).toBe(snap3State);
+  await shot(page, 'fold-3-after');
+
+  // Delete snap1: its overlay is committed into the base file, which snap2's file builds on. The app wrote it: no warning.
+  await page.waitForTimeout(Math.max(0, 2500 - (Date.now() - started)));
+  await page.getByTestId('node-snap1').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Delete snapshot…' }).click();
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog).toBeHidden({ timeout: 60_000 });
+  await expect(page.getByTestId('node-snap1')).toHaveCount(0);
+  await checkHealth(page);
+  await expectHealthSummary(page, '2 files healthy');
+  await expect(page.getByTestId('health-badge')).toHaveCount(0);
+  await page.getByTestId('node-snap2').click();
+  const health = page.getByTestId('details-panel').getByTestId('health-section');
+  await expect(health.getByTestId('health-verdict')).toHaveText('qemu-img check found nothing wrong.');
+  await shot(page, 'fold-4-health-after-delete');
+
+  // A write the app did not make is a warning; acknowledged with a reason, it is set aside and no longer counted.
+  const base = join(dir, 'otter.qcow2');
+  write(base, 99, 40 * MiB);
+  await checkHealth(page);
+  await expectHealthSummary(page, '1 file(s) need attention');
+  await expect(health).toContainText('It was written after');
+  await health.getByTestId('ack-open').click();
+  await health.getByRole('textbox').fill('test data written on purpose');
+  await shot(page, 'fold-5-acknowledge');
+  await health.getByRole('button', { name: 'Acknowledge', exact: true }).click();
+  await expect(health.getByTestId('ack-note')).toContainText('Acknowledged: test data written on purpose');
+  await expect(health).not.toContainText('It was written after');
+  await checkHealth(page);
+  await expectHealthSummary(page, '2 files healthy');
+  await expect(health.getByTestId('ack-note')).toBeVisible();
+  await shot(page, 'fold-6-acknowledged');
+});
