@@ -52,6 +52,8 @@ test.describe('inspecting the demo: compare, file view, health', () => {
   });
 
   test('the file view: one box per file, backing links, frozen files, and a health check', async ({ page, demo, shot }) => {
+    // Four columns of files are shown whole only where they stay readable: a wide window, beside both panels.
+    await page.setViewportSize({ width: 1920, height: 1080 });
     await page.goto(demo.url);
     await page.getByTestId('view-files').click();
     const canvas = page.getByTestId('file-canvas');
