@@ -53,4 +53,28 @@ describe('inspection in the store', () => {
     store.getState().selectDomain('c', 'other');
     expect(store.getState().health).toBeNull();
   });
+
+  test('acknowledging a warning sends the reason to the engine, then checks the file again', async () => {
+    let acked = false;
+    const report = (findings: string[]): HealthReport[] => [{ domain: 'vm', layers: [layer('/a', findings)], healthy: findings.length === 0 }];
+    const api = stubApi({
+      check: async () => report(acked ? [] : ['written after']),
+      acknowledge: async (input) => {
+        acked = true;
+        return { path: input.path, reason: input.reason, at: '2026-01-01T00:00:00.000Z' };
+      },
+    });
+    const store = await ready(api, scan);
+    await store.getState().checkHealth();
+    expect(store.getState().health?.report?.healthy).toBe(false);
+    await store.getState().acknowledgeWarning('/a', 'written on purpose');
+    expect(api.calls.filter(([method]) => method === 'acknowledge')).toEqual([['acknowledge', { sourceId: 'c', domain: 'vm', path: '/a', reason: 'written on purpose' }]]);
+    expect(store.getState().health?.report?.healthy).toBe(true);
+
+    const failing = stubApi({ check: async () => report(['written after']), acknowledge: async () => Promise.reject(new AppError('E_BAD_INPUT', 'say why')) });
+    const other = await ready(failing, scan);
+    await other.getState().checkHealth();
+    await other.getState().acknowledgeWarning('/a', ' ');
+    expect(other.getState().health).toMatchObject({ status: 'error', error: { code: 'E_BAD_INPUT' }, report: { healthy: false } });
+  });
 });
