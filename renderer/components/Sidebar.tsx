@@ -60,7 +60,7 @@ function SourceHeader({ source, scanning }: { source: SourceEntry; scanning: boo
     <header className="source-header">
       <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
       <span className="source-label" title={source.label === name ? name : `${name} (${source.label})`} data-testid={`source-label-${source.id}`}>
-        {middleEllipsis(shown, source.demo ? 15 : 22)}
+        {middleEllipsis(shown, source.demo ? 12 : 18)}
       </span>
       {source.demo ? (
         <span className="chip chip-accent" title="The built-in demo lab: its images and its demo VM are removed when the app stops">
@@ -115,7 +115,7 @@ function SourceSection({ source, scan, filter }: { source: SourceEntry; scan: So
           {scan.error?.message}
         </p>
       ) : null}
-      {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">No domains.</p> : null}
+      {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">{source.source.kind === 'folder' ? 'No images.' : 'No domains.'}</p> : null}
       <ul className="domain-list">
         {domains.map((domain) => (
           <DomainItem key={domain.name} source={source} domain={domain} />

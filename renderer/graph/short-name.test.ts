@@ -42,8 +42,10 @@ describe('short names', () => {
     expect(sharedPrefix(['webx1.qcow2', 'weby1.qcow2'])).toBe('');
   });
 
-  test('a file name drops the shared start and shows the part that differs', () => {
-    expect(shortFileName('web01.installed.qcow2', 'web01.', 24)).toBe('…installed.qcow2');
+  test('a file name too long for its node drops the shared start and shows the part that differs', () => {
+    expect(shortFileName('web01.installed.qcow2', 'web01.', 18)).toBe('…installed.qcow2');
+    expect(shortFileName('web01.installed.qcow2', 'web01.', 24)).toBe('web01.installed.qcow2');
+    expect(shortFileName('base.qcow2', 'base.', 22)).toBe('base.qcow2');
     expect(shortFileName('other.qcow2', 'web01.', 24)).toBe('other.qcow2');
     expect(shortFileName('web01.a-very-long-layer-name-indeed.qcow2', 'web01.', 20).endsWith('indeed.qcow2')).toBe(true);
   });

@@ -52,8 +52,12 @@ export function sharedPrefix(names: readonly string[]): string {
   return names.some((n) => n.length <= prefix.length) ? '' : prefix;
 }
 
-/** A file name without the `prefix` its domain's files share ("…installed.qcow2"), then cut in the middle to `max`. */
+/**
+ * A file name in at most `max` characters: whole when it fits; else without the `prefix` its domain's files share
+ * ("…installed.qcow2"), then cut in the middle.
+ */
 export function shortFileName(name: string, prefix: string, max: number): string {
+  if ([...name].length <= max) return name;
   const shown = prefix !== '' && name.startsWith(prefix) && name.length > prefix.length ? `${ELLIPSIS}${name.slice(prefix.length)}` : name;
   return middleEllipsis(shown, max);
 }
