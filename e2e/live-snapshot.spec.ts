@@ -42,14 +42,16 @@ test('a running VM: a snapshot with its memory; a revert, powered off and starte
 
     await page.locator('.react-flow__node').first().click({ button: 'right' });
     await page.getByRole('menuitem', { name: 'Take snapshot…' }).click();
-    const dialog = page.getByTestId('plan-dialog');
-    await dialog.getByRole('textbox', { name: 'Snapshot name' }).fill('with-ram');
-    await expect(dialog).toContainText('The VM keeps running.');
-    const memory = dialog.getByRole('checkbox', { name: /Include memory/ });
-    const quiesce = dialog.getByRole('checkbox', { name: /Freeze file systems/ });
+    // The node menu opens the Take snapshot dialog: name, description and the running VM's choices.
+    const take = page.getByTestId('take-snapshot-dialog');
+    await take.getByRole('textbox', { name: 'Name' }).fill('with-ram');
+    const memory = take.getByRole('checkbox', { name: /Include memory/ });
+    const quiesce = take.getByRole('checkbox', { name: /Freeze file systems/ });
     await expect(quiesce).toBeDisabled();
-    await expect(dialog).toContainText('no guest agent channel');
+    await expect(take).toContainText('no guest agent channel');
     await memory.check();
+    await take.getByRole('button', { name: 'Preview…' }).click();
+    const dialog = page.getByTestId('plan-dialog');
     const memoryFile = join(dir, `${NAME}.with-ram.mem`);
     await expect(dialog.getByTestId('plan-commands')).toContainText(`--memspec file=${memoryFile},snapshot=external`);
     await expect(dialog).toContainText(`The VM's memory is saved to ${memoryFile}`);

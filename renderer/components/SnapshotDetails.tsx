@@ -1,13 +1,16 @@
 /** The details of a snapshot (or, in an image folder, of a backing image): its files and what grows from it. */
-import type { ReactElement } from 'react';
+import { useState, type ReactElement } from 'react';
 import type { Domain, Snapshot } from '../../shared/model';
+import { editDescriptionAction } from '../../shared/ops/node-actions';
+import { freeTextSchema } from '../../shared/validate';
 import { snapshotNodeId, type GraphNode } from '../../shared/snapshot-graph';
-import { useAppActions } from '../store/context';
-import { selectSelectionActions } from '../store/selectors';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectBusy, selectOpsActions, selectScanResult, selectSelectionActions } from '../store/selectors';
 import { CompareButton, FileRow, notesOn, ProblemList } from './details-parts';
 import { formatTime, stateLabel } from './format';
 import { HealthSection } from './HealthSection';
 import { BranchIcon, CameraIcon, DiskIcon } from './Icons';
+import './SnapshotDetails.css';
 
 function SnapshotHeader({ snapshot, folder }: { snapshot: Snapshot; folder: boolean }): ReactElement {
   return (
@@ -16,7 +19,6 @@ function SnapshotHeader({ snapshot, folder }: { snapshot: Snapshot; folder: bool
         <CameraIcon /> {folder ? 'Backing image' : 'Snapshot'}
       </span>
       <h2 data-testid="details-title">{snapshot.name}</h2>
-      {snapshot.description ? <p className="muted">{snapshot.description}</p> : null}
       <dl className="facts">
         {folder ? null : (
           <>
@@ -62,6 +64,66 @@ function SnapshotDisks({ domain, snapshot, folder }: { domain: Domain; snapshot:
   );
 }
 
+/**
+ * The snapshot's description, and its Edit: a text box with Save and Cancel. Saving is an operation like the
+ * others (it redefines libvirt's record): it is planned and previewed before anything changes.
+ */
+function Description({ domain, snapshot }: { domain: Domain; snapshot: Snapshot }): ReactElement {
+  const [draft, setDraft] = useState<string | null>(null);
+  const scan = useAppStore(selectScanResult);
+  const busy = useAppStore(selectBusy);
+  const { startAction } = useAppActions(selectOpsActions);
+  const text = snapshot.description ?? '';
+  if (draft === null) {
+    return (
+      <section className="panel-section snapshot-description" data-testid="snapshot-description-view">
+        {text === '' ? <p className="muted">No description.</p> : <p className="description-text">{text}</p>}
+        {domain.state === 'folder' ? null : (
+          <button type="button" className="link-button" disabled={busy} onClick={() => setDraft(text)} data-testid="edit-description">
+            {text === '' ? 'Add a description' : 'Edit description'}
+          </button>
+        )}
+      </section>
+    );
+  }
+  const parsed = freeTextSchema.safeParse(draft);
+  const problem = parsed.success ? null : (parsed.error.issues[0]?.message ?? 'Not a valid text.');
+  const save = () => {
+    if (scan === null || problem !== null) return;
+    startAction(editDescriptionAction(scan, domain, snapshot.name, draft));
+    setDraft(null);
+  };
+  return (
+    <section className="panel-section snapshot-description">
+      <label className="field">
+        <span>Description of {snapshot.name}</span>
+        <textarea
+          className="description-box"
+          value={draft}
+          rows={4}
+          autoFocus
+          aria-invalid={problem !== null}
+          data-testid="description-input"
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setDraft(null);
+            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) save();
+          }}
+        />
+        {problem !== null ? <span className="field-error">{problem}</span> : null}
+      </label>
+      <div className="description-actions">
+        <button type="button" className="button button-small" onClick={() => setDraft(null)}>
+          Cancel
+        </button>
+        <button type="button" className="button button-small button-primary" disabled={problem !== null || draft === text || busy} onClick={save} data-testid="save-description">
+          Save…
+        </button>
+      </div>
+    </section>
+  );
+}
+
 /** The nodes that grow from this one, as links. */
 function LeadsTo({ next }: { next: GraphNode[] }): ReactElement | null {
   const { selectNode } = useAppActions(selectSelectionActions);
@@ -86,6 +148,7 @@ export function SnapshotDetails({ domain, snapshot, nodes }: { domain: Domain; s
   return (
     <>
       <SnapshotHeader snapshot={snapshot} folder={folder} />
+      {folder ? null : <Description domain={domain} snapshot={snapshot} />}
       <p className="explain">
         {folder
           ? 'Other images are built on this file, so it holds a saved state: it must never be written again.'

@@ -18,13 +18,14 @@ describe('operations in the store', () => {
       id: 'create-snapshot',
       label: 'Take snapshot…',
       key: 's',
-      asks: { label: 'Snapshot name', suggestion: 'snap1' },
+      // As the Take snapshot dialog starts it: the name typed there, nothing left to ask.
+      asks: null,
       choices: [
         { id: 'memory', label: 'Include memory', disabled: null },
         { id: 'quiesce', label: 'Freeze file systems', disabled: 'no guest agent channel' },
       ],
       disabled: null,
-      intent: (n, chosen = []) => ({ op: 'create-snapshot', domain: 'vm', name: n, ...(chosen.includes('memory') ? { memory: true } : {}) }),
+      intent: (_n, chosen = []) => ({ op: 'create-snapshot', domain: 'vm', name: 'snap1', ...(chosen.includes('memory') ? { memory: true } : {}) }),
       danger: false,
     };
     store.getState().startAction(snapshot);
@@ -52,6 +53,18 @@ describe('operations in the store', () => {
       { op: 'create-snapshot', domain: 'vm', name: 'snap1' },
       { op: 'create-snapshot', domain: 'vm', name: 'snap1', memory: true },
     ]);
+  });
+
+  test("the node menu's Take snapshot, which asks for a name, opens the Take snapshot dialog instead of a preview", async () => {
+    const api = stubApi({ plan: async () => ({ ok: true, plan }) });
+    const store = await ready(api, scan);
+    const take: NodeAction = { ...action, id: 'create-snapshot', label: 'Take snapshot…', asks: { label: 'Snapshot name', suggestion: 'snap1' } };
+    store.getState().startAction(take);
+    expect(store.getState().takingSnapshot).toBe(true);
+    expect(store.getState().preview).toBeNull();
+    expect(api.calls.filter(([m]) => m === 'plan')).toHaveLength(0);
+    store.getState().closeTakeSnapshot();
+    expect(store.getState().takingSnapshot).toBe(false);
   });
 
   test('an action opens a preview with the engine plan; a bad name is caught before the engine is asked', async () => {

@@ -43,6 +43,10 @@ export interface OpsSlice {
   /** Nodes an operation just changed, marked for a moment. */
   flash: Record<string, Mark>;
   outcome: Outcome | null;
+  /** The Take snapshot dialog is open (name, description, memory): the toolbar's button or the node menu's item opened it. */
+  takingSnapshot: boolean;
+  openTakeSnapshot(): void;
+  closeTakeSnapshot(): void;
   openMenu(nodeId: string, x: number, y: number): void;
   closeMenu(): void;
   startAction(action: NodeAction): void;
@@ -59,7 +63,7 @@ export interface OpsSlice {
 }
 
 /** What operations drop when another domain is opened: its menu and its preview (a running one goes on). */
-export const OPS_DOMAIN_RESET = { menu: null, preview: null } as const satisfies Partial<OpsSlice>;
+export const OPS_DOMAIN_RESET = { menu: null, preview: null, takingSnapshot: false } as const satisfies Partial<OpsSlice>;
 
 const POLL_MS = 250;
 const FLASH_MS = 2500;
@@ -99,6 +103,13 @@ export const createOpsSlice =
     running: null,
     flash: {},
     outcome: null,
+    takingSnapshot: false,
+    openTakeSnapshot() {
+      if (get().running === null) set({ menu: null, takingSnapshot: true });
+    },
+    closeTakeSnapshot() {
+      set({ takingSnapshot: false });
+    },
     openMenu(nodeId, x, y) {
       // While the engine does not answer the graph is read-only (live-slice.ts): no menu to act from.
       if (get().live.engine !== 'ok') return set({ nodeId });
@@ -111,8 +122,10 @@ export const createOpsSlice =
       // One operation at a time from the app: another is planned once the running one has ended; none while the
       // engine does not answer.
       if (get().running !== null || get().live.engine !== 'ok') return set({ menu: null });
+      // A snapshot is named and described in its own dialog first, which starts the action again with what was typed.
+      if (action.id === 'create-snapshot' && action.asks !== null) return get().openTakeSnapshot();
       const name = action.asks?.suggestion ?? '';
-      set({ menu: null, outcome: null, preview: { action, name, chosen: [], nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
+      set({ menu: null, outcome: null, takingSnapshot: false, preview: { action, name, chosen: [], nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
       void get().planPreview();
     },
     setPreviewName(name) {

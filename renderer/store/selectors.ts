@@ -50,6 +50,8 @@ export const selectHealth = (s: AppState) => s.health;
 // Operations.
 export const selectMenu = (s: AppState) => s.menu;
 export const selectPreview = (s: AppState) => s.preview;
+/** Whether the Take snapshot dialog is open. */
+export const selectTakingSnapshot = (s: AppState) => s.takingSnapshot;
 /** The running operation with its progress: changes on every poll, so only the status line reads it. */
 export const selectRunning = (s: AppState) => s.running;
 /** Whether an operation runs: what everything but the status line needs to know. */
@@ -87,6 +89,8 @@ export const selectOpsActions = (s: AppState) => ({
   openMenu: s.openMenu,
   closeMenu: s.closeMenu,
   startAction: s.startAction,
+  openTakeSnapshot: s.openTakeSnapshot,
+  closeTakeSnapshot: s.closeTakeSnapshot,
   setPreviewName: s.setPreviewName,
   setPreviewChoice: s.setPreviewChoice,
   planPreview: s.planPreview,

@@ -11,7 +11,7 @@ import { planOperation } from './planners';
 import { foldCandidate } from './planners/fold-commit';
 import { isLive } from './planners/steps';
 
-export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'fold-commit' | 'delete-branch' | 'rename-branch' | 'repair';
+export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'fold-commit' | 'delete-branch' | 'rename-branch' | 'repair' | 'edit-description';
 
 /** Something the user may tick in the plan dialog, such as saving a running VM's memory with its snapshot. */
 export interface ActionChoice {
@@ -74,8 +74,8 @@ function powerChoices(domain: Domain, landing: Landing): Array<Omit<ActionChoice
   ];
 }
 
-/** Taking a snapshot of the current branch; a running VM's memory and a quiesce may be chosen. */
-function takeSnapshot(domain: Domain): Candidate {
+/** Taking a snapshot of the current branch, with `description` when not empty; a running VM's memory and a quiesce may be chosen. */
+function takeSnapshot(domain: Domain, description = ''): Candidate {
   const d = domain.name;
   const choices: Array<Omit<ActionChoice, 'disabled'>> = [
     ...(isLive(domain) ? [{ id: 'memory' as const, label: "Include memory: the VM's RAM is saved beside its disks" }] : []),
@@ -91,6 +91,7 @@ function takeSnapshot(domain: Domain): Candidate {
       op: 'create-snapshot',
       domain: d,
       name: n,
+      ...(description !== '' ? { description } : {}),
       ...(chosen.includes('memory') ? { memory: true } : {}),
       ...(chosen.includes('quiesce') ? { quiesce: true } : {}),
     }),
@@ -188,9 +189,9 @@ function asKnown(scan: ScanResult, dep: Named): Named {
   for (const domain of scan.domains) {
     const branch = domain.branches.find((b) => b.tips.some((t) => t.file === dep.name));
     if (branch !== undefined) return { ...dep, kind: 'branch', domain: domain.name, name: branch.name };
-  }
     const snapshot = domain.state === 'folder' ? undefined : domain.snapshots.find((s) => s.disks.some((d) => d.stateLayer === dep.name));
     if (snapshot !== undefined) return { ...dep, kind: 'snapshot', domain: domain.name, name: snapshot.name };
+  }
   return dep;
 }
 
@@ -254,5 +255,25 @@ export function repairAction(scan: ScanResult, domain: Domain, path: string, mod
     asks: null,
     intent: () => ({ op: 'repair', domain: domain.name, path, mode }),
     danger: mode === 'all',
+  });
+}
+
+/**
+ * Taking a snapshot of the domain, whatever node is selected (the toolbar's button and its dialog): the same
+ * action as the current branch's menu item, `description` given to it when not empty.
+ */
+export function takeSnapshotAction(scan: ScanResult, domain: Domain, description = ''): NodeAction {
+  return withVerdict(scan, takeSnapshot(domain, description));
+}
+
+/** Setting a snapshot's description to `description` (empty: removing it), from its details. */
+export function editDescriptionAction(scan: ScanResult, domain: Domain, snapshot: string, description: string): NodeAction {
+  return withVerdict(scan, {
+    id: 'edit-description',
+    label: 'Edit description…',
+    key: 'e',
+    asks: null,
+    intent: () => ({ op: 'edit-description', domain: domain.name, snapshot, description }),
+    danger: false,
   });
 }
