@@ -38,9 +38,12 @@ test.describe('the demo graph in the browser', () => {
     await expect(panel.getByTestId('details-title')).not.toHaveText('snap1');
     await page.keyboard.press('ArrowLeft');
     await expect(panel.getByTestId('details-title')).toHaveText('snap1');
-    await page.keyboard.press('Home');
+    // End: to the tip of snap1's branch that leads to You are here; Home: back to the root.
+    await page.keyboard.press('End');
     await expect(panel.getByTestId('details-title')).toHaveText('main');
     await expect(panel).toContainText('You are here');
+    await page.keyboard.press('Home');
+    await expect(panel.getByTestId('details-title')).toHaveText('snap1');
 
     expect(errors).toEqual([]);
   });

@@ -14,8 +14,8 @@ test.describe('inspecting the demo: compare, file view, health', () => {
     await expect(page.getByTestId('node-main')).toBeVisible();
 
     await page.getByTestId('node-main').click();
+    // Ctrl+click on a second node compares the two at once.
     await page.getByTestId('node-experiment').click({ modifiers: ['Control'] });
-    await page.getByTestId('compare-selected').click();
     const panel = page.getByTestId('compare-panel');
     await expect(panel.getByTestId('verdict')).toContainText('Different: first difference at 24.0 MiB');
     await expect(panel).toContainText('They fork at base.qcow2 (the saved state of snap1)');
@@ -115,7 +115,7 @@ test.describe('inspecting the demo: compare, file view, health', () => {
   test('by keyboard: Compare with… from the menu, Enter on the other node, Esc closes; V switches views', async ({ page, demo }) => {
     await page.goto(demo.url);
     await page.getByTestId('graph-canvas').focus();
-    await page.keyboard.press('Home');
+    await page.keyboard.press('End');
     await page.keyboard.press('Enter');
     await page.keyboard.press('k');
     await expect(page.getByTestId('pick-banner')).toContainText('branch main');

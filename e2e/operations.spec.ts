@@ -161,7 +161,7 @@ test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {
   // Tab on to the graph, go to You are here, then left to snap1.
   for (let i = 0; i < 40 && (await focused()) !== 'graph-canvas'; i++) await page.keyboard.press('Tab');
   expect(await focused()).toBe('graph-canvas');
-  await page.keyboard.press('Home');
+  await page.keyboard.press('End');
   for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
   await expect(page.getByTestId('details-title')).toHaveText('snap1');
   await page.keyboard.press('Enter');

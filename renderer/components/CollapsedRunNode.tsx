@@ -7,13 +7,11 @@ import './CollapsedRunNode.css';
 
 function CollapsedRunNodeView({ data, selected }: NodeProps<RunFlowNode>): ReactElement {
   return (
-    <div className={`snap-node run-node${selected ? ' is-selected' : ''}`} data-testid="run-node" data-count={data.count} title={`${data.first} … ${data.last}: click to show them`}>
+    <div className={`snap-node run-node${selected ? ' is-selected' : ''}`} data-testid="run-node" data-count={data.count} title={`${data.count} snapshots folded, ${data.first} to ${data.last}: click, or Enter, shows them`}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="run-node-count">… {data.count} snapshots …</div>
-      <div className="run-node-range">
-        {data.first} … {data.last}
-      </div>
-      <div className="run-node-hint">click or Enter to show</div>
+      <div className="run-node-range">from {data.first}</div>
+      <div className="run-node-range">to {data.last}</div>
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );

@@ -51,7 +51,7 @@ export function DomainSummary({ domain }: { domain: Domain }): ReactElement {
     <>
       <DomainHeader domain={domain} />
       <DiskList domain={domain} />
-      <p className="explain muted">Select a node to see its files. Arrow keys move between nodes; F fits the view; Home goes to You are here.</p>
+      <p className="explain muted">Select a node to see its files. Arrow keys move between nodes; End goes to You are here, Home to the root; / finds; F fits the view.</p>
       <HealthSection domain={domain} paths={Object.keys(domain.layers)} />
       {/* Problems on the domain's files are in the health section above; the rest (missing files too) here. */}
       <ProblemList problems={domain.problems.filter((p) => p.path === undefined || domain.layers[p.path] === undefined || (p.severity === 'info' && p.code !== 'locked'))} />

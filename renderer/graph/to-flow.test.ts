@@ -121,5 +121,6 @@ describe('toFlow keeps places stable', () => {
     expect(label('b:main')).toBe('Branch main, You are here');
     expect(label('b:snap1.1')).toBe('Branch snap1.1, 1 problem');
     expect(graph.edges.every((e) => e.focusable === false)).toBe(true);
+    expect(graph.edges.find((e) => e.target === 'b:main')?.ariaLabel).toBe('From snap3 to main');
   });
 });

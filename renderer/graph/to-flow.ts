@@ -235,14 +235,15 @@ function runNode(run: Run, x: number, y: number, nameOf: (id: string) => string)
   };
 }
 
-/** The edge from a node's parent to the node, styled by the node's kind and whether it is a ghost. */
-function flowEdge(node: GraphNode | null, id: string, parent: string, ghost: boolean): Edge {
+/** The edge from a node's parent to the node, styled by the node's kind and whether it is a ghost; named in words. */
+function flowEdge(node: GraphNode | null, id: string, parent: string, ghost: boolean, nameOf: (id: string) => string): Edge {
   return {
     id: `${parent}->${id}`,
     source: parent,
     target: id,
     type: 'smoothstep',
     focusable: false,
+    ariaLabel: `From ${nameOf(parent)} to ${nameOf(id)}`,
     className: `${node?.kind === 'branch' ? 'edge-branch' : 'edge-snapshot'}${ghost ? ' edge-ghost' : ''}${node === null ? ' edge-run' : ''}`,
     ...(node?.current === true ? { animated: true } : {}),
   };
@@ -290,7 +291,7 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
 
   const nodes: FlowNode[] = [];
   const edges: Edge[] = [];
-  const nameOf = (id: string) => byId.get(id)?.name ?? id;
+  const nameOf = (id: string) => byId.get(id)?.name ?? (folded.runs[id] !== undefined ? `${folded.runs[id].hidden.length} folded snapshots` : id);
   for (const [id, place] of places) {
     const x = place.column * COLUMN;
     const y = place.row * ROW;
@@ -303,7 +304,7 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
       nodes.push(flow);
     } else if (run !== undefined) nodes.push(runNode(run, x, y, nameOf));
     const parent = parentOf[id] ?? null;
-    if (parent !== null) edges.push(flowEdge(node, id, parent, ghost));
+    if (parent !== null) edges.push(flowEdge(node, id, parent, ghost, nameOf));
   }
 
   const order = nodes
