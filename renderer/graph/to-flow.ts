@@ -300,7 +300,10 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
     const run = folded.runs[id];
     if (node !== null) {
       const flow = flowNode(node, x, y, highlights, findings, ghost);
-      if (node.current && !ghost && (domain.state === 'running' || domain.state === 'paused')) flow.data.vmState = domain.state;
+      if (node.current && !ghost && (domain.state === 'running' || domain.state === 'paused')) {
+        flow.data.vmState = domain.state;
+        flow.ariaLabel = `${flow.ariaLabel ?? ''}, ${domain.state}`;
+      }
       nodes.push(flow);
     } else if (run !== undefined) nodes.push(runNode(run, x, y, nameOf));
     const parent = parentOf[id] ?? null;
