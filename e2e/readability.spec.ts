@@ -1,6 +1,6 @@
 /**
  * Readability and layout: at every window size from 1024×700 up, in both themes, no text of a node on screen is
- * under 12 px once the graph is framed; the side panels collapse and stay so after a reload; the minimap covers
+ * under 12 px once the graph (or the file view) is framed; the side panels collapse and stay so after a reload; the minimap covers
  * little of the canvas; at 800×700 the panels are out of the way and nothing overflows the window.
  */
 import type { Page } from '@playwright/test';
@@ -88,6 +88,14 @@ for (const theme of ['light', 'dark'] as const) {
         if (map !== null) expect((map.width * map.height) / (canvas.width * canvas.height)).toBeLessThanOrEqual(0.1);
       }
       expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      // The file view too: its boxes hold more lines, at the same smallest size.
+      await page.getByTestId('view-files').click();
+      await expect(page.getByTestId('file-canvas')).toBeVisible();
+      await settle(page);
+      await shot(page, `readability-${size.width}-${theme}-files`);
+      const files = await smallestNodeText(page);
+      expect(files.count, 'some file text is on screen').toBeGreaterThan(5);
+      expect(files.px, `"${files.text}" at zoom ${files.zoom}`).toBeGreaterThanOrEqual(12);
     });
   }
 }

@@ -60,7 +60,7 @@ function SourceHeader({ source, scanning }: { source: SourceEntry; scanning: boo
     <header className="source-header">
       <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
       <span className="source-label" title={source.label === name ? name : `${name} (${source.label})`} data-testid={`source-label-${source.id}`}>
-        {middleEllipsis(shown, source.demo ? 12 : 18)}
+        {middleEllipsis(shown, source.source.kind === 'folder' ? (source.demo ? 10 : 18) : 24)}
       </span>
       {source.demo ? (
         <span className="chip chip-accent" title="The built-in demo lab: its images and its demo VM are removed when the app stops">
