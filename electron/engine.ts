@@ -32,6 +32,7 @@ import { EventHub, type EngineListener } from './live/event-hub';
 import type { ConnectionWatchOptions } from './live/connection-watch';
 import { LiveWatcher } from './live/live-watcher';
 import { VERSION } from './version';
+import { keepThumbnails, readThumbnail } from './ops/thumbnails';
 
 export { VERSION };
 
@@ -332,7 +333,15 @@ export class Engine {
       ...options,
     });
     if (result.status === 'changed') this.issue(result.plan);
+    // Best effort, after the operation: a thumbnail of a running domain's screen with the snapshot it took.
+    if (result.status === 'done' && source.kind === 'libvirt') await keepThumbnails(this.virsh(source.uri), source.uri, issued);
     return result;
+  }
+
+  /** The thumbnail kept with a snapshot, as a `data:` URL; null when it has none (electron/ops/thumbnails.ts). */
+  async thumbnail(source: Source, domain: string, snapshot: string): Promise<{ dataUrl: string | null }> {
+    if (source.kind !== 'libvirt') return { dataUrl: null };
+    return { dataUrl: await readThumbnail(this.virsh(source.uri), source.uri, domain, snapshot) };
   }
 
   /** The trash beside the files of a source, or of one of its domains. */
@@ -453,6 +462,7 @@ export class Engine {
       compare: async ({ sourceId, domain, a, b }) => this.compare(await source(sourceId), domain, a, b),
       check: async ({ sourceId, domain, path }) => this.check(await source(sourceId), domain, path),
       acknowledge: async ({ sourceId, domain, path, reason }) => this.acknowledge(await source(sourceId), domain, path, reason),
+      thumbnail: async ({ sourceId, domain, snapshot }) => this.thumbnail(await source(sourceId), domain, snapshot),
       trashList: async ({ sourceId, domain }) => this.trash(await source(sourceId), domain),
       trashRestore: async ({ sourceId, domain, operationId, paths }) =>
         this.restoreTrash(await source(sourceId), { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

@@ -103,6 +103,8 @@ export const apiInputs = {
   acknowledge: z
     .object({ sourceId: sourceIdSchema, domain: existingNameSchema, path: absolutePathSchema, reason: freeTextSchema.refine((s) => s.trim() !== '', 'Say why the warning can be set aside.') })
     .strict(),
+  /** The screenshot kept when the snapshot was taken of a running domain with a display (electron/ops/thumbnails.ts). */
+  thumbnail: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema, snapshot: existingNameSchema }).strict(),
   trashList: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -128,6 +130,8 @@ export interface ApiOutputs {
   compare: Comparison;
   check: HealthReport[];
   acknowledge: { path: string; reason: string; at: string };
+  /** A `data:image/png` URL, or null when the snapshot has no thumbnail. */
+  thumbnail: { dataUrl: string | null };
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

@@ -86,6 +86,11 @@ function notAFile(path: string): AppError {
 
 /** A file's text, read without following a link; null when there is no such file. */
 export async function readPrivateFile(path: string): Promise<string | null> {
+  return (await readPrivateBytes(path))?.toString('utf8') ?? null;
+}
+
+/** A file's bytes, read without following a link; null when there is no such file. */
+export async function readPrivateBytes(path: string): Promise<Buffer | null> {
   let handle;
   try {
     handle = await open(path, O_RDONLY | O_NOFOLLOW);
@@ -96,7 +101,7 @@ export async function readPrivateFile(path: string): Promise<string | null> {
   }
   try {
     if (!(await handle.stat()).isFile()) throw notAFile(path);
-    return await handle.readFile('utf8');
+    return await handle.readFile();
   } finally {
     await handle.close();
   }
@@ -114,7 +119,7 @@ export async function pathTaken(path: string): Promise<boolean> {
 }
 
 /** Writes a new temporary file beside `path` (0600, flushed) and returns its name. */
-export async function writeTempBeside(path: string, text: string): Promise<string> {
+export async function writeTempBeside(path: string, text: string | Uint8Array): Promise<string> {
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
@@ -136,11 +141,11 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /**
- * Replaces `path` atomically with `text` (0600). With `exclusive`, only creates it: returns false, writing
+ * Replaces `path` atomically with `text` (0600; text or bytes). With `exclusive`, only creates it: returns false, writing
  * nothing, when the name is taken. A symbolic link at `path` is refused, and even one planted after that
  * check is replaced by the rename, never written through.
  */
-export async function writePrivateFile(path: string, text: string, options: { exclusive?: boolean } = {}): Promise<boolean> {
+export async function writePrivateFile(path: string, text: string | Uint8Array, options: { exclusive?: boolean } = {}): Promise<boolean> {
   if (!options.exclusive) {
     const info = await lstat(path).catch(() => null);
     if (info !== null && !info.isFile()) throw notAFile(path);

@@ -1,0 +1,239 @@
+/**
+ * Snapshot thumbnails: when a snapshot is taken of a running domain with a display, a screenshot of that display
+ * (`virsh screenshot`, which writes what QEMU gives: PPM, or PNG from QEMU 7.1 on) is kept small, as PNG, in the data folder
+ * (thumbnails/<key of connection and domain UUID>/<key of snapshot name>.png). Best effort from end to end: a
+ * screenshot that fails never fails the snapshot, which exists by then; nothing here is a step of the operation,
+ * and it touches no file of the domain (docs/safety.md). Deleting the snapshot with the app removes its thumbnail.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+import type { Plan } from '../../shared/ops/plan';
+import type { Virsh } from '../tools/virsh';
+import { dataSubdir, readPrivateBytes, writePrivateFile } from './data-dir';
+
+/** A thumbnail's width at most, in pixels: the details panel shows it at up to this size. */
+export const THUMBNAIL_WIDTH = 320;
+/** Largest screen read: anything bigger is not a display QEMU gives. */
+const MAX_SIDE = 16384;
+
+/** An RGB image, 3 bytes a pixel, row after row. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+/** Reads a binary PPM (P6, 8 bits a sample) as QEMU writes a screen; null for anything else. */
+export function parsePpm(file: Uint8Array): RgbImage | null {
+  const fields: string[] = [];
+  let at = 0;
+  // Magic, width, height, maxval: separated by white space, with # comments up to the line's end.
+  while (fields.length < 4 && at < file.length && at < 1024) {
+    const c = file[at] ?? 0;
+    if (c === 0x23) {
+      while (at < file.length && file[at] !== 0x0a) at++;
+    } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      at++;
+    } else {
+      const start = at;
+      while (at < file.length && ![0x20, 0x09, 0x0a, 0x0d].includes(file[at] ?? 0)) at++;
+      fields.push(Buffer.from(file.subarray(start, at)).toString('latin1'));
+    }
+  }
+  at++; // The one white space character before the samples.
+  const [magic, w, h, max] = fields;
+  const width = Number(w);
+  const height = Number(h);
+  if (magic !== 'P6' || max !== '255' || !Number.isInteger(width) || !Number.isInteger(height)) return null;
+  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE || file.length - at < width * height * 3) return null;
+  return { width, height, rgb: file.subarray(at, at + width * height * 3) };
+}
+
+/** The image made at most `maxWidth` wide, each new pixel the mean of the pixels it covers. */
+export function shrink(image: RgbImage, maxWidth: number): RgbImage {
+  if (image.width <= maxWidth) return image;
+  const width = maxWidth;
+  const height = Math.max(1, Math.round((image.height * maxWidth) / image.width));
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor((y * image.height) / height);
+    const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * image.height) / height));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor((x * image.width) / width);
+      const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * image.width) / width));
+      const sum = [0, 0, 0];
+      for (let sy = y0; sy < y1; sy++) {
+        for (let sx = x0; sx < x1; sx++) {
+          const i = (sy * image.width + sx) * 3;
+          for (let c = 0; c < 3; c++) sum[c] = (sum[c] ?? 0) + (image.rgb[i + c] ?? 0);
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      for (let c = 0; c < 3; c++) rgb[(y * width + x) * 3 + c] = Math.round((sum[c] ?? 0) / n);
+    }
+  }
+  return { width, height, rgb };
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = (CRC_TABLE[(c ^ b) & 0xff] ?? 0) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** The image as a PNG file: 8-bit RGB, no filter, one zlib stream. */
+export function encodePng(image: RgbImage): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(image.width, 0);
+  header.writeUInt32BE(image.height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const stride = image.width * 3;
+  const rows = Buffer.alloc((stride + 1) * image.height);
+  for (let y = 0; y < image.height; y++) rows.set(image.rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', new Uint8Array())]);
+}
+
+const PNG_SIGNATURE = '89504e470d0a1a0a';
+
+/** Whether `bytes` start as a PNG file does. */
+export const isPng = (bytes: Uint8Array): boolean => Buffer.from(bytes.subarray(0, 8)).toString('hex') === PNG_SIGNATURE;
+
+const key = (...parts: string[]): string => createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
+
+/** The folder of a domain's thumbnails, named after its connection and UUID (never after a name a user chose). */
+async function folderOf(virsh: Virsh, uri: string, domain: string): Promise<string> {
+  const uuid = (await virsh.run(['domuuid', '--domain', domain])).trim();
+  return dataSubdir('thumbnails', key(uri, uuid));
+}
+
+const fileIn = (folder: string, snapshot: string): string => join(folder, `${key(snapshot)}.png`);
+
+/** Whether the running domain shows a display (its live definition has `<graphics>`). */
+async function hasDisplay(virsh: Virsh, domain: string): Promise<boolean> {
+  if ((await virsh.run(['domstate', '--domain', domain])).trim() !== 'running') return false;
+  return /<graphics\b/.test(await virsh.run(['dumpxml', '--domain', domain]));
+}
+
+/** The screen of the domain, read into a private temporary folder; null when virsh gives none. */
+async function screenshot(virsh: Virsh, domain: string): Promise<Buffer | null> {
+  const dir = await mkdtemp(join(tmpdir(), 'snaptree-screen-'));
+  try {
+    const file = join(dir, 'screen');
+    await virsh.run(['screenshot', '--domain', domain, '--file', file]);
+    return await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One PNG row unfiltered in place (filters 0 to 4 of the PNG format), given the row above (zeros for the first). */
+function unfilter(filter: number, row: Uint8Array, above: Uint8Array, bpp: number): boolean {
+  for (let i = 0; i < row.length; i++) {
+    const a = i >= bpp ? (row[i - bpp] ?? 0) : 0;
+    const b = above[i] ?? 0;
+    const c = i >= bpp ? (above[i - bpp] ?? 0) : 0;
+    const p = a + b - c;
+    const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+    const predictors = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c];
+    const predicted = predictors[filter];
+    if (predicted === undefined) return false;
+    row[i] = ((row[i] ?? 0) + predicted) & 0xff;
+  }
+  return true;
+}
+
+/** Reads an 8-bit RGB or RGBA PNG that is not interlaced (what QEMU writes), alpha dropped; null for any other. */
+export function parsePng(file: Uint8Array): RgbImage | null {
+  const png = Buffer.from(file);
+  if (!isPng(png) || png.length < 33 || png.toString('latin1', 12, 16) !== 'IHDR') return null;
+  const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+  const [depth, colour, interlace] = [png[24], png[25], png[28]];
+  const channels = colour === 2 ? 3 : colour === 6 ? 4 : 0;
+  if (depth !== 8 || channels === 0 || interlace !== 0 || width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) return null;
+  const data: Buffer[] = [];
+  for (let at = 8; at + 8 <= png.length; ) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT') data.push(png.subarray(at + 8, at + 8 + length));
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  const stride = width * channels;
+  const raw = inflateSync(Buffer.concat(data), { maxOutputLength: (stride + 1) * height });
+  if (raw.length < (stride + 1) * height) return null;
+  const rgb = new Uint8Array(width * height * 3);
+  let above = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const row = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    if (!unfilter(raw[y * (stride + 1)] ?? 0, row, above, channels)) return null;
+    for (let x = 0; x < width; x++) rgb.set(row.subarray(x * channels, x * channels + 3), (y * width + x) * 3);
+    above = row;
+  }
+  return { width, height, rgb };
+}
+
+/** The screen as a small PNG: QEMU's PPM or PNG read and shrunk; null for anything else. */
+export function thumbnailOf(screen: Uint8Array): Buffer | null {
+  try {
+    const image = isPng(screen) ? parsePng(screen) : parsePpm(screen);
+    return image === null ? null : encodePng(shrink(image, THUMBNAIL_WIDTH));
+  } catch {
+    // A damaged file (a zlib stream that does not inflate): no thumbnail.
+    return null;
+  }
+}
+
+/** Keeps a thumbnail of the running domain's screen for `snapshot`; false when there is none to keep. Never throws. */
+export async function saveThumbnail(virsh: Virsh, uri: string, domain: string, snapshot: string): Promise<boolean> {
+  try {
+    if (!(await hasDisplay(virsh, domain))) return false;
+    const screen = await screenshot(virsh, domain);
+    const png = screen === null ? null : thumbnailOf(screen);
+    if (png === null) return false;
+    await writePrivateFile(fileIn(await folderOf(virsh, uri, domain), snapshot), png);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The snapshot's thumbnail as a `data:` URL, or null when it has none. */
+export async function readThumbnail(virsh: Virsh, uri: string, domain: string, snapshot: string): Promise<string | null> {
+  const bytes = await readPrivateBytes(fileIn(await folderOf(virsh, uri, domain), snapshot));
+  return bytes === null || !isPng(bytes) ? null : `data:image/png;base64,${bytes.toString('base64')}`;
+}
+
+/** Removes the snapshot's thumbnail, if it has one. Never throws. */
+export async function removeThumbnail(virsh: Virsh, uri: string, domain: string, snapshot: string): Promise<void> {
+  try {
+    await unlink(fileIn(await folderOf(virsh, uri, domain), snapshot));
+  } catch {
+    // None kept, or the domain is gone: nothing to remove.
+  }
+}
+
+/** After an operation that ran to its end: a thumbnail for the snapshot it took, none kept for those it deleted. */
+export async function keepThumbnails(virsh: Virsh, uri: string, plan: Plan): Promise<void> {
+  const { intent, impact } = plan;
+  if (intent.op === 'create-snapshot') await saveThumbnail(virsh, uri, intent.domain, intent.name);
+  for (const snapshot of impact.removedSnapshots) await removeThumbnail(virsh, uri, intent.domain, snapshot);
+}
