@@ -19,8 +19,8 @@ let url: string;
 
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
 
-/** A shut-off domain with one empty qcow2 disk and no snapshot. */
-function emptyDomain(name: string): string {
+/** A shut-off domain with one empty qcow2 disk and no snapshot; with `display`, a VGA screen shown over VNC on 127.0.0.1. */
+function emptyDomain(name: string, display = false): string {
   const domain = PREFIX + name;
   const disk = join(dir, `${name}.qcow2`);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, String(16 * 1024 * 1024)]);
@@ -28,7 +28,9 @@ function emptyDomain(name: string): string {
   writeFileSync(
     xml,
     `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>${
+      display ? "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/><video><model type='vga'/></video>" : ''
+    }</devices></domain>`,
   );
   virsh('define', '--file', xml);
   return domain;
@@ -57,6 +59,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   if (server) await stop(server);
   for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
+    if (virsh('domstate', '--domain', domain).trim() !== 'shut off') virsh('destroy', '--domain', domain);
     virsh('undefine', '--domain', domain, '--snapshots-metadata');
   }
   rmSync(dir, { recursive: true, force: true });
@@ -119,6 +122,26 @@ test('an empty domain says what to do; Take snapshot from the toolbar with a des
   await page.getByTestId('node-before-upgrade').click();
   await expect(details.getByTestId('snapshot-description-view')).toContainText('-- ready for "prod"');
   expect(virsh('snapshot-dumpxml', '--domain', domain, '--snapshotname', 'before-upgrade')).toContain('PHP 8.3 installed &amp; tested\n-- ready for &quot;prod&quot;');
+});
+
+test('a snapshot of a running domain with a display shows the screen it had in its details', async ({ page, shot }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const domain = emptyDomain('screen', true);
+  virsh('start', '--domain', domain);
+  // SeaBIOS draws its screen within a moment of the start.
+  await page.waitForTimeout(1500);
+  await openDomain(page, domain);
+  await page.getByTestId('take-snapshot').click();
+  const take = page.getByTestId('take-snapshot-dialog');
+  await expect(take.getByRole('checkbox', { name: /Include memory/ })).toBeVisible();
+  await take.getByRole('button', { name: 'Preview…' }).click();
+  await expect(page.getByTestId('plan-dialog')).toContainText('The VM keeps running.');
+  await confirmPlan(page);
+  await page.getByTestId('node-snap1').click();
+  const image = page.getByTestId('snapshot-thumbnail').locator('img');
+  await expect(image).toHaveAttribute('src', /^data:image\/png;base64,/);
+  expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await shot(page, 'snapshot-thumbnail');
 });
 
 for (const width of [1024, 800]) {

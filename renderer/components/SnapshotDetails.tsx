@@ -1,11 +1,12 @@
 /** The details of a snapshot (or, in an image folder, of a backing image): its files and what grows from it. */
-import { useState, type ReactElement } from 'react';
+import { useEffect, useState, type ReactElement } from 'react';
 import type { Domain, Snapshot } from '../../shared/model';
 import { editDescriptionAction } from '../../shared/ops/node-actions';
 import { freeTextSchema } from '../../shared/validate';
 import { snapshotNodeId, type GraphNode } from '../../shared/snapshot-graph';
 import { useAppActions, useAppStore } from '../store/context';
-import { selectBusy, selectOpsActions, selectScanResult, selectSelectionActions } from '../store/selectors';
+import { selectBusy, selectLoadThumbnail, selectOpsActions, selectScanResult, selectSelectionActions, selectSourceId, selectThumbnails } from '../store/selectors';
+import { thumbnailKey } from '../store/thumbnail-slice';
 import { CompareButton, FileRow, notesOn, ProblemList } from './details-parts';
 import { formatTime, stateLabel } from './format';
 import { HealthSection } from './HealthSection';
@@ -124,6 +125,23 @@ function Description({ domain, snapshot }: { domain: Domain; snapshot: Snapshot 
   );
 }
 
+/** The screen of the running VM when the snapshot was taken, where one was kept; nothing otherwise. */
+function Thumbnail({ domain, snapshot }: { domain: Domain; snapshot: Snapshot }): ReactElement | null {
+  const load = useAppStore(selectLoadThumbnail);
+  const sourceId = useAppStore(selectSourceId);
+  const image = useAppStore(selectThumbnails)[thumbnailKey(sourceId, domain.name, snapshot.name, snapshot.created)];
+  useEffect(() => {
+    void load(domain.name, snapshot.name, snapshot.created);
+  }, [load, domain.name, snapshot.name, snapshot.created]);
+  if (image === undefined || image === null) return null;
+  return (
+    <figure className="snapshot-thumbnail" data-testid="snapshot-thumbnail">
+      <img src={image} alt={`The screen of ${domain.name} when ${snapshot.name} was taken`} />
+      <figcaption className="muted small">The screen when it was taken</figcaption>
+    </figure>
+  );
+}
+
 /** The nodes that grow from this one, as links. */
 function LeadsTo({ next }: { next: GraphNode[] }): ReactElement | null {
   const { selectNode } = useAppActions(selectSelectionActions);
@@ -149,6 +167,7 @@ export function SnapshotDetails({ domain, snapshot, nodes }: { domain: Domain; s
     <>
       <SnapshotHeader snapshot={snapshot} folder={folder} />
       {folder ? null : <Description domain={domain} snapshot={snapshot} />}
+      {folder ? null : <Thumbnail domain={domain} snapshot={snapshot} />}
       <p className="explain">
         {folder
           ? 'Other images are built on this file, so it holds a saved state: it must never be written again.'

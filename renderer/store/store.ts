@@ -12,6 +12,7 @@ import { createOpsSlice, OPS_DOMAIN_RESET, type OpsSlice } from './ops-slice';
 import { createPanelSlice, PANEL_DOMAIN_RESET, type PanelSlice } from './panel-slice';
 import { createSelectionSlice, SELECTION_DOMAIN_RESET, type SelectionSlice } from './selection-slice';
 import { createSourcesSlice, type SourcesSlice } from './sources-slice';
+import { createThumbnailSlice, type ThumbnailSlice } from './thumbnail-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
 
 export type { SourceScan, SourcesSlice } from './sources-slice';
@@ -23,7 +24,7 @@ export interface DomainResetSlice {
   resetDomain(): void;
 }
 
-export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice & LiveSlice & DomainResetSlice;
+export type AppState = SourcesSlice & SelectionSlice & UiSlice & OpsSlice & PanelSlice & InspectSlice & LiveSlice & ThumbnailSlice & DomainResetSlice;
 
 /** Every slice's part of a domain reset. */
 const DOMAIN_RESET = { ...SELECTION_DOMAIN_RESET, ...OPS_DOMAIN_RESET, ...INSPECT_DOMAIN_RESET, ...PANEL_DOMAIN_RESET } satisfies Partial<AppState>;
@@ -46,6 +47,7 @@ export function createAppStore(api: SnaptreeApi) {
     ...createPanelSlice(api)(...a),
     ...createInspectSlice(api)(...a),
     ...createLiveSlice(api)(...a),
+    ...createThumbnailSlice(api)(...a),
     ...createDomainResetSlice(...a),
   }));
 }
