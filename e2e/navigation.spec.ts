@@ -59,6 +59,8 @@ test('a 300-image chain opens readable with its middle folded; search opens the 
   const run = page.getByTestId('run-node');
   await expect(run).toBeVisible();
   await expect(run).toContainText('… 294 snapshots …');
+  // Its count is never cut.
+  expect(await run.locator('.run-node-count').evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
   await page.waitForTimeout(400);
   expect(await zoomOf(page)).toBeGreaterThanOrEqual(0.86);
   await expect(page.getByTestId(`node-${chainName(1)}`)).toBeInViewport();
@@ -102,6 +104,19 @@ test('a 300-image chain opens readable with its middle folded; search opens the 
   await expect(page.getByTestId(`node-${chainName(0)}`)).toBeInViewport();
   // The fold stays open for this domain while the app runs.
   await expect(page.getByTestId('run-node')).toHaveCount(0);
+  // Dark, after a reload (the page forgets opened folds): the fold and a search that finds nothing read as well.
+  await page.getByRole('button', { name: 'Toggle light and dark theme' }).click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await openFolderDomain(page, chainName(0));
+  await expect(page.getByTestId('run-node')).toBeVisible();
+  await page.getByTestId('graph-search').fill('no-such-image');
+  await expect(page.getByTestId('graph-search-status')).toHaveText('No match');
+  // The first arrow selects the root; three more to the right reach the fold, which is selected like a node.
+  await page.getByTestId('graph-canvas').focus();
+  for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('run-node')).toHaveClass(/is-selected/);
+  await page.waitForTimeout(400);
+  await shot(page, 'nav-chain-300-dark');
   expect(errors).toEqual([]);
 });
 
