@@ -34,7 +34,7 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
       >
         <span className={stateClass(domain.state)} title={domain.state} />
         <span className="domain-name" title={domain.name}>
-          {middleEllipsis(domain.name, 22)}
+          {middleEllipsis(domain.name, 20)}
         </span>
         {errors > 0 ? (
           <span className="chip chip-warn" title={`${errors} problem(s)`}>
