@@ -17,7 +17,7 @@ const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base
 type FileData = Extract<FileFlowNode, { type: 'file' }>['data'];
 
 /** How many letters of a file name a file node has room for at its name size (FileNode.css). */
-export const FILE_NAME_LETTERS = 22;
+export const FILE_NAME_LETTERS = 24;
 
 const prefixes = new WeakMap<Domain, string>();
 /** The start every file name of the open domain shares ("web01."), worked out once per scan. */

@@ -11,7 +11,7 @@ import type { FileGraph, FileNode, FileGroup } from '../../shared/file-graph';
 import { sideHandles } from './handles';
 import type { Mark } from './highlights';
 
-export const FILE_WIDTH = 264;
+export const FILE_WIDTH = 280;
 export const FILE_HEIGHT = 120;
 const FILE_HANDLES = sideHandles(FILE_WIDTH, FILE_HEIGHT);
 const COLUMN = FILE_WIDTH + 80;
