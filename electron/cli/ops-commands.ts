@@ -347,6 +347,12 @@ function addBranchVerbs(program: Command, run: Run): void {
       }),
     );
 
+  withCommon(program.command('describe <domain> <snapshot> <text>'))
+    .description("Set a snapshot's description (an empty text removes it); only libvirt's record of it changes.")
+    .action((domain: string, snapshot: string, text: string, flags: CommonFlags) =>
+      run(flags, () => ({ op: 'edit-description', domain: name('domain')(domain), snapshot: name('snapshot')(snapshot), description: checked('description', freeTextSchema)(text) })),
+    );
+
   withCommon(program.command('rename-branch <domain> <old> <new>'))
     .description('Rename a branch.')
     .action((domain: string, from: string, to: string, flags: CommonFlags) =>
