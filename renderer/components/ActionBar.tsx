@@ -111,7 +111,7 @@ function useNodeItems(scan: ScanResult, domain: Domain): { items: BarItem[]; hin
       // Taking a snapshot has its own button at the start of the toolbar.
       ...actions
         .filter((a) => a.id !== 'create-snapshot')
-        .map((action, i) => buttonItem({ key: action.id, text: action.label.replace('…', ''), priority: 50 - i, danger: action.danger, disabled: action.disabled, onSelect: () => start(action) })),
+        .map((action, i) => buttonItem({ key: action.id, text: action.label.replace('…', ''), priority: (action.danger ? 30 : 50) - i, danger: action.danger, disabled: action.disabled, onSelect: () => start(action) })),
     ],
     hint: null,
   };
