@@ -16,7 +16,7 @@ import { captureUndo, runStep, undoStep, type StepContext } from './steps';
 import { VirshPerCall } from '../tools/virsh';
 
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
-const HOSTILE = `He said "don't" <b>bold</b> & more\n--second line; $(reboot) \`id\`\n\tnaïve ünïcödé 快照 🙂`;
+const HOSTILE = `--help He said "don't" <b>bold</b> & more\n--second line; $(reboot) \`id\`\n\tnaïve ünïcödé 快照 🙂`;
 let lab: TestLab;
 let engine: Engine;
 
