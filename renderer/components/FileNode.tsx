@@ -50,7 +50,7 @@ function FileNodeTitle({ data }: { data: FileData }): ReactElement {
         {shortFileName(name, prefix, letters)}
       </span>
       {data.frozenBy.length > 0 ? (
-        <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} aria-label="frozen">
+        <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} role="img" aria-label="frozen">
           <LockIcon />
         </span>
       ) : null}
