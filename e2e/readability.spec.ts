@@ -27,8 +27,8 @@ async function smallestNodeText(page: Page): Promise<Smallest> {
     if (viewport === null || canvas === undefined) throw new Error('no canvas');
     const zoom = new DOMMatrix(getComputedStyle(viewport).transform).a;
     let smallest = { px: Infinity, text: '', count: 0, zoom };
-    for (const element of document.querySelectorAll<HTMLElement>('.react-flow__node *')) {
-      const own = [...element.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim() !== '');
+    for (const element of Array.from(document.querySelectorAll<HTMLElement>('.react-flow__node *'))) {
+      const own = Array.from(element.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && (n.textContent ?? '').trim() !== '');
       if (!own) continue;
       const style = getComputedStyle(element);
       const box = element.getBoundingClientRect();
