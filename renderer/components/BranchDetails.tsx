@@ -23,7 +23,7 @@ function BranchHeader({ branch }: { branch: Branch }): ReactElement {
   return (
     <header className="panel-header">
       <span className="panel-kind">
-        <BranchIcon /> {branch.origin === 'loose' ? 'Loose tip' : branch.origin === 'folder' ? 'Tip' : 'Branch'}
+        <BranchIcon /> {branch.origin === 'loose' ? 'Loose tip' : branch.origin === 'folder' ? 'Top image' : 'Branch'}
       </span>
       <h2 data-testid="details-title">{branch.name}</h2>
       {branch.current ? (
@@ -33,7 +33,7 @@ function BranchHeader({ branch }: { branch: Branch }): ReactElement {
       ) : null}
       <dl className="facts">
         <dt>Grows from</dt>
-        <dd>{branch.base ?? 'no snapshot'}</dd>
+        <dd>{branch.base ?? (branch.origin === 'folder' ? 'no other image' : 'no snapshot')}</dd>
       </dl>
     </header>
   );
