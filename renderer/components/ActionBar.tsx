@@ -153,7 +153,7 @@ function readSizes(bar: HTMLElement, measure: HTMLElement, fixedRefs: Array<RefO
   const style = getComputedStyle(bar);
   const width = bar.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
   const widths: Record<string, number> = {};
-  for (const slot of measure.querySelectorAll<HTMLElement>('[data-key]')) widths[slot.dataset.key ?? ''] = slot.offsetWidth;
+  for (const slot of Array.from(measure.querySelectorAll<HTMLElement>('[data-key]'))) widths[slot.dataset.key ?? ''] = slot.offsetWidth;
   const more = measure.querySelector<HTMLElement>('[data-more]')?.offsetWidth ?? 0;
   const fixed = fixedRefs.reduce((sum, ref) => sum + (ref.current?.offsetWidth ?? 0) + GAP, 0);
   return { width, widths, fixed, more };

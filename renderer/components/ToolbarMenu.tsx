@@ -18,14 +18,14 @@ export interface MenuEntry {
 
 /** Moves the keyboard to item `index` of the open menu (wrapping around). */
 function focusItem(menu: HTMLElement | null, index: number): void {
-  const items = [...(menu?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+  const items = menu === null ? [] : Array.from(menu.querySelectorAll<HTMLElement>('[role="menuitem"]'));
   if (items.length === 0) return;
   items[((index % items.length) + items.length) % items.length]?.focus();
 }
 
 /** Where the keyboard is among the menu's items, or -1. */
 function focusedIndex(menu: HTMLElement | null): number {
-  const items = [...(menu?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+  const items = menu === null ? [] : Array.from(menu.querySelectorAll<HTMLElement>('[role="menuitem"]'));
   return items.findIndex((el) => el === document.activeElement);
 }
 
