@@ -32,7 +32,7 @@ import { EventHub, type EngineListener } from './live/event-hub';
 import type { ConnectionWatchOptions } from './live/connection-watch';
 import { LiveWatcher } from './live/live-watcher';
 import { VERSION } from './version';
-import { keepThumbnails, readThumbnail } from './ops/thumbnails';
+import { keepThumbnails, readThumbnail, readThumbnails } from './ops/thumbnails';
 
 export { VERSION };
 
@@ -463,6 +463,10 @@ export class Engine {
       check: async ({ sourceId, domain, path }) => this.check(await source(sourceId), domain, path),
       acknowledge: async ({ sourceId, domain, path, reason }) => this.acknowledge(await source(sourceId), domain, path, reason),
       thumbnail: async ({ sourceId, domain, snapshot }) => this.thumbnail(await source(sourceId), domain, snapshot),
+      thumbnails: async ({ sourceId, domain, snapshots }) => {
+        const from = await source(sourceId);
+        return from.kind === 'libvirt' ? readThumbnails(this.virsh(from.uri), from.uri, domain, snapshots) : {};
+      },
       trashList: async ({ sourceId, domain }) => this.trash(await source(sourceId), domain),
       trashRestore: async ({ sourceId, domain, operationId, paths }) =>
         this.restoreTrash(await source(sourceId), { ...(operationId ? { operationId } : {}), ...(paths ? { paths } : {}) }, domain),

@@ -105,6 +105,8 @@ export const apiInputs = {
     .strict(),
   /** The screenshot kept when the snapshot was taken of a running domain with a display (electron/ops/thumbnails.ts). */
   thumbnail: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema, snapshot: existingNameSchema }).strict(),
+  /** The thumbnails of those of `snapshots` that have one (a domain's graph asks once for all its snapshots). */
+  thumbnails: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema, snapshots: z.array(existingNameSchema).max(10000) }).strict(),
   trashList: z.object({ sourceId: sourceIdSchema, domain: existingNameSchema.optional() }).strict(),
   trashRestore: z.object(trashSelection).strict(),
   trashEmpty: z.object(trashSelection).strict(),
@@ -132,6 +134,8 @@ export interface ApiOutputs {
   acknowledge: { path: string; reason: string; at: string };
   /** A `data:image/png` URL, or null when the snapshot has no thumbnail. */
   thumbnail: { dataUrl: string | null };
+  /** By snapshot name, only those that have one: `data:image/png` URLs. */
+  thumbnails: Record<string, string>;
   trashList: TrashEntry[];
   trashRestore: string[];
   trashEmpty: number;

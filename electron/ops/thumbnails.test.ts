@@ -13,7 +13,8 @@ import { buildDomainXml } from '../lab/domain-xml';
 import { withEngineLab } from '../test-support/engine-lab';
 import { TEST_URI, virshSync, type TestLab } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
-import { encodePng, parsePng, parsePpm, shrink, thumbnailOf } from './thumbnails';
+import { VirshPerCall } from '../tools/virsh';
+import { encodePng, parsePng, parsePpm, readThumbnails, shrink, thumbnailOf } from './thumbnails';
 
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
 let lab: TestLab;
@@ -156,11 +157,23 @@ describe('a snapshot of a running domain with a display', () => {
     expect(png.rows.length).toBe((png.width * 3 + 1) * png.height);
     if (process.env.SNAPTREE_THUMBNAIL_OUT) await writeFile(process.env.SNAPTREE_THUMBNAIL_OUT, Buffer.from((dataUrl ?? '').split(',')[1] ?? '', 'base64'));
     expect((await engine.thumbnail(source, vm, 'nope')).dataUrl).toBeNull();
+    // The graph's one call for all of a domain's snapshots names only those that have one.
+    const all = await readThumbnails(new VirshPerCall(TEST_URI), TEST_URI, vm, ['nope', 's1']);
+    expect(Object.keys(all)).toEqual(['s1']);
+    expect(all.s1).toBe(dataUrl);
 
     virshSync(['destroy', '--domain', vm]);
     await apply({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
     expect(await thumbnailFiles()).toHaveLength(0);
     expect((await engine.thumbnail(source, vm, 's1')).dataUrl).toBeNull();
+  });
+
+  test('asking for the thumbnails of a domain that never had one creates no folder', async () => {
+    const vm = await runningDomain('never', false);
+    const before = await readdir(join(lab.path('data'), 'thumbnails')).catch(() => []);
+    expect(await readThumbnails(new VirshPerCall(TEST_URI), TEST_URI, vm, ['s1'])).toEqual({});
+    expect((await engine.thumbnail(source, vm, 's1')).dataUrl).toBeNull();
+    expect(await readdir(join(lab.path('data'), 'thumbnails')).catch(() => [])).toEqual(before);
   });
 
   test('a running domain without a display gets none, and the snapshot is taken all the same', async () => {

@@ -6,13 +6,13 @@
  * and it touches no file of the domain (docs/safety.md). Deleting the snapshot with the app removes its thumbnail.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Plan } from '../../shared/ops/plan';
 import type { Virsh } from '../tools/virsh';
-import { dataSubdir, readPrivateBytes, writePrivateFile } from './data-dir';
+import { dataDir, dataSubdir, pathTaken, readPrivateBytes, writePrivateFile } from './data-dir';
 
 /** A thumbnail's width at most, in pixels: the details panel shows it at up to this size. */
 export const THUMBNAIL_WIDTH = 320;
@@ -125,6 +125,13 @@ async function folderOf(virsh: Virsh, uri: string, domain: string): Promise<stri
   return dataSubdir('thumbnails', key(uri, uuid));
 }
 
+/** That folder, checked, when it exists; null when the domain has no thumbnail (reading creates no folder). */
+async function existingFolderOf(virsh: Virsh, uri: string, domain: string): Promise<string | null> {
+  const uuid = (await virsh.run(['domuuid', '--domain', domain])).trim();
+  if (!(await pathTaken(join(dataDir(), 'thumbnails', key(uri, uuid))))) return null;
+  return dataSubdir('thumbnails', key(uri, uuid));
+}
+
 const fileIn = (folder: string, snapshot: string): string => join(folder, `${key(snapshot)}.png`);
 
 /** Whether the running domain shows a display (its live definition has `<graphics>`). */
@@ -216,16 +223,37 @@ export async function saveThumbnail(virsh: Virsh, uri: string, domain: string, s
   }
 }
 
+/** A thumbnail file as a `data:` URL; null when there is none. */
+async function dataUrlOf(file: string): Promise<string | null> {
+  const bytes = await readPrivateBytes(file);
+  return bytes === null || !isPng(bytes) ? null : `data:image/png;base64,${bytes.toString('base64')}`;
+}
+
 /** The snapshot's thumbnail as a `data:` URL, or null when it has none. */
 export async function readThumbnail(virsh: Virsh, uri: string, domain: string, snapshot: string): Promise<string | null> {
-  const bytes = await readPrivateBytes(fileIn(await folderOf(virsh, uri, domain), snapshot));
-  return bytes === null || !isPng(bytes) ? null : `data:image/png;base64,${bytes.toString('base64')}`;
+  const folder = await existingFolderOf(virsh, uri, domain);
+  return folder === null ? null : dataUrlOf(fileIn(folder, snapshot));
+}
+
+/** The thumbnails of those of `snapshots` that have one, by name, as `data:` URLs: one look at the domain's folder. */
+export async function readThumbnails(virsh: Virsh, uri: string, domain: string, snapshots: readonly string[]): Promise<Record<string, string>> {
+  const folder = await existingFolderOf(virsh, uri, domain);
+  if (folder === null) return {};
+  const kept = new Set(await readdir(folder));
+  const found: Record<string, string> = {};
+  for (const snapshot of snapshots) {
+    const file = fileIn(folder, snapshot);
+    const url = kept.has(basename(file)) ? await dataUrlOf(file) : null;
+    if (url !== null) found[snapshot] = url;
+  }
+  return found;
 }
 
 /** Removes the snapshot's thumbnail, if it has one. Never throws. */
 export async function removeThumbnail(virsh: Virsh, uri: string, domain: string, snapshot: string): Promise<void> {
   try {
-    await unlink(fileIn(await folderOf(virsh, uri, domain), snapshot));
+    const folder = await existingFolderOf(virsh, uri, domain);
+    if (folder !== null) await unlink(fileIn(folder, snapshot));
   } catch {
     // None kept, or the domain is gone: nothing to remove.
   }
