@@ -141,6 +141,8 @@ test('a snapshot of a running domain with a display shows the screen it had in i
   const image = page.getByTestId('snapshot-thumbnail').locator('img');
   await expect(image).toHaveAttribute('src', /^data:image\/png;base64,/);
   expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  // The node shows it small too.
+  await expect(page.getByTestId('node-snap1').getByTestId('node-thumbnail')).toBeVisible();
   await shot(page, 'snapshot-thumbnail');
 });
 

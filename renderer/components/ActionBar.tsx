@@ -4,12 +4,12 @@
  * (measured with a ResizeObserver) moves into a "More ▾" menu, lowest priority first; Take snapshot and the view
  * switch stay. A domain without snapshots gets a hint on the canvas saying what to do.
  */
-import { useLayoutEffect, useMemo, useRef, useState, type ReactElement, type RefObject } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactElement, type RefObject } from 'react';
 import type { Domain, ScanResult } from '../../shared/model';
 import { nodeActions, takeSnapshotAction } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import { useAppActions, useAppStore } from '../store/context';
-import { selectBusy, selectFileId, selectHealth, selectInspectActions, selectNodeId, selectOpsActions, selectSecond, selectTakingSnapshot, selectView } from '../store/selectors';
+import { selectBusy, selectFileId, selectHealth, selectInspectActions, selectLoadThumbnails, selectNodeId, selectOpsActions, selectSecond, selectTakingSnapshot, selectView } from '../store/selectors';
 import { fileName } from './format';
 import { CameraIcon, CompareIcon, HeartIcon } from './Icons';
 import { nodeLabel } from './node-label';
@@ -213,6 +213,11 @@ export function ActionBar({ scan, domain }: { scan: ScanResult; domain: Domain }
   const taking = useAppStore(selectTakingSnapshot);
   const busy = useAppStore(selectBusy);
   const folder = domain.state === 'folder';
+  const loadThumbnails = useAppStore(selectLoadThumbnails);
+  // The nodes show the screens kept with their snapshots: asked for once per snapshot, in one call.
+  useEffect(() => {
+    if (!folder) void loadThumbnails(domain.name, domain.snapshots);
+  }, [folder, loadThumbnails, domain.name, domain.snapshots]);
   const snapshotAction = useMemo(() => (folder ? null : takeSnapshotAction(scan, domain)), [scan, domain, folder]);
   const takeDisabled = busy ? 'An operation is running.' : (snapshotAction?.disabled ?? null);
   const { items: nodeItems, hint } = useNodeItems(scan, domain);

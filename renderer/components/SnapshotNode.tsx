@@ -3,6 +3,7 @@ import { memo, type ReactElement } from 'react';
 import type { SnapFlowNode } from '../graph/to-flow';
 import { formatAge, formatBytes, formatTime, stateLabel } from './format';
 import { CameraIcon } from './Icons';
+import { NodeThumbnail } from './NodeThumbnail';
 import { NodeTitle } from './NodeTitle';
 import './SnapshotNode.css';
 
@@ -40,6 +41,7 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       </div>
       <div className="snap-node-chips">
         {snap?.created ? <span className="chip">{stateLabel(snap.state)}</span> : null}
+        <NodeThumbnail snapshot={snap} />
       </div>
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>

@@ -53,6 +53,7 @@ export const selectPreview = (s: AppState) => s.preview;
 /** The snapshot thumbnails asked for so far (thumbnail-slice.ts). */
 export const selectThumbnails = (s: AppState) => s.thumbnails;
 export const selectLoadThumbnail = (s: AppState) => s.loadThumbnail;
+export const selectLoadThumbnails = (s: AppState) => s.loadThumbnails;
 /** Whether the Take snapshot dialog is open. */
 export const selectTakingSnapshot = (s: AppState) => s.takingSnapshot;
 /** The running operation with its progress: changes on every poll, so only the status line reads it. */
