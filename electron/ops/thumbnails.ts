@@ -16,6 +16,8 @@ import { dataDir, dataSubdir, pathTaken, readPrivateBytes, writePrivateFile } fr
 
 /** A thumbnail's width at most, in pixels: the details panel shows it at up to this size. */
 export const THUMBNAIL_WIDTH = 320;
+/** How long a screenshot may take. */
+const SCREENSHOT_TIMEOUT_MS = 10_000;
 /** Largest screen read: anything bigger is not a display QEMU gives. */
 const MAX_SIDE = 16384;
 
@@ -145,7 +147,8 @@ async function screenshot(virsh: Virsh, domain: string): Promise<Buffer | null> 
   const dir = await mkdtemp(join(tmpdir(), 'snaptree-screen-'));
   try {
     const file = join(dir, 'screen');
-    await virsh.run(['screenshot', '--domain', domain, '--file', file]);
+    // A picture is not worth holding up the operation's answer: a screen that does not come soon is given up.
+    await virsh.run(['screenshot', '--domain', domain, '--file', file], { timeoutMs: SCREENSHOT_TIMEOUT_MS });
     return await readFile(file);
   } finally {
     await rm(dir, { recursive: true, force: true });
