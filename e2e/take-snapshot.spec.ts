@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
+import { expectNoSeriousViolations } from './axe';
 import { expect, startServe, stop, test } from './fixtures';
 
 const URI = 'qemu:///system';
@@ -73,6 +74,7 @@ test('an empty domain says what to do; Take snapshot from the toolbar with a des
   await expect(hint).toContainText('No snapshots yet. Take snapshot saves this disk state so you can come back to it.');
   await expect(page.getByTestId('take-snapshot')).toHaveClass(/button-primary/);
   await shot(page, 'empty-domain');
+  await expectNoSeriousViolations(page, 'empty-domain');
 
   // The toolbar's button, nothing selected: the dialog takes the keyboard on the name, a free name filled in.
   await page.getByTestId('take-snapshot').click();
@@ -94,6 +96,16 @@ test('an empty domain says what to do; Take snapshot from the toolbar with a des
   for (let i = 0; i < 6; i++) await page.keyboard.press('Tab');
   expect(await take.evaluate((el) => el.contains(document.activeElement))).toBe(true);
   await shot(page, 'take-snapshot-dialog');
+  await expectNoSeriousViolations(page, 'take-snapshot-dialog');
+  // The dark theme too.
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'dark';
+  });
+  await expectNoSeriousViolations(page, 'take-snapshot-dialog-dark');
+  await shot(page, 'take-snapshot-dialog-dark');
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'light';
+  });
   await name.focus();
   await page.keyboard.press('Enter');
   const dialog = page.getByTestId('plan-dialog');
@@ -113,6 +125,7 @@ test('an empty domain says what to do; Take snapshot from the toolbar with a des
   const edited = 'PHP 8.3 installed & tested\n-- ready for "prod"';
   await box.fill(edited);
   await shot(page, 'description-edit');
+  await expectNoSeriousViolations(page, 'description-edit');
   await details.getByTestId('save-description').click();
   await expect(dialog).toContainText('Set the description of snapshot before-upgrade');
   await expect(dialog.getByTestId('plan-commands')).toContainText('--redefine');
@@ -172,6 +185,7 @@ for (const width of [1024, 800]) {
     await page.keyboard.press('ArrowDown');
     await expect(menu.getByRole('menuitem').nth(1)).toBeFocused();
     await shot(page, `toolbar-${width}`);
+    await expectNoSeriousViolations(page, `toolbar-${width}`, '[data-testid="action-bar"]');
     await page.keyboard.press('Escape');
     await expect(menu).toBeHidden();
     await expect(more).toBeFocused();
