@@ -120,3 +120,37 @@ for (const theme of ['light', 'dark'] as const) {
     await check(page, shot, `trash-${theme}`);
   });
 }
+
+test('at 1024×700 a long plan keeps Confirm in view, its body scrolls, and the nodes it marks stay in sight beside it', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.goto(demo.url);
+  // The view opens on You are here; from there, left to snap1 and r: revert, discarding the current state.
+  await page.getByTestId('node-main').click();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
+  await expect(page.getByTestId('node-snap1')).toHaveClass(/is-selected/);
+  await page.keyboard.press('r');
+  const dialog = page.getByTestId('plan-dialog');
+  const confirm = dialog.getByRole('button', { name: 'Confirm' });
+  await expect(confirm).toBeEnabled();
+  await dialog.locator('summary').click();
+  expect(await dialog.locator('.plan-steps li').count()).toBeGreaterThanOrEqual(6);
+  // Confirm stays inside the window; the body scrolls under it.
+  const box = await confirm.boundingBox();
+  expect(box !== null && box.y + box.height <= 700 && box.x + box.width <= 1024).toBe(true);
+  expect(await dialog.locator('.plan-dock-body').evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+  await shot(page, 'plan-1024x700');
+  // The node acted on and where You are here lands are in sight, between the canvas's left edge and the dock.
+  const dockLeft = (await dialog.boundingBox())?.x ?? 0;
+  const canvasLeft = (await page.getByTestId('graph-canvas').boundingBox())?.x ?? 0;
+  for (const node of [page.getByTestId('node-snap1'), page.getByTestId('you-will-be-here')]) {
+    await expect
+      .poll(async () => {
+        const b = await node.boundingBox();
+        return b !== null && b.x >= canvasLeft && b.x + b.width <= dockLeft;
+      })
+      .toBe(true);
+  }
+  await expectNoSeriousViolations(page, 'plan at 1024x700');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+});

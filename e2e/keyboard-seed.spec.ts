@@ -100,6 +100,10 @@ test('the seed by keyboard only: revert with a new branch, switch back, delete s
   await page.keyboard.type('snap1.1');
   await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
   await expect(dialog.getByTestId('plan-summary')).toHaveText('You will be at snap1 on a new branch snap1.1; your current state stays as branch main.');
+  // You are here moves in the preview: the new branch says You will be here, the You are here of now is dimmed;
+  // the view has panned so both are in sight beside the dialog.
+  await expect(page.getByTestId('ghost-snap1.1').getByTestId('you-will-be-here')).toBeVisible();
+  await expect(page.getByTestId('node-main').getByTestId('you-are-here')).toHaveClass(/is-before/);
 
   // Tab and Shift+Tab stay in the dialog, round and round.
   for (let i = 0; i < 10; i++) {
@@ -147,6 +151,10 @@ test('the seed by keyboard only: revert with a new branch, switch back, delete s
   await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
   await expect.poll(async () => (await focused(page)).text).toBe('Confirm');
   await expect(dialog.getByTestId('plan-summary')).toHaveText('You will be on branch main; your current state stays as branch snap1.1.');
+  // main will be You are here; the You are here of now (snap1.1) is dimmed.
+  await expect(page.getByTestId('node-main').getByTestId('you-will-be-here')).toBeVisible();
+  await expect(page.getByTestId('node-snap1.1').getByTestId('you-are-here')).toHaveClass(/is-before/);
+  await shot(page, 'keyboard-seed-2b-switch-preview');
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('node-main')).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
   await expect(page.getByTestId('details-title')).toHaveText('main');

@@ -21,9 +21,14 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
   return (
     <div className={classes} data-testid={`${data.ghost ? 'ghost' : 'node'}-${data.name}`} data-kind="branch" data-current={data.current && !data.ghost ? 'true' : 'false'} data-mark={data.mark ?? undefined}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      {data.ghost ? <div className="ghost-badge">new</div> : null}
+      {data.ghost && data.here !== 'after' ? <div className="ghost-badge">new</div> : null}
+      {data.here === 'after' ? (
+        <div className="here-badge is-after" data-testid="you-will-be-here" title="Where You are here will be once the plan has run">
+          <HereIcon /> You will be here
+        </div>
+      ) : null}
       {data.current && !data.ghost ? (
-        <div className="here-badge" data-testid="you-are-here" title={HERE_TITLE}>
+        <div className={`here-badge${data.here === 'before' ? ' is-before' : ''}`} data-testid="you-are-here" title={HERE_TITLE}>
           <HereIcon /> You are here{data.vmState !== undefined ? ` · ${data.vmState}` : ''}
         </div>
       ) : null}

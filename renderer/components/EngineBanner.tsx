@@ -16,7 +16,7 @@ function useInertSiblings(on: boolean, banner: RefObject<HTMLElement | null>): v
     const parent = self?.parentElement;
     if (!on || parent === null || parent === undefined) return;
     const mark = (): void => {
-      for (const child of parent.children) if (child !== self) child.setAttribute('inert', '');
+      for (const child of Array.from(parent.children)) if (child !== self) child.setAttribute('inert', '');
     };
     mark();
     parent.classList.add('engine-stale');
@@ -25,7 +25,7 @@ function useInertSiblings(on: boolean, banner: RefObject<HTMLElement | null>): v
     return () => {
       observer.disconnect();
       parent.classList.remove('engine-stale');
-      for (const child of parent.children) child.removeAttribute('inert');
+      for (const child of Array.from(parent.children)) child.removeAttribute('inert');
     };
   }, [on, banner]);
 }

@@ -7,6 +7,7 @@ import { useFraming, VIEW_ONLY } from '../graph/use-framing';
 import { useCanvasFocusCarry } from '../graph/keep-focus';
 import { usePickFocus } from '../graph/use-pick-focus';
 import { useGraphKeys, useGraphPointer, useReveal, useSelectedNodes, useSnapshotFlow } from '../graph/use-graph-canvas';
+import { usePreviewInView } from '../graph/use-preview-in-view';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
 import { BranchNode } from './BranchNode';
@@ -49,6 +50,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const onKeyDown = useGraphKeys(graph, domain, wrapper, fitAll, () => search.current?.focus());
   const pointer = useGraphPointer(graph, wrapper);
   const { goTo } = useReveal(graph, wrapper);
+  usePreviewInView(graph, wrapper);
   return (
     <div
       className="graph-canvas"

@@ -11,7 +11,7 @@ const FOCUSABLE = 'button, [href], input, select, textarea, summary, [tabindex]:
 
 /** The controls of `root` that Tab can reach now: enabled, shown and not taken out of the order. */
 export function tabStops(root: HTMLElement): HTMLElement[] {
-  return [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => {
+  return Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => {
     if (el.tabIndex < 0 || el.hasAttribute('disabled') || el.closest('[inert]') !== null) return false;
     // A control inside a closed <details> is not shown (its summary is).
     const closed = el.closest('details:not([open])');

@@ -87,6 +87,23 @@ describe('highlightsFor', () => {
     expect(h.ghosts).toEqual([expect.objectContaining({ id: 'b:work', parentId: 's:snap3', current: true })]);
   });
 
+  test('You are here moves in the preview: the landing node says so, the You are here of now is dimmed; a plan that stays moves nothing', () => {
+    const fork = { ...domain, branches: [...domain.branches, { name: 'alt', current: false, origin: 'metadata' as const, base: 'snap1', tips: [{ target: 'vda', file: '/a' }] }] };
+    const switched = highlightsFor(fork, plan({ op: 'switch', domain: 'vm', branch: 'alt' }, { changedNodes: ['b:main', 'b:alt'], currentAfter: 'b:alt' }));
+    expect(switched.hereAfter).toBe('b:alt');
+    const flow = toFlow(fork, switched);
+    expect(flow.nodes.find((n) => n.id === 'b:alt')?.data.here).toBe('after');
+    expect(flow.nodes.find((n) => n.id === 'b:main')?.data.here).toBe('before');
+    const reverted = highlightsFor(
+      domain,
+      plan({ op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'snap1.1' }, { createdNodes: [{ id: 'b:snap1.1', name: 'snap1.1', kind: 'branch', parentId: 's:snap1' }], currentAfter: 'b:snap1.1' }),
+    );
+    expect(reverted.hereAfter).toBe('b:snap1.1');
+    const deleted = highlightsFor(domain, plan({ op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' }, { removedSnapshots: ['snap2'] }));
+    expect(deleted.hereAfter).toBeNull();
+    expect(toFlow(domain, deleted).nodes.find((n) => n.id === 'b:main')?.data.here).toBeUndefined();
+  });
+
   test('the display text is never read: a record line saying "deleted" marks nothing', () => {
     const h = highlightsFor(domain, plan({ op: 'delete-branch', domain: 'vm', branch: 'main' }, { metadata: ['snapshot snap3 (deleted)'] }));
     expect(h.marks).toEqual({});

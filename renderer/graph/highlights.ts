@@ -13,9 +13,21 @@ export interface Highlights {
   marks: Record<string, Mark>;
   /** Nodes the plan creates, drawn as ghosts until it runs. */
   ghosts: GraphNode[];
+  /**
+   * Where You are here will be after the plan, when it moves: the node (or ghost) drawn with "You will be here",
+   * while the You are here of now is dimmed. Null when the plan leaves the user where they are.
+   */
+  hereAfter: string | null;
 }
 
-export const NO_HIGHLIGHTS: Highlights = { marks: {}, ghosts: [] };
+export const NO_HIGHLIGHTS: Highlights = { marks: {}, ghosts: [], hereAfter: null };
+
+/** The node (or ghost) You are here lands on after the plan, or null when it stays on the current node. */
+function hereAfterOf(nodes: GraphNode[], ghosts: GraphNode[], plan: Plan): string | null {
+  const landing = ghosts.find((g) => g.current)?.id ?? (nodes.some((n) => n.id === plan.impact.currentAfter) ? plan.impact.currentAfter : null);
+  const now = nodes.find((n) => n.kind === 'branch' && n.current)?.id ?? null;
+  return landing === now ? null : landing;
+}
 
 function ghost(id: string, name: string, kind: GraphNode['kind'], parentId: string | null, current: boolean): GraphNode {
   return { id, name, kind, parentId, current, size: 0 };
@@ -50,5 +62,5 @@ export function highlightsFor(domain: Domain, plan: Plan): Highlights {
   }
   const ghosts = ghostsOf(nodes, plan);
   for (const g of ghosts) marks[g.id] = 'created';
-  return { marks, ghosts };
+  return { marks, ghosts, hereAfter: hereAfterOf(nodes, ghosts, plan) };
 }

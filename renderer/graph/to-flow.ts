@@ -29,6 +29,8 @@ export type SnapNodeData = GraphNode & {
   side?: 'A' | 'B' | null;
   /** On You are here: the VM's state while it runs or is paused (a running VM works on these files). */
   vmState?: 'running' | 'paused';
+  /** An open plan moves You are here: `after` on where it lands, `before` on the You are here it leaves. */
+  here?: 'after' | 'before';
   [key: string]: unknown;
 };
 
@@ -202,6 +204,13 @@ export function spokenName(node: GraphNode, findings: number): string {
   return parts.join(', ');
 }
 
+/** Whether an open plan moves You are here to this node, or away from it. */
+function hereOf(node: GraphNode, ghost: boolean, highlights: Highlights): Pick<SnapNodeData, 'here'> {
+  if (highlights.hereAfter === null) return {};
+  if (node.id === highlights.hereAfter) return { here: 'after' };
+  return node.kind === 'branch' && node.current && !ghost ? { here: 'before' } : {};
+}
+
 /** One node as React Flow draws it, at its place in the layout. */
 function flowNode(node: GraphNode, x: number, y: number, highlights: Highlights, findings: Record<string, string[]>, ghost: boolean): SnapFlowNode {
   const found = [...new Set(filesOf(node))].flatMap((p) => findings[p] ?? []);
@@ -214,7 +223,7 @@ function flowNode(node: GraphNode, x: number, y: number, highlights: Highlights,
     handles: HANDLES,
     ariaRole: 'group',
     ariaLabel: spokenName(node, found.length),
-    data: { ...node, findings: found, mark: highlights.marks[node.id] ?? null, ghost },
+    data: { ...node, findings: found, mark: highlights.marks[node.id] ?? null, ghost, ...hereOf(node, ghost, highlights) },
   };
 }
 

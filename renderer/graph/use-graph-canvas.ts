@@ -44,7 +44,7 @@ export function useSnapshotFlow(domain: Domain) {
   const health = useAppStore(selectHealth);
   const highlights: Highlights = useMemo(() => {
     if (preview?.result?.ok === true && preview.nameError === null) return highlightsFor(domain, preview.result.plan);
-    return Object.keys(flash).length > 0 ? { marks: flash, ghosts: [] } : NO_HIGHLIGHTS;
+    return Object.keys(flash).length > 0 ? { ...NO_HIGHLIGHTS, marks: flash } : NO_HIGHLIGHTS;
   }, [domain, preview, flash]);
   const findings = useMemo(() => findingsByPath(domain, health?.report), [domain, health]);
   const openKey = useAppStore(selectOpenDomainKey);
