@@ -84,6 +84,8 @@ describe('reading journals', () => {
     expect(entries[0]?.plan.impact).toMatchObject({ createdNodes: [], removedSnapshots: [], removedBranches: [], renamed: null, currentAfter: null });
     const [line] = await history(10);
     expect(line?.steps.map((s) => s.command)).toEqual([['qemu-img', 'rebase', '-u', '-f', 'qed', '-F', 'qcow2', '-b', '/f/b', '--', '/f/c'], ['qemu-img', 'commit', '-f', 'qcow2', '-p', '-d', '-b', '/f/b', '--', '/f/t'], []]);
+    // The log names what the operation acted on, not only the operation.
+    expect(line?.subject).toBe('Switch vm-v1 to branch main');
   });
 
   test('a journal without a version, as earlier releases wrote it, is read as version 1', async () => {

@@ -10,6 +10,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, toErrorData } from '../../shared/errors';
 import type { HistoryEntry } from '../../shared/ops/results';
+import { operationWords } from '../../shared/ops/plan-summary';
 import { stepLine } from '../../shared/ops/step-command';
 import { dataSubdir, readPrivateFile, writePrivateFile } from './data-dir';
 import { journalText, parseJournal, type JournalEntry } from './journal-schema';
@@ -156,6 +157,7 @@ export async function history(limit: number): Promise<HistoryEntry[]> {
       at: e.createdAt,
       op: e.plan.intent.op,
       domain: e.plan.intent.domain,
+      subject: operationWords(e.plan.intent),
       status: e.status,
       steps: e.plan.steps.map((step, i) => ({ sentence: step.sentence, command: stepLine(step, e.plan.source) ?? [], state: e.steps[i]?.state ?? 'pending' })),
       error: e.error ? { code: e.error.code, message: e.error.message } : null,

@@ -39,7 +39,7 @@ function LogPanel(): ReactElement {
       {history.map((entry) => (
         <li key={entry.id} className={`log-entry log-${entry.status}`}>
           <div className="log-head">
-            <strong>{OP_LABEL[entry.op] ?? entry.op}</strong>
+            <strong>{entry.subject ?? OP_LABEL[entry.op] ?? entry.op}</strong>
             <span className="chip">{STATUS[entry.status] ?? entry.status}</span>
           </div>
           <div className="muted small">

@@ -48,6 +48,8 @@ export interface HistoryEntry {
   at: string;
   op: string;
   domain: string;
+  /** The operation with what it acted on, in words ("Delete snapshot snap2 of web01", plan-summary.ts). */
+  subject?: string;
   status: 'running' | 'done' | 'rolled-back' | 'finished-by-recovery' | 'failed' | 'unreadable';
   steps: Array<{ sentence: string; command: string[]; state: 'pending' | 'started' | 'done' | 'undone' }>;
   error: { code: string; message: string } | null;
