@@ -109,7 +109,7 @@ test.describe('serve security', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${demo.origin}/`);
-    await expect(page.getByText('Open the URL that "virt-snaptree serve" printed, with its token.')).toBeVisible();
+    await expect(page.getByText(/Run "virt-snaptree serve" and open the URL it prints, with its token; start it with --token-file FILE/)).toBeVisible();
     await shot(page, 'serve-without-token');
     await context.close();
   });

@@ -103,5 +103,8 @@ export function bridgeEventFeed(bridge: Bridge): EventFeed {
 export function createEventFeed(): EventFeed {
   const bridge = findBridge();
   if (bridge !== undefined) return bridgeEventFeed(bridge);
-  return httpEventFeed(takeToken(window.location, window.history, window.sessionStorage));
+  const token = takeToken(window.location, window.history, window.sessionStorage);
+  // A page opened with no token at all says so itself (the client's E_UNAUTHORIZED): no stream to open, no banner.
+  if (token === '') return () => () => undefined;
+  return httpEventFeed(token);
 }
