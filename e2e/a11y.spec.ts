@@ -82,6 +82,8 @@ for (const theme of ['light', 'dark'] as const) {
     await expect(compare.getByTestId('verdict')).toBeVisible({ timeout: 30_000 });
     await check(page, shot, `compare-${theme}`);
     await compare.getByRole('button', { name: 'Close the comparison' }).click();
+    // Closed with its button, the keyboard goes to the graph, not to the page.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('graph-canvas');
 
     // The toolbar's More menu, and the health report (Check health is in the toolbar, or in More when it is full).
     const bar = page.getByTestId('action-bar');

@@ -174,7 +174,17 @@ export function ComparePanel({ domain }: { domain: Domain }): ReactElement | nul
         <h2>
           <span className="side-badge side-A">A</span> {nameA} <span className="muted">and</span> <span className="side-badge side-B">B</span> {nameB}
         </h2>
-        <button type="button" className="icon-button" aria-label="Close the comparison" title="Close" onClick={close}>
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Close the comparison"
+          title="Close"
+          onClick={() => {
+            close();
+            // The button goes with the panel: the keyboard goes to the canvas, never to the page.
+            document.querySelector<HTMLElement>('.graph-canvas, .file-canvas')?.focus();
+          }}
+        >
           ×
         </button>
       </header>
