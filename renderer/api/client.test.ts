@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
-import { describe, expect, test } from 'vitest';
-import { createApiClient, takeToken } from './client';
+import { describe, expect, test, vi } from 'vitest';
+import { createApiClient, onReach, takeToken, type Reach } from './client';
 
 describe('the access token under serve', () => {
   test('is taken from the URL once and removed from the address bar and history', () => {
@@ -18,6 +18,22 @@ describe('the access token under serve', () => {
     window.history.replaceState(null, '', '/');
     sessionStorage.clear();
     expect(takeToken(window.location, window.history, sessionStorage)).toBe('');
-    await expect(createApiClient().call('appInfo', {})).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', message: expect.stringMatching(/printed, with its token/) });
+    await expect(createApiClient().call('appInfo', {})).rejects.toMatchObject({ code: 'E_UNAUTHORIZED', message: expect.stringMatching(/open the URL it prints, with its token; start it with --token-file/) });
+  });
+});
+
+describe('an engine that does not answer', () => {
+  test('a call that cannot reach it fails in words and is heard as lost; one that gets through as ok', async () => {
+    window.history.replaceState(null, '', '/?token=abc123');
+    const heard: Reach[] = [];
+    const stop = onReach((r) => heard.push(r));
+    const fetch = vi.spyOn(globalThis, 'fetch').mockRejectedValueOnce(new TypeError('Failed to fetch'));
+    const api = createApiClient();
+    await expect(api.call('appInfo', {})).rejects.toMatchObject({ code: 'E_CONNECT', message: expect.stringMatching(/reconnects by itself/) });
+    fetch.mockResolvedValueOnce(new Response(JSON.stringify({ ok: true, value: { demo: false } })));
+    await api.call('appInfo', {});
+    expect(heard).toEqual(['lost', 'ok']);
+    stop();
+    fetch.mockRestore();
   });
 });
