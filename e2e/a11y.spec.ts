@@ -156,3 +156,21 @@ test('at 1024×700 a long plan keeps Confirm in view, its body scrolls, and the 
   await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
 });
+
+test('at 800 wide the plan docks at the bottom, the graph above it, Confirm in view', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 800, height: 700 });
+  await page.goto(demo.url);
+  await page.getByTestId('node-main').click();
+  await page.keyboard.press('ArrowLeft');
+  await expect(page.getByTestId('node-snap3')).toHaveClass(/is-selected/);
+  await page.keyboard.press('b');
+  const dialog = page.getByTestId('plan-dialog');
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  const dock = await dialog.boundingBox();
+  expect(dock !== null && dock.x === 0 && dock.width === 800 && dock.y > 300).toBe(true);
+  const confirm = await dialog.getByRole('button', { name: 'Confirm' }).boundingBox();
+  expect(confirm !== null && confirm.y + confirm.height <= 700).toBe(true);
+  await expect.poll(async () => ((await page.getByTestId('you-will-be-here').boundingBox())?.y ?? 1e9) + 20 <= (dock?.y ?? 0)).toBe(true);
+  await shot(page, 'plan-800x700');
+  await expectNoSeriousViolations(page, 'plan at 800x700');
+});

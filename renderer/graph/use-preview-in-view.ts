@@ -1,7 +1,7 @@
 /**
  * The plan preview never hides what it changes: when a plan is previewed and the nodes it marks (changed, going,
  * new, where You are here will be) are not all in sight beside the docked plan dialog, the view pans to them,
- * keeping its zoom (never below the readable zoom, framing.ts). Nothing moves when they are all in sight already.
+ * zooming out only as far as the readable zoom (framing.ts). Nothing moves when they are all in sight already.
  */
 import { useReactFlow } from '@xyflow/react';
 import { useEffect, useRef, type RefObject } from 'react';
@@ -67,9 +67,14 @@ export function usePreviewInView(graph: FlowGraph, wrapper: RefObject<HTMLElemen
       const from = flow.flowToScreenPosition({ x: all.left, y: all.top });
       const to = flow.flowToScreenPosition({ x: all.right, y: all.bottom });
       if (from.x >= seen.left && from.y >= seen.top && to.x <= seen.right && to.y <= seen.bottom) return;
-      const zoom = Math.max(flow.getZoom(), READABLE_ZOOM);
-      const fits = (b: Box): boolean => (b.right - b.left) * zoom <= seen.right - seen.left && (b.bottom - b.top) * zoom <= seen.bottom - seen.top;
-      const box = [all, first, hereBox].find((b): b is Box => b !== null && fits(b)) ?? hereBox ?? first ?? all;
+      const now = Math.max(flow.getZoom(), READABLE_ZOOM);
+      // The zoom at which a box fits the seen part: never more than now, never below readable (null: it does not fit).
+      const fitZoom = (b: Box): number | null => {
+        const z = Math.min(now, (seen.right - seen.left) / (b.right - b.left), (seen.bottom - seen.top) / (b.bottom - b.top));
+        return z >= READABLE_ZOOM ? z : null;
+      };
+      const box = [all, first, hereBox].find((b): b is Box => b !== null && fitZoom(b) !== null) ?? hereBox ?? first ?? all;
+      const zoom = fitZoom(box) ?? now;
       const area = canvas.getBoundingClientRect();
       // setCenter centres in the whole canvas: shift by half of what the dialog covers, so the nodes sit in the seen part.
       const shiftX = (area.right - seen.right) / 2 / zoom;
