@@ -120,12 +120,25 @@ function PlanSummary({ preview, domain }: { preview: Preview; domain: Domain | n
 function usePlanAgain(preview: Preview | null, planPreview: () => Promise<void>) {
   const name = preview?.name;
   const nameError = preview?.nameError;
-  const asks = preview?.action.asks !== null;
+  const action = preview?.action;
+  const settled = preview?.result != null;
+  const loading = preview?.loading === true;
+  // The name last planned for this action: opening the dialog plans its first name already (ops-slice.ts), so only
+  // a name typed since is planned again, and Confirm does not blink off while the same plan is made twice.
+  const planned = useRef<{ action: unknown; name: string | undefined }>({ action: undefined, name: undefined });
   useEffect(() => {
-    if (name === undefined || !asks || nameError !== null) return;
-    const timer = setTimeout(() => void planPreview(), 250);
+    if (planned.current.action !== action) {
+      planned.current = { action, name };
+      return;
+    }
+    // The same name again skips only while its plan is there or on its way (a name typed and taken back is planned).
+    if (name === undefined || action?.asks == null || nameError !== null || (name === planned.current.name && (settled || loading))) return;
+    const timer = setTimeout(() => {
+      planned.current = { action, name };
+      void planPreview();
+    }, 250);
     return () => clearTimeout(timer);
-  }, [name, nameError, asks, planPreview]);
+  }, [name, nameError, action, settled, loading, planPreview]);
 }
 
 /** The name an action asks for (a snapshot's, a branch's), checked as it is typed; Enter confirms a ready plan. */

@@ -222,7 +222,8 @@ function flowNode(node: GraphNode, x: number, y: number, highlights: Highlights,
     height: NODE_HEIGHT,
     handles: HANDLES,
     ariaRole: 'group',
-    ariaLabel: spokenName(node, found.length),
+    // A ghost is what the plan would make: named as such, never as the You are here of now.
+    ariaLabel: ghost ? `${spokenName({ ...node, current: false }, 0)}, new in this plan${highlights.hereAfter === node.id ? ', You will be here' : ''}` : spokenName(node, found.length),
     data: { ...node, findings: found, mark: highlights.marks[node.id] ?? null, ghost, ...hereOf(node, ghost, highlights) },
   };
 }
