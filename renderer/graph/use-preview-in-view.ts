@@ -30,6 +30,9 @@ export function markedBox(graph: FlowGraph, only?: ReadonlySet<string>): Box | n
   return { left: Math.min(...xs), top: Math.min(...ys) - 30, right: Math.max(...xs) + NODE_WIDTH, bottom: Math.max(...ys) + NODE_HEIGHT };
 }
 
+/** The box around two boxes. */
+const union = (a: Box, b: Box): Box => ({ left: Math.min(a.left, b.left), top: Math.min(a.top, b.top), right: Math.max(a.right, b.right), bottom: Math.max(a.bottom, b.bottom) });
+
 /** The part of the canvas the user sees, on screen: the canvas less what the docked plan dialog covers of it. */
 function seenArea(canvas: HTMLElement): Box {
   const box = canvas.getBoundingClientRect();
@@ -55,8 +58,11 @@ export function usePreviewInView(graph: FlowGraph, wrapper: RefObject<HTMLElemen
   const done = useRef<string | null>(null);
   useEffect(() => {
     const canvas = wrapper.current;
-    const all = planId === null || planId === done.current ? null : markedBox(graph);
-    if (canvas === null || all === null) return;
+    const marked = planId === null || planId === done.current ? null : markedBox(graph);
+    if (canvas === null || marked === null) return;
+    // What the plan marks, and the node it acts on (selected, often unmarked: the snapshot a revert goes back to).
+    const acted = selected === null ? null : markedBox(graph, new Set([selected]));
+    const all = acted === null ? marked : union(marked, acted);
     done.current = planId;
     const landing = graph.nodes.find((n) => n.type !== 'run' && n.data.here === 'after')?.id;
     const first = markedBox(graph, new Set([...(landing !== undefined ? [landing] : []), ...(selected !== null ? [selected] : [])]));
