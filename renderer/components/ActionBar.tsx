@@ -179,14 +179,14 @@ function useSizes(bar: RefObject<HTMLElement | null>, measure: RefObject<HTMLEle
 }
 
 /** Snapshots or files: always the last thing in the toolbar. */
-function ViewSwitch({ innerRef }: { innerRef: RefObject<HTMLDivElement | null> }): ReactElement {
+function ViewSwitch({ innerRef, folder }: { innerRef: RefObject<HTMLDivElement | null>; folder: boolean }): ReactElement {
   const view = useAppStore(selectView);
   const { setView } = useAppActions(selectInspectActions);
   return (
     <div className="segmented" role="group" aria-label="View" ref={innerRef}>
       {(['snapshots', 'files'] as const).map((v) => (
         <button key={v} type="button" className={`segment${view === v ? ' is-active' : ''}`} aria-pressed={view === v} onClick={() => setView(v)} data-testid={`view-${v}`}>
-          {v === 'snapshots' ? 'Snapshots' : 'Files'}
+          {v === 'files' ? 'Files' : folder ? 'Images' : 'Snapshots'}
         </button>
       ))}
     </div>
@@ -252,7 +252,7 @@ export function ActionBar({ scan, domain }: { scan: ScanResult; domain: Domain }
         </span>
         {shown('right')}
         {overflow.length > 0 ? <ToolbarMenu entries={overflow} /> : null}
-        <ViewSwitch innerRef={views} />
+        <ViewSwitch innerRef={views} folder={domain.state === 'folder'} />
         <div className="action-bar-measure" ref={measure} aria-hidden="true">
           {items.map((i) => (
             <MeasureSlot key={i.key} item={i} />

@@ -65,7 +65,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
         <Controls showInteractive={false} onFitView={fitAll} />
         {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of the whole graph: click or drag to move the view" /> : null}
       </ReactFlow>
-      <SearchBox nodes={graph.graphNodes} order={graph.treeOrder} input={search} onGo={goTo} onDone={() => wrapper.current?.focus()} />
+      <SearchBox nodes={graph.graphNodes} order={graph.treeOrder} input={search} onGo={goTo} onDone={() => wrapper.current?.focus()} folder={domain.state === 'folder'} />
       <PickBanner name={comparePick === null ? '' : nodeLabel(domain, comparePick)} />
       {children}
     </div>

@@ -16,6 +16,8 @@ export interface SearchBoxProps {
   onGo: (id: string) => void;
   /** Esc: back to the canvas. */
   onDone: () => void;
+  /** An image folder: its nodes are images and top images. */
+  folder?: boolean;
 }
 
 /** What the box says under the text: "3 of 12", "No match", or nothing. */
@@ -25,7 +27,7 @@ function status(query: string, count: number, at: number | null): string {
   return at === null ? `${count} ${count === 1 ? 'match' : 'matches'}` : `${at + 1} of ${count}`;
 }
 
-export function SearchBox({ nodes, order, input, onGo, onDone }: SearchBoxProps): ReactElement {
+export function SearchBox({ nodes, order, input, onGo, onDone, folder = false }: SearchBoxProps): ReactElement {
   const [query, setQuery] = useState('');
   const [at, setAt] = useState<number | null>(null);
   const matches = useMemo(() => searchNodes(nodes, order, query), [nodes, order, query]);
@@ -66,8 +68,8 @@ export function SearchBox({ nodes, order, input, onGo, onDone }: SearchBoxProps)
         ref={input}
         type="search"
         className="graph-search-input"
-        placeholder="Find snapshot… (Ctrl+F)"
-        aria-label="Find a snapshot or branch by name, description or date"
+        placeholder={folder ? 'Find image… (Ctrl+F)' : 'Find snapshot… (Ctrl+F)'}
+        aria-label={folder ? 'Find an image by name or date' : 'Find a snapshot or branch by name, description or date'}
         aria-describedby="graph-search-status"
         value={query}
         onChange={(e) => {
