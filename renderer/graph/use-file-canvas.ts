@@ -13,6 +13,7 @@ import { FILE_HEIGHT, FILE_WIDTH, layoutFiles, type FileFlow, type FileFlowNode,
 import type { Box } from './framing';
 import { findingsByPath } from './health';
 import { mark, markAfterPaint } from './marks';
+import { READABLE_ZOOM } from './framing';
 
 export type FileBox = Box & { id: string; current: boolean };
 
@@ -66,6 +67,34 @@ export function useFileBoxes(flow: FileFlow): { boxes: FileBox[]; order: string[
   }, [flow]);
 }
 
+/**
+ * The last file reached from `from` following its backing files ('down') or the files built on it ('up'); going up
+ * through a fork, the branch that leads to `prefer` (the file the domain runs on) is taken when there is one.
+ */
+export function chainEnd(edges: readonly { source: string; target: string }[], from: string | undefined, way: 'down' | 'up', prefer?: string): string | undefined {
+  if (from === undefined) return undefined;
+  const seen = new Set<string>([from]);
+  const reaches = (id: string): boolean => {
+    const stack = [id];
+    const visited = new Set<string>();
+    for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+      if (at === prefer) return true;
+      if (visited.has(at)) continue;
+      visited.add(at);
+      for (const e of edges) if (e.source === at) stack.push(e.target);
+    }
+    return false;
+  };
+  let at = from;
+  for (;;) {
+    const next = way === 'down' ? edges.filter((e) => e.target === at).map((e) => e.source) : edges.filter((e) => e.source === at).map((e) => e.target);
+    const step = next.find((id) => !seen.has(id) && reaches(id)) ?? next.find((id) => !seen.has(id));
+    if (step === undefined) return at;
+    seen.add(step);
+    at = step;
+  }
+}
+
 /** The file view's keys: the shared keymap, done on files. Left goes to the file a file is built on, Right to one built on it. */
 export function useFileKeys(graph: FileGraph, flow: FileFlow, { boxes, order }: { boxes: FileBox[]; order: string[] }, fitAll: () => void) {
   const fileId = useAppStore(selectFileId);
@@ -79,8 +108,9 @@ export function useFileKeys(graph: FileGraph, flow: FileFlow, { boxes, order }: 
     const box = boxes.find((b) => b.id === id);
     if (id === undefined || box === undefined) return;
     selectFile(id);
-    void view.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(view.getZoom(), 0.6), duration: 200 });
+    void view.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(view.getZoom(), READABLE_ZOOM), duration: 200 });
   };
+  const current = boxes.find((b) => b.current)?.id;
   const canCompare = comparePick !== null && fileId !== null && Boolean(graph.nodes.find((n) => n.id === fileId)?.layer);
   const state = { menuOpen, picking: comparePick !== null, canCompare, comparing, selected: fileId !== null, hasMenu: false };
   return canvasKeyDown(state, {
@@ -94,8 +124,9 @@ export function useFileKeys(graph: FileGraph, flow: FileFlow, { boxes, order }: 
       else if (direction === 'right') moveTo(flow.edges.find((e) => e.source === fileId)?.target);
       else moveTo(order[order.indexOf(fileId) + (direction === 'down' ? 1 : -1)]);
     },
-    home: () => moveTo(boxes.find((b) => b.current)?.id),
-    end: () => moveTo(order[order.length - 1]),
+    // As in the snapshot graph: Home to the base of the chain, End to its top (You are here when nothing is selected).
+    home: () => moveTo(chainEnd(flow.edges, fileId ?? current, 'down')),
+    end: () => moveTo(fileId === null ? current : chainEnd(flow.edges, fileId, 'up', current)),
     compare: () => {
       if (comparePick !== null && fileId !== null) void compare(comparePick, `f:${fileId}`);
     },
