@@ -3,6 +3,7 @@ import { AppError } from '../../shared/errors';
 import type { Domain, ScanResult } from '../../shared/model';
 import type { NodeAction } from '../../shared/ops/node-actions';
 import type { Plan } from '../../shared/ops/plan';
+import { landingNode } from './ops-slice';
 import { ready, stubApi } from './test-api';
 
 const domain = (branch: string): Domain => ({ name: 'vm', state: 'shut off', disks: [], snapshots: [], branches: [{ name: branch, current: true, origin: 'domain', base: null, tips: [] }], layers: {}, problems: [] });
@@ -160,5 +161,20 @@ describe('recovery from the app', () => {
     const again = await ready(failing, scan);
     await again.getState().recover();
     expect(again.getState().outcome).toMatchObject({ ok: false, title: 'Recovery failed.', error: { message: 'Could not recover delete-snapshot on vm: no.' } });
+  });
+});
+
+describe('where the selection lands after an operation', () => {
+  const s1 = { name: 's1', parent: null, description: null, created: null, state: 'shutoff', current: true, memoryFile: null, disks: [], revertFiles: [] };
+  const withSnapshot: Domain = { ...domain('main'), snapshots: [s1] };
+  const described = { ...plan, intent: { op: 'edit-description', domain: 'vm', snapshot: 's1', description: 'new words' }, impact: { ...plan.impact, currentAfter: 'b:main' } } as unknown as Plan;
+
+  test('a new description keeps the edited snapshot selected', () => {
+    expect(landingNode(described, withSnapshot, 's:s1')).toBe('s:s1');
+  });
+
+  test('an operation that moves You are here lands there', () => {
+    const moved = { ...plan, impact: { ...plan.impact, currentAfter: 'b:main' } } as unknown as Plan;
+    expect(landingNode(moved, withSnapshot, 's:s1')).toBe('b:main');
   });
 });

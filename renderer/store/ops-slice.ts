@@ -90,6 +90,8 @@ export function landingNode(plan: Plan, domain: Domain | null, selected: string 
   if (domain === null) return selected;
   const ids = snapshotGraph(domain);
   const has = (id: string | null): id is string => id !== null && ids.some((n) => n.id === id);
+  // A new description moves nothing: the snapshot whose details were edited stays selected.
+  if (plan.intent.op === 'edit-description' && has(selected)) return selected;
   if (has(plan.impact.currentAfter)) return plan.impact.currentAfter;
   if (selected !== null && nodeExists(domain, selected)) return selected;
   return ids.find((n) => n.kind === 'branch' && n.current)?.id ?? null;
