@@ -16,6 +16,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 /** Half a surrogate pair: no UTF-8 form, so what reached a tool would not be what was typed. */
 const LONE_SURROGATE = /\p{Cs}/u;
+/** U+FFFE and U+FFFF: no XML characters, so libvirt refuses a record that holds one (a name or description in it). */
+const NOT_XML = /[\uFFFE\uFFFF]/;
+const NOT_XML_MESSAGE = 'A text cannot contain U+FFFE or U+FFFF, which XML (and so libvirt) does not allow.';
 
 /** Whether text holds a C0 or C1 control character or DEL. */
 export const hasControlCharacter = (text: string): boolean => CONTROL.test(text);
@@ -48,7 +51,8 @@ export const newNameSchema = existingNameSchema
   .refine((s) => s.length <= 200, 'A name is at most 200 characters.')
   .refine((s) => !s.includes('/'), 'A name cannot contain "/".')
   .refine((s) => !s.startsWith('-'), 'A name cannot start with "-".')
-  .refine((s) => s.trim() === s, 'A name cannot start or end with spaces.');
+  .refine((s) => s.trim() === s, 'A name cannot start or end with spaces.')
+  .refine((s) => !NOT_XML.test(s), NOT_XML_MESSAGE);
 
 /** A name the user creates: the strict rule (see newNameSchema). */
 export const nameSchema = newNameSchema;
@@ -62,7 +66,8 @@ export const freeTextSchema = z
   .max(4000, 'A text is at most 4000 characters.')
   .refine((s) => !s.includes('\r'), 'A text breaks lines with "\\n" only, not carriage returns.')
   .refine((s) => !TEXT_CONTROL.test(s), 'A text cannot contain control characters other than line breaks and tabs.')
-  .refine((s) => !LONE_SURROGATE.test(s), 'A text cannot contain half a Unicode surrogate pair.');
+  .refine((s) => !LONE_SURROGATE.test(s), 'A text cannot contain half a Unicode surrogate pair.')
+  .refine((s) => !NOT_XML.test(s), NOT_XML_MESSAGE);
 
 /** A libvirt connection URI such as `qemu:///system` or `qemu+ssh://user@host/system`. */
 export const uriSchema = z
