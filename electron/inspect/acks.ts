@@ -1,8 +1,9 @@
 /**
  * What the health check remembers in the data folder (docs/safety.md, rule 5 for the folder itself): the files
- * each finished operation wrote, with their modification time right after, so that a file whose last write was
- * the app's own is not reported as "written after" what builds on it; and the warnings a user acknowledged, with
- * their reason, per file and modification time, so that a new write raises the warning again.
+ * each finished operation wrote, with their modification time right after and before it, so that a file whose last
+ * write was the app's own is reported as "written after" what builds on it only for a write by something else before;
+ * and the warnings a user acknowledged, with their reason, per file and modification time, so that a new write
+ * raises the warning again.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +19,9 @@ const ownWritesSchema = z.object({
   op: z.string(),
   at: z.string(),
   host: z.string(),
-  files: z.array(z.object({ path: z.string(), modified: z.number() })),
+  // `before`: the file's modification time before the operation, so that a write by something else before it is
+  // still told apart from the operation's own (check.ts). Missing where it was not known (a recovered operation).
+  files: z.array(z.object({ path: z.string(), modified: z.number(), before: z.number().optional() })),
 });
 
 /** The files one finished operation wrote, on its host, each with its modification time right after. */
@@ -32,18 +35,34 @@ export type Ack = z.infer<typeof ackSchema>;
 /** An operation id names its record file, as it names its journal. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/**
- * Records the files an operation wrote (those of its plan's impact that still exist), as they are once it is
- * done, on the host `files` reaches. A file that cannot be read is left out: the check then says what it sees.
- */
-export async function recordOwnWrites(files: HostFiles, operationId: string, op: string, paths: readonly string[]): Promise<void> {
-  if (!ID.test(operationId) || paths.length === 0) return;
+/** The modification times of those of `paths` that are files now, on the host `files` reaches. */
+export async function modifiedTimes(files: HostFiles, paths: readonly string[]): Promise<Record<string, number>> {
   const found = await Promise.all(
     [...new Set(paths)].map(async (path) => {
       const info = await files.lstat(path).catch(() => null);
-      return info !== null && info.isFile() ? [{ path, modified: info.mtimeMs }] : [];
+      return info !== null && info.isFile() ? [[path, info.mtimeMs] as const] : [];
     }),
   );
+  return Object.fromEntries(found.flat());
+}
+
+/**
+ * Records the files an operation wrote (those of its plan's impact that still exist), as they are once it is
+ * done, on the host `files` reaches, with their modification times before it where known (`before`). A file that
+ * cannot be read is left out: the check then says what it sees.
+ */
+export async function recordOwnWrites(
+  files: HostFiles,
+  operationId: string,
+  op: string,
+  paths: readonly string[],
+  before: Readonly<Record<string, number>> = {},
+): Promise<void> {
+  if (!ID.test(operationId) || paths.length === 0) return;
+  const found = Object.entries(await modifiedTimes(files, paths)).map(([path, modified]) => {
+    const was = before[path];
+    return was === undefined ? [{ path, modified }] : [{ path, modified, before: was }];
+  });
   const record: OwnWrites = { operationId, op, at: new Date().toISOString(), host: files.host, files: found.flat() };
   await writePrivateFile(join(await dataSubdir('own-writes'), `${operationId}.json`), `${JSON.stringify(record)}\n`);
 }
@@ -60,14 +79,35 @@ async function readRecord<T>(file: string, schema: z.ZodType<T>): Promise<T | nu
   }
 }
 
-/** Every file the app's finished operations wrote on `host`, by path: the latest record of each. */
-export async function readOwnWrites(host: string): Promise<Map<string, { modified: number; operationId: string; op: string; at: string }>> {
+/**
+ * The app's last write of a file: when (`modified`), by which operation, and when something else last wrote the
+ * file before the app's writes that followed one another (`before`; undefined where that is not known).
+ */
+export interface OwnWrite {
+  modified: number;
+  before?: number;
+  operationId: string;
+  op: string;
+  at: string;
+}
+
+/**
+ * Every file the app's finished operations wrote on `host`, by path: the latest record of each. Where an
+ * operation found the file as an earlier one of the app left it, `before` reaches back to before that one.
+ */
+export async function readOwnWrites(host: string): Promise<Map<string, OwnWrite>> {
   const dir = await dataSubdir('own-writes');
   const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
   const records = (await Promise.all(names.map((n) => readRecord(join(dir, n), ownWritesSchema)))).filter((r): r is OwnWrites => r !== null && r.host === host);
   records.sort((a, b) => a.at.localeCompare(b.at));
-  const out = new Map<string, { modified: number; operationId: string; op: string; at: string }>();
-  for (const r of records) for (const f of r.files) out.set(f.path, { modified: f.modified, operationId: r.operationId, op: r.op, at: r.at });
+  const out = new Map<string, OwnWrite>();
+  for (const r of records) {
+    for (const f of r.files) {
+      const earlier = out.get(f.path);
+      const before = f.before !== undefined && earlier !== undefined && sameWrite(earlier.modified, f.before) ? earlier.before : f.before;
+      out.set(f.path, { modified: f.modified, operationId: r.operationId, op: r.op, at: r.at, ...(before !== undefined ? { before } : {}) });
+    }
+  }
   return out;
 }
 

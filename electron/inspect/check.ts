@@ -100,6 +100,15 @@ function ownWriteOf(memory: Memory, path: string, modified: number): LayerHealth
   return own !== undefined && sameWrite(own.modified, modified) ? { operationId: own.operationId, op: own.op, at: own.at } : undefined;
 }
 
+/**
+ * When something other than the app last wrote `path`: now (`modified`) unless the app's own operation wrote it
+ * last, else before the app's writes (undefined where that is not known, as for a recovered operation).
+ */
+function foreignWriteOf(memory: Memory, path: string, modified: number): number | undefined {
+  const own = memory.ownWrites.get(path);
+  return own !== undefined && sameWrite(own.modified, modified) ? own.before : modified;
+}
+
 /** The layer's "written after" warnings moved out of its findings when the user acknowledged them on the file as it is now. */
 function remembered(health: LayerHealth, facts: FileFacts, memory: Memory): LayerHealth {
   if (health.writtenAfter.length === 0) return health;
@@ -131,13 +140,15 @@ async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, memory
   const out = layer.format === 'qcow2' && unknown === null && dataFile === null ? await checkImage(layer.path, layer.format, runner) : { checkErrors: 0, corruptions: 0, leaks: 0 };
   const dirty = layer.format === 'qcow2' && (await facts.dirty(layer.path));
   const modified = facts.times(layer.path).modified;
-  // The app's own operation wrote it last: its plan kept what builds on it reading the same (docs/safety.md, rule 3).
+  // The app's own operation wrote it last: its plan kept what builds on it reading the same (docs/safety.md, rule 3),
+  // so only a write by something else before it counts.
   const ownWrite = ownWriteOf(memory, layer.path, modified);
+  const foreign = foreignWriteOf(memory, layer.path, modified);
   const writtenAfter = Object.values(domain.layers)
     .filter((child) => child.backing === layer.path)
     .filter((child) => {
       const born = facts.times(child.path).born;
-      return ownWrite === undefined && born > 0 && modified > born + SLACK_MS;
+      return foreign !== undefined && born > 0 && foreign > born + SLACK_MS;
     })
     .map((child) => child.path);
   const findings: string[] = [];

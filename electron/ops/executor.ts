@@ -12,7 +12,7 @@ import type { Plan, Step } from '../../shared/ops/plan';
 import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/ops/results';
 import { planOperation } from '../../shared/ops/planners';
 import type { Virsh } from '../tools/virsh';
-import { recordOwnWrites } from '../inspect/acks';
+import { modifiedTimes, recordOwnWrites } from '../inspect/acks';
 import { createJournal, isUnfinished, readJournalFolder, readJournals, writeJournal, type JournalEntry } from './journal';
 import { localHostFiles, type HostFiles } from './host-files';
 import { lockOperation, type DomainLock } from './lock';
@@ -131,8 +131,8 @@ async function rollForward(entry: JournalEntry, ctx: StepContext, lock: DomainLo
  * Records what a finished operation wrote, for the health check (electron/inspect/acks.ts): the operation is done
  * whatever becomes of the record, so a failure to write it is not the operation's.
  */
-async function noteOwnWrites(files: HostFiles, entry: JournalEntry): Promise<void> {
-  await recordOwnWrites(files, entry.id, entry.plan.intent.op, entry.plan.impact.written).catch(() => undefined);
+async function noteOwnWrites(files: HostFiles, entry: JournalEntry, before?: Record<string, number>): Promise<void> {
+  await recordOwnWrites(files, entry.id, entry.plan.intent.op, entry.plan.impact.written, before).catch(() => undefined);
 }
 
 /** Whether an interrupted operation must be finished rather than undone: a step past the point of no return ran. */
@@ -260,6 +260,8 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     };
     // Refused, before any step, when this id already has a journal: an operation never overwrites another's.
     await createJournal(entry);
+    // How the files it writes were before it, so that the health check still sees a write by something else before.
+    const before = await modifiedTimes(files, confirmed.impact.written).catch(() => ({}));
     let current = 0;
     const ctx: StepContext = {
       virsh: deps.virsh,
@@ -278,7 +280,7 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
       });
       entry.status = 'done';
       await save(entry);
-      await noteOwnWrites(files, entry);
+      await noteOwnWrites(files, entry, before);
     } catch (error) {
       throw await stopAfterFailure(entry, ctx, error, async () => {
         const again = planOperation({ scan: await deps.scan(), operationId }, confirmed.intent);

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handleApiCall } from '../api-handler';
 import { Engine } from '../engine';
 import { diskSource } from '../test-support/checks';
+import { qemuImgSync } from '../test-support/lab';
+import { recordOwnWrites } from '../inspect/acks';
+import { localHostFiles } from './host-files';
+import { statSync } from 'node:fs';
 import { TestLab, TEST_URI } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
@@ -71,3 +75,51 @@ describe('text libvirt keeps in XML', () => {
   });
 });
 
+
+const WRITTEN_AFTER = /It was written after/;
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The findings of the domain's layer at `path` in a fresh health check. */
+async function findingsOf(vm: string, path: string): Promise<string[]> {
+  const [report] = await engine.check(source, vm);
+  return report?.layers.find((l) => l.path === path)?.findings ?? [];
+}
+
+describe('the app\u2019s own writes do not hide a foreign one', () => {
+  test('a foreign write before an operation is still reported after the operation writes the same file', async () => {
+    const vm = await seed();
+    const base = (await engine.scanDomain(source, vm)).snapshots.find((s) => s.name === 's1')?.disks[0]?.stateLayer ?? '';
+    // Past the slack a check allows between making an overlay and writing what it builds on.
+    await pause(2500);
+    // Something else than the app writes s1's saved state, which s1's overlay builds on: reported.
+    await writePattern(base, 'qcow2', 0x77, 8 * MiB, 64 * 1024);
+    expect((await findingsOf(vm, base)).join()).toMatch(WRITTEN_AFTER);
+    // Deleting s1 commits its overlay into that file, which s2's overlay then builds on: the foreign write stays in
+    // what s2 reads, so its warning stays until the user acknowledges it.
+    const planned = await engine.plan(source, { op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+    if (!planned.ok) throw new Error(planned.refusal.message);
+    expect(planned.plan.impact.written).toContain(base);
+    await engine.apply(planned.plan);
+    expect((await findingsOf(vm, base)).join()).toMatch(WRITTEN_AFTER);
+  });
+
+  test('two operations in a row writing a file that something older builds on say nothing of it', async () => {
+    const base = lab.path('twice.qcow2');
+    const top = lab.path('twice.top');
+    qemuImgSync(['create', '-q', '-f', 'qcow2', base, '32M']);
+    qemuImgSync(['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, top]);
+    const vm = await lab.define({ name: `twice`, disks: [{ target: 'vda', file: top, format: 'qcow2' }] });
+    await pause(2500);
+    for (const [i, id] of ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'].entries()) {
+      const before = { [base]: statSync(base).mtimeMs };
+      // As an operation that keeps what builds on the file reading the same (docs/safety.md, rule 3) writes it.
+      qemuImgSync(['amend', '-f', 'qcow2', '-o', 'lazy_refcounts=' + (i === 0 ? 'on' : 'off'), base]);
+      await recordOwnWrites(localHostFiles, id, 'delete-snapshot', [base], before);
+      await pause(50);
+    }
+    expect(await findingsOf(vm, base)).toEqual([]);
+    // A foreign write after them is reported.
+    await writePattern(base, 'qcow2', 0x55, 0, 64 * 1024);
+    expect((await findingsOf(vm, base)).join()).toMatch(WRITTEN_AFTER);
+  });
+});
