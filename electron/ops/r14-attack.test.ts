@@ -10,6 +10,7 @@ import { diskSource } from '../test-support/checks';
 import { qemuImgSync } from '../test-support/lab';
 import { recordOwnWrites } from '../inspect/acks';
 import { localHostFiles } from './host-files';
+import { encodePng, thumbnailOf } from './thumbnails';
 import { statSync } from 'node:fs';
 import { TestLab, TEST_URI } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
@@ -121,5 +122,27 @@ describe('the app\u2019s own writes do not hide a foreign one', () => {
     // A foreign write after them is reported.
     await writePattern(base, 'qcow2', 0x55, 0, 64 * 1024);
     expect((await findingsOf(vm, base)).join()).toMatch(WRITTEN_AFTER);
+  });
+});
+
+describe('a screen a guest can make huge', () => {
+  /** A PNG of a `width` × `height` screen of one colour, as QEMU writes one, with what reading it takes. */
+  function timedThumbnail(width: number, height: number): { png: Buffer | null; ms: number } {
+    const screen = encodePng({ width, height, rgb: new Uint8Array(width * height * 3).fill(0x40) });
+    const start = performance.now();
+    const png = thumbnailOf(screen);
+    return { png, ms: performance.now() - start };
+  }
+
+  test('an 8K screen becomes a thumbnail without holding up the engine for seconds', () => {
+    const { png, ms } = timedThumbnail(7680, 4320);
+    expect(png).not.toBeNull();
+    expect(ms).toBeLessThan(1500);
+  });
+
+  test('a screen larger than 8K is refused at once, before its pixels are inflated', () => {
+    const { png, ms } = timedThumbnail(8192, 8192);
+    expect(png).toBeNull();
+    expect(ms).toBeLessThan(500);
   });
 });

@@ -20,6 +20,14 @@ export const THUMBNAIL_WIDTH = 320;
 const SCREENSHOT_TIMEOUT_MS = 10_000;
 /** Largest screen read: anything bigger is not a display QEMU gives. */
 const MAX_SIDE = 16384;
+/**
+ * Most pixels read, an 8K screen's: the guest chooses its screen's size, and reading one holds up the engine,
+ * so a larger screen has no thumbnail rather than seconds of work and a gigabyte of memory.
+ */
+const MAX_PIXELS = 7680 * 4320;
+
+/** Whether a screen of that size is one to read. */
+const readable = (width: number, height: number): boolean => width >= 1 && height >= 1 && width <= MAX_SIDE && height <= MAX_SIDE && width * height <= MAX_PIXELS;
 
 /** An RGB image, 3 bytes a pixel, row after row. */
 export interface RgbImage {
@@ -50,7 +58,7 @@ export function parsePpm(file: Uint8Array): RgbImage | null {
   const width = Number(w);
   const height = Number(h);
   if (magic !== 'P6' || max !== '255' || !Number.isInteger(width) || !Number.isInteger(height)) return null;
-  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE || file.length - at < width * height * 3) return null;
+  if (!readable(width, height) || file.length - at < width * height * 3) return null;
   return { width, height, rgb: file.subarray(at, at + width * height * 3) };
 }
 
@@ -155,19 +163,25 @@ async function screenshot(virsh: Virsh, domain: string): Promise<Buffer | null> 
   }
 }
 
-/** One PNG row unfiltered in place (filters 0 to 4 of the PNG format), given the row above (zeros for the first). */
+/** The Paeth predictor of the PNG format: of a, b and c, the one nearest to a + b - c. */
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/**
+ * One PNG row unfiltered in place (filters 0 to 4 of the PNG format), given the row above (zeros for the first);
+ * false for an unknown filter. One loop a filter: a screen has millions of bytes.
+ */
 function unfilter(filter: number, row: Uint8Array, above: Uint8Array, bpp: number): boolean {
-  for (let i = 0; i < row.length; i++) {
-    const a = i >= bpp ? (row[i - bpp] ?? 0) : 0;
-    const b = above[i] ?? 0;
-    const c = i >= bpp ? (above[i - bpp] ?? 0) : 0;
-    const p = a + b - c;
-    const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
-    const predictors = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c];
-    const predicted = predictors[filter];
-    if (predicted === undefined) return false;
-    row[i] = ((row[i] ?? 0) + predicted) & 0xff;
-  }
+  const at = (bytes: Uint8Array, i: number): number => (i >= 0 ? (bytes[i] ?? 0) : 0);
+  if (filter === 0) return true;
+  if (filter === 1) for (let i = bpp; i < row.length; i++) row[i] = (at(row, i) + at(row, i - bpp)) & 0xff;
+  else if (filter === 2) for (let i = 0; i < row.length; i++) row[i] = (at(row, i) + at(above, i)) & 0xff;
+  else if (filter === 3) for (let i = 0; i < row.length; i++) row[i] = (at(row, i) + ((at(row, i - bpp) + at(above, i)) >> 1)) & 0xff;
+  else if (filter === 4) for (let i = 0; i < row.length; i++) row[i] = (at(row, i) + paeth(at(row, i - bpp), at(above, i), at(above, i - bpp))) & 0xff;
+  else return false;
   return true;
 }
 
@@ -178,7 +192,7 @@ export function parsePng(file: Uint8Array): RgbImage | null {
   const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
   const [depth, colour, interlace] = [png[24], png[25], png[28]];
   const channels = colour === 2 ? 3 : colour === 6 ? 4 : 0;
-  if (depth !== 8 || channels === 0 || interlace !== 0 || width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) return null;
+  if (depth !== 8 || channels === 0 || interlace !== 0 || !readable(width, height)) return null;
   const data: Buffer[] = [];
   for (let at = 8; at + 8 <= png.length; ) {
     const length = png.readUInt32BE(at);
@@ -195,7 +209,8 @@ export function parsePng(file: Uint8Array): RgbImage | null {
   for (let y = 0; y < height; y++) {
     const row = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
     if (!unfilter(raw[y * (stride + 1)] ?? 0, row, above, channels)) return null;
-    for (let x = 0; x < width; x++) rgb.set(row.subarray(x * channels, x * channels + 3), (y * width + x) * 3);
+    if (channels === 3) rgb.set(row, y * stride);
+    else for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) rgb[(y * width + x) * 3 + c] = row[x * 4 + c] ?? 0;
     above = row;
   }
   return { width, height, rgb };
