@@ -2,7 +2,7 @@
  * Attacks on fold-commit, edit-description, acknowledgements and thumbnails with real qemu-img and virsh
  * (docs/safety.md, SECURITY.md): hostile text, shared backing files, foreign overlays, bad API input.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handleApiCall } from '../api-handler';
 import { Engine } from '../engine';
@@ -12,7 +12,7 @@ import { recordOwnWrites } from '../inspect/acks';
 import { localHostFiles } from './host-files';
 import { encodePng, thumbnailOf } from './thumbnails';
 import { statSync } from 'node:fs';
-import { TestLab, TEST_URI } from '../test-support/lab';
+import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 
@@ -144,5 +144,32 @@ describe('a screen a guest can make huge', () => {
     const { png, ms } = timedThumbnail(8192, 8192);
     expect(png).toBeNull();
     expect(ms).toBeLessThan(500);
+  });
+});
+
+describe('a thumbnail belongs to the snapshot it was taken with', () => {
+  test('a snapshot taken again under the name of one virsh deleted shows no screen of the one before', async () => {
+    const file = lab.path('stale.qcow2');
+    await qemuImgCreate(file, { size: 16 * MiB });
+    const screen = "    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>\n    <video><model type='vga'/></video>\n  </devices>";
+    const vm = await lab.define({ name: 'stale', disks: [{ target: 'vda', file, format: 'qcow2' }] });
+    const xml = virshSync(['dumpxml', '--domain', vm]).replace('  </devices>', screen);
+    await writeFile(lab.path('stale-screen.xml'), xml);
+    virshSync(['define', '--file', lab.path('stale-screen.xml')]);
+    virshSync(['start', '--domain', vm]);
+    // SeaBIOS draws its screen within a moment of the start.
+    await pause(1500);
+    const first = await engine.plan(source, { op: 'create-snapshot', domain: vm, name: 's1' });
+    if (!first.ok) throw new Error(first.refusal.message);
+    await engine.apply(first.plan);
+    expect((await engine.thumbnail(source, vm, 's1')).dataUrl).not.toBeNull();
+    // The VM is shut off, virsh deletes s1 (libvirt merges its overlay away), and the app takes a new s1 of the VM
+    // shut off: no screen was kept with it.
+    virshSync(['destroy', '--domain', vm]);
+    virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', 's1']);
+    const again = await engine.plan(source, { op: 'create-snapshot', domain: vm, name: 's1' });
+    if (!again.ok) throw new Error(again.refusal.message);
+    await engine.apply(again.plan);
+    expect((await engine.thumbnail(source, vm, 's1')).dataUrl).toBeNull();
   });
 });

@@ -277,9 +277,13 @@ export async function removeThumbnail(virsh: Virsh, uri: string, domain: string,
   }
 }
 
-/** After an operation that ran to its end: a thumbnail for the snapshot it took, none kept for those it deleted. */
+/**
+ * After an operation that ran to its end: a thumbnail for the snapshot it took, none kept for those it deleted. A
+ * snapshot taken without one drops any thumbnail left under its name (by one that virsh deleted), never showing
+ * another snapshot's screen.
+ */
 export async function keepThumbnails(virsh: Virsh, uri: string, plan: Plan): Promise<void> {
   const { intent, impact } = plan;
-  if (intent.op === 'create-snapshot') await saveThumbnail(virsh, uri, intent.domain, intent.name);
+  if (intent.op === 'create-snapshot' && !(await saveThumbnail(virsh, uri, intent.domain, intent.name))) await removeThumbnail(virsh, uri, intent.domain, intent.name);
   for (const snapshot of impact.removedSnapshots) await removeThumbnail(virsh, uri, intent.domain, snapshot);
 }
