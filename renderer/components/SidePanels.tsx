@@ -56,7 +56,7 @@ function LogPanel(): ReactElement {
             </button>
           ) : null}
           <details>
-            <summary className="small">{entry.steps.length} steps</summary>
+            <summary className="small">{entry.steps.length} {entry.steps.length === 1 ? 'step' : 'steps'}</summary>
             <ol className="log-steps">
               {entry.steps.map((step, i) => (
                 <li key={i} className={`step-${step.state}`}>
