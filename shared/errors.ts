@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'E_CHANGED',
   'E_CANCELLED',
   'E_LOCKED',
+  /** A file system has less free space than an operation needs. */
+  'E_NO_SPACE',
   'E_INTERNAL',
 ] as const;
 

@@ -2,7 +2,10 @@
  * Attacks on fold-commit, edit-description, acknowledgements and thumbnails with real qemu-img and virsh
  * (docs/safety.md, SECURITY.md): hostile text, shared backing files, foreign overlays, bad API input.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError } from '../../shared/errors';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handleApiCall } from '../api-handler';
 import { Engine } from '../engine';
@@ -171,5 +174,42 @@ describe('a thumbnail belongs to the snapshot it was taken with', () => {
     if (!again.ok) throw new Error(again.refusal.message);
     await engine.apply(again.plan);
     expect((await engine.thumbnail(source, vm, 's1')).dataUrl).toBeNull();
+  });
+});
+
+describe('a fold into a file system without room for it', () => {
+  test('is refused before it starts, so the snapshot it would delete keeps its saved state', async () => {
+    const mnt = lab.path('small');
+    await mkdir(mnt);
+    // mode 0700: an image folder others can write is refused for itself (docs/safety.md, rule 10).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40M,mode=0700', 'tmpfs', mnt]);
+    try {
+      const base = join(mnt, 'full.qcow2');
+      qemuImgSync(['create', '-q', '-f', 'qcow2', base, '64M']);
+      await writePattern(base, 'qcow2', 0x10, 0, 4 * MiB);
+      const vm = await lab.define({ name: 'full', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+      lab.snapshot(vm, 's1');
+      await writePattern(diskSource(vm, 'vda'), 'qcow2', 0x33, 8 * MiB, 20 * MiB);
+      const saved = lab.path('full-s1.raw');
+      qemuImgSync(['convert', '-f', 'qcow2', '-O', 'raw', base, saved]);
+      // 8 MiB left for a commit of 20 MiB.
+      const free = Number(execFileSync('df', ['--output=avail', '-B1M', mnt], { encoding: 'utf8' }).split('\n')[1]);
+      execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=1M', `count=${free - 8}`], { stdio: 'ignore' });
+      const planned = await engine.plan(source, { op: 'fold-commit', domain: vm, branch: 'main', snapshot: 's1' });
+      if (!planned.ok) throw new Error(planned.refusal.message);
+      const error = await engine.apply(planned.plan).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AppError);
+      expect(error instanceof AppError ? [error.code, error.message] : []).toEqual(['E_NO_SPACE', expect.stringMatching(/MiB free/)]);
+      // Nothing ran: s1 is there, reads as it did, and no operation waits to be recovered.
+      expect(virshSync(['snapshot-list', '--domain', vm, '--name']).trim()).toBe('s1');
+      expect(() => qemuImgSync(['compare', '-q', '-f', 'raw', '-F', 'qcow2', saved, base])).not.toThrow();
+      expect(await engine.recover()).toEqual([]);
+      virshSync(['undefine', '--domain', vm, '--snapshots-metadata']);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 });
