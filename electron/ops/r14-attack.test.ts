@@ -9,6 +9,7 @@ import { AppError } from '../../shared/errors';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { handleApiCall } from '../api-handler';
 import { Engine } from '../engine';
+import { startServer, TOKEN_HEADER } from '../server/serve';
 import { diskSource } from '../test-support/checks';
 import { qemuImgSync } from '../test-support/lab';
 import { recordOwnWrites } from '../inspect/acks';
@@ -210,6 +211,21 @@ describe('a fold into a file system without room for it', () => {
       virshSync(['undefine', '--domain', vm, '--snapshots-metadata']);
     } finally {
       execFileSync('umount', [mnt]);
+    }
+  });
+});
+
+describe('serve: a body that is not UTF-8', () => {
+  test('is refused as bad input, not stored with its bytes replaced', async () => {
+    const server = await startServer({ engine, rendererDir: lab.path('no-renderer'), token: 'b'.repeat(48) });
+    try {
+      const body = Buffer.concat([Buffer.from('{"sourceId":"libvirt:qemu:///system","domain":"d","path":"/a","reason":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+      const answer = await fetch(`http://127.0.0.1:${server.port}/api/acknowledge`, { method: 'POST', headers: { [TOKEN_HEADER]: 'b'.repeat(48) }, body });
+      const json = (await answer.json()) as { ok: boolean; error?: { code: string; message: string } };
+      expect(json.error?.code).toBe('E_BAD_INPUT');
+      expect(json.error?.message).toMatch(/UTF-8/);
+    } finally {
+      await server.close();
     }
   });
 });

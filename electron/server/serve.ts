@@ -126,7 +126,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new Error('request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // Bytes that are not UTF-8 are refused, not replaced: what is stored is what was sent (SECURITY.md).
+  return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
 }
 
 /**
@@ -197,7 +198,8 @@ async function answerApi(req: IncomingMessage, res: ServerResponse, url: URL, ct
     const body = await readBody(req);
     input = body === '' ? {} : JSON.parse(body);
   } catch (error) {
-    return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_INPUT', message: `Bad request body: ${(error as Error).message}` } });
+    const why = error instanceof TypeError ? 'it is not valid UTF-8' : (error as Error).message;
+    return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_INPUT', message: `Bad request body: ${why}` } });
   }
   // A name that does not decode is no method: the handler answers E_NOT_FOUND for it.
   const response = await handleApiCall(ctx.options.engine, decodedOrEmpty(url.pathname.slice('/api/'.length)), input);
