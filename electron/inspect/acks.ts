@@ -5,7 +5,7 @@
  * and the warnings a user acknowledged, with their reason, per file and modification time, so that a new write
  * raises the warning again.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { HostFiles } from '../ops/host-files';
@@ -67,16 +67,20 @@ export async function recordOwnWrites(
   await writePrivateFile(join(await dataSubdir('own-writes'), `${operationId}.json`), `${JSON.stringify(record)}\n`);
 }
 
-/** A JSON file of the data folder as `schema` reads it; null when it is missing or is not that. */
-async function readRecord<T>(file: string, schema: z.ZodType<T>): Promise<T | null> {
-  const text = await readPrivateFile(file).catch(() => null);
-  if (text === null) return null;
+/** JSON text as `schema` reads it; null when it is not that. */
+function parsed<T>(text: string, schema: z.ZodType<T>): T | null {
   try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
+    const result = schema.safeParse(JSON.parse(text));
+    return result.success ? result.data : null;
   } catch {
     return null;
   }
+}
+
+/** A JSON file of the data folder as `schema` reads it; null when it is missing or is not that. */
+async function readRecord<T>(file: string, schema: z.ZodType<T>): Promise<T | null> {
+  const text = await readPrivateFile(file).catch(() => null);
+  return text === null ? null : parsed(text, schema);
 }
 
 /**
@@ -131,7 +135,13 @@ export function ackOf(acks: readonly Ack[], host: string, path: string, modified
 /** Keeps an acknowledgement, in place of any earlier one of the same file on the same host. */
 export async function addAck(ack: Omit<Ack, 'at'>): Promise<Ack> {
   const kept: Ack = { ...ack, at: new Date().toISOString() };
-  const others = (await readAcks()).filter((a) => !(a.host === ack.host && a.path === ack.path));
-  await writePrivateFile(await acksFile(), `${JSON.stringify([...others, kept])}\n`);
+  const file = await acksFile();
+  const text = await readPrivateFile(file);
+  const earlier = text === null ? [] : parsed(text, z.array(ackSchema));
+  // A record that cannot be read (cut short, edited by hand) is kept aside, never overwritten: its acknowledgements
+  // no longer count, but what it held stays there to be read.
+  if (earlier === null) await rename(file, `${file}.unreadable-${Date.now()}`);
+  const others = (earlier ?? []).filter((a) => !(a.host === ack.host && a.path === ack.path));
+  await writePrivateFile(file, `${JSON.stringify([...others, kept])}\n`);
   return kept;
 }

@@ -3,7 +3,7 @@
  * (docs/safety.md, SECURITY.md): hostile text, shared backing files, foreign overlays, bad API input.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -12,7 +12,7 @@ import { Engine } from '../engine';
 import { startServer, TOKEN_HEADER } from '../server/serve';
 import { diskSource } from '../test-support/checks';
 import { qemuImgSync } from '../test-support/lab';
-import { recordOwnWrites } from '../inspect/acks';
+import { addAck, readAcks, recordOwnWrites } from '../inspect/acks';
 import { localHostFiles } from './host-files';
 import { encodePng, thumbnailOf } from './thumbnails';
 import { statSync } from 'node:fs';
@@ -227,5 +227,19 @@ describe('serve: a body that is not UTF-8', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('a record of acknowledgements that cannot be read', () => {
+  test('is kept aside, not overwritten, when a new acknowledgement is made', async () => {
+    const folder = join(lab.path('data'), 'health');
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    const damaged = '[{"host":"local","path":"/kept.qcow2","modified":1,"reason":"cut short';
+    await writeFile(join(folder, 'acks.json'), damaged, { mode: 0o600 });
+    const ack = await addAck({ host: 'local', path: '/new.qcow2', modified: 2, reason: 'checked by hand' });
+    expect((await readAcks()).map((a) => a.path)).toEqual([ack.path]);
+    const kept = (await readdir(folder)).filter((n) => n !== 'acks.json');
+    expect(kept).toHaveLength(1);
+    expect(await readFile(join(folder, kept[0] ?? ''), 'utf8')).toBe(damaged);
   });
 });
