@@ -13,7 +13,7 @@ import type { ExecuteResult, ProgressEvent, RecoveryReport } from '../../shared/
 import { planOperation } from '../../shared/ops/planners';
 import type { Virsh } from '../tools/virsh';
 import { modifiedTimes, recordOwnWrites } from '../inspect/acks';
-import { checkFreeSpace } from './free-space';
+import { checkFreeSpace, checkWritable } from './free-space';
 import { createJournal, isUnfinished, readJournalFolder, readJournals, writeJournal, type JournalEntry } from './journal';
 import { localHostFiles, type HostFiles } from './host-files';
 import { lockOperation, type DomainLock } from './lock';
@@ -251,8 +251,10 @@ export async function executePlan(plan: Plan, deps: ExecuteDeps): Promise<Execut
     // Refused whole, before the journal and any step, unless no other user can change the folders it acts in
     // or the files it opens and moves; what passes stays so for the whole operation (plan-trust.ts).
     await checkPlanTrust(confirmed, scan, files);
-    // Refused whole too when its folders have too little room: a commit cut short cannot be undone.
+    // Refused whole too when its folders have too little room or a file it writes cannot be: a commit cut short
+    // cannot be undone.
     await checkFreeSpace(confirmed, files);
+    await checkWritable(confirmed, files);
     const entry: JournalEntry = {
       id: operationId,
       createdAt: new Date().toISOString(),

@@ -1,10 +1,12 @@
 /**
- * Room for an operation: a plan whose folders have less free space than it needs (its impact's estimate) is
- * refused before its journal and first step. A commit that runs out of space stops past its point of no return
- * (docs/safety.md, rule 5), with the snapshot it was to delete still listed and its saved state half written, and
- * recovery cannot finish it until space is freed; refusing first changes nothing.
+ * Room for an operation: a plan whose folders have less free space than it needs (its impact's estimate), or
+ * that writes a file that cannot be opened for writing (immutable, on a read-only file system), is refused before
+ * its journal and first step. A commit that fails stops past its point of no return (docs/safety.md, rule 5), with
+ * the snapshot it was to delete still listed, its saved state perhaps half written, and an operation that recovery
+ * cannot finish until the cause is gone; refusing first changes nothing.
  */
-import { statfs } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Plan } from '../../shared/ops/plan';
@@ -31,5 +33,33 @@ export async function checkFreeSpace(plan: Plan, files: HostFiles): Promise<void
         { folder, free, need },
       );
     }
+  }
+}
+
+/**
+ * Throws E_NOT_SUPPORTED when a file the plan writes cannot be opened for writing: opened and closed at once,
+ * writing nothing, never following a link. On this computer's files only, as checkFreeSpace.
+ */
+export async function checkWritable(plan: Plan, files: HostFiles): Promise<void> {
+  if (files.host !== 'local') return;
+  for (const path of new Set(plan.impact.written)) {
+    const code = await openForWriting(path);
+    // A file that is not there yet is made by the plan; anything else the trust checks have said already.
+    if (code === null || !['EPERM', 'EACCES', 'EROFS', 'ETXTBSY'].includes(code)) continue;
+    throw new AppError(
+      'E_NOT_SUPPORTED',
+      `${path} cannot be written (${code}: immutable, read-only, or on a read-only file system). Nothing was changed: make it writable (lsattr, chattr -i) and try again.`,
+      { path, code },
+    );
+  }
+}
+
+/** Opens `path` for writing and closes it at once; the error code when it cannot be, null when it can. */
+async function openForWriting(path: string): Promise<string | null> {
+  try {
+    await (await open(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)).close();
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'EIO';
   }
 }

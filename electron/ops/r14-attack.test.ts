@@ -243,3 +243,24 @@ describe('a record of acknowledgements that cannot be read', () => {
     expect(await readFile(join(folder, kept[0] ?? ''), 'utf8')).toBe(damaged);
   });
 });
+
+describe('a fold into a file that cannot be written', () => {
+  test('is refused before it starts, leaving nothing to recover', async () => {
+    const vm = await seed();
+    const state = (await engine.scanDomain(source, vm)).snapshots.find((s) => s.name === 's2')?.disks[0]?.stateLayer ?? '';
+    execFileSync('chattr', ['+i', state]);
+    try {
+      const planned = await engine.plan(source, { op: 'fold-commit', domain: vm, branch: 'main', snapshot: 's2' });
+      if (!planned.ok) throw new Error(planned.refusal.message);
+      const error = await engine.apply(planned.plan).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error instanceof AppError ? [error.code, error.message] : error).toEqual(['E_NOT_SUPPORTED', expect.stringMatching(/cannot be written.*Nothing was changed/)]);
+    } finally {
+      execFileSync('chattr', ['-i', state]);
+    }
+    expect(await engine.recover()).toEqual([]);
+    expect(virshSync(['snapshot-list', '--domain', vm, '--name']).trim().split('\n')).toEqual(['s1', 's2']);
+  });
+});
