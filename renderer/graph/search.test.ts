@@ -25,6 +25,14 @@ describe('searching the graph', () => {
     expect(searchNodes(nodes, [...order].reverse(), 'a')).toEqual(['b:main', 's:snap2', 's:before-upgrade']);
   });
 
+  test('finds a date written as the app shows it ("Nov 24"), as by its ISO form', () => {
+    const dated = [snapNode('weekly', null, '2026-11-24T12:00:00Z'), snapNode('other', null, '2026-11-25T12:00:00Z')];
+    const ids = ['s:weekly', 's:other'];
+    expect(searchNodes(dated, ids, 'Nov 24')).toEqual(['s:weekly']);
+    expect(searchNodes(dated, ids, 'nov 24, 2026')).toEqual(['s:weekly']);
+    expect(searchNodes(dated, ids, '2026-11-24')).toEqual(['s:weekly']);
+  });
+
   test('blank text and no match find nothing', () => {
     expect(searchNodes(nodes, order, '  ')).toEqual([]);
     expect(searchNodes(nodes, order, 'nothing-here')).toEqual([]);

@@ -3,11 +3,22 @@
  * text, in the graph's tree order, folded snapshots included (the canvas opens a run to show a match).
  */
 import type { GraphNode } from '../../shared/snapshot-graph';
+import { formatTime } from '../components/format';
 
-/** The text a node is found by: its name, its description and its creation date as written and as "YYYY-MM-DD HH:MM". */
+/** A creation date as "Nov 24, 2026, 10:15 AM": the English short form, found whatever the app's locale. */
+const ENGLISH = new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' });
+
+/** The ways a creation date is written on screen and by hand: as stored, "YYYY-MM-DD HH:MM", as the app shows it, in English. */
+function datesOf(created: string | null | undefined): string[] {
+  if (created === null || created === undefined || created === '') return [];
+  const written = [created, created.replace('T', ' ').slice(0, 16)];
+  const at = new Date(created);
+  return Number.isNaN(at.getTime()) ? written : [...written, formatTime(created), ENGLISH.format(at)];
+}
+
+/** The text a node is found by: its name, its description and its creation date (datesOf). */
 function haystack(node: GraphNode): string {
-  const created = node.snapshot?.created ?? '';
-  return [node.name, node.snapshot?.description ?? '', created, created.replace('T', ' ').slice(0, 16)].join('\n').toLowerCase();
+  return [node.name, node.snapshot?.description ?? '', ...datesOf(node.snapshot?.created)].join('\n').toLowerCase();
 }
 
 /** The ids of the nodes matching `query` (case-insensitive, every word somewhere), in `order`; none for blank text. */
