@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { assembleDomain } from '../assemble';
+import { assembleDomain, assembleFolder } from '../assemble';
 import type { Layer, ScanResult } from '../model';
 import { snapshotGraph } from '../snapshot-graph';
 import { nodeActions } from './node-actions';
@@ -99,5 +99,16 @@ describe('nodeActions', () => {
     domain.snapshots.push({ ...domain.snapshots[0]!, name: 's2', current: false });
     const commit = actionsOf({ ...scan, domains: [{ ...domain }] }, 'b:main').find((a) => a.id === 'commit');
     expect(commit?.disabled).toMatch(/^Cannot commit: b is also used by 2 snapshots \(s1, s2\)\./);
+  });
+
+  test('in an image folder a tip is an image: its menu and its refusals say image, not branch', () => {
+    const layers: Record<string, Layer> = { '/f/base.qcow2': layer('/f/base.qcow2', null), '/f/mid.qcow2': layer('/f/mid.qcow2', '/f/base.qcow2') };
+    for (let i = 1; i <= 3; i++) layers[`/f/t${i}.qcow2`] = layer(`/f/t${i}.qcow2`, '/f/mid.qcow2');
+    const scan: ScanResult = { source: { kind: 'folder', path: '/f' }, scannedAt: '', hypervisor: null, domains: assembleFolder(layers, []), problems: [] };
+    const actions = actionsOf(scan, 'b:t1.qcow2');
+    expect(actions.find((a) => a.id === 'delete-branch')?.label).toBe('Delete image…');
+    const commit = actions.find((a) => a.id === 'commit');
+    expect(commit?.disabled).toMatch(/^Cannot commit: mid\.qcow2 is also used by 2 other images \(t2\.qcow2, t3\.qcow2\)\. The image stays as it is;/);
+    expect(actions.flatMap((a) => [a.label, a.disabled ?? '']).join(' ')).not.toMatch(/branch/);
   });
 });

@@ -158,7 +158,7 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
     if (domain.state !== 'folder') {
       candidates.push({ id: 'rename-branch', label: 'Rename branch…', key: 'n', asks: { label: 'New name', suggestion: freeName(domain, `${b}-renamed`) }, intent: (n) => ({ op: 'rename-branch', domain: d, branch: b, to: n }), danger: false });
     }
-    candidates.push({ id: 'delete-branch', label: 'Delete branch…', key: 'x', asks: null, intent: () => ({ op: 'delete-branch', domain: d, branch: b }), danger: true });
+    candidates.push({ id: 'delete-branch', label: domain.state === 'folder' ? 'Delete image…' : 'Delete branch…', key: 'x', asks: null, intent: () => ({ op: 'delete-branch', domain: d, branch: b }), danger: true });
   }
   return candidates.map((action) => withVerdict(scan, action));
 }
@@ -198,26 +198,28 @@ function asKnown(scan: ScanResult, dep: Named): Named {
 /** How many names a short reason shows inline; the rest are counted. */
 const INLINE_NAMES = 5;
 
-/** "snapshot s1", "2 snapshots", … for one kind of dependant. */
+/** "snapshot s1", "2 snapshots", "3 other images", … for one kind of dependant. */
 function countOf(kind: string, names: readonly string[]): string {
   const [first] = names;
   if (names.length === 1 && first !== undefined) return `${kind} ${first}`;
-  return `${names.length} ${kind === 'branch' ? 'other branches' : `${kind}s`}`;
+  if (kind === 'branch') return `${names.length} other branches`;
+  if (kind === 'image') return `${names.length} other images`;
+  return `${names.length} ${kind}s`;
 }
 
 /**
  * A refusal in a few words: one that lists what depends on a file says how many of each kind (at most
  * INLINE_NAMES names inline) and what can be done instead; the whole list goes to `reasonList`. Any other
- * refusal is the planner's message as it is.
+ * refusal is the planner's message as it is. In an image folder (`folder`) a branch is told as an image.
  */
-export function shortReason(scan: ScanResult, refusal: Refusal, op: string): { text: string; list?: string[] } {
+export function shortReason(scan: ScanResult, refusal: Refusal, op: string, folder = false): { text: string; list?: string[] } {
   const parsed = dependantsSchema.safeParse(refusal.details?.dependants);
   const base = typeof refusal.details?.base === 'string' ? basename(refusal.details.base) : null;
   if (!parsed.success || parsed.data.length === 0 || base === null) return { text: refusal.message };
   const deps = parsed.data.map((x) => asKnown(scan, x));
   const kinds: Array<[string, string[]]> = [
     ['snapshot', deps.filter((x) => x.kind === 'snapshot').map((x) => x.name)],
-    ['branch', deps.filter((x) => x.kind === 'branch').map((x) => x.name)],
+    [folder ? 'image' : 'branch', deps.filter((x) => x.kind === 'branch').map((x) => x.name)],
     ['disk', deps.filter((x) => x.kind === 'disk').map((x) => `${x.name} of ${x.domain}`)],
     ['file', deps.filter((x) => x.kind === 'layer').map((x) => basename(x.name))],
   ];
@@ -227,7 +229,7 @@ export function shortReason(scan: ScanResult, refusal: Refusal, op: string): { t
   const inline = names.length === 0 ? '' : ` (${names.slice(0, INLINE_NAMES).join(', ')}${names.length > INLINE_NAMES ? `, and ${names.length - INLINE_NAMES} more` : ''})`;
   const list = counts.length === 1 ? counts[0] : `${counts.slice(0, -1).join(', ')} and ${counts[counts.length - 1] ?? ''}`;
   const verb = op === 'fold-commit' ? 'Cannot fold' : 'Cannot commit';
-  const instead = 'The branch stays as it is; delete those first if you no longer need them.';
+  const instead = `The ${folder ? 'image' : 'branch'} stays as it is; delete those first if you no longer need them.`;
   return { text: `${verb}: ${base} is also used by ${list}${inline}. ${instead}`, list: deps.map((x) => x.description) };
 }
 
@@ -235,7 +237,9 @@ export function shortReason(scan: ScanResult, refusal: Refusal, op: string): { t
 function refusalOf(scan: ScanResult, action: Candidate, chosen: readonly ChoiceId[] = []): { text: string; list?: string[] } | null {
   const intent = action.intent(action.asks?.suggestion ?? '', chosen);
   const result = planOperation({ scan, operationId: '00000000-0000-0000-0000-000000000000' }, intent);
-  return result.ok ? null : shortReason(scan, result.refusal, intent.op);
+  if (result.ok) return null;
+  const folder = scan.domains.find((x) => x.name === intent.domain)?.state === 'folder';
+  return shortReason(scan, result.refusal, intent.op, folder);
 }
 
 /** The action with the engine's verdict on it, and on each choice ticked alone: null when its planner accepts it, else the planner's reason. */
