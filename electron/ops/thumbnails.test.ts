@@ -1,9 +1,11 @@
 /**
  * Snapshot thumbnails: QEMU's PPM screen made a small PNG in process; and with real libvirt and QEMU, a snapshot
  * taken by the app of a running domain with a VNC display keeps one in the data folder, served as a data: URL,
- * and deleting the snapshot with the app removes it. A domain with no display, or shut off, gets none.
+ * and deleting the snapshot with the app removes it. A domain with no display, or shut off, gets none. Listing a
+ * domain's thumbnails drops those of snapshots deleted with virsh, and nothing else in the folder.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -182,5 +184,43 @@ describe('a snapshot of a running domain with a display', () => {
     await apply({ op: 'create-snapshot', domain: vm, name: 's1' });
     expect((await thumbnailFiles()).length).toBe(before);
     expect((await engine.thumbnail(source, vm, 's1')).dataUrl).toBeNull();
+  });
+});
+
+/** The key the app names thumbnail folders and files with (thumbnails.ts). */
+const keyOf = (...parts: string[]): string => createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
+
+describe('thumbnails of snapshots that are gone', () => {
+  test('listing the thumbnails removes those of snapshots deleted with virsh, and only the app\'s own files', async () => {
+    const vm = lab.prefix + 'orphans';
+    const file = lab.path('orphans.qcow2');
+    await qemuImgCreate(file, { size: 16 * 1024 * 1024 });
+    const xml = lab.path('orphans.xml');
+    await writeFile(xml, buildDomainXml({ name: vm, disks: [{ target: 'vda', file, format: 'qcow2' }] }));
+    virshSync(['define', '--file', xml]);
+    mine.push(vm);
+    await apply({ op: 'create-snapshot', domain: vm, name: 's1' });
+    await apply({ op: 'create-snapshot', domain: vm, name: 's2' });
+    const folder = join(lab.path('data'), 'thumbnails', keyOf(TEST_URI, virshSync(['domuuid', '--domain', vm]).trim()));
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    const png = encodePng({ width: 1, height: 1, rgb: new Uint8Array([1, 2, 3]) });
+    for (const name of ['s1', 's2', 'deleted']) await writeFile(join(folder, `${keyOf(name)}.png`), png, { mode: 0o600 });
+    // Not the app's: a file of another name, a folder and a symbolic link of a thumbnail's name, all left alone.
+    const outside = lab.path('outside.png');
+    await writeFile(outside, png);
+    await writeFile(join(folder, 'notes.txt'), 'mine');
+    await mkdir(join(folder, `${keyOf('dir')}.png`));
+    await symlink(outside, join(folder, `${keyOf('link')}.png`));
+
+    virshSync(['snapshot-delete', '--domain', vm, '--snapshotname', 's1', '--metadata']);
+    const found = await readThumbnails(new VirshPerCall(TEST_URI), TEST_URI, vm, ['s1', 's2', 'deleted']);
+    expect(Object.keys(found)).toEqual(['s2']);
+    expect((await readdir(folder)).sort()).toEqual([`${keyOf('dir')}.png`, `${keyOf('link')}.png`, `${keyOf('s2')}.png`, 'notes.txt'].sort());
+    expect((await lstat(outside)).isFile()).toBe(true);
+  });
+
+  test('a domain the connection does not have is not found, not a tool failure', async () => {
+    await expect(engine.thumbnail(source, `${lab.prefix}no-such-domain`, 's1')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+    await expect(readThumbnails(new VirshPerCall(TEST_URI), TEST_URI, `${lab.prefix}no-such-domain`, ['s1'])).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
   });
 });

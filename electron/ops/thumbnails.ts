@@ -3,15 +3,18 @@
  * (`virsh screenshot`, which writes what QEMU gives: PPM, or PNG from QEMU 7.1 on) is kept small, as PNG, in the data folder
  * (thumbnails/<key of connection and domain UUID>/<key of snapshot name>.png). Best effort from end to end: a
  * screenshot that fails never fails the snapshot, which exists by then; nothing here is a step of the operation,
- * and it touches no file of the domain (docs/safety.md). Deleting the snapshot with the app removes its thumbnail.
+ * and it touches no file of the domain (docs/safety.md). Deleting the snapshot with the app removes its thumbnail;
+ * one deleted otherwise loses it the next time the domain's thumbnails are listed.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
+import { AppError } from '../../shared/errors';
 import type { Plan } from '../../shared/ops/plan';
-import type { Virsh } from '../tools/virsh';
+import { listedNames } from '../scan/list-snapshots';
+import { isNotFound, type Virsh } from '../tools/virsh';
 import { dataDir, dataSubdir, pathTaken, readPrivateBytes, writePrivateFile } from './data-dir';
 
 /** A thumbnail's width at most, in pixels: the details panel shows it at up to this size. */
@@ -129,20 +132,37 @@ export const isPng = (bytes: Uint8Array): boolean => Buffer.from(bytes.subarray(
 
 const key = (...parts: string[]): string => createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
 
+/** Whether virsh failed for want of the domain: it says only "failed to get domain" for a name it does not have. */
+const noSuchDomain = (error: unknown): boolean => error instanceof AppError && error.code === 'E_TOOL' && /failed to get domain/i.test(String(error.details?.stderr ?? ''));
+
+/** The domain's UUID; E_NOT_FOUND when the connection has no such domain. */
+async function uuidOf(virsh: Virsh, domain: string): Promise<string> {
+  try {
+    return (await virsh.run(['domuuid', '--domain', domain])).trim();
+  } catch (error) {
+    if (isNotFound(error) || noSuchDomain(error)) throw new AppError('E_NOT_FOUND', `No domain named "${domain}" in this source.`, { domain });
+    throw error;
+  }
+}
+
 /** The folder of a domain's thumbnails, named after its connection and UUID (never after a name a user chose). */
 async function folderOf(virsh: Virsh, uri: string, domain: string): Promise<string> {
-  const uuid = (await virsh.run(['domuuid', '--domain', domain])).trim();
-  return dataSubdir('thumbnails', key(uri, uuid));
+  return dataSubdir('thumbnails', key(uri, await uuidOf(virsh, domain)));
 }
 
 /** That folder, checked, when it exists; null when the domain has no thumbnail (reading creates no folder). */
 async function existingFolderOf(virsh: Virsh, uri: string, domain: string): Promise<string | null> {
-  const uuid = (await virsh.run(['domuuid', '--domain', domain])).trim();
+  const uuid = await uuidOf(virsh, domain);
   if (!(await pathTaken(join(dataDir(), 'thumbnails', key(uri, uuid))))) return null;
   return dataSubdir('thumbnails', key(uri, uuid));
 }
 
 const fileIn = (folder: string, snapshot: string): string => join(folder, `${key(snapshot)}.png`);
+
+/** The name of a thumbnail file the app writes: the key of a snapshot name, `.png`. */
+const THUMBNAIL_FILE = /^[0-9a-f]{32}\.png$/;
+/** How many lines of virsh's list one snapshot name may span: a thumbnail of a name with line breaks is kept. */
+const NAME_LINES = 5;
 
 /** Whether the running domain shows a display (its live definition has `<graphics>`). */
 async function hasDisplay(virsh: Virsh, domain: string): Promise<boolean> {
@@ -258,6 +278,7 @@ export async function readThumbnails(virsh: Virsh, uri: string, domain: string, 
   const folder = await existingFolderOf(virsh, uri, domain);
   if (folder === null) return {};
   const kept = new Set(await readdir(folder));
+  await dropOrphans(virsh, domain, folder, kept);
   const found: Record<string, string> = {};
   for (const snapshot of snapshots) {
     const file = fileIn(folder, snapshot);
@@ -265,6 +286,27 @@ export async function readThumbnails(virsh: Virsh, uri: string, domain: string, 
     if (url !== null) found[snapshot] = url;
   }
   return found;
+}
+
+/**
+ * Removes, of the files `listed` in a domain's thumbnails folder, those of snapshots the domain no longer has
+ * (deleted with virsh): only regular files of the app's naming, never through a symbolic link. The snapshots are
+ * listed after the folder was read, so a thumbnail kept meanwhile is never among those removed. Never throws.
+ */
+async function dropOrphans(virsh: Virsh, domain: string, folder: string, listed: ReadonlySet<string>): Promise<void> {
+  try {
+    const lines = listedNames(await virsh.run(['snapshot-list', '--domain', domain, '--name']));
+    // A name with line breaks comes as several lines (scan/list-snapshots.ts): every run of a few lines counts.
+    const names = lines.flatMap((_, i) => Array.from({ length: Math.min(NAME_LINES, lines.length - i) }, (_, n) => lines.slice(i, i + n + 1).join('\n')));
+    const live = new Set(names.map((n) => basename(fileIn(folder, n))));
+    for (const name of listed) {
+      if (!THUMBNAIL_FILE.test(name) || live.has(name)) continue;
+      const file = join(folder, name);
+      if ((await lstat(file)).isFile()) await unlink(file);
+    }
+  } catch {
+    // The snapshots could not be listed, or a file went meanwhile: what is left waits for the next look.
+  }
 }
 
 /** Removes the snapshot's thumbnail, if it has one. Never throws. */
