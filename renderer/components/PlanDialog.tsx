@@ -78,9 +78,39 @@ function PlanFiles({ plan }: { plan: Plan }): ReactElement {
   );
 }
 
-function PlanBody({ plan }: { plan: Plan }): ReactElement {
+/**
+ * Whether the preview marks any node on the graph (graph/highlights.ts reads the same fields): a plan that changes
+ * only metadata, such as a description, marks none, and its dialog shows no key to marks.
+ */
+function marksNodes(plan: Plan): boolean {
+  const { changedNodes, createdNodes, removedSnapshots, removedBranches, renamed } = plan.impact;
+  return changedNodes.length + createdNodes.length + removedSnapshots.length + removedBranches.length > 0 || renamed !== null;
+}
+
+/** The plan's facts on one line: disk space (left out when it needs none), power, point of no return, host. */
+function PlanFacts({ plan }: { plan: Plan }): ReactElement | null {
   const power = powerLine(plan);
   const host = plan.source.kind === 'libvirt' ? (sshTargetOf(plan.source.uri)?.host ?? null) : null;
+  const rest = [
+    ...(power !== null ? [power] : []),
+    ...(plan.pointOfNoReturn !== null ? [`from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished`] : []),
+    ...(host !== null ? [`runs on ${host} over SSH`] : []),
+  ];
+  const space = plan.impact.spaceBytes > 0;
+  if (!space && rest.length === 0) return null;
+  return (
+    <p className="plan-facts">
+      {space ? (
+        <>
+          Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
+        </>
+      ) : null}
+      {(space ? [''] : []).concat(rest).join(' · ')}
+    </p>
+  );
+}
+
+function PlanBody({ plan }: { plan: Plan }): ReactElement {
   return (
     <>
       <ol className="plan-steps" aria-label="Steps">
@@ -88,18 +118,13 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
           <li key={i}>{step.sentence}</li>
         ))}
       </ol>
-      <p className="plan-facts">
-        Disk space needed: about <strong>{formatBytes(plan.impact.spaceBytes)}</strong>
-        {power !== null ? ` · ${power}` : ''}
-        {plan.pointOfNoReturn !== null ? ` · from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished` : ''}
-        {host !== null ? ` · runs on ${host} over SSH` : ''}
-      </p>
+      <PlanFacts plan={plan} />
       {plan.warnings.map((w) => (
         <p key={w} className="plan-warning">
           {w}
         </p>
       ))}
-      <PreviewLegend />
+      {marksNodes(plan) ? <PreviewLegend /> : null}
       <PlanFiles plan={plan} />
     </>
   );
