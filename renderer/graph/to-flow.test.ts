@@ -99,6 +99,36 @@ describe('toFlow keeps places stable', () => {
     same(before, placeOf(deleted), []);
   });
 
+  test('deleting the snapshot a branch forks at keeps the branch below the chain, with an edge to the shared base file', () => {
+    // The demo lab: base ← snap1 ← snap2 ← snap3 ← main, and experiment forked at snap1 (its tip backed by base).
+    const layer = (path: string, backing: string | null) => ({ path, format: 'qcow2', virtualSize: 1, actualSize: 1, backing, backingName: backing, backingFormat: backing === null ? null : 'qcow2' });
+    const disk = (stateLayer: string, overlay: string) => ({ target: 'vda', kind: 'external', overlay, stateLayer });
+    const lab = (withSnap1: boolean): Domain => ({
+      name: 'demo',
+      state: 'shut off',
+      disks: [],
+      snapshots: [
+        ...(withSnap1 ? [{ ...snap('snap1', null, '2026-01-01'), disks: [disk('/base', '/s1')] }] : []),
+        { ...snap('snap2', withSnap1 ? 'snap1' : null, '2026-01-05'), disks: [disk('/s1', '/s2')] },
+        { ...snap('snap3', 'snap2', '2026-01-09'), disks: [disk('/s2', '/s3')] },
+      ],
+      branches: [
+        { name: 'main', current: true, origin: 'domain', base: 'snap3', tips: [{ target: 'vda', file: '/s3' }] },
+        { name: 'experiment', current: false, origin: 'metadata', base: withSnap1 ? 'snap1' : null, tips: [{ target: 'vda', file: '/x' }] },
+      ],
+      layers: { '/base': layer('/base', null), '/s1': layer('/s1', '/base'), '/s2': layer('/s2', '/s1'), '/s3': layer('/s3', '/s2'), '/x': layer('/x', '/base') },
+      problems: [],
+    });
+    const rowOf = (graph: ReturnType<typeof toFlow>, id: string) => graph.nodes.find((n) => n.id === id)?.position.y ?? NaN;
+    const before = toFlow(lab(true));
+    const after = toFlow(lab(false));
+    expect(rowOf(before, 'b:experiment')).toBeGreaterThan(rowOf(before, 's:snap2'));
+    expect(rowOf(after, 'b:experiment')).toBeGreaterThan(rowOf(after, 's:snap2'));
+    const edge = after.edges.find((e) => e.target === 'b:experiment');
+    expect(edge).toMatchObject({ source: 's:snap2', label: 'both on base' });
+    expect(edge?.ariaLabel).toContain('same base file base');
+  });
+
   test('a chain of 300 snapshots opens folded: its ends and one node for the rest', () => {
     const chain: Snapshot[] = [];
     for (let i = 0; i < 300; i++) chain.push(snap(`c${i}`, i === 0 ? null : `c${i - 1}`, `2026-02-01T00:00:${String(i).padStart(3, '0')}`));

@@ -161,7 +161,50 @@ function laneKey(id: string, byId: Map<string, GraphNode>, parentOf: Record<stri
   if (node.kind === 'snapshot') return `${node.snapshot?.created ?? ''}\u0000${node.name}`;
   if (node.current) return `\uffff${node.name}`;
   const base = byId.get(parentOf[id] ?? '');
-  return `${base?.snapshot?.created ?? ''}\u0001${node.name}`;
+  // A branch on no snapshot (its snapshot was deleted; it grows from a base file) stays below the snapshots' lanes.
+  if (base === undefined) return `\ufffe${node.name}`;
+  return `${base.snapshot?.created ?? ''}\u0001${node.name}`;
+}
+
+/** The bottom file (the base image) of the chain under `path`, following backing links; null when unknown. */
+function bottomOf(domain: Domain, path: string | undefined): string | null {
+  const seen = new Set<string>();
+  let at = path ?? null;
+  while (at !== null && !seen.has(at)) {
+    seen.add(at);
+    const below = domain.layers[at]?.backing ?? null;
+    if (below === null) return at;
+    at = below;
+  }
+  return null;
+}
+
+/**
+ * Edges from a branch on no snapshot to the first root snapshot whose chain has the same base file: after its
+ * snapshot was deleted a branch grows from that file, as the root snapshots do (the scan draws them side by
+ * side under the disk), so the edge names the shared file instead of a snapshot it does not build on.
+ */
+function sharedBaseEdges(domain: Domain, graphNodes: GraphNode[], parentOf: Record<string, string | null>): Edge[] {
+  const roots = graphNodes.filter((n) => n.kind === 'snapshot' && parentOf[n.id] === null);
+  const edges: Edge[] = [];
+  for (const node of graphNodes) {
+    if (node.kind !== 'branch' || parentOf[node.id] !== null || node.branch === undefined) continue;
+    const bottom = bottomOf(domain, node.branch.tips[0]?.file);
+    const root = bottom === null ? undefined : roots.find((r) => bottomOf(domain, r.snapshot?.disks[0]?.stateLayer ?? undefined) === bottom);
+    if (root === undefined || bottom === null) continue;
+    const file = bottom.slice(bottom.lastIndexOf('/') + 1);
+    edges.push({
+      id: `${root.id}~>${node.id}`,
+      source: root.id,
+      target: node.id,
+      type: 'smoothstep',
+      focusable: false,
+      label: `both on ${file}`,
+      ariaLabel: `${node.name} and ${root.name} grow from the same base file ${file}`,
+      className: 'edge-branch edge-shared-base',
+    });
+  }
+  return edges;
 }
 
 /**
@@ -319,6 +362,7 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
     const parent = parentOf[id] ?? null;
     if (parent !== null) edges.push(flowEdge(node, id, parent, ghost, nameOf));
   }
+  edges.push(...sharedBaseEdges(domain, graphNodes.filter((n) => places.has(n.id)), parentOf));
 
   const order = nodes
     .map((n) => n.id)
