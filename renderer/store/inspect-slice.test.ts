@@ -31,6 +31,16 @@ describe('inspection in the store', () => {
     expect(other.getState().comparison).toMatchObject({ status: 'error', error: { code: 'E_NOT_FOUND' } });
   });
 
+  test('closing a comparison drops its second node too, so no B mark or "Compare with" stays', async () => {
+    const result: Comparison = { domain: 'vm', a: 's:s1', b: 'b:main', disks: [] };
+    const store = await ready(stubApi({ compare: async () => result }), scan);
+    store.getState().selectNode('s:s1');
+    store.getState().selectSecond('b:main');
+    await store.getState().compare('s:s1', 'b:main');
+    store.getState().closeComparison();
+    expect(store.getState()).toMatchObject({ comparison: null, second: null, comparePick: null, nodeId: 's:s1' });
+  });
+
   test('checking one file updates its entry in the domain report; opening another domain drops the report', async () => {
     let healthy = false;
     const report = (layers: HealthReport['layers']): HealthReport[] => [{ domain: 'vm', layers, healthy: layers.every((l) => l.findings.length === 0) }];

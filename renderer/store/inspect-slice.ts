@@ -89,7 +89,8 @@ export const createInspectSlice =
         }
       },
       closeComparison() {
-        set({ comparison: null });
+        // The second node was chosen for this comparison: closing it drops it too, with its B mark and "Compare with".
+        set({ comparison: null, second: null, comparePick: null });
       },
       async checkHealth(path) {
         const where = target();
