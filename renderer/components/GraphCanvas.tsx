@@ -21,7 +21,9 @@ import './GraphCanvas.css';
 
 // Defined once at module level: a new object per render would remount every node.
 const nodeTypes: NodeTypes = { snapshot: SnapshotNode, branch: BranchNode, run: CollapsedRunNode };
-const FIT = { padding: 0.2, maxZoom: 1.2 } as const;
+/** The search box's bottom edge, in px from the canvas's top (SearchBox.css: 10 px down, about 40 tall): frames start below it. */
+export const SEARCH_ROOM = 52;
+const FIT = { padding: 0.2, maxZoom: 1.2, top: SEARCH_ROOM } as const;
 const minimapColor = (node: FlowNode): string =>
   node.type === 'run' ? 'var(--node-border)' : node.data.current ? 'var(--accent)' : node.type === 'branch' ? 'var(--branch)' : 'var(--node-border-strong)';
 

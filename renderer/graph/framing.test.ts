@@ -19,6 +19,17 @@ describe('framing', () => {
     expect(fitViewport(row(1), CANVAS, FIT)?.zoom).toBe(1.2);
   });
 
+  test('a top inset (the search box) keeps every fitted box below it, the graph centred in the rest', () => {
+    const boxes = [...row(3), { x: 0, y: 300, width: 200, height: 84 }];
+    const inset = { ...FIT, top: 52 };
+    const whole = fitViewport(boxes, CANVAS, inset);
+    expect(whole).not.toBeNull();
+    const v = whole ?? { x: 0, y: 0, zoom: 1 };
+    for (const b of boxes) expect(v.y + b.y * v.zoom).toBeGreaterThanOrEqual(52);
+    const opened = openingViewport(row(40), row(40)[0] ?? null, CANVAS, inset);
+    expect(opened?.viewport.y).toBeGreaterThanOrEqual(52);
+  });
+
   test('a small graph fills the canvas up to the maximum zoom', () => {
     const view = fitViewport(row(2), CANVAS, FIT)!;
     expect(view.zoom).toBe(1.2);

@@ -27,6 +27,8 @@ export interface FitOptions {
   /** Room around the graph as a share of the canvas's smaller side, up to MAX_MARGIN px. */
   padding: number;
   maxZoom: number;
+  /** Screen px at the top of the canvas that something covers (the search box): the graph is framed below it. */
+  top?: number;
 }
 
 type Size = { width: number; height: number };
@@ -43,6 +45,12 @@ function boundsOf(boxes: Box[]): Bounds {
   return bounds;
 }
 
+/** The part of the canvas a frame may use: below the top inset; `top` says where it starts. */
+function usable(canvas: Size, options: FitOptions): Size & { top: number } {
+  const top = Math.min(options.top ?? 0, canvas.height / 2);
+  return { width: canvas.width, height: canvas.height - top, top };
+}
+
 /** The screen px kept free on each side of a fitted graph. */
 export function marginOf(canvas: Size, options: FitOptions): number {
   return Math.min(MAX_MARGIN, options.padding * Math.min(canvas.width, canvas.height));
@@ -52,10 +60,11 @@ export function marginOf(canvas: Size, options: FitOptions): number {
 export function fitViewport(boxes: Box[], canvas: Size, options: FitOptions): Viewport | null {
   if (boxes.length === 0 || canvas.width === 0 || canvas.height === 0) return null;
   const { minX, minY, maxX, maxY } = boundsOf(boxes);
-  const margin = marginOf(canvas, options);
-  const raw = Math.min((canvas.width - 2 * margin) / Math.max(maxX - minX, 1), (canvas.height - 2 * margin) / Math.max(maxY - minY, 1));
+  const area = usable(canvas, options);
+  const margin = marginOf(area, options);
+  const raw = Math.min((area.width - 2 * margin) / Math.max(maxX - minX, 1), (area.height - 2 * margin) / Math.max(maxY - minY, 1));
   const zoom = Math.min(options.maxZoom, Math.max(MIN_ZOOM, raw));
-  return { x: canvas.width / 2 - ((minX + maxX) / 2) * zoom, y: canvas.height / 2 - ((minY + maxY) / 2) * zoom, zoom };
+  return { x: area.width / 2 - ((minX + maxX) / 2) * zoom, y: area.top + area.height / 2 - ((minY + maxY) / 2) * zoom, zoom };
 }
 
 /** Moves `offset` (a viewport's x or y) the least so that the span [start, end] in flow units is on screen with `margin`. */
@@ -75,9 +84,10 @@ export function readableViewport(boxes: Box[], focus: Box | null, canvas: Size, 
   const { minX, minY, maxX, maxY } = boundsOf(boxes);
   const at = focus ?? (boxes[0] as Box);
   const zoom = READABLE_ZOOM;
-  const margin = marginOf(canvas, options);
-  const x = keepInView(canvas.width / 2 - ((minX + maxX) / 2) * zoom, at.x, at.x + at.width, zoom, canvas.width, margin);
-  const y = keepInView(canvas.height / 2 - ((minY + maxY) / 2) * zoom, at.y, at.y + at.height, zoom, canvas.height, margin);
+  const area = usable(canvas, options);
+  const margin = marginOf(area, options);
+  const x = keepInView(area.width / 2 - ((minX + maxX) / 2) * zoom, at.x, at.x + at.width, zoom, area.width, margin);
+  const y = area.top + keepInView(area.height / 2 - ((minY + maxY) / 2) * zoom, at.y, at.y + at.height, zoom, area.height, margin);
   return { x, y, zoom };
 }
 
