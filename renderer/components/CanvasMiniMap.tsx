@@ -8,9 +8,16 @@ import './CanvasMiniMap.css';
 const WIDTH = 160;
 const HEIGHT = 100;
 
-const selectView = (s: ReactFlowState) => ({ transform: s.transform, width: s.width, height: s.height, nodeLookup: s.nodeLookup });
+// React Flow fills the same nodeLookup map in place when the nodes change: its `nodes` array is what tells a new graph.
+const selectView = (s: ReactFlowState) => ({ transform: s.transform, width: s.width, height: s.height, nodeLookup: s.nodeLookup, nodes: s.nodes });
 const sameView = (a: ReturnType<typeof selectView>, b: ReturnType<typeof selectView>) =>
-  a.transform[0] === b.transform[0] && a.transform[1] === b.transform[1] && a.transform[2] === b.transform[2] && a.width === b.width && a.height === b.height && a.nodeLookup === b.nodeLookup;
+  a.transform[0] === b.transform[0] &&
+  a.transform[1] === b.transform[1] &&
+  a.transform[2] === b.transform[2] &&
+  a.width === b.width &&
+  a.height === b.height &&
+  a.nodeLookup === b.nodeLookup &&
+  a.nodes === b.nodes;
 
 interface Rect {
   x: number;
@@ -69,7 +76,7 @@ function draw(element: HTMLCanvasElement, context: CanvasRenderingContext2D, rec
  */
 export function CanvasMiniMap<N extends Node>({ color, label }: { color: (node: N) => string; label: string }): ReactElement {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const { transform, width, height, nodeLookup } = useStore(selectView, sameView);
+  const { transform, width, height, nodeLookup, nodes } = useStore(selectView, sameView);
   const flow = useReactFlow();
   const scale = useRef({ x: 0, y: 0, k: 1 });
   const shown = useAppStore(selectMinimap);
@@ -87,7 +94,8 @@ export function CanvasMiniMap<N extends Node>({ color, label }: { color: (node: 
     const k = Math.min(WIDTH / Math.max(bounds.maxX - bounds.minX, 1), HEIGHT / Math.max(bounds.maxY - bounds.minY, 1));
     scale.current = { x: (WIDTH - (bounds.maxX - bounds.minX) * k) / 2 - bounds.minX * k, y: (HEIGHT - (bounds.maxY - bounds.minY) * k) / 2 - bounds.minY * k, k };
     draw(element, context, rects, view, scale.current, resolve('var(--accent)'));
-  }, [transform, width, height, nodeLookup, color, shown]);
+    // `nodes` is read through nodeLookup: it is here so a new graph redraws the map.
+  }, [transform, width, height, nodeLookup, nodes, color, shown]);
 
   const moveTo = (event: PointerEvent<HTMLCanvasElement>) => {
     const box = event.currentTarget.getBoundingClientRect();
