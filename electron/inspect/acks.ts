@@ -3,9 +3,10 @@
  * each finished operation wrote, with their modification time right after and before it, so that a file whose last
  * write was the app's own is reported as "written after" what builds on it only for a write by something else before;
  * and the warnings a user acknowledged, with their reason, per file and modification time, so that a new write
- * raises the warning again.
+ * raises the warning again. The own-writes records are pruned as each new one is kept: only the latest write of
+ * each file can still match, and none older than `OWN_WRITES_DAYS`.
  */
-import { readdir, rename } from 'node:fs/promises';
+import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { HostFiles } from '../ops/host-files';
@@ -65,6 +66,61 @@ export async function recordOwnWrites(
   });
   const record: OwnWrites = { operationId, op, at: new Date().toISOString(), host: files.host, files: found.flat() };
   await writePrivateFile(join(await dataSubdir('own-writes'), `${operationId}.json`), `${JSON.stringify(record)}\n`);
+  await pruneOwnWrites().catch(() => undefined);
+}
+
+/** Days an own-writes record is kept at most: a write that old is reported like anyone's. */
+export const OWN_WRITES_DAYS = 90;
+
+/** A record file of the own-writes folder by its name, with what it holds; null for a file that is not one. */
+interface RecordFile {
+  name: string;
+  record: OwnWrites;
+}
+
+/** Every readable record of the own-writes folder, oldest first (files of other names, or unreadable, left out). */
+async function recordFiles(dir: string): Promise<RecordFile[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && ID.test(n.slice(0, -'.json'.length)));
+  const read = await Promise.all(names.map(async (name) => ({ name, record: await readRecord(join(dir, name), ownWritesSchema) })));
+  const found = read.filter((r): r is RecordFile => r.record !== null);
+  return found.sort((a, b) => a.record.at.localeCompare(b.record.at));
+}
+
+/**
+ * Keeps, of the own-writes records, only what can still match: each file's latest write on its host, carrying the
+ * `before` that reaches back through the earlier ones (as `readOwnWrites` folds them), in the record that made it.
+ * A record left with no file, or older than `days`, is removed; one that lost some files is written again. Records
+ * kept meanwhile by another operation are not among those read, so never touched.
+ */
+export async function pruneOwnWrites(days = OWN_WRITES_DAYS, now = Date.now()): Promise<void> {
+  const dir = await dataSubdir('own-writes');
+  const files = await recordFiles(dir);
+  const latest = new Map<string, { name: string; before: number | undefined }>();
+  const folded = new Map<string, OwnWrite>();
+  for (const { name, record } of files) {
+    for (const f of record.files) {
+      const key = JSON.stringify([record.host, f.path]);
+      const earlier = folded.get(key);
+      const before = f.before !== undefined && earlier !== undefined && sameWrite(earlier.modified, f.before) ? earlier.before : f.before;
+      folded.set(key, { modified: f.modified, operationId: record.operationId, op: record.op, at: record.at, ...(before !== undefined ? { before } : {}) });
+      latest.set(key, { name, before });
+    }
+  }
+  const cutoff = now - days * 24 * 3600 * 1000;
+  for (const { name, record } of files) {
+    const kept: OwnWrites['files'] = record.files.flatMap((f) => {
+      const last = latest.get(JSON.stringify([record.host, f.path]));
+      if (last?.name !== name) return [];
+      return [last.before === undefined ? { path: f.path, modified: f.modified } : { path: f.path, modified: f.modified, before: last.before }];
+    });
+    const file = join(dir, name);
+    const same = kept.length === record.files.length && kept.every((f, i) => f.before === record.files[i]?.before);
+    if (kept.length === 0 || !(Date.parse(record.at) >= cutoff)) {
+      if ((await lstat(file)).isFile()) await unlink(file);
+    } else if (!same) {
+      await writePrivateFile(file, `${JSON.stringify({ ...record, files: kept })}\n`);
+    }
+  }
 }
 
 /** JSON text as `schema` reads it; null when it is not that. */
