@@ -7,6 +7,7 @@ import { useFraming, VIEW_ONLY } from '../graph/use-framing';
 import { useCanvasFocusCarry } from '../graph/keep-focus';
 import { usePickFocus } from '../graph/use-pick-focus';
 import { useGraphKeys, useGraphPointer, useReveal, useSelectedNodes, useSnapshotFlow } from '../graph/use-graph-canvas';
+import { useKeepInView } from '../graph/use-keep-in-view';
 import { usePreviewInView } from '../graph/use-preview-in-view';
 import { useAppStore } from '../store/context';
 import { selectTheme } from '../store/selectors';
@@ -53,6 +54,7 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
   const pointer = useGraphPointer(graph, wrapper);
   const { goTo } = useReveal(graph, wrapper);
   usePreviewInView(graph, wrapper);
+  useKeepInView(domain, graph, wrapper, SEARCH_ROOM);
   return (
     <div
       className="graph-canvas"
@@ -64,7 +66,8 @@ function Canvas({ domain, children }: { domain: Domain; children?: ReactNode }):
     >
       <ReactFlow<FlowNode> nodes={nodes} edges={graph.edges} nodeTypes={nodeTypes} {...pointer} {...VIEW_ONLY} colorMode={theme}>
         <Background gap={24} size={1} />
-        <Controls showInteractive={false} onFitView={fitAll} />
+        {/* In the band the search box keeps free at the top, where no framed node is (a short canvas over the comparison panel has no room below). */}
+        <Controls showInteractive={false} onFitView={fitAll} position="top-right" orientation="horizontal" />
         {roomy ? <CanvasMiniMap color={minimapColor} label="Overview of the whole graph: click or drag to move the view" /> : null}
       </ReactFlow>
       <SearchBox nodes={graph.graphNodes} order={graph.treeOrder} input={search} onGo={goTo} onDone={() => wrapper.current?.focus()} folder={domain.state === 'folder'} />

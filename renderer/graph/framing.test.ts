@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fitViewport, MAX_MARGIN, NODE_TEXT_MIN, openingViewport, READABLE_ZOOM, SCREEN_TEXT_MIN } from './framing';
+import { fitViewport, MAX_MARGIN, NODE_TEXT_MIN, openingViewport, panIntoView, READABLE_ZOOM, SCREEN_TEXT_MIN } from './framing';
 
 const row = (n: number) => Array.from({ length: n }, (_, i) => ({ x: i * 244, y: 0, width: 200, height: 84 }));
 const FIT = { padding: 0.2, maxZoom: 1.2 };
@@ -28,6 +28,27 @@ describe('framing', () => {
     for (const b of boxes) expect(v.y + b.y * v.zoom).toBeGreaterThanOrEqual(52);
     const opened = openingViewport(row(40), row(40)[0] ?? null, CANVAS, inset);
     expect(opened?.viewport.y).toBeGreaterThanOrEqual(52);
+  });
+
+  test('panning into view moves the least, keeps the zoom, and leaves a node already in view alone', () => {
+    const area = { left: 0, top: 52, right: 1000, bottom: 400 };
+    const node = { x: 2000, y: 500, width: 200, height: 84 };
+    const view = { x: 0, y: 0, zoom: 1 };
+    const moved = panIntoView(view, [node], area, 24);
+    expect(moved?.zoom).toBe(1);
+    const at = moved ?? view;
+    expect(at.x + (node.x + node.width) * at.zoom).toBe(1000 - 24);
+    expect(at.y + (node.y + node.height) * at.zoom).toBe(400 - 24);
+    expect(panIntoView(at, [node], area, 24)).toBeNull();
+    // Two nodes that fit are both brought in; too far apart, the first one alone.
+    const other = { x: 1500, y: 400, width: 200, height: 84 };
+    const both = panIntoView(view, [node, other], area, 24) ?? view;
+    for (const b of [node, other]) expect(both.x + b.x * both.zoom).toBeGreaterThanOrEqual(0);
+    expect(both.y + other.y * both.zoom).toBeGreaterThanOrEqual(52);
+    const far = panIntoView(view, [node, { ...other, x: -3000 }], area, 24) ?? view;
+    expect(far.x + node.x * far.zoom).toBeGreaterThanOrEqual(0);
+    // Never zooms out below readable.
+    expect(panIntoView({ x: 0, y: 0, zoom: 0.2 }, [node], area, 24)?.zoom).toBe(READABLE_ZOOM);
   });
 
   test('a small graph fills the canvas up to the maximum zoom', () => {

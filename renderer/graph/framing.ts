@@ -99,3 +99,37 @@ export function openingViewport(boxes: Box[], focus: Box | null, canvas: Size, o
   const viewport = readableViewport(boxes, focus, canvas, options);
   return viewport === null ? null : { viewport, whole: false };
 }
+
+/** A part of the canvas on screen, in px from the canvas's top left. */
+export interface Area {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** Whether `box` (flow units) is inside `area` under `viewport`. */
+function shows(viewport: Viewport, box: Box, area: Area): boolean {
+  const { x, y, zoom } = viewport;
+  return x + box.x * zoom >= area.left && y + box.y * zoom >= area.top && x + (box.x + box.width) * zoom <= area.right && y + (box.y + box.height) * zoom <= area.bottom;
+}
+
+/**
+ * The view panned the least so that `boxes` are inside `area` with `margin` (the landing node of an operation,
+ * both sides of a comparison); when they do not all fit, the first box alone. The zoom stays, raised to
+ * READABLE_ZOOM when below it: the view never zooms out to show them. Null when they are all in view already.
+ */
+export function panIntoView(viewport: Viewport, boxes: Box[], area: Area, margin: number): Viewport | null {
+  const first = boxes[0];
+  if (first === undefined || area.right <= area.left || area.bottom <= area.top) return null;
+  if (viewport.zoom >= READABLE_ZOOM && boxes.every((b) => shows(viewport, b, area))) return null;
+  const zoom = Math.max(viewport.zoom, READABLE_ZOOM);
+  const width = area.right - area.left;
+  const height = area.bottom - area.top;
+  const all = boundsOf(boxes);
+  const fits = (all.maxX - all.minX) * zoom <= width - 2 * margin && (all.maxY - all.minY) * zoom <= height - 2 * margin;
+  const { minX, minY, maxX, maxY } = fits ? all : boundsOf([first]);
+  const x = area.left + keepInView(viewport.x - area.left, minX, maxX, zoom, width, margin);
+  const y = area.top + keepInView(viewport.y - area.top, minY, maxY, zoom, height, margin);
+  return { x, y, zoom };
+}
