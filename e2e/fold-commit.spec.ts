@@ -132,7 +132,7 @@ test('fold the current branch into snap3; the app\u2019s own delete raises no he
   const base = join(dir, 'otter.qcow2');
   write(base, 99, 40 * MiB);
   await checkHealth(page);
-  await expectHealthSummary(page, '1 file(s) need attention');
+  await expectHealthSummary(page, '1 file needs attention');
   await expect(health).toContainText('It was written after');
   await health.getByTestId('ack-open').click();
   await health.getByRole('textbox').fill('test data written on purpose');

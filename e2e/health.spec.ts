@@ -42,7 +42,7 @@ test('check health: badges with explanations, and each fix previewed and run', a
   await page.goto(url);
   await expect(page.getByTestId('current-domain')).toHaveText('base.qcow2');
   await page.getByRole('button', { name: /Check health/ }).click();
-  await expect(page.getByTestId('health-summary')).toHaveText('2 file(s) need attention');
+  await expect(page.getByTestId('health-summary')).toHaveText('2 files need attention');
   // mid.qcow2 holds a saved state other images build on; side.qcow2 is a tip.
   await expect(page.getByTestId('node-mid.qcow2').getByTestId('health-badge')).toHaveAttribute('title', /1 leaked cluster/);
   await expect(page.getByTestId('node-side.qcow2').getByTestId('health-badge')).toHaveAttribute('title', /corrupted cluster record/);

@@ -6,7 +6,9 @@ import { scanFolder } from '../scan/scan-folder';
 import { corruptRefcounts } from '../test-support/damage';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
-import { acknowledgeWarning, checkDomain } from './check';
+import { assembleDomain } from '../../shared/assemble';
+import type { Layer } from '../../shared/model';
+import { acknowledgeWarning, checkDomain, knownAs } from './check';
 
 const MiB = 1024 * 1024;
 let dir: string;
@@ -57,11 +59,30 @@ describe('checkDomain', () => {
     expect(ack).toMatchObject({ host: 'local', path: p('base.qcow2'), reason: 'the guest wrote nothing there' });
     const acked = (await checkDomain(await tree(), p('base.qcow2'))).layers[0];
     expect(acked?.findings).toEqual([]);
-    expect(acked?.acknowledged).toMatchObject({ reason: 'the guest wrote nothing there', findings: [expect.stringMatching(/written after over.qcow2/)] });
+    expect(acked?.acknowledged).toMatchObject({ reason: 'the guest wrote nothing there', findings: [expect.stringMatching(/written after image over.qcow2 was built on it/)] });
     await writePattern(p('base.qcow2'), 'qcow2', 7, MiB, MiB);
     const again = (await checkDomain(await tree(), p('base.qcow2'))).layers[0];
-    expect(again?.findings).toEqual([expect.stringMatching(/written after over.qcow2/)]);
+    expect(again?.findings).toEqual([expect.stringMatching(/written after image over.qcow2 was built on it/)]);
     expect(again?.acknowledged).toBeUndefined();
     await expect(acknowledgeWarning(await tree(), p('good.qcow2'), 'no')).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
+  });
+});
+
+describe('knownAs', () => {
+  test('a file built on another is named as the user knows it: a snapshot, a branch, else by its file name', () => {
+    const layer = (path: string, backing: string | null): Layer => ({ path, format: 'qcow2', virtualSize: 1, actualSize: 1, backing, backingName: backing, backingFormat: backing ? 'qcow2' : null });
+    const domain = assembleDomain({
+      name: 'vm',
+      state: 'shut off',
+      disks: [{ target: 'vda', device: 'disk', file: '/t', format: 'qcow2', managed: true }],
+      snapshots: [{ name: 'before-upgrade', parent: null, description: null, created: null, state: 'shutoff', current: true, memoryFile: null, revertFiles: [], disks: [{ target: 'vda', kind: 'external', overlay: '/t' }] }],
+      recorded: { current: null, branches: [] },
+      layers: { '/b': layer('/b', null), '/t': layer('/t', '/b'), '/x': layer('/x', null) },
+      problems: [],
+    });
+    expect(knownAs(domain, '/b')).toBe('snapshot before-upgrade');
+    expect(knownAs(domain, '/t')).toMatch(/^branch /);
+    expect(knownAs(domain, '/x')).toBe('loose file x');
+    expect(knownAs(domain, '/elsewhere/y')).toBe('file y');
   });
 });

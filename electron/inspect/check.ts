@@ -131,6 +131,19 @@ export async function acknowledgeWarning(domain: Domain, path: string, reason: s
 /** How a "written after" finding starts, so that an acknowledgement can set those apart. */
 const WRITTEN_AFTER = 'It was written after ';
 
+/**
+ * A file as the user knows it: the snapshot whose saved state it holds, the branch whose tip it is, an image of a
+ * folder; a file by its name only when it is none of those (its path stays in `writtenAfter`).
+ */
+export function knownAs(domain: Domain, path: string): string {
+  if (domain.state === 'folder') return `image ${basename(path)}`;
+  const snapshot = domain.snapshots.find((s) => s.disks.some((d) => d.stateLayer === path));
+  if (snapshot !== undefined) return `snapshot ${snapshot.name}`;
+  const branch = domain.branches.find((b) => b.tips.some((t) => t.file === path));
+  if (branch !== undefined) return branch.origin === 'loose' ? `loose file ${basename(path)}` : `branch ${branch.name}`;
+  return `file ${basename(path)}`;
+}
+
 async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, memory: Memory, runner?: HostRunner): Promise<LayerHealth> {
   // qemu-img check opens the whole chain: a link it would have to probe (docs/safety.md, rule 9) means the layer is not
   // checked, and so does an external data file in it, which qemu-img would open wherever its name points.
@@ -165,6 +178,9 @@ async function checkLayer(domain: Domain, layer: Layer, facts: FileFacts, memory
   if (corruptions > 0) findings.push(`${corruptions} corrupted cluster record(s): data may be wrong. Do not write to it until it is repaired (virt-snaptree repair --all keeps a copy of it first).`);
   if (leaks > 0) findings.push(`${leaks} leaked cluster(s): space is wasted, data is intact. Repairing (qemu-img check -r leaks) frees it while nothing uses the image.`);
   if (dirty) findings.push('It was not closed cleanly (dirty bit set); the next open repairs it.');
-  for (const child of writtenAfter) findings.push(`${WRITTEN_AFTER}${basename(child)} was built on it: what ${basename(child)} reads may have changed.`);
+  for (const child of writtenAfter) {
+    const known = knownAs(domain, child);
+    findings.push(`${WRITTEN_AFTER}${known} was built on it: what ${known} reads may have changed.`);
+  }
   return { path: layer.path, checkErrors, corruptions, leaks, dirty, writtenAfter, findings, ...(ownWrite !== undefined ? { ownWrite } : {}) };
 }

@@ -63,10 +63,10 @@ function useHealthItems(domain: Domain): BarItem[] {
   const sick = report?.layers.filter((l) => l.findings.length > 0).length ?? 0;
   const items: BarItem[] = [];
   if (report !== undefined && !checking) {
-    const text = sick > 0 ? `${sick} file(s) need attention` : `${report.layers.length} files healthy`;
+    const text = sick === 1 ? '1 file needs attention' : sick > 1 ? `${sick} files need attention` : report.layers.length === 1 ? '1 file healthy' : `${report.layers.length} files healthy`;
     items.push(
       textItem('health-summary', text, 20, 'right', (measuring) => (
-        <span className={`chip ${sick > 0 ? 'chip-warn' : 'chip-ok'}`} data-testid={measuring ? undefined : 'health-summary'} title={`Checked ${report.layers.length} file(s) of ${domain.name}`}>
+        <span className={`chip ${sick > 0 ? 'chip-warn' : 'chip-ok'}`} data-testid={measuring ? undefined : 'health-summary'} title={`Checked ${report.layers.length === 1 ? '1 file' : `${report.layers.length} files`} of ${domain.name}`}>
           {text}
         </span>
       )),

@@ -95,6 +95,11 @@ export function HealthSection({ domain, paths }: { domain: Domain; paths: string
                 </li>
               ))}
             </ul>
+            {layer !== undefined && layer.writtenAfter.length > 0 ? (
+              <p className="muted small" data-testid="written-after-files">
+                Built on it: {layer.writtenAfter.map((p) => fileName(p)).join(', ')}
+              </p>
+            ) : null}
             {fixes.map((fix) => (
               <ActionButton key={fix.label} action={fix} />
             ))}
