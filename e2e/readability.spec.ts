@@ -48,7 +48,7 @@ async function openDemo(page: Page, url: string, theme: 'light' | 'dark') {
     if (localStorage.getItem('snaptree-theme') === null) localStorage.setItem('snaptree-theme', t);
   }, theme);
   await page.goto(url);
-  await expect(page.getByTestId('current-domain')).toHaveText(/^snaptree-demo(-\d+)?$/);
+  await expect(page.getByTestId('current-domain')).toHaveAttribute('data-name', /^snaptree-demo(-\d+)?$/);
   await expect(page.getByTestId('you-are-here')).toBeVisible();
   await settle(page);
 }
@@ -161,4 +161,90 @@ test('the legend tells You are here from libvirt’s current snapshot, and the f
   await expect(legend).toContainText('Image:');
   await expect(legend).not.toContainText('Snapshot:');
   await shot(page, 'readability-folder-legend');
+});
+
+/** Boxes of names (nodes, sidebar, top bar) whose text overflows them: a name cut at its end by CSS. */
+async function overflowingNames(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>('.fit-name, .snap-node-title *, .file-node-what *, .domain-item *, .source-label, .crumbs > *'))
+      .filter((e) => e.getClientRects().length > 0 && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+      .map((e) => `${e.className}: ${e.textContent ?? ''}`),
+  );
+}
+
+test('names are cut once, in the middle, to the room their box has: never at the end', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await openDemo(page, demo.url, 'light');
+  expect(await overflowingNames(page)).toEqual([]);
+  // A name that fits is shown whole; one that is cut keeps its end.
+  for (const name of await page.locator('.react-flow__node .fit-name').all()) {
+    const [text, whole] = await Promise.all([name.textContent(), name.getAttribute('data-name')]);
+    if (text !== whole) expect(whole?.endsWith(text?.split('…').pop() ?? '')).toBe(true);
+  }
+  await page.getByTestId('view-files').click();
+  await expect(page.getByTestId('file-canvas')).toBeVisible();
+  await settle(page);
+  expect(await overflowingNames(page)).toEqual([]);
+  await shot(page, 'readability-names-files');
+});
+
+test('below 1280 px the sidebar folds by itself, below 1100 px the details panel too', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await openDemo(page, demo.url, 'light');
+  await expect(page.getByRole('navigation', { name: 'Connections and domains' })).toBeVisible();
+  await expect(page.getByTestId('details-panel')).toBeVisible();
+  await shot(page, 'readability-panels-1280');
+  await page.setViewportSize({ width: 1200, height: 720 });
+  await expect(page.getByTestId('expand-sidebar')).toBeVisible();
+  await expect(page.getByTestId('details-panel')).toBeVisible();
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await expect(page.getByTestId('expand-sidebar')).toBeVisible();
+  await expect(page.getByTestId('expand-details')).toBeVisible();
+  await settle(page);
+  expect((await page.getByTestId('graph-canvas').boundingBox())?.width ?? 0).toBeGreaterThan(900);
+  await shot(page, 'readability-panels-1024');
+});
+
+test('at 800 px the top bar cuts the domain name in the middle, never its state chip', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 800, height: 700 });
+  await openDemo(page, demo.url, 'light');
+  const chip = page.locator('.crumb-state');
+  await expect(chip).toHaveText('shut off');
+  expect(await chip.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
+  const box = await chip.boundingBox();
+  expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(800);
+  expect(await overflowingNames(page)).toEqual([]);
+  await shot(page, 'readability-800-topbar');
+});
+
+test('a "Skip to the graph" link is the first tab stop, and the domain list is one tab stop walked with the arrows', async ({ page, demo, shot }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await openDemo(page, demo.url, 'light');
+  await page.locator('body').focus();
+  await page.keyboard.press('Tab');
+  const skip = page.getByTestId('skip-to-graph');
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await shot(page, 'readability-skip-link');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('graph-canvas')).toBeFocused();
+  // Without the link: the domains cost one Tab, however many there are.
+  const domains = page.locator('.domain-item');
+  expect(await domains.count()).toBeGreaterThan(3);
+  await expect(page.locator('.domain-item[tabindex="0"]')).toHaveCount(1);
+  await page.locator('.domain-item[tabindex="0"]').focus();
+  const first = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  await page.keyboard.press('ArrowDown');
+  const second = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  expect(second).not.toBe(first);
+  expect(second).toMatch(/^domain-/);
+  await page.keyboard.press('ArrowUp');
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(first);
+  let tabs = 0;
+  await page.locator('body').focus();
+  while (tabs < 30 && !(await page.getByTestId('graph-canvas').evaluate((e) => e === document.activeElement))) {
+    await page.keyboard.press('Tab');
+    tabs++;
+  }
+  expect(tabs).toBeLessThanOrEqual(16);
 });

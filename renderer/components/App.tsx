@@ -13,10 +13,11 @@ import { connectionName } from './format';
 import { SunMoonIcon } from './Icons';
 import { Legend } from './Legend';
 import { Sidebar } from './Sidebar';
+import { FitName } from './FitName';
 import { useAppActions, useAppStore } from '../store/context';
 import { selectLiveActions } from '../store/live-slice';
 import { selectAnyScanLoading, selectAppInfo, selectDomain, selectScanResult, selectSourceActions, selectSourceEntry, selectStartupError, selectTheme, selectUiActions, selectView } from '../store/selectors';
-import { NARROW_WINDOW, type SidePanel, selectDetailsCollapsed, selectLayoutActions, selectLegendOpen, selectSidebarCollapsed } from '../store/ui-slice';
+import { type SidePanel, selectDetailsCollapsed, selectLayoutActions, selectLegendOpen, selectSidebarCollapsed } from '../store/ui-slice';
 import './App.css';
 
 function EmptyState(): ReactElement {
@@ -26,6 +27,23 @@ function EmptyState(): ReactElement {
       <h2>{loading ? 'Reading snapshots…' : 'No domain selected'}</h2>
       <p className="muted">{loading ? 'Asking libvirt and qemu-img.' : 'Pick a domain or image tree in the sidebar.'}</p>
     </div>
+  );
+}
+
+/** The first tab stop, seen only when focused: a jump past the top bar and the sidebar to the graph (or files). */
+function SkipToGraph(): ReactElement {
+  return (
+    <a
+      href="#graph"
+      className="skip-link"
+      data-testid="skip-to-graph"
+      onClick={(event) => {
+        event.preventDefault();
+        document.querySelector<HTMLElement>('.graph-canvas')?.focus();
+      }}
+    >
+      Skip to the graph
+    </a>
   );
 }
 
@@ -45,15 +63,13 @@ function TopBar(): ReactElement {
       </div>
       <div className="crumbs">
         {source ? (
-          <span className="muted" title={source.label}>
-            {connectionName(source.source)}
-          </span>
+          <FitName className="muted crumb-source" name={connectionName(source.source)} title={source.label} shrink={20} />
         ) : null}
         {domain ? (
           <>
             <span className="muted"> / </span>
-            <strong data-testid="current-domain">{domain.name}</strong>
-            <span className={`chip state-${domain.state.replace(/\s/g, '-')}`}>{domain.state}</span>
+            <FitName className="crumb-domain" name={domain.name} testId="current-domain" />
+            <span className={`chip crumb-state state-${domain.state.replace(/\s/g, '-')}`}>{domain.state}</span>
           </>
         ) : null}
       </div>
@@ -134,19 +150,19 @@ export function App(): ReactElement {
   const domain = useAppStore(selectDomain);
   const sidebarCollapsed = useAppStore(selectSidebarCollapsed);
   const detailsCollapsed = useAppStore(selectDetailsCollapsed);
-  const { setNarrow } = useAppActions(selectLayoutActions);
+  const { setWindowWidth } = useAppActions(selectLayoutActions);
 
   useEffect(() => {
     void loadSources();
   }, [loadSources]);
 
-  // Panels the user never chose for collapse while the window is narrow (ui-slice.ts).
+  // Panels the user never chose for collapse while the window is narrower than their FOLD_BELOW (ui-slice.ts).
   useEffect(() => {
-    const follow = () => setNarrow(window.innerWidth < NARROW_WINDOW);
+    const follow = () => setWindowWidth(window.innerWidth);
     follow();
     window.addEventListener('resize', follow);
     return () => window.removeEventListener('resize', follow);
-  }, [setNarrow]);
+  }, [setWindowWidth]);
 
   // One subscription to the engine's events for the app's life.
   useEffect(() => connectLive(), [connectLive]);
@@ -157,6 +173,7 @@ export function App(): ReactElement {
 
   return (
     <div className={`app${sidebarCollapsed ? ' sidebar-collapsed' : ''}${detailsCollapsed ? ' details-collapsed' : ''}`}>
+      <SkipToGraph />
       <TopBar />
       {sidebarCollapsed ? <CollapsedPanel panel="sidebar" /> : <Sidebar />}
       <CanvasArea />

@@ -1,5 +1,5 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
-import { memo, type ReactElement } from 'react';
+import { memo, useCallback, type ReactElement } from 'react';
 import { dataFileWords } from '../../shared/file-graph';
 import { layerNotes } from '../../shared/format-tree';
 import type { Domain } from '../../shared/model';
@@ -8,6 +8,7 @@ import type { FileFlowNode, GroupNodeData } from '../graph/file-layout';
 import { sharedPrefix, shortFileName } from '../graph/short-name';
 import { useAppStore } from '../store/context';
 import { selectDomain } from '../store/selectors';
+import { FitName } from './FitName';
 import { fileName, formatBytes, modeText, ownerName } from './format';
 import { FileIcon, HereIcon, LockIcon, TrashIcon, WarnIcon } from './Icons';
 import './FileNode.css';
@@ -15,9 +16,6 @@ import './FileNode.css';
 const ROLE_LABEL = { tip: 'tip', loose: 'loose file', state: 'saved state', base: 'base image', layer: 'layer', trash: 'in the trash' } as const;
 
 type FileData = Extract<FileFlowNode, { type: 'file' }>['data'];
-
-/** How many letters of a file name a file node has room for at its name size (FileNode.css). */
-export const FILE_NAME_LETTERS = 24;
 
 const prefixes = new WeakMap<Domain, string>();
 /** The start every file name of the open domain shares ("web01."), worked out once per scan. */
@@ -36,7 +34,7 @@ function selectFilePrefix(state: AppState): string {
 function FileNodeTitle({ data }: { data: FileData }): ReactElement {
   const name = fileName(data.trash?.original ?? data.path);
   const prefix = useAppStore(selectFilePrefix);
-  const letters = FILE_NAME_LETTERS - (data.frozenBy.length > 0 ? 3 : 0) - (data.findings.length > 0 ? 4 : 0);
+  const cut = useCallback((n: number) => shortFileName(name, prefix, n), [name, prefix]);
   return (
     <div className="file-node-title">
       {data.side ? (
@@ -46,9 +44,7 @@ function FileNodeTitle({ data }: { data: FileData }): ReactElement {
       ) : (
         <span className="snap-node-icon">{data.role === 'trash' ? <TrashIcon /> : data.current ? <HereIcon /> : <FileIcon />}</span>
       )}
-      <span className="snap-node-name" title={name} data-name={name}>
-        {shortFileName(name, prefix, letters)}
-      </span>
+      <FitName className="snap-node-name" name={name} cut={cut} grow />
       {data.frozenBy.length > 0 ? (
         <span className="chip chip-frozen" title={`Frozen: ${data.frozenBy.map((d) => d.description).join('; ')}`} role="img" aria-label="frozen">
           <LockIcon />
@@ -60,6 +56,21 @@ function FileNodeTitle({ data }: { data: FileData }): ReactElement {
         </span>
       ) : null}
     </div>
+  );
+}
+
+/** The words before a snapshot's or a branch's name in a file's role (shared/file-graph.ts noteFiles). */
+const NAMED = /^(changes made after |saved state of |tip of branch )(.+)$/;
+
+/** A file's role in words; a name in it is cut in the middle to the room left, never at its end. */
+function LabelWords({ label }: { label: string }): ReactElement {
+  const named = NAMED.exec(label);
+  if (named === null) return <FitName name={label} />;
+  return (
+    <>
+      <span className="file-node-words">{named[1]}</span>
+      <FitName name={named[2] ?? ''} />
+    </>
   );
 }
 
@@ -82,8 +93,8 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <FileNodeTitle data={data} />
       <div className={`file-node-what role-text-${data.role}`} title={data.labels.join('\n')}>
-        {data.labels[0] ?? ROLE_LABEL[data.role]}
-        {data.labels.length > 1 ? <span className="muted"> +{data.labels.length - 1}</span> : null}
+        <LabelWords label={data.labels[0] ?? ROLE_LABEL[data.role]} />
+        {data.labels.length > 1 ? <span className="muted file-node-more">+{data.labels.length - 1}</span> : null}
       </div>
       {dataFile ? (
         <div className="file-node-what" data-testid="data-file" title={dataFileWords(dataFile) ?? ''}>

@@ -1,16 +1,12 @@
 import type { ReactElement, ReactNode } from 'react';
-import { middleEllipsis } from '../graph/short-name';
+import { FitName } from './FitName';
 import { WarnIcon } from './Icons';
 
-/** How many letters of a name a snapshot or branch node has room for at its name size (SnapshotNode.css). */
-export const NODE_NAME_LETTERS = 15;
-
 /**
- * The first line of a graph node: its icon, its name (cut in the middle when long, so the end where names differ
+ * The first line of a graph node: its icon, its name (cut once, in the middle, to the room the badges leave, so the end where names differ
  * stays; the whole name on hover), extra chips, and a warning when its files have problems.
  */
 export function NodeTitle({ icon, name, findings, side, children }: { icon: ReactNode; name: string; findings: string[]; side?: 'A' | 'B' | null | undefined; children?: ReactNode }): ReactElement {
-  const shown = middleEllipsis(name, findings.length > 0 ? NODE_NAME_LETTERS - 3 : NODE_NAME_LETTERS);
   return (
     <div className="snap-node-title">
       {side ? (
@@ -20,9 +16,7 @@ export function NodeTitle({ icon, name, findings, side, children }: { icon: Reac
       ) : (
         <span className="snap-node-icon">{icon}</span>
       )}
-      <span className="snap-node-name" title={name} data-name={name}>
-        {shown}
-      </span>
+      <FitName className="snap-node-name" name={name} grow />
       {children}
       {findings.length > 0 ? (
         <span className="chip chip-warn health-badge" title={findings.join('\n')} data-testid="health-badge">

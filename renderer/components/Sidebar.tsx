@@ -1,12 +1,12 @@
-import { useState, type ReactElement } from 'react';
+import { useState, type KeyboardEvent, type ReactElement } from 'react';
 import type { SourceEntry } from '../../shared/contract';
 import type { Domain, Problem } from '../../shared/model';
 import { useAppActions, useAppStore } from '../store/context';
 import { domainKey, selectOpenDomainKey, selectScans, selectSelectionActions, selectSourceActions, selectSources } from '../store/selectors';
 import type { SourceScan } from '../store/sources-slice';
 import { selectLayoutActions } from '../store/ui-slice';
-import { middleEllipsis } from '../graph/short-name';
 import { AddSource } from './AddSource';
+import { FitName } from './FitName';
 import { connectionName } from './format';
 import { FolderIcon, RefreshIcon, ServerIcon, WarnIcon } from './Icons';
 import './Sidebar.css';
@@ -18,7 +18,16 @@ function stateClass(state: string): string {
   return 'dot';
 }
 
-function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain }): ReactElement {
+/** How many images a folder tree holds (every file of it), or how many snapshots a domain has. */
+function countOf(domain: Domain): number {
+  return domain.state === 'folder' ? Object.keys(domain.layers).length : domain.snapshots.length;
+}
+
+/**
+ * One domain of the list. The whole list is one tab stop (`tabStop`: the open domain, else the first one); the
+ * arrow keys move inside it (Sidebar's onKeyDown).
+ */
+function DomainItem({ source, domain, tabStop }: { source: SourceEntry; domain: Domain; tabStop: boolean }): ReactElement {
   const current = useAppStore(selectOpenDomainKey);
   const { selectDomain } = useAppActions(selectSelectionActions);
   const active = current === domainKey(source.id, domain.name);
@@ -30,12 +39,11 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
         className={`domain-item${active ? ' is-active' : ''}`}
         aria-current={active ? 'true' : undefined}
         onClick={() => selectDomain(source.id, domain.name)}
+        tabIndex={tabStop ? 0 : -1}
         data-testid={`domain-${domain.name}`}
       >
         <span className={stateClass(domain.state)} title={domain.state} />
-        <span className="domain-name" title={domain.name}>
-          {middleEllipsis(domain.name, 20)}
-        </span>
+        <FitName className="domain-name" name={domain.name} grow />
         {errors > 0 ? (
           <span className="chip chip-warn" title={`${errors} problem(s)`}>
             <WarnIcon />
@@ -43,7 +51,7 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
           </span>
         ) : null}
         <span className="domain-count" title={domain.state === 'folder' ? 'images' : 'snapshots'}>
-          {domain.snapshots.length}
+          {countOf(domain)}
         </span>
       </button>
     </li>
@@ -54,13 +62,14 @@ function DomainItem({ source, domain }: { source: SourceEntry; domain: Domain })
 function SourceHeader({ source, scanning }: { source: SourceEntry; scanning: boolean }): ReactElement {
   const { scanSource, removeSource } = useAppActions(selectSourceActions);
   const name = connectionName(source.source);
-  // A folder is told apart by its last part: keep that, not the start all temporary folders share.
-  const shown = source.source.kind === 'folder' ? `…/${name.slice(name.lastIndexOf('/') + 1)}` : name;
+  // A folder is told apart by its last part (its icon says it is a folder): keep that, not the start all temporary
+  // folders share; the whole path is on hover.
+  const shown = source.source.kind === 'folder' ? name.slice(name.lastIndexOf('/') + 1) || name : name;
   return (
     <header className="source-header">
       <span className="source-icon">{source.source.kind === 'libvirt' ? <ServerIcon /> : <FolderIcon />}</span>
-      <span className="source-label" title={source.label === name ? name : `${name} (${source.label})`} data-testid={`source-label-${source.id}`}>
-        {middleEllipsis(shown, source.source.kind === 'folder' ? (source.demo ? 10 : 18) : 24)}
+      <span className="source-label" data-testid={`source-label-${source.id}`}>
+        <FitName name={shown} title={source.label === name ? name : `${name} (${source.label})`} grow />
       </span>
       {source.demo ? (
         <span className="chip chip-accent" title="The built-in demo lab: its images and its demo VM are removed when the app stops">
@@ -98,7 +107,7 @@ function SourceProblems({ id, problems }: { id: string; problems: Problem[] }): 
 const matches = (filter: string, name: string) => filter.trim() === '' || name.toLowerCase().includes(filter.trim().toLowerCase());
 
 /** One source: its header, its scan's state, its domains (those the filter lets through) and its own problems. */
-function SourceSection({ source, scan, filter }: { source: SourceEntry; scan: SourceScan | undefined; filter: string }): ReactElement {
+function SourceSection({ source, scan, filter, tabStop }: { source: SourceEntry; scan: SourceScan | undefined; filter: string; tabStop: string | null }): ReactElement {
   const domains = scan?.result?.domains.filter((d) => matches(filter, d.name)) ?? [];
   const hidden = (scan?.result?.domains.length ?? 0) - domains.length;
   return (
@@ -118,7 +127,7 @@ function SourceSection({ source, scan, filter }: { source: SourceEntry; scan: So
       {scan?.result !== undefined && scan.result.domains.length === 0 ? <p className="muted small">{source.source.kind === 'folder' ? 'No images.' : 'No domains.'}</p> : null}
       <ul className="domain-list">
         {domains.map((domain) => (
-          <DomainItem key={domain.name} source={source} domain={domain} />
+          <DomainItem key={domain.name} source={source} domain={domain} tabStop={tabStop === domainKey(source.id, domain.name)} />
         ))}
       </ul>
       {hidden > 0 ? <p className="muted small">{domains.length === 0 ? `No name here holds “${filter.trim()}”` : `${hidden} more not matching the filter`}</p> : null}
@@ -151,16 +160,39 @@ function SidebarTop({ filter, setFilter }: { filter: string; setFilter: (filter:
   );
 }
 
+/** The domain the list's one tab stop is on: the open one when it is listed, else the first listed; null when none is. */
+function tabStopOf(sources: readonly SourceEntry[], scans: Record<string, SourceScan>, filter: string, open: string | null): string | null {
+  const keys = sources.flatMap((source) => (scans[source.id]?.result?.domains ?? []).filter((d) => matches(filter, d.name)).map((d) => domainKey(source.id, d.name)));
+  return open !== null && keys.includes(open) ? open : (keys[0] ?? null);
+}
+
+/** Arrow keys, Home and End move the focus between the domains of the list (a roving tab stop). */
+function moveInList(event: KeyboardEvent<HTMLElement>): void {
+  const target = event.target;
+  if (!(target instanceof HTMLElement) || !target.classList.contains('domain-item')) return;
+  const items = [...event.currentTarget.querySelectorAll<HTMLElement>('.domain-item')];
+  const at = items.indexOf(target);
+  const next = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  const item = items[Math.max(0, Math.min(items.length - 1, next))];
+  if (item === undefined) return;
+  for (const other of items) other.tabIndex = other === item ? 0 : -1;
+  item.focus();
+}
+
 /** The sidebar: the filter, every source with its domains, and the form that adds one. */
 export function Sidebar(): ReactElement {
   const sources = useAppStore(selectSources);
   const scans = useAppStore(selectScans);
+  const open = useAppStore(selectOpenDomainKey);
   const [filter, setFilter] = useState('');
+  const tabStop = tabStopOf(sources, scans, filter, open);
   return (
-    <nav className="sidebar" aria-label="Connections and domains">
+    <nav className="sidebar" aria-label="Connections and domains" onKeyDown={moveInList}>
       <SidebarTop filter={filter} setFilter={setFilter} />
       {sources.map((source) => (
-        <SourceSection key={source.id} source={source} scan={scans[source.id]} filter={filter} />
+        <SourceSection key={source.id} source={source} scan={scans[source.id]} filter={filter} tabStop={tabStop} />
       ))}
       <AddSource />
     </nav>

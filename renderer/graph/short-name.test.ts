@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { middleEllipsis, sharedPrefix, shortFileName } from './short-name';
+import { fitMiddle, middleEllipsis, sharedPrefix, shortFileName } from './short-name';
 
 describe('short names', () => {
   test('a name that fits is left as it is', () => {
@@ -48,5 +48,26 @@ describe('short names', () => {
     expect(shortFileName('base.qcow2', 'base.', 22)).toBe('base.qcow2');
     expect(shortFileName('other.qcow2', 'web01.', 24)).toBe('other.qcow2');
     expect(shortFileName('web01.a-very-long-layer-name-indeed.qcow2', 'web01.', 20).endsWith('indeed.qcow2')).toBe(true);
+  });
+});
+
+describe('fitMiddle', () => {
+  // Ten px a letter: a box of 120 px holds twelve.
+  const measure = (text: string) => [...text].length * 10;
+  test('keeps the whole name when it fits, else cuts it once, in the middle, to the room there is', () => {
+    const name = 'fork-branch-tip-01.qcow2';
+    const cut = (n: number) => middleEllipsis(name, n);
+    expect(fitMiddle(name.length, 240, measure, cut)).toBe(name);
+    const shown = fitMiddle(name.length, 120, measure, cut);
+    expect([...shown]).toHaveLength(12);
+    expect(shown.endsWith('01.qcow2') || shown.endsWith('.qcow2')).toBe(true);
+    expect(fitMiddle(name.length, 5, measure, cut)).toBe('…');
+  });
+
+  test('a cut with a shared prefix dropped uses the same room', () => {
+    const name = 'web01.a-very-long-layer-name-indeed.qcow2';
+    const shown = fitMiddle(name.length, 200, measure, (n) => shortFileName(name, 'web01.', n));
+    expect([...shown]).toHaveLength(20);
+    expect(shown.startsWith('…')).toBe(true);
   });
 });

@@ -61,3 +61,20 @@ export function shortFileName(name: string, prefix: string, max: number): string
   const shown = prefix !== '' && name.startsWith(prefix) && name.length > prefix.length ? `${ELLIPSIS}${name.slice(prefix.length)}` : name;
   return middleEllipsis(shown, max);
 }
+
+/**
+ * The longest of `cut(n)` (n letters, at most `length`) whose `measure` is at most `width`: a name cut once, in
+ * the middle, to the room it really has. `cut(length)` is the whole name; `cut(1)` is "…" alone when nothing fits.
+ */
+export function fitMiddle(length: number, width: number, measure: (text: string) => number, cut: (max: number) => string): string {
+  const whole = cut(length);
+  if (measure(whole) <= width) return whole;
+  let fits = 1;
+  let over = length;
+  while (over - fits > 1) {
+    const mid = Math.floor((fits + over) / 2);
+    if (measure(cut(mid)) <= width) fits = mid;
+    else over = mid;
+  }
+  return cut(fits);
+}

@@ -17,10 +17,13 @@ describe('the layout choices', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   test('a panel the user never chose for is collapsed only while the window is narrow', () => {
-    expect(isCollapsed({ layout: {}, narrow: false }, 'sidebar')).toBe(false);
-    expect(isCollapsed({ layout: {}, narrow: true }, 'details')).toBe(true);
-    expect(isCollapsed({ layout: { details: 'open' }, narrow: true }, 'details')).toBe(false);
-    expect(isCollapsed({ layout: { sidebar: 'collapsed' }, narrow: false }, 'sidebar')).toBe(true);
+    expect(isCollapsed({ layout: {}, windowWidth: 1440 }, 'sidebar')).toBe(false);
+    expect(isCollapsed({ layout: {}, windowWidth: 1024 }, 'details')).toBe(true);
+    expect(isCollapsed({ layout: { details: 'open' }, windowWidth: 1024 }, 'details')).toBe(false);
+    expect(isCollapsed({ layout: { sidebar: 'collapsed' }, windowWidth: 1440 }, 'sidebar')).toBe(true);
+    // The sidebar folds first: at 1200 px the details panel stays open, at 1024 px both fold.
+    expect([isCollapsed({ layout: {}, windowWidth: 1200 }, 'sidebar'), isCollapsed({ layout: {}, windowWidth: 1200 }, 'details')]).toEqual([true, false]);
+    expect(isCollapsed({ layout: {}, windowWidth: 1280 }, 'sidebar')).toBe(false);
   });
 
   test('collapsing a panel and hiding the minimap are kept for the next start', () => {

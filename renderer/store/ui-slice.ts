@@ -1,7 +1,7 @@
 /**
  * Look and feel: the light or dark theme, which side panels are collapsed, whether the canvas shows its minimap
  * and its legend. The theme and the user's layout choices are kept in local storage; a panel the user never
- * chose for is collapsed while the window is narrower than NARROW_WINDOW.
+ * chose for is collapsed while the window is narrower than its FOLD_BELOW width.
  */
 import { z } from 'zod';
 import type { StateCreator } from 'zustand';
@@ -10,8 +10,12 @@ import type { AppState } from './store';
 export type Theme = 'light' | 'dark';
 export type SidePanel = 'sidebar' | 'details';
 
-/** Below this window width a panel the user never opened or closed is collapsed, to leave the canvas room. */
-export const NARROW_WINDOW = 1000;
+/**
+ * Below these window widths a panel the user never opened or closed is collapsed, to leave the canvas room: the
+ * sidebar first (below 1280 px the graph would get less than about 700 px with both open), the details panel
+ * below 1100 px (with it alone open the graph keeps about 700 px down to there).
+ */
+export const FOLD_BELOW: Readonly<Record<SidePanel, number>> = { sidebar: 1280, details: 1100 };
 const LAYOUT_KEY = 'snaptree-layout';
 
 /** What the user chose, as kept in local storage; a missing panel means "collapse when the window is narrow". */
@@ -25,14 +29,14 @@ type LayoutChoice = z.infer<typeof LayoutChoice>;
 export interface UiSlice {
   theme: Theme;
   layout: LayoutChoice;
-  /** Whether the window is narrower than NARROW_WINDOW (the app follows resizes). */
-  narrow: boolean;
+  /** The window's width in CSS px (the app follows resizes); 0 when unknown. */
+  windowWidth: number;
   legendOpen: boolean;
   toggleTheme(): void;
   togglePanel(panel: SidePanel): void;
   toggleMinimap(): void;
   setLegendOpen(open: boolean): void;
-  setNarrow(narrow: boolean): void;
+  setWindowWidth(width: number): void;
 }
 
 function initialTheme(): Theme {
@@ -56,10 +60,10 @@ function saveLayout(layout: LayoutChoice): void {
   if (typeof localStorage !== 'undefined') localStorage.setItem(LAYOUT_KEY, JSON.stringify(layout));
 }
 
-/** Whether `panel` is collapsed now: as the user chose, else when the window is narrow. */
-export function isCollapsed(state: Pick<UiSlice, 'layout' | 'narrow'>, panel: SidePanel): boolean {
+/** Whether `panel` is collapsed now: as the user chose, else when the window is narrower than its FOLD_BELOW. */
+export function isCollapsed(state: Pick<UiSlice, 'layout' | 'windowWidth'>, panel: SidePanel): boolean {
   const chosen = state.layout[panel];
-  return chosen === undefined ? state.narrow : chosen === 'collapsed';
+  return chosen === undefined ? state.windowWidth > 0 && state.windowWidth < FOLD_BELOW[panel] : chosen === 'collapsed';
 }
 
 export const selectSidebarCollapsed = (s: AppState) => isCollapsed(s, 'sidebar');
@@ -67,13 +71,13 @@ export const selectDetailsCollapsed = (s: AppState) => isCollapsed(s, 'details')
 /** The minimap is shown unless the user turned it off. */
 export const selectMinimap = (s: AppState) => s.layout.minimap ?? true;
 export const selectLegendOpen = (s: AppState) => s.legendOpen;
-export const selectLayoutActions = (s: AppState) => ({ togglePanel: s.togglePanel, toggleMinimap: s.toggleMinimap, setLegendOpen: s.setLegendOpen, setNarrow: s.setNarrow });
+export const selectLayoutActions = (s: AppState) => ({ togglePanel: s.togglePanel, toggleMinimap: s.toggleMinimap, setLegendOpen: s.setLegendOpen, setWindowWidth: s.setWindowWidth });
 
 /** The look-and-feel slice: the saved theme (else the system's) and the saved layout. */
 export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set, get) => ({
   theme: initialTheme(),
   layout: savedLayout(),
-  narrow: typeof window !== 'undefined' && typeof window.innerWidth === 'number' ? window.innerWidth < NARROW_WINDOW : false,
+  windowWidth: typeof window !== 'undefined' && typeof window.innerWidth === 'number' ? window.innerWidth : 0,
   legendOpen: false,
   toggleTheme() {
     const theme = get().theme === 'dark' ? 'light' : 'dark';
@@ -93,7 +97,7 @@ export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set, get)
   setLegendOpen(legendOpen) {
     set({ legendOpen });
   },
-  setNarrow(narrow) {
-    if (narrow !== get().narrow) set({ narrow });
+  setWindowWidth(windowWidth) {
+    if (windowWidth !== get().windowWidth) set({ windowWidth });
   },
 });
