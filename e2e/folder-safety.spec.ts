@@ -42,7 +42,7 @@ test('a linked disk from elsewhere is shown with a warning and offers no delete;
   await page.getByTestId('domain-production.qcow2').click();
   await expect(page.getByTestId('details-panel')).toContainText('lies outside the folder');
   await page.getByTestId('node-production.qcow2').click({ button: 'right' });
-  const remove = page.getByRole('menuitem', { name: /Delete branch/ });
+  const remove = page.getByRole('menuitem', { name: /Delete image/ });
   await expect(remove).toBeDisabled();
   await expect(remove).toContainText('never moves, writes or deletes files outside the folder');
   await shot(page, 'folder-safety');

@@ -39,21 +39,23 @@ function BranchHeader({ branch }: { branch: Branch }): ReactElement {
   );
 }
 
+/** What a tip's file holds: a branch's own changes, or in an image folder the image nothing is built on. */
+function tipHint(folder: boolean, frozen: boolean): string {
+  const what = folder ? 'the image nothing else is built on' : "this branch's own changes";
+  return frozen ? `${what}; the app does not write it (see the problem below)` : `${what}, writable`;
+}
+
 /** One disk's tip of a branch and the chain of files under it. */
 function TipSection({ domain, tip }: { domain: Domain; tip: Branch['tips'][number] }): ReactElement {
   const chain = domain.disks.find((d) => d.target === tip.target && d.file === tip.file)?.chain ?? [];
   const frozen = domain.problems.some((p) => FREEZES_DOMAIN.has(p.code) || (FREEZES_FILE.has(p.code) && p.path === tip.file));
+  const folder = domain.state === 'folder';
   return (
     <section className="panel-section" data-testid={`disk-${tip.target}`}>
       <h3>
         <DiskIcon /> {domain.state === 'folder' ? 'Image' : tip.target}
       </h3>
-      <FileRow
-        domain={domain}
-        label="Tip"
-        hint={frozen ? "this branch's own changes; the app does not write it (see the problem below)" : "this branch's own changes, writable"}
-        path={tip.file}
-      />
+      <FileRow domain={domain} label={folder ? 'Top image' : 'Tip'} hint={tipHint(folder, frozen)} path={tip.file} />
       {chain.length > 1 ? (
         <details className="chain">
           <summary>Backing chain: {chain.length} files</summary>

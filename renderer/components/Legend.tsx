@@ -57,18 +57,29 @@ function SnapshotNodes({ folder }: { folder: boolean }): ReactElement {
   );
 }
 
-/** Edges, selection and the marks a plan's preview or a finished operation puts on nodes. */
-function Marks({ folder }: { folder: boolean }): ReactElement {
+/** The lines between nodes: solid grey "built on", purple dashes for a branch (an image folder's top image). */
+function Lines({ folder }: { folder: boolean }): ReactElement {
   return (
     <ul className="legend-list">
-      <Row swatch={<span className="legend-edge" />} term="Line:">
+      <Row swatch={<span className="legend-edge" />} term="Solid grey line:">
         built on: the node on the right grows from the one on the left.
       </Row>
       <Row swatch={<span className="legend-edge is-branch" />} term="Purple dashes:">
         {folder ? 'a top image growing from the image it is built on.' : 'a branch growing from a snapshot; moving dashes lead to You are here.'}
       </Row>
+    </ul>
+  );
+}
+
+/** Selection, comparison sides, and the colours a plan's preview puts on nodes. */
+function Marks(): ReactElement {
+  return (
+    <ul className="legend-list">
       <Row swatch={<span className="legend-node is-selected" />} term="Blue ring:">
         the selected node (its details are on the right).
+      </Row>
+      <Row swatch={<span className="side-badge side-A">A</span>} term="A and B:">
+        the two sides of a comparison.
       </Row>
       <Row swatch={<span className="legend-node is-created" />} term="Green dashes:">
         in a preview, what the operation will create.
@@ -78,9 +89,6 @@ function Marks({ folder }: { folder: boolean }): ReactElement {
       </Row>
       <Row swatch={<span className="legend-node is-removed" />} term="Red dashes:">
         in a preview, what it will remove (to the trash, where it can be restored).
-      </Row>
-      <Row swatch={<span className="side-badge side-A">A</span>} term="A and B:">
-        the two sides of a comparison.
       </Row>
     </ul>
   );
@@ -115,15 +123,29 @@ export function Legend({ folder }: { folder: boolean }): ReactElement | null {
           Close
         </button>
       </header>
-      {view === 'files' ? (
-        <p className="muted">
-          The file view draws one box per {folder ? 'image' : 'image file'}, grouped per disk; an arrow points from a file to the files built on it. The coloured left edge says what a file is: purple a tip, blue the file the VM writes, grey a saved
-          state, orange a loose file, red one in the trash.
-        </p>
-      ) : (
-        <SnapshotNodes folder={folder} />
-      )}
-      <Marks folder={folder} />
+      <div className="legend-body">
+        <div>
+          <h3 className="legend-group">{view === 'files' ? 'Files' : 'Nodes'}</h3>
+          {view === 'files' ? (
+            <p className="muted">
+              The file view draws one box per {folder ? 'image' : 'image file'}, grouped per disk; an arrow points from a file to the files built on it. The coloured left edge says what a file is: purple a tip, blue the file the VM writes, grey a
+              saved state, orange a loose file, red one in the trash.
+            </p>
+          ) : (
+            <SnapshotNodes folder={folder} />
+          )}
+        </div>
+        <div>
+          {view === 'files' ? null : (
+            <>
+              <h3 className="legend-group">Lines</h3>
+              <Lines folder={folder} />
+            </>
+          )}
+          <h3 className="legend-group">Selection and preview colours</h3>
+          <Marks />
+        </div>
+      </div>
     </section>
   );
 }
