@@ -1,7 +1,8 @@
 /**
  * A lost engine is noticed: when `serve` stops, a banner says so over the stale graph and nothing can be acted on;
  * when it comes back on the same port with the same token file, the banner goes by itself and the graph works, a
- * reload works too, and a link with a wrong token gets a page saying how to get a valid one.
+ * reload works too, and a link with a wrong token gets a page saying how to get a valid one. On the demo, the first
+ * Take snapshot after a restart is planned and done on the new engine.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -61,6 +62,7 @@ test('serve stops: a banner and no actions; it comes back: the banner goes, the 
   await page.keyboard.press('Escape');
   await shot(page, 'lost-engine-2-reconnected');
 
+
   // A reload after the restart works: the token the page keeps is still the server's.
   await page.reload();
   await page.getByTestId('domain-disk.qcow2').click();
@@ -74,4 +76,39 @@ test('serve stops: a banner and no actions; it comes back: the banner goes, the 
   await expect(page.locator('main')).toContainText('virt-snaptree serve');
   await expect(page.locator('main')).toContainText('--token-file');
   await shot(page, 'lost-engine-3-wrong-token');
+});
+
+test('on the demo, the first Take snapshot after serve came back runs on the new engine and is done', async ({ page, shot }) => {
+  const port = await freePort();
+  const args = ['--demo', '--port', String(port), '--token-file', join(dir, 'demo-token')];
+  const env = { SNAPTREE_DATA_DIR: join(dir, 'demo-data') };
+  const first = await startServe(args, env);
+  child = first.child;
+  await page.goto(first.server.url);
+  await expect(page.getByTestId('node-main')).toBeVisible();
+  // A plan made by this engine is open when it stops: the preview closes with the loss, it is never confirmed.
+  await page.getByTestId('node-main').click();
+  await page.keyboard.press('s');
+  await page.getByRole('dialog', { name: /^Take snapshot/ }).getByRole('button', { name: 'Preview…' }).click();
+  const dialog = page.getByTestId('plan-dialog');
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  await stop(child);
+  child = null;
+  const banner = page.getByTestId('engine-banner');
+  await expect(banner).toContainText('Lost the engine');
+  await expect(dialog).toHaveCount(0);
+  child = (await startServe(args, env)).child;
+  await expect(banner).toHaveCount(0, { timeout: 20_000 });
+
+  // Right after the banner went: the snapshot is planned and confirmed on the engine that answers now.
+  await page.getByTestId('node-main').click();
+  await page.keyboard.press('s');
+  const take = page.getByRole('dialog', { name: /^Take snapshot/ });
+  await take.getByRole('textbox', { name: 'Name' }).fill('after-restart');
+  await take.getByRole('button', { name: 'Preview…' }).click();
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByTestId('ops-outcome')).toContainText('done', { timeout: 30_000 });
+  await expect(page.getByTestId('node-after-restart')).toBeVisible();
+  await shot(page, 'lost-engine-4-snapshot-after-restart');
 });

@@ -320,7 +320,8 @@ export class Engine {
     const id = typeof plan === 'string' ? plan : plan.id;
     const issued = this.issued.get(id);
     if (issued === undefined) {
-      throw new AppError('E_NOT_FOUND', 'This plan was not made by this engine, or it already ran. Plan the operation again.', { operationId: id });
+      // `unknownPlan`: nothing ran, and the app may plan again at once (a plan made before `serve` was restarted).
+      throw new AppError('E_NOT_FOUND', 'This plan was not made by this engine, or it already ran. Plan the operation again.', { operationId: id, unknownPlan: true });
     }
     this.issued.delete(id);
     const source = issued.source;

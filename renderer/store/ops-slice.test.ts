@@ -147,6 +147,40 @@ describe('operations in the store', () => {
     await store2.getState().confirm();
     expect(store2.getState().outcome).toMatchObject({ ok: false, error: { code: 'E_LOCKED' } });
   });
+
+  test('a plan the engine does not hold (made before serve was restarted) is made again to confirm, not shown as failed', async () => {
+    const again = { ...plan, id: '33333333-3333-3333-3333-333333333333' } as Plan;
+    let made = 0;
+    const api = stubApi({
+      plan: async () => ({ ok: true, plan: made++ === 0 ? plan : again }),
+      apply: async () => {
+        throw new AppError('E_NOT_FOUND', 'This plan was not made by this engine, or it already ran. Plan the operation again.', { operationId: plan.id, unknownPlan: true });
+      },
+      operations: async () => [],
+    });
+    const store = await ready(api, scan);
+    store.getState().startAction(action);
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    await store.getState().confirm();
+    await vi.waitFor(() => expect(store.getState().preview).toMatchObject({ result: { ok: true, plan: again }, notice: expect.stringMatching(/restarted/) }));
+    expect(store.getState().outcome).toBeNull();
+    expect(store.getState().running).toBeNull();
+
+    // Any other not-found of the operation (its domain gone meanwhile) is a failure, shown as one.
+    const gone = stubApi({
+      plan: async () => ({ ok: true, plan }),
+      apply: async () => {
+        throw new AppError('E_NOT_FOUND', 'No domain named "vm".', { operationId: plan.id });
+      },
+      operations: async () => [],
+      scan: async () => scan,
+    });
+    const store2 = await ready(gone, scan);
+    store2.getState().startAction(action);
+    await vi.waitFor(() => expect(store2.getState().preview?.result?.ok).toBe(true));
+    await store2.getState().confirm();
+    expect(store2.getState().outcome).toMatchObject({ ok: false, error: { code: 'E_NOT_FOUND' } });
+  });
 });
 
 describe('recovery from the app', () => {

@@ -66,6 +66,10 @@ export interface OpsSlice {
 export const OPS_DOMAIN_RESET = { menu: null, preview: null, takingSnapshot: false } as const satisfies Partial<OpsSlice>;
 
 const POLL_MS = 250;
+const RESTARTED = 'The engine was restarted since this plan was made, so nothing ran. Here is the plan made again: review it and confirm again.';
+
+/** Whether `apply` refused the plan, running nothing, as one the engine does not hold (engine.ts): one made before a restart. */
+const unknownPlan = (error: ErrorData, planId: string): boolean => error.code === 'E_NOT_FOUND' && error.details?.unknownPlan === true && error.details.operationId === planId;
 const FLASH_MS = 2500;
 
 function checkName(name: string): string | null {
@@ -207,6 +211,13 @@ export const createOpsSlice =
         if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes(`/${TRASH_DIR}/`))) void get().loadTrash();
       } catch (error) {
         const data = toErrorData(error);
+        if (unknownPlan(data, plan.id)) {
+          // The engine that answers is not the one that made the plan (it was restarted): nothing ran. The plan
+          // is made again on it, to review and confirm, as when the world changed.
+          set({ preview: { ...preview, result: null, notice: RESTARTED } });
+          void get().planPreview();
+          return;
+        }
         const how = data.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
         set({ preview: null, outcome: { ok: false, title: `${operationWords(plan.intent)}: ${how}.`, error: data } });
         const id = get().sourceId;
