@@ -44,24 +44,26 @@ interface FitNameProps {
 export function FitName({ name, className, cut, grow = false, shrink = 1, title, testId }: FitNameProps): ReactElement {
   const ref = useRef<HTMLSpanElement>(null);
   const [fit, setFit] = useState<{ shown: string; basis: number } | null>(null);
+  const [resized, setResized] = useState(0);
+  // On a new name, a new class (a font can change without the box changing size: the open domain's name turns
+  // bold), and a resize of the box.
   useLayoutEffect(() => {
     const element = ref.current;
-    if (element === null) return undefined;
-    const cutTo = cut ?? ((n: number) => middleEllipsis(name, n));
-    const update = (): void => {
-      const { font, size } = fontOf(element);
-      const measure = textMeasure(font, size);
-      const basis = Math.ceil(measure(name)) + 1;
-      const room = element.clientWidth;
-      const shown = room <= 0 ? name : fitMiddle([...name].length, room, measure, cutTo);
-      setFit((old) => (old?.shown === shown && old.basis === basis ? old : { shown, basis }));
-    };
-    update();
-    if (typeof ResizeObserver === 'undefined') return undefined;
-    const observer = new ResizeObserver(update);
+    if (element === null) return;
+    const { font, size } = fontOf(element);
+    const measure = textMeasure(font, size);
+    const basis = Math.ceil(measure(name)) + 1;
+    const room = element.clientWidth;
+    const shown = room <= 0 ? name : fitMiddle([...name].length, room, measure, cut ?? ((n: number) => middleEllipsis(name, n)));
+    setFit((old) => (old?.shown === shown && old.basis === basis ? old : { shown, basis }));
+  }, [name, cut, className, resized]);
+  useLayoutEffect(() => {
+    const element = ref.current;
+    if (element === null || typeof ResizeObserver === 'undefined') return undefined;
+    const observer = new ResizeObserver(() => setResized((n) => n + 1));
     observer.observe(element);
     return () => observer.disconnect();
-  }, [name, cut]);
+  }, []);
   const style = grow ? { flex: '1 1 0', minWidth: 0 } : { flex: `0 ${shrink} ${fit ? `${fit.basis}px` : 'auto'}`, minWidth: 0 };
   return (
     <span ref={ref} className={`fit-name${className ? ` ${className}` : ''}`} style={style} title={title ?? name} data-name={name} data-testid={testId}>

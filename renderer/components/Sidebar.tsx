@@ -43,7 +43,7 @@ function DomainItem({ source, domain, tabStop }: { source: SourceEntry; domain: 
         data-testid={`domain-${domain.name}`}
       >
         <span className={stateClass(domain.state)} title={domain.state} />
-        <FitName className="domain-name" name={domain.name} grow />
+        <FitName className={active ? 'domain-name is-open' : 'domain-name'} name={domain.name} grow />
         {errors > 0 ? (
           <span className="chip chip-warn" title={`${errors} problem(s)`}>
             <WarnIcon />
