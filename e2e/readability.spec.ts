@@ -248,3 +248,14 @@ test('a "Skip to the graph" link is the first tab stop, and the domain list is o
   }
   expect(tabs).toBeLessThanOrEqual(16);
 });
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`the legend shows the lines and the preview colours beside the nodes, ${theme}`, async ({ page, demo, shot }) => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await openDemo(page, demo.url, theme);
+    await page.getByTestId('legend-toggle').click();
+    const legend = page.getByTestId('legend');
+    for (const words of ['Solid grey line:', 'Purple dashes:', 'Green dashes:', 'Orange ring:', 'Red dashes:']) await expect(legend.getByText(words)).toBeInViewport();
+    await shot(page, `readability-legend-lines-${theme}`);
+  });
+}
