@@ -38,6 +38,7 @@ test('serve stops: a banner and no actions; it comes back: the banner goes, the 
   const node = page.getByTestId('node-work.qcow2');
   await expect(node).toBeVisible();
   await expect(page.getByTestId('live-status')).toContainText('Live');
+  await node.click();
 
   // serve stops: the banner comes, the graph stays on screen but nothing in it can be acted on.
   await stop(child);
@@ -50,6 +51,8 @@ test('serve stops: a banner and no actions; it comes back: the banner goes, the 
   await node.click({ button: 'right', force: true });
   await expect(page.getByTestId('node-menu')).toHaveCount(0);
   await shot(page, 'lost-engine-1-banner');
+  // Meanwhile the folder changes: a second image grows from the base.
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'disk.qcow2', '-F', 'qcow2', join(dir, 'images', 'other.qcow2')]);
 
   // The same serve again, on the same port with the same token file: the page finds it by itself.
   const second = await startServe(args, { SNAPTREE_DATA_DIR: join(dir, 'data') });
@@ -57,6 +60,9 @@ test('serve stops: a banner and no actions; it comes back: the banner goes, the 
   expect(second.server.url).toBe(first.server.url);
   await expect(banner).toHaveCount(0, { timeout: 20_000 });
   await expect(page.getByTestId('live-status')).toContainText('Live');
+  // The rescan after the reconnect brings the new image; the selected node stays in view.
+  await expect(page.getByTestId('node-other.qcow2')).toBeVisible({ timeout: 20_000 });
+  await expect(node).toBeInViewport({ ratio: 0.99 });
   await node.click({ button: 'right' });
   await expect(page.getByTestId('node-menu')).toBeVisible();
   await page.keyboard.press('Escape');
