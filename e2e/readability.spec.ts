@@ -4,7 +4,12 @@
  * little of the canvas; at 800×700 the panels are out of the way and nothing overflows the window.
  */
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { leakCluster } from '../electron/test-support/damage';
+import { expect, startServe, stop, test } from './fixtures';
 
 const SIZES = [
   { width: 1440, height: 900 },
@@ -259,3 +264,42 @@ for (const theme of ['light', 'dark'] as const) {
     await shot(page, `readability-legend-lines-${theme}`);
   });
 }
+
+test.describe('long names', () => {
+  let dir = '';
+  let server: ChildProcess | undefined;
+  let url = '';
+  const LONG = 'webserver-production-php83-installed-before-upgrade';
+  test.beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'snaptree-e2e-long-'));
+    const p = (name: string) => join(dir, name);
+    const img = (...args: string[]) => execFileSync('qemu-img', args, { encoding: 'utf8' });
+    img('create', '-q', '-f', 'qcow2', p(`${LONG}.qcow2`), String(16 * 1024 * 1024));
+    img('create', '-q', '-f', 'qcow2', '-b', p(`${LONG}.qcow2`), '-F', 'qcow2', p(`${LONG}-mid.qcow2`));
+    for (const tip of ['clean', 'tuned', 'tip-01']) img('create', '-q', '-f', 'qcow2', '-b', p(`${LONG}-mid.qcow2`), '-F', 'qcow2', p(`${LONG}-${tip}.qcow2`));
+    leakCluster(p(`${LONG}-mid.qcow2`));
+    ({ child: server, server: { url } } = await startServe(['--folder', dir], { SNAPTREE_DATA_DIR: join(dir, '.data') }));
+  });
+  test.afterAll(async () => {
+    if (server) await stop(server);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('long names and a health badge: every name cut once, in the middle, keeping its end', async ({ page, shot }) => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.goto(url);
+    await page.getByTestId(`domain-${LONG}.qcow2`).click();
+    await page.getByRole('button', { name: 'Check health' }).click();
+    await expect(page.getByTestId('health-badge').first()).toBeVisible();
+    await expect(page.getByTestId('health-summary')).toHaveText('1 file needs attention');
+    await settle(page);
+    expect(await overflowingNames(page)).toEqual([]);
+    for (const tip of ['clean', 'tuned', 'tip-01']) await expect(page.getByTestId(`node-${LONG}-${tip}.qcow2`).locator('.fit-name')).toContainText(new RegExp(`${tip.slice(-3)}\\.qcow2$`));
+    await shot(page, 'readability-long-names');
+    await page.getByTestId('view-files').click();
+    await expect(page.getByTestId('file-canvas')).toBeVisible();
+    await settle(page);
+    expect(await overflowingNames(page)).toEqual([]);
+    await shot(page, 'readability-long-names-files');
+  });
+});

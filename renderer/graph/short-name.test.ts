@@ -71,3 +71,11 @@ describe('fitMiddle', () => {
     expect(shown.startsWith('…')).toBe(true);
   });
 });
+
+describe('middleEllipsis of a file name', () => {
+  test('keeps the extension whole and cuts the stem, so the end where names differ stays', () => {
+    expect(middleEllipsis('fork-branch-long-name-tip-01.qcow2', 16).endsWith('01.qcow2')).toBe(true);
+    expect(middleEllipsis('webserver-production-before-upgrade-clean.qcow2', 13)).toMatch(/ean\.qcow2$/);
+    expect([...middleEllipsis('webserver-production-before-upgrade-clean.qcow2', 13)]).toHaveLength(13);
+  });
+});

@@ -8,6 +8,9 @@
 /** The mark put where letters were left out. */
 export const ELLIPSIS = '…';
 
+/** A file name's extension kept whole when its stem is cut. */
+const IMAGE_EXTENSION = /\.(qcow2|qcow|img|raw|vmdk|vdi|vhdx|qed)$/i;
+
 /** Characters that end a word in a name: a cut is moved to one of them when one is near. */
 const SEPARATORS = new Set(['.', '-', '_', ' ', '@', ':', '+']);
 
@@ -19,6 +22,10 @@ export function middleEllipsis(name: string, max: number): string {
   const chars = [...name];
   if (chars.length <= max) return name;
   if (max <= 1) return ELLIPSIS;
+  // An image's extension is the same on every file: it is kept whole and the stem is cut, so that the end where
+  // names differ stays ("fork-…-tip-01.qcow2", not "fork-…-01.qcow2" or "fork-br….qcow2").
+  const extension = IMAGE_EXTENSION.exec(name)?.[0];
+  if (extension !== undefined && max - extension.length >= 5) return `${middleEllipsis(name.slice(0, -extension.length), max - extension.length)}${extension}`;
   const room = max - 1;
   let tail = Math.floor(room / 2);
   // Start the end on a word when it does not already and a separator is a few characters before the plain cut,
