@@ -32,26 +32,37 @@ function FileList({ label, files, tone }: { label: string; files: string[]; tone
   );
 }
 
-/** What the marks the preview lays on the graph mean. */
-function PreviewLegend(): ReactElement {
+/** The marks a plan lays on the graph, as graph/highlights.ts reads them from its impact. */
+function marksOf(plan: Plan): { created: boolean; changed: boolean; removed: boolean } {
+  const { changedNodes, createdNodes, removedSnapshots, removedBranches, renamed } = plan.impact;
+  return {
+    created: createdNodes.length > 0 || renamed !== null,
+    changed: changedNodes.length > 0,
+    removed: removedSnapshots.length + removedBranches.length > 0 || renamed !== null,
+  };
+}
+
+/**
+ * What the marks the preview lays on the graph mean: only those it lays, and no key at all for a plan that marks no
+ * node (one that changes only metadata the graph does not draw).
+ */
+function PreviewLegend({ plan }: { plan: Plan }): ReactElement | null {
+  const marks = marksOf(plan);
+  const shown = (['created', 'changed', 'removed'] as const).filter((m) => marks[m]);
+  if (shown.length === 0) return null;
+  const words = { created: 'new', changed: 'changed', removed: 'removed' } as const;
   return (
     <ul className="plan-legend" aria-label="Marks on the graph">
       <li>
         <span className="legend-swatch is-kept" aria-hidden="true" />
         kept as is
       </li>
-      <li>
-        <span className="legend-swatch is-created" aria-hidden="true" />
-        new
-      </li>
-      <li>
-        <span className="legend-swatch is-changed" aria-hidden="true" />
-        changed
-      </li>
-      <li>
-        <span className="legend-swatch is-removed" aria-hidden="true" />
-        removed
-      </li>
+      {shown.map((m) => (
+        <li key={m}>
+          <span className={`legend-swatch is-${m}`} aria-hidden="true" />
+          {words[m]}
+        </li>
+      ))}
     </ul>
   );
 }
@@ -76,15 +87,6 @@ function PlanFiles({ plan }: { plan: Plan }): ReactElement {
       </button>
     </details>
   );
-}
-
-/**
- * Whether the preview marks any node on the graph (graph/highlights.ts reads the same fields): a plan that changes
- * only metadata, such as a description, marks none, and its dialog shows no key to marks.
- */
-function marksNodes(plan: Plan): boolean {
-  const { changedNodes, createdNodes, removedSnapshots, removedBranches, renamed } = plan.impact;
-  return changedNodes.length + createdNodes.length + removedSnapshots.length + removedBranches.length > 0 || renamed !== null;
 }
 
 /** The plan's facts on one line: disk space (left out when it needs none), power, point of no return, host. */
@@ -124,7 +126,7 @@ function PlanBody({ plan }: { plan: Plan }): ReactElement {
           {w}
         </p>
       ))}
-      {marksNodes(plan) ? <PreviewLegend /> : null}
+      <PreviewLegend plan={plan} />
       <PlanFiles plan={plan} />
     </>
   );
