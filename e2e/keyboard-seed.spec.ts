@@ -74,8 +74,9 @@ test('the seed by keyboard only: revert with a new branch, switch back, delete s
   await page.goto(url);
   await expect(page.getByTestId(`domain-${domain}`)).toBeVisible();
 
-  // Tab to the domain in the sidebar, Enter opens it; Tab on to the graph.
-  for (let i = 0; i < 500 && (await focused(page)).testid !== `domain-${domain}`; i++) await page.keyboard.press('Tab');
+  // Tab to the domain list in the sidebar (one tab stop), the arrows to the domain, Enter opens it; Tab on to the graph.
+  for (let i = 0; i < 60 && !((await focused(page)).testid ?? '').startsWith('domain-'); i++) await page.keyboard.press('Tab');
+  for (let i = 0; i < 500 && (await focused(page)).testid !== `domain-${domain}`; i++) await page.keyboard.press('ArrowDown');
   expect((await focused(page)).testid).toBe(`domain-${domain}`);
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('current-domain')).toHaveText(domain);
