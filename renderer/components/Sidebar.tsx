@@ -170,7 +170,7 @@ function tabStopOf(sources: readonly SourceEntry[], scans: Record<string, Source
 function moveInList(event: KeyboardEvent<HTMLElement>): void {
   const target = event.target;
   if (!(target instanceof HTMLElement) || !target.classList.contains('domain-item')) return;
-  const items = [...event.currentTarget.querySelectorAll<HTMLElement>('.domain-item')];
+  const items = Array.from(event.currentTarget.querySelectorAll<HTMLElement>('.domain-item'));
   const at = items.indexOf(target);
   const next = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[event.key];
   if (next === undefined) return;
