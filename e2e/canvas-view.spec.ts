@@ -18,6 +18,12 @@ async function inView(page: Page, name: string): Promise<boolean> {
 
 const expectInView = async (page: Page, name: string) => expect.poll(() => inView(page, name), { message: `${name} in view`, timeout: 5000 }).toBe(true);
 
+/** The dark theme, as the theme button sets it. */
+const dark = (page: Page) =>
+  page.evaluate(() => {
+    document.documentElement.dataset.theme = 'dark';
+  });
+
 /** Confirms the open plan and waits until it is done. */
 async function confirmPlan(page: Page): Promise<void> {
   const dialog = page.getByTestId('plan-dialog');
@@ -48,6 +54,8 @@ test.describe('the canvas keeps what the user works on in view', () => {
     await expectInView(page, 'main');
     await expectInView(page, 'experiment');
     await shot(page, 'canvas-compare-in-view-1280');
+    await dark(page);
+    await shot(page, 'canvas-compare-in-view-1280-dark');
     await page.keyboard.press('Escape');
     await expect(page.getByTestId('compare-panel')).toHaveCount(0);
     await expect(page.getByTestId('compare-selected')).toHaveCount(0);
@@ -87,5 +95,7 @@ test.describe('the canvas keeps what the user works on in view', () => {
     await expect(shared).toHaveCount(1);
     await expect(shared).toHaveAttribute('aria-label', /experiment and snap2 grow from the same base file base\.qcow2/);
     await shot(page, 'canvas-after-delete-1280');
+    await dark(page);
+    await shot(page, 'canvas-after-delete-1280-dark');
   });
 });

@@ -72,10 +72,12 @@ export function useKeepInView(domain: Domain, graph: FlowGraph, wrapper: RefObje
 
   const a = comparison?.a ?? null;
   const b = comparison?.b ?? null;
+  // The panel grows when the result comes: its status is a change of the canvas's size too.
+  const status = comparison?.status ?? null;
   useEffect(() => {
     if (a === null || b === null) return;
     // Once the canvas has shrunk above the docked panel.
     const timer = setTimeout(() => latest.current.bring([a, b]), DOCK_SETTLE_MS);
     return () => clearTimeout(timer);
-  }, [a, b]);
+  }, [a, b, status]);
 }
