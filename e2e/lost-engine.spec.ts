@@ -97,7 +97,8 @@ test('on the demo, the first Take snapshot after serve came back runs on the new
   await page.keyboard.press('s');
   await page.getByRole('dialog', { name: /^Take snapshot/ }).getByRole('button', { name: 'Preview…' }).click();
   const dialog = page.getByTestId('plan-dialog');
-  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  // A plan reads the whole connection: on a busy host it may take a while.
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled({ timeout: 30_000 });
   await stop(child);
   child = null;
   const banner = page.getByTestId('engine-banner');
@@ -112,7 +113,7 @@ test('on the demo, the first Take snapshot after serve came back runs on the new
   const take = page.getByRole('dialog', { name: /^Take snapshot/ });
   await take.getByRole('textbox', { name: 'Name' }).fill('after-restart');
   await take.getByRole('button', { name: 'Preview…' }).click();
-  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeEnabled({ timeout: 30_000 });
   await dialog.getByRole('button', { name: 'Confirm' }).click();
   await expect(page.getByTestId('ops-outcome')).toContainText('done', { timeout: 30_000 });
   await expect(page.getByTestId('node-after-restart')).toBeVisible();
