@@ -58,7 +58,7 @@ test('a 300-image chain opens readable with its middle folded; search opens the 
   await openFolderDomain(page, chainName(0));
   const run = page.getByTestId('run-node');
   await expect(run).toBeVisible();
-  await expect(run).toContainText('… 294 snapshots …');
+  await expect(run).toContainText('… 294 images …');
   // Its count is never cut.
   expect(await run.locator('.run-node-count').evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
   await page.waitForTimeout(400);
