@@ -22,6 +22,12 @@ export interface ServeFlags {
   tokenFile?: string;
 }
 
+/** The demo lab's sources first, then the others; a connection named by --connect that the lab also uses is listed once, as the lab's. */
+export function withLabSources(sources: readonly SourceEntry[], lab: readonly SourceEntry[]): SourceEntry[] {
+  const labUris = new Set(lab.flatMap((entry) => (entry.source.kind === 'libvirt' ? [entry.source.uri] : [])));
+  return [...lab, ...sources.filter((entry) => !(entry.source.kind === 'libvirt' && labUris.has(entry.source.uri)))];
+}
+
 /** Runs `serve` until SIGINT or SIGTERM. */
 export async function runServe(flags: ServeFlags): Promise<void> {
   const sources: SourceEntry[] = [];
@@ -44,7 +50,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     lab = await createDemoLab(reachable ? virsh : null);
     await virsh.close();
     if (lab.skipped !== null) err(`Demo: image folder only. ${lab.skipped}\n`);
-    sources.unshift(...lab.sources);
+    sources.splice(0, sources.length, ...withLabSources(sources, lab.sources));
   }
   if (sources.length === 0) sources.push(sourceEntry({ kind: 'libvirt', uri: DEFAULT_URI }));
 

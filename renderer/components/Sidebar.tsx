@@ -106,9 +106,15 @@ function SourceProblems({ id, problems }: { id: string; problems: Problem[] }): 
 /** Whether a domain's name holds the filter's words, in any case. */
 const matches = (filter: string, name: string) => filter.trim() === '' || name.toLowerCase().includes(filter.trim().toLowerCase());
 
+/** Domains in name order (numbers in names by value), `first` (the demo's own domain) ahead of the rest. */
+function byName<T extends { name: string }>(domains: T[], first: string | undefined): T[] {
+  return [...domains].sort((a, b) => Number(b.name === first) - Number(a.name === first) || a.name.localeCompare(b.name, undefined, { numeric: true }));
+}
+
 /** One source: its header, its scan's state, its domains (those the filter lets through) and its own problems. */
 function SourceSection({ source, scan, filter, tabStop }: { source: SourceEntry; scan: SourceScan | undefined; filter: string; tabStop: string | null }): ReactElement {
-  const domains = scan?.result?.domains.filter((d) => matches(filter, d.name)) ?? [];
+  // In name order, with the demo's domain first where the source is the demo lab's.
+  const domains = byName(scan?.result?.domains.filter((d) => matches(filter, d.name)) ?? [], source.demo ? source.focus : undefined);
   const hidden = (scan?.result?.domains.length ?? 0) - domains.length;
   return (
     <section className="source">
@@ -162,7 +168,7 @@ function SidebarTop({ filter, setFilter }: { filter: string; setFilter: (filter:
 
 /** The domain the list's one tab stop is on: the open one when it is listed, else the first listed; null when none is. */
 function tabStopOf(sources: readonly SourceEntry[], scans: Record<string, SourceScan>, filter: string, open: string | null): string | null {
-  const keys = sources.flatMap((source) => (scans[source.id]?.result?.domains ?? []).filter((d) => matches(filter, d.name)).map((d) => domainKey(source.id, d.name)));
+  const keys = sources.flatMap((source) => byName((scans[source.id]?.result?.domains ?? []).filter((d) => matches(filter, d.name)), source.demo ? source.focus : undefined).map((d) => domainKey(source.id, d.name)));
   return open !== null && keys.includes(open) ? open : (keys[0] ?? null);
 }
 
