@@ -4,48 +4,12 @@
  * snap3's saved state. Then the app's own delete is not a health warning, while a write the app did not make is,
  * and that one can be acknowledged with a reason.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, startServe, stop, test } from './fixtures';
+import { expect, test } from './fixtures';
+import { diskSource, img, MiB, seedLab, write } from './seed-lab';
 
-const URI = 'qemu:///system';
-const PREFIX = `snaptree-e2e-fold-${process.pid}-`;
-const MiB = 1024 * 1024;
-let dir: string;
-let server: ChildProcess;
-let url: string;
-
-const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
-const img = (...args: string[]) => execFileSync('qemu-img', args, { encoding: 'utf8' });
-const write = (file: string, pattern: number, offset: number) => execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P ${pattern} ${offset} ${MiB}`, file]);
-
-function diskSource(domain: string): string {
-  const xml = virsh('dumpxml', '--domain', domain, '--inactive');
-  return /<source file='([^']+)'/.exec(xml)?.[1] ?? '';
-}
-
-/** base → snap1 → snap2 → snap3, data written in every layer, current state too. */
-function buildSeed(name: string): string {
-  const domain = PREFIX + name;
-  const base = join(dir, `${name}.qcow2`);
-  img('create', '-q', '-f', 'qcow2', base, String(64 * MiB));
-  write(base, 16, 0);
-  const xml = join(dir, `${name}.xml`);
-  writeFileSync(
-    xml,
-    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
-  );
-  virsh('define', '--file', xml);
-  for (const [i, snap] of ['snap1', 'snap2', 'snap3'].entries()) {
-    virsh('snapshot-create-as', '--domain', domain, '--name', snap, '--disk-only', '--atomic');
-    write(diskSource(domain), 33 + i, (i + 1) * 4 * MiB);
-  }
-  return domain;
-}
+const lab = seedLab('e2e-fold');
 
 /** Runs the domain's health check from the toolbar, or from its More menu when the bar is full, and waits for it to end. */
 async function checkHealth(page: Page): Promise<void> {
@@ -69,25 +33,12 @@ async function expectHealthSummary(page: Page, text: string): Promise<void> {
   await page.keyboard.press('Escape');
 }
 
-test.beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'snaptree-e2e-fold-'));
-  ({ child: server, server: { url } } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') }));
-});
-
-test.afterAll(async () => {
-  if (server) await stop(server);
-  for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
-    virsh('undefine', '--domain', domain, '--snapshots-metadata');
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 test('fold the current branch into snap3; the app\u2019s own delete raises no health warning; a foreign write can be acknowledged', async ({ page, shot }) => {
-  const domain = buildSeed('otter');
+  const domain = lab.buildSeed('otter');
   const tip = diskSource(domain);
   const snap3State = img('info', '--output=json', '-U', tip).match(/"backing-filename": "([^"]+)"/)?.[1] ?? '';
   const started = Date.now();
-  await page.goto(url);
+  await page.goto(lab.url);
   await page.getByTestId(`domain-${domain}`).click();
   await expect(page.getByTestId('current-domain')).toHaveText(domain);
 
@@ -129,7 +80,7 @@ test('fold the current branch into snap3; the app\u2019s own delete raises no he
   await shot(page, 'fold-4-health-after-delete');
 
   // A write the app did not make is a warning; acknowledged with a reason, it is set aside and no longer counted.
-  const base = join(dir, 'otter.qcow2');
+  const base = join(lab.dir, 'otter.qcow2');
   write(base, 99, 40 * MiB);
   await checkHealth(page);
   await expectHealthSummary(page, '1 file needs attention');
@@ -147,12 +98,12 @@ test('fold the current branch into snap3; the app\u2019s own delete raises no he
 });
 
 test('a fold that many branches refuse says how many in a few words, the whole list on hover, the menu on screen', async ({ page, shot }) => {
-  const domain = buildSeed('badger');
+  const domain = lab.buildSeed('badger');
   const state = img('info', '--output=json', '-U', diskSource(domain)).match(/"backing-filename": "([^"]+)"/)?.[1] ?? '';
   // Twelve loose tips on snap3's saved state: files nobody records, shown as branches.
   const others = Array.from({ length: 12 }, (_, i) => `badger-side${String(i + 1).padStart(2, '0')}.qcow2`);
-  for (const name of others) img('create', '-q', '-f', 'qcow2', '-b', state, '-F', 'qcow2', join(dir, name));
-  await page.goto(url);
+  for (const name of others) img('create', '-q', '-f', 'qcow2', '-b', state, '-F', 'qcow2', join(lab.dir, name));
+  await page.goto(lab.url);
   await page.getByTestId(`domain-${domain}`).click();
   await expect(page.getByTestId('current-domain')).toHaveText(domain);
   await page.getByTestId('node-main').click({ button: 'right' });

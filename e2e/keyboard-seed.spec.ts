@@ -4,37 +4,11 @@
  * delete snap2. Dialogs take the keyboard when they open (never on a destructive Confirm), keep Tab inside, close
  * on Esc without confirming, and after an operation the canvas has the keys with the landing node selected.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, startServe, stop, test } from './fixtures';
+import { expect, test } from './fixtures';
+import { seedLab } from './seed-lab';
 
-const URI = 'qemu:///system';
-const PREFIX = `snaptree-kbd-${process.pid}-`;
-const MiB = 1024 * 1024;
-let dir: string;
-let server: ChildProcess;
-let url: string;
-
-const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
-
-/** base → snap1 → snap2 → snap3 → the current state, shut off. */
-function buildSeed(name: string): string {
-  const domain = PREFIX + name;
-  const base = join(dir, `${name}.qcow2`);
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, String(64 * MiB)]);
-  const xml = join(dir, `${name}.xml`);
-  writeFileSync(
-    xml,
-    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
-  );
-  virsh('define', '--file', xml);
-  for (const snap of ['snap1', 'snap2', 'snap3']) virsh('snapshot-create-as', '--domain', domain, '--name', snap, '--disk-only', '--atomic');
-  return domain;
-}
+const lab = seedLab('kbd');
 
 /** What has the keyboard: its test id, tag, text, and whether it is inside the plan dialog. */
 function focused(page: Page) {
@@ -56,22 +30,9 @@ async function step(page: Page, key: string, title: string): Promise<void> {
   expect((await focused(page)).testid).toBe('graph-canvas');
 }
 
-test.beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'snaptree-kbd-'));
-  ({ child: server, server: { url } } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') }));
-});
-
-test.afterAll(async () => {
-  if (server) await stop(server);
-  for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
-    virsh('undefine', '--domain', domain, '--snapshots-metadata');
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 test('the seed by keyboard only: revert with a new branch, switch back, delete snap2, the keyboard never lost', async ({ page, shot }) => {
-  const domain = buildSeed('seed');
-  await page.goto(url);
+  const domain = lab.buildSeed('seed');
+  await page.goto(lab.url);
   await expect(page.getByTestId(`domain-${domain}`)).toBeVisible();
 
   // Tab to the domain list in the sidebar (one tab stop), the arrows to the domain, Enter opens it; Tab on to the graph.

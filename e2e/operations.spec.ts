@@ -2,50 +2,16 @@
  * The seed use in the browser against real libvirt: click snap1, revert with a new branch, watch the graph
  * fork; then switch back, delete snap2, and see a refused commit explain itself. Then the same fork by keyboard.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, startServe, stop, test } from './fixtures';
+import { expect, test } from './fixtures';
+import { diskSource, img, MiB, seedLab } from './seed-lab';
 
-const URI = 'qemu:///system';
-const PREFIX = `snaptree-e2e-${process.pid}-`;
-const MiB = 1024 * 1024;
-let dir: string;
-let server: ChildProcess;
-let url: string;
-
-const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', URI, ...args], { encoding: 'utf8' });
-const img = (...args: string[]) => execFileSync('qemu-img', args, { encoding: 'utf8' });
-
-function diskSource(domain: string): string {
-  const xml = virsh('dumpxml', '--domain', domain, '--inactive');
-  return /<source file='([^']+)'/.exec(xml)?.[1] ?? '';
-}
-
-/** base → snap1 → snap2 → snap3, data written in every layer, current state too. */
-function buildSeed(name: string): string {
-  const domain = PREFIX + name;
-  const base = join(dir, `${name}.qcow2`);
-  img('create', '-q', '-f', 'qcow2', base, String(64 * MiB));
-  execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P 16 0 ${4 * MiB}`, base]);
-  const xml = join(dir, `${name}.xml`);
-  writeFileSync(
-    xml,
-    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
-  );
-  virsh('define', '--file', xml);
-  for (const [i, snap] of ['snap1', 'snap2', 'snap3'].entries()) {
-    virsh('snapshot-create-as', '--domain', domain, '--name', snap, '--disk-only', '--atomic');
-    execFileSync('qemu-io', ['-f', 'qcow2', '-c', `write -P ${33 + i} ${(i + 1) * 4 * MiB} ${MiB}`, diskSource(domain)]);
-  }
-  return domain;
-}
+const lab = seedLab('e2e');
 
 async function openDomain(page: Page, domain: string): Promise<void> {
-  await page.goto(url);
+  await page.goto(lab.url);
   await page.getByTestId(`domain-${domain}`).click();
   await expect(page.getByTestId('current-domain')).toHaveText(domain);
   await expect(page.getByTestId('node-snap3')).toBeVisible();
@@ -62,22 +28,9 @@ async function runFromMenu(page: Page, node: string, item: string, shot: (page: 
   await expect(page.getByTestId('ops-outcome')).toContainText('done');
 }
 
-test.beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'snaptree-e2e-'));
-  ({ child: server, server: { url } } = await startServe(['--connect', URI], { SNAPTREE_DATA_DIR: join(dir, 'data') }));
-});
-
-test.afterAll(async () => {
-  if (server) await stop(server);
-  for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(PREFIX))) {
-    virsh('undefine', '--domain', domain, '--snapshots-metadata');
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused commit explains itself', async ({ page, shot }) => {
-  const domain = buildSeed('mouse');
-  const state1 = join(dir, 'mouse.qcow2');
+  const domain = lab.buildSeed('mouse');
+  const state1 = join(lab.dir, 'mouse.qcow2');
   await openDomain(page, domain);
   await shot(page, 'ops-1-before');
 
@@ -114,7 +67,7 @@ test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused
   await expect(page.getByTestId('you-are-here')).toHaveCount(1);
   await shot(page, 'ops-4-forked');
   const overlay = diskSource(domain);
-  expect(overlay).toBe(join(dir, `${domain}.snap1.1.vda.qcow2`));
+  expect(overlay).toBe(join(lab.dir, `${domain}.snap1.1.vda.qcow2`));
   expect(JSON.parse(img('info', '--output=json', overlay))['full-backing-filename']).toBe(state1);
 
   // Switch back to main.
@@ -149,8 +102,8 @@ test('seed: revert snap1 with a new branch, switch back, delete snap2, a refused
 });
 
 test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {
-  const domain = buildSeed('keys');
-  await page.goto(url);
+  const domain = lab.buildSeed('keys');
+  await page.goto(lab.url);
   // Tab to the domain in the sidebar and open it: however many other domains the shared daemon lists before it.
   await expect(page.getByTestId(`domain-${domain}`)).toBeVisible();
   const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
@@ -177,15 +130,15 @@ test('keyboard only: the same fork without a mouse', async ({ page, shot }) => {
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('node-by-keys')).toHaveAttribute('data-current', 'true', { timeout: 60_000 });
   await shot(page, 'ops-keys-forked');
-  expect(diskSource(domain)).toBe(join(dir, `${domain}.by-keys.vda.qcow2`));
+  expect(diskSource(domain)).toBe(join(lab.dir, `${domain}.by-keys.vda.qcow2`));
 });
 
 test('connections: add an image folder, keep it across a reload, remove it', async ({ page, shot }) => {
-  const folder = join(dir, 'images');
+  const folder = join(lab.dir, 'images');
   execFileSync('mkdir', ['-p', folder]);
   img('create', '-q', '-f', 'qcow2', join(folder, 'disk.qcow2'), String(16 * MiB));
   img('create', '-q', '-f', 'qcow2', '-b', 'disk.qcow2', '-F', 'qcow2', join(folder, 'work.qcow2'));
-  await page.goto(url);
+  await page.goto(lab.url);
   const input = page.getByRole('textbox', { name: 'Add a connection or an image folder' });
   await input.fill('-c evil');
   await expect(page.getByText('A connection URI looks like qemu:///system.')).toBeVisible();
