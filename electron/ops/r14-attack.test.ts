@@ -17,6 +17,7 @@ import { localHostFiles } from './host-files';
 import { encodePng, thumbnailOf } from './thumbnails';
 import { statSync } from 'node:fs';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { seedChain } from '../test-support/seed-chain';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 
@@ -27,18 +28,7 @@ let engine: Engine;
 let run = 0;
 
 /** base → s1 → s2, data in every layer and in the tip. */
-async function seed(): Promise<string> {
-  const id = `r14a${++run}`;
-  const base = lab.path(`${id}.qcow2`);
-  await qemuImgCreate(base, { size: 32 * MiB });
-  await writePattern(base, 'qcow2', 0x10, 0, 4 * MiB);
-  const vm = await lab.define({ name: id, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
-  for (const [i, snap] of ['s1', 's2'].entries()) {
-    lab.snapshot(vm, snap);
-    await writePattern(diskSource(vm, 'vda'), 'qcow2', 0x21 + i, (i + 1) * 4 * MiB, MiB);
-  }
-  return vm;
-}
+const seed = (): Promise<string> => seedChain(lab, `r14a${++run}`);
 
 beforeAll(async () => {
   lab = await new TestLab().init();
