@@ -233,9 +233,10 @@ test('a "Skip to the graph" link is the first tab stop, and the domain list is o
   await shot(page, 'readability-skip-link');
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('graph-canvas')).toBeFocused();
-  // Without the link: the domains cost one Tab, however many there are.
+  // Without the link: the domains cost one Tab, however many there are (the demo's domain and image tree, and
+  // whatever else the shared daemon lists).
   const domains = page.locator('.domain-item');
-  expect(await domains.count()).toBeGreaterThan(3);
+  expect(await domains.count()).toBeGreaterThanOrEqual(2);
   await expect(page.locator('.domain-item[tabindex="0"]')).toHaveCount(1);
   await page.locator('.domain-item[tabindex="0"]').focus();
   const first = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));

@@ -72,7 +72,7 @@ test('the SSH host added in the sidebar beside this one; its graph read, checked
     // Health is checked by qemu-img on the host: its three files are healthy there.
     await page.getByRole('button', { name: /Check health/ }).click();
     await expect(page.getByTestId('health-summary')).toBeVisible({ timeout: 30_000 });
-    await expect(page.getByTestId('health-summary')).toHaveAttribute('title', `Checked 3 file(s) of ${vm}`);
+    await expect(page.getByTestId('health-summary')).toHaveAttribute('title', `Checked 3 files of ${vm}`);
     await expect(page.getByTestId('health-summary')).toHaveClass(/chip-ok/);
     await shot(page, 'remote-host-health');
 

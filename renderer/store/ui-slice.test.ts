@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { create } from 'zustand';
 import type { AppState } from './store';
-import { createUiSlice, isCollapsed, selectMinimap } from './ui-slice';
+import { createUiSlice, isCollapsed, selectMinimap, selectSidebarCollapsed } from './ui-slice';
 
 /** A store of the ui slice alone, over an in-memory local storage. */
 function uiStore() {
@@ -24,6 +24,16 @@ describe('the layout choices', () => {
     // The sidebar folds first: at 1200 px the details panel stays open, at 1024 px both fold.
     expect([isCollapsed({ layout: {}, windowWidth: 1200 }, 'sidebar'), isCollapsed({ layout: {}, windowWidth: 1200 }, 'details')]).toEqual([true, false]);
     expect(isCollapsed({ layout: {}, windowWidth: 1280 }, 'sidebar')).toBe(false);
+  });
+
+  test('in a narrow window the sidebar folds by itself only once a domain is open', () => {
+    const store = uiStore();
+    store.setState({ windowWidth: 1024, domainName: null });
+    expect(selectSidebarCollapsed(store.getState())).toBe(false);
+    store.setState({ domainName: 'web01' });
+    expect(selectSidebarCollapsed(store.getState())).toBe(true);
+    store.setState({ domainName: null, layout: { sidebar: 'collapsed' } });
+    expect(selectSidebarCollapsed(store.getState())).toBe(true);
   });
 
   test('collapsing a panel and hiding the minimap are kept for the next start', () => {

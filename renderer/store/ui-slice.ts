@@ -66,7 +66,8 @@ export function isCollapsed(state: Pick<UiSlice, 'layout' | 'windowWidth'>, pane
   return chosen === undefined ? state.windowWidth > 0 && state.windowWidth < FOLD_BELOW[panel] : chosen === 'collapsed';
 }
 
-export const selectSidebarCollapsed = (s: AppState) => isCollapsed(s, 'sidebar');
+/** The sidebar folds by itself only once a domain is open: until then it is the only thing to use. */
+export const selectSidebarCollapsed = (s: AppState) => isCollapsed(s, 'sidebar') && (s.layout.sidebar !== undefined || s.domainName !== null);
 export const selectDetailsCollapsed = (s: AppState) => isCollapsed(s, 'details');
 /** The minimap is shown unless the user turned it off. */
 export const selectMinimap = (s: AppState) => s.layout.minimap ?? true;
