@@ -143,31 +143,6 @@ function PlanSummary({ preview, domain }: { preview: Preview; domain: Domain | n
   );
 }
 
-/** Plans again a moment after the user stops typing the name. */
-function usePlanAgain(preview: Preview | null, planPreview: () => Promise<void>) {
-  const name = preview?.name;
-  const nameError = preview?.nameError;
-  const action = preview?.action;
-  const settled = preview?.result != null;
-  const loading = preview?.loading === true;
-  // The name last planned for this action: opening the dialog plans its first name already (ops-slice.ts), so only
-  // a name typed since is planned again, and Confirm does not blink off while the same plan is made twice.
-  const planned = useRef<{ action: unknown; name: string | undefined }>({ action: undefined, name: undefined });
-  useEffect(() => {
-    if (planned.current.action !== action) {
-      planned.current = { action, name };
-      return;
-    }
-    // The same name again skips only while its plan is there or on its way (a name typed and taken back is planned).
-    if (name === undefined || action?.asks == null || nameError !== null || (name === planned.current.name && (settled || loading))) return;
-    const timer = setTimeout(() => {
-      planned.current = { action, name };
-      void planPreview();
-    }, 250);
-    return () => clearTimeout(timer);
-  }, [name, nameError, action, settled, loading, planPreview]);
-}
-
 /** The name an action asks for (a snapshot's, a branch's), checked as it is typed; Enter confirms a ready plan. */
 function NameField({ preview, input, ready }: { preview: Preview; input: RefObject<HTMLInputElement | null>; ready: boolean }): ReactElement | null {
   const { setPreviewName, confirm } = useAppActions(selectOpsActions);
@@ -258,7 +233,6 @@ export function PlanDialog(): ReactElement | null {
   // While the plan runs the dialog steps aside for the progress bar, its Cancel and the graph; it comes back only
   // when the engine hands back a changed plan to confirm again.
   useDialogFocus(dialog, { open: preview !== null && !busy, onCancel: store.closePreview, initial });
-  usePlanAgain(preview, store.planPreview);
 
   if (preview === null || busy) return null;
   const { action, result } = preview;

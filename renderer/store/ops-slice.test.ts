@@ -79,6 +79,49 @@ describe('operations in the store', () => {
     expect(api.calls.filter(([m]) => m === 'plan')).toHaveLength(1);
   });
 
+  test('a typed name is planned once typing pauses; a slow answer about an earlier name or an earlier dialog is dropped', async () => {
+    // Each plan call waits until the test answers it, so answers can come late and out of order.
+    const pending: { name: string; answer: () => void }[] = [];
+    const api = stubApi({
+      plan: ({ intent }) =>
+        new Promise((resolve) => {
+          const name = (intent as { branch: string }).branch;
+          pending.push({ name, answer: () => resolve({ ok: true, plan: { ...plan, intent: intent as Plan['intent'] } }) });
+        }),
+    });
+    const store = await ready(api, scan);
+    const asked = (): string[] => pending.map((p) => p.name);
+    const named = (): string | undefined => (store.getState().preview?.result as { plan?: Plan } | null)?.plan?.intent.op === 'revert-branch' ? ((store.getState().preview?.result as { plan: Plan }).plan.intent as { branch: string }).branch : undefined;
+    const empty: NodeAction = { ...action, asks: { label: 'New branch name', suggestion: '' } };
+
+    // No name yet: nothing to plan, and the dialog does not say it is planning.
+    store.getState().startAction(empty);
+    expect(store.getState().preview).toMatchObject({ loading: false, result: null });
+    expect(asked()).toEqual([]);
+
+    // A pause after "snap1" plans it; "snap1.1" typed while that answer is on its way is planned after its own pause.
+    for (const name of ['s', 'sn', 'snap1']) store.getState().setPreviewName(name);
+    await vi.waitFor(() => expect(asked()).toEqual(['snap1']));
+    store.getState().setPreviewName('snap1.1');
+    expect(store.getState().preview).toMatchObject({ loading: true, result: null });
+    pending[0]?.answer();
+    await vi.waitFor(() => expect(asked()).toEqual(['snap1', 'snap1.1']));
+    expect(store.getState().preview?.result).toBeNull();
+    pending[1]?.answer();
+    await vi.waitFor(() => expect(named()).toBe('snap1.1'));
+    expect(store.getState().preview?.loading).toBe(false);
+
+    // Closed and opened again with the same action, the same name is planned again, and the first dialog's late
+    // answer is not taken for this one's.
+    store.getState().closePreview();
+    store.getState().startAction(empty);
+    store.getState().setPreviewName('snap1.1');
+    await vi.waitFor(() => expect(asked()).toEqual(['snap1', 'snap1.1', 'snap1.1']));
+    expect(store.getState().preview).toMatchObject({ loading: true, result: null });
+    pending[2]?.answer();
+    await vi.waitFor(() => expect(named()).toBe('snap1.1'));
+  });
+
   test('confirming applies the plan, puts the rescanned domain in place and marks what changed', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }), apply: async () => ({ status: 'done', operationId: plan.id, domain: domain('new') }), operations: async () => [] });
     const store = await ready(api, scan);

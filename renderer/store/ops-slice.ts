@@ -66,6 +66,8 @@ export interface OpsSlice {
 export const OPS_DOMAIN_RESET = { menu: null, preview: null, takingSnapshot: false } as const satisfies Partial<OpsSlice>;
 
 const POLL_MS = 250;
+/** How long after the last key a typed name is planned. */
+const REPLAN_MS = 250;
 const RESTARTED = 'The engine was restarted since this plan was made, so nothing ran. Here is the plan made again: review it and confirm again.';
 
 /** Whether `apply` refused the plan, running nothing, as one the engine does not hold (engine.ts): one made before a restart. */
@@ -103,139 +105,162 @@ export function landingNode(plan: Plan, domain: Domain | null, selected: string 
 
 export const createOpsSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], OpsSlice> =>
-  (set, get) => ({
-    menu: null,
-    preview: null,
-    running: null,
-    flash: {},
-    outcome: null,
-    takingSnapshot: false,
-    openTakeSnapshot() {
-      if (get().running === null) set({ menu: null, takingSnapshot: true });
-    },
-    closeTakeSnapshot() {
-      set({ takingSnapshot: false });
-    },
-    openMenu(nodeId, x, y) {
-      // While the engine does not answer the graph is read-only (live-slice.ts): no menu to act from.
-      if (get().live.engine !== 'ok') return set({ nodeId });
-      set({ menu: { nodeId, x, y }, nodeId });
-    },
-    closeMenu() {
-      set({ menu: null });
-    },
-    startAction(action) {
-      // One operation at a time from the app: another is planned once the running one has ended; none while the
-      // engine does not answer.
-      if (get().running !== null || get().live.engine !== 'ok') return set({ menu: null });
-      // A snapshot is named and described in its own dialog first, which starts the action again with what was typed.
-      if (action.id === 'create-snapshot' && action.asks !== null) return get().openTakeSnapshot();
-      const name = action.asks?.suggestion ?? '';
-      set({ menu: null, outcome: null, takingSnapshot: false, preview: { action, name, chosen: [], nameError: action.asks ? checkName(name) : null, result: null, loading: true, notice: null } });
-      void get().planPreview();
-    },
-    setPreviewName(name) {
-      const preview = get().preview;
-      if (preview === null) return;
-      set({ preview: { ...preview, name, nameError: checkName(name), result: null } });
-    },
-    setPreviewChoice(id, on) {
-      const preview = get().preview;
-      if (preview === null || preview.action.choices.find((c) => c.id === id)?.disabled !== null) return;
-      const group = preview.action.choices.find((c) => c.id === id)?.group;
-      // A choice of a group unticks the others of its group.
-      const others = group === undefined ? preview.chosen : preview.chosen.filter((c) => preview.action.choices.find((x) => x.id === c)?.group !== group);
-      const chosen = on ? [...new Set([...others, id])] : preview.chosen.filter((c) => c !== id);
-      set({ preview: { ...preview, chosen, result: null } });
-      void get().planPreview();
-    },
-    async planPreview() {
-      const preview = get().preview;
-      const sourceId = get().sourceId;
-      if (preview === null || sourceId === null || preview.nameError !== null) return;
-      set({ preview: { ...preview, loading: true } });
-      try {
-        const result = await api.call('plan', { sourceId, intent: preview.action.intent(preview.name, preview.chosen) as never });
-        const now = get().preview;
-        // A newer name was typed or a choice changed meanwhile: that one's plan wins.
-        if (now !== null && now.name === preview.name && now.chosen === preview.chosen) set({ preview: { ...now, result, loading: false } });
-      } catch (error) {
-        const now = get().preview;
-        if (now !== null) set({ preview: { ...now, loading: false, result: { ok: false, refusal: toErrorData(error) } } });
-      }
-    },
-    closePreview() {
-      set({ preview: null });
-    },
-    async confirm() {
-      const preview = get().preview;
-      if (preview?.result?.ok !== true || get().live.engine !== 'ok') return;
-      const plan: Plan = preview.result.plan;
-      set({ running: { operationId: plan.id, sentence: plan.steps[0]?.sentence ?? '', progress: null } });
-      // Progress comes as events (live-slice.ts); polling stands in only while they stay away.
-      const poll = setInterval(() => {
-        if (!eventsSilent(get().live, Date.now())) return;
-        void api.call('operations', {}).then((events) => {
-          const event = events.find((e) => e.operationId === plan.id);
-          if (event !== undefined) get().showProgress(event);
-        });
-      }, POLL_MS);
-      try {
-        const result = await api.call('apply', { planId: plan.id });
-        if (result.status === 'changed') {
-          set({ preview: { ...preview, result: { ok: true, plan: result.plan }, notice: 'The domain changed since this plan was made. Here is the plan as it is now: review it and confirm again.' } });
-          return;
+  (set, get) => {
+    // The name typed last is planned once typing pauses; an answer about anything but what the dialog holds now
+    // (an earlier name, other choices, a dialog since closed and opened again) is dropped.
+    let replan: ReturnType<typeof setTimeout> | undefined;
+    let asked = 0;
+    const planSoon = (): void => {
+      clearTimeout(replan);
+      replan = setTimeout(() => void get().planPreview(), REPLAN_MS);
+    };
+    return {
+      menu: null,
+      preview: null,
+      running: null,
+      flash: {},
+      outcome: null,
+      takingSnapshot: false,
+      openTakeSnapshot() {
+        if (get().running === null) set({ menu: null, takingSnapshot: true });
+      },
+      closeTakeSnapshot() {
+        set({ takingSnapshot: false });
+      },
+      openMenu(nodeId, x, y) {
+        // While the engine does not answer the graph is read-only (live-slice.ts): no menu to act from.
+        if (get().live.engine !== 'ok') return set({ nodeId });
+        set({ menu: { nodeId, x, y }, nodeId });
+      },
+      closeMenu() {
+        set({ menu: null });
+      },
+      startAction(action) {
+        // One operation at a time from the app: another is planned once the running one has ended; none while the
+        // engine does not answer.
+        if (get().running !== null || get().live.engine !== 'ok') return set({ menu: null });
+        // A snapshot is named and described in its own dialog first, which starts the action again with what was typed.
+        if (action.id === 'create-snapshot' && action.asks !== null) return get().openTakeSnapshot();
+        const name = action.asks?.suggestion ?? '';
+        const nameError = action.asks ? checkName(name) : null;
+        clearTimeout(replan);
+        set({ menu: null, outcome: null, takingSnapshot: false, preview: { action, name, chosen: [], nameError, result: null, loading: nameError === null, notice: null } });
+        void get().planPreview();
+      },
+      setPreviewName(name) {
+        const preview = get().preview;
+        if (preview === null || name === preview.name) return;
+        const nameError = checkName(name);
+        set({ preview: { ...preview, name, nameError, result: null, loading: nameError === null } });
+        if (nameError === null) planSoon();
+        else clearTimeout(replan);
+      },
+      setPreviewChoice(id, on) {
+        const preview = get().preview;
+        if (preview === null || preview.action.choices.find((c) => c.id === id)?.disabled !== null) return;
+        const group = preview.action.choices.find((c) => c.id === id)?.group;
+        // A choice of a group unticks the others of its group.
+        const others = group === undefined ? preview.chosen : preview.chosen.filter((c) => preview.action.choices.find((x) => x.id === c)?.group !== group);
+        const chosen = on ? [...new Set([...others, id])] : preview.chosen.filter((c) => c !== id);
+        clearTimeout(replan);
+        set({ preview: { ...preview, chosen, result: null } });
+        void get().planPreview();
+      },
+      async planPreview() {
+        const preview = get().preview;
+        const sourceId = get().sourceId;
+        if (preview === null || sourceId === null) return;
+        if (preview.nameError !== null) return set({ preview: { ...preview, loading: false } });
+        const ask = ++asked;
+        set({ preview: { ...preview, loading: true } });
+        // Only the answer to the latest question, about what the dialog still holds, is shown.
+        const current = (): Preview | null => {
+          const now = get().preview;
+          return ask === asked && now !== null && now.action === preview.action && now.name === preview.name && now.chosen === preview.chosen ? now : null;
+        };
+        try {
+          const result = await api.call('plan', { sourceId, intent: preview.action.intent(preview.name, preview.chosen) as never });
+          const now = current();
+          if (now !== null) set({ preview: { ...now, result, loading: false } });
+        } catch (error) {
+          const now = current();
+          if (now !== null) set({ preview: { ...now, loading: false, result: { ok: false, refusal: toErrorData(error) } } });
         }
-        const marks: Record<string, Mark> = {};
-        for (const id of plan.impact.changedNodes) marks[id] = 'flash';
-        const landing = landingNode(plan, result.domain, get().nodeId);
-        set((state) => ({
-          ...(result.domain !== null ? withDomain(state, result.domain) : {}),
-          // The keyboard and the details go where the user landed (a new branch), or stay on the selected node; one
-          // the operation removed (a deleted snapshot) gives way to You are here.
-          ...(landing !== state.nodeId ? { nodeId: landing, menu: null } : {}),
-          preview: null,
-          flash: marks,
-          // What was compared has changed under the comparison: it would show the world before the operation.
-          comparison: null,
-          outcome: { ok: true, title: `${operationWords(plan.intent)}: done.`, error: null },
-        }));
-        setTimeout(() => set({ flash: {} }), FLASH_MS);
-        if (result.domain === null) {
+      },
+      closePreview() {
+        clearTimeout(replan);
+        set({ preview: null });
+      },
+      async confirm() {
+        const preview = get().preview;
+        if (preview?.result?.ok !== true || get().live.engine !== 'ok') return;
+        const plan: Plan = preview.result.plan;
+        set({ running: { operationId: plan.id, sentence: plan.steps[0]?.sentence ?? '', progress: null } });
+        // Progress comes as events (live-slice.ts); polling stands in only while they stay away.
+        const poll = setInterval(() => {
+          if (!eventsSilent(get().live, Date.now())) return;
+          void api.call('operations', {}).then((events) => {
+            const event = events.find((e) => e.operationId === plan.id);
+            if (event !== undefined) get().showProgress(event);
+          });
+        }, POLL_MS);
+        try {
+          const result = await api.call('apply', { planId: plan.id });
+          if (result.status === 'changed') {
+            set({ preview: { ...preview, result: { ok: true, plan: result.plan }, notice: 'The domain changed since this plan was made. Here is the plan as it is now: review it and confirm again.' } });
+            return;
+          }
+          const marks: Record<string, Mark> = {};
+          for (const id of plan.impact.changedNodes) marks[id] = 'flash';
+          const landing = landingNode(plan, result.domain, get().nodeId);
+          set((state) => ({
+            ...(result.domain !== null ? withDomain(state, result.domain) : {}),
+            // The keyboard and the details go where the user landed (a new branch), or stay on the selected node; one
+            // the operation removed (a deleted snapshot) gives way to You are here.
+            ...(landing !== state.nodeId ? { nodeId: landing, menu: null } : {}),
+            preview: null,
+            flash: marks,
+            // What was compared has changed under the comparison: it would show the world before the operation.
+            comparison: null,
+            outcome: { ok: true, title: `${operationWords(plan.intent)}: done.`, error: null },
+          }));
+          setTimeout(() => set({ flash: {} }), FLASH_MS);
+          if (result.domain === null) {
+            const id = get().sourceId;
+            if (id !== null) await get().scanSource(id);
+          }
+          // A repaired file is checked again at once, so its badge goes when the repair worked; the copy a repair
+          // keeps, and whatever an operation trashed, appears in the file view.
+          if (plan.intent.op === 'repair') void get().checkHealth(plan.intent.path);
+          if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes(`/${TRASH_DIR}/`))) void get().loadTrash();
+        } catch (error) {
+          const data = toErrorData(error);
+          if (unknownPlan(data, plan.id)) {
+            // The engine that answers is not the one that made the plan (it was restarted): nothing ran. The plan
+            // is made again on it, to review and confirm, as when the world changed.
+            set({ preview: { ...preview, result: null, notice: RESTARTED } });
+            void get().planPreview();
+            return;
+          }
+          const how = data.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+          set({ preview: null, outcome: { ok: false, title: `${operationWords(plan.intent)}: ${how}.`, error: data } });
           const id = get().sourceId;
           if (id !== null) await get().scanSource(id);
+        } finally {
+          clearInterval(poll);
+          set({ running: null });
         }
-        // A repaired file is checked again at once, so its badge goes when the repair worked; the copy a repair
-        // keeps, and whatever an operation trashed, appears in the file view.
-        if (plan.intent.op === 'repair') void get().checkHealth(plan.intent.path);
-        if (plan.impact.trashed.length > 0 || plan.impact.created.some((p) => p.includes(`/${TRASH_DIR}/`))) void get().loadTrash();
-      } catch (error) {
-        const data = toErrorData(error);
-        if (unknownPlan(data, plan.id)) {
-          // The engine that answers is not the one that made the plan (it was restarted): nothing ran. The plan
-          // is made again on it, to review and confirm, as when the world changed.
-          set({ preview: { ...preview, result: null, notice: RESTARTED } });
-          void get().planPreview();
-          return;
-        }
-        const how = data.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
-        set({ preview: null, outcome: { ok: false, title: `${operationWords(plan.intent)}: ${how}.`, error: data } });
-        const id = get().sourceId;
-        if (id !== null) await get().scanSource(id);
-      } finally {
-        clearInterval(poll);
-        set({ running: null });
-      }
-    },
-    showProgress(event) {
-      const running = get().running;
-      if (running?.operationId === event.operationId) set({ running: { ...running, sentence: event.sentence, progress: event } });
-    },
-    async cancelRunning() {
-      const running = get().running;
-      if (running !== null) await api.call('cancel', { operationId: running.operationId });
-    },
-    dismissOutcome() {
-      set({ outcome: null });
-    },
-  });
+      },
+      showProgress(event) {
+        const running = get().running;
+        if (running?.operationId === event.operationId) set({ running: { ...running, sentence: event.sentence, progress: event } });
+      },
+      async cancelRunning() {
+        const running = get().running;
+        if (running !== null) await api.call('cancel', { operationId: running.operationId });
+      },
+      dismissOutcome() {
+        set({ outcome: null });
+      },
+    };
+  };
