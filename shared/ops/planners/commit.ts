@@ -11,7 +11,7 @@ import { otherDependants } from './dependants-of';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { blockCommitStep, byQemu, commitStep, defineStep, isLive, runningPlace, trashStep } from './steps';
+import { commitTipStep, defineStep, isLive, trashStep } from './steps';
 
 export const commit: Planner<'commit'> = {
   guard: { needsShutOff: true, needsLibvirt: false, allowProblems: false, blockJobs: true },
@@ -36,12 +36,7 @@ export const commit: Planner<'commit'> = {
         );
       }
       const sentence = `Commit ${basename(tip.file)} into ${basename(base)}: ${basename(base)} becomes the new baseline of ${tip.target}.`;
-      const running = runningPlace(domain, tip.file);
-      steps.push(
-        running === null
-          ? commitStep(domain, tip.file, base, sentence)
-          : blockCommitStep(domain, running, tip.file, base, `${sentence} ${byQemu(domain)}, and ${tip.target} then runs on ${basename(base)}.`),
-      );
+      steps.push(commitTipStep(domain, tip, base, sentence));
       written.push(base);
       space += layer.actualSize;
       retarget[tip.file] = base;

@@ -18,7 +18,7 @@ import { otherDependants } from './dependants-of';
 import { findBranch, findSnapshot } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
-import { blockCommitStep, byQemu, commitStep, defineStep, deleteRecordStep, isLive, revertsExternal, runningPlace, setCurrentStep, trashStep } from './steps';
+import { commitTipStep, defineStep, deleteRecordStep, isLive, revertsExternal, setCurrentStep, trashStep } from './steps';
 
 /**
  * The snapshot a fold of `branch` would delete: the one snapshot of the domain whose saved state every tip of the
@@ -76,12 +76,7 @@ export const foldCommit: Planner<'fold-commit'> = {
       const users = tipUsers(ctx, domain, branch, tip.file, snapshot.name);
       if (users.length > 0) return refuse('E_SHARED_BACKING', `${basename(tip.file)} is used elsewhere too: ${users.join('; ')}.`, { path: tip.file });
       const sentence = `Commit ${basename(tip.file)} into ${basename(base)} (${tip.target}): the saved state of ${snapshot.name} takes in the branch's changes and becomes ${branch.name}'s file.`;
-      const running = runningPlace(domain, tip.file);
-      steps.push(
-        running === null
-          ? commitStep(domain, tip.file, base, sentence)
-          : blockCommitStep(domain, running, tip.file, base, `${sentence} ${byQemu(domain)}, and ${tip.target} then runs on ${basename(base)}.`),
-      );
+      steps.push(commitTipStep(domain, tip, base, sentence));
       written.push(base);
       space += layer.actualSize;
       retarget[tip.file] = base;

@@ -189,6 +189,15 @@ export function blockCommitStep(domain: Domain, place: RunningPlace, top: string
   return { kind: 'block-commit', domain: domain.name, target: place.target, top, base, active, sentence: `${sentence}${pivot}` };
 }
 
+/**
+ * Folds a branch tip `top` into its backing file `base`: `qemu-img commit` on a stopped domain, a block commit
+ * (QEMU's, the disk then running on `base`) on a live one.
+ */
+export function commitTipStep(domain: Domain, tip: { file: string; target: string }, base: string, sentence: string): Step {
+  const running = runningPlace(domain, tip.file);
+  return running === null ? commitStep(domain, tip.file, base, sentence) : blockCommitStep(domain, running, tip.file, base, `${sentence} ${byQemu(domain)}, and ${tip.target} then runs on ${basename(base)}.`);
+}
+
 /** QEMU copies into the disk's active layer `top` what lies between it and `base`, while the VM runs. */
 export function blockPullStep(domain: Domain, place: RunningPlace, base: string, sentence: string): Step {
   return { kind: 'block-pull', domain: domain.name, target: place.target, top: place.chain[0] ?? '', base, sentence };
