@@ -260,6 +260,11 @@ export interface Domain {
    * guest's agent is there to answer (quiescing needs it). Absent when no channel is configured.
    */
   guestAgent?: 'connected' | 'disconnected';
+  /**
+   * Where the app's record in the domain's `<metadata>` says it was cloned from: the source domain, the snapshot
+   * or branch, and the operation that made it. Absent for a domain the app did not clone.
+   */
+  cloneOf?: { domain: string; node: { kind: 'snapshot' | 'branch'; name: string }; operation: string };
 }
 
 export interface ScanResult {

@@ -38,6 +38,9 @@ const STEP_KINDS = {
   'create-snapshot': true,
   'delete-snapshot-metadata': true,
   'redefine-snapshot': true,
+  convert: true,
+  'copy-nvram': true,
+  'define-clone': true,
 } as const satisfies Record<StepKind, true>;
 
 /** Every operation, checked complete and exact against the Intent type by `satisfies`. */
@@ -53,6 +56,8 @@ const OPS = {
   'delete-branch': true,
   repair: true,
   'edit-description': true,
+  clone: true,
+  export: true,
 } as const satisfies Record<Intent['op'], true>;
 
 const keysOf = <K extends string>(record: Record<K, true>) => Object.keys(record) as [K, ...K[]];

@@ -376,6 +376,9 @@ const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise
   repair: runRepair,
   'delete-snapshot-metadata': runDeleteRecord,
   'redefine-snapshot': runRedefine,
+  convert: () => Promise.reject(new AppError('E_NOT_SUPPORTED', 'Not run yet.')),
+  'copy-nvram': () => Promise.reject(new AppError('E_NOT_SUPPORTED', 'Not run yet.')),
+  'define-clone': () => Promise.reject(new AppError('E_NOT_SUPPORTED', 'Not run yet.')),
 };
 
 /** Runs the runner of step kind `kind`; `K` ties the runner to its own step. */
@@ -497,6 +500,10 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
       return undoBlockPull(step, needVirsh(ctx), ctx.files);
     case 'repair':
       throw new AppError('E_NOT_SUPPORTED', 'A repair cannot be undone; recovery finishes the operation instead, and the copy in the trash is the way back.');
+    case 'convert':
+    case 'copy-nvram':
+    case 'define-clone':
+      throw new AppError('E_NOT_SUPPORTED', 'Not undone yet.');
     default:
       return unknownStep(step);
   }

@@ -22,6 +22,9 @@ const power = {
   start: z.enum(['running', 'paused']).optional(),
 };
 
+/** The node a clone or an export starts from: a snapshot's saved state, or a branch's tip as it is now. */
+export const nodeRefSchema = z.object({ kind: z.enum(['snapshot', 'branch']), name: existingNameSchema }).strict();
+
 export const intentSchema = z.discriminatedUnion('op', [
   z
     .object({ op: z.literal('revert-branch'), domain: existingNameSchema, snapshot: existingNameSchema, branch: newNameSchema, keepAs: newNameSchema.optional(), ...power })
@@ -47,6 +50,26 @@ export const intentSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('delete-branch'), domain: existingNameSchema, branch: existingNameSchema }).strict(),
   /** Sets a snapshot's description in libvirt's record (an empty text removes it); only the record changes. */
   z.object({ op: z.literal('edit-description'), domain: existingNameSchema, snapshot: existingNameSchema, description: freeTextSchema }).strict(),
+  /**
+   * A new domain `name` from `node`: `linked` gives each managed disk a new overlay on the node's saved state (a
+   * branch's tip is frozen first, as a snapshot freezes it), `full` copies each into a standalone image. The new
+   * files go beside the source's, or into `dir`; `start` boots the clone afterwards.
+   */
+  z
+    .object({
+      op: z.literal('clone'),
+      domain: existingNameSchema,
+      node: nodeRefSchema,
+      name: newNameSchema,
+      mode: z.enum(['linked', 'full']),
+      dir: absolutePathSchema.optional(),
+      start: z.boolean().optional(),
+    })
+    .strict(),
+  /** Each managed disk of `node` as one standalone image of `format` in the existing folder `to` (`compress`: qcow2's compression). */
+  z
+    .object({ op: z.literal('export'), domain: existingNameSchema, node: nodeRefSchema, to: absolutePathSchema, format: z.enum(['qcow2', 'raw']), compress: z.boolean().optional() })
+    .strict(),
   /** Repairs one image's metadata with `qemu-img check -r`: `leaks` frees leaked clusters, `all` fixes corruption too. */
   z.object({ op: z.literal('repair'), domain: existingNameSchema, path: absolutePathSchema, mode: z.enum(['leaks', 'all']) }).strict(),
 ]);
@@ -56,6 +79,9 @@ export type Intent = z.infer<typeof intentSchema>;
 
 /** The name of an operation. */
 export type Op = Intent['op'];
+
+/** A snapshot or a branch named as the start of a clone or an export. */
+export type NodeRef = z.infer<typeof nodeRefSchema>;
 
 /** The intent of one operation. */
 export type IntentOf<K extends Op> = Extract<Intent, { op: K }>;

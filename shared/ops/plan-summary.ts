@@ -102,6 +102,10 @@ function mainWords(plan: Plan, current: string | null): string {
       return `Snapshot ${intent.snapshot} ${intent.description === '' ? 'loses its description' : 'gets the new description'}; only libvirt's record of it changes, ${stayOn(current)}`;
     case 'repair':
       return `${intent.path.split('/').pop() ?? intent.path} is repaired (${intent.mode === 'all' ? 'leaks and errors' : 'leaked space only'}), a copy kept in the trash first; your current state stays where it is`;
+    case 'clone':
+      return `A new domain ${intent.name} starts from ${intent.node.kind} ${intent.node.name} of ${intent.domain} (${intent.mode === 'linked' ? 'linked' : 'full copy'}); ${stayOn(current)}`;
+    case 'export':
+      return `The disks of ${intent.node.kind} ${intent.node.name} are copied to ${intent.to} as ${intent.format} images; ${stayOn(current)}, nothing of ${intent.domain} changes`;
   }
 }
 
@@ -143,5 +147,9 @@ export function operationWords(intent: Intent): string {
       return `Change the description of snapshot ${intent.snapshot} of ${d}`;
     case 'repair':
       return `Repair ${intent.path.split('/').pop() ?? intent.path} of ${d}`;
+    case 'clone':
+      return `Clone ${d} from ${intent.node.kind} ${intent.node.name} as ${intent.name}`;
+    case 'export':
+      return `Export the disks of ${intent.node.kind} ${intent.node.name} of ${d}`;
   }
 }

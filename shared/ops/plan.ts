@@ -5,9 +5,9 @@
  */
 import type { ErrorCode } from '../errors';
 import type { Source } from '../model';
-import type { Intent } from './intent';
+import type { Intent, NodeRef } from './intent';
 
-export type { Intent, IntentOf, Op } from './intent';
+export type { Intent, IntentOf, NodeRef, Op } from './intent';
 
 /** A branch record as the app keeps it in the domain's `<metadata>`. */
 export interface BranchRecord {
@@ -70,6 +70,29 @@ export type Step = StepBase &
     | { kind: 'block-commit'; domain: string; target: string; top: string; base: string; active: boolean }
     /** A block job on a running domain's disk `target`: its active layer `top` copies in what the layers between it and `base` hold, then builds on `base`. */
     | { kind: 'block-pull'; domain: string; target: string; top: string; base: string }
+    /**
+     * Copies the image `source` (read through its backing chain; `sourceFormat` its own format) into the new
+     * standalone image `target` of `format` (`qemu-img convert -p`, `compress` with qcow2's compression), where
+     * nothing stands; the new file is 0600 and owned like `source`. Undone by removing `target`.
+     */
+    | { kind: 'convert'; source: string; sourceFormat: string; target: string; format: 'qcow2' | 'raw'; compress: boolean }
+    /** A copy of the UEFI variable store `path` at `copy`, where nothing stands, owned and moded like `path`: a clone's own. */
+    | { kind: 'copy-nvram'; path: string; copy: string }
+    /**
+     * Defines the new domain `name` from the persistent definition of `source`: a new UUID and new MAC addresses,
+     * its managed disks (by target) on `disks` with `formats`, its own variable store `nvram` when the source has
+     * one, no branch records, and a record that it was cloned from `source`'s `node` by this operation. Undone by
+     * undefining that domain, only while its record names this operation.
+     */
+    | {
+        kind: 'define-clone';
+        source: string;
+        name: string;
+        node: NodeRef;
+        disks: Record<string, string>;
+        formats: Record<string, string>;
+        nvram: string | null;
+      }
     | { kind: 'trash'; path: string }
     /** A copy kept in the operation's trash folder: the way back from a repair. */
     | { kind: 'keep-copy'; path: string; copy: string }

@@ -29,6 +29,8 @@ const INTENTS: { [K in Op]: Extract<Intent, { op: K }> } = {
   'delete-branch': { op: 'delete-branch', domain: 'vm', branch: 'alt' },
   repair: { op: 'repair', domain: 'vm', path: '/i/vm.snap1', mode: 'leaks' },
   'edit-description': { op: 'edit-description', domain: 'vm', snapshot: 'snap1', description: 'kernel 6.1' },
+  clone: { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 'snap1' }, name: 'vm-clone', mode: 'linked' },
+  export: { op: 'export', domain: 'vm', node: { kind: 'snapshot', name: 'snap1' }, to: '/i/out', format: 'qcow2' },
 };
 const OPS = Object.keys(INTENTS) as Op[];
 

@@ -4,7 +4,9 @@
  */
 import type { IntentOf, Op, PlanResult } from '../plan';
 import type { Intent } from '../intent';
+import { clone } from './clone';
 import { commit } from './commit';
+import { exportDisks } from './export';
 import type { PlanContext, Planner } from './context';
 import { createSnapshot } from './create-snapshot';
 import { deleteBranch } from './delete-branch';
@@ -33,6 +35,8 @@ export const PLANNERS: { [K in Op]: Planner<K> } = {
   'delete-branch': deleteBranch,
   repair,
   'edit-description': editDescription,
+  clone,
+  export: exportDisks,
 };
 
 /** Each operation's intent, by its `op`: indexing it and `PLANNERS` with one `K` ties a planner to its own intent. */
