@@ -265,6 +265,8 @@ export interface Domain {
    * or branch, and the operation that made it. Absent for a domain the app did not clone.
    */
   cloneOf?: { domain: string; node: { kind: 'snapshot' | 'branch'; name: string }; operation: string };
+  /** The domain's own UEFI variable store (`<os><nvram>`), when it has one. */
+  nvram?: string;
 }
 
 export interface ScanResult {

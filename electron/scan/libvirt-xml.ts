@@ -14,6 +14,13 @@ export { parseSnapshotXml, type RawSnapshot, type RawSnapshotDisk } from './snap
 /** The app's XML namespace for its records in a domain's `<metadata>`. */
 export const SNAPTREE_NS = 'urn:virt-snaptree:branches:1';
 export const SNAPTREE_KEY = 'snaptree';
+/**
+ * The namespace of the record a clone the app made keeps in its `<metadata>` (libvirt takes one element per
+ * namespace there, so it is not the branches'): `<clone:clone domain="SOURCE" kind="snapshot|branch" node="NAME"
+ * operation="UUID"/>`.
+ */
+export const CLONE_NS = 'urn:virt-snaptree:clone:1';
+export const CLONE_KEY = 'snaptree-clone';
 
 export interface RawDisk {
   target: string;
