@@ -24,6 +24,10 @@ export interface DomainFacts {
   state: string;
   guestAgent?: Domain['guestAgent'];
   memoryBytes?: number;
+  /** The app's clone record in the definition's `<metadata>` (Domain.cloneOf). */
+  cloneOf?: Domain['cloneOf'];
+  /** The UEFI variable store (`<os><nvram>`), when the definition has one. */
+  nvram?: string;
   disks: Array<Omit<Disk, 'chain'>>;
   snapshots: SnapshotFacts[];
   recorded: RecordedBranches;
@@ -291,6 +295,8 @@ export function assembleDomain(facts: DomainFacts): Domain {
     problems: [...problems, ...internalSnapshotProblems(facts.name, snapshots)],
     ...(facts.guestAgent !== undefined ? { guestAgent: facts.guestAgent } : {}),
     ...(facts.memoryBytes !== undefined ? { memoryBytes: facts.memoryBytes } : {}),
+    ...(facts.cloneOf !== undefined ? { cloneOf: facts.cloneOf } : {}),
+    ...(facts.nvram !== undefined ? { nvram: facts.nvram } : {}),
   };
 }
 

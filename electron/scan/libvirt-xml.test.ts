@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseBranchRecords, parseDomainDisks, parseSnapshotXml, SNAPTREE_NS } from './libvirt-xml';
+import { CLONE_NS, cloneRecordOf, nvramOf, parseBranchRecords, parseDomainDisks, parseDomainXml, parseSnapshotXml, SNAPTREE_NS } from './libvirt-xml';
 
 // Captured from libvirt 9.0 (trimmed), plus the disk kinds a host may have.
 const DOMAIN = `<domain type='qemu'>
@@ -78,6 +78,34 @@ describe('parseBranchRecords', () => {
 
   test('a domain without records has none', () => {
     expect(parseBranchRecords('<domain><name>x</name></domain>')).toEqual({ current: null, branches: [] });
+  });
+});
+
+describe('the clone record and the variable store', () => {
+  const CLONE = `<domain type='kvm'>
+  <name>web01-clone</name>
+  <metadata>
+    <snaptree:branches xmlns:snaptree="${SNAPTREE_NS}" current="main"/>
+    <snaptree-clone:clone xmlns:snaptree-clone="${CLONE_NS}" domain="web01" kind="snapshot" node="snap 1" operation="0b6e0c1e-51a4-4c43-9d55-1f0a3b7c9e21"/>
+  </metadata>
+  <os><type arch='x86_64' machine='q35'>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram>/var/lib/libvirt/qemu/nvram/web01-clone_VARS.fd</nvram></os>
+</domain>`;
+
+  test('reads the clone record of its own namespace', () => {
+    expect(cloneRecordOf(parseDomainXml(CLONE))).toEqual({ domain: 'web01', node: { kind: 'snapshot', name: 'snap 1' }, operation: '0b6e0c1e-51a4-4c43-9d55-1f0a3b7c9e21' });
+  });
+
+  test('a record in another namespace, of an unknown kind or missing a field is no clone record', () => {
+    const other = CLONE.replace(CLONE_NS, 'urn:other');
+    const kind = CLONE.replace('kind="snapshot"', 'kind="volume"');
+    const noNode = CLONE.replace('node="snap 1"', '');
+    for (const xml of [other, kind, noNode, '<domain><name>x</name></domain>']) expect(cloneRecordOf(parseDomainXml(xml))).toBeUndefined();
+  });
+
+  test('reads the variable store path of <os><nvram>, and none without it', () => {
+    expect(nvramOf(parseDomainXml(CLONE))).toBe('/var/lib/libvirt/qemu/nvram/web01-clone_VARS.fd');
+    expect(nvramOf(parseDomainXml(DOMAIN))).toBeUndefined();
+    expect(nvramOf(parseDomainXml('<domain><os><nvram/></os></domain>'))).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import type { RecordedBranches } from '../../shared/assemble';
 import { AppError } from '../../shared/errors';
-import type { BranchTip } from '../../shared/model';
+import type { BranchTip, Domain } from '../../shared/model';
 import { describeSource, unmanagedReason } from './disk-source';
 
 export { parseSnapshotXml, type RawSnapshot, type RawSnapshotDisk } from './snapshot-xml';
@@ -165,6 +165,30 @@ export function guestAgentOf(root: Element): 'connected' | 'disconnected' | unde
     .find((t) => attr(t, 'type') === 'virtio' && attr(t, 'name') === GUEST_AGENT);
   if (target === undefined) return undefined;
   return attr(target ?? null, 'state') === 'connected' ? 'connected' : 'disconnected';
+}
+
+/** The UEFI variable store of a parsed definition (`<os><nvram>`), as libvirt wrote it; undefined when it has none. */
+export function nvramOf(root: Element): string | undefined {
+  const os = child(root, 'os');
+  const nvram = os === null ? null : child(os, 'nvram');
+  const path = nvram?.textContent?.trim() ?? '';
+  return path === '' ? undefined : path;
+}
+
+/**
+ * The app's clone record of a parsed definition (CLONE_NS in `<metadata>`): the source domain, the snapshot or
+ * branch it was cloned from and the operation that made it; undefined when there is none or it is incomplete.
+ */
+export function cloneRecordOf(root: Element): Domain['cloneOf'] {
+  const metadata = child(root, 'metadata');
+  const record = metadata === null ? undefined : children(metadata, 'clone').find((el) => el.namespaceURI === CLONE_NS);
+  if (record === undefined) return undefined;
+  const domain = attr(record, 'domain');
+  const kind = attr(record, 'kind');
+  const node = attr(record, 'node');
+  const operation = attr(record, 'operation');
+  if (domain === null || domain === '' || node === null || node === '' || operation === null || (kind !== 'snapshot' && kind !== 'branch')) return undefined;
+  return { domain, node: { kind, name: node }, operation };
 }
 
 /** Reads the app's branch records from a domain's `<metadata>`; an absent record is an empty one. */

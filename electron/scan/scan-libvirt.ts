@@ -14,7 +14,7 @@ import { knownSshFailure } from '../tools/ssh-runner';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
-import { branchRecordsOf, domainDisksOf, guestAgentOf, memoryBytesOf, parseDomainXml, type RawDisk } from './libvirt-xml';
+import { branchRecordsOf, cloneRecordOf, domainDisksOf, guestAgentOf, memoryBytesOf, nvramOf, parseDomainXml, type RawDisk } from './libvirt-xml';
 import type { DomainReadout, Dumps, LibvirtReader } from './libvirt-reader';
 import { readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
@@ -189,10 +189,21 @@ async function collectDomain(libvirt: LibvirtReader, reader: LayerReader, name: 
   problems.push(...diskProblems);
   const snapshots = await Promise.all(rawSnapshots.map((raw) => snapshotFacts(reader, name, raw, readout, problems)));
   const overrides = await vmChainOverrides(reader, name, root, disks, readout.live, problems);
-  const readRecords = () => branchRecordsOf(readout.configXml === readout.xml ? root : parseDomainXml(readout.configXml));
-  const recorded = await branchFacts(reader, name, readRecords, problems);
+  const configRoot = () => (readout.configXml === readout.xml ? root : parseDomainXml(readout.configXml));
+  const recorded = await branchFacts(reader, name, () => branchRecordsOf(configRoot()), problems);
   const guestAgent = guestAgentOf(root);
   const memoryBytes = memoryBytesOf(root);
+  // The clone record and the variable store are the persistent definition's (a definition that does not parse
+  // is reported with the branch records).
+  const persistent = ((): ReturnType<typeof configRoot> | null => {
+    try {
+      return configRoot();
+    } catch {
+      return null;
+    }
+  })();
+  const cloneOf = persistent === null ? undefined : cloneRecordOf(persistent);
+  const nvram = persistent === null ? undefined : nvramOf(persistent);
   const facts: DomainFacts = {
     name,
     state: readout.state,
@@ -203,6 +214,8 @@ async function collectDomain(libvirt: LibvirtReader, reader: LayerReader, name: 
     problems,
     ...(guestAgent !== undefined ? { guestAgent } : {}),
     ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    ...(cloneOf !== undefined ? { cloneOf } : {}),
+    ...(nvram !== undefined ? { nvram } : {}),
   };
   return { facts, overrides };
 }
