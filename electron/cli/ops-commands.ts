@@ -2,6 +2,7 @@
  * The CLI's operation verbs. Each plans on a fresh scan, prints the plan, and runs it only when confirmed
  * (a prompt, or --yes); --dry-run prints the plan and changes nothing; --json prints machine-readable results.
  */
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { AppError } from '../../shared/errors';
 import { formatTree } from '../../shared/format-tree';
 import type { Domain, Source } from '../../shared/model';
 import { formatPlan } from '../../shared/ops/format-plan';
+import type { NodeRef } from '../../shared/ops/intent';
 import type { Intent, Plan } from '../../shared/ops/plan';
 import type { Power } from '../../shared/ops/planners/steps';
 import type { ProgressEvent } from '../../shared/ops/results';
@@ -360,9 +362,110 @@ function addBranchVerbs(program: Command, run: Run): void {
     );
 }
 
+/**
+ * The node a clone or an export starts from. NODE is a snapshot's or a branch's name, verbatim; `snapshot:NAME`
+ * or `branch:NAME` says which, and is needed when the domain has a snapshot and a branch of that name.
+ */
+export function nodeRefOf(domain: Domain, ref: string): NodeRef {
+  if (ref.startsWith('snapshot:')) return { kind: 'snapshot', name: name('snapshot')(ref.slice(9)) };
+  if (ref.startsWith('branch:')) return { kind: 'branch', name: name('branch')(ref.slice(7)) };
+  const node = name('node')(ref);
+  const snapshot = domain.snapshots.some((s) => s.name === node);
+  const branch = domain.branches.some((b) => b.name === node);
+  if (snapshot && branch) {
+    throw new AppError('E_BAD_INPUT', `${domain.name} has a snapshot and a branch named ${JSON.stringify(node)}: write snapshot:${node} or branch:${node}.`);
+  }
+  if (snapshot) return { kind: 'snapshot', name: node };
+  if (branch) return { kind: 'branch', name: node };
+  throw new AppError('E_NOT_FOUND', `${domain.name} has no snapshot or branch named ${JSON.stringify(node)}.`);
+}
+
+/** A folder the user names for new files: absolute once resolved, and one that exists (nothing is made for it). */
+async function existingFolder(what: string, dir: string): Promise<string> {
+  const path = checked(what, absolutePathSchema)(resolve(dir));
+  const info = await stat(path).catch(() => null);
+  if (info === null) throw new AppError('E_BAD_INPUT', `The ${what} ${path} does not exist.`);
+  if (!info.isDirectory()) throw new AppError('E_BAD_INPUT', `The ${what} ${path} is not a folder.`);
+  return path;
+}
+
+/** The scanned domain an intent names, and the scan (for the names that are taken). */
+async function scannedDomain(engine: Engine, source: Source, domainName: string): Promise<{ domain: Domain; taken: Set<string> }> {
+  const scan = await engine.scan(source);
+  const domain = scan.domains.find((d) => d.name === domainName);
+  if (domain === undefined) throw new AppError('E_NOT_FOUND', `No domain named ${JSON.stringify(domainName)}.`);
+  return { domain, taken: new Set(scan.domains.map((d) => d.name)) };
+}
+
+interface CloneFlags extends CommonFlags {
+  linked?: boolean;
+  full?: boolean;
+  dir?: string;
+  start?: boolean;
+}
+
+interface ExportFlags extends CommonFlags {
+  to: string;
+  format?: string;
+  compress?: boolean;
+}
+
+/** The clone intent from the command line: the node resolved on a fresh scan, the new name free, the folder there. */
+async function cloneIntent(engine: Engine, source: Source, args: { domain: string; node: string; clone: string }, flags: CloneFlags): Promise<Intent> {
+  if (flags.linked === true && flags.full === true) throw new AppError('E_BAD_INPUT', 'Give --linked or --full, not both.');
+  const clone = newName('new domain')(args.clone);
+  const dir = flags.dir === undefined ? undefined : await existingFolder('--dir folder', flags.dir);
+  const { domain, taken } = await scannedDomain(engine, source, name('domain')(args.domain));
+  if (taken.has(clone)) throw new AppError('E_NAME_TAKEN', `A domain named ${JSON.stringify(clone)} exists already: choose another name for the clone.`);
+  return {
+    op: 'clone',
+    domain: domain.name,
+    node: nodeRefOf(domain, args.node),
+    name: clone,
+    mode: flags.full === true ? 'full' : 'linked',
+    ...(dir !== undefined ? { dir } : {}),
+    ...(flags.start === true ? { start: true } : {}),
+  };
+}
+
+/** The export intent from the command line: the node resolved on a fresh scan, the target folder there. */
+async function exportIntent(engine: Engine, source: Source, args: { domain: string; node: string }, flags: ExportFlags): Promise<Intent> {
+  const format = flags.format ?? 'qcow2';
+  if (format !== 'qcow2' && format !== 'raw') throw new AppError('E_BAD_INPUT', '--format takes "qcow2" or "raw".');
+  if (flags.compress === true && format !== 'qcow2') throw new AppError('E_BAD_INPUT', '--compress goes with --format qcow2 (raw images are not compressed).');
+  const to = await existingFolder('--to folder', flags.to);
+  const { domain } = await scannedDomain(engine, source, name('domain')(args.domain));
+  return { op: 'export', domain: domain.name, node: nodeRefOf(domain, args.node), to, format, ...(flags.compress === true ? { compress: true } : {}) };
+}
+
+const NODE_HELP = 'NODE is a snapshot or a branch, by name; write snapshot:NAME or branch:NAME where the domain has both of that name.';
+
+/** The verbs that copy a node out: clone it into a new domain, or export its disks as standalone images. */
+function addCopyVerbs(program: Command, run: Run): void {
+  withCommon(program.command('clone <domain> <node> <new>'))
+    .description(
+      `Make a new domain NEW from a snapshot or branch of DOMAIN: new UUID and MAC addresses, its own NVRAM copy, no snapshots. --linked (the default) gives each disk a new overlay on the node's saved state (a branch's tip is frozen first, as a snapshot would); --full copies each disk into a standalone image. ${NODE_HELP}`,
+    )
+    .option('--linked', "new overlays on the node's saved state (default)")
+    .option('--full', 'standalone copies of every disk, no link to the source (needs the space of the whole chain)')
+    .option('--dir <dir>', "an existing folder for the clone's files (default: beside the source's images)")
+    .option('--start', 'start the clone afterwards')
+    .action((domain: string, node: string, clone: string, flags: CloneFlags) =>
+      run(flags, (source, engine) => cloneIntent(engine, source, { domain, node, clone }, flags)),
+    );
+
+  withCommon(program.command('export <domain> <node>'))
+    .description(`Write each disk of a snapshot or branch as one standalone image into an existing folder; refused when a target file exists. ${NODE_HELP}`)
+    .requiredOption('--to <dir>', 'the existing folder the images go into')
+    .option('--format <format>', '"qcow2" (default) or "raw"')
+    .option('--compress', "qcow2's compression (with --format qcow2)")
+    .action((domain: string, node: string, flags: ExportFlags) => run(flags, (source, engine) => exportIntent(engine, source, { domain, node }, flags)));
+}
+
 /** Registers the operation verbs; `fail` reports errors with their codes. The trash's are in trash-commands.ts. */
 export function addOperationCommands(program: Command, fail: (error: unknown) => never): void {
   const run: Run = (flags, build) => runIntent(flags, build).catch(fail);
   addSnapshotVerbs(program, run);
   addBranchVerbs(program, run);
+  addCopyVerbs(program, run);
 }
