@@ -174,6 +174,10 @@ export interface Disk {
   reason?: string;
   /** The chain of canonical paths from the active layer down to its base. */
   chain: string[];
+  /** The definition marks the disk `<readonly/>`; absent means writable. */
+  readonly?: boolean;
+  /** The definition marks the disk `<shareable/>`, for several VMs at once; absent means not. */
+  shareable?: boolean;
 }
 
 export interface SnapshotDisk {

@@ -57,6 +57,18 @@ describe('parseDomainDisks', () => {
       expect.stringMatching(/vmdk/),
     ]);
   });
+
+  test('a disk marked <readonly/> or <shareable/> says so; others say nothing', () => {
+    const disks = parseDomainDisks(DOMAIN.replace("<target dev='vdd' bus='virtio'/>", "<target dev='vdd' bus='virtio'/><shareable/>"));
+    expect(disks.map((d) => [d.target, d.readonly ?? false, d.shareable ?? false])).toEqual([
+      ['vda', false, false],
+      ['hdc', true, false],
+      ['vdb', false, false],
+      ['vdc', false, false],
+      ['vdd', false, true],
+      ['vde', false, false],
+    ]);
+  });
 });
 
 describe('a block job in the live definition', () => {

@@ -39,6 +39,10 @@ export interface RawDisk {
   backingStore: string[] | null;
   /** The file a block job copies or commits the disk into (`<mirror>`, while a copy or an active commit runs). */
   mirror?: string | null;
+  /** `<readonly/>` */
+  readonly?: boolean;
+  /** `<shareable/>` */
+  shareable?: boolean;
 }
 
 // One parser for every document: building one costs as much as parsing a snapshot.
@@ -134,6 +138,8 @@ export function domainDisksOf(root: Element): RawDisk[] {
       ...(reason !== undefined ? { reason } : {}),
       backingStore: backingStoreOf(disk),
       ...mirrorOf(disk),
+      ...(child(disk, 'readonly') !== null ? { readonly: true } : {}),
+      ...(child(disk, 'shareable') !== null ? { shareable: true } : {}),
     };
   });
 }

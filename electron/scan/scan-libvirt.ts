@@ -32,7 +32,15 @@ export interface LibvirtScanOptions {
 
 /** A domain disk with its image read; a missing or odd image makes the disk unmanaged, with a problem. */
 async function diskFacts(reader: LayerReader, name: string, raw: RawDisk, live: boolean, problems: Problem[]): Promise<Omit<Disk, 'chain'>> {
-  const base = { target: raw.target, device: raw.device, format: raw.format, managed: raw.managed, file: raw.file };
+  const base = {
+    target: raw.target,
+    device: raw.device,
+    format: raw.format,
+    managed: raw.managed,
+    file: raw.file,
+    ...(raw.readonly === true ? { readonly: true } : {}),
+    ...(raw.shareable === true ? { shareable: true } : {}),
+  };
   if (live && raw.mirror != null) {
     problems.push({
       code: 'block-job',

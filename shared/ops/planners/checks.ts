@@ -29,6 +29,10 @@ function touchedBy(step: Step): string[] {
       return [step.top];
     case 'keep-copy':
       return [step.path, step.copy];
+    case 'convert':
+      return [step.target];
+    case 'copy-nvram':
+      return [step.copy];
     case 'create-snapshot':
       return [...Object.values(step.overlays), ...(step.memoryFile ? [step.memoryFile] : [])];
     case 'stop-domain':
@@ -47,6 +51,8 @@ function openedBy(step: Step): string[] {
       return [step.path, step.backing];
     case 'commit':
       return [step.top];
+    case 'convert':
+      return [step.source];
     case 'repair':
       return [step.path];
     default:
