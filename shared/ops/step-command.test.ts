@@ -49,6 +49,22 @@ describe('stepCommand', () => {
     expect(stepCommand(redefine, { xmlFile: '/tmp/r.xml' })?.args).toEqual(['snapshot-create', '--domain', 'vm', '--xmlfile', '/tmp/r.xml', '--redefine']);
   });
 
+  test('a conversion names both formats, never shares a lock (-U), and runs into the temporary name the run gives', () => {
+    const step: Step = { kind: 'convert', source: '/i/s', sourceFormat: 'qcow2', target: '/e/t.img', format: 'raw', compress: false, sentence: '' };
+    expect(stepCommand(step)).toEqual({ tool: 'qemu-img', args: ['convert', '-p', '-f', 'qcow2', '-O', 'raw', '--', '/i/s', '/e/t.img'] });
+    expect(stepCommand({ ...step, format: 'qcow2', compress: true }, { partFile: '/e/.part' })?.args).toEqual(['convert', '-p', '-c', '-f', 'qcow2', '-O', 'qcow2', '--', '/i/s', '/e/.part']);
+    expect(stepLine(step, libvirt)).toEqual(['qemu-img', 'convert', '-p', '-f', 'qcow2', '-O', 'raw', '--', '/i/s', '/e/t.img']);
+  });
+
+  test("a variable store's copy and a clone's definition: cp and virsh define, the run's files in, the preview's placeholders out", () => {
+    const nvram: Step = { kind: 'copy-nvram', path: '/n/vm_VARS.fd', copy: '/n/new_VARS.fd', sentence: '' };
+    expect(stepCommand(nvram)).toEqual({ tool: 'cp', args: ['--reflink=auto', '--', '/n/vm_VARS.fd', '/n/new_VARS.fd'] });
+    expect(stepCommand(nvram, { partFile: '/n/.part' })?.args).toEqual(['--reflink=auto', '--', '/n/vm_VARS.fd', '/n/.part']);
+    const define: Step = { kind: 'define-clone', source: 'vm', name: 'new', node: { kind: 'snapshot', name: 's1' }, disks: {}, formats: {}, nvram: null, sentence: '' };
+    expect(stepLine(define, libvirt)).toEqual(['virsh', '-c', 'qemu:///system', 'define', '--file', '<definition of vm as new, with the changes above>']);
+    expect(stepCommand(define, { xmlFile: '/tmp/d.xml' })?.args).toEqual(['define', '--file', '/tmp/d.xml']);
+  });
+
   test('moving to the trash is done in process: no command, no line', () => {
     const trash: Step = { kind: 'trash', path: '/i/x', sentence: '' };
     expect(stepCommand(trash)).toBeNull();

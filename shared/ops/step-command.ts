@@ -4,7 +4,7 @@
  * connection the engine's virsh session is opened on. Nothing else builds a step's arguments (docs/architecture.md).
  */
 import type { Source } from '../model';
-import { checkArgs, commitArgs, createArgs, rebaseArgs } from '../qemu-img-args';
+import { checkArgs, commitArgs, convertArgs, createArgs, rebaseArgs } from '../qemu-img-args';
 import { sshTargetOf } from '../source-rules';
 import type { Step } from './plan';
 
@@ -29,10 +29,16 @@ export interface RunFacts {
    * `--current`, which would clear the revert disks of the current snapshot, that very record.
    */
   alreadyCurrent?: boolean;
+  /**
+   * The file a `convert` or `copy-nvram` writes: its target's hidden temporary name in the same folder, renamed
+   * into place once complete (electron/ops/clone-files.ts), so that the target is either absent or whole. The
+   * preview shows the target itself.
+   */
+  partFile?: string;
 }
 
 /** qemu-img's part of a plan, built by the same functions the engine's qemu-img adapter runs. */
-function qemuImgArgs(step: Step): string[] | null {
+function qemuImgArgs(step: Step, run: RunFacts): string[] | null {
   switch (step.kind) {
     case 'create-overlay':
       return createArgs(step.path, { format: 'qcow2', backing: { path: step.backing, format: step.backingFormat } });
@@ -42,6 +48,9 @@ function qemuImgArgs(step: Step): string[] | null {
       return commitArgs({ path: step.top, format: step.format }, step.base);
     case 'repair':
       return checkArgs({ path: step.path, format: 'qcow2' }, { repair: step.mode, output: 'text' });
+    case 'convert':
+      // Never -U: the source is a frozen layer, which a running VM holds read-only and shares (docs/safety.md).
+      return convertArgs({ path: step.source, format: step.sourceFormat }, { path: run.partFile ?? step.target, format: step.format }, { compress: step.compress });
     default:
       return null;
   }
@@ -54,6 +63,8 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
   switch (step.kind) {
     case 'define-domain':
       return ['define', '--file', run.xmlFile ?? `<definition of ${step.domain} with the changes above>`];
+    case 'define-clone':
+      return ['define', '--file', run.xmlFile ?? `<definition of ${step.source} as ${step.name}, with the changes above>`];
     case 'set-current-snapshot':
       if (step.revertDisks !== undefined) {
         const record = run.xmlFile ?? `<record of ${step.snapshot} with the files of the state left as its revert disks>`;
@@ -98,11 +109,12 @@ function virshArgs(step: Step, run: RunFacts): string[] | null {
 
 /** The command a step runs, or null for a step the engine does in process (moving a file to the trash). */
 export function stepCommand(step: Step, run: RunFacts = {}): StepCommand | null {
-  const qemu = qemuImgArgs(step);
+  const qemu = qemuImgArgs(step, run);
   if (qemu !== null) return { tool: 'qemu-img', args: qemu };
   const virsh = virshArgs(step, run);
   if (virsh !== null) return { tool: 'virsh', args: virsh };
   if (step.kind === 'keep-copy') return { tool: 'cp', args: ['--sparse=always', '--reflink=auto', '--', step.path, step.copy] };
+  if (step.kind === 'copy-nvram') return { tool: 'cp', args: ['--reflink=auto', '--', step.path, run.partFile ?? step.copy] };
   return null;
 }
 
