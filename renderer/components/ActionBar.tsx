@@ -9,11 +9,13 @@ import type { Domain, ScanResult } from '../../shared/model';
 import { nodeActions, takeSnapshotAction } from '../../shared/ops/node-actions';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import { useAppActions, useAppStore } from '../store/context';
-import { selectBusy, selectFileId, selectHealth, selectInspectActions, selectLoadThumbnails, selectNodeId, selectOpsActions, selectSecond, selectTakingSnapshot, selectView } from '../store/selectors';
+import { selectBusy, selectFileId, selectHealth, selectInspectActions, selectLoadThumbnails, selectNodeId, selectOpsActions, selectSecond, selectTakingSnapshot, selectView, selectCopying } from '../store/selectors';
 import { fileName } from './format';
 import { CameraIcon, CompareIcon, HeartIcon } from './Icons';
 import { nodeLabel } from './node-label';
 import { TakeSnapshotDialog } from './TakeSnapshotDialog';
+import { CloneDialog } from './CloneDialog';
+import { ExportDialog } from './ExportDialog';
 import { ToolbarMenu, type MenuEntry } from './ToolbarMenu';
 import './ActionBar.css';
 
@@ -263,9 +265,21 @@ export function ActionBar({ scan, domain }: { scan: ScanResult; domain: Domain }
         </div>
       </div>
       {taking && snapshotAction !== null ? <TakeSnapshotDialog scan={scan} domain={domain} /> : null}
+      <CopyDialog scan={scan} domain={domain} />
       {domain.snapshots.length === 0 && !folder ? <EmptyHint onTake={openTakeSnapshot} disabled={takeDisabled} /> : null}
     </>
   );
+}
+
+/** The Clone or Export dialog, while the store holds the node menu's action for one (ops-slice.ts, startAction). */
+function CopyDialog({ scan, domain }: { scan: ScanResult; domain: Domain }): ReactElement | null {
+  const copying = useAppStore(selectCopying);
+  if (copying === null) return null;
+  const base = copying.action.intent(copying.action.asks?.suggestion ?? '');
+  if (base.domain !== domain.name) return null;
+  if (base.op === 'clone') return <CloneDialog scan={scan} domain={domain} action={copying.action} base={base} />;
+  if (base.op === 'export') return <ExportDialog domain={domain} action={copying.action} base={base} />;
+  return null;
 }
 
 function ItemSlot({ item }: { item: BarItem }): ReactElement {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, type ReactElement } from 'react';
 import { useAppActions, useAppStore } from '../store/context';
-import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning } from '../store/selectors';
+import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning, selectSelectionActions, selectSourceId } from '../store/selectors';
 import { ErrorWords } from './ErrorWords';
 import './OpsStatus.css';
 
@@ -27,6 +27,8 @@ export function OpsStatus(): ReactElement | null {
   const outcome = useAppStore(selectOutcome);
   const { cancelRunning: cancel, dismissOutcome: dismiss } = useAppActions(selectOpsActions);
   const { recover } = useAppActions(selectPanelActions);
+  const { selectDomain } = useAppActions(selectSelectionActions);
+  const sourceId = useAppStore(selectSourceId);
   if (running !== null) {
     const p = running.progress;
     const percent = p?.percent ?? null;
@@ -59,6 +61,15 @@ export function OpsStatus(): ReactElement | null {
       {outcome.error?.message.includes('virt-snaptree recover') === true ? (
         <button type="button" className="button" onClick={() => void recover()}>
           Finish or undo it
+        </button>
+      ) : null}
+      {outcome.made !== undefined && sourceId !== null ? (
+        <button type="button" className="button" data-testid="open-made" onClick={() => {
+            dismiss();
+            selectDomain(sourceId, outcome.made ?? null);
+          }}
+        >
+          Open {outcome.made}
         </button>
       ) : null}
       <button type="button" className="icon-button" aria-label="Dismiss" onClick={dismiss}>

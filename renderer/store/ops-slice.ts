@@ -34,6 +34,17 @@ export interface Outcome {
   ok: boolean;
   title: string;
   error: ErrorData | null;
+  /** A domain the operation made (a clone), offered to open from the outcome. */
+  made?: string;
+}
+
+/** Which operations ask their details in a dialog of their own before the preview: clone and export (CloneDialog, ExportDialog). */
+export type CopyKind = 'clone' | 'export';
+
+/** The operation an action plans, when it is a clone or an export: their dialogs take it over. */
+export function copyKindOf(action: NodeAction): CopyKind | null {
+  const op = action.intent(action.asks?.suggestion ?? '').op;
+  return op === 'clone' || op === 'export' ? op : null;
 }
 
 export interface OpsSlice {
@@ -47,6 +58,11 @@ export interface OpsSlice {
   takingSnapshot: boolean;
   openTakeSnapshot(): void;
   closeTakeSnapshot(): void;
+  /** The node menu's clone or export action whose dialog is open (the new name, linked or full, the folder). */
+  copying: { kind: CopyKind; action: NodeAction } | null;
+  closeCopyDialog(): void;
+  /** Previews the action as it is, no dialog first: what a dialog calls with what was typed in it. */
+  previewAction(action: NodeAction): void;
   openMenu(nodeId: string, x: number, y: number): void;
   closeMenu(): void;
   startAction(action: NodeAction): void;
@@ -63,7 +79,7 @@ export interface OpsSlice {
 }
 
 /** What operations drop when another domain is opened: its menu and its preview (a running one goes on). */
-export const OPS_DOMAIN_RESET = { menu: null, preview: null, takingSnapshot: false } as const satisfies Partial<OpsSlice>;
+export const OPS_DOMAIN_RESET = { menu: null, preview: null, takingSnapshot: false, copying: null } as const satisfies Partial<OpsSlice>;
 
 const POLL_MS = 250;
 /** How long after the last key a typed name is planned. */
@@ -103,6 +119,12 @@ export function landingNode(plan: Plan, domain: Domain | null, selected: string 
   return ids.find((n) => n.kind === 'branch' && n.current)?.id ?? null;
 }
 
+/** What a finished operation says: a clone names the domain it made, to open from there. */
+function doneOutcome(plan: Plan): Outcome {
+  if (plan.intent.op === 'clone') return { ok: true, title: `Clone ${plan.intent.name} made.`, error: null, made: plan.intent.name };
+  return { ok: true, title: `${operationWords(plan.intent)}: done.`, error: null };
+}
+
 export const createOpsSlice =
   (api: SnaptreeApi): StateCreator<AppState, [], [], OpsSlice> =>
   (set, get) => {
@@ -127,6 +149,10 @@ export const createOpsSlice =
       closeTakeSnapshot() {
         set({ takingSnapshot: false });
       },
+      copying: null,
+      closeCopyDialog() {
+        set({ copying: null });
+      },
       openMenu(nodeId, x, y) {
         // While the engine does not answer the graph is read-only (live-slice.ts): no menu to act from.
         if (get().live.engine !== 'ok') return set({ nodeId });
@@ -141,10 +167,17 @@ export const createOpsSlice =
         if (get().running !== null || get().live.engine !== 'ok') return set({ menu: null });
         // A snapshot is named and described in its own dialog first, which starts the action again with what was typed.
         if (action.id === 'create-snapshot' && action.asks !== null) return get().openTakeSnapshot();
+        // A clone or an export is set up in its own dialog, which previews it with what was chosen.
+        const kind = copyKindOf(action);
+        if (kind !== null) return set({ menu: null, outcome: null, takingSnapshot: false, copying: { kind, action } });
+        get().previewAction(action);
+      },
+      previewAction(action) {
+        if (get().running !== null || get().live.engine !== 'ok') return;
         const name = action.asks?.suggestion ?? '';
         const nameError = action.asks ? checkName(name) : null;
         clearTimeout(replan);
-        set({ menu: null, outcome: null, takingSnapshot: false, preview: { action, name, chosen: [], nameError, result: null, loading: nameError === null, notice: null } });
+        set({ menu: null, outcome: null, takingSnapshot: false, copying: null, preview: { action, name, chosen: [], nameError, result: null, loading: nameError === null, notice: null } });
         void get().planPreview();
       },
       setPreviewName(name) {
@@ -222,10 +255,11 @@ export const createOpsSlice =
             flash: marks,
             // What was compared has changed under the comparison: it would show the world before the operation.
             comparison: null,
-            outcome: { ok: true, title: `${operationWords(plan.intent)}: done.`, error: null },
+            outcome: doneOutcome(plan),
           }));
           setTimeout(() => set({ flash: {} }), FLASH_MS);
-          if (result.domain === null) {
+          // A clone is a new domain of the source: the list is read again so that the sidebar shows it.
+          if (result.domain === null || plan.intent.op === 'clone') {
             const id = get().sourceId;
             if (id !== null) await get().scanSource(id);
           }

@@ -56,6 +56,7 @@ export const selectLoadThumbnail = (s: AppState) => s.loadThumbnail;
 export const selectLoadThumbnails = (s: AppState) => s.loadThumbnails;
 /** Whether the Take snapshot dialog is open. */
 export const selectTakingSnapshot = (s: AppState) => s.takingSnapshot;
+export const selectCopying = (s: AppState) => s.copying;
 /** The running operation with its progress: changes on every poll, so only the status line reads it. */
 export const selectRunning = (s: AppState) => s.running;
 /** Whether an operation runs: what everything but the status line needs to know. */
@@ -95,6 +96,8 @@ export const selectOpsActions = (s: AppState) => ({
   startAction: s.startAction,
   openTakeSnapshot: s.openTakeSnapshot,
   closeTakeSnapshot: s.closeTakeSnapshot,
+  closeCopyDialog: s.closeCopyDialog,
+  previewAction: s.previewAction,
   setPreviewName: s.setPreviewName,
   setPreviewChoice: s.setPreviewChoice,
   planPreview: s.planPreview,
