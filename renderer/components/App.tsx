@@ -70,6 +70,11 @@ function TopBar(): ReactElement {
             <span className="muted"> / </span>
             <FitName className="crumb-domain" name={domain.name} testId="current-domain" />
             <span className={`chip crumb-state state-${domain.state.replace(/\s/g, '-')}`}>{domain.state}</span>
+            {domain.cloneOf !== undefined ? (
+              <span className="chip crumb-clone" title={`Clone of ${domain.cloneOf.domain} at ${domain.cloneOf.node.kind} ${domain.cloneOf.node.name}`} data-testid="crumb-clone">
+                clone of {domain.cloneOf.domain}
+              </span>
+            ) : null}
           </>
         ) : null}
       </div>

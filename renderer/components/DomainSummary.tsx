@@ -5,6 +5,23 @@ import { ProblemList } from './details-parts';
 import { fileName, formatBytes } from './format';
 import { HealthSection } from './HealthSection';
 import { DiskIcon } from './Icons';
+import { useAppActions, useAppStore } from '../store/context';
+import { selectSelectionActions, selectSourceId } from '../store/selectors';
+
+/** Where a clone comes from (its <metadata> record, Domain.cloneOf): the source domain, to open, and the node. */
+function CloneOf({ cloneOf }: { cloneOf: NonNullable<Domain['cloneOf']> }): ReactElement {
+  const sourceId = useAppStore(selectSourceId);
+  const { selectDomain } = useAppActions(selectSelectionActions);
+  return (
+    <p className="clone-of" data-testid="clone-of">
+      Clone of{' '}
+      <button type="button" className="link-button" onClick={() => sourceId !== null && selectDomain(sourceId, cloneOf.domain)} title={`Open ${cloneOf.domain}`}>
+        {cloneOf.domain}
+      </button>{' '}
+      at {cloneOf.node.kind} <strong>{cloneOf.node.name}</strong>
+    </p>
+  );
+}
 
 function DomainHeader({ domain }: { domain: Domain }): ReactElement {
   const total = Object.values(domain.layers).reduce((sum, l) => sum + l.actualSize, 0);
@@ -12,6 +29,7 @@ function DomainHeader({ domain }: { domain: Domain }): ReactElement {
     <header className="panel-header">
       <span className="panel-kind">{domain.state === 'folder' ? 'Image tree' : 'Domain'}</span>
       <h2 data-testid="details-title">{domain.name}</h2>
+      {domain.cloneOf !== undefined ? <CloneOf cloneOf={domain.cloneOf} /> : null}
       <dl className="facts">
         <dt>State</dt>
         <dd>{domain.state}</dd>
