@@ -42,6 +42,22 @@ export class TestLab {
     return name;
   }
 
+  /** Defines a domain from a whole definition `xml` (named prefix + `name` inside it); returns the full name. */
+  async defineXml(name: string, xml: string): Promise<string> {
+    const full = this.prefix + name;
+    const file = this.path(`${name.replace(/[^\w.-]/g, '_')}.xml`);
+    await writeFile(file, xml);
+    virshSync(['define', '--file', file]);
+    this.defined.push(full);
+    return full;
+  }
+
+  /** Takes a domain this run made some other way (a clone the engine defined) into the cleanup. */
+  adopt(name: string): void {
+    if (!name.startsWith(this.prefix)) throw new Error(`${name} is not a domain of this lab`);
+    if (!this.defined.includes(name)) this.defined.push(name);
+  }
+
   /** Takes an external disk-only snapshot with libvirt's default overlay names. */
   snapshot(domain: string, snapshot: string, extra: string[] = []): void {
     virshSync(['snapshot-create-as', '--domain', domain, '--name', snapshot, '--disk-only', '--atomic', ...extra]);
@@ -57,7 +73,13 @@ export class TestLab {
       try {
         virshSync(['undefine', '--domain', name, '--snapshots-metadata']);
       } catch {
-        // Already gone.
+        // Already gone, or a UEFI domain, which libvirt undefines only when told what to do with its variable
+        // store: it is kept, in the lab's folder that goes below.
+        try {
+          virshSync(['undefine', '--domain', name, '--snapshots-metadata', '--keep-nvram']);
+        } catch {
+          // Already gone.
+        }
       }
     }
     if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
