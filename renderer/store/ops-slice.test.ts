@@ -68,6 +68,26 @@ describe('operations in the store', () => {
     expect(store.getState().takingSnapshot).toBe(false);
   });
 
+  test("the node menu's clone opens the clone dialog; what it previews is planned, and a finished clone is listed and offered to open", async () => {
+    const clonePlan = { ...plan, intent: { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 's1' }, name: 'vm-clone', mode: 'full' } } as Plan;
+    const withClone: ScanResult = { ...scan, domains: [...scan.domains, { ...domain('main'), name: 'vm-clone' }] };
+    const api = stubApi({ plan: async () => ({ ok: true, plan: clonePlan }), apply: async () => ({ status: 'done', operationId: plan.id, domain: domain('main') }), operations: async () => [], scan: async () => withClone });
+    const store = await ready(api, scan);
+    const clone: NodeAction = { ...action, asks: { label: 'Name', suggestion: 'vm-clone' }, intent: (n) => ({ op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 's1' }, name: n, mode: 'linked' }) };
+    store.getState().startAction(clone);
+    expect(store.getState().copying?.kind).toBe('clone');
+    expect(store.getState().preview).toBeNull();
+    expect(api.calls.filter(([m]) => m === 'plan')).toHaveLength(0);
+    // The dialog previews the action with what was chosen, nothing left to ask.
+    store.getState().previewAction({ ...clone, asks: null, intent: () => clonePlan.intent });
+    expect(store.getState().copying).toBeNull();
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    expect(api.calls.find(([m]) => m === 'plan')?.[1]).toMatchObject({ intent: clonePlan.intent });
+    await store.getState().confirm();
+    expect(store.getState().outcome).toMatchObject({ ok: true, title: 'Clone vm-clone made.', made: 'vm-clone' });
+    expect(store.getState().scans.c?.result?.domains.map((d) => d.name)).toEqual(['vm', 'vm-clone']);
+  });
+
   test('an action opens a preview with the engine plan; a bad name is caught before the engine is asked', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }) });
     const store = await ready(api, scan);
