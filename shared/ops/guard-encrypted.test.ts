@@ -22,6 +22,9 @@ describe('plans never open a chain holding an encrypted image', () => {
     ['a revert that builds an overlay on an encrypted saved state', '/i/base.qcow2', { op: 'revert-branch', domain: 'vm', snapshot: 'snap1', branch: 'kept' }],
     ['deleting a snapshot (commit or rebase) through an encrypted layer', '/i/vm.snap1', { op: 'delete-snapshot', domain: 'vm', snapshot: 'snap2' }],
     ['repairing an encrypted image', '/i/vm.snap2', { op: 'repair', domain: 'vm', path: '/i/vm.snap2', mode: 'leaks' }],
+    ['a linked clone on an encrypted saved state', '/i/base.qcow2', { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 'snap1' }, name: 'vm-clone', mode: 'linked' }],
+    ['a full clone through an encrypted layer', '/i/vm.snap1', { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 'snap2' }, name: 'vm-clone', mode: 'full' }],
+    ['an export through an encrypted layer', '/i/base.qcow2', { op: 'export', domain: 'vm', node: { kind: 'branch', name: 'main' }, to: '/out', format: 'raw' }],
   ])('refuses %s', (_name, path, intent) => {
     const result = planOperation(ctx(withEncrypted(path)), intent);
     expect(result.ok).toBe(false);

@@ -1,7 +1,232 @@
-/** clone: planned in a later change. */
-import { refuse, type Planner } from './context';
+/**
+ * Clone a domain from a snapshot or a branch (docs/model.md, "Clones"): a new domain whose managed disks are new
+ * files, `linked` (an overlay on the node's saved state) or `full` (a standalone copy). A branch's tips are still
+ * written by it, so a linked clone of a branch first freezes them the way a snapshot would: the branch goes on in
+ * new files and the clone builds on the old ones. Nothing of the source is written; every step is undoable.
+ */
+import { walkChain } from '../../assemble';
+import type { Branch, Domain, Layer, ScanResult } from '../../model';
+import { basename, dirname } from '../../paths';
+import { branchNodeId } from '../../snapshot-graph';
+import type { BranchRecords, IntentOf, NodeRef, Refusal, Step } from '../plan';
+import { finishPlan } from './checks';
+import { isFailure, refuse, type Planner } from './context';
+import { findBranch, findSnapshot } from './guard';
+import { impact, OVERLAY_BYTES } from './impact';
+import { disksOf, layerFormat, recordsOf } from './records';
+import { defineStep, isLive } from './steps';
+
+/** A name as part of a file name: a comma never goes in (libvirt doubles it in a diskspec; create-snapshot.ts). */
+const fileNamePart = (name: string): string => name.replaceAll(',', '_');
+
+/** One managed disk of a node: the file holding the node's content of that disk. */
+export interface NodeDisk {
+  target: string;
+  layer: string;
+}
+
+/** What a clone or an export starts from: the node's disks, and the branch when the node is one. */
+export interface NodeSource {
+  disks: NodeDisk[];
+  branch: Branch | null;
+  /** How a sentence names the node: "the saved state of snapshot snap1", "branch main as it is now". */
+  words: string;
+}
+
+/**
+ * The managed disks of `node`, each with the file holding its content: a snapshot's saved state, or a branch's
+ * tip. Refused for a node that is not there, a domain with no managed disk, a snapshot that holds no external
+ * saved state of one of them, and the current branch of a running or paused domain (its tips change as it runs).
+ */
+export function nodeSource(domain: Domain, node: NodeRef): NodeSource | Refusal {
+  const managed = domain.disks.filter((d) => d.managed && d.file !== null);
+  if (managed.length === 0) return { code: 'E_NOT_SUPPORTED', message: `Domain "${domain.name}" has no managed disk to copy.` };
+  if (node.kind === 'snapshot') {
+    const snapshot = findSnapshot(domain, node.name);
+    if (isFailure(snapshot)) return snapshot;
+    const disks: NodeDisk[] = [];
+    for (const disk of managed) {
+      const saved = snapshot.disks.find((d) => d.target === disk.target && d.kind === 'external' && d.managed !== false && d.stateLayer !== null);
+      if (saved?.stateLayer == null) {
+        return {
+          code: 'E_NOT_SUPPORTED',
+          message: `Snapshot "${snapshot.name}" holds no external saved state of disk ${disk.target}, so the domain cannot be copied as it was then.`,
+          details: { target: disk.target },
+        };
+      }
+      disks.push({ target: disk.target, layer: saved.stateLayer });
+    }
+    return { disks, branch: null, words: `the saved state of snapshot ${snapshot.name}` };
+  }
+  const branch = findBranch(domain, node.name);
+  if (isFailure(branch)) return branch;
+  if (branch.current && isLive(domain)) {
+    return {
+      code: 'E_DOMAIN_RUNNING',
+      message: `Branch "${branch.name}" is where ${domain.name} writes while it is ${domain.state}: its files change as it runs. Shut the VM off, or take a snapshot and clone from it.`,
+      details: { state: domain.state },
+    };
+  }
+  if (branch.tips.length === 0) return { code: 'E_NOT_SUPPORTED', message: `Branch "${branch.name}" has no managed disk to copy.` };
+  return { disks: branch.tips.map((t) => ({ target: t.target, layer: t.file })), branch, words: `branch ${branch.name} as it is now` };
+}
+
+/** Every layer the scan knows, in every domain: a new file may be none of them. */
+export function knownLayers(scan: ScanResult): Set<string> {
+  return new Set(scan.domains.flatMap((d) => Object.keys(d.layers)));
+}
+
+/** Bytes allocated by `path` and every layer under it: what a standalone copy may take, at most. */
+export function chainBytes(domain: Domain, path: string): number {
+  return walkChain(domain.layers, path).reduce((sum, at) => sum + ((domain.layers[at] as Layer | undefined)?.actualSize ?? 0), 0);
+}
+
+/** The clone's file per disk, `${dir}/${name}.${target}.qcow2`; refused where two collide or one is a known layer. */
+function clonePaths(scan: ScanResult, source: NodeSource, intent: IntentOf<'clone'>): Record<string, string> | Refusal {
+  const known = knownLayers(scan);
+  const paths: Record<string, string> = {};
+  const used = new Set<string>();
+  for (const disk of source.disks) {
+    const path = `${intent.dir ?? dirname(disk.layer)}/${fileNamePart(intent.name)}.${fileNamePart(disk.target)}.qcow2`;
+    if (known.has(path)) return { code: 'E_NAME_TAKEN', message: `The file ${path} already exists.`, details: { path } };
+    if (used.has(path)) return { code: 'E_NAME_TAKEN', message: `Two disks of the clone would both be ${path}; choose another folder.`, details: { path } };
+    used.add(path);
+    paths[disk.target] = path;
+  }
+  return paths;
+}
+
+/** A free name for branch `branch`'s new tip of `target` beside `tip`, named as a revert names a branch's files (steps.ts). */
+function newTipPath(domain: Domain, branch: string, target: string, tip: string, taken: Set<string>): string {
+  const stem = `${dirname(tip)}/${fileNamePart(domain.name)}.${fileNamePart(branch)}`;
+  let path = `${stem}.${fileNamePart(target)}.qcow2`;
+  for (let n = 2; taken.has(path); n++) path = `${stem}.${n}.${fileNamePart(target)}.qcow2`;
+  taken.add(path);
+  return path;
+}
+
+/** Freezing a branch: its new tips, each an overlay on the tip it had, and the source defined on them (records, or disks too). */
+function freezeBranch(domain: Domain, branch: Branch, taken: Set<string>): { steps: Step[]; created: string[] } {
+  const retarget: Record<string, string> = {};
+  const steps: Step[] = [];
+  for (const tip of branch.tips) {
+    const path = newTipPath(domain, branch.name, tip.target, tip.file, taken);
+    retarget[tip.file] = path;
+    steps.push({
+      kind: 'create-overlay',
+      path,
+      backing: tip.file,
+      backingFormat: layerFormat(domain, tip.file),
+      sentence: `Create ${basename(path)} for ${tip.target}: branch ${branch.name} goes on in this new, empty file; ${basename(tip.file)} is frozen as it is now, for the clone to build on.`,
+    });
+  }
+  const records = recordsOf(domain);
+  const moved = (tips: Array<{ target: string; file: string }>) => tips.map((t) => ({ ...t, file: retarget[t.file] ?? t.file }));
+  const recorded = records.branches.some((b) => b.name === branch.name);
+  const next: BranchRecords = {
+    ...records,
+    branches: [...records.branches.map((b) => (b.name === branch.name ? { ...b, tips: moved(b.tips) } : b)), ...(recorded || branch.current ? [] : [{ name: branch.name, tips: moved(branch.tips) }])],
+  };
+  const disks = branch.current ? disksOf(domain, retarget) : disksOf(domain);
+  const what = branch.current ? `${domain.name}'s disks and the record of branch ${branch.name}` : `the record of branch ${branch.name}`;
+  steps.push(defineStep(domain, disks, next, `Point ${what} at the new files.`));
+  return { steps, created: Object.values(retarget) };
+}
+
+/** Per disk, the clone's new file: an overlay on the node's layer (linked), or a standalone copy of it (full). */
+function diskSteps(domain: Domain, source: NodeSource, paths: Record<string, string>, intent: IntentOf<'clone'>): Step[] {
+  return source.disks.map((disk): Step => {
+    const path = paths[disk.target] as string;
+    const format = layerFormat(domain, disk.layer);
+    if (intent.mode === 'full') {
+      return {
+        kind: 'convert',
+        source: disk.layer,
+        sourceFormat: format,
+        target: path,
+        format: 'qcow2',
+        compress: false,
+        sentence: `Copy ${disk.target} as ${source.words} (${basename(disk.layer)} and the files under it) into ${basename(path)}, a standalone image for ${intent.name}.`,
+      };
+    }
+    return {
+      kind: 'create-overlay',
+      path,
+      backing: disk.layer,
+      backingFormat: format,
+      sentence: `Create ${basename(path)} for ${intent.name}'s ${disk.target}: a new, empty layer on ${source.words} (${basename(disk.layer)}).`,
+    };
+  });
+}
+
+/** The clone's own UEFI variable store beside the source's, when the source has one. */
+function nvramStep(domain: Domain, name: string, known: Set<string>): Step | Refusal | null {
+  if (domain.nvram === undefined) return null;
+  const copy = `${dirname(domain.nvram)}/${fileNamePart(name)}_VARS.fd`;
+  if (copy === domain.nvram || known.has(copy)) return { code: 'E_NAME_TAKEN', message: `The file ${copy} already exists.`, details: { path: copy } };
+  return { kind: 'copy-nvram', path: domain.nvram, copy, sentence: `Copy ${domain.name}'s UEFI variable store to ${basename(copy)}, ${name}'s own.` };
+}
+
+/** Disks the clone shares as they are that both VMs would write: unmanaged, neither read-only nor shareable, no CD-ROM. */
+function sharedWritableWarnings(domain: Domain, name: string): string[] {
+  return domain.disks
+    .filter((d) => !d.managed && d.device !== 'cdrom' && d.device !== 'floppy' && d.readonly !== true && d.shareable !== true)
+    .map(
+      (d) =>
+        `Disk ${d.target} is not managed (${d.reason ?? 'not an image file'}) and is carried as it is${d.file !== null ? ` (${d.file})` : ''}: ${domain.name} and ${name} would both write to it. Run only one of them at a time, or give ${name} a disk of its own.`,
+    );
+}
 
 export const clone: Planner<'clone'> = {
   guard: { needsShutOff: false, needsLibvirt: true, allowProblems: false },
-  plan: () => refuse('E_NOT_SUPPORTED', 'Not planned yet.'),
+  plan(ctx, intent, domain) {
+    if (ctx.scan.domains.some((d) => d.name === intent.name)) return refuse('E_NAME_TAKEN', `There is already a domain named "${intent.name}".`, { name: intent.name });
+    const source = nodeSource(domain, intent.node);
+    if (isFailure(source)) return { ok: false, refusal: source };
+    const paths = clonePaths(ctx.scan, source, intent);
+    if (isFailure(paths)) return { ok: false, refusal: paths };
+    const known = knownLayers(ctx.scan);
+    const nvram = nvramStep(domain, intent.name, known);
+    if (nvram !== null && isFailure(nvram)) return { ok: false, refusal: nvram };
+    const frozen = intent.mode === 'linked' && source.branch !== null ? freezeBranch(domain, source.branch, new Set([...known, ...Object.values(paths)])) : null;
+    const nvramCopy = nvram !== null && nvram.kind === 'copy-nvram' ? nvram.copy : null;
+    const define: Step = {
+      kind: 'define-clone',
+      source: domain.name,
+      name: intent.name,
+      node: intent.node,
+      disks: paths,
+      formats: Object.fromEntries(Object.keys(paths).map((t) => [t, 'qcow2'])),
+      nvram: nvramCopy,
+      sentence: `Define ${intent.name} from ${domain.name}'s definition: a new UUID and new MAC addresses, its disks on the new files, no snapshots, and a record that it was cloned from ${source.words}.`,
+    };
+    const steps: Step[] = [
+      ...(frozen?.steps ?? []),
+      ...diskSteps(domain, source, paths, intent),
+      ...(nvram !== null ? [nvram] : []),
+      define,
+      ...(intent.start === true ? [{ kind: 'start-domain' as const, domain: intent.name, paused: false, sentence: `Start ${intent.name}.` }] : []),
+    ];
+    const files = Object.values(paths);
+    const warnings = [
+      ...(source.branch !== null && frozen !== null
+        ? [`Branch ${source.branch.name} goes on in new files (${frozen.created.map(basename).join(', ')}); its files so far are frozen for the clone.`]
+        : []),
+      ...sharedWritableWarnings(domain, intent.name),
+    ];
+    const space = intent.mode === 'full' ? source.disks.reduce((sum, d) => sum + chainBytes(domain, d.layer), 0) : OVERLAY_BYTES * files.length;
+    return finishPlan(
+      ctx,
+      intent,
+      steps,
+      impact(domain, {
+        created: [...(frozen?.created ?? []), ...files, ...(nvramCopy !== null ? [nvramCopy] : [])],
+        metadata: [`definition of the new domain ${intent.name}`, ...(frozen !== null ? [`definition of ${domain.name}`, 'branch records'] : [])],
+        changedNodes: frozen !== null && source.branch !== null ? [branchNodeId(source.branch.name)] : [],
+        spaceBytes: space + OVERLAY_BYTES * (frozen?.created.length ?? 0),
+        mustStop: false,
+      }),
+      warnings,
+    );
+  },
 };

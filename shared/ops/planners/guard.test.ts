@@ -83,7 +83,7 @@ describe('the domain guard', () => {
       if (guard.needsShutOff && guard.blockJobs !== true) expect(refusals[op], op).toBe(guard.stoppable === true ? stoppable : expected);
       else expect(refusals[op], op).not.toMatch(/^E_DOMAIN_RUNNING/);
     }
-    expect(OPS.filter((op) => !PLANNERS[op].guard.needsShutOff).sort()).toEqual(['create-snapshot', 'delete-branch', 'edit-description', 'rename-branch']);
+    expect(OPS.filter((op) => !PLANNERS[op].guard.needsShutOff).sort()).toEqual(['clone', 'create-snapshot', 'delete-branch', 'edit-description', 'export', 'rename-branch']);
     expect(OPS.filter((op) => PLANNERS[op].guard.blockJobs === true).sort()).toEqual(['commit', 'delete-snapshot', 'fold-commit']);
     expect(OPS.filter((op) => PLANNERS[op].guard.stoppable === true).sort()).toEqual(['revert-branch', 'revert-discard', 'switch']);
   });
