@@ -14,7 +14,7 @@ export default defineConfig({
       ...base.rollupOptions,
       // Playwright drives its own browser binaries: it stays a package, not part of the bundle.
       external: [...((base.rollupOptions?.external as string[] | undefined) ?? []), 'playwright-core'],
-      input: { scan: 'bench/scan.ts', ops: 'bench/ops.ts', plan: 'bench/plan.ts', render: 'bench/render.ts' },
+      input: { scan: 'bench/scan.ts', ops: 'bench/ops.ts', plan: 'bench/plan.ts', render: 'bench/render.ts', clone: 'bench/clone.ts' },
       output: { format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
     },
   },
