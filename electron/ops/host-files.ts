@@ -13,7 +13,7 @@
  */
 import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, readlink, realpath, rename, rmdir, unlink, utimes } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readlink, realpath, rename, rmdir, unlink, utimes } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { AppError } from '../../shared/errors';
 import type { FileStat } from '../scan/file-view';
@@ -51,6 +51,8 @@ export interface HostFiles {
   readdir(path: string): Promise<string[]>;
   /** Renames an entry (a link moves as the link it is). */
   rename(from: string, to: string): Promise<void>;
+  /** Gives the file at `from` (a link as the link it is) a second name `to`, where nothing may stand: EEXIST otherwise. */
+  link(from: string, to: string): Promise<void>;
   /** Removes a name (a link, never its target). */
   unlink(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
@@ -121,6 +123,7 @@ export const localHostFiles: HostFiles = {
   realpath: (path) => realpath(path),
   readdir: (path) => readdir(path),
   rename: (from, to) => rename(from, to),
+  link: (from, to) => link(from, to),
   unlink: (path) => unlink(path),
   rmdir: (path) => rmdir(path),
   mkdirPrivate: async (path) => {
@@ -330,6 +333,10 @@ export function remoteHostFiles(runner: HostRunner): HostFiles {
     },
     rename: async (from, to) => {
       await sh('gone "$1"; mv -T -- "$1" "$2" || fail EIO', [from, to]);
+    },
+    link: async (from, to) => {
+      // Without -f, ln never replaces what stands at `to` (EEXIST, from its message); -P links a link itself.
+      await sh('gone "$1"; [ -e "$2" ] || [ -L "$2" ] && fail EEXIST; ln -P -T -- "$1" "$2" || fail EIO', [from, to]);
     },
     unlink: async (path) => {
       await sh('gone "$1"; [ -d "$1" ] && [ ! -L "$1" ] && fail EISDIR; rm -f -- "$1" || fail EIO; [ -e "$1" ] || [ -L "$1" ] && fail EIO', [path]);

@@ -18,11 +18,23 @@ import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, remo
 import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
-import { editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks, setSnapshotDescription } from './xml-edit';
+import { cloneDomainXml, editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks, setSnapshotDescription } from './xml-edit';
+import {
+  checkFolderThere,
+  checkTargetFree,
+  isConvertedTarget,
+  isNvramCopy,
+  makePart,
+  ownerOfFile,
+  partFileOf,
+  partState,
+  placePart,
+  removePart,
+} from './clone-files';
 import { readHeaderOn } from './header-on';
 import { lexists, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
-import { domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
+import { cloneRecordOf, domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
 
 export interface StepContext {
   virsh: Virsh | null;
@@ -148,6 +160,9 @@ async function snapshotExists(virsh: Virsh, domain: string, name: string): Promi
 export async function checkBeforeStep(step: Step, ctx: StepContext): Promise<void> {
   if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null, undefined, ctx.files);
   if (step.kind === 'block-commit' || step.kind === 'block-pull') await checkBlockJobStart(step, needVirsh(ctx), ctx.files);
+  if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', ctx.files);
+  if (step.kind === 'copy-nvram') await checkTargetFree(step.copy, 'the UEFI variable store of the clone', ctx.files);
+  if (step.kind === 'define-clone' && (await domainNamed(needVirsh(ctx), step.name)) !== null) throw nameTaken(step.name);
 }
 
 /** The step of one kind. */
@@ -357,6 +372,88 @@ async function runStart(step: StepOf<'start-domain'>, ctx: StepContext): Promise
   await virsh.run(argsFor(step, 'virsh'));
 }
 
+/**
+ * Converts the source's whole guest view into a new standalone image: written under the operation's temporary
+ * name, made private and given the source's owner, then linked into place where nothing may stand
+ * (clone-files.ts). Run again, it takes up where it stopped: a placed file is done, a half-written one goes.
+ */
+async function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
+  const { files } = ctx;
+  const part = partFileOf(step.target, ctx.operationId);
+  const owner = await ownerOfFile(step.source, files);
+  const state = await partState(part, step.target, files);
+  if (state === 'placed') return files.unlink(part);
+  if (state === 'target') {
+    if (!(await isConvertedTarget(step, files))) throw new AppError('E_NAME_TAKEN', `${step.target} already exists; nothing is written over it.`, { path: step.target });
+    return removePart(part, owner, files);
+  }
+  await removePart(part, owner, files);
+  await checkFolderThere(step.target, files);
+  await makePart(part, files);
+  await qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part }));
+  await files.datasync(part);
+  await files.secure(part, owner);
+  await placePart(part, step.target, files);
+}
+
+/** Copies the UEFI variable store for a clone, the way runConvert writes an image: whole or not at all, over nothing. */
+async function runCopyNvram(step: StepOf<'copy-nvram'>, ctx: StepContext): Promise<void> {
+  const { files } = ctx;
+  const part = partFileOf(step.copy, ctx.operationId);
+  const owner = await ownerOfFile(step.path, files);
+  const state = await partState(part, step.copy, files);
+  if (state === 'placed') return files.unlink(part);
+  if (state === 'target') {
+    if (!(await isNvramCopy(step, files))) throw new AppError('E_NAME_TAKEN', `${step.copy} already exists; nothing is written over it.`, { path: step.copy });
+    return removePart(part, owner, files);
+  }
+  await removePart(part, owner, files);
+  await checkFolderThere(step.copy, files);
+  await makePart(part, files);
+  await runChecked(files.runner, 'cp', argsFor(step, 'cp', { partFile: part }), ctx.signal ? { signal: ctx.signal } : {});
+  await files.datasync(part);
+  await files.secure(part, owner);
+  await placePart(part, step.copy, files);
+}
+
+function nameTaken(name: string): AppError {
+  return new AppError('E_NAME_TAKEN', `A domain named ${name} exists already; choose another name for the clone.`, { domain: name });
+}
+
+/**
+ * The domain of exactly this name, by its UUID, with the operation its clone record names (null: none): looked
+ * up in the list, since virsh takes a name made of digits or shaped as a UUID for another domain's id or UUID.
+ */
+async function domainNamed(virsh: Virsh, name: string): Promise<{ uuid: string; operation: string | null } | null> {
+  const lines = (await virsh.run(['list', '--all', '--uuid', '--name'])).split('\n');
+  const uuid = lines.map((line) => line.match(/^(\S+) (.*)$/)).find((m) => m?.[2] === name)?.[1];
+  if (uuid === undefined) return null;
+  const xml = await virsh.run(['dumpxml', '--domain', uuid, '--inactive']);
+  return { uuid, operation: cloneRecordOf(parseDomainXml(xml))?.operation ?? null };
+}
+
+/**
+ * Defines the clone from the source's persistent definition (xml-edit.ts, cloneDomainXml), unless a domain of its
+ * name exists: done when its clone record names this operation (a run before a crash), refused otherwise.
+ */
+async function runDefineClone(step: StepOf<'define-clone'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  const existing = await domainNamed(virsh, step.name);
+  if (existing !== null) {
+    if (existing.operation === ctx.operationId) return;
+    throw nameTaken(step.name);
+  }
+  const formatOf = (target: string) => {
+    const format = step.formats[target];
+    if (format === undefined) throw new AppError('E_INTERNAL', `The clone's disk ${target} has no format recorded.`);
+    return format;
+  };
+  const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: formatOf(target) }] as const));
+  const xml = await virsh.run(['dumpxml', '--domain', step.source, '--inactive', '--security-info']);
+  const edited = cloneDomainXml(xml, { name: step.name, disks, nvram: step.nvram, record: { domain: step.source, node: step.node, operation: ctx.operationId } });
+  await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
+}
+
 /** How each kind of step runs; every runner is idempotent (see the module comment). */
 const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise<void> } = {
   'create-snapshot': runCreateSnapshot,
@@ -376,9 +473,9 @@ const RUNNERS: { [K in StepKind]: (step: StepOf<K>, ctx: StepContext) => Promise
   repair: runRepair,
   'delete-snapshot-metadata': runDeleteRecord,
   'redefine-snapshot': runRedefine,
-  convert: () => Promise.reject(new AppError('E_NOT_SUPPORTED', 'Not run yet.')),
-  'copy-nvram': () => Promise.reject(new AppError('E_NOT_SUPPORTED', 'Not run yet.')),
-  'define-clone': () => Promise.reject(new AppError('E_NOT_SUPPORTED', 'Not run yet.')),
+  convert: runConvert,
+  'copy-nvram': runCopyNvram,
+  'define-clone': runDefineClone,
 };
 
 /** Runs the runner of step kind `kind`; `K` ties the runner to its own step. */
@@ -426,6 +523,28 @@ async function unsave(domain: string, memoryFile: string, ctx: StepContext): Pro
   if (!(await isMemoryFile(memoryFile, ctx.files))) return;
   if ((await domainState(virsh, domain)) === 'shut off') await virsh.run(['restore', '--file', memoryFile]);
   await ctx.files.unlink(memoryFile);
+}
+
+/**
+ * Removes what a convert or copy-nvram step made and nothing else: its temporary file, and the target while it is
+ * the temporary file's second name, or, that name gone, while `isOurs` recognizes it (clone-files.ts).
+ */
+async function unplace(target: string, source: string, isOurs: () => Promise<boolean>, ctx: StepContext): Promise<void> {
+  const { files } = ctx;
+  const part = partFileOf(target, ctx.operationId);
+  const state = await partState(part, target, files);
+  if (state === 'placed' || (state === 'target' && !(await lexists(files, part)) && (await isOurs()))) await files.unlink(target);
+  await removePart(part, await ownerOfFile(source, files).catch(() => null), files);
+}
+
+/** Undefines the clone, only while its record names this operation; a running one is powered off first. */
+async function undefineClone(step: StepOf<'define-clone'>, ctx: StepContext): Promise<void> {
+  const virsh = needVirsh(ctx);
+  const found = await domainNamed(virsh, step.name);
+  if (found === null || found.operation !== ctx.operationId) return;
+  if ((await domainState(virsh, found.uuid)) !== 'shut off') await virsh.run(['destroy', '--domain', found.uuid]);
+  // The variable store stays: it goes with the copy-nvram step's undo, only while it is that step's copy.
+  await virsh.run(['undefine', '--domain', found.uuid, '--keep-nvram']);
 }
 
 /** Undoes a step that ran (or may have run), from the data captured before it. */
@@ -501,9 +620,11 @@ export async function undoStep(step: Step, undo: UndoData | undefined, ctx: Step
     case 'repair':
       throw new AppError('E_NOT_SUPPORTED', 'A repair cannot be undone; recovery finishes the operation instead, and the copy in the trash is the way back.');
     case 'convert':
+      return unplace(step.target, step.source, () => isConvertedTarget(step, ctx.files), ctx);
     case 'copy-nvram':
+      return unplace(step.copy, step.path, () => isNvramCopy(step, ctx.files), ctx);
     case 'define-clone':
-      throw new AppError('E_NOT_SUPPORTED', 'Not undone yet.');
+      return undefineClone(step, ctx);
     default:
       return unknownStep(step);
   }

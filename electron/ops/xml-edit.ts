@@ -1,11 +1,12 @@
 /**
  * Edits libvirt XML with a DOM, so that everything the edit does not touch round-trips unchanged: a domain's
- * disk sources and the app's branch records, a snapshot's file names and parent.
+ * disk sources and the app's branch records, a snapshot's file names and parent, a clone's new definition.
  */
+import { randomUUID } from 'node:crypto';
 import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
-import type { BranchRecords } from '../../shared/ops/plan';
+import type { BranchRecords, NodeRef } from '../../shared/ops/plan';
 import { AppError } from '../../shared/errors';
-import { children, SNAPTREE_NS } from '../scan/libvirt-xml';
+import { children, CLONE_KEY, CLONE_NS, SNAPTREE_NS } from '../scan/libvirt-xml';
 
 function parse(xml: string): Document {
   const doc = new DOMParser().parseFromString(xml, 'text/xml');
@@ -148,5 +149,110 @@ export function setSnapshotDescription(xml: string, description: string | null):
   el.appendChild(doc.createTextNode(description));
   // libvirt writes it right after the name.
   if (first === undefined) root.insertBefore(el, children(root, 'name')[0]?.nextSibling ?? root.firstChild);
+  return new XMLSerializer().serializeToString(doc);
+}
+
+/** What makes a clone's definition: its name, its disks' new files and formats by target, its variable store, its record. */
+export interface CloneEdit {
+  name: string;
+  disks: Record<string, { file: string; format: string }>;
+  /** The clone's own variable store; null when the source has none. */
+  nvram: string | null;
+  /** The record kept in `<metadata>`: the source domain, the node cloned, the operation that made it. */
+  record: { domain: string; node: NodeRef; operation: string };
+}
+
+/** Replaces the content of `el` with the text `text`. */
+function replaceText(doc: Document, el: Element, text: string): void {
+  while (el.firstChild !== null) el.removeChild(el.firstChild);
+  el.appendChild(doc.createTextNode(text));
+}
+
+/** The text of the first child `name` of `parent`, set (made when missing) to `text`. */
+function setText(doc: Document, parent: Element, name: string, text: string, before?: Element | null): void {
+  replaceText(doc, ensureChild(doc, parent, name, before), text);
+}
+
+/** A new name and UUID (the SMBIOS system UUID with it, which libvirt wants equal), no title, no live id. */
+function setIdentity(doc: Document, root: Element, name: string): void {
+  root.removeAttribute('id');
+  setText(doc, root, 'name', name, root.firstChild as Element | null);
+  const uuid = randomUUID();
+  setText(doc, root, 'uuid', uuid, children(root, 'name')[0]?.nextSibling as Element | null);
+  for (const title of children(root, 'title')) root.removeChild(title);
+  for (const sysinfo of children(root, 'sysinfo'))
+    for (const system of children(sysinfo, 'system'))
+      for (const entry of children(system, 'entry')) if (entry.getAttribute('name') === 'uuid') replaceText(doc, entry, uuid);
+}
+
+/**
+ * Takes out of the devices what would clash with the source's (as virt-clone does): each interface's MAC address
+ * and host device name (libvirt makes new ones), fixed graphics ports (auto-allocated instead), and a unix channel
+ * socket path naming the channel (libvirt makes one per domain).
+ */
+function freeDevices(devices: Element): void {
+  for (const iface of children(devices, 'interface')) {
+    for (const mac of children(iface, 'mac')) iface.removeChild(mac);
+    for (const target of children(iface, 'target')) iface.removeChild(target);
+  }
+  for (const graphics of children(devices, 'graphics')) {
+    const fixed = ['port', 'tlsPort'].some((a) => graphics.hasAttribute(a) && graphics.getAttribute(a) !== '-1');
+    if (fixed || graphics.getAttribute('autoport') === 'no') {
+      graphics.removeAttribute('port');
+      graphics.removeAttribute('tlsPort');
+      graphics.setAttribute('autoport', 'yes');
+    }
+    if (graphics.hasAttribute('websocket') && graphics.getAttribute('websocket') !== '-1') graphics.setAttribute('websocket', '-1');
+  }
+  for (const channel of children(devices, 'channel')) {
+    if (channel.getAttribute('type') !== 'unix') continue;
+    const name = children(channel, 'target')[0]?.getAttribute('name') ?? '';
+    for (const source of children(channel, 'source')) if (name !== '' && (source.getAttribute('path') ?? '').includes(name)) source.removeAttribute('path');
+  }
+}
+
+/**
+ * Points the variable store at `nvram` (its template attribute kept), written as libvirt wrote it: as the
+ * element's text, or as its `<source file>`. A source whose store the plan did not see is refused.
+ */
+function setNvram(doc: Document, root: Element, nvram: string | null): void {
+  const os = children(root, 'os')[0];
+  const el = os === undefined ? undefined : children(os, 'nvram')[0];
+  if (nvram === null) {
+    if (el !== undefined) throw new AppError('E_CHANGED', 'The domain has a UEFI variable store since the plan was made; plan again.');
+    return;
+  }
+  if (el === undefined) throw new AppError('E_CHANGED', 'The domain has no UEFI variable store any more; plan again.');
+  const source = children(el, 'source')[0];
+  if (source !== undefined) source.setAttribute('file', nvram);
+  else setText(doc, os as Element, 'nvram', nvram);
+}
+
+/** The app's records of the source go (a clone has no branches), and the clone's record takes their place. */
+function setCloneRecord(doc: Document, root: Element, record: CloneEdit['record']): void {
+  const metadata = ensureChild(doc, root, 'metadata', children(root, 'memory')[0] ?? null);
+  for (const old of children(metadata, 'branches')) if (old.namespaceURI === SNAPTREE_NS) metadata.removeChild(old);
+  for (const old of children(metadata, 'clone')) if (old.namespaceURI === CLONE_NS) metadata.removeChild(old);
+  const el = doc.createElementNS(CLONE_NS, `${CLONE_KEY}:clone`);
+  el.setAttribute('domain', record.domain);
+  el.setAttribute('kind', record.node.kind);
+  el.setAttribute('node', record.node.name);
+  el.setAttribute('operation', record.operation);
+  metadata.appendChild(el);
+}
+
+/**
+ * The definition of a clone from the source's persistent one (`virsh dumpxml --inactive --security-info`): see
+ * CloneEdit and the functions above; CD-ROMs, unmanaged disks and everything else stay as the source has them.
+ */
+export function cloneDomainXml(xml: string, edit: CloneEdit): string {
+  const doc = parse(xml);
+  const root = doc.documentElement as Element;
+  setIdentity(doc, root, edit.name);
+  setDiskSources(doc, edit.disks);
+  const devices = children(root, 'devices')[0];
+  if (devices !== undefined) freeDevices(devices);
+  setNvram(doc, root, edit.nvram);
+  setCloneRecord(doc, root, edit.record);
   return new XMLSerializer().serializeToString(doc);
 }
