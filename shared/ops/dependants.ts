@@ -7,9 +7,14 @@ import { basename } from '../paths';
 import { perScan } from './per-scan';
 
 export interface Dependant {
-  kind: 'layer' | 'disk' | 'snapshot' | 'branch';
+  /**
+   * `clone`: a layer of another domain, one the app cloned (Domain.cloneOf), is built on it; `domain` names the
+   * clone and `name` its layer. A layer of another domain that is no clone stays a `layer`, its sentence naming
+   * the domain.
+   */
+  kind: 'layer' | 'disk' | 'snapshot' | 'branch' | 'clone';
   domain: string;
-  /** The dependant layer's path, disk target, snapshot name or branch name. */
+  /** The dependant layer's path (a `layer` or `clone`), disk target, snapshot name or branch name. */
   name: string;
   /** A sentence saying how it depends on the layer. */
   description: string;
@@ -44,15 +49,41 @@ function collect(domain: Domain, into: Map<string, Dependant[]>): void {
   }
 }
 
+/** The domains whose layers include each path. */
+function ownersOf(scan: ScanResult): Map<string, string[]> {
+  const owners = new Map<string, string[]>();
+  for (const domain of scan.domains) for (const path of Object.keys(domain.layers)) owners.set(path, [...(owners.get(path) ?? []), domain.name]);
+  return owners;
+}
+
+/**
+ * A layer built on `layer` that some domain holding `layer` does not hold is another domain's (a clone, or a
+ * domain on a shared base): said as that domain's, a clone's as `clone NAME builds on it`.
+ */
+function acrossDomains(scan: ScanResult, owners: Map<string, string[]>, layer: string, dep: Dependant): Dependant[] {
+  if (dep.kind !== 'layer') return [dep];
+  const users = owners.get(dep.name) ?? [];
+  const holders = owners.get(layer) ?? [];
+  if (holders.every((h) => users.includes(h))) return [dep];
+  const clones = users.filter((u) => scan.domains.some((d) => d.name === u && d.cloneOf !== undefined));
+  const others = users.filter((u) => !clones.includes(u));
+  const file = basename(dep.name);
+  return [
+    ...clones.map((u): Dependant => ({ kind: 'clone', domain: u, name: dep.name, description: `clone ${u} builds on it (${file})` })),
+    ...(others.length > 0 ? [{ ...dep, domain: others[0] ?? dep.domain, description: `${file} is built on it (a disk of domain ${others.join(', ')})` }] : []),
+  ];
+}
+
 /** Builds the index: one pass over the scan, duplicates (domains may share layers) dropped. */
 function buildIndex(scan: ScanResult): Map<string, Dependant[]> {
   const all = new Map<string, Dependant[]>();
   for (const domain of scan.domains) collect(domain, all);
+  const owners = ownersOf(scan);
   for (const [layer, deps] of all) {
     const seen = new Set<string>();
     all.set(
       layer,
-      deps.filter((dep) => {
+      deps.flatMap((dep) => acrossDomains(scan, owners, layer, dep)).filter((dep) => {
         const key = `${dep.kind}\0${dep.kind === 'layer' ? '' : dep.domain}\0${dep.name}\0${dep.description}`;
         if (seen.has(key)) return false;
         seen.add(key);

@@ -176,7 +176,7 @@ function commitOrFold(scan: ScanResult, domain: Domain, b: string): Candidate {
 }
 
 /** The dependants a planner's refusal carries in its details (planners/commit.ts, fold-commit.ts). */
-const dependantsSchema = z.array(z.object({ kind: z.enum(['layer', 'disk', 'snapshot', 'branch']), domain: z.string(), name: z.string(), description: z.string() }));
+const dependantsSchema = z.array(z.object({ kind: z.enum(['layer', 'disk', 'snapshot', 'branch', 'clone']), domain: z.string(), name: z.string(), description: z.string() }));
 
 type Named = z.infer<typeof dependantsSchema>[number];
 
@@ -220,6 +220,7 @@ export function shortReason(scan: ScanResult, refusal: Refusal, op: string, fold
   const kinds: Array<[string, string[]]> = [
     ['snapshot', deps.filter((x) => x.kind === 'snapshot').map((x) => x.name)],
     [folder ? 'image' : 'branch', deps.filter((x) => x.kind === 'branch').map((x) => x.name)],
+    ['clone', deps.filter((x) => x.kind === 'clone').map((x) => x.domain)],
     ['disk', deps.filter((x) => x.kind === 'disk').map((x) => `${x.name} of ${x.domain}`)],
     ['file', deps.filter((x) => x.kind === 'layer').map((x) => basename(x.name))],
   ];

@@ -1,6 +1,6 @@
 /** Scans for the clone and export planner tests: a two-disk domain with a CD-ROM and unmanaged disks, and its clones. */
-import { assembleDomain, type DomainFacts } from '../../assemble';
-import type { Domain, ScanResult } from '../../model';
+import { assembleDomain, walkChain, type DomainFacts } from '../../assemble';
+import type { Domain, Layer, ScanResult } from '../../model';
 import { layer } from '../../test-seed';
 
 /**
@@ -49,16 +49,18 @@ export function web01(options: { state?: string; nvram?: string; name?: string }
   };
 }
 
-/** A linked clone `name` of web01's snapshot snap1: one overlay per disk on snap1's saved state. */
-export function linkedClone(source: Domain, name: string): Domain {
-  const layers = { ...source.layers };
+/**
+ * A linked clone `name` of `source`: one overlay per disk (vda, vdb) on `on(target)`, by default the source's
+ * bases, snap1's saved state; its layers are the ones its disks reach.
+ */
+export function linkedClone(source: Domain, name: string, on = (target: string) => `/img/${source.name}-${target}.qcow2`): Domain {
+  const all = { ...source.layers };
   const disks = ['vda', 'vdb'].map((target) => {
     const file = `/img/${name}.${target}.qcow2`;
-    layers[file] = layer(file, `/img/${source.name}-${target}.qcow2`);
+    all[file] = layer(file, on(target));
     return { target, device: 'disk', file, format: 'qcow2', managed: true };
   });
-  // A clone's layers are the ones its disks reach: its own overlays and the source's bases.
-  for (const path of Object.keys(layers)) if (path.includes('.snap1.')) delete layers[path];
+  const layers = Object.fromEntries(disks.flatMap((d) => walkChain(all, d.file)).map((path) => [path, all[path] as Layer]));
   return assembleDomain({
     name,
     state: 'shut off',
