@@ -1,6 +1,6 @@
 /**
  * Domains for the clone and export tests, beyond the one-disk chain of seed-chain.ts: a UEFI machine with its own
- * variable store (Debian's `ovmf`), two disks and a CD-ROM, and a domain with an unmanaged shared writable disk.
+ * variable store (Debian's `ovmf`), two disks and a CD-ROM, and a domain with an unmanaged writable disk.
  * Each holds data in every layer, so that a clone or an export that reads the wrong layer shows.
  */
 import { copyFile } from 'node:fs/promises';
@@ -57,35 +57,46 @@ export async function seedUefi(lab: TestLab, id: string): Promise<{ vm: string; 
   return { vm, nvram };
 }
 
-/** Two qcow2 disks (vda, vdb) and an empty CD-ROM (hdc): base → s1 on both, each disk's layers with data of their own. */
+/** The MAC address of the network card seedTwoDisks gives its domain (user-mode networking: no host setup). */
+export const LAB_MAC = '52:54:00:5a:7e:01';
+
+/**
+ * Two qcow2 disks (vda, vdb), an empty CD-ROM (hdc) and a network card (LAB_MAC): base → s1 on both disks, each
+ * disk's layers with data of their own.
+ */
 export async function seedTwoDisks(lab: TestLab, id: string): Promise<string> {
   const a = await dataBase(lab, `${id}-a.qcow2`, 0x10);
   const b = await dataBase(lab, `${id}-b.qcow2`, 0x30);
-  const vm = await lab.define({
-    name: id,
+  const nic = `    <interface type='user'>
+      <mac address='${LAB_MAC}'/>
+      <model type='virtio'/>
+    </interface>
+  </devices>`;
+  const xml = buildDomainXml({
+    name: lab.prefix + id,
     cdrom: true,
     disks: [
       { target: 'vda', file: a, format: 'qcow2' },
       { target: 'vdb', file: b, format: 'qcow2' },
     ],
-  });
+  }).replace('  </devices>', nic);
+  const vm = await lab.defineXml(id, xml);
   await snapshotWithData(lab, vm, ['vda', 'vdb'], ['s1']);
   return vm;
 }
 
 /**
- * A managed disk (vda) and a disk the app does not manage that guests may share and write: a vmdk image marked
- * `<shareable/>` (vdb), left out of the snapshot s1.
+ * A managed disk (vda) and a writable disk the app does not manage (vdb, a vmdk image, neither read-only nor marked
+ * `<shareable/>`), left out of the snapshot s1: a clone carries it as it is, so both domains would write it.
  */
 export async function seedSharedDisk(lab: TestLab, id: string): Promise<{ vm: string; shared: string }> {
   const base = await dataBase(lab, `${id}.qcow2`, 0x10);
   const shared = lab.path(`${id}-shared.vmdk`);
   qemuImgSync(['create', '-q', '-f', 'vmdk', '--', shared, '8M']);
   const sharedDisk = `    <disk type='file' device='disk'>
-      <driver name='qemu' type='vmdk' cache='none'/>
+      <driver name='qemu' type='vmdk'/>
       <source file='${escapeXml(shared)}'/>
       <target dev='vdb' bus='virtio'/>
-      <shareable/>
     </disk>
   </devices>`;
   const xml = buildDomainXml({ name: lab.prefix + id, disks: [{ target: 'vda', file: base, format: 'qcow2' }] }).replace('  </devices>', sharedDisk);
@@ -102,6 +113,11 @@ export function domainExists(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The MAC addresses of a domain's network cards, per its persistent definition. */
+export function macsOf(name: string): string[] {
+  return [...virshSync(['dumpxml', '--domain', name, '--inactive']).matchAll(/<mac address='([^']+)'/g)].map((m) => m[1] ?? '');
 }
 
 /** The domain's UEFI variable store, per its persistent definition; null when it has none. */
