@@ -6,10 +6,11 @@
  * cannot finish until the cause is gone; refusing first changes nothing.
  */
 import { constants } from 'node:fs';
-import { open, statfs } from 'node:fs/promises';
+import { access, lstat, open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
-import type { Plan } from '../../shared/ops/plan';
+import type { Plan, Step } from '../../shared/ops/plan';
+import { qemuImgMeasure } from '../tools/qemu-img';
 import type { HostFiles } from './host-files';
 
 const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
@@ -19,10 +20,13 @@ const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
  * On this computer's files only: a remote host's free space is not read (its tools say so when they run out).
  */
 export async function checkFreeSpace(plan: Plan, files: HostFiles): Promise<void> {
-  const need = plan.impact.spaceBytes;
-  if (need <= 0 || files.host !== 'local') return;
+  if (files.host !== 'local') return;
+  const copies = await copyNeeds(plan.steps, plan.impact.spaceBytes);
   const folders = [...new Set([...plan.impact.written, ...plan.impact.created].map((path) => dirname(path)))];
   for (const folder of folders) {
+    // A folder that takes a new image or a variable store's copy needs what they measure; any other, the plan's estimate.
+    const need = copies.get(folder) ?? plan.impact.spaceBytes;
+    if (need <= 0) continue;
     const room = await statfs(folder).catch(() => null);
     if (room === null) continue;
     const free = room.bavail * room.bsize;
@@ -37,11 +41,49 @@ export async function checkFreeSpace(plan: Plan, files: HostFiles): Promise<void
 }
 
 /**
+ * The bytes each folder needs for the new files of `convert` and `copy-nvram` steps: an image what `qemu-img
+ * measure` says its target format needs (a raw one its whole virtual size, the worst case), a variable store its
+ * size. A source that cannot be measured counts the plan's whole estimate (`fallback`).
+ */
+async function copyNeeds(steps: Step[], fallback: number): Promise<Map<string, number>> {
+  const needs = new Map<string, number>();
+  const add = (path: string, bytes: number) => needs.set(dirname(path), (needs.get(dirname(path)) ?? 0) + bytes);
+  for (const step of steps) {
+    if (step.kind === 'convert') {
+      const measure = await qemuImgMeasure({ image: { path: step.source, format: step.sourceFormat } }, step.format).catch(() => null);
+      add(step.target, measure?.required ?? fallback);
+    }
+    if (step.kind === 'copy-nvram') add(step.copy, (await lstat(step.path).catch(() => null))?.size ?? 0);
+  }
+  return needs;
+}
+
+/**
+ * Throws E_NOT_SUPPORTED when a folder a clone's or an export's new files go into cannot take new files (a
+ * read-only file system, an immutable folder): checked before the journal, as checkWritable checks files.
+ */
+async function checkFoldersWritable(plan: Plan): Promise<void> {
+  const folders = new Set(plan.steps.flatMap((s) => (s.kind === 'convert' ? [dirname(s.target)] : s.kind === 'copy-nvram' ? [dirname(s.copy)] : [])));
+  for (const folder of folders) {
+    const code = await access(folder, constants.W_OK).then(
+      () => null,
+      (error: NodeJS.ErrnoException) => error.code ?? 'EIO',
+    );
+    if (code === null || code === 'ENOENT') continue;
+    throw new AppError('E_NOT_SUPPORTED', `No file can be made in ${folder} (${code}: read-only, or on a read-only file system). Nothing was changed: choose another folder.`, {
+      path: folder,
+      code,
+    });
+  }
+}
+
+/**
  * Throws E_NOT_SUPPORTED when a file the plan writes cannot be opened for writing: opened and closed at once,
  * writing nothing, never following a link. On this computer's files only, as checkFreeSpace.
  */
 export async function checkWritable(plan: Plan, files: HostFiles): Promise<void> {
   if (files.host !== 'local') return;
+  await checkFoldersWritable(plan);
   for (const path of new Set(plan.impact.written)) {
     const code = await openForWriting(path);
     // A file that is not there yet is made by the plan; anything else the trust checks have said already.

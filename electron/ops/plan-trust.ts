@@ -5,7 +5,8 @@
  *   and a trash folder already there is the engine's own;
  * - every file a step has qemu-img or libvirt open (the file it writes and every layer of the chains it opens)
  *   and every file it moves is one only root or the engine's user can change (`file-trust.ts`);
- * - nothing stands where libvirt is to create a snapshot's new overlays.
+ * - nothing stands where libvirt is to create a snapshot's new overlays;
+ * - a clone's or an export's new files go into an existing folder (not a link to one), where nothing stands.
  *
  * A plan that fails is refused whole. Invariant: the files and folders that pass can only be changed by root or
  * the engine's user, so what this check saw holds for the whole operation; a header no other user can rewrite
@@ -17,6 +18,7 @@ import { AppError } from '../../shared/errors';
 import type { Layer, ScanResult } from '../../shared/model';
 import type { Plan, Step } from '../../shared/ops/plan';
 import { resolveBackingName } from '../scan/layers';
+import { checkTargetFree } from './clone-files';
 import { checkTrustedFile } from './file-trust';
 import { checkTrustedFolder } from './folder-trust';
 import { readHeaderOn } from './header-on';
@@ -60,9 +62,17 @@ function foldersOf(step: Step): string[] {
     case 'stop-domain':
     case 'restore-domain':
       return step.memoryFile !== undefined ? [dirname(step.memoryFile)] : [];
+    case 'convert':
+    case 'copy-nvram':
+      return [dirname(newFileOf(step))];
     default:
       return [];
   }
+}
+
+/** The new file a clone's or an export's step makes: a standalone image, or a variable store's copy. */
+function newFileOf(step: Extract<Step, { kind: 'convert' | 'copy-nvram' }>): string {
+  return step.kind === 'convert' ? step.target : step.copy;
 }
 
 /** The files `step` has a tool open or moves, each once, `writes` for those a tool writes. */
@@ -90,6 +100,11 @@ async function usesOf(step: Step, chains: Chains, previousBacking: string[]): Pr
       return read(await chains.of(step.backing, step.backingFormat));
     case 'create-snapshot':
       return read(await chains.ofSnapshot(step));
+    case 'convert':
+      // qemu-img reads the source through its whole chain; the target is the engine's own new file.
+      return read(await chains.of(step.source, step.sourceFormat));
+    case 'copy-nvram':
+      return read([step.path]);
     case 'trash':
     case 'keep-copy':
       return read([step.path]);
@@ -176,11 +191,24 @@ function madeBy(steps: Step[]): Set<string> {
 }
 
 /**
+ * The places of a clone's or an export's new files, which may be in a folder the user named (`--dir`, `--to`):
+ * the folder exists and is a folder itself, not a symbolic link (it is then checked as every folder a step writes
+ * in: no other user may change it, folder-trust.ts), and nothing stands where a new file goes.
+ */
+async function checkNewFilePlaces(steps: Step[], files: HostFiles): Promise<void> {
+  for (const step of steps) {
+    if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', files);
+    if (step.kind === 'copy-nvram') await checkTargetFree(step.copy, 'the UEFI variable store of the clone', files);
+  }
+}
+
+/**
  * Refuses `plan` before its journal and first step unless its folders and files are trusted (see the module
  * comment), with the chains taken from `scan`, the fresh scan it was confirmed on; and unless nothing stands
  * where a snapshot's new overlays go.
  */
 export async function checkPlanTrust(plan: Plan, scan: ScanResult, files: HostFiles = localHostFiles): Promise<void> {
+  await checkNewFilePlaces(plan.steps, files);
   await checkPlanFolders(plan.steps, files);
   const chains = scanChains(scan);
   const made = madeBy(plan.steps);
