@@ -31,6 +31,23 @@ export interface FileNode {
   trash: TrashEntry | null;
   /** What needs this file unchanged: files built on it, snapshots whose state it holds. Empty when it is free. */
   frozenBy: Dependant[];
+  /**
+   * The cross-domain links: each file of another domain built directly on this one, with that domain, and
+   * `clone` when the app cloned that domain (its record names a source, Domain.cloneOf). A linked clone's
+   * overlays show here on the saved state (or the frozen tip) they build on; a domain on a shared base shows on
+   * that base. Empty (fileGraph always sets it) when no other domain builds on the file.
+   */
+  otherDomains?: CrossDomainLink[];
+}
+
+/** A file of another domain built on a file of this one (FileNode.otherDomains). */
+export interface CrossDomainLink {
+  /** The other domain. */
+  domain: string;
+  /** Its file built on this one: the far end of the link. */
+  file: string;
+  /** The other domain is a clone the app made. */
+  clone: boolean;
 }
 
 export interface FileEdge {
@@ -57,8 +74,15 @@ const OTHER = 'other files';
 const TRASH = 'trash';
 const ROLE_RANK: Record<FileRole, number> = { tip: 0, loose: 1, state: 2, base: 3, layer: 4, trash: 5 };
 
-/** A dependant that keeps the file's bytes fixed: a file built on it, or a snapshot's saved state. */
-const freezes = (d: Dependant): boolean => d.kind === 'layer' || d.kind === 'snapshot';
+/** A dependant that keeps the file's bytes fixed: a file built on it (a clone's too), or a snapshot's saved state. */
+const freezes = (d: Dependant): boolean => d.kind === 'layer' || d.kind === 'clone' || d.kind === 'snapshot';
+
+/** The files of other domains built on `path` (FileNode.otherDomains). */
+function crossLinks(domain: Domain, deps: readonly Dependant[]): CrossDomainLink[] {
+  return deps
+    .filter((d) => (d.kind === 'layer' || d.kind === 'clone') && domain.layers[d.name] === undefined)
+    .map((d) => ({ domain: d.domain, file: d.name, clone: d.kind === 'clone' }));
+}
 
 interface Notes {
   groupOf: (path: string) => string;
@@ -150,6 +174,7 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
       dataFile: layer.dataFile ?? null,
       trash: null,
       frozenBy: (dependants.get(layer.path) ?? []).filter(freezes),
+      otherDomains: crossLinks(domain, dependants.get(layer.path) ?? []),
     });
     if (layer.backing !== null && domain.layers[layer.backing] !== undefined) {
       edges.push({ id: `${layer.backing}->${layer.path}`, source: layer.backing, target: layer.path, trash: false });
@@ -168,6 +193,7 @@ export function fileGraph(scan: ScanResult, domain: Domain, trash: TrashEntry[] 
       dataFile: null,
       trash: entry,
       frozenBy: [],
+      otherDomains: [],
     });
     if (backing !== null) edges.push({ id: `${backing}->${entry.trashed}`, source: backing, target: entry.trashed, trash: true });
   }
