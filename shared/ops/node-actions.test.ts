@@ -48,6 +48,8 @@ describe('nodeActions', () => {
       ['revert-branch', null],
       ['revert-discard', null],
       ['delete-snapshot', null],
+      ['clone', null],
+      ['export', null],
     ]);
     expect(actions[0]?.asks?.suggestion).toBe('s1.1');
   });
@@ -72,7 +74,7 @@ describe('nodeActions', () => {
     expect(actionsOf(scanOf('shut off'), 's:s1').find((a) => a.id === 'revert-branch')?.intent('b', [])).not.toHaveProperty('stop');
     const here = actionsOf(scanOf('shut off'), 'b:main');
     // The tip's backing holds s1's saved state and nothing else: commit is offered as the fold into s1.
-    expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'fold-commit', 'rename-branch', 'delete-branch']);
+    expect(here.map((a) => a.id)).toEqual(['create-snapshot', 'fold-commit', 'rename-branch', 'delete-branch', 'clone', 'export']);
     expect(here.find((a) => a.id === 'fold-commit')).toMatchObject({ label: 'Fold into s1 and delete snapshot s1…', disabled: null, key: 'c', danger: true });
     expect(here.find((a) => a.id === 'fold-commit')?.intent('')).toEqual({ op: 'fold-commit', domain: 'vm', branch: 'main', snapshot: 's1' });
     expect(here.find((a) => a.id === 'delete-branch')?.disabled).toMatch(/current branch/);
@@ -101,6 +103,29 @@ describe('nodeActions', () => {
     expect(commit?.disabled).toMatch(/^Cannot commit: b is also used by 2 snapshots \(s1, s2\)\./);
   });
 
+  test('clone and export: a linked clone under a free name by default, refused on the branch a running VM writes', () => {
+    const scan = scanOf('shut off');
+    const snapshot = actionsOf(scan, 's:s1');
+    const clone = snapshot.find((a) => a.id === 'clone');
+    expect(clone).toMatchObject({ label: 'Clone VM from here…', key: 'l', asks: null, disabled: null, danger: false });
+    expect(clone?.intent('')).toEqual({ op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 's1' }, name: 'vm-clone', mode: 'linked' });
+    expect(snapshot.find((a) => a.id === 'export')).toMatchObject({ label: 'Export disks…', key: 'o', asks: null, disabled: null });
+    const taken = { ...scan, domains: [...scan.domains, { ...scan.domains[0]!, name: 'vm-clone', layers: {}, disks: [], branches: [], snapshots: [] }] };
+    expect(actionsOf(taken, 's:s1').find((a) => a.id === 'clone')?.intent('')).toMatchObject({ name: 'vm-clone-2' });
+    const running = actionsOf(scanOf('running'), 'b:main');
+    expect(running.find((a) => a.id === 'clone')?.disabled).toMatch(/Shut the VM off, or take a snapshot and clone from it/);
+    expect(running.find((a) => a.id === 'export')?.disabled).toMatch(/Shut the VM off/);
+    expect(actionsOf(scanOf('running'), 's:s1').find((a) => a.id === 'clone')?.disabled).toBeNull();
+  });
+
+  test('no two actions of a node share a key', () => {
+    for (const id of ['s:s1', 'b:main']) {
+      const keys = actionsOf(scanOf('shut off'), id).map((a) => a.key);
+      expect(new Set(keys).size, id).toBe(keys.length);
+      expect(keys, id).not.toContain('k');
+    }
+  });
+
   test('in an image folder a tip is an image: its menu and its refusals say image, not branch', () => {
     const layers: Record<string, Layer> = { '/f/base.qcow2': layer('/f/base.qcow2', null), '/f/mid.qcow2': layer('/f/mid.qcow2', '/f/base.qcow2') };
     for (let i = 1; i <= 3; i++) layers[`/f/t${i}.qcow2`] = layer(`/f/t${i}.qcow2`, '/f/mid.qcow2');
@@ -110,5 +135,9 @@ describe('nodeActions', () => {
     const commit = actions.find((a) => a.id === 'commit');
     expect(commit?.disabled).toMatch(/^Cannot commit: mid\.qcow2 is also used by 2 other images \(t2\.qcow2, t3\.qcow2\)\. The image stays as it is;/);
     expect(actions.flatMap((a) => [a.label, a.disabled ?? '']).join(' ')).not.toMatch(/branch/);
+    // An image exports into the folder; cloning needs libvirt and is not offered.
+    expect(actions.map((a) => a.id)).toContain('export');
+    expect(actions.find((a) => a.id === 'export')?.disabled).toBeNull();
+    expect(actions.map((a) => a.id)).not.toContain('clone');
   });
 });

@@ -4,14 +4,27 @@
  */
 import { z } from 'zod';
 import type { Domain, ScanResult } from '../model';
-import { basename } from '../paths';
+import { basename, dirname } from '../paths';
 import type { GraphNode } from '../snapshot-graph';
 import type { Intent, IntentOf, Refusal } from './plan';
 import { planOperation } from './planners';
 import { foldCandidate } from './planners/fold-commit';
 import { isLive } from './planners/steps';
 
-export type ActionId = 'create-snapshot' | 'revert-branch' | 'revert-discard' | 'switch' | 'delete-snapshot' | 'commit' | 'fold-commit' | 'delete-branch' | 'rename-branch' | 'repair' | 'edit-description';
+export type ActionId =
+  | 'create-snapshot'
+  | 'revert-branch'
+  | 'revert-discard'
+  | 'switch'
+  | 'delete-snapshot'
+  | 'commit'
+  | 'fold-commit'
+  | 'delete-branch'
+  | 'rename-branch'
+  | 'repair'
+  | 'edit-description'
+  | 'clone'
+  | 'export';
 
 /** Something the user may tick in the plan dialog, such as saving a running VM's memory with its snapshot. */
 export interface ActionChoice {
@@ -107,6 +120,34 @@ function freeName(domain: Domain, base: string): string {
   return name;
 }
 
+/** A name no domain of the scan has: `base`, else `base-2`, `base-3`, … */
+function freeDomainName(scan: ScanResult, base: string): string {
+  const taken = new Set(scan.domains.map((d) => d.name));
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+  return name;
+}
+
+/**
+ * Cloning the VM from a snapshot or a branch, and exporting its disks (planners/clone.ts, export.ts). The app opens
+ * its own dialog for each, which builds the intent; the intent here is a default the verdict is planned on: a
+ * linked clone named `DOMAIN-clone` (a free name), an export to qcow2 beside the domain's first disk (in an image
+ * folder, into the folder).
+ */
+function copyActions(scan: ScanResult, domain: Domain, node: GraphNode): Candidate[] {
+  const ref = { kind: node.kind, name: node.name };
+  const d = domain.name;
+  const folder = scan.source.kind === 'folder' ? scan.source.path : null;
+  const first = domain.disks.find((x) => x.managed && x.file !== null)?.file ?? null;
+  const to = folder ?? (first !== null ? dirname(first) : '/');
+  return [
+    ...(domain.state !== 'folder'
+      ? [{ id: 'clone' as const, label: 'Clone VM from here…', key: 'l', asks: null, intent: () => ({ op: 'clone' as const, domain: d, node: ref, name: freeDomainName(scan, `${d}-clone`), mode: 'linked' as const }), danger: false }]
+      : []),
+    { id: 'export', label: 'Export disks…', key: 'o', asks: null, intent: () => ({ op: 'export', domain: d, node: ref, to, format: 'qcow2' }), danger: false },
+  ];
+}
+
 export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): NodeAction[] {
   const d = domain.name;
   const candidates: Candidate[] = [];
@@ -160,6 +201,7 @@ export function nodeActions(scan: ScanResult, domain: Domain, node: GraphNode): 
     }
     candidates.push({ id: 'delete-branch', label: domain.state === 'folder' ? 'Delete image…' : 'Delete branch…', key: 'x', asks: null, intent: () => ({ op: 'delete-branch', domain: d, branch: b }), danger: true });
   }
+  candidates.push(...copyActions(scan, domain, node));
   return candidates.map((action) => withVerdict(scan, action));
 }
 

@@ -39,13 +39,16 @@ export interface NodeSource {
  * saved state of one of them, and the current branch of a running or paused domain (its tips change as it runs).
  */
 export function nodeSource(domain: Domain, node: NodeRef): NodeSource | Refusal {
+  // An image folder has no disks: each image is one disk, read as its node says.
+  const folder = domain.state === 'folder';
   const managed = domain.disks.filter((d) => d.managed && d.file !== null);
-  if (managed.length === 0) return { code: 'E_NOT_SUPPORTED', message: `Domain "${domain.name}" has no managed disk to copy.` };
+  if (managed.length === 0 && !folder) return { code: 'E_NOT_SUPPORTED', message: `Domain "${domain.name}" has no managed disk to copy.` };
   if (node.kind === 'snapshot') {
     const snapshot = findSnapshot(domain, node.name);
     if (isFailure(snapshot)) return snapshot;
     const disks: NodeDisk[] = [];
-    for (const disk of managed) {
+    const targets = folder ? snapshot.disks.map((d) => ({ target: d.target })) : managed;
+    for (const disk of targets) {
       const saved = snapshot.disks.find((d) => d.target === disk.target && d.kind === 'external' && d.managed !== false && d.stateLayer !== null);
       if (saved?.stateLayer == null) {
         return {
@@ -56,7 +59,7 @@ export function nodeSource(domain: Domain, node: NodeRef): NodeSource | Refusal 
       }
       disks.push({ target: disk.target, layer: saved.stateLayer });
     }
-    return { disks, branch: null, words: `the saved state of snapshot ${snapshot.name}` };
+    return { disks, branch: null, words: folder ? snapshot.name : `the saved state of snapshot ${snapshot.name}` };
   }
   const branch = findBranch(domain, node.name);
   if (isFailure(branch)) return branch;
@@ -68,7 +71,7 @@ export function nodeSource(domain: Domain, node: NodeRef): NodeSource | Refusal 
     };
   }
   if (branch.tips.length === 0) return { code: 'E_NOT_SUPPORTED', message: `Branch "${branch.name}" has no managed disk to copy.` };
-  return { disks: branch.tips.map((t) => ({ target: t.target, layer: t.file })), branch, words: `branch ${branch.name} as it is now` };
+  return { disks: branch.tips.map((t) => ({ target: t.target, layer: t.file })), branch, words: folder ? branch.name : `branch ${branch.name} as it is now` };
 }
 
 /** Every layer the scan knows, in every domain: a new file may be none of them. */
