@@ -35,6 +35,31 @@ describe('the one-line summary says where the user will be and what becomes of t
       'You will be at snap1 on a new branch snap1.1; your current state stays as branch before.',
     ],
     [
+      'a linked clone of a snapshot',
+      { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 'snap1' }, name: 'vm-clone', mode: 'linked' },
+      "A new domain vm-clone, linked to snapshot snap1 of vm: its disks build on snap1's saved state; you stay on branch main.",
+    ],
+    [
+      'a linked clone of the current branch, started',
+      { op: 'clone', domain: 'vm', node: { kind: 'branch', name: 'main' }, name: 'vm-clone', mode: 'linked', start: true },
+      "A new domain vm-clone, linked to branch main of vm: its disks build on main's files as they are now, which are frozen for it, and vm-clone starts; you stay on branch main, which goes on in new files.",
+    ],
+    [
+      'a linked clone of another branch',
+      { op: 'clone', domain: 'vm', node: { kind: 'branch', name: 'alt' }, name: 'vm-clone', mode: 'linked' },
+      "A new domain vm-clone, linked to branch alt of vm: its disks build on alt's files as they are now, which are frozen for it; branch alt goes on in new files; you stay on branch main.",
+    ],
+    [
+      'a full clone',
+      { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 'snap2' }, name: 'vm-copy', mode: 'full' },
+      'A new domain vm-copy, a full copy of snapshot snap2 of vm: its disk is a standalone image with no link to vm; you stay on branch main.',
+    ],
+    [
+      'an export',
+      { op: 'export', domain: 'vm', node: { kind: 'snapshot', name: 'snap1' }, to: '/out', format: 'qcow2', compress: true },
+      'The disks of snapshot snap1 of vm are copied to /out as one standalone qcow2, compressed, image; nothing of vm changes, you stay on branch main.',
+    ],
+    [
       'revert discarding the current state',
       { op: 'revert-discard', domain: 'vm', snapshot: 'snap2' },
       'You will be at snap2 on branch main again; your current state is discarded (2 files go to the trash).',
@@ -121,6 +146,9 @@ describe('an operation names its subject', () => {
     [{ op: 'delete-branch', domain: 'web01', branch: 'alt' }, 'Delete branch alt of web01'],
     [{ op: 'edit-description', domain: 'web01', snapshot: 'snap2', description: 'x' }, 'Change the description of snapshot snap2 of web01'],
     [{ op: 'repair', domain: 'web01', path: '/i/web01.qcow2', mode: 'leaks' }, 'Repair web01.qcow2 of web01'],
+    [{ op: 'clone', domain: 'web01', node: { kind: 'snapshot', name: 'snap1' }, name: 'web01-clone', mode: 'linked' }, 'Clone web01 from snapshot snap1 as web01-clone (linked)'],
+    [{ op: 'clone', domain: 'web01', node: { kind: 'branch', name: 'main' }, name: 'web02', mode: 'full' }, 'Clone web01 from branch main as web02 (full copy)'],
+    [{ op: 'export', domain: 'web01', node: { kind: 'snapshot', name: 'snap1' }, to: '/out', format: 'raw' }, 'Export the disks of snapshot snap1 of web01 to /out'],
   ])('%j', (intent, words) => {
     expect(operationWords(intent)).toBe(words);
   });

@@ -71,6 +71,24 @@ function createSnapshot(intent: IntentOf<'create-snapshot'>, current: string | n
   return `Snapshot ${intent.name} saves ${intent.domain}'s current disks${memory}; ${stayOn(current)}, which goes on from ${intent.name}`;
 }
 
+function cloneWords(plan: Plan, intent: IntentOf<'clone'>, current: string | null): string {
+  const { node, name, domain } = intent;
+  const start = intent.start === true ? `, and ${name} starts` : '';
+  if (intent.mode === 'full') {
+    const n = plan.steps.filter((step) => step.kind === 'convert').length;
+    return `A new domain ${name}, a full copy of ${node.kind} ${node.name} of ${domain}: ${n === 1 ? 'its disk is a standalone image' : `its ${n} disks are standalone images`} with no link to ${domain}${start}; ${stayOn(current)}`;
+  }
+  if (node.kind === 'snapshot') return `A new domain ${name}, linked to snapshot ${node.name} of ${domain}: its disks build on ${node.name}'s saved state${start}; ${stayOn(current)}`;
+  const goesOn = current === node.name ? `you stay on branch ${node.name}, which goes on in new files` : `branch ${node.name} goes on in new files; ${stayOn(current)}`;
+  return `A new domain ${name}, linked to branch ${node.name} of ${domain}: its disks build on ${node.name}'s files as they are now, which are frozen for it${start}; ${goesOn}`;
+}
+
+function exportWords(plan: Plan, intent: IntentOf<'export'>, current: string | null): string {
+  const n = plan.steps.filter((step) => step.kind === 'convert').length;
+  const images = `${n === 1 ? 'one standalone' : `${n} standalone`} ${intent.format}${intent.compress === true ? ', compressed,' : ''} image${n === 1 ? '' : 's'}`;
+  return `The disks of ${intent.node.kind} ${intent.node.name} of ${intent.domain} are copied to ${intent.to} as ${images}; nothing of ${intent.domain} changes, ${stayOn(current)}`;
+}
+
 /** The sentence for the plan's operation, without its power clause. */
 function mainWords(plan: Plan, current: string | null): string {
   const intent = plan.intent;
@@ -103,9 +121,9 @@ function mainWords(plan: Plan, current: string | null): string {
     case 'repair':
       return `${intent.path.split('/').pop() ?? intent.path} is repaired (${intent.mode === 'all' ? 'leaks and errors' : 'leaked space only'}), a copy kept in the trash first; your current state stays where it is`;
     case 'clone':
-      return `A new domain ${intent.name} starts from ${intent.node.kind} ${intent.node.name} of ${intent.domain} (${intent.mode === 'linked' ? 'linked' : 'full copy'}); ${stayOn(current)}`;
+      return cloneWords(plan, intent, current);
     case 'export':
-      return `The disks of ${intent.node.kind} ${intent.node.name} are copied to ${intent.to} as ${intent.format} images; ${stayOn(current)}, nothing of ${intent.domain} changes`;
+      return exportWords(plan, intent, current);
   }
 }
 
@@ -148,8 +166,8 @@ export function operationWords(intent: Intent): string {
     case 'repair':
       return `Repair ${intent.path.split('/').pop() ?? intent.path} of ${d}`;
     case 'clone':
-      return `Clone ${d} from ${intent.node.kind} ${intent.node.name} as ${intent.name}`;
+      return `Clone ${d} from ${intent.node.kind} ${intent.node.name} as ${intent.name} (${intent.mode === 'linked' ? 'linked' : 'full copy'})`;
     case 'export':
-      return `Export the disks of ${intent.node.kind} ${intent.node.name} of ${d}`;
+      return `Export the disks of ${intent.node.kind} ${intent.node.name} of ${d} to ${intent.to}`;
   }
 }
