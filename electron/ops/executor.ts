@@ -60,14 +60,20 @@ function stoppedIn(entry: JournalEntry): 'save' | 'other' | null {
 }
 
 /**
- * Whether the VM has come up on the operation's disks: a start or a restore began and the domain is not shut off.
- * From then on the VM may have written to those disks, and resumed from a memory file the operation used up:
- * undoing would power it off, drop its new files and record that memory file again. The operation is finished.
+ * Whether a VM has come up on the operation's disks: a start or a restore began and its domain (the operation's,
+ * or the clone it made) is not shut off. From then on the VM may have written to those disks, and resumed from a
+ * memory file the operation used up: undoing would power it off, drop its new files and record that memory file
+ * again. The operation is finished.
  */
 async function runsOnNewDisks(entry: JournalEntry, ctx: StepContext): Promise<boolean> {
-  const began = entry.plan.steps.some((s, i) => (s.kind === 'start-domain' || s.kind === 'restore-domain') && entry.steps[i]?.state !== 'pending');
-  if (!began || ctx.virsh === null) return false;
-  return (await domainState(ctx.virsh, ctx.domain).catch(() => 'unknown')) !== 'shut off';
+  const began = entry.plan.steps.filter((s, i) => (s.kind === 'start-domain' || s.kind === 'restore-domain') && entry.steps[i]?.state !== 'pending');
+  const virsh = ctx.virsh;
+  if (virsh === null) return false;
+  for (const step of began) {
+    const domain = step.kind === 'start-domain' || step.kind === 'restore-domain' ? step.domain : ctx.domain;
+    if ((await domainState(virsh, domain).catch(() => 'unknown')) !== 'shut off') return true;
+  }
+  return false;
 }
 
 function domainOf(plan: Plan): string {
