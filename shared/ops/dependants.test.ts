@@ -117,3 +117,21 @@ describe('a clone is a dependant of the files it builds on', () => {
     expect(result.plan.warnings[0]).toBe('Disk vda: web01.snap1.vda.qcow2 is what clone web01-clone builds on; the files stay, only the snapshot\u2019s record goes.'.replace('\u2019', "'"));
   });
 });
+
+describe('deleting a branch whose frozen files a clone builds on', () => {
+  test('the branch\u2019s own new tip goes; the files the clone reads stay', () => {
+    const facts = web01();
+    // Branch old: its tip was frozen for the clone (old.vda on base), and it went on in old2.vda.
+    facts.layers['/img/old.vda.qcow2'] = layer('/img/old.vda.qcow2', '/img/web01-vda.qcow2');
+    facts.layers['/img/old2.vda.qcow2'] = layer('/img/old2.vda.qcow2', '/img/old.vda.qcow2');
+    facts.disks = facts.disks.filter((d) => d.target !== 'vdb');
+    facts.snapshots[0]!.disks = facts.snapshots[0]!.disks.slice(0, 1);
+    facts.recorded = { current: null, branches: [{ name: 'old', tips: [{ target: 'vda', file: '/img/old2.vda.qcow2' }] }] };
+    const web = assembleDomain(facts);
+    const alone = planOperation({ scan: scanOf(web), operationId: 'op' }, { op: 'delete-branch', domain: 'web01', branch: 'old' });
+    expect(alone.ok && alone.plan.impact.trashed.sort()).toEqual(['/img/old.vda.qcow2', '/img/old2.vda.qcow2']);
+    const scan = scanOf(web, linkedClone(web, 'web01-clone', () => '/img/old.vda.qcow2'));
+    const result = planOperation({ scan, operationId: 'op' }, { op: 'delete-branch', domain: 'web01', branch: 'old' });
+    expect(result.ok && result.plan.impact.trashed).toEqual(['/img/old2.vda.qcow2']);
+  });
+});

@@ -22,7 +22,7 @@ function holdersOf(domain: Domain, path: string): string[] {
 }
 
 function repairWarnings(ctx: PlanContext, layer: Layer, mode: 'leaks' | 'all'): string[] {
-  const dependants = dependantsOf(ctx.scan, layer.path).filter((d) => d.kind === 'layer' || d.kind === 'snapshot');
+  const dependants = dependantsOf(ctx.scan, layer.path).filter((d) => d.kind === 'layer' || d.kind === 'clone' || d.kind === 'snapshot');
   if (mode !== 'all' || dependants.length === 0) return [];
   return [`${dependants.length} thing(s) build on ${basename(layer.path)} (${dependants.map((d) => d.description).join('; ')}): where the repair drops clusters, what they read changes too.`];
 }
