@@ -3,12 +3,15 @@
  * progress, cancel, never over a file, run again after a crash, undone), `copy-nvram` and `define-clone` (a new
  * UUID and MACs, disks on the new files, CD-ROM kept, the clone record in, the branch records out).
  */
-import { link, lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chown, link, lstat, mkdir, readdir, readFile, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
 import { parseDomainXml, cloneRecordOf, nvramOf, domainDisksOf, branchRecordsOf } from '../scan/libvirt-xml';
 import { TestLab, TEST_URI, qemuImgSync, virshSync } from '../test-support/lab';
+import { seedChain } from '../test-support/seed-chain';
+import { Engine } from '../engine';
 import { qemuImgCreate, qemuImgSame } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { VirshPerCall } from '../tools/virsh';
@@ -57,8 +60,14 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 const hidden = async () => (await readdir(lab.dir)).filter((n) => n.startsWith('.snaptree-part-'));
 
+/** This file's domains are named apart from every other test's. */
+class StepsLab extends TestLab {
+  override readonly prefix = `snaptree-t-h2-${process.pid}-`;
+}
+
 beforeAll(async () => {
-  lab = await new TestLab().init();
+  lab = await new StepsLab().init();
+  process.env.SNAPTREE_DATA_DIR = lab.path('data');
 });
 
 afterAll(async () => {
@@ -247,5 +256,57 @@ describe('define-clone', () => {
     // Undone by the operation that defined it: gone.
     await undoStep(step, { kind: 'none' }, ctx);
     expect(virshSync(['list', '--all', '--name'])).not.toContain(name);
+  });
+});
+
+describe('the folder an export names', () => {
+  /** Plans and applies an export of s1 to `to`; the error code it is refused with. */
+  async function exportTo(engine: Engine, vm: string, to: string): Promise<string> {
+    const plan = await engine.plan({ kind: 'libvirt', uri: TEST_URI }, { op: 'export', domain: vm, node: { kind: 'snapshot', name: 's1' }, to, format: 'raw' });
+    if (!plan.ok) return plan.refusal.code;
+    return codeOf(engine.apply(plan.plan));
+  }
+
+  /** A tmpfs of its own at a new folder of the lab, with `options`; unmounted after `use`. */
+  async function mounted(name: string, options: string, use: (dir: string) => Promise<void>): Promise<void> {
+    const dir = lab.path(name);
+    await mkdir(dir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+    try {
+      await use(dir);
+    } finally {
+      execFileSync('umount', [dir]);
+      await rmdir(dir);
+    }
+  }
+
+  test('must exist, be a folder itself, belong to no other user, take new files and have room; refused before anything is written', async () => {
+    const engine = new Engine({ host: 'serve' });
+    try {
+      const vm = await seedChain(lab, 'h2-places');
+      expect(await exportTo(engine, vm, lab.path('missing'))).toBe('E_NOT_FOUND');
+      const real = lab.path('real');
+      await mkdir(real, { mode: 0o700 });
+      await symlink(real, lab.path('link'));
+      expect(await exportTo(engine, vm, lab.path('link'))).toBe('E_BAD_INPUT');
+      const others = lab.path('others');
+      await mkdir(others, { mode: 0o755 });
+      await chown(others, 1000, 1000);
+      expect(await exportTo(engine, vm, others)).toBe('E_NOT_SUPPORTED');
+      // 32 MiB of raw image into 1 MiB.
+      await mounted('small', 'size=1m,mode=0700', async (dir) => {
+        expect(await exportTo(engine, vm, dir)).toBe('E_NO_SPACE');
+        expect(await readdir(dir)).toEqual([]);
+      });
+      await mounted('read-only', 'ro,mode=0700', async (dir) => {
+        expect(await exportTo(engine, vm, dir)).toBe('E_NOT_SUPPORTED');
+      });
+      expect([await readdir(real), await readdir(others)]).toEqual([[], []]);
+      // The same export into the folder itself is made.
+      expect(await exportTo(engine, vm, real)).toBe('ok');
+      expect(await readdir(real)).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
   });
 });
