@@ -5,7 +5,7 @@
  * step runs, after it ran but before the journal says so, and after; recovery then leaves the world as before (no
  * new domain, no new file, the source as it was) or the clone finished, reading the snapshot it was made from.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -15,10 +15,12 @@ import { cloneRecordOf, parseDomainXml } from '../scan/libvirt-xml';
 import { diskSource } from '../test-support/checks';
 import { domainExists, seedUefi } from '../test-support/clone-domains';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
-import { qemuImgSame } from '../tools/qemu-img';
+import { qemuImgCreate, qemuImgSame } from '../tools/qemu-img';
+import { writePattern } from '../tools/qemu-io';
 import { unfinishedJournals } from './journal';
 
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
+const MiB = 1024 * 1024;
 
 /** This file's domains are named apart from every other test's. */
 class CrashLab extends TestLab {
@@ -112,4 +114,27 @@ describe.each(SCENARIOS)('$name, killed at every step, then recovered', (scenari
     // Only a clone that already ran on its new disks is finished; any other is rolled back.
     expect(outcomes.filter((o) => o.endsWith('finished'))).toEqual(scenario.start ? [`${scenario.steps.length - 1}:ran finished`, `${scenario.steps.length - 1}:done finished`] : []);
   });
+});
+
+test('a full clone killed while qemu-img writes its image is rolled back: the half-written file goes, nothing else is left', async () => {
+  // Enough data that the copy takes a while: the child is killed once its temporary file is there.
+  const base = lab.path('big.qcow2');
+  await qemuImgCreate(base, { size: 1024 * MiB });
+  await writePattern(base, 'qcow2', 0x66, 0, 512 * MiB);
+  const vm = await lab.define({ name: 'big', disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
+  lab.snapshot(vm, 's1');
+  const name = `${lab.prefix}mid-copy`;
+  const intent: Intent = { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name, mode: 'full' };
+  const before = await labFiles();
+  const run = spawn(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, SNAPTREE_INTENT: JSON.stringify(intent) }, stdio: 'ignore' });
+  const ended = new Promise<string | number | null>((resolve) => run.on('exit', (code, signal) => resolve(signal ?? code)));
+  const writing = async () => (await readdir(lab.dir)).some((f) => f.startsWith('.snaptree-part-'));
+  while (run.exitCode === null && !(await writing())) await new Promise((resolve) => setTimeout(resolve, 5));
+  run.kill('SIGKILL');
+  expect(await ended).toBe('SIGKILL');
+
+  const reports = await engine.recover();
+  expect(reports.map((r) => r.outcome)).toEqual(['rolled-back']);
+  expect(domainExists(name)).toBe(false);
+  expect(await labFiles()).toEqual(before);
 });
