@@ -103,6 +103,17 @@ describe('assembleDomain', () => {
   });
 });
 
+describe('the clone record and the variable store', () => {
+  test('are carried into the domain as read; a domain without them has neither', () => {
+    const cloneOf = { domain: 'web01', node: { kind: 'branch' as const, name: 'main' }, operation: '3f0c2a8e-8d7b-4c55-9a51-2f6f1c0b7e44' };
+    const domain = assembleDomain(linearFacts({ cloneOf, nvram: '/var/lib/libvirt/qemu/nvram/vm_VARS.fd' }));
+    expect(domain.cloneOf).toEqual(cloneOf);
+    expect(domain.nvram).toBe('/var/lib/libvirt/qemu/nvram/vm_VARS.fd');
+    const plain = assembleDomain(linearFacts());
+    expect('cloneOf' in plain || 'nvram' in plain).toBe(false);
+  });
+});
+
 describe('assembleFolder', () => {
   test('interior layers are saved states, leaves are tips, one tree per base', () => {
     const trees = assembleFolder(

@@ -5,7 +5,7 @@ import { TestLab, TEST_URI, qemuImgSync, virshSync } from '../test-support/lab';
 import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { openVirsh, type Virsh } from '../tools/virsh';
-import { SNAPTREE_KEY, SNAPTREE_NS } from './libvirt-xml';
+import { CLONE_KEY, CLONE_NS, SNAPTREE_KEY, SNAPTREE_NS } from './libvirt-xml';
 import { scanLibvirt } from './scan-libvirt';
 import { engineReader } from '../test-support/readers';
 
@@ -73,6 +73,11 @@ beforeAll(async () => {
     ],
   });
   lab.snapshot(names.two, 'both', ['--diskspec', 'hdc,snapshot=no']);
+  // As if the app had cloned it: its clone record, in its own namespace beside the branch records.
+  virshSync([
+    'metadata', '--domain', names.two, '--config', '--uri', CLONE_NS, '--key', CLONE_KEY, '--set',
+    `<clone domain="${names.linear}" kind="snapshot" node="s2" operation="3f0c2a8e-8d7b-4c55-9a51-2f6f1c0b7e44"/>`,
+  ]);
 
   // No snapshots, and a name with spaces and unicode.
   await qemuImgCreate(lab.path('plain.qcow2'), { size: 16 * MiB });
@@ -154,6 +159,12 @@ describe('scanLibvirt', () => {
       ['vdb', lab.path('two-b.qcow2')],
     ]);
     expect(dom.branches[0]?.tips.map((t) => t.target)).toEqual(['vda', 'vdb']);
+  });
+
+  test('a clone record in the definition is read as where the domain was cloned from; others have none', () => {
+    expect(domain('two').cloneOf).toEqual({ domain: names.linear, node: { kind: 'snapshot', name: 's2' }, operation: '3f0c2a8e-8d7b-4c55-9a51-2f6f1c0b7e44' });
+    expect(domain('linear').cloneOf).toBeUndefined();
+    expect(domain('linear').nvram).toBeUndefined();
   });
 
   test('a domain with no snapshots has one current branch growing from nothing', () => {
