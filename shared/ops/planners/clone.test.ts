@@ -68,6 +68,12 @@ describe('a linked clone of a snapshot', () => {
     expect(impact.created).toContain('/var/lib/libvirt/qemu/nvram/web01-clone_VARS.fd');
   });
 
+  test('a snapshot with saved memory: the clone boots from its disks, and the plan says so', () => {
+    const facts = web01();
+    facts.snapshots[0]!.memoryFile = '/img/web01.snap1.mem';
+    expect(plan(scanOf(facts), fromSnap1).warnings).toContain("Snapshot snap1 saved web01's memory too; web01-clone does not resume from it, it boots from the disks as they were saved.");
+  });
+
   test('a running source is cloned from a snapshot as it runs', () => {
     expect(kinds(plan(scanOf(web01({ state: 'running' })), fromSnap1).steps)).toEqual(['create-overlay', 'create-overlay', 'define-clone']);
   });
@@ -102,6 +108,16 @@ describe('a linked clone of a branch freezes its tips first', () => {
     expect(impact.changedNodes).toEqual(['b:main']);
     expect(impact.created).toEqual(['/img/web01.main.vda.qcow2', '/img/web01.main.vdb.qcow2', '/img/web01-clone.vda.qcow2', '/img/web01-clone.vdb.qcow2']);
     expect(impact.metadata).toEqual(['definition of the new domain web01-clone', 'definition of web01', 'branch records']);
+  });
+
+  test('on a libvirt that reverts external snapshots itself, the current snapshot records the new tips as its revert disks', () => {
+    const scan = { ...scanOf(web01()), hypervisor: 'libvirt 11.3.0, QEMU 10.0.13' };
+    const { steps } = plan(scan, { ...fromSnap1, node: { kind: 'branch', name: 'main' } });
+    expect(kinds(steps)).toEqual(['create-overlay', 'create-overlay', 'define-domain', 'set-current-snapshot', 'create-overlay', 'create-overlay', 'define-clone']);
+    expect(steps[3]).toMatchObject({
+      snapshot: 'snap1',
+      revertDisks: { vda: { file: '/img/web01.main.vda.qcow2', format: 'qcow2' }, vdb: { file: '/img/web01.main.vdb.qcow2', format: 'qcow2' } },
+    });
   });
 
   test('another branch: only its record moves to the new tip; the disks stay', () => {

@@ -14,7 +14,7 @@ import { isFailure, refuse, type Planner } from './context';
 import { findBranch, findSnapshot } from './guard';
 import { impact, OVERLAY_BYTES } from './impact';
 import { disksOf, layerFormat, recordsOf } from './records';
-import { defineStep, isLive } from './steps';
+import { defineStep, isLive, revertsExternal, setCurrentStep } from './steps';
 
 /** A name as part of a file name: a comma never goes in (libvirt doubles it in a diskspec; create-snapshot.ts). */
 const fileNamePart = (name: string): string => name.replaceAll(',', '_');
@@ -108,8 +108,13 @@ function newTipPath(domain: Domain, branch: string, target: string, tip: string,
   return path;
 }
 
-/** Freezing a branch: its new tips, each an overlay on the tip it had, and the source defined on them (records, or disks too). */
-function freezeBranch(domain: Domain, branch: Branch, taken: Set<string>): { steps: Step[]; created: string[] } {
+/**
+ * Freezing a branch: its new tips, each an overlay on the tip it had, and the source defined on them (records, or
+ * disks too). Where libvirt reverts external snapshots itself (`revertAware`), the current snapshot records the
+ * current branch's new tips as its revert disks (steps.ts, setCurrentStep): libvirt's own revert then deletes those,
+ * the state it leaves, never the frozen files the clone reads.
+ */
+function freezeBranch(domain: Domain, branch: Branch, taken: Set<string>, revertAware: boolean): { steps: Step[]; created: string[] } {
   const retarget: Record<string, string> = {};
   const steps: Step[] = [];
   for (const tip of branch.tips) {
@@ -133,6 +138,8 @@ function freezeBranch(domain: Domain, branch: Branch, taken: Set<string>): { ste
   const disks = branch.current ? disksOf(domain, retarget) : disksOf(domain);
   const what = branch.current ? `${domain.name}'s disks and the record of branch ${branch.name}` : `the record of branch ${branch.name}`;
   steps.push(defineStep(domain, disks, next, `Point ${what} at the new files.`));
+  const current = domain.snapshots.find((s) => s.current);
+  if (branch.current && revertAware && current !== undefined) steps.push(setCurrentStep(domain, current.name, disks, true));
   return { steps, created: Object.values(retarget) };
 }
 
@@ -180,6 +187,14 @@ function sharedWritableWarnings(domain: Domain, name: string): string[] {
     );
 }
 
+/** A snapshot's saved memory is not the clone's: it boots from the disks. */
+function memoryNote(domain: Domain, intent: IntentOf<'clone'>): string[] {
+  if (intent.node.kind !== 'snapshot') return [];
+  const snapshot = domain.snapshots.find((s) => s.name === intent.node.name);
+  if (snapshot?.memoryFile == null) return [];
+  return [`Snapshot ${snapshot.name} saved ${domain.name}'s memory too; ${intent.name} does not resume from it, it boots from the disks as they were saved.`];
+}
+
 export const clone: Planner<'clone'> = {
   guard: { needsShutOff: false, needsLibvirt: true, allowProblems: false },
   plan(ctx, intent, domain) {
@@ -191,7 +206,8 @@ export const clone: Planner<'clone'> = {
     const known = knownLayers(ctx.scan);
     const nvram = nvramStep(domain, intent.name, known);
     if (nvram !== null && isFailure(nvram)) return { ok: false, refusal: nvram };
-    const frozen = intent.mode === 'linked' && source.branch !== null ? freezeBranch(domain, source.branch, new Set([...known, ...Object.values(paths)])) : null;
+    const taken = new Set([...known, ...Object.values(paths)]);
+    const frozen = intent.mode === 'linked' && source.branch !== null ? freezeBranch(domain, source.branch, taken, revertsExternal(ctx.scan)) : null;
     const nvramCopy = nvram !== null && nvram.kind === 'copy-nvram' ? nvram.copy : null;
     const define: Step = {
       kind: 'define-clone',
@@ -216,6 +232,7 @@ export const clone: Planner<'clone'> = {
         ? [`Branch ${source.branch.name} goes on in new files (${frozen.created.map(basename).join(', ')}); its files so far are frozen for the clone.`]
         : []),
       ...sharedWritableWarnings(domain, intent.name),
+      ...memoryNote(domain, intent),
     ];
     const space = intent.mode === 'full' ? source.disks.reduce((sum, d) => sum + chainBytes(domain, d.layer), 0) : OVERLAY_BYTES * files.length;
     return finishPlan(
