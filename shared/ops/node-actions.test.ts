@@ -3,6 +3,7 @@ import { assembleDomain, assembleFolder } from '../assemble';
 import type { Layer, ScanResult } from '../model';
 import { snapshotGraph } from '../snapshot-graph';
 import { nodeActions } from './node-actions';
+import { linkedClone, scanOf as cloneScan, web01 } from './planners/clone-seed';
 
 const layer = (path: string, backing: string | null): Layer => ({ path, format: 'qcow2', virtualSize: 1, actualSize: 1, backing, backingName: backing, backingFormat: backing ? 'qcow2' : null });
 
@@ -116,6 +117,14 @@ describe('nodeActions', () => {
     expect(running.find((a) => a.id === 'clone')?.disabled).toMatch(/Shut the VM off, or take a snapshot and clone from it/);
     expect(running.find((a) => a.id === 'export')?.disabled).toMatch(/Shut the VM off/);
     expect(actionsOf(scanOf('running'), 's:s1').find((a) => a.id === 'clone')?.disabled).toBeNull();
+  });
+
+  test('a commit into the file a clone builds on is refused in short, naming the clone', () => {
+    const web = assembleDomain({ ...web01(), snapshots: [] });
+    const scan = cloneScan(web, linkedClone(web, 'web01-clone'));
+    const commit = nodeActions(scan, web, snapshotGraph(web).find((n) => n.id === 'b:main')!).find((a) => a.id === 'commit');
+    expect(commit?.disabled).toMatch(/^Cannot commit: web01-vda\.qcow2 is also used by clone web01-clone\./);
+    expect(commit?.reasonList).toEqual(['clone web01-clone builds on it (web01-clone.vda.qcow2)']);
   });
 
   test('no two actions of a node share a key', () => {
