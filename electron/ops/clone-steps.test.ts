@@ -16,7 +16,8 @@ import { qemuImgCreate, qemuImgSame } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 import { VirshPerCall } from '../tools/virsh';
 import { partFileOf } from './clone-files';
-import { localHostFiles } from './host-files';
+import { errnoOf, localHostFiles, remoteHostFiles } from './host-files';
+import { localRunner } from '../tools/host-runner';
 import { checkBeforeStep, runStep, undoStep, type StepContext } from './steps';
 
 const MiB = 1024 * 1024;
@@ -157,6 +158,23 @@ describe('convert', () => {
     await writeFile(foreign.target, 'not the export', { mode: 0o600 });
     await undoStep(foreign, { kind: 'none' }, ctx);
     expect((await lstat(foreign.target)).size).toBe('not the export'.length);
+  });
+});
+
+describe('a second name, never over anything (how a new file is put in place)', () => {
+  test.each([
+    ['this computer', localHostFiles],
+    ['a host reached by its shell scripts', remoteHostFiles(localRunner)],
+  ])('on %s', async (_where, files) => {
+    const dir = lab.path(`link-${files === localHostFiles ? 'local' : 'remote'}`);
+    await mkdir(dir);
+    await writeFile(`${dir}/a`, 'x');
+    await files.link(`${dir}/a`, `${dir}/b`);
+    expect((await lstat(`${dir}/a`)).nlink).toBe(2);
+    await symlink('/nonexistent', `${dir}/dangling`);
+    const code = (to: string, from = `${dir}/a`) => files.link(from, to).then(() => 'ok', (error: unknown) => errnoOf(error));
+    expect([await code(`${dir}/b`), await code(`${dir}/dangling`), await code(`${dir}/c`, `${dir}/missing`)]).toEqual(['EEXIST', 'EEXIST', 'ENOENT']);
+    expect(await readFile(`${dir}/b`, 'utf8')).toBe('x');
   });
 });
 
