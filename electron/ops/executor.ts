@@ -60,20 +60,20 @@ function stoppedIn(entry: JournalEntry): 'save' | 'other' | null {
 }
 
 /**
- * Whether a VM has come up on the operation's disks: a start or a restore began and its domain (the operation's,
- * or the clone it made) is not shut off. From then on the VM may have written to those disks, and resumed from a
+ * The domain that has come up on the operation's disks, or null: a start or a restore began and its domain (the
+ * operation's, or the clone it made) is not shut off. From then on the VM may have written to those disks, and resumed from a
  * memory file the operation used up: undoing would power it off, drop its new files and record that memory file
  * again. The operation is finished.
  */
-async function runsOnNewDisks(entry: JournalEntry, ctx: StepContext): Promise<boolean> {
+async function runsOnNewDisks(entry: JournalEntry, ctx: StepContext): Promise<string | null> {
   const began = entry.plan.steps.filter((s, i) => (s.kind === 'start-domain' || s.kind === 'restore-domain') && entry.steps[i]?.state !== 'pending');
   const virsh = ctx.virsh;
-  if (virsh === null) return false;
+  if (virsh === null) return null;
   for (const step of began) {
     const domain = step.kind === 'start-domain' || step.kind === 'restore-domain' ? step.domain : ctx.domain;
-    if ((await domainState(virsh, domain).catch(() => 'unknown')) !== 'shut off') return true;
+    if ((await domainState(virsh, domain).catch(() => 'unknown')) !== 'shut off') return domain;
   }
-  return false;
+  return null;
 }
 
 function domainOf(plan: Plan): string {
@@ -173,11 +173,11 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
   const details = { ...(error.details ?? {}), operationId };
   const said = (text: string, extra: Record<string, unknown> = {}) => new AppError(error.code, `${error.message} ${text}`, { ...details, ...extra });
   const running = await runsOnNewDisks(entry, ctx);
-  if (pastNoReturn(entry) || running) {
+  if (pastNoReturn(entry) || running !== null) {
     // A commit ran, or the VM runs on the new disks: the operation can only be finished. Recovery retries it.
     entry.status = 'failed';
     await save(entry);
-    const why = running ? `${domain} already runs on its new disks` : 'The operation stopped after a commit, which cannot be undone';
+    const why = running !== null ? `${running} already runs on its new disks` : 'The operation stopped after a commit, which cannot be undone';
     return said(`${why}; finish it with "virt-snaptree recover" (in the app: Finish or undo it).`, {
       ranSteps: entry.steps.filter((s) => s.state === 'done').length,
     });
@@ -342,7 +342,7 @@ export async function recoverAll(
     try {
       // A folder or file that another user can change since the crash: refused and reported, nothing replayed.
       await checkJournalTrust(entry, files);
-      if (pastNoReturn(entry) || (await runsOnNewDisks(entry, ctx))) {
+      if (pastNoReturn(entry) || (await runsOnNewDisks(entry, ctx)) !== null) {
         await rollForward(entry, ctx, lock);
         entry.status = 'finished-by-recovery';
         await save(entry);
