@@ -2,16 +2,19 @@
  * Clone on real images and real libvirt domains, through the engine (plan + journaled apply): a linked clone reads
  * exactly its node's bytes and builds on the source's files without ever writing them (docs/safety.md, rules 1–2),
  * the source's commit and delete plan around it or refuse naming it; a full clone stands alone; a branch's tip is
- * frozen first; every managed disk is cloned and CD-ROMs and unmanaged disks are carried as they are.
+ * frozen first, and a kill -9 at any step of that ends, after recovery, as before or finished; every managed disk
+ * is cloned and CD-ROMs and unmanaged disks are carried as they are.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import { writePattern } from '../tools/qemu-io';
-import { backingOf, checksums, diskSource, expectStarts } from '../test-support/checks';
+import { backingOf, checksums, diskSource, expectSnapshotRecordsTrue, expectStarts } from '../test-support/checks';
 import { applyOk, backingChain, definitionOf, expectUnchanged, fingerprintOf, planOk, rawView, sameBytes, uuidOf } from '../test-support/clone-checks';
 import { domainExists, LAB_MAC, macsOf, seedSharedDisk, seedTwoDisks } from '../test-support/clone-domains';
+import { CHILD_SCRIPT, killPointsOf, runKilled, writeCrashChild } from '../test-support/crash-child';
 import { TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { seedChain } from '../test-support/seed-chain';
 
@@ -190,3 +193,55 @@ describe('an unmanaged writable disk', () => {
     await expectUnchanged(before, vm);
   });
 });
+
+describe('linked clone from a branch, killed at every step, then recovered', () => {
+  test.each([false, true])('start: %s — ends as before (the source on its tip, no clone, no new file) or finished (the tip frozen, the clone on it)', async (start) => {
+    const child = await writeCrashChild(lab);
+    const tag = start ? 'ks' : 'k';
+    const intentOf = (vm: string, name: string): Intent => ({ op: 'clone', domain: vm, node: { kind: 'branch', name: 'main' }, name, mode: 'linked', ...(start ? { start: true } : {}) });
+    const probe = await planOk(engine, source, intentOf(await seedChain(lab, `h4${tag}probe`, ['s1']), cloneName(`${tag}probe`)));
+    const points = killPointsOf(probe.steps.length);
+    const outcomes: string[] = [];
+    for (const [i, point] of points.entries()) {
+      const vm = await seedChain(lab, `h4${tag}${i}`, ['s1']);
+      const tip = diskSource(vm, 'vda');
+      const tipView = rawView(tip, lab.path(`views/${tag}${i}-tip.raw`));
+      const before = await fingerprintOf(await engine.scanDomain(source, vm));
+      const files = await labFiles();
+      const clone = cloneName(`${tag}${i}`);
+      const killed = runKilled(child, intentOf(vm, clone), point);
+      expect(killed.signal, `killed at ${point}\n${killed.stderr}`).toBe('SIGKILL');
+
+      const reports = await engine.recover();
+      expect(reports.map((r) => r.outcome), `${point}: ${reports.map((r) => r.message).join(' ')}`).toEqual([expect.stringMatching(/finished|rolled-back/)]);
+      outcomes.push(`${point} ${reports[0]?.outcome ?? ''}`);
+      // No file of the source was written, whichever way it ended.
+      expect(await checksums(Object.keys(before.files)), `after ${point}`).toEqual(before.files);
+      if (reports[0]?.outcome === 'rolled-back') {
+        await expectUnchanged(before, vm);
+        expect(domainExists(clone), `no clone after ${point}`).toBe(false);
+        expect(await labFiles(), `no new file after ${point}`).toEqual(files);
+      } else {
+        // Finished: the clone was started, as asked.
+        expect(virshSync(['domstate', '--domain', clone]).trim(), `after ${point}`).toBe('running');
+        virshSync(['destroy', '--domain', clone]);
+        const newTip = diskSource(vm, 'vda');
+        expect(backingOf(newTip), `after ${point}`).toBe(tip);
+        expect(backingOf(diskSource(clone, 'vda')), `after ${point}`).toBe(tip);
+        expect(await sameBytes({ path: tipView, format: 'raw' }, { path: newTip, format: 'qcow2' })).toBe(true);
+        expect(await sameBytes({ path: tipView, format: 'raw' }, { path: diskSource(clone, 'vda'), format: 'qcow2' })).toBe(true);
+        expectStarts(clone);
+      }
+      expectSnapshotRecordsTrue(vm);
+      expectStarts(vm);
+    }
+    // Only a clone that already runs on its new disks is finished (the start ran); any other is rolled back.
+    const last = probe.steps.length - 1;
+    expect(outcomes.filter((o) => o.endsWith('finished')), outcomes.join('\n')).toEqual(start ? [`${last}:ran finished`, `${last}:done finished`] : []);
+  });
+});
+
+/** The lab folder's entries, leaving out the engine's data folder, the exported views and the child's script. */
+async function labFiles(): Promise<string[]> {
+  return (await readdir(lab.dir)).filter((f) => f !== 'data' && f !== 'views' && f !== CHILD_SCRIPT).sort();
+}
