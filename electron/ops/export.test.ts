@@ -1,7 +1,7 @@
 /**
  * Export on real images and a real libvirt domain, through the engine: each disk of a node becomes one standalone
  * image of the format asked for, reading exactly the node's bytes; nothing of the domain changes; an export over a
- * file that exists is refused and leaves that file as it was.
+ * file that exists is refused and leaves that file as it was; killed at any step, it leaves no part of a file behind.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { Engine } from '../engine';
 import { checksums } from '../test-support/checks';
 import { applyOk, backingChain, expectUnchanged, fingerprintOf, planOk, sameBytes, stoppedWith } from '../test-support/clone-checks';
 import { seedTwoDisks } from '../test-support/clone-domains';
+import { killPointsOf, runKilled, writeCrashChild } from '../test-support/crash-child';
 import { TestLab, TEST_URI } from '../test-support/lab';
 import { seedChain } from '../test-support/seed-chain';
 
@@ -105,5 +106,28 @@ describe('export', () => {
     const stopped = await stoppedWith(engine, source, { op: 'export', domain: vm, node: { kind: 'snapshot', name: 's1' }, to: lab.path('no-such-folder'), format: 'qcow2' });
     expect(stopped).toMatch(/no-such-folder|not exist|no folder/i);
     await expectUnchanged(before, vm);
+  });
+});
+
+describe('export killed at every step, then recovered', () => {
+  test('ends with no file in the folder (not even a part of one), or the whole image; the domain as it was', async () => {
+    const child = await writeCrashChild(lab);
+    const node = { kind: 'snapshot', name: 's1' } as const;
+    const probe = await planOk(engine, source, { op: 'export', domain: vm, node, to: lab.dir, format: 'qcow2' });
+    for (const point of killPointsOf(probe.steps.length)) {
+      const before = await fingerprintOf(await engine.scanDomain(source, vm));
+      const dir = await newFolder();
+      const killed = runKilled(child, { op: 'export', domain: vm, node, to: dir, format: 'qcow2' }, point);
+      expect(killed.signal, `killed at ${point}\n${killed.stderr}`).toBe('SIGKILL');
+      const reports = await engine.recover();
+      expect(reports.map((r) => r.outcome), `${point}: ${reports.map((r) => r.message).join(' ')}`).toEqual([expect.stringMatching(/finished|rolled-back/)]);
+      const left = await readdir(dir);
+      if (reports[0]?.outcome === 'rolled-back') expect(left, `after ${point}`).toEqual([]);
+      else {
+        expect(left, `after ${point}`).toHaveLength(1);
+        expect(await sameBytes({ path: join(dir, left[0] ?? ''), format: 'qcow2' }, { path: await viewOf(vm, node), format: 'qcow2' })).toBe(true);
+      }
+      await expectUnchanged(before, vm);
+    }
   });
 });
