@@ -4,6 +4,7 @@ import type { SnapFlowNode } from '../graph/to-flow';
 import { formatBytes } from './format';
 import { BranchIcon, HereIcon } from './Icons';
 import { NodeTitle } from './NodeTitle';
+import { UsedByChip } from './UsedByChip';
 import './SnapshotNode.css';
 
 /** What a tip is, in the legend's words (Legend.tsx); in an image folder the tips are its top images. */
@@ -45,6 +46,7 @@ function BranchNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEleme
             memory
           </span>
         ) : null}
+        <UsedByChip users={data.usedBy} />
       </div>
     </div>
   );

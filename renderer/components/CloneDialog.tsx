@@ -1,5 +1,5 @@
 /**
- * The Clone VM dialog: the new domain's name (the next free `<domain>-clone` to begin with), linked or full, the
+ * The Clone VM dialog: the new domain's name (the menu's free `<domain>-clone` to begin with), linked or full, the
  * folder for its files (beside the source's by default) and whether to start it. It plans nothing itself: Preview…
  * previews the node menu's clone action with what was chosen (ops-slice.ts, previewAction), as Take snapshot does.
  */
@@ -12,15 +12,6 @@ import { absolutePathSchema, newNameSchema } from '../../shared/validate';
 import { useAppActions } from '../store/context';
 import { selectOpsActions } from '../store/selectors';
 import { DialogShell, problemOf, RadioGroup, TextField } from './copy-dialog-parts';
-
-/** `<domain>-clone`, else `<domain>-clone-2`, -3, …: the first name no domain of the scan has. */
-export function freeCloneName(scan: ScanResult, domain: string): string {
-  const taken = new Set(scan.domains.map((d) => d.name));
-  const base = `${domain}-clone`;
-  let name = base;
-  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
-  return name;
-}
 
 /** The folder of the source's first managed disk: where a clone's files go unless another is given. */
 export function besideSource(domain: Domain): string {
@@ -63,7 +54,7 @@ const MODES = [
 export function CloneDialog({ scan, domain, action, base }: { scan: ScanResult; domain: Domain; action: NodeAction; base: IntentOf<'clone'> }): ReactElement {
   const { previewAction, closeCopyDialog } = useAppActions(selectOpsActions);
   const beside = useMemo(() => besideSource(domain), [domain]);
-  const [chosen, setChosen] = useState<CloneChoice>(() => ({ name: freeCloneName(scan, domain.name), mode: 'linked', dir: beside, start: false }));
+  const [chosen, setChosen] = useState<CloneChoice>(() => ({ name: base.name, mode: 'linked', dir: beside, start: false }));
   const nameInput = useRef<HTMLInputElement>(null);
   const nameError = nameProblem(scan, chosen.name);
   const dirError = problemOf(absolutePathSchema, chosen.dir);

@@ -8,6 +8,7 @@ import { BranchDetails } from './BranchDetails';
 import { DomainSummary } from './DomainSummary';
 import { FileDetails } from './FileDetails';
 import { SnapshotDetails } from './SnapshotDetails';
+import { UsedBySection } from './UsedByChip';
 import './DetailsPanel.css';
 
 /** What the panel shows for the selection in the current view. */
@@ -22,9 +23,15 @@ export function DetailsPanel({ domain }: { domain: Domain }): ReactElement {
       {view === 'files' && fileId !== null ? (
         <FileDetails domain={domain} />
       ) : node?.snapshot ? (
-        <SnapshotDetails domain={domain} snapshot={node.snapshot} nodes={nodes} />
+        <>
+          <SnapshotDetails domain={domain} snapshot={node.snapshot} nodes={nodes} />
+          <UsedBySection domain={domain} nodeId={node.id} />
+        </>
       ) : node?.branch ? (
-        <BranchDetails domain={domain} branch={node.branch} />
+        <>
+          <BranchDetails domain={domain} branch={node.branch} />
+          <UsedBySection domain={domain} nodeId={node.id} />
+        </>
       ) : (
         <DomainSummary domain={domain} />
       )}

@@ -1,5 +1,5 @@
 /**
- * The Export disks dialog: the folder the images go into (required, it must exist), qcow2 or raw, and qcow2's
+ * The Export disks dialog: the folder the images go into (required, it must exist; the menu's suggestion first), qcow2 or raw, and qcow2's
  * compression. Preview… previews the node menu's export action with what was chosen (ops-slice.ts, previewAction).
  */
 import { useRef, useState, type ReactElement } from 'react';
@@ -32,7 +32,7 @@ const FORMATS = [
 /** The dialog for the export action the store holds (selectCopying). */
 export function ExportDialog({ domain, action, base }: { domain: Domain; action: NodeAction; base: IntentOf<'export'> }): ReactElement {
   const { previewAction, closeCopyDialog } = useAppActions(selectOpsActions);
-  const [chosen, setChosen] = useState<ExportChoice>({ to: '', format: 'qcow2', compress: false });
+  const [chosen, setChosen] = useState<ExportChoice>({ to: base.to, format: 'qcow2', compress: false });
   const toInput = useRef<HTMLInputElement>(null);
   const toError = chosen.to === '' ? null : problemOf(absolutePathSchema, chosen.to);
   const ready = action.disabled === null && chosen.to !== '' && toError === null;
@@ -42,7 +42,7 @@ export function ExportDialog({ domain, action, base }: { domain: Domain; action:
   const at = `${base.node.kind} ${base.node.name}`;
   return (
     <DialogShell id="export" title={`Export disks of ${domain.name} at ${at}`} initial={toInput} onCancel={closeCopyDialog} onSubmit={submit} ready={ready} refusal={action.disabled}>
-      <p className="muted copy-explain">Each disk as one standalone image file, named after the disk. A file that exists there already is never overwritten.</p>
+      <p className="muted copy-explain">Each disk as one standalone image file, named after the domain, the node and the disk. A file that exists there already is never overwritten.</p>
       <TextField label="Folder" hint="(an absolute path that exists)" placeholder="/var/tmp/export" value={chosen.to} error={toError} inputRef={toInput} testId="export-dir" onChange={(to) => setChosen((c) => ({ ...c, to }))} onEnter={submit} />
       <RadioGroup legend="Format" name="export-format" options={FORMATS} value={chosen.format} onChange={(format) => setChosen((c) => ({ ...c, format }))} />
       <label className={`choice${chosen.format === 'raw' ? ' choice-off' : ''}`}>

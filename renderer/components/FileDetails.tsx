@@ -6,6 +6,7 @@ import { useAppActions, useAppStore } from '../store/context';
 import { selectFileId, selectInspectActions, selectPanelActions, selectScanResult, selectTrash } from '../store/selectors';
 import { fileName, formatBytes, formatTime, modeText, ownerName } from './format';
 import { HealthSection } from './HealthSection';
+import { DomainLink } from './UsedByChip';
 import { CompareIcon, FileIcon, LockIcon, TrashIcon } from './Icons';
 
 const ROLE_TEXT = {
@@ -130,6 +131,24 @@ function FrozenSection({ node }: { node: FileNode }): ReactElement {
   );
 }
 
+/** The files of other domains built on this one (a linked clone's overlays), each domain a link that opens it. */
+function OtherDomainsSection({ node }: { node: FileNode }): ReactElement | null {
+  const links = node.otherDomains ?? [];
+  if (links.length === 0) return null;
+  return (
+    <section className="panel-section" data-testid="other-domains-section">
+      <h3>Built on by other domains</h3>
+      <ul className="small">
+        {links.map((l) => (
+          <li key={`${l.domain}\0${l.file}`}>
+            {l.clone ? 'clone' : 'domain'} <DomainLink name={l.domain} /> <code title={l.file}>{fileName(l.file)}</code>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 /** Compare an image with another node; a trashed file points to the trash instead. */
 function FileActions({ node }: { node: FileNode }): ReactElement {
   const { startComparePick: pick } = useAppActions(selectInspectActions);
@@ -175,6 +194,7 @@ export function FileDetails({ domain }: { domain: Domain }): ReactElement | null
       ) : null}
       <FileFacts node={node} />
       <FrozenSection node={node} />
+      <OtherDomainsSection node={node} />
       <FileActions node={node} />
       {node.layer ? <HealthSection domain={domain} paths={[node.path]} /> : null}
     </>

@@ -1,6 +1,6 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, useCallback, type ReactElement } from 'react';
-import { dataFileWords } from '../../shared/file-graph';
+import { dataFileWords, type CrossDomainLink } from '../../shared/file-graph';
 import { layerNotes } from '../../shared/format-tree';
 import type { Domain } from '../../shared/model';
 import type { AppState } from '../store/store';
@@ -74,6 +74,38 @@ function LabelWords({ label }: { label: string }): ReactElement {
   );
 }
 
+/** Words for the other domains built on a file: "clone web01-clone", "other domain db2", "3 other domains". */
+export function crossDomainWords(links: readonly CrossDomainLink[]): string {
+  const names = [...new Set(links.map((l) => l.domain))];
+  const [first] = links;
+  if (names.length === 1 && first !== undefined) return `${first.clone ? 'clone' : 'domain'} ${first.domain}`;
+  return `${names.length} other domains`;
+}
+
+/**
+ * The file's link to the files of other domains built on it (a linked clone's overlays): drawn as a line on the
+ * node, not as an edge, since those files are outside this domain's layout; the details list them.
+ */
+function CrossDomainRow({ links }: { links: readonly CrossDomainLink[] | undefined }): ReactElement | null {
+  if (links === undefined || links.length === 0) return null;
+  const title = links.map((l) => `${l.clone ? 'Clone' : 'Domain'} ${l.domain} builds on it: ${l.file}`).join('\n');
+  return (
+    <div className="file-node-what file-node-cross" data-testid="cross-domain-link" title={title}>
+      <span aria-hidden="true">→ </span>
+      <span className="chip chip-clone">
+        {new Set(links.map((l) => l.domain)).size === 1 ? (
+          <>
+            <span className="chip-clone-words">{links[0]?.clone === true ? 'clone' : 'domain'}</span>
+            <FitName name={links[0]?.domain ?? ''} />
+          </>
+        ) : (
+          crossDomainWords(links)
+        )}
+      </span>
+    </div>
+  );
+}
+
 /**
  * One image file: its name, what it is to the user, sizes, format, owner and mode, whether it is frozen, and its
  * external data file when it has one (the guest data lives there, so it is part of the file and of its size).
@@ -108,6 +140,7 @@ function FileNodeView({ data, selected }: NodeProps<Extract<FileFlowNode, { type
           <span className="muted">{layerNotes(layer).join(', ')}</span>
         </div>
       ) : null}
+      <CrossDomainRow links={data.otherDomains} />
       <div className="file-node-meta">
         <span title={sizeTitle}>{formatBytes(layer ? layer.actualSize + dataBytes : (data.trash?.size ?? 0))}</span>
         {layer ? <span className="chip">{layer.format}</span> : null}

@@ -5,6 +5,7 @@ import { formatAge, formatBytes, formatTime, stateLabel } from './format';
 import { CameraIcon } from './Icons';
 import { NodeThumbnail } from './NodeThumbnail';
 import { NodeTitle } from './NodeTitle';
+import { UsedByChip } from './UsedByChip';
 import './SnapshotNode.css';
 
 /** What the "libvirt's current" chip means, in the words the legend uses (Legend.tsx). */
@@ -41,6 +42,7 @@ function SnapshotNodeView({ data, selected }: NodeProps<SnapFlowNode>): ReactEle
       </div>
       <div className="snap-node-chips">
         {snap?.created ? <span className="chip">{stateLabel(snap.state)}</span> : null}
+        <UsedByChip users={data.usedBy} />
         <NodeThumbnail snapshot={snap} />
       </div>
       <Handle type="source" position={Position.Right} isConnectable={false} />

@@ -20,6 +20,14 @@ const domain: Domain = {
 };
 
 describe('toFlow', () => {
+  test('a node other domains build on carries their names, says so to a screen reader, and is never folded away', () => {
+    const used = toFlow(domain, undefined, undefined, { usedBy: new Map([['s:snap1', ['vm-clone']]]) });
+    const node = used.nodes.find((n) => n.id === 's:snap1');
+    expect(node?.data.usedBy).toEqual(['vm-clone']);
+    expect(node?.ariaLabel).toContain('used by clone vm-clone');
+    expect(used.nodes.find((n) => n.id === 's:snap2')?.data.usedBy).toBeUndefined();
+  });
+
   const graph = toFlow(domain);
   const at = (id: string) => graph.nodes.find((n) => n.id === id)?.position;
 

@@ -31,6 +31,8 @@ export type SnapNodeData = GraphNode & {
   vmState?: 'running' | 'paused';
   /** An open plan moves You are here: `after` on where it lands, `before` on the You are here it leaves. */
   here?: 'after' | 'before';
+  /** The other domains (clones) that build on this node's files: it is one of their dependants' bases. */
+  usedBy?: string[];
   [key: string]: unknown;
 };
 
@@ -73,6 +75,8 @@ export interface FlowGraph extends TreeLinks {
 export interface FlowOptions {
   /** The runs the user opened (run ids, collapse-runs.ts). */
   expanded?: ReadonlySet<string>;
+  /** Graph node id → the names of the other domains (clones) that build on its files (shared/clones.ts). */
+  usedBy?: ReadonlyMap<string, readonly string[]>;
 }
 
 const ROOT = '\0root';
@@ -303,8 +307,8 @@ function flowEdge(node: GraphNode | null, id: string, parent: string, ghost: boo
 }
 
 /** What must never be folded: You are here, libvirt's current snapshot, what a plan touches. */
-function keepers(graphNodes: GraphNode[], highlights: Highlights): Set<string> {
-  const keep = new Set(Object.keys(highlights.marks));
+function keepers(graphNodes: GraphNode[], highlights: Highlights, usedBy: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const keep = new Set([...Object.keys(highlights.marks), ...usedBy.keys()]);
   for (const node of graphNodes) if (node.current || node.snapshot?.current === true) keep.add(node.id);
   for (const ghost of highlights.ghosts) {
     keep.add(ghost.id);
@@ -336,7 +340,7 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
     root: ROOT,
     children: laidTree,
     isSnapshot: (id) => byId.get(id)?.kind === 'snapshot' && !ghostIds.has(id),
-    keep: keepers(graphNodes, highlights),
+    keep: keepers(graphNodes, highlights, options.usedBy ?? new Map()),
     expanded: options.expanded ?? new Set(),
   });
   const { parentOf, childrenOf } = drawnLinks(folded);
@@ -356,6 +360,11 @@ export function toFlow(domain: Domain, highlights: Highlights = NO_HIGHLIGHTS, f
       if (node.current && !ghost && (domain.state === 'running' || domain.state === 'paused')) {
         flow.data.vmState = domain.state;
         flow.ariaLabel = `${flow.ariaLabel ?? ''}, ${domain.state}`;
+      }
+      const users = ghost ? undefined : options.usedBy?.get(id);
+      if (users !== undefined && users.length > 0) {
+        flow.data.usedBy = [...users];
+        flow.ariaLabel = `${flow.ariaLabel ?? ''}, used by ${users.length === 1 ? 'clone' : 'clones'} ${users.join(', ')}`;
       }
       nodes.push(flow);
     } else if (run !== undefined) nodes.push(runNode(run, x, y, nameOf));

@@ -4,6 +4,7 @@
  */
 import { useReactFlow, type NodeMouseHandler } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, type RefObject } from 'react';
+import { cloneUsers } from '../../shared/clones';
 import type { Domain } from '../../shared/model';
 import { nodeActions } from '../../shared/ops/node-actions';
 import type { AppState } from '../store/store';
@@ -49,7 +50,10 @@ export function useSnapshotFlow(domain: Domain) {
   const findings = useMemo(() => findingsByPath(domain, health?.report), [domain, health]);
   const openKey = useAppStore(selectOpenDomainKey);
   const opened = useAppStore((s) => s.expandedRuns[openKey] ?? NO_RUNS);
-  const graph = useMemo(() => toFlow(domain, highlights, findings, { expanded: new Set(opened) }), [domain, highlights, findings, opened]);
+  // The clones that build on a node wear "used by clone NAME" (shared/clones.ts).
+  const scan = useAppStore(selectScanResult);
+  const usedBy = useMemo(() => (scan === null ? new Map<string, string[]>() : cloneUsers(scan, domain)), [scan, domain]);
+  const graph = useMemo(() => toFlow(domain, highlights, findings, { expanded: new Set(opened), usedBy }), [domain, highlights, findings, opened, usedBy]);
   useEffect(() => markAfterPaint('graph-painted'), [graph]);
   return graph;
 }
