@@ -1,0 +1,129 @@
+/**
+ * Clone and export in the browser against real libvirt: the snapshot's menu offers Clone VM from here…, its dialog
+ * (a free name, linked by default, the folder beside the source's images, here one of its own), the preview, and after Confirm the new
+ * domain in the sidebar and "used by clone" on the snapshot; the clone's own header says where it comes from. Then
+ * Export disks… writes one image into a folder of the test's. The seed lab removes every domain of its prefix, the
+ * clone too, and its folder with the clone's files.
+ */
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from './fixtures';
+import { expectNoSeriousViolations } from './axe';
+import { seedLab } from './seed-lab';
+
+const lab = seedLab('e2e-clone');
+
+test('clone a VM from a snapshot, linked, from the node menu; then export a snapshot\u2019s disks', async ({ page, shot }) => {
+  test.setTimeout(180_000);
+  const domain = lab.buildSeed('heron');
+  const clone = `${domain}-clone`;
+  await page.goto(lab.url);
+  await page.getByTestId(`domain-${domain}`).click();
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+
+  await page.getByTestId('node-snap1').click({ button: 'right' });
+  const item = page.getByRole('menuitem', { name: /Clone VM from here/ });
+  await expect(item).toHaveAttribute('aria-disabled', 'false');
+  await shot(page, 'clone-1-menu');
+  await item.click();
+
+  const dialog = page.getByTestId('clone-dialog');
+  const name = dialog.getByRole('textbox', { name: 'Name of the new VM' });
+  await expect(name).toBeFocused();
+  await expect(name).toHaveValue(clone);
+  await expect(dialog.getByRole('radio', { name: /Linked/ })).toBeChecked();
+  await expect(dialog.getByRole('textbox', { name: /Folder for its files/ })).toHaveValue(lab.dir);
+  // A name that is taken, or has a slash, cannot go on.
+  await name.fill(domain);
+  await expect(dialog).toContainText('exists already');
+  await expect(dialog.getByTestId('clone-continue')).toBeDisabled();
+  await name.fill('a/b');
+  await expect(dialog).toContainText('cannot contain "/"');
+  await name.fill(clone);
+  await expect(dialog.getByTestId('clone-continue')).toBeEnabled();
+  // The clone's files go into a folder of their own: a relative path is refused, an absolute one taken.
+  const cloneFolder = dialog.getByRole('textbox', { name: /Folder for its files/ });
+  await cloneFolder.fill('clones');
+  await expect(dialog).toContainText('The path must be absolute.');
+  await expect(dialog.getByTestId('clone-continue')).toBeDisabled();
+  const clones = join(lab.dir, 'clones');
+  mkdirSync(clones);
+  await cloneFolder.fill(clones);
+  await expect(dialog).toContainText('(must exist)');
+  await shot(page, 'clone-2-dialog');
+  await expectNoSeriousViolations(page, 'clone-dialog');
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'dark';
+  });
+  await expectNoSeriousViolations(page, 'clone-dialog-dark');
+  await shot(page, 'clone-2-dialog-dark');
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'light';
+  });
+  await dialog.getByTestId('clone-continue').click();
+
+  const plan = page.getByTestId('plan-dialog');
+  await expect(plan.getByTestId('plan-summary')).toContainText(clone, { timeout: 30_000 });
+  await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  await shot(page, 'clone-3-preview');
+  await expectNoSeriousViolations(page, 'clone-preview');
+  await plan.getByRole('button', { name: 'Confirm' }).click();
+  await expect(plan).toBeHidden({ timeout: 60_000 });
+  await expect(page.getByTestId('ops-outcome')).toContainText(`Clone ${clone} made.`);
+  await expect(page.getByTestId(`domain-${clone}`)).toBeVisible();
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+  await shot(page, 'clone-4-sidebar');
+  expect(readdirSync(clones)).toEqual([`${clone}.vda.qcow2`]);
+
+  const usedBy = page.getByTestId('node-snap1').getByTestId('used-by-clone');
+  await expect(usedBy).toContainText('used by');
+  await expect(usedBy).toHaveAttribute('title', new RegExp(clone));
+  await page.getByTestId('node-snap1').click();
+  await expect(page.getByTestId('details-panel')).toContainText(clone);
+  await shot(page, 'clone-5-used-by');
+
+  // In the file view, snap1's saved state links to the clone's overlay built on it.
+  await page.getByRole('button', { name: 'Files' }).click();
+  // Home goes to the root file, snap1's saved state, and brings it into view.
+  await page.getByTestId('file-canvas').focus();
+  await page.keyboard.press('Home');
+  const state = page.getByTestId('file-canvas').getByTestId('file-heron.qcow2');
+  await expect(state.getByTestId('cross-domain-link')).toContainText('clone');
+  await expect(page.getByTestId('other-domains-section')).toContainText(clone);
+  await shot(page, 'clone-5b-files');
+  await page.getByRole('button', { name: 'Snapshots' }).click();
+
+  // The clone says where it comes from.
+  await page.getByTestId('open-made').click();
+  await expect(page.getByTestId('current-domain')).toHaveText(clone);
+  await expect(page.getByTestId('crumb-clone')).toHaveText(`clone of ${domain}`);
+  await expect(page.getByTestId('clone-of')).toContainText(`Clone of ${domain} at snapshot snap1`);
+  await shot(page, 'clone-6-clone-of');
+
+  // Export snap2's disk into a folder of the test's.
+  await page.getByTestId(`domain-${domain}`).click();
+  const to = mkdtempSync(join(lab.dir, 'export-'));
+  await page.getByTestId('node-snap2').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: /Export disks/ }).click();
+  const exporting = page.getByTestId('export-dialog');
+  const folder = exporting.getByRole('textbox', { name: /Folder/ });
+  await expect(folder).toBeFocused();
+  // The folder beside the domain's images to begin with; an empty one cannot go on.
+  await expect(folder).toHaveValue(lab.dir);
+  await folder.fill('');
+  await expect(exporting.getByTestId('export-continue')).toBeDisabled();
+  await folder.fill(to);
+  await expect(exporting.getByRole('radio', { name: /qcow2/ })).toBeChecked();
+  await exporting.getByRole('radio', { name: /raw/ }).check();
+  await expect(exporting.getByTestId('export-compress')).toBeDisabled();
+  await exporting.getByRole('radio', { name: /qcow2/ }).check();
+  await shot(page, 'export-1-dialog');
+  await expectNoSeriousViolations(page, 'export-dialog');
+  await exporting.getByTestId('export-continue').click();
+  await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled({ timeout: 30_000 });
+  await shot(page, 'export-2-preview');
+  await plan.getByRole('button', { name: 'Confirm' }).click();
+  await expect(plan).toBeHidden({ timeout: 60_000 });
+  await expect(page.getByTestId('ops-outcome')).toContainText('done');
+  expect(readdirSync(to)).toHaveLength(1);
+});
