@@ -238,7 +238,8 @@ describe('linked clone from a branch, killed at every step, then recovered', () 
     // Only a clone that already runs on its new disks is finished (the start ran); any other is rolled back.
     const last = probe.steps.length - 1;
     expect(outcomes.filter((o) => o.endsWith('finished')), outcomes.join('\n')).toEqual(start ? [`${last}:ran finished`, `${last}:done finished`] : []);
-  });
+    // A dozen kill points, each a new domain, a child process, a recovery and two boots: minutes on a busy host.
+  }, 600_000);
 });
 
 /** The lab folder's entries, leaving out the engine's data folder, the exported views and the child's script. */
