@@ -13,6 +13,8 @@ import { domainExists } from '../test-support/clone-domains';
 import { diskSource } from '../test-support/checks';
 import { qemuImgSync, TestLab, TEST_URI } from '../test-support/lab';
 import { seedChain } from '../test-support/seed-chain';
+import type { Domain } from '../../shared/model';
+import { nodeRefOf } from './ops-commands';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const run = promisify(execFile);
@@ -97,6 +99,27 @@ describe('virt-snaptree clone', () => {
     expect(JSON.parse(qemuImgSync(['info', '-U', '--output=json', disk])) as Record<string, unknown>).not.toHaveProperty('backing-filename');
     expect(qemuImgSync(['compare', '-U', disk, base])).toContain('identical');
   }, 120_000);
+
+  test('a linked clone from a branch freezes its tip: the source goes on on a new tip, the clone builds on the frozen one', async () => {
+    const clone = `${lab.prefix}branch`;
+    const tip = diskSource(vm, 'vda');
+    const done = await cli(['clone', vm, 'main', clone, '--yes', '--json']);
+    if (domainExists(clone)) lab.adopt(clone);
+    expect(done.code, done.stderr).toBe(0);
+    const { plan } = JSON.parse(done.stdout) as { plan: PlanJson & { intent: { node: unknown } } };
+    expect(plan.intent.node).toEqual({ kind: 'branch', name: 'main' });
+    expect(diskSource(vm, 'vda')).not.toBe(tip);
+    const backing = (path: string) => (JSON.parse(qemuImgSync(['info', '-U', '--output=json', path])) as { 'backing-filename'?: string })['backing-filename'];
+    expect(backing(diskSource(vm, 'vda'))).toBe(tip);
+    expect(backing(diskSource(clone, 'vda'))).toBe(tip);
+  }, 120_000);
+
+  test('a name that is a snapshot and a branch of the domain is refused until snapshot: or branch: says which', () => {
+    const both: Domain = { name: 'vm', state: 'shut off', disks: [], snapshots: [{ name: 'x', parent: null, description: null, created: null, state: 'shutoff', current: false, memoryFile: null, revertFiles: [], disks: [] }], branches: [{ name: 'x', current: true, origin: 'domain', base: null, tips: [] }], layers: {}, problems: [] };
+    expect(() => nodeRefOf(both, 'x')).toThrow('vm has a snapshot and a branch named "x": write snapshot:x or branch:x.');
+    expect(nodeRefOf(both, 'snapshot:x')).toEqual({ kind: 'snapshot', name: 'x' });
+    expect(nodeRefOf(both, 'branch:x')).toEqual({ kind: 'branch', name: 'x' });
+  });
 
   test('bad input is refused with words that say what to change, and nothing is made', async () => {
     const cases: Array<[string[], number, RegExp]> = [
