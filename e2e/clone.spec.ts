@@ -30,6 +30,13 @@ test('clone a VM from a snapshot, linked, from the node menu; then export a snap
   const dialog = page.getByTestId('clone-dialog');
   const name = dialog.getByRole('textbox', { name: 'Name of the new VM' });
   await expect(name).toBeFocused();
+  // Esc closes it; the toolbar's button for the selected node opens it again, and Tab stays inside.
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await page.getByTestId('action-bar').getByRole('button', { name: /Clone VM from here/ }).click();
+  await expect(name).toBeFocused();
+  for (let i = 0; i < 8; i++) await page.keyboard.press('Tab');
+  expect(await dialog.evaluate((el) => el.contains(document.activeElement))).toBe(true);
   await expect(name).toHaveValue(clone);
   await expect(dialog.getByRole('radio', { name: /Linked/ })).toBeChecked();
   await expect(dialog.getByRole('textbox', { name: /Folder for its files/ })).toHaveValue(lab.dir);
