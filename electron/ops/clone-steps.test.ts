@@ -320,9 +320,20 @@ describe('the folder an export names', () => {
         expect(await exportTo(engine, vm, dir)).toBe('E_NOT_SUPPORTED');
       });
       expect([await readdir(real), await readdir(others)]).toEqual([[], []]);
-      // The same export into the folder itself is made.
+      // A linked clone's overlays go by the same rule.
+      const name = `${lab.prefix}h2-linked`;
+      const cloneInto = async (dir: string) => {
+        const plan = await engine.plan({ kind: 'libvirt', uri: TEST_URI }, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name, mode: 'linked', dir });
+        return plan.ok ? codeOf(engine.apply(plan.plan)) : plan.refusal.code;
+      };
+      expect([await cloneInto(lab.path('missing')), await cloneInto(lab.path('link'))]).toEqual(['E_NOT_FOUND', 'E_BAD_INPUT']);
+      await writeFile(`${real}/${name}.vda.qcow2`, 'planted');
+      expect(await cloneInto(real)).toBe('E_NAME_TAKEN');
+      expect(await readFile(`${real}/${name}.vda.qcow2`, 'utf8')).toBe('planted');
+      expect(virshSync(['list', '--all', '--name'])).not.toContain(name);
+      // The export into the folder itself is made.
       expect(await exportTo(engine, vm, real)).toBe('ok');
-      expect(await readdir(real)).toHaveLength(1);
+      expect(await readdir(real)).toHaveLength(2);
     } finally {
       await engine.close();
     }

@@ -195,10 +195,12 @@ function madeBy(steps: Step[]): Set<string> {
  * the folder exists and is a folder itself, not a symbolic link (it is then checked as every folder a step writes
  * in: no other user may change it, folder-trust.ts), and nothing stands where a new file goes.
  */
-async function checkNewFilePlaces(steps: Step[], files: HostFiles): Promise<void> {
-  for (const step of steps) {
+async function checkNewFilePlaces(plan: Plan, files: HostFiles): Promise<void> {
+  for (const step of plan.steps) {
     if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', files);
     if (step.kind === 'copy-nvram') await checkTargetFree(step.copy, 'the UEFI variable store of the clone', files);
+    // A linked clone's overlays too, which may go into the folder the user named.
+    if (step.kind === 'create-overlay' && plan.intent.op === 'clone') await checkTargetFree(step.path, 'a new overlay', files);
   }
 }
 
@@ -208,7 +210,7 @@ async function checkNewFilePlaces(steps: Step[], files: HostFiles): Promise<void
  * where a snapshot's new overlays go.
  */
 export async function checkPlanTrust(plan: Plan, scan: ScanResult, files: HostFiles = localHostFiles): Promise<void> {
-  await checkNewFilePlaces(plan.steps, files);
+  await checkNewFilePlaces(plan, files);
   await checkPlanFolders(plan.steps, files);
   const chains = scanChains(scan);
   const made = madeBy(plan.steps);
