@@ -373,47 +373,40 @@ async function runStart(step: StepOf<'start-domain'>, ctx: StepContext): Promise
 }
 
 /**
- * Converts the source's whole guest view into a new standalone image: written under the operation's temporary
- * name, made private and given the source's owner, then linked into place where nothing may stand
- * (clone-files.ts). Run again, it takes up where it stopped: a placed file is done, a half-written one goes.
+ * Writes a clone's or an export's new file `target`, a copy of `source`, whole or not at all and over nothing
+ * (clone-files.ts): `write` fills the operation's temporary file, which is then synced, made private and given
+ * the source's owner, and linked into place. Run again, it takes up where it stopped: a file linked but still
+ * holding its temporary name is done, as is a target `isOurs` knows once that name is gone (and no temporary file
+ * of a later run stands beside it); a half-written temporary file goes and is written again.
  */
-async function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
+async function writeWhole(target: string, source: string, isOurs: () => Promise<boolean>, write: (part: string) => Promise<unknown>, ctx: StepContext): Promise<void> {
   const { files } = ctx;
-  const part = partFileOf(step.target, ctx.operationId);
-  const owner = await ownerOfFile(step.source, files);
-  const state = await partState(part, step.target, files);
+  const part = partFileOf(target, ctx.operationId);
+  const owner = await ownerOfFile(source, files);
+  const state = await partState(part, target, files);
   if (state === 'placed') return files.unlink(part);
   if (state === 'target') {
-    if (!(await isConvertedTarget(step, files))) throw new AppError('E_NAME_TAKEN', `${step.target} already exists; nothing is written over it.`, { path: step.target });
-    return removePart(part, owner, files);
+    if ((await lexists(files, part)) || !(await isOurs())) throw new AppError('E_NAME_TAKEN', `${target} already exists; nothing is written over it.`, { path: target });
+    return;
   }
   await removePart(part, owner, files);
-  await checkFolderThere(step.target, files);
+  await checkFolderThere(target, files);
   await makePart(part, files);
-  await qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part }));
+  await write(part);
   await files.datasync(part);
   await files.secure(part, owner);
-  await placePart(part, step.target, files);
+  await placePart(part, target, files);
 }
 
-/** Copies the UEFI variable store for a clone, the way runConvert writes an image: whole or not at all, over nothing. */
-async function runCopyNvram(step: StepOf<'copy-nvram'>, ctx: StepContext): Promise<void> {
-  const { files } = ctx;
-  const part = partFileOf(step.copy, ctx.operationId);
-  const owner = await ownerOfFile(step.path, files);
-  const state = await partState(part, step.copy, files);
-  if (state === 'placed') return files.unlink(part);
-  if (state === 'target') {
-    if (!(await isNvramCopy(step, files))) throw new AppError('E_NAME_TAKEN', `${step.copy} already exists; nothing is written over it.`, { path: step.copy });
-    return removePart(part, owner, files);
-  }
-  await removePart(part, owner, files);
-  await checkFolderThere(step.copy, files);
-  await makePart(part, files);
-  await runChecked(files.runner, 'cp', argsFor(step, 'cp', { partFile: part }), ctx.signal ? { signal: ctx.signal } : {});
-  await files.datasync(part);
-  await files.secure(part, owner);
-  await placePart(part, step.copy, files);
+/** A standalone image of the source's whole guest view, by qemu-img (its progress reported, cancelled by the signal). */
+function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
+  return writeWhole(step.target, step.source, () => isConvertedTarget(step, ctx.files), (part) => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part })), ctx);
+}
+
+/** The clone's own copy of the UEFI variable store. */
+function runCopyNvram(step: StepOf<'copy-nvram'>, ctx: StepContext): Promise<void> {
+  const copy = (part: string) => runChecked(ctx.files.runner, 'cp', argsFor(step, 'cp', { partFile: part }), ctx.signal ? { signal: ctx.signal } : {});
+  return writeWhole(step.copy, step.path, () => isNvramCopy(step, ctx.files), copy, ctx);
 }
 
 function nameTaken(name: string): AppError {
