@@ -46,9 +46,10 @@ async function buildIndex(reader: LayerReader, dir: string): Promise<Map<string,
 
 /**
  * Returns the canonical paths of the loose tips that grow from `own` (and from each other), reading them
- * into `reader`. Files in `claimed` belong to some domain already and are never loose.
+ * into `reader`. Files in `claimed` belong to some domain already and are never loose. `claimMore`, when given,
+ * adds to `claimed` what the domains left out of the scan use: called once, only when a tip turns up.
  */
-export async function findLooseTips(reader: LayerReader, own: Record<string, Layer>, claimed: Set<string>): Promise<string[]> {
+export async function findLooseTips(reader: LayerReader, own: Record<string, Layer>, claimed: Set<string>, claimMore?: () => Promise<void>): Promise<string[]> {
   const members = new Set(Object.keys(own));
   const dirs = [...new Set([...members].map((p) => dirname(p)))];
   const indexesOfDirs = await Promise.all(dirs.map((dir) => childIndex(reader, dir)));
@@ -59,6 +60,10 @@ export async function findLooseTips(reader: LayerReader, own: Record<string, Lay
     for (const index of indexesOfDirs) {
       for (const child of index.get(parent) ?? []) {
         if (members.has(child) || claimed.has(child)) continue;
+        if (claimMore !== undefined) {
+          await claimMore();
+          if (claimed.has(child)) continue;
+        }
         const real = await reader.read(child, 'qcow2');
         if (real === null || members.has(real) || claimed.has(real)) continue;
         members.add(real);

@@ -61,6 +61,10 @@ beforeAll(async () => {
     `<branches current="work"><branch name="alt"><tip target="vda" file="${lab.path('fork-alt.qcow2')}"/></branch></branches>`,
   ]);
 
+  // Another domain whose disk builds on fork's saved state of s1, beside fork's files (a clone, or a plain virsh user).
+  await qemuImgCreate(lab.path('fork-user.qcow2'), { backing: { path: lab.path('fork.qcow2'), format: 'qcow2' } });
+  names.forkUser = await lab.define({ name: 'fork-user', disks: [{ target: 'vda', file: lab.path('fork-user.qcow2'), format: 'qcow2' }] });
+
   // Two disks and a CD-ROM.
   await qemuImgCreate(lab.path('two-a.qcow2'), { size: 16 * MiB });
   await qemuImgCreate(lab.path('two-b.qcow2'), { size: 16 * MiB });
@@ -143,6 +147,17 @@ describe('scanLibvirt', () => {
       ['fork-loose.qcow2', 'loose', false, 's1'],
     ]);
     expect(dom.branches[2]?.tips).toEqual([{ target: 'vda', file: lab.path('fork-loose.qcow2') }]);
+  });
+
+  test("a rescan of one domain does not take another domain's disk beside its files for a loose tip", async () => {
+    const alone = await scanLibvirt(await engineReader(virsh), { domains: [names.fork as string] });
+    expect(alone.domains.map((d) => d.name)).toEqual([names.fork]);
+    expect(alone.domains[0]?.branches.map((b) => [b.name, b.origin])).toEqual([
+      ['work', 'domain'],
+      ['alt', 'metadata'],
+      ['fork-loose.qcow2', 'loose'],
+    ]);
+    expect(Object.keys(alone.domains[0]?.layers ?? {})).not.toContain(lab.path('fork-user.qcow2'));
   });
 
   test('two disks are both followed and a CD-ROM is shown as not managed', () => {

@@ -291,13 +291,25 @@ type Collected = { facts: DomainFacts; overrides: Record<string, Layer> };
  * Gives each domain its layers: its chains as its VM reads them (the header readings, with its own
  * <backingStore> links on top), then the loose tips growing from them, with the problems about those files.
  */
-async function attachLayers(reader: LayerReader, collected: Collected[]): Promise<void> {
+async function attachLayers(reader: LayerReader, collected: Collected[], others?: () => Promise<string[]>): Promise<void> {
   const claimed = new Set(Object.keys(reader.layers));
+  let claiming: Promise<void> | undefined;
+  // A scan of some domains (a rescan after an operation) reads the other domains' files only when a file grows from
+  // one of the scanned layers: it may be a clone's or another domain's, never loose.
+  const claimMore =
+    others === undefined
+      ? undefined
+      : () => {
+          claiming ??= others().then((paths) => {
+            for (const path of paths) claimed.add(path);
+          });
+          return claiming;
+        };
   for (const { facts, overrides } of collected) {
     // Copied only where the domain re-links layers: a host of thousands of layers is not copied per domain.
     const view = () => (Object.keys(overrides).length === 0 ? reader.layers : { ...reader.layers, ...overrides });
     const own = layersFrom(view(), rootsOf(facts));
-    const loose = await findLooseTips(reader, own, claimed);
+    const loose = await findLooseTips(reader, own, claimed, claimMore);
     // Loose tips were read just now: the view is taken again to hold them.
     facts.layers = loose.length === 0 ? own : { ...own, ...layersFrom(view(), loose) };
     facts.problems.push(...reader.problemsFor(new Set(Object.keys(facts.layers))));
@@ -336,6 +348,29 @@ function noteNativeDelete(domain: Domain): void {
   });
 }
 
+/**
+ * The files the domains not in `scanned` use (their disks' chains and their branch records' tips), read with a
+ * reader of their own so the scan's layers and problems stay those of the scanned domains. A domain that cannot be
+ * read claims nothing.
+ */
+async function otherDomainsFiles(libvirt: LibvirtReader, scanned: readonly string[], options: LibvirtScanOptions): Promise<string[]> {
+  const names = (await libvirt.listDomains().catch((): string[] => [])).filter((name) => !scanned.includes(name));
+  const reader = new LayerReader({ files: options.files, runner: options.runner });
+  await Promise.all(
+    names.map(async (name) => {
+      try {
+        const readout = await libvirt.readDomain(name);
+        const disks = domainDisksOf(parseDomainXml(readout.xml)).flatMap((disk) => (disk.managed && disk.file !== null ? [{ file: disk.file, format: disk.format ?? 'raw' }] : []));
+        const tips = branchRecordsOf(parseDomainXml(readout.configXml)).branches.flatMap((branch) => branch.tips.map((tip) => ({ file: tip.file, format: 'qcow2' })));
+        await Promise.all([...disks, ...tips].map((f) => reader.read(f.file, f.format, { shared: readout.live })));
+      } catch {
+        // Unreadable: it claims nothing, and its own scan reports it.
+      }
+    }),
+  );
+  return Object.keys(reader.layers);
+}
+
 /** Scans a libvirt connection: domains, their snapshots, layers, branches and loose tips. */
 export async function scanLibvirt(libvirt: LibvirtReader, options: LibvirtScanOptions = {}): Promise<ScanResult> {
   // The hypervisor's version line is asked beside the domains: the domains' readings do not wait for it.
@@ -358,7 +393,7 @@ export async function scanLibvirt(libvirt: LibvirtReader, options: LibvirtScanOp
     }),
   );
   const collected = results.flatMap((r) => ('collected' in r ? [r.collected] : []));
-  await attachLayers(reader, collected);
+  await attachLayers(reader, collected, options.domains === undefined ? undefined : () => otherDomainsFiles(libvirt, names, options));
   await attachFolderProblems(reader, collected);
   const domains = results.map((r) => ('collected' in r ? assembleDomain(r.collected.facts) : unreadableDomain(r.name, r.error)));
   const hypervisor = await version;
