@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cloneUsers } from '../../shared/clones';
 import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import { writePattern } from '../tools/qemu-io';
@@ -38,6 +39,14 @@ async function stateOf(vm: string, snapshot: string, target = 'vda'): Promise<st
   return state;
 }
 
+/** The clones the source's graph says use node `id` ("used by clone …"), from a scan of the whole host. */
+async function usersOf(vm: string, id: string): Promise<string[]> {
+  const scan = await engine.scan(source);
+  const domain = scan.domains.find((d) => d.name === vm);
+  if (domain === undefined) throw new Error(`${vm} is not in the scan`);
+  return cloneUsers(scan, domain).get(id) ?? [];
+}
+
 beforeAll(async () => {
   lab = await new TestLab().init();
   process.env.SNAPTREE_DATA_DIR = lab.path('data');
@@ -66,10 +75,11 @@ describe('linked clone from a snapshot', () => {
     expect(Object.keys(before.files)).not.toContain(disk);
     expect(backingOf(disk)).toBe(state);
     expect(virshSync(['snapshot-list', '--domain', clone, '--name']).trim()).toBe('');
-    expect((await engine.scanDomain(source, clone)).cloneOf).toMatchObject({ domain: vm, node: { kind: 'snapshot', name: 's2' } });
+    expect((await engine.scanDomain(source, clone)).cloneOf).toEqual({ domain: vm, node: { kind: 'snapshot', name: 's2' }, operation: plan.id });
     expectStarts(clone);
     expect(await sameBytes({ path: disk, format: 'qcow2' }, { path: state, format: 'qcow2' })).toBe(true);
     await expectUnchanged(before, vm);
+    expect(await usersOf(vm, 's:s2')).toEqual([clone]);
 
     // Writes in the clone (shut off) stay in the clone.
     await writePattern(disk, 'qcow2', 0xab, 0, MiB);
@@ -117,6 +127,7 @@ describe('linked clone from a branch', () => {
     const scanned = await engine.scanDomain(source, vm);
     expect(scanned.branches.find((b) => b.name === 'main')?.tips.map((t) => t.file)).toEqual([newTip]);
     expect(scanned.snapshots.map((s) => s.name)).toEqual(['s1', 's2']);
+    expect(await usersOf(vm, 'b:main')).toEqual([clone]);
     expectStarts(vm);
     expectStarts(clone);
   });
