@@ -212,6 +212,34 @@ function freeDevices(devices: Element): void {
 }
 
 /**
+ * The clone's own file for a file its source's serial port, console or channel writes (as virt-clone names them):
+ * one named after the source is named after the clone, any other gets the clone's name added before its extension
+ * (`serial.log` → `serial-NEW.log`).
+ */
+function cloneFileName(path: string, source: string, clone: string): string {
+  const slash = path.lastIndexOf('/');
+  const [dir, base] = [path.slice(0, slash + 1), path.slice(slash + 1)];
+  const dot = base.lastIndexOf('.');
+  const [stem, extension] = dot > 0 && base.length - dot - 1 <= 7 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  return `${dir}${stem === source ? clone : `${stem}-${clone}`}${extension}`;
+}
+
+/** Devices whose output QEMU or virtlogd writes to a file: a clone started would truncate or append to its source's. */
+const CHARACTER_DEVICES = ['serial', 'console', 'parallel', 'channel'];
+
+/** Gives each file-backed serial port, console, parallel port and channel, and each one's log, a file of the clone's own. */
+function ownOutputFiles(devices: Element, source: string, clone: string): void {
+  const rename = (el: Element, attribute: string) => {
+    const path = el.getAttribute(attribute);
+    if (path !== null && path !== '') el.setAttribute(attribute, cloneFileName(path, source, clone));
+  };
+  for (const device of CHARACTER_DEVICES.flatMap((tag) => children(devices, tag))) {
+    if (device.getAttribute('type') === 'file') for (const file of children(device, 'source')) rename(file, 'path');
+    for (const log of children(device, 'log')) rename(log, 'file');
+  }
+}
+
+/**
  * Points the variable store at `nvram` (its template attribute kept), written as libvirt wrote it: as the
  * element's text, or as its `<source file>`. A source whose store the plan did not see is refused.
  */
@@ -243,7 +271,8 @@ function setCloneRecord(doc: Document, root: Element, record: CloneEdit['record'
 
 /**
  * The definition of a clone from the source's persistent one (`virsh dumpxml --inactive --security-info`): see
- * CloneEdit and the functions above; CD-ROMs, unmanaged disks and everything else stay as the source has them.
+ * CloneEdit and the functions above; its serial, console and channel files are its own (a clone started would
+ * otherwise truncate its source's log); CD-ROMs, unmanaged disks and everything else stay as the source has them.
  */
 export function cloneDomainXml(xml: string, edit: CloneEdit): string {
   const doc = parse(xml);
@@ -252,6 +281,7 @@ export function cloneDomainXml(xml: string, edit: CloneEdit): string {
   setDiskSources(doc, edit.disks);
   const devices = children(root, 'devices')[0];
   if (devices !== undefined) freeDevices(devices);
+  if (devices !== undefined) ownOutputFiles(devices, edit.record.domain, edit.name);
   setNvram(doc, root, edit.nvram);
   setCloneRecord(doc, root, edit.record);
   return new XMLSerializer().serializeToString(doc);

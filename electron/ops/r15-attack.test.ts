@@ -1,0 +1,87 @@
+/**
+ * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
+ * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
+ * them).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Engine } from '../engine';
+import { applyOk, definitionOf, planOk } from '../test-support/clone-checks';
+import { qemuImgSync, TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { cloneDomainXml } from './xml-edit';
+
+const source = { kind: 'libvirt' as const, uri: TEST_URI };
+
+/** The lab of this file, its domains named `snaptree-r15a-<pid>-…`. */
+class AttackLab extends TestLab {
+  override readonly prefix = `snaptree-r15a-${process.pid}-`;
+}
+
+let lab: AttackLab;
+let engine: Engine;
+
+beforeAll(async () => {
+  lab = await new AttackLab().init();
+  process.env.SNAPTREE_DATA_DIR = lab.path('data');
+  engine = new Engine({ host: 'serve' });
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await lab?.cleanup();
+});
+
+/** A domain with one qcow2 disk and a serial port logging to a file, mirrored by its console; one snapshot s1. */
+async function seedWithSerialLog(id: string): Promise<{ vm: string; log: string }> {
+  const disk = lab.path(`${id}.qcow2`);
+  const log = lab.path(`${id}-serial.log`);
+  qemuImgSync(['create', '-q', '-f', 'qcow2', '--', disk, '16M']);
+  const vm = await lab.defineXml(
+    id,
+    `<domain type='qemu'><name>${lab.prefix}${id}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
+<devices>
+  <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
+  <serial type='file'><source path='${log}'/><target port='0'/></serial>
+  <console type='file'><source path='${log}'/><target type='serial' port='0'/></console>
+</devices></domain>`,
+  );
+  lab.snapshot(vm, 's1');
+  return { vm, log };
+}
+
+/** The files the serial ports and consoles of `xml` log to. */
+function logFilesOf(xml: string): string[] {
+  return [...xml.matchAll(/<(?:serial|console)[^>]*>\s*<source path='([^']+)'/g)].map((m) => m[1] ?? '');
+}
+
+describe("a clone writes none of its source's files", () => {
+  test('its serial and console log to files of its own: starting it leaves the source\'s log as it is', async () => {
+    const { vm, log } = await seedWithSerialLog('serial');
+    await writeFile(log, "the source's log\n");
+    const name = `${lab.prefix}serial-clone`;
+    lab.adopt(name);
+    await applyOk(engine, await planOk(engine, source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name, mode: 'linked', start: true }));
+    const logs = logFilesOf(definitionOf(name));
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toBe(logs[1]);
+    expect(logs).not.toContain(log);
+    virshSync(['destroy', '--domain', name]);
+    expect(await readFile(log, 'utf8')).toBe("the source's log\n");
+    expect(logFilesOf(definitionOf(vm))).toEqual([log, log]);
+  });
+
+  test('a log named after the source is named after the clone; another gets the clone\'s name added, and a virtlogd log too', () => {
+    const xml = `<domain><name>vm</name><devices>
+      <serial type='file'><source path='/var/log/vm.log'/><target port='0'/></serial>
+      <serial type='file'><source path='/var/log/ports/second.log'/><target port='1'/></serial>
+      <serial type='pty'><log file='/var/log/vm-pty' append='on'/><target port='2'/></serial>
+      <channel type='file'><source path='/srv/ch'/><target type='virtio' name='x.0'/></channel>
+    </devices></domain>`;
+    const out = cloneDomainXml(xml, { name: 'copy', disks: {}, nvram: null, record: { domain: 'vm', node: { kind: 'snapshot', name: 's' }, operation: 'op' } });
+    expect(out).toContain("path=\"/var/log/copy.log\"");
+    expect(out).toContain("path=\"/var/log/ports/second-copy.log\"");
+    expect(out).toContain("file=\"/var/log/vm-pty-copy\"");
+    expect(out).toContain("path=\"/srv/ch-copy\"");
+    expect(out).not.toMatch(/"\/var\/log\/vm\.log"|"\/var\/log\/ports\/second\.log"|"\/var\/log\/vm-pty"|"\/srv\/ch"/);
+  });
+});
