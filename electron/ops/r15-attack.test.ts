@@ -1,10 +1,12 @@
 /**
  * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
- * them).
+ * them), and a new file's name the file system cannot hold is refused at planning with a clear error, before
+ * anything runs.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import { applyOk, definitionOf, planOk } from '../test-support/clone-checks';
 import { qemuImgSync, TestLab, TEST_URI, virshSync } from '../test-support/lab';
@@ -83,5 +85,30 @@ describe("a clone writes none of its source's files", () => {
     expect(out).toContain("file=\"/var/log/vm-pty-copy\"");
     expect(out).toContain("path=\"/srv/ch-copy\"");
     expect(out).not.toMatch(/"\/var\/log\/vm\.log"|"\/var\/log\/ports\/second\.log"|"\/var\/log\/vm-pty"|"\/srv\/ch"/);
+  });
+});
+
+describe('a new file name longer than the file system holds is refused at planning', () => {
+  // 150 characters (within the 200 a new name may have), 300 bytes in UTF-8: no file system takes a name that long.
+  const wide = 'é'.repeat(150);
+
+  test.each(['linked', 'full'] as const)('a %s clone named with 150 two-byte characters', async (mode) => {
+    const { vm } = await seedWithSerialLog(`long-${mode}`);
+    const intent: Intent = { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name: wide, mode };
+    const planned = await engine.plan(source, intent);
+    expect(planned.ok).toBe(false);
+    if (!planned.ok) {
+      expect(planned.refusal.code).toBe('E_BAD_INPUT');
+      expect(planned.refusal.message).toMatch(/255 bytes/);
+    }
+  });
+
+  test('an export whose file would hold a long snapshot name', async () => {
+    const { vm } = await seedWithSerialLog('long-export');
+    const snapshot = 'ü'.repeat(120);
+    lab.snapshot(vm, snapshot);
+    const planned = await engine.plan(source, { op: 'export', domain: vm, node: { kind: 'snapshot', name: snapshot }, to: lab.dir, format: 'raw' });
+    expect(planned.ok).toBe(false);
+    if (!planned.ok) expect(planned.refusal).toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringMatching(/255 bytes/) });
   });
 });

@@ -74,6 +74,34 @@ export function nodeSource(domain: Domain, node: NodeRef): NodeSource | Refusal 
   return { disks: branch.tips.map((t) => ({ target: t.target, layer: t.file })), branch, words: folder ? branch.name : `branch ${branch.name} as it is now` };
 }
 
+/** The most bytes one file name may have on the file systems images live on (NAME_MAX). */
+const NAME_MAX = 255;
+
+/** The length of `text` in UTF-8, as a file system counts a name. */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/** A refusal naming the first of `paths` whose file name is longer than a file system holds; null when none is. */
+export function nameTooLong(paths: string[]): Refusal | null {
+  for (const path of paths) {
+    const bytes = utf8Bytes(basename(path));
+    if (bytes > NAME_MAX) {
+      return {
+        code: 'E_BAD_INPUT',
+        message: `The new file ${basename(path)} would have a name of ${bytes} bytes, and a file system holds at most ${NAME_MAX} bytes in one name; choose a shorter name.`,
+        details: { path, bytes },
+      };
+    }
+  }
+  return null;
+}
+
 /** Every layer the scan knows, in every domain: a new file may be none of them. */
 export function knownLayers(scan: ScanResult): Set<string> {
   return new Set(scan.domains.flatMap((d) => Object.keys(d.layers)));
@@ -227,6 +255,8 @@ export const clone: Planner<'clone'> = {
       ...(intent.start === true ? [{ kind: 'start-domain' as const, domain: intent.name, paused: false, sentence: `Start ${intent.name}.` }] : []),
     ];
     const files = Object.values(paths);
+    const tooLong = nameTooLong([...(frozen?.created ?? []), ...files, ...(nvramCopy !== null ? [nvramCopy] : [])]);
+    if (tooLong !== null) return { ok: false, refusal: tooLong };
     const warnings = [
       ...(source.branch !== null && frozen !== null
         ? [`Branch ${source.branch.name} goes on in new files (${frozen.created.map(basename).join(', ')}); its files so far are frozen for the clone.`]

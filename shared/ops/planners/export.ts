@@ -5,7 +5,7 @@
 import { basename } from '../../paths';
 import type { Step } from '../plan';
 import { finishPlan } from './checks';
-import { chainBytes, knownLayers, nodeSource } from './clone';
+import { chainBytes, knownLayers, nameTooLong, nodeSource } from './clone';
 import { isFailure, refuse, type Planner } from './context';
 import { impact } from './impact';
 import { layerFormat } from './records';
@@ -37,6 +37,8 @@ export const exportDisks: Planner<'export'> = {
       });
     }
     const created = steps.flatMap((s) => (s.kind === 'convert' ? [s.target] : []));
+    const tooLong = nameTooLong(created);
+    if (tooLong !== null) return { ok: false, refusal: tooLong };
     return finishPlan(
       ctx,
       intent,
