@@ -1,7 +1,8 @@
 /**
  * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
- * them), and a new file's name the file system cannot hold is refused at planning with a clear error, before
+ * them, and a branch that lacks a disk the domain has now is not cloned with the source's own disk), and a new
+ * file's name the file system cannot hold is refused at planning with a clear error, before
  * anything runs.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import { applyOk, definitionOf, planOk } from '../test-support/clone-checks';
 import { qemuImgSync, TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { seedChain } from '../test-support/seed-chain';
 import { cloneDomainXml } from './xml-edit';
 
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
@@ -85,6 +87,23 @@ describe("a clone writes none of its source's files", () => {
     expect(out).toContain("file=\"/var/log/vm-pty-copy\"");
     expect(out).toContain("path=\"/srv/ch-copy\"");
     expect(out).not.toMatch(/"\/var\/log\/vm\.log"|"\/var\/log\/ports\/second\.log"|"\/var\/log\/vm-pty"|"\/srv\/ch"/);
+  });
+});
+
+describe('a clone of a branch that has no file of a disk the domain has now', () => {
+  test.each(['linked', 'full'] as const)('%s: refused naming the disk, instead of sharing the source\'s disk with the clone', async (mode) => {
+    const vm = await seedChain(lab, `nodisk-${mode}`, ['t1']);
+    await applyOk(engine, await planOk(engine, source, { op: 'revert-branch', domain: vm, snapshot: 't1', branch: 'again' }));
+    const added = lab.path(`nodisk-${mode}-vdb.qcow2`);
+    qemuImgSync(['create', '-q', '-f', 'qcow2', '--', added, '16M']);
+    virshSync(['attach-disk', '--domain', vm, '--source', added, '--target', 'vdb', '--driver', 'qemu', '--subdriver', 'qcow2', '--config']);
+    const left = (await engine.scanDomain(source, vm)).branches.find((b) => !b.current);
+    expect(left?.tips.map((t) => t.target)).toEqual(['vda']);
+    const name = `${lab.prefix}nodisk-${mode}-clone`;
+    lab.adopt(name);
+    const planned = await engine.plan(source, { op: 'clone', domain: vm, node: { kind: 'branch', name: left?.name ?? '' }, name, mode });
+    expect(planned.ok).toBe(false);
+    if (!planned.ok) expect(planned.refusal).toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringMatching(/vdb/) });
   });
 });
 

@@ -102,6 +102,21 @@ export function nameTooLong(paths: string[]): Refusal | null {
   return null;
 }
 
+/**
+ * A refusal when the domain has a managed disk the node holds no file of (a disk added after a branch was left):
+ * the clone would keep the source's own disk, and both VMs would write it.
+ */
+function missingDisks(domain: Domain, node: NodeRef, source: NodeSource): Refusal | null {
+  if (domain.state === 'folder') return null;
+  const missing = domain.disks.filter((d) => d.managed && d.file !== null && !source.disks.some((s) => s.target === d.target)).map((d) => d.target);
+  if (missing.length === 0) return null;
+  return {
+    code: 'E_NOT_SUPPORTED',
+    message: `${node.kind === 'branch' ? 'Branch' : 'Snapshot'} "${node.name}" has no file of disk ${missing.join(', ')}, which ${domain.name} has now: the clone would share ${domain.name}'s own disk and both VMs would write it. Clone from a snapshot or branch that has every disk.`,
+    details: { targets: missing },
+  };
+}
+
 /** Every layer the scan knows, in every domain: a new file may be none of them. */
 export function knownLayers(scan: ScanResult): Set<string> {
   return new Set(scan.domains.flatMap((d) => Object.keys(d.layers)));
@@ -229,6 +244,8 @@ export const clone: Planner<'clone'> = {
     if (ctx.scan.domains.some((d) => d.name === intent.name)) return refuse('E_NAME_TAKEN', `There is already a domain named "${intent.name}".`, { name: intent.name });
     const source = nodeSource(domain, intent.node);
     if (isFailure(source)) return { ok: false, refusal: source };
+    const missing = missingDisks(domain, intent.node, source);
+    if (missing !== null) return { ok: false, refusal: missing };
     const paths = clonePaths(ctx.scan, source, intent);
     if (isFailure(paths)) return { ok: false, refusal: paths };
     const known = knownLayers(ctx.scan);
