@@ -1,9 +1,9 @@
 /**
  * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
- * them, and a branch that lacks a disk the domain has now is not cloned with the source's own disk), and a new
- * file's name the file system cannot hold is refused at planning with a clear error, before
- * anything runs.
+ * them, and a branch that lacks a disk the domain has now is not cloned with the source's own disk), a clone
+ * name virsh would read as another domain's id or UUID is refused, and a new file's name the file system cannot
+ * hold is refused at planning with a clear error, before anything runs.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -104,6 +104,19 @@ describe('a clone of a branch that has no file of a disk the domain has now', ()
     const planned = await engine.plan(source, { op: 'clone', domain: vm, node: { kind: 'branch', name: left?.name ?? '' }, name, mode });
     expect(planned.ok).toBe(false);
     if (!planned.ok) expect(planned.refusal).toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringMatching(/vdb/) });
+  });
+});
+
+describe('a clone name virsh would read as another domain\'s id or UUID', () => {
+  // virsh looks a domain up by id, then UUID, then name: a clone so named, started, would start another domain.
+  test('is refused at planning, before anything runs', async () => {
+    const vm = await seedChain(lab, 'idname', ['i1']);
+    const uuid = virshSync(['domuuid', '--domain', vm]).trim();
+    for (const name of [uuid, uuid.replaceAll('-', ''), '42', '+7']) {
+      const planned = await engine.plan(source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 'i1' }, name, mode: 'linked', start: true });
+      expect(planned.ok, name).toBe(false);
+      if (!planned.ok) expect(planned.refusal).toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringMatching(/id or UUID/) });
+    }
   });
 });
 

@@ -103,6 +103,14 @@ export function nameTooLong(paths: string[]): Refusal | null {
 }
 
 /**
+ * Whether virsh would take `name` for a domain's id (a number) or UUID (32 hex digits, dashes and spaces anywhere)
+ * before it tries it as a name: a clone so named could not be told from another domain, whose id or UUID it is.
+ */
+function readAsIdOrUuid(name: string): boolean {
+  return /^\+?[0-9]+$/.test(name) || /^[0-9a-f]{32}$/i.test(name.replace(/[- ]/g, ''));
+}
+
+/**
  * A refusal when the domain has a managed disk the node holds no file of (a disk added after a branch was left):
  * the clone would keep the source's own disk, and both VMs would write it.
  */
@@ -242,6 +250,13 @@ export const clone: Planner<'clone'> = {
   guard: { needsShutOff: false, needsLibvirt: true, allowProblems: false },
   plan(ctx, intent, domain) {
     if (ctx.scan.domains.some((d) => d.name === intent.name)) return refuse('E_NAME_TAKEN', `There is already a domain named "${intent.name}".`, { name: intent.name });
+    if (readAsIdOrUuid(intent.name)) {
+      return refuse(
+        'E_BAD_INPUT',
+        `virsh would read "${intent.name}" as a domain's id or UUID, not as a name, and start or stop another domain in the clone's place; choose a name that is neither a number nor a UUID.`,
+        { name: intent.name },
+      );
+    }
     const source = nodeSource(domain, intent.node);
     if (isFailure(source)) return { ok: false, refusal: source };
     const missing = missingDisks(domain, intent.node, source);
