@@ -45,10 +45,16 @@ function finalAction(action: NodeAction, base: IntentOf<'clone'>, chosen: CloneC
   return { ...action, label: `Clone ${base.domain} as ${chosen.name}…`, asks: null, choices: [], intent: () => intent };
 }
 
-const MODES = [
-  { value: 'linked', label: 'Linked', hint: "New overlays on this node's saved state: fast and small; the clone depends on those files." },
-  { value: 'full', label: 'Full', hint: 'Copies every disk into standalone images: no link to the source, but it needs the space of the whole chain.' },
-] as const;
+const FULL = { value: 'full', label: 'Full', hint: 'Copies every disk into standalone images: no link to the source, but it needs the space of the whole chain.' } as const;
+
+/** Linked or full, the linked hint saying what a branch's clone does to the branch: its tips are frozen first. */
+function modes(kind: 'snapshot' | 'branch') {
+  const linked =
+    kind === 'snapshot'
+      ? "New overlays on this snapshot's saved state: fast and small; the clone depends on those files."
+      : "The branch's files are frozen as they are now and the branch goes on in new files; the clone gets new overlays on the frozen ones: fast and small, but it depends on them.";
+  return [{ value: 'linked', label: 'Linked', hint: linked }, FULL] as const;
+}
 
 /** The dialog for the clone action the store holds (selectCopying). */
 export function CloneDialog({ scan, domain, action, base }: { scan: ScanResult; domain: Domain; action: NodeAction; base: IntentOf<'clone'> }): ReactElement {
@@ -67,7 +73,7 @@ export function CloneDialog({ scan, domain, action, base }: { scan: ScanResult; 
     <DialogShell id="clone" title={`Clone ${domain.name} from ${at}`} initial={nameInput} onCancel={closeCopyDialog} onSubmit={submit} ready={ready} refusal={action.disabled}>
       <p className="muted copy-explain">A new VM with its own UUID and MAC addresses, starting from {at}. The next step shows exactly what will be done.</p>
       <TextField label="Name of the new VM" value={chosen.name} error={nameError} inputRef={nameInput} testId="clone-name" onChange={(name) => setChosen((c) => ({ ...c, name }))} onEnter={submit} />
-      <RadioGroup legend="Disks" name="clone-mode" options={MODES} value={chosen.mode} onChange={(mode) => setChosen((c) => ({ ...c, mode }))} />
+      <RadioGroup legend="Disks" name="clone-mode" options={modes(base.node.kind)} value={chosen.mode} onChange={(mode) => setChosen((c) => ({ ...c, mode }))} />
       <TextField
         label="Folder for its files"
         hint={chosen.dir === beside ? '(beside the source’s images)' : '(must exist)'}
