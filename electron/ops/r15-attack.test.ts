@@ -35,14 +35,14 @@ afterAll(async () => {
   await lab?.cleanup();
 });
 
-/** A domain with one qcow2 disk and a serial port logging to a file, mirrored by its console; one snapshot s1. */
-async function seedWithSerialLog(id: string): Promise<{ vm: string; log: string }> {
+/** A domain with one qcow2 disk and a serial port logging to a file, mirrored by its console (`extra` after its name); one snapshot s1. */
+async function seedWithSerialLog(id: string, extra = ''): Promise<{ vm: string; log: string }> {
   const disk = lab.path(`${id}.qcow2`);
   const log = lab.path(`${id}-serial.log`);
   qemuImgSync(['create', '-q', '-f', 'qcow2', '--', disk, '16M']);
   const vm = await lab.defineXml(
     id,
-    `<domain type='qemu'><name>${lab.prefix}${id}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
+    `<domain type='qemu'><name>${lab.prefix}${id}</name>${extra}<memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
 <devices>
   <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
   <serial type='file'><source path='${log}'/><target port='0'/></serial>
@@ -72,6 +72,17 @@ describe("a clone writes none of its source's files", () => {
     virshSync(['destroy', '--domain', name]);
     expect(await readFile(log, 'utf8')).toBe("the source's log\n");
     expect(logFilesOf(definitionOf(vm))).toEqual([log, log]);
+  });
+
+  test('its VM generation ID is a new one, as its UUID is: the guest knows it is a copy', async () => {
+    const { vm } = await seedWithSerialLog('genid', "<genid>11111111-2222-4333-8444-555555555555</genid>");
+    const name = `${lab.prefix}genid-clone`;
+    lab.adopt(name);
+    await applyOk(engine, await planOk(engine, source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name, mode: 'linked' }));
+    const genid = /<genid>([^<]+)<\/genid>/.exec(definitionOf(name))?.[1];
+    expect(genid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(genid).not.toBe('11111111-2222-4333-8444-555555555555');
+    expect(definitionOf(vm)).toContain('<genid>11111111-2222-4333-8444-555555555555</genid>');
   });
 
   test('a log named after the source is named after the clone; another gets the clone\'s name added, and a virtlogd log too', () => {

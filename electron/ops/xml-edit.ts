@@ -173,13 +173,18 @@ function setText(doc: Document, parent: Element, name: string, text: string, bef
   replaceText(doc, ensureChild(doc, parent, name, before), text);
 }
 
-/** A new name and UUID (the SMBIOS system UUID with it, which libvirt wants equal), no title, no live id. */
+/**
+ * A new name and UUID (the SMBIOS system UUID with it, which libvirt wants equal), a new VM generation ID where the
+ * source has one (libvirt's domain format: a copied or cloned VM gets a new one, so its guest knows it is a copy),
+ * no title, no live id.
+ */
 function setIdentity(doc: Document, root: Element, name: string): void {
   root.removeAttribute('id');
   setText(doc, root, 'name', name, root.firstChild as Element | null);
   const uuid = randomUUID();
   setText(doc, root, 'uuid', uuid, children(root, 'name')[0]?.nextSibling as Element | null);
   for (const title of children(root, 'title')) root.removeChild(title);
+  for (const genid of children(root, 'genid')) if ((genid.textContent ?? '').trim() !== '') replaceText(doc, genid, randomUUID());
   for (const sysinfo of children(root, 'sysinfo'))
     for (const system of children(sysinfo, 'system'))
       for (const entry of children(system, 'entry')) if (entry.getAttribute('name') === 'uuid') replaceText(doc, entry, uuid);
