@@ -185,9 +185,14 @@ async function checkPlanFolders(steps: Step[], files: HostFiles): Promise<void> 
   for (const step of steps) if (step.kind === 'trash' || step.kind === 'keep-copy') await existingTrash(dirname(step.path), files);
 }
 
-/** The files the steps make: missing before the plan runs, by design. */
+/**
+ * The files that may be missing before the plan runs: those the steps make, and a UEFI variable store libvirt has
+ * not made yet (a VM that never booted), which its copy step then leaves to libvirt (steps.ts, runCopyNvram).
+ */
 function madeBy(steps: Step[]): Set<string> {
-  return new Set(steps.flatMap((s) => (s.kind === 'create-overlay' ? [s.path] : s.kind === 'create-snapshot' ? Object.values(s.overlays) : [])));
+  return new Set(
+    steps.flatMap((s) => (s.kind === 'create-overlay' ? [s.path] : s.kind === 'create-snapshot' ? Object.values(s.overlays) : s.kind === 'copy-nvram' ? [s.path] : [])),
+  );
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
- * them, and a branch that lacks a disk the domain has now is not cloned with the source's own disk), a clone
+ * them, its VM generation ID is new, and a branch that lacks a disk the domain has now is not cloned with the
+ * source's own disk), a UEFI VM that never booted is cloned all the same, a clone
  * name virsh would read as another domain's id or UUID is refused, and a new file's name the file system cannot
  * hold is refused at planning with a clear error, before anything runs.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
@@ -98,6 +100,30 @@ describe("a clone writes none of its source's files", () => {
     expect(out).toContain("file=\"/var/log/vm-pty-copy\"");
     expect(out).toContain("path=\"/srv/ch-copy\"");
     expect(out).not.toMatch(/"\/var\/log\/vm\.log"|"\/var\/log\/ports\/second\.log"|"\/var\/log\/vm-pty"|"\/srv\/ch"/);
+  });
+});
+
+describe('a UEFI domain that never booted (libvirt has not made its variable store yet)', () => {
+  test('is cloned: the clone names a store of its own, which libvirt makes from the template at its first start', async () => {
+    const disk = lab.path('fresh-uefi.qcow2');
+    const store = lab.path('fresh-uefi_VARS.fd');
+    qemuImgSync(['create', '-q', '-f', 'qcow2', '--', disk, '16M']);
+    const vm = await lab.defineXml(
+      'fresh-uefi',
+      `<domain type='qemu'><name>${lab.prefix}fresh-uefi</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><features><acpi/></features>
+<os><type arch='x86_64' machine='q35'>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>${store}</nvram></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+    );
+    lab.snapshot(vm, 'u1');
+    expect(existsSync(store)).toBe(false);
+    const name = `${lab.prefix}fresh-uefi-clone`;
+    lab.adopt(name);
+    await applyOk(engine, await planOk(engine, source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 'u1' }, name, mode: 'linked', start: true }));
+    const own = /<nvram[^>]*>([^<]+)<\/nvram>/.exec(definitionOf(name))?.[1];
+    expect(own).toBe(lab.path(`${name}_VARS.fd`));
+    expect(existsSync(own ?? '')).toBe(true);
+    expect(existsSync(store)).toBe(false);
+    virshSync(['destroy', '--domain', name]);
   });
 });
 

@@ -32,7 +32,7 @@ import {
   removePart,
 } from './clone-files';
 import { readHeaderOn } from './header-on';
-import { lexists, type HostFiles } from './host-files';
+import { lexists, lstatOrNull, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
 import { cloneRecordOf, domainDisksOf, parseDomainXml } from '../scan/libvirt-xml';
 
@@ -403,8 +403,12 @@ function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
   return writeWhole(step.target, step.source, () => isConvertedTarget(step, ctx.files), (part) => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part })), ctx);
 }
 
-/** The clone's own copy of the UEFI variable store. */
-function runCopyNvram(step: StepOf<'copy-nvram'>, ctx: StepContext): Promise<void> {
+/**
+ * The clone's own copy of the UEFI variable store. A store libvirt has not made yet (the VM never booted) is not
+ * copied: libvirt makes the clone's, at the path its definition names, from the template at its first start.
+ */
+async function runCopyNvram(step: StepOf<'copy-nvram'>, ctx: StepContext): Promise<void> {
+  if ((await lstatOrNull(ctx.files, step.path)) === null) return;
   const copy = (part: string) => runChecked(ctx.files.runner, 'cp', argsFor(step, 'cp', { partFile: part }), ctx.signal ? { signal: ctx.signal } : {});
   return writeWhole(step.copy, step.path, () => isNvramCopy(step, ctx.files), copy, ctx);
 }
