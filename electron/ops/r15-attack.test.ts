@@ -2,7 +2,8 @@
  * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
  * them, its VM generation ID is new, and a branch that lacks a disk the domain has now is not cloned with the
- * source's own disk), a UEFI VM that never booted is cloned all the same, a clone
+ * source's own disk, nor one that has a disk the domain no longer has), a UEFI VM that never booted is cloned all
+ * the same, a clone
  * name virsh would read as another domain's id or UUID is refused, and a new file's name the file system cannot
  * hold is refused at planning with a clear error, before anything runs.
  */
@@ -13,6 +14,7 @@ import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
 import { applyOk, definitionOf, planOk } from '../test-support/clone-checks';
 import { qemuImgSync, TestLab, TEST_URI, virshSync } from '../test-support/lab';
+import { seedTwoDisks } from '../test-support/clone-domains';
 import { seedChain } from '../test-support/seed-chain';
 import { cloneDomainXml } from './xml-edit';
 
@@ -139,6 +141,21 @@ describe('a clone of a branch that has no file of a disk the domain has now', ()
     const name = `${lab.prefix}nodisk-${mode}-clone`;
     lab.adopt(name);
     const planned = await engine.plan(source, { op: 'clone', domain: vm, node: { kind: 'branch', name: left?.name ?? '' }, name, mode });
+    expect(planned.ok).toBe(false);
+    if (!planned.ok) expect(planned.refusal).toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringMatching(/vdb/) });
+  });
+});
+
+describe('a clone of a branch that has a file of a disk the domain no longer has', () => {
+  test('is refused at planning naming the disk, before anything runs', async () => {
+    const vm = await seedTwoDisks(lab, 'gone-disk');
+    await applyOk(engine, await planOk(engine, source, { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'again' }));
+    virshSync(['detach-disk', '--domain', vm, '--target', 'vdb', '--config']);
+    const left = (await engine.scanDomain(source, vm)).branches.find((b) => !b.current);
+    expect(left?.tips.map((t) => t.target).sort()).toEqual(['vda', 'vdb']);
+    const name = `${lab.prefix}gone-disk-clone`;
+    lab.adopt(name);
+    const planned = await engine.plan(source, { op: 'clone', domain: vm, node: { kind: 'branch', name: left?.name ?? '' }, name, mode: 'linked' });
     expect(planned.ok).toBe(false);
     if (!planned.ok) expect(planned.refusal).toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringMatching(/vdb/) });
   });

@@ -112,16 +112,27 @@ function readAsIdOrUuid(name: string): boolean {
 
 /**
  * A refusal when the domain has a managed disk the node holds no file of (a disk added after a branch was left):
- * the clone would keep the source's own disk, and both VMs would write it.
+ * the clone would keep the source's own disk, and both VMs would write it; or when the node holds a file of a
+ * disk the domain no longer has, which the clone's definition (the source's) has no place for.
  */
 function missingDisks(domain: Domain, node: NodeRef, source: NodeSource): Refusal | null {
   if (domain.state === 'folder') return null;
-  const missing = domain.disks.filter((d) => d.managed && d.file !== null && !source.disks.some((s) => s.target === d.target)).map((d) => d.target);
-  if (missing.length === 0) return null;
+  const what = `${node.kind === 'branch' ? 'Branch' : 'Snapshot'} "${node.name}"`;
+  const managed = domain.disks.filter((d) => d.managed && d.file !== null);
+  const missing = managed.filter((d) => !source.disks.some((s) => s.target === d.target)).map((d) => d.target);
+  if (missing.length > 0) {
+    return {
+      code: 'E_NOT_SUPPORTED',
+      message: `${what} has no file of disk ${missing.join(', ')}, which ${domain.name} has now: the clone would share ${domain.name}'s own disk and both VMs would write it. Clone from a snapshot or branch that has every disk.`,
+      details: { targets: missing },
+    };
+  }
+  const gone = source.disks.filter((s) => !managed.some((d) => d.target === s.target)).map((s) => s.target);
+  if (gone.length === 0) return null;
   return {
     code: 'E_NOT_SUPPORTED',
-    message: `${node.kind === 'branch' ? 'Branch' : 'Snapshot'} "${node.name}" has no file of disk ${missing.join(', ')}, which ${domain.name} has now: the clone would share ${domain.name}'s own disk and both VMs would write it. Clone from a snapshot or branch that has every disk.`,
-    details: { targets: missing },
+    message: `${what} has a file of disk ${gone.join(', ')}, which ${domain.name} no longer has, so the clone cannot be defined with it. Export the node's disks instead, or clone from a snapshot or branch of the disks ${domain.name} has now.`,
+    details: { targets: gone },
   };
 }
 
