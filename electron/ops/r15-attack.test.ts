@@ -3,7 +3,7 @@
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
  * them, its VM generation ID is new, and a branch that lacks a disk the domain has now is not cloned with the
  * source's own disk, nor one that has a disk the domain no longer has), a UEFI VM that never booted is cloned all
- * the same, a clone
+ * the same, as is one whose store libvirt names in `<nvram><source file>`, a clone
  * name virsh would read as another domain's id or UUID is refused, and a new file's name the file system cannot
  * hold is refused at planning with a clear error, before anything runs.
  */
@@ -126,6 +126,29 @@ describe('a UEFI domain that never booted (libvirt has not made its variable sto
     expect(existsSync(own ?? '')).toBe(true);
     expect(existsSync(store)).toBe(false);
     virshSync(['destroy', '--domain', name]);
+  });
+});
+
+describe('a UEFI domain whose store libvirt writes as <nvram type="file"><source file=…/></nvram>', () => {
+  test('is cloned with a copy of its store, named in the same form', async () => {
+    const disk = lab.path('newstyle.qcow2');
+    const store = lab.path('newstyle_VARS.fd');
+    qemuImgSync(['create', '-q', '-f', 'qcow2', '--', disk, '16M']);
+    await writeFile(store, await readFile('/usr/share/OVMF/OVMF_VARS_4M.fd'), { mode: 0o600 });
+    const vm = await lab.defineXml(
+      'newstyle',
+      `<domain type='qemu'><name>${lab.prefix}newstyle</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><features><acpi/></features>
+<os><type arch='x86_64' machine='q35'>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram type='file' template='/usr/share/OVMF/OVMF_VARS_4M.fd'><source file='${store}'/></nvram></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+    );
+    lab.snapshot(vm, 'n1');
+    const name = `${lab.prefix}newstyle-clone`;
+    lab.adopt(name);
+    await applyOk(engine, await planOk(engine, source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 'n1' }, name, mode: 'linked' }));
+    const own = lab.path(`${name}_VARS.fd`);
+    expect(definitionOf(name)).toContain(`<source file='${own}'/>`);
+    expect(await readFile(own)).toEqual(await readFile(store));
+    expect(definitionOf(vm)).toContain(`<source file='${store}'/>`);
   });
 });
 

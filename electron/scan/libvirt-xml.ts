@@ -173,11 +173,18 @@ export function guestAgentOf(root: Element): 'connected' | 'disconnected' | unde
   return attr(target ?? null, 'state') === 'connected' ? 'connected' : 'disconnected';
 }
 
-/** The UEFI variable store of a parsed definition (`<os><nvram>`), as libvirt wrote it; undefined when it has none. */
+/**
+ * The UEFI variable store of a parsed definition (`<os><nvram>`), as libvirt wrote it: the element's text, or the
+ * file of its `<source>` (`type='file'`, libvirt 8.5 and later); undefined when it has none, or none in a file.
+ */
 export function nvramOf(root: Element): string | undefined {
   const os = child(root, 'os');
   const nvram = os === null ? null : child(os, 'nvram');
-  const path = nvram?.textContent?.trim() ?? '';
+  if (nvram === null) return undefined;
+  const type = attr(nvram, 'type');
+  if (type !== null && type !== 'file') return undefined;
+  const source = child(nvram, 'source');
+  const path = (source !== null ? attr(source, 'file') : nvram.textContent)?.trim() ?? '';
   return path === '' ? undefined : path;
 }
 
