@@ -1,20 +1,20 @@
 /**
  * A reviewer's attacks on clone and export, on real images and real libvirt domains (docs/safety.md, rules 6 and
  * 12): a clone never writes a file of its source (its serial and console logs are its own, as virt-clone makes
- * them, its VM generation ID is new, and a branch that lacks a disk the domain has now is not cloned with the
+ * them, in folders no other user can change, its VM generation ID is new, and a branch that lacks a disk the domain has now is not cloned with the
  * source's own disk, nor one that has a disk the domain no longer has), a UEFI VM that never booted is cloned all
  * the same, as is one whose store libvirt names in `<nvram><source file>`, a clone
  * name virsh would read as another domain's id or UUID is refused, and a new file's name the file system cannot
  * hold is refused at planning with a clear error, before anything runs.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
-import { applyOk, definitionOf, planOk } from '../test-support/clone-checks';
+import { applyOk, definitionOf, planOk, stoppedWith } from '../test-support/clone-checks';
 import { qemuImgSync, TestLab, TEST_URI, virshSync } from '../test-support/lab';
-import { seedTwoDisks } from '../test-support/clone-domains';
+import { domainExists, seedTwoDisks } from '../test-support/clone-domains';
 import { seedChain } from '../test-support/seed-chain';
 import { cloneDomainXml } from './xml-edit';
 
@@ -76,6 +76,28 @@ describe("a clone writes none of its source's files", () => {
     virshSync(['destroy', '--domain', name]);
     expect(await readFile(log, 'utf8')).toBe("the source's log\n");
     expect(logFilesOf(definitionOf(vm))).toEqual([log, log]);
+  });
+
+  test('its log goes in no folder others can write: there a link planted at its new name would be followed as root', async () => {
+    const open = lab.path('open-logs');
+    await mkdir(open);
+    await chmod(open, 0o1777);
+    const disk = lab.path('openlog.qcow2');
+    qemuImgSync(['create', '-q', '-f', 'qcow2', '--', disk, '16M']);
+    const log = `${open}/openlog.log`;
+    const vm = await lab.defineXml(
+      'openlog',
+      `<domain type='qemu'><name>${lab.prefix}openlog</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
+<serial type='file'><source path='${log}'/><target port='0'/></serial></devices></domain>`,
+    );
+    lab.snapshot(vm, 's1');
+    const name = `${lab.prefix}openlog-clone`;
+    lab.adopt(name);
+    const said = await stoppedWith(engine, source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name, mode: 'linked' });
+    expect(said).toMatch(/^E_NOT_SUPPORTED: .*open-logs/);
+    expect(domainExists(name)).toBe(false);
+    expect(await readdir(open)).toEqual([]);
   });
 
   test('its VM generation ID is a new one, as its UUID is: the guest knows it is a copy', async () => {

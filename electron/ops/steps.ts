@@ -18,7 +18,7 @@ import { checkOverlaysFree, createOverlayFile, isMemoryFile, isOverlayFile, remo
 import { checkBlockJobStart, runBlockJob, undoBlockPull } from './block-jobs';
 import { writeTrashManifest } from './trash';
 import { checkMove, checkOperationFolder, ensureOperationFolder } from './trash-folder';
-import { cloneDomainXml, editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks, setSnapshotDescription } from './xml-edit';
+import { cloneDomainXml, outputFilesOf, editDomainXml, editSnapshotXml, hasRevertDisks, setRevertDisks, setSnapshotDescription } from './xml-edit';
 import {
   checkFolderThere,
   checkTargetFree,
@@ -31,6 +31,7 @@ import {
   placePart,
   removePart,
 } from './clone-files';
+import { checkTrustedFolder } from './folder-trust';
 import { readHeaderOn } from './header-on';
 import { lexists, lstatOrNull, type HostFiles } from './host-files';
 import { currentName } from '../scan/list-snapshots';
@@ -448,6 +449,8 @@ async function runDefineClone(step: StepOf<'define-clone'>, ctx: StepContext): P
   const disks = Object.fromEntries(Object.entries(step.disks).map(([target, file]) => [target, { file, format: formatOf(target) }] as const));
   const xml = await virsh.run(['dumpxml', '--domain', step.source, '--inactive', '--security-info']);
   const edited = cloneDomainXml(xml, { name: step.name, disks, nvram: step.nvram, record: { domain: step.source, node: step.node, operation: ctx.operationId } });
+  // The clone's new log files: libvirt makes them as root at its start, through a link another user could plant.
+  for (const file of outputFilesOf(edited)) await checkTrustedFolder(dirname(file), 'target', ctx.files);
   await withTempFile(edited, (file) => virsh.run(argsFor(step, 'virsh', { xmlFile: file })));
 }
 

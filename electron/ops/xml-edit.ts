@@ -232,16 +232,33 @@ function cloneFileName(path: string, source: string, clone: string): string {
 /** Devices whose output QEMU or virtlogd writes to a file: a clone started would truncate or append to its source's. */
 const CHARACTER_DEVICES = ['serial', 'console', 'parallel', 'channel'];
 
+/** Each file a serial port, console, parallel port or channel of `devices` writes (its `<source path>` or `<log file>`): the element and attribute naming it. */
+function outputFileAttributes(devices: Element): Array<{ el: Element; attribute: string }> {
+  return CHARACTER_DEVICES.flatMap((tag) => children(devices, tag)).flatMap((device) => [
+    ...(device.getAttribute('type') === 'file' ? children(device, 'source').map((el) => ({ el, attribute: 'path' })) : []),
+    ...children(device, 'log').map((el) => ({ el, attribute: 'file' })),
+  ]);
+}
+
 /** Gives each file-backed serial port, console, parallel port and channel, and each one's log, a file of the clone's own. */
 function ownOutputFiles(devices: Element, source: string, clone: string): void {
-  const rename = (el: Element, attribute: string) => {
+  for (const { el, attribute } of outputFileAttributes(devices)) {
     const path = el.getAttribute(attribute);
     if (path !== null && path !== '') el.setAttribute(attribute, cloneFileName(path, source, clone));
-  };
-  for (const device of CHARACTER_DEVICES.flatMap((tag) => children(devices, tag))) {
-    if (device.getAttribute('type') === 'file') for (const file of children(device, 'source')) rename(file, 'path');
-    for (const log of children(device, 'log')) rename(log, 'file');
   }
+}
+
+/**
+ * The files a domain's serial ports, consoles, parallel ports and channels write: libvirt creates them as root when
+ * it starts the domain, following a link that stands at their place.
+ */
+export function outputFilesOf(xml: string): string[] {
+  const devices = children(parse(xml).documentElement as Element, 'devices')[0];
+  if (devices === undefined) return [];
+  return outputFileAttributes(devices).flatMap(({ el, attribute }) => {
+    const path = el.getAttribute(attribute);
+    return path !== null && path !== '' ? [path] : [];
+  });
 }
 
 /**
