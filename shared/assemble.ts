@@ -32,6 +32,11 @@ export interface DomainFacts {
   snapshots: SnapshotFacts[];
   recorded: RecordedBranches;
   layers: Record<string, Layer>;
+  /**
+   * Layers of this domain that another domain holds too (a clone built on one, a domain on a shared file): never a
+   * loose tip of this one, which would offer to write into another domain's backing file (docs/model.md, "Clones").
+   */
+  usedElsewhere?: string[];
   problems: Problem[];
 }
 
@@ -232,17 +237,21 @@ function targetOf(snapshots: Snapshot[], disks: Disk[], path: string): string {
   return disks.find((d) => d.managed)?.target ?? 'disk';
 }
 
-/** A loose tip: a leaf layer nobody records (no branch tip, no saved state). It is shown, never deleted silently. */
+/**
+ * A loose tip: a leaf layer nobody records (no branch tip, no saved state) and no other domain holds. It is shown,
+ * never deleted silently.
+ */
 function looseBranches(
   layers: Record<string, Layer>,
   snapshots: Snapshot[],
   disks: Disk[],
   states: { stateOwner: Map<string, string>; stateLayers: Set<string> },
   claimed: Set<string>,
+  usedElsewhere: ReadonlySet<string>,
 ): Branch[] {
   const children = childrenOf(layers);
   const leaves = Object.keys(layers)
-    .filter((path) => !children.has(path) && !claimed.has(path) && !states.stateLayers.has(path))
+    .filter((path) => !children.has(path) && !claimed.has(path) && !states.stateLayers.has(path) && !usedElsewhere.has(path))
     .sort();
   return leaves.map((leaf) => {
     const tip = { target: targetOf(snapshots, disks, leaf), file: leaf };
@@ -284,7 +293,7 @@ export function assembleDomain(facts: DomainFacts): Domain {
   const claimed = new Set<string>();
   // The recorded branches first: they claim their tips, and a loose branch is a leaf none of them claimed.
   const recorded = knownBranches(facts, disks, snapshots, states.stateOwner, claimed);
-  const branches = [...recorded, ...looseBranches(layers, snapshots, disks, states, claimed)];
+  const branches = [...recorded, ...looseBranches(layers, snapshots, disks, states, claimed, new Set(facts.usedElsewhere ?? []))];
   return {
     name: facts.name,
     state: facts.state,

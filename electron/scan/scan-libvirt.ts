@@ -294,25 +294,60 @@ type Collected = { facts: DomainFacts; overrides: Record<string, Layer> };
 async function attachLayers(reader: LayerReader, collected: Collected[], others?: () => Promise<string[]>): Promise<void> {
   const claimed = new Set(Object.keys(reader.layers));
   let claiming: Promise<void> | undefined;
+  let otherFiles: Promise<Set<string>> | undefined;
   // A scan of some domains (a rescan after an operation) reads the other domains' files only when a file grows from
-  // one of the scanned layers: it may be a clone's or another domain's, never loose.
+  // one of the scanned layers, or a leaf no record names is left: it may be a clone's or another domain's, never loose.
+  const fromOthers = others === undefined ? undefined : () => (otherFiles ??= others().then((paths) => new Set(paths)));
   const claimMore =
-    others === undefined
+    fromOthers === undefined
       ? undefined
       : () => {
-          claiming ??= others().then((paths) => {
+          claiming ??= fromOthers().then((paths) => {
             for (const path of paths) claimed.add(path);
           });
           return claiming;
         };
+  // Per domain, the layers its disks and records reach, without the loose tips found beside them.
+  const reached: Array<{ facts: DomainFacts; own: string[] }> = [];
   for (const { facts, overrides } of collected) {
     // Copied only where the domain re-links layers: a host of thousands of layers is not copied per domain.
     const view = () => (Object.keys(overrides).length === 0 ? reader.layers : { ...reader.layers, ...overrides });
     const own = layersFrom(view(), rootsOf(facts));
+    reached.push({ facts, own: Object.keys(own) });
     const loose = await findLooseTips(reader, own, claimed, claimMore);
     // Loose tips were read just now: the view is taken again to hold them.
     facts.layers = loose.length === 0 ? own : { ...own, ...layersFrom(view(), loose) };
     facts.problems.push(...reader.problemsFor(new Set(Object.keys(facts.layers))));
+  }
+  await markUsedElsewhere(reached, fromOthers);
+}
+
+/** The leaves of a domain's layers that neither its disks nor its branch records name: the candidates for loose tips. */
+function unnamedLeaves(facts: DomainFacts): string[] {
+  const parents = new Set(Object.values(facts.layers).flatMap((l) => (l.backing !== null ? [l.backing] : [])));
+  const named = new Set([...facts.disks.flatMap((d) => (d.file !== null ? [d.file] : [])), ...facts.recorded.branches.flatMap((b) => b.tips.map((t) => t.file))]);
+  return Object.keys(facts.layers).filter((path) => !parents.has(path) && !named.has(path));
+}
+
+/**
+ * Notes, per domain, the leaves no record names that another domain holds (a linked clone built on a branch's
+ * frozen tip once that branch is deleted, a domain on a shared file): they are that domain's backing, never a
+ * loose tip to switch to and write (DomainFacts.usedElsewhere). The domains left out of a partial scan are read
+ * (`fromOthers`) only when such a leaf is left.
+ */
+async function markUsedElsewhere(reached: Array<{ facts: DomainFacts; own: string[] }>, fromOthers?: () => Promise<Set<string>>): Promise<void> {
+  // A loose tip beside a shared base is found from each domain on it: only what a domain's disks and records reach holds.
+  const holders = new Map<string, number>();
+  for (const { own } of reached) for (const path of own) holders.set(path, (holders.get(path) ?? 0) + 1);
+  for (const { facts, own } of reached) {
+    const leaves = unnamedLeaves(facts);
+    if (leaves.length === 0) continue;
+    const mine = new Set(own);
+    const heldElsewhere = (path: string) => (holders.get(path) ?? 0) > (mine.has(path) ? 1 : 0);
+    const alone = leaves.filter((path) => !heldElsewhere(path));
+    const outside = alone.length > 0 && fromOthers !== undefined ? await fromOthers() : new Set<string>();
+    const used = leaves.filter((path) => heldElsewhere(path) || outside.has(path));
+    if (used.length > 0) facts.usedElsewhere = used;
   }
 }
 

@@ -66,7 +66,7 @@ describe('a clone is a dependant of the files it builds on', () => {
       // The clone does not hold the source's overlay: from its side, that is another domain's disk.
       { kind: 'layer', domain: 'web01', name: '/img/web01.snap1.vda.qcow2', description: 'web01.snap1.vda.qcow2 is built on it (a disk of domain web01)' },
       { kind: 'snapshot', domain: 'web01', name: 'snap1', description: 'it holds the saved state of snapshot snap1 (vda)' },
-      { kind: 'clone', domain: 'web01-clone', name: '/img/web01-clone.vda.qcow2', description: 'clone web01-clone builds on it (web01-clone.vda.qcow2)' },
+      { kind: 'clone', domain: 'web01-clone', name: '/img/web01-clone.vda.qcow2', description: "clone web01-clone's disk vda builds on it" },
     ]);
     expect(names(scan, '/img/web01-clone.vda.qcow2')).toEqual(['disk:vda']);
   });
@@ -85,7 +85,7 @@ describe('a clone is a dependant of the files it builds on', () => {
     expect(alone.ok).toBe(true);
     const web = assembleDomain(facts);
     const result = planOperation({ scan: scanOf(web, linkedClone(web, 'web01-clone')), operationId: 'op' }, { op: 'commit', domain: 'web01', branch: 'main' });
-    expect(result.ok ? 'planned' : `${result.refusal.code}: ${result.refusal.message}`).toMatch(/^E_SHARED_BACKING: .*clone web01-clone builds on it/);
+    expect(result.ok ? 'planned' : `${result.refusal.code}: ${result.refusal.message}`).toMatch(/^E_SHARED_BACKING: .*clone web01-clone's disk vda builds on it/);
   });
 
   test('deleting the snapshot whose saved state a clone builds on keeps that file: only the record goes', () => {
@@ -95,7 +95,7 @@ describe('a clone is a dependant of the files it builds on', () => {
     if (!result.ok) throw new Error(result.refusal.message);
     expect(result.plan.steps.map((s) => s.kind)).toEqual(['delete-snapshot-metadata']);
     expect(result.plan.impact.written).toEqual([]);
-    expect(result.plan.warnings[0]).toMatch(/clone web01-clone builds on it/);
+    expect(result.plan.warnings[0]).toMatch(/clone web01-clone's disk vda builds on it/);
   });
 
   test('deleting a snapshot whose overlay a clone builds on (a branch frozen for it) keeps the overlay', () => {

@@ -58,7 +58,7 @@ function ownersOf(scan: ScanResult): Map<string, string[]> {
 
 /**
  * A layer built on `layer` that some domain holding `layer` does not hold is another domain's (a clone, or a
- * domain on a shared base): said as that domain's, a clone's as `clone NAME builds on it`.
+ * domain on a shared base): said as that domain's, a clone's as `clone NAME's disk vda builds on it`.
  */
 function acrossDomains(scan: ScanResult, owners: Map<string, string[]>, layer: string, dep: Dependant): Dependant[] {
   if (dep.kind !== 'layer') return [dep];
@@ -69,9 +69,20 @@ function acrossDomains(scan: ScanResult, owners: Map<string, string[]>, layer: s
   const others = users.filter((u) => !clones.includes(u));
   const file = basename(dep.name);
   return [
-    ...clones.map((u): Dependant => ({ kind: 'clone', domain: u, name: dep.name, description: `clone ${u} builds on it (${file})` })),
+    ...clones.map((u): Dependant => ({ kind: 'clone', domain: u, name: dep.name, description: cloneSentence(scan, u, dep.name) })),
     ...(others.length > 0 ? [{ ...dep, domain: others[0] ?? dep.domain, description: `${file} is built on it (a disk of domain ${others.join(', ')})` }] : []),
   ];
+}
+
+/**
+ * How clone `clone` builds on a layer through its layer `path`: "clone NAME's disk vda builds on it", naming the
+ * disk whose chain holds `path`; "clone NAME builds on it (FILE)" when no disk of the clone's does.
+ */
+function cloneSentence(scan: ScanResult, clone: string, path: string): string {
+  const domain = scan.domains.find((d) => d.name === clone);
+  const targets = (domain?.disks ?? []).filter((d) => d.file === path || d.chain.includes(path)).map((d) => d.target);
+  if (targets.length === 0) return `clone ${clone} builds on it (${basename(path)})`;
+  return `clone ${clone}'s disk${targets.length > 1 ? 's' : ''} ${targets.join(', ')} build${targets.length > 1 ? '' : 's'} on it`;
 }
 
 /** Builds the index: one pass over the scan, duplicates (domains may share layers) dropped. */

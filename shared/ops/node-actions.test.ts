@@ -124,7 +124,7 @@ describe('nodeActions', () => {
     const scan = cloneScan(web, linkedClone(web, 'web01-clone'));
     const commit = nodeActions(scan, web, snapshotGraph(web).find((n) => n.id === 'b:main')!).find((a) => a.id === 'commit');
     expect(commit?.disabled).toMatch(/^Cannot commit: web01-vda\.qcow2 is also used by clone web01-clone\./);
-    expect(commit?.reasonList).toEqual(['clone web01-clone builds on it (web01-clone.vda.qcow2)']);
+    expect(commit?.reasonList).toEqual(["clone web01-clone's disk vda builds on it"]);
   });
 
   test('no two actions of a node share a key', () => {

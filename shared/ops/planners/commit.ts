@@ -7,7 +7,7 @@ import { branchNodeId } from '../../snapshot-graph';
 import type { Step } from '../plan';
 import { finishPlan } from './checks';
 import { isFailure, refuse, type Planner } from './context';
-import { otherDependants } from './dependants-of';
+import { otherDependants, usersElsewhere } from './dependants-of';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { disksOf, recordsOf } from './records';
@@ -26,6 +26,14 @@ export const commit: Planner<'commit'> = {
       const layer = domain.layers[tip.file];
       if (layer === undefined || layer.backing === null) return refuse('E_NOT_SUPPORTED', `${basename(tip.file)} has no backing file to commit into.`);
       const base = layer.backing;
+      // The tip goes to the trash once committed: a tip another domain builds on (a clone's backing) stays as it is.
+      const users = usersElsewhere(ctx, domain.name, tip.file);
+      if (users.length > 0) {
+        return refuse('E_SHARED_BACKING', `${basename(tip.file)} is used elsewhere too: ${users.map((d) => d.description).join('; ')}. It stays as it is while they exist.`, {
+          path: tip.file,
+          dependants: users,
+        });
+      }
       const others = otherDependants(ctx, base, { layers: [tip.file] });
       if (others.length > 0) {
         return refuse(

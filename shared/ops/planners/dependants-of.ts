@@ -22,3 +22,11 @@ export function snapshotsNaming(ctx: PlanContext, path: string): Array<{ domain:
   }
   return out;
 }
+
+/**
+ * The dependants of `path` in other domains than `domain`: a clone built on it, or a domain on a shared file. A
+ * file with any is another domain's backing and never written by `domain` (docs/model.md, "Clones").
+ */
+export function usersElsewhere(ctx: PlanContext, domain: string, path: string): Dependant[] {
+  return dependantsOf(ctx.scan, path).filter((d) => d.domain !== domain);
+}

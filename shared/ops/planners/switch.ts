@@ -1,8 +1,10 @@
 /** Switch branch: point the domain at a recorded branch's tips; the current state becomes a recorded branch. */
+import { basename } from '../../paths';
 import { branchNodeId } from '../../snapshot-graph';
 import type { BranchRecords, Step } from '../plan';
 import { finishPlan } from './checks';
 import { isFailure, refuse, type Planner } from './context';
+import { usersElsewhere } from './dependants-of';
 import { findBranch } from './guard';
 import { impact } from './impact';
 import { currentBranch, recordsOf } from './records';
@@ -20,6 +22,17 @@ export const switchBranch: Planner<'switch'> = {
     const offered = target.tips.map((t) => t.target).sort();
     if (wanted.join('\0') !== offered.join('\0')) {
       return refuse('E_NOT_SUPPORTED', `Branch "${target.name}" has tips for ${offered.join(', ') || 'no disk'}, but the domain's disks are ${wanted.join(', ')}.`);
+    }
+    // A tip another domain builds on (a clone's backing) is frozen: the domain would write into that domain's disk.
+    for (const tip of target.tips) {
+      const users = usersElsewhere(ctx, domain.name, tip.file);
+      if (users.length > 0) {
+        return refuse(
+          'E_SHARED_BACKING',
+          `Branch "${target.name}" cannot be switched to: ${domain.name} would write into ${basename(tip.file)}, and ${users.map((d) => d.description).join('; ')}. Revert to a snapshot to go on from there instead.`,
+          { path: tip.file, dependants: users },
+        );
+      }
     }
     const before = recordsOf(domain);
     const saveTo = savedMemoryFile(domain, intent, current.name, current.tips);
