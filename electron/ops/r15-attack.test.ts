@@ -5,14 +5,15 @@
  * source's own disk, nor one that has a disk the domain no longer has), a UEFI VM that never booted is cloned all
  * the same, as is one whose store libvirt names in `<nvram><source file>`, a clone
  * name virsh would read as another domain's id or UUID is refused, and a new file's name the file system cannot
- * hold is refused at planning with a clear error, before anything runs.
+ * hold is refused at planning with a clear error, before anything runs. Every operation on the source keeps the
+ * bytes of a linked clone and of a domain made with virsh alone on the source's files (rules 1–3).
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Intent } from '../../shared/ops/plan';
 import { Engine } from '../engine';
-import { applyOk, definitionOf, planOk, stoppedWith } from '../test-support/clone-checks';
+import { applyOk, definitionOf, planOk, rawView, sameBytes, stoppedWith } from '../test-support/clone-checks';
 import { qemuImgSync, TestLab, TEST_URI, virshSync } from '../test-support/lab';
 import { domainExists, seedTwoDisks } from '../test-support/clone-domains';
 import { seedChain } from '../test-support/seed-chain';
@@ -171,6 +172,41 @@ describe('a UEFI domain whose store libvirt writes as <nvram type="file"><source
     expect(definitionOf(name)).toContain(`<source file='${own}'/>`);
     expect(await readFile(own)).toEqual(await readFile(store));
     expect(definitionOf(vm)).toContain(`<source file='${store}'/>`);
+  });
+});
+
+describe("every operation on the source keeps a linked clone's bytes, and those of a plain domain on the same files", () => {
+  test('revert, switch, delete a branch, discard, delete snapshots, commit and fold', async () => {
+    const vm = await seedChain(lab, 'allops');
+    const name = `${lab.prefix}allops-clone`;
+    lab.adopt(name);
+    await applyOk(engine, await planOk(engine, source, { op: 'clone', domain: vm, node: { kind: 'snapshot', name: 's1' }, name, mode: 'linked' }));
+    const cloneFile = lab.path(`${name}.vda.qcow2`);
+    // A domain made with virsh alone (no clone record) on s2's saved state.
+    const s2State = (await engine.scanDomain(source, vm)).snapshots.find((x) => x.name === 's2')?.disks[0]?.stateLayer ?? '';
+    const plainFile = lab.path('allops-plain.qcow2');
+    qemuImgSync(['create', '-q', '-f', 'qcow2', '-b', s2State, '-F', 'qcow2', '--', plainFile]);
+    await lab.define({ name: 'allops-plain', disks: [{ target: 'vda', file: plainFile, format: 'qcow2' }] });
+    const views = [
+      { file: cloneFile, raw: rawView(cloneFile, lab.path('allops-clone.raw')) },
+      { file: plainFile, raw: rawView(plainFile, lab.path('allops-plain.raw')) },
+    ];
+    const intents: Intent[] = [
+      { op: 'revert-branch', domain: vm, snapshot: 's1', branch: 'b2' },
+      { op: 'switch', domain: vm, branch: 'main' },
+      { op: 'delete-branch', domain: vm, branch: 'b2' },
+      { op: 'revert-discard', domain: vm, snapshot: 's2' },
+      { op: 'commit', domain: vm, branch: 'main' },
+      { op: 'fold-commit', domain: vm, branch: 'main', snapshot: 's2' },
+      { op: 'delete-snapshot', domain: vm, snapshot: 's2' },
+      { op: 'delete-snapshot', domain: vm, snapshot: 's1' },
+    ];
+    for (const intent of intents) {
+      const planned = await engine.plan(source, intent);
+      if (planned.ok) await applyOk(engine, planned.plan);
+      else expect(planned.refusal.message, intent.op).toMatch(/allops-(plain|clone)/);
+      for (const view of views) expect(await sameBytes({ path: view.file, format: 'qcow2' }, { path: view.raw, format: 'raw' }), `${intent.op}: ${view.file}`).toBe(true);
+    }
   });
 });
 

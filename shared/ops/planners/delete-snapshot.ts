@@ -117,17 +117,25 @@ function mergeDisk(ctx: PlanContext, domain: Domain, snapshot: Snapshot, disk: S
   const onOverlay = dependantsOf(ctx.scan, overlay);
   const overlayIsState = onOverlay.some((d) => d.kind === 'snapshot');
   const overlayIsTip = onOverlay.some((d) => d.kind === 'disk' || d.kind === 'branch');
-  // A clone's files are another domain's, which this plan does not redefine: the X it builds on stays as it is.
+  // A clone's files are another domain's, which this plan does not redefine: the X it builds on stays as it is. So
+  // does an X a layer of another domain builds on (one made with virsh alone, no clone record): neither is rebased.
   const clones = [...new Set(onOverlay.filter((d) => d.kind === 'clone').map((d) => d.domain))];
-  if (clones.length === 0 && onState.length === 0) {
+  const others = onOverlay.filter((d) => d.kind === 'layer' && !children.some((c) => c.path === d.name));
+  if (clones.length === 0 && others.length === 0 && onState.length === 0) {
     // P serves only X (and the snapshot going away): fold X into P and let X's users read P.
     commitOverlay(domain, snapshot, disk, overlay, state, children, out);
-  } else if (clones.length === 0 && !overlayIsState && !overlayIsTip && children.length > 0) {
+  } else if (clones.length === 0 && others.length === 0 && !overlayIsState && !overlayIsTip && children.length > 0) {
     // P is shared, but X only carries its children: copy X's data into each child and let it go.
     pullIntoChildren(domain, overlay, state, children, out);
   } else {
     const why = onState.length > 0 ? `${basename(state)} has other dependants (${onState.map((d) => d.description).join('; ')}) and ` : '';
-    const overlayWhy = overlayIsState ? 'holds another snapshot\u2019s saved state' : clones.length > 0 ? `is what ${clones.map((c) => `clone ${c}`).join(', ')} builds on` : 'is still in use';
+    const overlayWhy = overlayIsState
+      ? 'holds another snapshot\u2019s saved state'
+      : clones.length > 0
+        ? `is what ${clones.map((c) => `clone ${c}`).join(', ')} builds on`
+        : others.length > 0
+          ? `has other dependants (${others.map((d) => d.description).join('; ')})`
+          : 'is still in use';
     out.warnings.push(`Disk ${disk.target}: ${why}${basename(overlay)} ${overlayWhy}; the files stay, only the snapshot's record goes.`);
     return;
   }
