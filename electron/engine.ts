@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../shared/errors';
-import type { Intent, Plan, PlanResult } from '../shared/ops/plan';
+import type { Intent, Plan, PlanResult, Refusal } from '../shared/ops/plan';
 import { planOperation } from '../shared/ops/planners';
 import type { ExecuteResult, ProgressEvent, RecoveryReport, TrashEntry } from '../shared/ops/results';
 import type { Comparison, HealthReport } from '../shared/inspect';
@@ -17,6 +17,8 @@ import { history, journalRetentionDays, pruneJournals, readJournals } from './op
 import { readSettings, writeSettings } from './settings';
 import { emptyTrash, listTrash, restoreTrash } from './ops/trash';
 import { executePlan, recoverAll } from './ops/executor';
+import { checkFreeSpace, checkWritable } from './ops/free-space';
+import { checkPlanTrust } from './ops/plan-trust';
 import { sourceEntry, sourceIdOf, type ApiInput, type ApiMethod, type ApiOutput, type AppInfo, type EngineEvent, type SourceEntry } from '../shared/contract';
 import type { Domain, Problem, ScanResult, Source } from '../shared/model';
 import { connectionUriProblem, sshTargetOf } from '../shared/source-rules';
@@ -138,6 +140,25 @@ function hostFilesOf(uri: string | null, what: string): HostFiles {
 }
 
 const sourceFiles = (source: Source, what: string): HostFiles => hostFilesOf(source.kind === 'libvirt' ? source.uri : null, what);
+
+/**
+ * For a clone or an export, whose new files go where the user said (`--dir`, `--to`): the refusal the checks run
+ * before the journal would give (plan-trust.ts, free-space.ts: a missing folder, a file standing at a new file's
+ * place, too little room), so the preview never offers what the run then refuses. They run again at apply, as the
+ * world may change between; null when they pass, or for any other operation.
+ */
+async function newFilesRefusal(plan: Plan, scan: ScanResult, files: HostFiles): Promise<Refusal | null> {
+  if (plan.intent.op !== 'clone' && plan.intent.op !== 'export') return null;
+  try {
+    await checkPlanTrust(plan, scan, files);
+    await checkFreeSpace(plan, files);
+    await checkWritable(plan, files);
+    return null;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return { code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) };
+  }
+}
 
 export class Engine {
   private readonly connections = new Map<string, Virsh>();
@@ -296,9 +317,13 @@ export class Engine {
 
   /** Plans an operation on a fresh scan of the whole source; refusals come back as results. The plan is kept for `apply`. */
   async plan(source: Source, intent: Intent): Promise<PlanResult> {
-    sourceFiles(source, 'Operations');
-    const result = planOperation({ scan: await this.scan(source), operationId: randomUUID() }, intent);
-    if (result.ok) this.issue(result.plan);
+    const files = sourceFiles(source, 'Operations');
+    const scan = await this.scan(source);
+    const result = planOperation({ scan, operationId: randomUUID() }, intent);
+    if (!result.ok) return result;
+    const refusal = await newFilesRefusal(result.plan, scan, files);
+    if (refusal !== null) return { ok: false, refusal };
+    this.issue(result.plan);
     return result;
   }
 

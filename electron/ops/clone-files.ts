@@ -39,12 +39,15 @@ export async function checkFolderThere(target: string, files: HostFiles): Promis
   if (!info.isDirectory()) throw new AppError('E_BAD_INPUT', `${folder} is not a folder (or is a symbolic link to one); choose a folder itself.`, { path: folder });
 }
 
-/** Throws E_NAME_TAKEN, leaving it as it is, when anything stands at `target` (a dangling link included). */
-export async function checkTargetFree(target: string, what: string, files: HostFiles): Promise<void> {
+/**
+ * Throws E_NAME_TAKEN, leaving it as it is, when anything stands at `target` (a dangling link included); the
+ * message ends with what the user can change (`instead`: an export has a folder to choose, no name).
+ */
+export async function checkTargetFree(target: string, what: string, files: HostFiles, instead = 'choose another name'): Promise<void> {
   await checkFolderThere(target, files);
   const info = await lstatOrNull(files, target);
   if (info === null) return;
-  throw new AppError('E_NAME_TAKEN', `${target}, where ${what} goes, already exists; nothing is written over. Move it away or choose another name.`, { path: target });
+  throw new AppError('E_NAME_TAKEN', `${target}, where ${what} goes, already exists; nothing is written over. Move it away or ${instead}.`, { path: target });
 }
 
 const sameFile = (a: FileInfo, b: FileInfo) => a.dev === b.dev && a.ino === b.ino;

@@ -202,7 +202,7 @@ function madeBy(steps: Step[]): Set<string> {
  */
 async function checkNewFilePlaces(plan: Plan, files: HostFiles): Promise<void> {
   for (const step of plan.steps) {
-    if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', files);
+    if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', files, plan.intent.op === 'export' ? 'choose another folder' : 'choose another name');
     if (step.kind === 'copy-nvram') await checkTargetFree(step.copy, 'the UEFI variable store of the clone', files);
     // A linked clone's overlays too, which may go into the folder the user named.
     if (step.kind === 'create-overlay' && plan.intent.op === 'clone') await checkTargetFree(step.path, 'a new overlay', files);

@@ -161,7 +161,8 @@ async function snapshotExists(virsh: Virsh, domain: string, name: string): Promi
 export async function checkBeforeStep(step: Step, ctx: StepContext): Promise<void> {
   if (step.kind === 'create-snapshot') await checkOverlaysFree(step.overlays, step.memoryFile ?? null, undefined, ctx.files);
   if (step.kind === 'block-commit' || step.kind === 'block-pull') await checkBlockJobStart(step, needVirsh(ctx), ctx.files);
-  if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', ctx.files);
+  // An export's target has no name to choose; a clone's may go into another folder too (--dir).
+  if (step.kind === 'convert') await checkTargetFree(step.target, 'the new image', ctx.files, 'choose another folder');
   if (step.kind === 'copy-nvram') await checkTargetFree(step.copy, 'the UEFI variable store of the clone', ctx.files);
   if (step.kind === 'define-clone' && (await domainNamed(needVirsh(ctx), step.name)) !== null) throw nameTaken(step.name);
 }
