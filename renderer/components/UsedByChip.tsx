@@ -1,34 +1,71 @@
 /**
- * "used by clone NEW" on a graph node that other domains build on (a linked clone's overlay has its saved state as
- * backing file): the first name, a count of the others, the whole list on hover; the details list them, each a
+ * "clone: NEW" on a graph node that another domain builds on (a linked clone's overlay has its saved state as
+ * backing file), "used by 3 clones" when several do; the whole list on hover, and the details list them, each a
  * link that opens that domain (shared/clones.ts says who they are).
  */
-import { useMemo, type ReactElement } from 'react';
+import { useCallback, useMemo, type ReactElement } from 'react';
 import { cloneUsers } from '../../shared/clones';
 import type { Domain } from '../../shared/model';
+import { ELLIPSIS, middleEllipsis, SEPARATORS, sharedPrefix } from '../graph/short-name';
 import { FitName } from './FitName';
 import { useAppActions, useAppStore } from '../store/context';
-import { selectScanResult, selectSelectionActions, selectSourceId } from '../store/selectors';
+import { selectDomain, selectScanResult, selectSelectionActions, selectSourceId } from '../store/selectors';
 
-/** The words of the chip: "used by clone web01-clone", "used by 3 clones". */
+/** The words of the chip: "clone: web01-clone", "used by 3 clones". */
 export function usedByWords(users: readonly string[]): string {
-  return users.length === 1 ? `used by clone ${users[0] ?? ''}` : `used by ${users.length} clones`;
+  return users.length === 1 ? `clone: ${users[0] ?? ''}` : `used by ${users.length} clones`;
+}
+
+/** The start of a clone's name its source's shares: the whole source name and a separator ("web01-" of "web01-test"), else their common start up to a separator. */
+function sharedStart(clone: string, source: string): string {
+  if (source !== '' && clone.startsWith(source) && SEPARATORS.has(clone[source.length] ?? '')) return clone.slice(0, source.length + 1);
+  return sharedPrefix([source, clone]);
+}
+
+/**
+ * A clone's name in at most `max` letters beside its source's: whole when it fits, else without the start the two
+ * names share ("web01-" of "web01" and "web01-test": "…test"), cut in the middle when still too long.
+ */
+export function cloneNameCut(clone: string, source: string, max: number): string {
+  if ([...clone].length <= max) return clone;
+  const shared = sharedStart(clone, source);
+  const rest = clone.slice(shared.length);
+  if (shared === '' || max < 3) return middleEllipsis(clone, max);
+  if ([...rest].length + 1 <= max) return `${ELLIPSIS}${rest}`;
+  // A rest that fits only without the mark still says that its start is left out: "…lone", never "clone".
+  const cut = middleEllipsis(rest, max);
+  return cut === rest ? `${ELLIPSIS}${[...rest].slice(1 - max).join('')}` : cut;
+}
+
+/** "used by 3 clones" where it fits, else "3 clones" (the hover says by what). */
+function countCut(users: readonly string[], max: number): string {
+  const words = usedByWords(users);
+  return [...words].length <= max ? words : `${users.length} clones`;
 }
 
 const WHY = 'Commit and delete on this domain plan around them, or refuse naming them.';
 
 /** The chip on a graph node, when other domains build on it. */
 export function UsedByChip({ users }: { users: readonly string[] | undefined }): ReactElement | null {
+  const source = useAppStore((s) => selectDomain(s)?.name ?? '');
+  const first = users?.[0] ?? '';
+  const many = users !== undefined && users.length > 1;
+  const cutName = useCallback((max: number) => cloneNameCut(first, source, max), [first, source]);
+  const cutCount = useCallback((max: number) => countCut(users ?? [], max), [users]);
   if (users === undefined || users.length === 0) return null;
+  const title = `${many ? 'Clones' : 'A clone'} built on this node's files: ${users.join(', ')}. ${WHY}`;
+  // The chip takes the room its row leaves, but no more than its whole words need (about a `ch` a letter): its
+  // width never follows the cut text, which would cut it again and again.
+  const maxWidth = `calc(${[...usedByWords(users)].length}ch + 14px)`;
   return (
-    <span className="chip chip-clone" data-testid="used-by-clone" title={`Clones built on this node's files: ${users.join(', ')}. ${WHY}`}>
-      {users.length === 1 ? (
-        <>
-          <span className="chip-clone-words">used by</span>
-          <FitName name={users[0] ?? ''} />
-        </>
+    <span className="chip chip-clone" data-testid="used-by-clone" title={title} style={{ maxWidth }}>
+      {many ? (
+        <FitName name={usedByWords(users)} cut={cutCount} title={title} grow />
       ) : (
-        usedByWords(users)
+        <>
+          <span className="chip-clone-words">clone:</span>
+          <FitName name={first} cut={cutName} title={title} grow />
+        </>
       )}
     </span>
   );

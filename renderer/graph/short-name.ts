@@ -12,7 +12,7 @@ export const ELLIPSIS = '…';
 const IMAGE_EXTENSION = /\.(qcow2|qcow|img|raw|vmdk|vdi|vhdx|qed)$/i;
 
 /** Characters that end a word in a name: a cut is moved to one of them when one is near. */
-const SEPARATORS = new Set(['.', '-', '_', ' ', '@', ':', '+']);
+export const SEPARATORS = new Set(['.', '-', '_', ' ', '@', ':', '+']);
 
 /**
  * `name` in at most `max` characters: unchanged when it fits, else its start and end with "…" between them. The
