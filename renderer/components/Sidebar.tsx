@@ -23,6 +23,17 @@ function countOf(domain: Domain): number {
   return domain.state === 'folder' ? Object.keys(domain.layers).length : domain.snapshots.length;
 }
 
+/** "clone" beside a domain made as a clone (its record, Domain.cloneOf), its source on hover. */
+function CloneMark({ domain }: { domain: Domain }): ReactElement | null {
+  const of = domain.cloneOf;
+  if (of === undefined) return null;
+  return (
+    <span className="chip domain-clone" data-testid={`clone-mark-${domain.name}`} title={`Clone of ${of.domain} at ${of.node.kind} ${of.node.name}`}>
+      clone
+    </span>
+  );
+}
+
 /**
  * One domain of the list. The whole list is one tab stop (`tabStop`: the open domain, else the first one); the
  * arrow keys move inside it (Sidebar's onKeyDown).
@@ -44,6 +55,7 @@ function DomainItem({ source, domain, tabStop }: { source: SourceEntry; domain: 
       >
         <span className={stateClass(domain.state)} title={domain.state} />
         <FitName className={active ? 'domain-name is-open' : 'domain-name'} name={domain.name} grow />
+        <CloneMark domain={domain} />
         {errors > 0 ? (
           <span className="chip chip-warn" title={`${errors} problem(s)`}>
             <WarnIcon />
