@@ -1,5 +1,7 @@
 import { useEffect, useRef, type ReactElement } from 'react';
+import type { ProgressEvent } from '../../shared/ops/results';
 import { useAppActions, useAppStore } from '../store/context';
+import type { Outcome } from '../store/ops-slice';
 import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning, selectSelectionActions, selectSourceId } from '../store/selectors';
 import { ErrorWords } from './ErrorWords';
 import './OpsStatus.css';
@@ -20,6 +22,42 @@ function useFocusAfterRun(runningId: string | null): void {
   }, [runningId]);
 }
 
+/**
+ * Whether the outcome is a cancel the user asked for that changed nothing: the engine says "nothing was changed"
+ * only where it checked it (electron/ops/executor.ts, stopAfterFailure), so anything else stays an alert.
+ */
+export function calmCancel(outcome: Outcome): boolean {
+  return outcome.error?.code === 'E_CANCELLED' && /\bnothing was changed\b/i.test(outcome.error.message);
+}
+
+/** The engine's words about a calm cancel without the "Nothing was changed:" the title says already. */
+export function cancelDetail(message: string): string {
+  return message.replace(/(^|\. )Nothing was changed: (\w)/, (_m, before: string, first: string) => `${before}${first.toUpperCase()}`);
+}
+
+/** The running step's sentence, its number, and its tool's percent beside the bar. */
+function Running({ sentence, progress, onCancel }: { sentence: string; progress: ProgressEvent | null; onCancel: () => void }): ReactElement {
+  const percent = progress?.percent ?? null;
+  const overall = progress === null ? 0 : ((progress.step + (percent ?? 0) / 100) / Math.max(1, progress.steps)) * 100;
+  return (
+    <div className="ops-status is-running" role="status" data-testid="ops-running">
+      <div className="ops-status-text" title={sentence}>
+        {progress ? <span className="ops-step">Step {progress.step + 1} of {progress.steps}: </span> : null}
+        {sentence}
+      </div>
+      <div className="ops-meter">
+        <progress max={100} value={overall} aria-label="Progress" />
+        <span className="ops-percent" data-testid="ops-percent">
+          {percent !== null ? `${Math.floor(percent)}%` : ''}
+        </span>
+      </div>
+      <button type="button" className="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 /** The running operation with its progress and a cancel button, and the outcome of the last one. */
 export function OpsStatus(): ReactElement | null {
   const running = useAppStore(selectRunning);
@@ -29,24 +67,20 @@ export function OpsStatus(): ReactElement | null {
   const { recover } = useAppActions(selectPanelActions);
   const { selectDomain } = useAppActions(selectSelectionActions);
   const sourceId = useAppStore(selectSourceId);
-  if (running !== null) {
-    const p = running.progress;
-    const percent = p?.percent ?? null;
-    const overall = p === null ? 0 : ((p.step + (percent ?? 0) / 100) / Math.max(1, p.steps)) * 100;
+  if (running !== null) return <Running sentence={running.sentence} progress={running.progress} onCancel={() => void cancel()} />;
+  if (outcome === null) return null;
+  if (calmCancel(outcome)) {
     return (
-      <div className="ops-status" role="status" data-testid="ops-running">
+      <div className="ops-status is-neutral" role="status" data-testid="ops-outcome">
         <div className="ops-status-text">
-          {p ? `Step ${p.step + 1} of ${p.steps}: ` : ''}
-          {running.sentence}
+          <strong>Cancelled: nothing was changed.</strong> <span className="muted">{cancelDetail(outcome.error?.message ?? '')}</span>
         </div>
-        <progress max={100} value={overall} aria-label="Progress" />
-        <button type="button" className="button" onClick={() => void cancel()}>
-          Cancel
+        <button type="button" className="icon-button" aria-label="Dismiss" onClick={dismiss}>
+          ×
         </button>
       </div>
     );
   }
-  if (outcome === null) return null;
   return (
     <div className={`ops-status ${outcome.ok ? 'is-ok' : 'is-error'}`} role={outcome.ok ? 'status' : 'alert'} data-testid="ops-outcome">
       <div className="ops-status-text">
