@@ -277,8 +277,9 @@ function CopyDialog({ scan, domain }: { scan: ScanResult; domain: Domain }): Rea
   if (copying === null) return null;
   const base = copying.action.intent(copying.action.asks?.suggestion ?? '');
   if (base.domain !== domain.name) return null;
-  if (base.op === 'clone') return <CloneDialog scan={scan} domain={domain} action={copying.action} base={base} />;
-  if (base.op === 'export') return <ExportDialog domain={domain} action={copying.action} base={base} />;
+  // A Back from the preview brings the dialog back with what was typed (copying.draft).
+  if (base.op === 'clone' && copying.kind === 'clone') return <CloneDialog scan={scan} domain={domain} action={copying.action} base={base} draft={copying.draft} />;
+  if (base.op === 'export' && copying.kind === 'export') return <ExportDialog domain={domain} action={copying.action} base={base} draft={copying.draft} />;
   return null;
 }
 

@@ -10,6 +10,7 @@ import type { IntentOf } from '../../shared/ops/plan';
 import { dirname } from '../../shared/paths';
 import { absolutePathSchema, newNameSchema } from '../../shared/validate';
 import { useAppActions } from '../store/context';
+import type { CloneDraft } from '../store/ops-slice';
 import { selectOpsActions } from '../store/selectors';
 import { DialogShell, problemOf, RadioGroup, TextField } from './copy-dialog-parts';
 
@@ -24,15 +25,8 @@ function nameProblem(scan: ScanResult, name: string): string | null {
   return problemOf(newNameSchema, name);
 }
 
-interface CloneChoice {
-  name: string;
-  mode: 'linked' | 'full';
-  dir: string;
-  start: boolean;
-}
-
 /** The menu's action with the chosen name, mode, folder and start, nothing left to ask. */
-function finalAction(action: NodeAction, base: IntentOf<'clone'>, chosen: CloneChoice, beside: string): NodeAction {
+function finalAction(action: NodeAction, base: IntentOf<'clone'>, chosen: CloneDraft, beside: string): NodeAction {
   const intent: IntentOf<'clone'> = {
     op: 'clone',
     domain: base.domain,
@@ -56,17 +50,26 @@ function modes(kind: 'snapshot' | 'branch') {
   return [{ value: 'linked', label: 'Linked', hint: linked }, FULL] as const;
 }
 
+interface CloneDialogProps {
+  scan: ScanResult;
+  domain: Domain;
+  action: NodeAction;
+  base: IntentOf<'clone'>;
+  /** What was typed before the preview's Back, to begin with instead of the defaults. */
+  draft?: CloneDraft | undefined;
+}
+
 /** The dialog for the clone action the store holds (selectCopying). */
-export function CloneDialog({ scan, domain, action, base }: { scan: ScanResult; domain: Domain; action: NodeAction; base: IntentOf<'clone'> }): ReactElement {
+export function CloneDialog({ scan, domain, action, base, draft }: CloneDialogProps): ReactElement {
   const { previewAction, closeCopyDialog } = useAppActions(selectOpsActions);
   const beside = useMemo(() => besideSource(domain), [domain]);
-  const [chosen, setChosen] = useState<CloneChoice>(() => ({ name: base.name, mode: 'linked', dir: beside, start: false }));
+  const [chosen, setChosen] = useState<CloneDraft>(() => draft ?? { name: base.name, mode: 'linked', dir: beside, start: false });
   const nameInput = useRef<HTMLInputElement>(null);
   const nameError = nameProblem(scan, chosen.name);
   const dirError = problemOf(absolutePathSchema, chosen.dir);
   const ready = action.disabled === null && nameError === null && dirError === null;
   const submit = () => {
-    if (ready) previewAction(finalAction(action, base, chosen, beside));
+    if (ready) previewAction(finalAction(action, base, chosen, beside), { kind: 'clone', action, draft: chosen });
   };
   const at = `${base.node.kind} ${base.node.name}`;
   return (

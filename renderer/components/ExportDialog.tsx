@@ -8,17 +8,12 @@ import type { NodeAction } from '../../shared/ops/node-actions';
 import type { IntentOf } from '../../shared/ops/plan';
 import { absolutePathSchema } from '../../shared/validate';
 import { useAppActions } from '../store/context';
+import type { ExportDraft } from '../store/ops-slice';
 import { selectOpsActions } from '../store/selectors';
 import { DialogShell, problemOf, RadioGroup, TextField } from './copy-dialog-parts';
 
-interface ExportChoice {
-  to: string;
-  format: 'qcow2' | 'raw';
-  compress: boolean;
-}
-
 /** The menu's action with the chosen folder, format and compression, nothing left to ask. */
-function finalAction(action: NodeAction, base: IntentOf<'export'>, chosen: ExportChoice): NodeAction {
+function finalAction(action: NodeAction, base: IntentOf<'export'>, chosen: ExportDraft): NodeAction {
   const compress = chosen.format === 'qcow2' && chosen.compress;
   const intent: IntentOf<'export'> = { op: 'export', domain: base.domain, node: base.node, to: chosen.to, format: chosen.format, ...(compress ? { compress: true } : {}) };
   return { ...action, label: `Export disks of ${base.node.name}…`, asks: null, choices: [], intent: () => intent };
@@ -30,14 +25,15 @@ const FORMATS = [
 ] as const;
 
 /** The dialog for the export action the store holds (selectCopying). */
-export function ExportDialog({ domain, action, base }: { domain: Domain; action: NodeAction; base: IntentOf<'export'> }): ReactElement {
+export function ExportDialog({ domain, action, base, draft }: { domain: Domain; action: NodeAction; base: IntentOf<'export'>; draft?: ExportDraft | undefined }): ReactElement {
   const { previewAction, closeCopyDialog } = useAppActions(selectOpsActions);
-  const [chosen, setChosen] = useState<ExportChoice>({ to: base.to, format: 'qcow2', compress: false });
+  // What was typed before the preview's Back, else the menu's folder, qcow2, not compressed.
+  const [chosen, setChosen] = useState<ExportDraft>(() => draft ?? { to: base.to, format: 'qcow2', compress: false });
   const toInput = useRef<HTMLInputElement>(null);
   const toError = chosen.to === '' ? null : problemOf(absolutePathSchema, chosen.to);
   const ready = action.disabled === null && chosen.to !== '' && toError === null;
   const submit = () => {
-    if (ready) previewAction(finalAction(action, base, chosen));
+    if (ready) previewAction(finalAction(action, base, chosen), { kind: 'export', action, draft: chosen });
   };
   const at = `${base.node.kind} ${base.node.name}`;
   return (

@@ -4,6 +4,7 @@ import { commandLine, powerLine } from '../../shared/ops/format-plan';
 import type { Plan } from '../../shared/ops/plan';
 import { planSummary } from '../../shared/ops/plan-summary';
 import { stepLine } from '../../shared/ops/step-command';
+import { dirname } from '../../shared/paths';
 import { formatBytes } from '../../shared/snapshot-graph';
 import { TRASH_DIR } from '../../shared/ops/trash-names';
 import { sshTargetOf } from '../../shared/source-rules';
@@ -89,6 +90,9 @@ function PlanFiles({ plan }: { plan: Plan }): ReactElement {
   );
 }
 
+/** Whether the plan makes a clone or an export, whose new VM and folders PlanWhere shows. */
+const copies = (plan: Plan): boolean => plan.intent.op === 'clone' || plan.intent.op === 'export';
+
 /** The plan's facts on one line: disk space (left out when it needs none), power, point of no return, host. */
 function PlanFacts({ plan }: { plan: Plan }): ReactElement | null {
   const power = powerLine(plan);
@@ -98,7 +102,8 @@ function PlanFacts({ plan }: { plan: Plan }): ReactElement | null {
     ...(plan.pointOfNoReturn !== null ? [`from step ${plan.pointOfNoReturn + 1} it cannot be undone, only finished`] : []),
     ...(host !== null ? [`runs on ${host} over SSH`] : []),
   ];
-  const space = plan.impact.spaceBytes > 0;
+  // A clone's or an export's space is said beside its folder (PlanWhere).
+  const space = plan.impact.spaceBytes > 0 && !copies(plan);
   if (!space && rest.length === 0) return null;
   return (
     <p className="plan-facts">
@@ -112,9 +117,51 @@ function PlanFacts({ plan }: { plan: Plan }): ReactElement | null {
   );
 }
 
+/** The new files' folders, each with how many of the plan's new files go there, in the plan's order. */
+function foldersOf(created: readonly string[]): Array<{ folder: string; files: number }> {
+  const counts = new Map<string, number>();
+  for (const path of created) counts.set(dirname(path), (counts.get(dirname(path)) ?? 0) + 1);
+  return [...counts].map(([folder, files]) => ({ folder, files }));
+}
+
+/**
+ * For a clone or an export, in sight without opening the files: the new VM's name and whether it is linked or full,
+ * or the images' format, and the folder(s) its new files go into (the plan's impact.created).
+ */
+function PlanWhere({ plan }: { plan: Plan }): ReactElement | null {
+  const { intent } = plan;
+  if (intent.op !== 'clone' && intent.op !== 'export') return null;
+  const folders = foldersOf(plan.impact.created);
+  const what =
+    intent.op === 'clone'
+      ? { label: 'New VM', value: <><strong>{intent.name}</strong>, {intent.mode === 'linked' ? 'linked: its disks build on the source’s files' : 'full: standalone copies of the disks'}</> }
+      : { label: 'Images', value: <>{intent.format}{intent.compress === true ? ', compressed' : ''}</> };
+  return (
+    <dl className="plan-where" data-testid="plan-where">
+      <dt>{what.label}</dt>
+      <dd>{what.value}</dd>
+      <dt>New files in</dt>
+      <dd>
+        {folders.map(({ folder, files }) => (
+          <div key={folder}>
+            <code className="plan-where-folder">{folder}</code> <span className="muted small">({files === 1 ? 'one file' : `${files} files`})</span>
+          </div>
+        ))}
+      </dd>
+      {plan.impact.spaceBytes > 0 ? (
+        <>
+          <dt>Space</dt>
+          <dd>about {formatBytes(plan.impact.spaceBytes)} there</dd>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
 function PlanBody({ plan }: { plan: Plan }): ReactElement {
   return (
     <>
+      <PlanWhere plan={plan} />
       <ol className="plan-steps" aria-label="Steps">
         {plan.steps.map((step, i) => (
           <li key={i}>{step.sentence}</li>
@@ -256,6 +303,11 @@ export function PlanDialog(): ReactElement | null {
         {result?.ok === true && preview.nameError === null ? <PlanBody plan={result.plan} /> : null}
       </div>
       <div className="plan-dock-foot dialog-actions">
+        {preview.back !== undefined ? (
+          <button type="button" className="button plan-back" data-testid="plan-back" title="Back to the dialog, with what was typed in it" onClick={() => store.backToDialog()}>
+            ‹ Back
+          </button>
+        ) : null}
         <button type="button" ref={cancelButton} className="button" onClick={() => store.closePreview()}>
           Cancel
         </button>

@@ -88,6 +88,26 @@ describe('operations in the store', () => {
     expect(store.getState().scans.c?.result?.domains.map((d) => d.name)).toEqual(['vm', 'vm-clone']);
   });
 
+  test("the preview's Back reopens the clone dialog with what was typed; Cancel drops it", async () => {
+    const clonePlan = { ...plan, intent: { op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 's1' }, name: 'vm-x', mode: 'full' } } as Plan;
+    const api = stubApi({ plan: async () => ({ ok: true, plan: clonePlan }) });
+    const store = await ready(api, scan);
+    const clone: NodeAction = { ...action, asks: { label: 'Name', suggestion: 'vm-clone' }, intent: (n) => ({ op: 'clone', domain: 'vm', node: { kind: 'snapshot', name: 's1' }, name: n, mode: 'linked' }) };
+    store.getState().startAction(clone);
+    const draft = { name: 'vm-x', mode: 'full', dir: '/srv/vms', start: true } as const;
+    store.getState().previewAction({ ...clone, asks: null, intent: () => clonePlan.intent }, { kind: 'clone', action: clone, draft });
+    await vi.waitFor(() => expect(store.getState().preview?.result?.ok).toBe(true));
+    store.getState().backToDialog();
+    expect(store.getState().preview).toBeNull();
+    expect(store.getState().copying).toEqual({ kind: 'clone', action: clone, draft });
+    // A preview opened without a dialog has no Back: nothing happens.
+    store.getState().previewAction(action);
+    store.getState().backToDialog();
+    expect(store.getState().preview).not.toBeNull();
+    store.getState().closePreview();
+    expect(store.getState().copying).toBeNull();
+  });
+
   test('an action opens a preview with the engine plan; a bad name is caught before the engine is asked', async () => {
     const api = stubApi({ plan: async () => ({ ok: true, plan }) });
     const store = await ready(api, scan);

@@ -28,6 +28,8 @@ export interface Preview {
   loading: boolean;
   /** Shown above the plan, e.g. when the world changed and the plan was made again. */
   notice: string | null;
+  /** The Clone or Export dialog this preview came from, with what was typed in it: the preview's Back reopens it. */
+  back?: CopyDialogState;
 }
 
 export interface Outcome {
@@ -40,6 +42,24 @@ export interface Outcome {
 
 /** Which operations ask their details in a dialog of their own before the preview: clone and export (CloneDialog, ExportDialog). */
 export type CopyKind = 'clone' | 'export';
+
+/** What was typed in the Clone dialog: kept while its preview is open, so that Back brings it back. */
+export interface CloneDraft {
+  name: string;
+  mode: 'linked' | 'full';
+  dir: string;
+  start: boolean;
+}
+
+/** What was typed in the Export dialog, kept the same way. */
+export interface ExportDraft {
+  to: string;
+  format: 'qcow2' | 'raw';
+  compress: boolean;
+}
+
+/** An open Clone or Export dialog: the node menu's action, and what was typed before a Back from the preview. */
+export type CopyDialogState = { kind: 'clone'; action: NodeAction; draft?: CloneDraft } | { kind: 'export'; action: NodeAction; draft?: ExportDraft };
 
 /** The operation an action plans, when it is a clone or an export: their dialogs take it over. */
 export function copyKindOf(action: NodeAction): CopyKind | null {
@@ -59,10 +79,15 @@ export interface OpsSlice {
   openTakeSnapshot(): void;
   closeTakeSnapshot(): void;
   /** The node menu's clone or export action whose dialog is open (the new name, linked or full, the folder). */
-  copying: { kind: CopyKind; action: NodeAction } | null;
+  copying: CopyDialogState | null;
   closeCopyDialog(): void;
-  /** Previews the action as it is, no dialog first: what a dialog calls with what was typed in it. */
-  previewAction(action: NodeAction): void;
+  /**
+   * Previews the action as it is, no dialog first: what a dialog calls with what was typed in it, passing itself
+   * (`back`, its draft filled in) so that the preview can go back to it.
+   */
+  previewAction(action: NodeAction, back?: CopyDialogState): void;
+  /** Closes the preview and reopens the dialog it came from with what was typed (Preview.back); nothing else when none. */
+  backToDialog(): void;
   openMenu(nodeId: string, x: number, y: number): void;
   closeMenu(): void;
   startAction(action: NodeAction): void;
@@ -172,13 +197,20 @@ export const createOpsSlice =
         if (kind !== null) return set({ menu: null, outcome: null, takingSnapshot: false, copying: { kind, action } });
         get().previewAction(action);
       },
-      previewAction(action) {
+      previewAction(action, back) {
         if (get().running !== null || get().live.engine !== 'ok') return;
         const name = action.asks?.suggestion ?? '';
         const nameError = action.asks ? checkName(name) : null;
         clearTimeout(replan);
-        set({ menu: null, outcome: null, takingSnapshot: false, copying: null, preview: { action, name, chosen: [], nameError, result: null, loading: nameError === null, notice: null } });
+        const preview: Preview = { action, name, chosen: [], nameError, result: null, loading: nameError === null, notice: null, ...(back !== undefined ? { back } : {}) };
+        set({ menu: null, outcome: null, takingSnapshot: false, copying: null, preview });
         void get().planPreview();
+      },
+      backToDialog() {
+        const back = get().preview?.back;
+        if (back === undefined || get().running !== null) return;
+        clearTimeout(replan);
+        set({ preview: null, copying: back });
       },
       setPreviewName(name) {
         const preview = get().preview;

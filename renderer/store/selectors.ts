@@ -98,6 +98,7 @@ export const selectOpsActions = (s: AppState) => ({
   closeTakeSnapshot: s.closeTakeSnapshot,
   closeCopyDialog: s.closeCopyDialog,
   previewAction: s.previewAction,
+  backToDialog: s.backToDialog,
   setPreviewName: s.setPreviewName,
   setPreviewChoice: s.setPreviewChoice,
   planPreview: s.planPreview,
