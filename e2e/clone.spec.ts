@@ -5,11 +5,12 @@
  * Export disks… writes one image into a folder of the test's. The seed lab removes every domain of its prefix, the
  * clone too, and its folder with the clone's files.
  */
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from './fixtures';
 import { expectNoSeriousViolations } from './axe';
-import { seedLab } from './seed-lab';
+import { img, MiB, seedLab, virsh } from './seed-lab';
 
 const lab = seedLab('e2e-clone');
 
@@ -72,19 +73,53 @@ test('clone a VM from a snapshot, linked, from the node menu; then export a snap
   const plan = page.getByTestId('plan-dialog');
   await expect(plan.getByTestId('plan-summary')).toContainText(clone, { timeout: 30_000 });
   await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  // In sight without opening the files: the new VM, linked, and the folder its files go into.
+  const where = plan.getByTestId('plan-where');
+  await expect(where).toContainText(`${clone}, linked`);
+  await expect(where).toContainText(`${clones} (one file)`);
   await shot(page, 'clone-3-preview');
   await expectNoSeriousViolations(page, 'clone-preview');
+  // Back, from the keyboard (Shift+Tab from Confirm, past Cancel), reopens the dialog with what was typed.
+  await expect(plan.getByRole('button', { name: 'Confirm' })).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  await expect(plan.getByTestId('plan-back')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(plan).toBeHidden();
+  await expect(name).toHaveValue(clone);
+  await expect(cloneFolder).toHaveValue(clones);
+  await expect(dialog.getByRole('radio', { name: /Linked/ })).toBeChecked();
+  await dialog.getByTestId('clone-continue').click();
+  await expect(plan.getByTestId('plan-where')).toContainText(clones, { timeout: 30_000 });
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'dark';
+  });
+  await shot(page, 'clone-3-preview-1024-dark');
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'light';
+  });
+  await page.setViewportSize({ width: 1440, height: 900 });
   await plan.getByRole('button', { name: 'Confirm' }).click();
   await expect(plan).toBeHidden({ timeout: 60_000 });
   await expect(page.getByTestId('ops-outcome')).toContainText(`Clone ${clone} made.`);
   await expect(page.getByTestId(`domain-${clone}`)).toBeVisible();
   await expect(page.getByTestId('current-domain')).toHaveText(domain);
+  // The sidebar marks the clone, its source on hover.
+  await expect(page.getByTestId(`clone-mark-${clone}`)).toHaveText('clone');
+  await expect(page.getByTestId(`clone-mark-${clone}`)).toHaveAttribute('title', `Clone of ${domain} at snapshot snap1`);
+  await expect(page.getByTestId(`clone-mark-${domain}`)).toHaveCount(0);
   await shot(page, 'clone-4-sidebar');
   expect(readdirSync(clones)).toEqual([`${clone}.vda.qcow2`]);
 
+  // "clone: …clone" in the node's width: the start the clone's name shares with the source's dropped, never only "…".
   const usedBy = page.getByTestId('node-snap1').getByTestId('used-by-clone');
-  await expect(usedBy).toContainText('used by');
+  await expect(usedBy).toContainText('clone:');
   await expect(usedBy).toHaveAttribute('title', new RegExp(clone));
+  expect(await usedBy.locator('.fit-name').textContent()).toMatch(/^…?[a-z-]*lone$/);
+  const fits = await usedBy.evaluate((el) => ({ chip: el.getBoundingClientRect().right, node: (el.closest('.snap-node') ?? el).getBoundingClientRect().right, font: getComputedStyle(el).fontSize }));
+  expect(fits.chip).toBeLessThanOrEqual(fits.node);
+  expect(Number.parseFloat(fits.font)).toBeGreaterThanOrEqual(12);
   await page.getByTestId('node-snap1').click();
   await expect(page.getByTestId('details-panel')).toContainText(clone);
   await shot(page, 'clone-5-used-by');
@@ -128,9 +163,82 @@ test('clone a VM from a snapshot, linked, from the node menu; then export a snap
   await expectNoSeriousViolations(page, 'export-dialog');
   await exporting.getByTestId('export-continue').click();
   await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled({ timeout: 30_000 });
+  await expect(plan.getByTestId('plan-where')).toContainText(`${to} (one file)`);
+  await expect(plan.getByTestId('plan-where')).toContainText('qcow2');
+  // Back keeps the folder and the format; Cancel in the preview drops them.
+  await plan.getByTestId('plan-back').click();
+  await expect(folder).toHaveValue(to);
+  await exporting.getByTestId('export-continue').click();
+  await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled({ timeout: 30_000 });
   await shot(page, 'export-2-preview');
   await plan.getByRole('button', { name: 'Confirm' }).click();
   await expect(plan).toBeHidden({ timeout: 60_000 });
   await expect(page.getByTestId('ops-outcome')).toContainText('done');
   expect(readdirSync(to)).toHaveLength(1);
+});
+
+
+/**
+ * A domain whose one snapshot holds `mib` MiB of random bytes, which a compressed export takes seconds to write:
+ * its image made from a raw file of random bytes, then a disk-only snapshot. The lab removes it (its prefix).
+ */
+function buildSlow(dir: string, name: string, mib: number): string {
+  const domain = `snaptree-e2e-clone-${process.pid}-${name}`;
+  const raw = join(dir, `${name}.raw`);
+  const fd = openSync(raw, 'w');
+  for (let i = 0; i < mib / 16; i++) writeSync(fd, randomBytes(16 * MiB));
+  closeSync(fd);
+  const base = join(dir, `${name}.qcow2`);
+  img('convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, base);
+  rmSync(raw);
+  const xml = join(dir, `${name}.xml`);
+  writeFileSync(
+    xml,
+    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+  );
+  virsh('define', '--file', xml);
+  virsh('snapshot-create-as', '--domain', domain, '--name', 'full', '--disk-only', '--atomic');
+  return domain;
+}
+
+test('a long export shows its percent beside the step; cancelled, it says calmly that nothing was changed', async ({ page, shot }) => {
+  test.setTimeout(180_000);
+  const domain = buildSlow(lab.dir, 'egret', 1024);
+  const to = mkdtempSync(join(lab.dir, 'slow-export-'));
+  await page.goto(lab.url);
+  await page.getByTestId(`domain-${domain}`).click();
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+  await page.getByTestId('node-full').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: /Export disks/ }).click();
+  const exporting = page.getByTestId('export-dialog');
+  await exporting.getByRole('textbox', { name: /Folder/ }).fill(to);
+  await exporting.getByTestId('export-compress').check();
+  await exporting.getByTestId('export-continue').click();
+  const plan = page.getByTestId('plan-dialog');
+  await expect(plan.getByTestId('plan-where')).toContainText('qcow2, compressed', { timeout: 30_000 });
+  await plan.getByRole('button', { name: 'Confirm' }).click();
+
+  const running = page.getByTestId('ops-running');
+  await expect(running.getByTestId('ops-percent')).toHaveText(/^\d+%$/, { timeout: 30_000 });
+  await expect(running).toContainText('Step 1 of 1:');
+  await shot(page, 'clone-7-export-progress');
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'dark';
+  });
+  await shot(page, 'clone-7-export-progress-1024-dark');
+  await running.getByRole('button', { name: 'Cancel' }).click();
+
+  const outcome = page.getByTestId('ops-outcome');
+  await expect(outcome).toContainText('Cancelled: nothing was changed.', { timeout: 60_000 });
+  await expect(outcome).toHaveAttribute('role', 'status');
+  await expect(outcome).toHaveClass(/is-neutral/);
+  await shot(page, 'clone-8-export-cancelled-1024-dark');
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'light';
+  });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await shot(page, 'clone-8-export-cancelled');
+  expect(readdirSync(to)).toEqual([]);
 });
