@@ -1,8 +1,9 @@
 import { useEffect, useRef, type ReactElement } from 'react';
+import type { Plan } from '../../shared/ops/plan';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { useAppActions, useAppStore } from '../store/context';
 import type { Outcome } from '../store/ops-slice';
-import { selectOpsActions, selectOutcome, selectPanelActions, selectRunning, selectSelectionActions, selectSourceId } from '../store/selectors';
+import { selectOpsActions, selectOutcome, selectPanelActions, selectPreview, selectRunning, selectSelectionActions, selectSourceId } from '../store/selectors';
 import { ErrorWords } from './ErrorWords';
 import './OpsStatus.css';
 
@@ -35,9 +36,18 @@ export function cancelDetail(message: string): string {
   return message.replace(/(^|\. )Nothing was changed: (\w)/, (_m, before: string, first: string) => `${before}${first.toUpperCase()}`);
 }
 
-/** The running step's sentence, its number, and its tool's percent beside the bar. */
-function Running({ sentence, progress, onCancel }: { sentence: string; progress: ProgressEvent | null; onCancel: () => void }): ReactElement {
+/** "disk 2 of 3" while the plan's step `step` copies one of several disks (a full clone's, an export's), else null. */
+export function diskOfStep(plan: Pick<Plan, 'steps'> | null, step: number): string | null {
+  if (plan === null) return null;
+  const converts = plan.steps.flatMap((s, i) => (s.kind === 'convert' ? [i] : []));
+  const at = converts.indexOf(step);
+  return converts.length > 1 && at >= 0 ? `disk ${at + 1} of ${converts.length}` : null;
+}
+
+/** The running step's sentence, its number, and its tool's percent beside the bar (with which disk, when several are copied). */
+function Running({ sentence, progress, plan, onCancel }: { sentence: string; progress: ProgressEvent | null; plan: Plan | null; onCancel: () => void }): ReactElement {
   const percent = progress?.percent ?? null;
+  const disk = progress === null ? null : diskOfStep(plan, progress.step);
   const overall = progress === null ? 0 : ((progress.step + (percent ?? 0) / 100) / Math.max(1, progress.steps)) * 100;
   return (
     <div className="ops-status is-running" role="status" data-testid="ops-running">
@@ -46,6 +56,7 @@ function Running({ sentence, progress, onCancel }: { sentence: string; progress:
         {sentence}
       </div>
       <div className="ops-meter">
+        {disk !== null ? <span className="muted" data-testid="ops-disk">{disk}</span> : null}
         <progress max={100} value={overall} aria-label="Progress" />
         <span className="ops-percent" data-testid="ops-percent">
           {percent !== null ? `${Math.floor(percent)}%` : ''}
@@ -62,12 +73,15 @@ function Running({ sentence, progress, onCancel }: { sentence: string; progress:
 export function OpsStatus(): ReactElement | null {
   const running = useAppStore(selectRunning);
   useFocusAfterRun(running?.operationId ?? null);
+  // The confirmed plan stays in the store while it runs (ops-slice.ts, confirm): it says which steps copy disks.
+  const preview = useAppStore(selectPreview);
+  const plan = preview?.result?.ok === true && preview.result.plan.id === running?.operationId ? preview.result.plan : null;
   const outcome = useAppStore(selectOutcome);
   const { cancelRunning: cancel, dismissOutcome: dismiss } = useAppActions(selectOpsActions);
   const { recover } = useAppActions(selectPanelActions);
   const { selectDomain } = useAppActions(selectSelectionActions);
   const sourceId = useAppStore(selectSourceId);
-  if (running !== null) return <Running sentence={running.sentence} progress={running.progress} onCancel={() => void cancel()} />;
+  if (running !== null) return <Running sentence={running.sentence} progress={running.progress} plan={plan} onCancel={() => void cancel()} />;
   if (outcome === null) return null;
   if (calmCancel(outcome)) {
     return (
