@@ -179,32 +179,32 @@ test('clone a VM from a snapshot, linked, from the node menu; then export a snap
 
 
 /**
- * A domain whose one snapshot holds `mib` MiB of random bytes, which a compressed export takes seconds to write:
- * its image made from a raw file of random bytes, then a disk-only snapshot. The lab removes it (its prefix).
+ * A domain of two disks whose one snapshot holds `mib` MiB of random bytes on each, which a compressed export takes
+ * seconds to write: each image made from a raw file of random bytes, then a disk-only snapshot. The lab removes it
+ * (its prefix) and its files (its folder).
  */
 function buildSlow(dir: string, name: string, mib: number): string {
   const domain = `snaptree-e2e-clone-${process.pid}-${name}`;
-  const raw = join(dir, `${name}.raw`);
-  const fd = openSync(raw, 'w');
-  for (let i = 0; i < mib / 16; i++) writeSync(fd, randomBytes(16 * MiB));
-  closeSync(fd);
-  const base = join(dir, `${name}.qcow2`);
-  img('convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, base);
-  rmSync(raw);
+  const disks = ['vda', 'vdb'].map((target) => {
+    const raw = join(dir, `${name}-${target}.raw`);
+    const fd = openSync(raw, 'w');
+    for (let i = 0; i < mib / 16; i++) writeSync(fd, randomBytes(16 * MiB));
+    closeSync(fd);
+    const base = join(dir, `${name}-${target}.qcow2`);
+    img('convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, base);
+    rmSync(raw);
+    return `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='${target}' bus='virtio'/></disk>`;
+  });
   const xml = join(dir, `${name}.xml`);
-  writeFileSync(
-    xml,
-    `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${base}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
-  );
+  writeFileSync(xml, `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices>${disks.join('')}</devices></domain>`);
   virsh('define', '--file', xml);
   virsh('snapshot-create-as', '--domain', domain, '--name', 'full', '--disk-only', '--atomic');
   return domain;
 }
 
-test('a long export shows its percent beside the step; cancelled, it says calmly that nothing was changed', async ({ page, shot }) => {
+test('a long export shows which disk it copies and its percent beside the step; cancelled, it says calmly that nothing was changed', async ({ page, shot }) => {
   test.setTimeout(180_000);
-  const domain = buildSlow(lab.dir, 'egret', 1024);
+  const domain = buildSlow(lab.dir, 'egret', 512);
   const to = mkdtempSync(join(lab.dir, 'slow-export-'));
   await page.goto(lab.url);
   await page.getByTestId(`domain-${domain}`).click();
@@ -221,7 +221,8 @@ test('a long export shows its percent beside the step; cancelled, it says calmly
 
   const running = page.getByTestId('ops-running');
   await expect(running.getByTestId('ops-percent')).toHaveText(/^\d+%$/, { timeout: 30_000 });
-  await expect(running).toContainText('Step 1 of 1:');
+  await expect(running).toContainText('Step 1 of 2:');
+  await expect(running.getByTestId('ops-disk')).toHaveText('disk 1 of 2');
   await shot(page, 'clone-7-export-progress');
   await page.setViewportSize({ width: 1024, height: 700 });
   await page.evaluate(() => {
