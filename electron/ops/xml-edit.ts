@@ -262,7 +262,8 @@ export function outputFilesOf(xml: string): string[] {
 }
 
 /**
- * Points the variable store at `nvram` (its template attribute kept), written as libvirt wrote it: as the
+ * Points the variable store at `nvram` (its template attribute kept; a new `<nvram>` where libvirt chooses the
+ * firmware and the definition names no store), written as libvirt wrote it: as the
  * element's text, or as its `<source file>`. A source whose store the plan did not see is refused.
  */
 function setNvram(doc: Document, root: Element, nvram: string | null): void {
@@ -272,7 +273,11 @@ function setNvram(doc: Document, root: Element, nvram: string | null): void {
     if (el !== undefined) throw new AppError('E_CHANGED', 'The domain has a UEFI variable store since the plan was made; plan again.');
     return;
   }
-  if (el === undefined) throw new AppError('E_CHANGED', 'The domain has no UEFI variable store any more; plan again.');
+  if (el === undefined) {
+    // Firmware libvirt chooses keeps its store at a default place the definition does not name: the clone names its copy.
+    if (os !== undefined && os.getAttribute('firmware') === 'efi') return setText(doc, os, 'nvram', nvram);
+    throw new AppError('E_CHANGED', 'The domain has no UEFI variable store any more; plan again.');
+  }
   const source = children(el, 'source')[0];
   if (source !== undefined) source.setAttribute('file', nvram);
   else setText(doc, os as Element, 'nvram', nvram);

@@ -189,6 +189,25 @@ export function nvramOf(root: Element): string | undefined {
 }
 
 /**
+ * Whether a parsed definition lets libvirt choose the UEFI firmware (`<os firmware='efi'>`): libvirt then keeps
+ * the variable store at its default place, which the inactive definition does not name (see defaultNvramOf).
+ */
+export function autoselectsEfi(root: Element): boolean {
+  const os = child(root, 'os');
+  return os !== null && attr(os, 'firmware') === 'efi';
+}
+
+/**
+ * Where libvirt keeps the variable store of domain `name` that names none, on connection `uri`: for the system
+ * daemon, `/var/lib/libvirt/qemu/nvram/NAME_VARS.fd` (libvirt's nvram_dir, made at the first start from the
+ * firmware's template; the running definition names it). Null for a connection whose default place is not known
+ * here (a session daemon's is under its user's home).
+ */
+export function defaultNvramOf(uri: string, name: string): string | null {
+  return /^qemu(\+[a-z]+)?:\/\/[^/]*\/system(\?.*)?$/.test(uri) ? `/var/lib/libvirt/qemu/nvram/${name}_VARS.fd` : null;
+}
+
+/**
  * The app's clone record of a parsed definition (CLONE_NS in `<metadata>`): the source domain, the snapshot or
  * branch it was cloned from and the operation that made it; undefined when there is none or it is incomplete.
  */

@@ -14,7 +14,7 @@ import { knownSshFailure } from '../tools/ssh-runner';
 import type { BranchTip, Disk, Domain, Layer, Problem, ScanResult } from '../../shared/model';
 import { LayerReader } from './layers';
 import { readVmChain, statedChainsOf } from './backing-store';
-import { branchRecordsOf, cloneRecordOf, domainDisksOf, guestAgentOf, memoryBytesOf, nvramOf, parseDomainXml, type RawDisk } from './libvirt-xml';
+import { autoselectsEfi, branchRecordsOf, cloneRecordOf, defaultNvramOf, domainDisksOf, guestAgentOf, memoryBytesOf, nvramOf, parseDomainXml, type RawDisk } from './libvirt-xml';
 import type { DomainReadout, Dumps, LibvirtReader } from './libvirt-reader';
 import { readSnapshots } from './list-snapshots';
 import { findLooseTips } from './loose-tips';
@@ -211,7 +211,7 @@ async function collectDomain(libvirt: LibvirtReader, reader: LayerReader, name: 
     }
   })();
   const cloneOf = persistent === null ? undefined : cloneRecordOf(persistent);
-  const nvram = persistent === null ? undefined : nvramOf(persistent);
+  const nvram = persistent === null ? undefined : variableStore(reader, libvirt.uri, name, persistent, readout.live ? root : null);
   const facts: DomainFacts = {
     name,
     state: readout.state,
@@ -286,6 +286,25 @@ async function listDomains(libvirt: LibvirtReader, options: LibvirtScanOptions):
 }
 
 type Collected = { facts: DomainFacts; overrides: Record<string, Layer> };
+
+/**
+ * The UEFI variable store a domain uses: the one its persistent definition names; else, where libvirt chooses the
+ * firmware (`<os firmware='efi'>`, no `<nvram>`), the one its running definition names (`live`), or the default
+ * place when a file is there (it is made at the first start). Undefined when it has none.
+ */
+function variableStore(reader: LayerReader, uri: string, name: string, persistent: Element, live: Element | null): string | undefined {
+  const named = nvramOf(persistent);
+  if (named !== undefined || !autoselectsEfi(persistent)) return named;
+  const running = live === null ? undefined : nvramOf(live);
+  if (running !== undefined) return running;
+  const place = defaultNvramOf(uri, name);
+  if (place === null) return undefined;
+  try {
+    return reader.files.lstat(place).isFile() ? place : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Gives each domain its layers: its chains as its VM reads them (the header readings, with its own
