@@ -57,7 +57,7 @@ describe('the one-line summary says where the user will be and what becomes of t
     [
       'an export',
       { op: 'export', domain: 'vm', node: { kind: 'snapshot', name: 'snap1' }, to: '/out', format: 'qcow2', compress: true },
-      'The disks of snapshot snap1 of vm are copied to /out as one standalone qcow2, compressed, image; nothing of vm changes, you stay on branch main.',
+      'The disks of snapshot snap1 of vm are copied to /out as one standalone compressed qcow2 image; nothing of vm changes, you stay on branch main.',
     ],
     [
       'revert discarding the current state',

@@ -85,7 +85,7 @@ function cloneWords(plan: Plan, intent: IntentOf<'clone'>, current: string | nul
 
 function exportWords(plan: Plan, intent: IntentOf<'export'>, current: string | null): string {
   const n = plan.steps.filter((step) => step.kind === 'convert').length;
-  const images = `${n === 1 ? 'one standalone' : `${n} standalone`} ${intent.format}${intent.compress === true ? ', compressed,' : ''} image${n === 1 ? '' : 's'}`;
+  const images = `${n === 1 ? 'one standalone' : `${n} standalone`}${intent.compress === true ? ' compressed' : ''} ${intent.format} image${n === 1 ? '' : 's'}`;
   return `The disks of ${intent.node.kind} ${intent.node.name} of ${intent.domain} are copied to ${intent.to} as ${images}; nothing of ${intent.domain} changes, ${stayOn(current)}`;
 }
 

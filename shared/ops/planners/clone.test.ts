@@ -48,8 +48,13 @@ describe('a linked clone of a snapshot', () => {
     expect(impact.unchangedNodes.sort()).toEqual(['b:main', 's:snap1']);
     expect(impact.spaceBytes).toBeLessThan(1 << 20);
     // The writable block device is shared; the CD-ROM, the read-only and the shareable disk are not warned about.
-    expect(warnings).toHaveLength(1);
+    expect(warnings.filter((w) => w.startsWith('Disk '))).toHaveLength(1);
     expect(warnings[0]).toMatch(/^Disk vdc is not managed .*web01 and web01-clone would both write to it/);
+    // The files it builds on are pinned; the CD-ROM is carried as it is, and the plan says so.
+    expect(warnings).toContain('While web01-clone exists, the files it builds on stay as they are (web01-vda.qcow2; web01-vdb.qcow2): no commit, fold or delete on web01 writes or removes them.');
+    expect(warnings.filter((w) => w.startsWith('CD-ROM '))).toHaveLength(1);
+    expect(warnings.find((w) => w.startsWith('CD-ROM '))).toMatch(/^CD-ROM \w+ stays as it is: (web01-clone uses the same ISO \(.+\), read-only|empty)\.$/);
+    expect(warnings).toHaveLength(3);
   });
 
   test('`dir` puts the new files there; `start` boots the clone last', () => {

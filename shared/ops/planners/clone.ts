@@ -141,6 +141,12 @@ export function knownLayers(scan: ScanResult): Set<string> {
   return new Set(scan.domains.flatMap((d) => Object.keys(d.layers)));
 }
 
+/** How a sentence names the file a copy reads from: "alpha.snap2 and the files under it", or its name alone when it has no backing file. */
+export function layerWords(domain: Domain, layer: string): string {
+  const backing = domain.layers[layer]?.backing ?? null;
+  return backing !== null ? `${basename(layer)} and the files under it` : basename(layer);
+}
+
 /** Bytes allocated by `path` and every layer under it: what a standalone copy may take, at most. */
 export function chainBytes(domain: Domain, path: string): number {
   return walkChain(domain.layers, path).reduce((sum, at) => sum + ((domain.layers[at] as Layer | undefined)?.actualSize ?? 0), 0);
@@ -218,7 +224,7 @@ function diskSteps(domain: Domain, source: NodeSource, paths: Record<string, str
         target: path,
         format: 'qcow2',
         compress: false,
-        sentence: `Copy ${disk.target} as ${source.words} (${basename(disk.layer)} and the files under it) into ${basename(path)}, a standalone image for ${intent.name}.`,
+        sentence: `Copy ${disk.target} as ${source.words} (${layerWords(domain, disk.layer)}) into ${basename(path)}, a standalone image for ${intent.name}.`,
       };
     }
     return {
@@ -247,6 +253,23 @@ function sharedWritableWarnings(domain: Domain, name: string): string[] {
       (d) =>
         `Disk ${d.target} is not managed (${d.reason ?? 'not an image file'}) and is carried as it is${d.file !== null ? ` (${d.file})` : ''}: ${domain.name} and ${name} would both write to it. Run only one of them at a time, or give ${name} a disk of its own.`,
     );
+}
+
+/** The CD-ROMs the clone carries as they are: the same ISO, which it reads only. */
+function cdromNotes(domain: Domain, name: string): string[] {
+  return domain.disks
+    .filter((d) => d.device === 'cdrom')
+    .map((d) => (d.file !== null ? `CD-ROM ${d.target} stays as it is: ${name} uses the same ISO (${basename(d.file)}), read-only.` : `CD-ROM ${d.target} stays as it is: empty.`));
+}
+
+/**
+ * A linked clone pins what it builds on (docs/model.md, "Clones"): the source's files under its overlays stay as
+ * they are while it exists.
+ */
+function pinnedNote(domain: Domain, source: NodeSource, intent: IntentOf<'clone'>): string[] {
+  if (intent.mode !== 'linked') return [];
+  const files = [...new Set(source.disks.map((d) => layerWords(domain, d.layer)))].join('; ');
+  return [`While ${intent.name} exists, the files it builds on stay as they are (${files}): no commit, fold or delete on ${domain.name} writes or removes them.`];
 }
 
 /** A snapshot's saved memory is not the clone's: it boots from the disks. */
@@ -306,6 +329,8 @@ export const clone: Planner<'clone'> = {
         : []),
       ...sharedWritableWarnings(domain, intent.name),
       ...memoryNote(domain, intent),
+      ...pinnedNote(domain, source, intent),
+      ...cdromNotes(domain, intent.name),
     ];
     const space = intent.mode === 'full' ? source.disks.reduce((sum, d) => sum + chainBytes(domain, d.layer), 0) : OVERLAY_BYTES * files.length;
     return finishPlan(

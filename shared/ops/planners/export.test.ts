@@ -35,6 +35,13 @@ describe('export', () => {
     expect(plan(scanOf(web01()), { ...snap1, compress: true }).steps[0]).toMatchObject({ target: '/out/web01-snap1-vda.qcow2', compress: true });
   });
 
+  test('each step names the file it reads, "and the files under it" only where there are some; compression before the format', () => {
+    const base = plan(scanOf(web01()), { ...snap1, compress: true }).steps[0]?.sentence;
+    expect(base).toBe('Copy vda as the saved state of snapshot snap1 (web01-vda.qcow2) into web01-snap1-vda.qcow2, a standalone compressed qcow2 image.');
+    const tip = plan(scanOf(web01()), { ...snap1, node: { kind: 'branch', name: 'main' } }).steps[0]?.sentence;
+    expect(tip).toBe('Copy vda as branch main as it is now (web01.snap1.vda.qcow2 and the files under it) into web01-main-vda.qcow2, a standalone qcow2 image.');
+  });
+
   test('a branch is read through its tips; one that is not running may be exported while the domain runs', () => {
     const { steps } = plan(scanOf(web01()), { ...snap1, node: { kind: 'branch', name: 'main' } });
     expect(steps[0]).toMatchObject({ source: '/img/web01.snap1.vda.qcow2', target: '/out/web01-main-vda.qcow2' });

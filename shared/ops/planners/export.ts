@@ -5,7 +5,7 @@
 import { basename } from '../../paths';
 import type { Step } from '../plan';
 import { finishPlan } from './checks';
-import { chainBytes, knownLayers, nameTooLong, nodeSource } from './clone';
+import { chainBytes, knownLayers, layerWords, nameTooLong, nodeSource } from './clone';
 import { isFailure, refuse, type Planner } from './context';
 import { impact } from './impact';
 import { layerFormat } from './records';
@@ -33,7 +33,7 @@ export const exportDisks: Planner<'export'> = {
         target,
         format: intent.format,
         compress,
-        sentence: `Copy ${disk.target} as ${source.words} (${basename(disk.layer)} and the files under it) into ${basename(target)}, a standalone ${intent.format}${compress ? ', compressed,' : ''} image.`,
+        sentence: `Copy ${disk.target} as ${source.words} (${layerWords(domain, disk.layer)}) into ${basename(target)}, a standalone${compress ? ' compressed' : ''} ${intent.format} image.`,
       });
     }
     const created = steps.flatMap((s) => (s.kind === 'convert' ? [s.target] : []));
