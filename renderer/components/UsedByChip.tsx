@@ -49,24 +49,26 @@ const WHY = 'Commit and delete on this domain plan around them, or refuse naming
 export function UsedByChip({ users }: { users: readonly string[] | undefined }): ReactElement | null {
   const source = useAppStore((s) => selectDomain(s)?.name ?? '');
   const first = users?.[0] ?? '';
-  const many = users !== undefined && users.length > 1;
   const cutName = useCallback((max: number) => cloneNameCut(first, source, max), [first, source]);
   const cutCount = useCallback((max: number) => countCut(users ?? [], max), [users]);
   if (users === undefined || users.length === 0) return null;
+  const many = users.length > 1;
   const title = `${many ? 'Clones' : 'A clone'} built on this node's files: ${users.join(', ')}. ${WHY}`;
+  if (many) {
+    // Two wordings only: the chip hugs the one that fits.
+    return (
+      <span className="chip chip-clone chip-clone-count" data-testid="used-by-clone" title={title}>
+        <FitName name={usedByWords(users)} cut={cutCount} title={title} />
+      </span>
+    );
+  }
   // The chip takes the room its row leaves, but no more than its whole words need (about a `ch` a letter): its
-  // width never follows the cut text, which would cut it again and again.
+  // width never follows the cut name, which would cut it again and again.
   const maxWidth = `calc(${[...usedByWords(users)].length}ch + 14px)`;
   return (
     <span className="chip chip-clone" data-testid="used-by-clone" title={title} style={{ maxWidth }}>
-      {many ? (
-        <FitName name={usedByWords(users)} cut={cutCount} title={title} grow />
-      ) : (
-        <>
-          <span className="chip-clone-words">clone:</span>
-          <FitName name={first} cut={cutName} title={title} grow />
-        </>
-      )}
+      <span className="chip-clone-words">clone:</span>
+      <FitName name={first} cut={cutName} title={title} grow />
     </span>
   );
 }
