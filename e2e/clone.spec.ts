@@ -175,6 +175,24 @@ test('clone a VM from a snapshot, linked, from the node menu; then export a snap
   await expect(plan).toBeHidden({ timeout: 60_000 });
   await expect(page.getByTestId('ops-outcome')).toContainText('done');
   expect(readdirSync(to)).toHaveLength(1);
+
+  // A second clone of snap1: its chip counts them, the hover names both.
+  const second = `${domain}-b`;
+  await page.getByTestId('node-snap1').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: /Clone VM from here/ }).click();
+  await name.fill(second);
+  await dialog.getByTestId('clone-continue').click();
+  await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled({ timeout: 30_000 });
+  await plan.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByTestId('ops-outcome')).toContainText(`Clone ${second} made.`, { timeout: 60_000 });
+  await expect(usedBy).toContainText(/^(used by )?2 clones$/);
+  await expect(usedBy).toHaveAttribute('title', new RegExp(`${clone}, ${second}|${second}, ${clone}`));
+  await shot(page, 'clone-9-two-clones');
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.evaluate(() => {
+    document.documentElement.dataset.theme = 'dark';
+  });
+  await shot(page, 'clone-9-two-clones-1024-dark');
 });
 
 
