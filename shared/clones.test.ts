@@ -31,6 +31,19 @@ describe('cloneUsers', () => {
   });
 });
 
+describe('cloneUsers of a file no node holds', () => {
+  test('a frozen file whose branch was deleted: the snapshot it grows from shows the clone', () => {
+    const facts = web01();
+    const frozen = (t: string) => `/img/web01.old.${t}.qcow2`;
+    for (const target of ['vda', 'vdb']) facts.layers[frozen(target)] = layer(frozen(target), `/img/web01-${target}.qcow2`);
+    facts.usedElsewhere = [frozen('vda'), frozen('vdb')];
+    const web = assembleDomain(facts);
+    expect(web.branches.map((b) => b.name)).toEqual(['main']);
+    const scan = scanOf(web, linkedClone(web, 'web01-clone', frozen));
+    expect([...cloneUsers(scan, web)]).toEqual([['s:snap1', ['web01-clone']]]);
+  });
+});
+
 describe('the file view links the files other domains build on', () => {
   test('the saved state lists the clone\u2019s file; the clone\u2019s view lists the source\u2019s', () => {
     const web = assembleDomain(web01());

@@ -4,6 +4,7 @@
  * clone NAME" on that node. Only domains whose clone record names this one count; any other domain on a shared
  * base shows in the file view (file-graph.ts, FileNode.otherDomains).
  */
+import { walkChain } from './assemble';
 import type { Domain, ScanResult } from './model';
 import { perScan } from './ops/per-scan';
 import { branchNodeId, snapshotNodeId } from './snapshot-graph';
@@ -43,18 +44,28 @@ function ownLayers(domain: Domain, tips: string[], states: Set<string>): string[
 /**
  * For the snapshot graph of `domain`: per graph node id (`s:NAME`, `b:NAME`), the clones of `domain` whose files
  * build on that snapshot's saved state, or on the files of that branch (its tips, and the tips it had until they
- * were frozen for a clone), sorted by name. Nodes nothing else builds on are absent.
+ * were frozen for a clone), or on a file no node holds that grows from that snapshot (a frozen branch's file once
+ * the branch is deleted), sorted by name. Nodes nothing else builds on are absent.
  */
 export function cloneUsers(scan: ScanResult, domain: Domain): Map<string, string[]> {
   const users = foreignUsers(scan).get(domain.name) ?? new Map<string, Set<string>>();
   const result = new Map<string, string[]>();
   const gather = (id: string, paths: Array<string | null>) => {
-    const names = new Set<string>();
+    const names = new Set<string>(result.get(id) ?? []);
     for (const path of paths) if (path !== null) for (const name of users.get(path) ?? []) names.add(name);
     if (names.size > 0) result.set(id, [...names].sort());
   };
   const states = new Set(domain.snapshots.flatMap((s) => s.disks.map((d) => d.stateLayer).filter((p): p is string => p !== null)));
   for (const snapshot of domain.snapshots) gather(snapshotNodeId(snapshot.name), snapshot.disks.map((d) => d.stateLayer));
-  for (const branch of domain.branches) gather(branchNodeId(branch.name), ownLayers(domain, branch.tips.map((t) => t.file), states));
+  const branchLayers = domain.branches.map((branch) => ({ branch, layers: ownLayers(domain, branch.tips.map((t) => t.file), states) }));
+  for (const { branch, layers } of branchLayers) gather(branchNodeId(branch.name), layers);
+  // A file a clone builds on that no node holds (a branch frozen for it, then deleted) grows from a snapshot: that node says it.
+  const held = new Set([...states, ...branchLayers.flatMap((b) => b.layers)]);
+  for (const path of users.keys()) {
+    if (held.has(path)) continue;
+    const state = walkChain(domain.layers, path).find((at) => states.has(at));
+    const from = domain.snapshots.filter((s) => s.disks.some((d) => d.stateLayer === state));
+    for (const snapshot of from) gather(snapshotNodeId(snapshot.name), [path]);
+  }
   return result;
 }
