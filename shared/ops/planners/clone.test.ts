@@ -51,7 +51,7 @@ describe('a linked clone of a snapshot', () => {
     expect(warnings.filter((w) => w.startsWith('Disk '))).toHaveLength(1);
     expect(warnings[0]).toMatch(/^Disk vdc is not managed .*web01 and web01-clone would both write to it/);
     // The files it builds on are pinned; the CD-ROM is carried as it is, and the plan says so.
-    expect(warnings).toContain('While web01-clone exists, the files it builds on stay as they are (web01-vda.qcow2; web01-vdb.qcow2): no commit, fold or delete on web01 writes or removes them.');
+    expect(warnings).toContain('While web01-clone exists, web01-vda.qcow2, web01-vdb.qcow2 stay pinned: no commit, fold or delete on web01 removes them or changes what web01-clone reads through them.');
     expect(warnings.filter((w) => w.startsWith('CD-ROM '))).toHaveLength(1);
     expect(warnings.find((w) => w.startsWith('CD-ROM '))).toMatch(/^CD-ROM \w+ stays as it is: (web01-clone uses the same ISO \(.+\), read-only|empty)\.$/);
     expect(warnings).toHaveLength(3);

@@ -263,13 +263,16 @@ function cdromNotes(domain: Domain, name: string): string[] {
 }
 
 /**
- * A linked clone pins what it builds on (docs/model.md, "Clones"): the source's files under its overlays stay as
- * they are while it exists.
+ * A linked clone pins what it builds on (docs/model.md, "Clones"): while it exists, the source's operations plan
+ * around the files under its overlays or refuse naming it; they may merge the files below, keeping what it reads.
  */
 function pinnedNote(domain: Domain, source: NodeSource, intent: IntentOf<'clone'>): string[] {
   if (intent.mode !== 'linked') return [];
-  const files = [...new Set(source.disks.map((d) => layerWords(domain, d.layer)))].join('; ');
-  return [`While ${intent.name} exists, the files it builds on stay as they are (${files}): no commit, fold or delete on ${domain.name} writes or removes them.`];
+  const files = [...new Set(source.disks.map((d) => basename(d.layer)))];
+  const them = files.length > 1 ? 'them' : 'it';
+  return [
+    `While ${intent.name} exists, ${files.join(', ')} ${files.length > 1 ? 'stay' : 'stays'} pinned: no commit, fold or delete on ${domain.name} removes ${them} or changes what ${intent.name} reads through ${them}.`,
+  ];
 }
 
 /** A snapshot's saved memory is not the clone's: it boots from the disks. */
