@@ -400,9 +400,31 @@ async function writeWhole(target: string, source: string, isOurs: () => Promise<
   await placePart(part, target, files);
 }
 
+/** How often what qemu-img has written so far is made durable while it writes. */
+const SYNC_EVERY_MS = 1000;
+
+/**
+ * Runs `write` while what it has written into `part` is made durable every second: the disk writes it back while the
+ * copy goes on, and the sync before the file is named (writeWhole) finds little left to do.
+ */
+async function syncingWhile(part: string, files: HostFiles, write: () => Promise<unknown>): Promise<void> {
+  let syncs: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    // One sync at a time; one that fails here is made again, and checked, before the file is named.
+    syncs = syncs.then(() => files.datasync(part)).catch(() => undefined);
+  }, SYNC_EVERY_MS);
+  try {
+    await write();
+  } finally {
+    clearInterval(timer);
+    await syncs;
+  }
+}
+
 /** A standalone image of the source's whole guest view, by qemu-img (its progress reported, cancelled by the signal). */
 function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
-  return writeWhole(step.target, step.source, () => isConvertedTarget(step, ctx.files), (part) => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part })), ctx);
+  const convert = (part: string) => syncingWhile(part, ctx.files, () => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part })));
+  return writeWhole(step.target, step.source, () => isConvertedTarget(step, ctx.files), convert, ctx);
 }
 
 /**
