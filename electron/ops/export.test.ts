@@ -3,10 +3,12 @@
  * image of the format asked for, reading exactly the node's bytes; nothing of the domain changes; an export over a
  * file that exists is refused and leaves that file as it was; killed at any step, it leaves no part of a file behind.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { NodeRef } from '../../shared/ops/plan';
+import { stepLine } from '../../shared/ops/step-command';
 import { Engine } from '../engine';
 import { checksums } from '../test-support/checks';
 import { applyOk, backingChain, expectUnchanged, fingerprintOf, planOk, sameBytes, stoppedWith } from '../test-support/clone-checks';
@@ -99,6 +101,29 @@ describe('export', () => {
     expect(await checksums([existing])).toEqual(kept);
     expect(await readdir(dir)).toEqual([name]);
     await expectUnchanged(before, vm);
+  });
+
+  test('written past the page cache (-t none); on a file system that takes no O_DIRECT (ramfs), through it, whole', async () => {
+    const node = { kind: 'snapshot', name: 's2' } as const;
+    const dir = await newFolder();
+    await execa('mount', ['-t', 'ramfs', '-o', 'mode=0755', 'ramfs', dir]);
+    try {
+      const plan = await planOk(engine, source, { op: 'export', domain: vm, node, to: dir, format: 'qcow2' });
+      const line = plan.steps.flatMap((s) => (s.kind === 'convert' ? [stepLine(s, source)] : []));
+      expect(line).toEqual([expect.arrayContaining(['qemu-img', 'convert', '-t', 'none'])]);
+      // qemu-img's own verdict on this folder: it cannot open a file there for O_DIRECT.
+      const probe = await execa('qemu-img', ['convert', '-t', 'none', '-f', 'qcow2', '-O', 'qcow2', '--', await viewOf(vm, node), join(dir, 'probe.qcow2')], { reject: false });
+      expect(probe.stderr).toContain('does not support O_DIRECT');
+      await rm(join(dir, 'probe.qcow2'));
+
+      await applyOk(engine, plan);
+      const files = (await readdir(dir)).map((n) => join(dir, n));
+      expect(files).toHaveLength(1);
+      expect(await sameBytes({ path: files[0] ?? '', format: 'qcow2' }, { path: await viewOf(vm, node), format: 'qcow2' })).toBe(true);
+      expect((await stat(files[0] ?? '')).mode & 0o777).toBe(0o600);
+    } finally {
+      await execa('umount', [dir]);
+    }
   });
 
   test('refused into a folder that does not exist', async () => {

@@ -421,9 +421,27 @@ async function syncingWhile(part: string, files: HostFiles, write: () => Promise
   }
 }
 
-/** A standalone image of the source's whole guest view, by qemu-img (its progress reported, cancelled by the signal). */
+/** Whether qemu-img failed because the file system of the file it opened takes no O_DIRECT (`-t none`). */
+function isNoDirectIo(error: unknown): boolean {
+  const stderr = error instanceof AppError && error.code === 'E_TOOL' ? error.details?.stderr : undefined;
+  return typeof stderr === 'string' && /does not support O_DIRECT/.test(stderr);
+}
+
+/**
+ * A standalone image of the source's whole guest view, by qemu-img (its progress reported, cancelled by the
+ * signal), written past the page cache. On a file system that takes no O_DIRECT (ramfs, tmpfs before Linux 6.6,
+ * some FUSE ones) qemu-img refuses before it writes any data; the copy is then made through the page cache, which
+ * is made durable every second as it goes.
+ */
 function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
-  const convert = (part: string) => syncingWhile(part, ctx.files, () => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part })));
+  const convert = async (part: string) => {
+    try {
+      await qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part }));
+    } catch (error) {
+      if (!isNoDirectIo(error)) throw error;
+      await syncingWhile(part, ctx.files, () => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part, buffered: true })));
+    }
+  };
   return writeWhole(step.target, step.source, () => isConvertedTarget(step, ctx.files), convert, ctx);
 }
 

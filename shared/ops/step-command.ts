@@ -35,6 +35,11 @@ export interface RunFacts {
    * preview shows the target itself.
    */
   partFile?: string;
+  /**
+   * Whether a `convert` writes through the page cache: the file system of its target takes no O_DIRECT (qemu-img
+   * says so when it opens it). Otherwise, and in the preview, it writes past the cache (`-t none`).
+   */
+  buffered?: boolean;
 }
 
 /** qemu-img's part of a plan, built by the same functions the engine's qemu-img adapter runs. */
@@ -50,7 +55,7 @@ function qemuImgArgs(step: Step, run: RunFacts): string[] | null {
       return checkArgs({ path: step.path, format: 'qcow2' }, { repair: step.mode, output: 'text' });
     case 'convert':
       // Never -U: the source is a frozen layer, which a running VM holds read-only and shares (docs/safety.md).
-      return convertArgs({ path: step.source, format: step.sourceFormat }, { path: run.partFile ?? step.target, format: step.format }, { compress: step.compress });
+      return convertArgs({ path: step.source, format: step.sourceFormat }, { path: run.partFile ?? step.target, format: step.format }, { compress: step.compress, direct: run.buffered !== true });
     default:
       return null;
   }
