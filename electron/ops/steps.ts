@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { BranchRecords, Step, StepKind } from '../../shared/ops/plan';
-import { stepCommand, type RunFacts, type Tool } from '../../shared/ops/step-command';
+import { stepCommand, writesPastCache, type RunFacts, type Tool } from '../../shared/ops/step-command';
 import { trashPathOf } from '../../shared/ops/trash-names';
 import { runChecked } from '../tools/host-runner';
 import { runQemuImg } from '../tools/qemu-img';
@@ -429,18 +429,20 @@ function isNoDirectIo(error: unknown): boolean {
 
 /**
  * A standalone image of the source's whole guest view, by qemu-img (its progress reported, cancelled by the
- * signal), written past the page cache. On a file system that takes no O_DIRECT (ramfs, tmpfs before Linux 6.6,
- * some FUSE ones) qemu-img refuses before it writes any data; the copy is then made through the page cache, which
- * is made durable every second as it goes.
+ * signal), written past the page cache (step-command.ts). On a file system that takes no O_DIRECT (ramfs, tmpfs
+ * before Linux 6.6, some FUSE ones) qemu-img refuses before it writes any data. The copy is then made through the
+ * page cache, as a compressed one always is, and made durable every second as it goes.
  */
 function runConvert(step: StepOf<'convert'>, ctx: StepContext): Promise<void> {
   const convert = async (part: string) => {
-    try {
-      await qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part }));
-    } catch (error) {
-      if (!isNoDirectIo(error)) throw error;
-      await syncingWhile(part, ctx.files, () => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part, buffered: true })));
+    if (writesPastCache(step)) {
+      try {
+        return await qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part }));
+      } catch (error) {
+        if (!isNoDirectIo(error)) throw error;
+      }
     }
+    await syncingWhile(part, ctx.files, () => qemuImg(ctx, argsFor(step, 'qemu-img', { partFile: part, buffered: true })));
   };
   return writeWhole(step.target, step.source, () => isConvertedTarget(step, ctx.files), convert, ctx);
 }

@@ -52,7 +52,7 @@ describe('stepCommand', () => {
   test('a conversion names both formats, never shares a lock (-U), and runs into the temporary name the run gives', () => {
     const step: Step = { kind: 'convert', source: '/i/s', sourceFormat: 'qcow2', target: '/e/t.img', format: 'raw', compress: false, sentence: '' };
     expect(stepCommand(step)).toEqual({ tool: 'qemu-img', args: ['convert', '-p', '-t', 'none', '-f', 'qcow2', '-O', 'raw', '--', '/i/s', '/e/t.img'] });
-    expect(stepCommand({ ...step, format: 'qcow2', compress: true }, { partFile: '/e/.part' })?.args).toEqual(['convert', '-p', '-c', '-t', 'none', '-f', 'qcow2', '-O', 'qcow2', '--', '/i/s', '/e/.part']);
+    expect(stepCommand({ ...step, format: 'qcow2', compress: true }, { partFile: '/e/.part' })?.args).toEqual(['convert', '-p', '-c', '-f', 'qcow2', '-O', 'qcow2', '--', '/i/s', '/e/.part']);
     // Where the target's file system takes no O_DIRECT, the run writes through the page cache.
     expect(stepCommand(step, { partFile: '/e/.part', buffered: true })?.args).toEqual(['convert', '-p', '-f', 'qcow2', '-O', 'raw', '--', '/i/s', '/e/.part']);
     expect(stepLine(step, libvirt)).toEqual(['qemu-img', 'convert', '-p', '-t', 'none', '-f', 'qcow2', '-O', 'raw', '--', '/i/s', '/e/t.img']);

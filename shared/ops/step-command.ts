@@ -37,9 +37,15 @@ export interface RunFacts {
   partFile?: string;
   /**
    * Whether a `convert` writes through the page cache: the file system of its target takes no O_DIRECT (qemu-img
-   * says so when it opens it). Otherwise, and in the preview, it writes past the cache (`-t none`).
+   * says so when it opens it). Otherwise, and in the preview, it writes past the cache (`-t none`), unless it
+   * compresses: compressed clusters are small writes, which O_DIRECT slows down.
    */
   buffered?: boolean;
+}
+
+/** Whether a `convert` writes its image past the page cache (`-t none`) where the file system lets it. */
+export function writesPastCache(step: Extract<Step, { kind: 'convert' }>): boolean {
+  return !step.compress;
 }
 
 /** qemu-img's part of a plan, built by the same functions the engine's qemu-img adapter runs. */
@@ -55,7 +61,7 @@ function qemuImgArgs(step: Step, run: RunFacts): string[] | null {
       return checkArgs({ path: step.path, format: 'qcow2' }, { repair: step.mode, output: 'text' });
     case 'convert':
       // Never -U: the source is a frozen layer, which a running VM holds read-only and shares (docs/safety.md).
-      return convertArgs({ path: step.source, format: step.sourceFormat }, { path: run.partFile ?? step.target, format: step.format }, { compress: step.compress, direct: run.buffered !== true });
+      return convertArgs({ path: step.source, format: step.sourceFormat }, { path: run.partFile ?? step.target, format: step.format }, { compress: step.compress, direct: writesPastCache(step) && run.buffered !== true });
     default:
       return null;
   }
