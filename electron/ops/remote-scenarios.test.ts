@@ -13,6 +13,7 @@ import type { Intent, Plan } from '../../shared/ops/plan';
 import { stepCommand } from '../../shared/ops/step-command';
 import { snapshotGraph } from '../../shared/snapshot-graph';
 import type { Engine } from '../engine';
+import { nodeViews } from '../test-support/checks';
 import { withEngineLab } from '../test-support/engine-lab';
 import {
   applyCheckedThere,
@@ -272,6 +273,68 @@ describe('S8: two disks and a CD-ROM on the remote host', () => {
     });
   });
 });
+
+describe('clone and export on the remote host', () => {
+  test("full and linked clones of s1 read its bytes there and start; exports equal it; the source's files and this computer's stay", async () => {
+    const vm = await build('cl', ['vda'], ['s1', 's2']);
+    const [clones, out] = [`${dir}/clones`, `${dir}/out`];
+    onTestHost(`mkdir -p ${clones} ${out}`);
+    await withDecoys(
+      vm,
+      async () => {
+        const before = await engine.scanDomain(source, vm);
+        const state = viewKey(before, 's:s1/vda');
+        const sums = sumsThere(Object.keys(before.layers));
+        const views = exportViewsThere(before, `${exportsDir}/cl`);
+        const s1 = { kind: 'snapshot', name: 's1' } as const;
+
+        // Full: written past the page cache there, a standalone private image.
+        const full = `${prefix}cl-full`;
+        const fullIntent: Intent = { op: 'clone', domain: vm, node: s1, name: full, mode: 'full', dir: clones };
+        const convert = (await planned(fullIntent)).steps.find((step) => step.kind === 'convert');
+        expect(convert && stepCommand(convert)?.args).toEqual(expect.arrayContaining(['-t', 'none']));
+        await apply(fullIntent);
+        const fullDisk = diskSourceThere(full, 'vda');
+        expect(fullDisk.startsWith(`${clones}/`)).toBe(true);
+        expect(backingThere(fullDisk)).toBeNull();
+        expect(modeThere(fullDisk)).toBe(0o600);
+        expect(sameBytesThere(views['s:s1/vda'] ?? '', fullDisk)).toBe(true);
+        expectStartsThere(full);
+
+        // Linked: an overlay there on s1's saved state.
+        const linked = `${prefix}cl-linked`;
+        await apply({ op: 'clone', domain: vm, node: s1, name: linked, mode: 'linked', dir: clones });
+        const linkedDisk = diskSourceThere(linked, 'vda');
+        expect(backingThere(linkedDisk)).toBe(state);
+        expect(sameBytesThere(views['s:s1/vda'] ?? '', linkedDisk)).toBe(true);
+        expectStartsThere(linked);
+
+        // Exports of s1 to raw and to compressed qcow2.
+        await apply({ op: 'export', domain: vm, node: s1, to: out, format: 'raw' });
+        await apply({ op: 'export', domain: vm, node: s1, to: out, format: 'qcow2', compress: true });
+        const made = onTestHost(`ls -A ${out}`).split('\n').filter(Boolean).sort();
+        expect(made).toHaveLength(2);
+        const raw = `${out}/${made.find((n) => n.endsWith('.raw')) ?? '?'}`;
+        const qcow2 = `${out}/${made.find((n) => n.endsWith('.qcow2')) ?? '?'}`;
+        expect(sameBytesThere(views['s:s1/vda'] ?? '', raw, 'raw')).toBe(true);
+        expect(sameBytesThere(views['s:s1/vda'] ?? '', qcow2)).toBe(true);
+
+        expect(sumsThere(Object.keys(before.layers))).toEqual(sums);
+        // The linked clone there builds on s1's saved state: deleting s1 keeps that file.
+        const deleting = await planned({ op: 'delete-snapshot', domain: vm, snapshot: 's1' });
+        expect(deleting.impact.trashed).not.toContain(state);
+      },
+      [`${clones}/decoy.qcow2`, `${out}/decoy.raw`],
+    );
+  });
+});
+
+/** The file of a node's disk by its key (snapshot `s:NAME/TARGET`, branch `b:NAME/TARGET`) in a scan. */
+function viewKey(domain: Domain, key: string): string {
+  const file = nodeViews(domain)[key];
+  if (file === undefined) throw new Error(`no ${key}`);
+  return file;
+}
 
 /** A domain there with snapshots s1, s2 taken by the host's virsh, data in each layer. */
 function nativeDomain(name: string): string {

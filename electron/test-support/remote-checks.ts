@@ -218,12 +218,13 @@ export function plantDecoys(paths: string[]): Decoys {
   return planted;
 }
 
-/** Every decoy has its bytes and time, and the folders here hold nothing but the decoys. */
+/** Every decoy has its bytes and time, and the folders here hold nothing but the decoys (and their folders). */
 export function expectDecoysUntouched(planted: Decoys): void {
   for (const [path, was] of planted) expect({ path, sha: digest(path), mtimeMs: statSync(path).mtimeMs }).toEqual({ path, ...was });
   const folders = new Set([...planted.keys()].map((p) => dirname(p)));
   for (const folder of folders) {
-    const expected = [...planted.keys()].filter((p) => dirname(p) === folder).map((p) => p.slice(folder.length + 1));
-    expect(readdirSync(folder).sort(), `what ${folder} holds here`).toEqual([...new Set(expected)].sort());
+    // The decoys in it, and the folders of decoys in it.
+    const inside = [...planted.keys(), ...folders].filter((p) => dirname(p) === folder).map((p) => p.slice(folder.length + 1));
+    expect(readdirSync(folder).sort(), `what ${folder} holds here`).toEqual([...new Set(inside)].sort());
   }
 }
