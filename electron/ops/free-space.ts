@@ -6,32 +6,29 @@
  * cannot finish until the cause is gone; refusing first changes nothing.
  */
 import { constants } from 'node:fs';
-import { access, lstat, open, statfs } from 'node:fs/promises';
+import { access, open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Plan, Step } from '../../shared/ops/plan';
+import { runChecked } from '../tools/host-runner';
 import { qemuImgMeasure } from '../tools/qemu-img';
 import type { HostFiles } from './host-files';
 
 const mib = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
 
 /**
- * Throws E_NO_SPACE when a folder the plan writes or creates files in has less free space than the plan needs.
- * On this computer's files only: a remote host's free space is not read (its tools say so when they run out).
+ * Throws E_NO_SPACE when a folder the plan writes or creates files in has less free space than the plan needs,
+ * on the host that holds the files (this computer, or the SSH host, read there).
  */
 export async function checkFreeSpace(plan: Plan, files: HostFiles): Promise<void> {
-  if (files.host !== 'local') return;
-  const copies = await copyNeeds(plan.steps, plan.impact.spaceBytes);
+  const copies = await copyNeeds(plan.steps, plan.impact.spaceBytes, files);
   const folders = [...new Set([...plan.impact.written, ...plan.impact.created].map((path) => dirname(path)))];
   for (const folder of folders) {
     // A folder that takes a new image or a variable store's copy needs what they measure; any other, the plan's estimate.
     const need = copies.get(folder) ?? plan.impact.spaceBytes;
     if (need <= 0) continue;
-    const room = await statfs(folder).catch(() => null);
-    // A file system that counts no blocks at all (ramfs) keeps no limit to read: `df` shows it as "-".
-    if (room === null || room.blocks === 0) continue;
-    const free = room.bavail * room.bsize;
-    if (free < need) {
+    const free = await freeBytes(folder, files);
+    if (free !== null && free < need) {
       throw new AppError(
         'E_NO_SPACE',
         `${folder} has ${mib(free)} MiB free, and this operation needs about ${mib(need)} MiB there. Nothing was changed: free some space there and try again.`,
@@ -46,17 +43,34 @@ export async function checkFreeSpace(plan: Plan, files: HostFiles): Promise<void
  * measure` says its target format needs (a raw one its whole virtual size, the worst case), a variable store its
  * size. A source that cannot be measured counts the plan's whole estimate (`fallback`).
  */
-async function copyNeeds(steps: Step[], fallback: number): Promise<Map<string, number>> {
+async function copyNeeds(steps: Step[], fallback: number, files: HostFiles): Promise<Map<string, number>> {
   const needs = new Map<string, number>();
   const add = (path: string, bytes: number) => needs.set(dirname(path), (needs.get(dirname(path)) ?? 0) + bytes);
   for (const step of steps) {
     if (step.kind === 'convert') {
-      const measure = await qemuImgMeasure({ image: { path: step.source, format: step.sourceFormat } }, step.format).catch(() => null);
+      const measure = await qemuImgMeasure({ image: { path: step.source, format: step.sourceFormat } }, step.format, { runner: files.runner }).catch(() => null);
       add(step.target, measure?.required ?? fallback);
     }
-    if (step.kind === 'copy-nvram') add(step.copy, (await lstat(step.path).catch(() => null))?.size ?? 0);
+    if (step.kind === 'copy-nvram') add(step.copy, (await files.lstat(step.path).catch(() => null))?.size ?? 0);
   }
   return needs;
+}
+
+/**
+ * The bytes an unprivileged writer may still use on the file system holding `folder`, on the files' host; null
+ * where that is not known: the folder cannot be read, or the file system counts no blocks at all (ramfs keeps no
+ * limit to read; `df` shows "-").
+ */
+async function freeBytes(folder: string, files: HostFiles): Promise<number | null> {
+  if (files.host === 'local') {
+    const room = await statfs(folder).catch(() => null);
+    return room === null || room.blocks === 0 ? null : room.bavail * room.bsize;
+  }
+  // GNU stat there: blocks available to a user, the size they are counted in, all blocks.
+  const out = await runChecked(files.runner, 'stat', ['-f', '-c', '%a %S %b', '--', folder]).catch(() => '');
+  const [available, size, blocks] = out.trim().split(/\s+/).map(Number);
+  if (available === undefined || size === undefined || !Number.isFinite(available * size) || !blocks) return null;
+  return available * size;
 }
 
 /**
