@@ -329,6 +329,27 @@ describe('clone and export on the remote host', () => {
   });
 });
 
+describe('free space on the remote host', () => {
+  test("an export too big for a folder there is refused before it starts, from the room read there; nothing is made", async () => {
+    const vm = await build('room', ['vda'], ['s1']);
+    const tiny = `${dir}/tiny`;
+    // 1 MiB of room there; this computer's folder of that name, if any, is not what counts.
+    onTestHost(`mkdir -p ${tiny} && mount -t tmpfs -o size=1m,mode=0755 tmpfs ${tiny}`);
+    try {
+      const result = await engine.plan(source, { op: 'export', domain: vm, node: { kind: 'snapshot', name: 's1' }, to: tiny, format: 'qcow2' });
+      expect(result.ok ? 'planned' : result.refusal.code).toBe('E_NO_SPACE');
+      expect(result.ok ? '' : result.refusal.message).toContain(tiny);
+      expect(onTestHost(`ls -A ${tiny}`).trim()).toBe('');
+      // The same export into a folder there with room goes through.
+      onTestHost(`mkdir -p ${dir}/roomy`);
+      await apply({ op: 'export', domain: vm, node: { kind: 'snapshot', name: 's1' }, to: `${dir}/roomy`, format: 'qcow2' });
+      expect(onTestHost(`ls -A ${dir}/roomy`).split('\n').filter(Boolean)).toHaveLength(1);
+    } finally {
+      onTestHost(`umount ${tiny}`);
+    }
+  });
+});
+
 /** The file of a node's disk by its key (snapshot `s:NAME/TARGET`, branch `b:NAME/TARGET`) in a scan. */
 function viewKey(domain: Domain, key: string): string {
   const file = nodeViews(domain)[key];
