@@ -312,20 +312,19 @@ function variableStore(reader: LayerReader, uri: string, name: string, persisten
  */
 async function attachLayers(reader: LayerReader, collected: Collected[], others?: () => Promise<string[]>): Promise<void> {
   const claimed = new Set(Object.keys(reader.layers));
-  let claiming: Promise<void> | undefined;
   let otherFiles: Promise<Set<string>> | undefined;
-  // A scan of some domains (a rescan after an operation) reads the other domains' files only when a file grows from
-  // one of the scanned layers, or a leaf no record names is left: it may be a clone's or another domain's, never loose.
-  const fromOthers = others === undefined ? undefined : () => (otherFiles ??= others().then((paths) => new Set(paths)));
-  const claimMore =
-    fromOthers === undefined
+  // A scan of some domains (a rescan after an operation) reads the other domains' files, once, only when a file
+  // grows from one of the scanned layers, or a leaf no record names is left: it may be a clone's or another
+  // domain's, never loose. What they hold is claimed as soon as it is read.
+  const fromOthers =
+    others === undefined
       ? undefined
-      : () => {
-          claiming ??= fromOthers().then((paths) => {
+      : () =>
+          (otherFiles ??= others().then((paths) => {
             for (const path of paths) claimed.add(path);
-          });
-          return claiming;
-        };
+            return new Set(paths);
+          }));
+  const claimMore = fromOthers === undefined ? undefined : async () => void (await fromOthers());
   // Per domain, the layers its disks and records reach, without the loose tips found beside them.
   const reached: Array<{ facts: DomainFacts; own: string[] }> = [];
   for (const { facts, overrides } of collected) {
