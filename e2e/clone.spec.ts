@@ -2,15 +2,17 @@
  * Clone and export in the browser against real libvirt: the snapshot's menu offers Clone VM from here…, its dialog
  * (a free name, linked by default, the folder beside the source's images, here one of its own), the preview, and after Confirm the new
  * domain in the sidebar and "used by clone" on the snapshot; the clone's own header says where it comes from. Then
- * Export disks… writes one image into a folder of the test's. The seed lab removes every domain of its prefix, the
- * clone too, and its folder with the clone's files.
+ * Export disks… writes one image into a folder of the test's. A full clone, started afterwards, runs on one standalone
+ * image in the folder chosen that reads as the snapshot's saved state. The seed lab removes every domain of its
+ * prefix, the clones too (stopped first), and its folder with the clones' files.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
 import { expect, test } from './fixtures';
 import { expectNoSeriousViolations } from './axe';
-import { img, MiB, seedLab, virsh } from './seed-lab';
+import { diskSource, img, MiB, seedLab, virsh } from './seed-lab';
 
 const lab = seedLab('e2e-clone');
 
@@ -193,6 +195,112 @@ test('clone a VM from a snapshot, linked, from the node menu; then export a snap
     document.documentElement.dataset.theme = 'dark';
   });
   await shot(page, 'clone-9-two-clones-1024-dark');
+});
+
+/** The file snapshot `snap` of `domain` keeps its first disk's saved state in: the disk's source in the definition it kept. */
+function savedState(domain: string, snap: string): string {
+  const xml = virsh('snapshot-dumpxml', '--domain', domain, '--snapshotname', snap);
+  return /<source file='([^']+)'/.exec(xml.slice(xml.indexOf('<domain ')))?.[1] ?? '';
+}
+
+/** The files of a domain's disks, from `virsh domblklist --details` (type, device, target, source a line). */
+function diskFiles(domain: string): string[] {
+  return virsh('domblklist', '--domain', domain, '--details')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols[0] === 'file' && cols[1] === 'disk')
+    .map((cols) => cols.slice(3).join(' '));
+}
+
+test('clone a VM from a snapshot as a full copy into a folder of its own, started afterwards', async ({ page, shot }) => {
+  test.setTimeout(180_000);
+  const domain = lab.buildSeed('ibis');
+  const clone = `${domain}-full`;
+  const folder = join(lab.dir, 'full-clones');
+  mkdirSync(folder);
+  await page.goto(lab.url);
+  await page.getByTestId(`domain-${domain}`).click();
+  await expect(page.getByTestId('current-domain')).toHaveText(domain);
+
+  // snap2's saved state is two files deep (snap1's overlay on the base): the full copy flattens both.
+  await page.getByTestId('node-snap2').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: /Clone VM from here/ }).click();
+  const dialog = page.getByTestId('clone-dialog');
+  const name = dialog.getByRole('textbox', { name: 'Name of the new VM' });
+  await expect(name).toBeFocused();
+  await name.fill(clone);
+  await dialog.getByRole('radio', { name: /Full/ }).check();
+  await expect(dialog.getByRole('radio', { name: /Linked/ })).not.toBeChecked();
+  await expect(dialog).toContainText('standalone images');
+  await dialog.getByRole('textbox', { name: /Folder for its files/ }).fill(folder);
+  await expect(dialog).toContainText('(must exist)');
+  const start = dialog.getByRole('checkbox', { name: 'Start the new VM afterwards' });
+  await expect(start).not.toBeChecked();
+  await start.check();
+  await expect(dialog.getByTestId('clone-continue')).toBeEnabled();
+  await shot(page, 'clone-10-full-dialog');
+  await dialog.getByTestId('clone-continue').click();
+
+  // The preview: a full copy, standalone, its one file in the chosen folder, and a last step that starts it.
+  const plan = page.getByTestId('plan-dialog');
+  const summary = plan.getByTestId('plan-summary');
+  await expect(summary).toContainText(`a full copy of snapshot snap2 of ${domain}`, { timeout: 30_000 });
+  await expect(summary).toContainText(`its disk is a standalone image with no link to ${domain}, and ${clone} starts`);
+  const where = plan.getByTestId('plan-where');
+  await expect(where).toContainText(`${clone}, full: standalone copies of the disks`);
+  await expect(where).toContainText(`${folder} (one file)`);
+  const steps = plan.getByRole('list', { name: 'Steps' }).getByRole('listitem');
+  await expect(steps.last()).toHaveText(`Start ${clone}.`);
+  await expect(plan.getByRole('button', { name: 'Confirm' })).toBeEnabled();
+  await shot(page, 'clone-11-full-preview');
+  await expectNoSeriousViolations(page, 'clone-full-preview');
+
+  // The progress bar may show for a moment only: the page itself notes every line it shows, on <body>.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    new MutationObserver(() => {
+      const text = document.querySelector('[data-testid="ops-running"] .ops-status-text')?.textContent;
+      if (text != null && !seen.includes(text)) seen.push(text);
+      document.body.dataset.opsSeen = JSON.stringify(seen);
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  await plan.getByRole('button', { name: 'Confirm' }).click();
+  await expect(plan).toBeHidden({ timeout: 60_000 });
+  await expect(page.getByTestId('ops-outcome')).toContainText(`Clone ${clone} made.`, { timeout: 60_000 });
+  const seen = z.array(z.string()).parse(JSON.parse((await page.locator('body').getAttribute('data-ops-seen')) ?? '[]'));
+  // The copy's sentence from the start, and the steps counted as they go (define, then start, after it).
+  expect(seen.some((line) => line.includes(`Copy vda as the saved state of snapshot snap2 (ibis.snap1 and the files under it) into ${clone}.vda.qcow2`))).toBe(true);
+  expect(seen.some((line) => /^Step \d of 3: /.test(line))).toBe(true);
+
+  // In the sidebar, marked clone and running; opened, its header says where it comes from and that it runs.
+  const item = page.getByTestId(`domain-${clone}`);
+  await expect(item).toBeVisible();
+  await expect(page.getByTestId(`clone-mark-${clone}`)).toHaveText('clone');
+  await expect(page.getByTestId(`clone-mark-${clone}`)).toHaveAttribute('title', `Clone of ${domain} at snapshot snap2`);
+  await expect(item.locator('.dot')).toHaveAttribute('title', 'running');
+  await page.getByTestId('open-made').click();
+  await expect(page.getByTestId('current-domain')).toHaveText(clone);
+  await expect(page.locator('.crumb-state')).toHaveText('running');
+  await expect(page.getByTestId('crumb-clone')).toHaveText(`clone of ${domain}`);
+  await expect(page.getByTestId('clone-of')).toContainText(`Clone of ${domain} at snapshot snap2`);
+  await shot(page, 'clone-12-full-running');
+
+  // The real tools agree: it runs, on one standalone file in the chosen folder that reads as snap2's saved state.
+  expect(virsh('domstate', '--domain', clone).trim()).toBe('running');
+  const files = diskFiles(clone);
+  expect(files).toEqual([join(folder, basename(files[0] ?? ''))]);
+  const disk = files[0] ?? '';
+  const chain = z.array(z.object({ filename: z.string(), format: z.string(), 'backing-filename': z.string().optional() })).parse(JSON.parse(img('info', '--backing-chain', '-U', '--output=json', disk)));
+  expect(chain).toHaveLength(1);
+  expect(chain[0]?.['backing-filename']).toBeUndefined();
+  expect(chain[0]?.format).toBe('qcow2');
+  const state = savedState(domain, 'snap2');
+  expect(state).not.toBe('');
+  expect(img('compare', '-U', disk, state)).toContain('Images are identical.');
+  // The source's current disk holds snap3's writes besides: against it the copy differs (exit status 1).
+  expect(() => img('compare', '-U', '-q', disk, diskSource(domain))).toThrow();
+  expect(readdirSync(folder)).toEqual([basename(disk)]);
+  virsh('destroy', '--domain', clone);
 });
 
 

@@ -1,7 +1,8 @@
 /**
  * The seed lab of the browser tests on real libvirt: `serve --connect qemu:///system` with its own data folder, and
  * seed domains (base → snap1 → snap2 → snap3, data written in every layer and in the current state) under a prefix
- * of the test file's own. Everything the file made is removed when it is done; nothing else on the daemon is touched.
+ * of the test file's own. Everything the file made is removed when it is done (a domain it started stopped first);
+ * nothing else on the daemon is touched.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,8 @@ export function seedLab(tag: string): SeedLab {
   test.afterAll(async () => {
     if (server) await stop(server);
     for (const domain of virsh('list', '--all', '--name').split('\n').filter((n) => n.startsWith(prefix))) {
+      // A running domain undefined would go on as a transient one, on files the lab's folder no longer holds.
+      if (virsh('domstate', '--domain', domain).trim() !== 'shut off') virsh('destroy', '--domain', domain);
       virsh('undefine', '--domain', domain, '--snapshots-metadata');
     }
     rmSync(dir, { recursive: true, force: true });
