@@ -65,7 +65,25 @@ export async function removePart(part: string, owner: Owner | null, files: HostF
   const info = await lstatOrNull(files, part);
   if (info === null) return;
   if (!privateFile(info, await files.uid(), owner, 2)) throw new AppError('E_CHANGED', `${part} is not the temporary file this operation writes; it is left as it is.`, { path: part });
+  await endWritersOf(part, files);
   await files.unlink(part);
+}
+
+/**
+ * Ends a qemu-img an earlier run left writing the temporary file `part` (the engine was killed mid-copy: qemu-img
+ * outlives it, ignoring the broken pipe of its progress). Only this operation writes that name, and its copy is
+ * dropped; removing the name alone would leave qemu-img writing on, unseen, into the file system's free space,
+ * holding the source's files against writers. Without pgrep on the host there is nothing to find.
+ */
+async function endWritersOf(part: string, files: HostFiles): Promise<void> {
+  const found = await files.runner.run('pgrep', ['-a', '-x', 'qemu-img']).catch(() => null);
+  const lines = found?.exitCode === 0 ? found.stdout.split('\n') : [];
+  // `pid command line`: the temporary file is a convert's last argument.
+  const pids = lines.flatMap((line) => {
+    const m = /^(\d+) (.*)$/.exec(line);
+    return m?.[1] !== undefined && m[2]?.endsWith(` ${part}`) === true ? [m[1]] : [];
+  });
+  for (const pid of pids) await files.runner.run('kill', ['-s', 'KILL', pid]).catch(() => null);
 }
 
 /**
