@@ -295,3 +295,35 @@ describe('a copy that cannot finish', () => {
     });
   });
 });
+
+describe('sources on a file system without O_DIRECT', () => {
+  test('a raw disk with a qcow2 overlay over it, all on ramfs: its snapshot and its branch export whole onto ext4', async () => {
+    await withFs('ramfs', 0, async (images) => {
+      const base = join(images, 'raw-base.img');
+      await execa('qemu-img', ['create', '-q', '-f', 'raw', '--', base, '32M']);
+      await writePattern(base, 'raw', 0x61, 0, 3 * MiB);
+      const dom = await lab.define({ name: 'rawsrc', disks: [{ target: 'vda', file: base, format: 'raw' }] });
+      try {
+        lab.snapshot(dom, 's1');
+        const tip = (await engine.scanDomain(source, dom)).branches[0]?.tips[0]?.file ?? '';
+        expect(tip.startsWith(`${images}/`)).toBe(true);
+        await writePattern(tip, 'qcow2', 0x62, 8 * MiB, MiB);
+        const before = await fingerprintOf(await engine.scanDomain(source, dom));
+        await withFs('ext4-4k', 96, async (dir) => {
+          await applyOk(engine, await planOk(engine, source, { op: 'export', domain: dom, node: { kind: 'snapshot', name: 's1' }, to: dir, format: 'qcow2' }));
+          const [one] = await readdir(dir);
+          expect(await sameBytes({ path: join(dir, one ?? ''), format: 'qcow2' }, { path: base, format: 'raw' })).toBe(true);
+          await rm(join(dir, one ?? ''));
+          await applyOk(engine, await planOk(engine, source, { op: 'export', domain: dom, node: { kind: 'branch', name: 'main' }, to: dir, format: 'raw' }));
+          const [two] = await readdir(dir);
+          expect(await sameBytes({ path: join(dir, two ?? ''), format: 'raw' }, { path: tip, format: 'qcow2' })).toBe(true);
+          expect(await readdir(dir)).toHaveLength(1);
+        });
+        await expectUnchanged(before, dom);
+      } finally {
+        // The domain's files go with the ramfs: it goes first.
+        await execa('virsh', ['-q', '-c', TEST_URI, 'undefine', '--domain', dom, '--snapshots-metadata'], { reject: false });
+      }
+    });
+  });
+});
