@@ -19,7 +19,6 @@ import { applyOk, expectUnchanged, fingerprintOf, planOk, sameBytes } from '../t
 import { writeCrashChild } from '../test-support/crash-child';
 import { TestLab, TEST_URI } from '../test-support/lab';
 import { seedChain } from '../test-support/seed-chain';
-import { qemuImgCreate } from '../tools/qemu-img';
 import { writePattern } from '../tools/qemu-io';
 
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
@@ -164,11 +163,17 @@ describe('the direct path is the one that runs, and the preview says so', () => 
   });
 });
 
-/** A domain whose snapshot s1 holds `mib` MiB of data in a 1 GiB disk: a copy long enough to act on as it runs. */
+/**
+ * A domain whose snapshot s1 holds `mib` MiB of random data (which no compression shrinks) in a 1 GiB disk: a copy
+ * long enough to act on as it runs.
+ */
 async function seedLarge(id: string, mib: number): Promise<string> {
   const base = lab.path(`${id}.qcow2`);
-  await qemuImgCreate(base, { size: 1024 * MiB });
-  await writePattern(base, 'qcow2', 0x5a, 0, mib * MiB);
+  const raw = lab.path(`${id}.random`);
+  await execa('dd', ['if=/dev/urandom', `of=${raw}`, 'bs=1M', `count=${mib}`, 'status=none']);
+  await execa('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', '--', raw, base]);
+  await execa('qemu-img', ['resize', '-q', '-f', 'qcow2', '--', base, '1G']);
+  await rm(raw);
   const dom = await lab.define({ name: id, disks: [{ target: 'vda', file: base, format: 'qcow2' }] });
   lab.snapshot(dom, 's1');
   return dom;
@@ -222,10 +227,10 @@ describe('a copy that cannot finish', () => {
     big = await seedLarge('large', 384);
   });
 
-  test('the file system fills up mid-copy: the error says so, and no part of a file is left', async () => {
+  test.each([false, true])('the file system fills up mid-copy (compressed, through the cache: %s): the error says so, and no part of a file is left', async (compress) => {
     const before = await fingerprintOf(await engine.scanDomain(source, big));
     await withFs('ext4', 512, async (dir) => {
-      const plan = await planOk(engine, source, { op: 'export', domain: big, node: { kind: 'snapshot', name: 's1' }, to: dir, format: 'qcow2' });
+      const plan = await planOk(engine, source, { op: 'export', domain: big, node: { kind: 'snapshot', name: 's1' }, to: dir, format: 'qcow2', ...(compress ? { compress: true } : {}) });
       const applying = engine.apply(plan).then(
         (r) => r.status,
         (e: unknown) => e,
