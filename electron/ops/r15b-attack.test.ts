@@ -76,9 +76,18 @@ async function withFs<T>(fs: Fs | 'ext4', mib: number, use: (dir: string) => Pro
     }
     return await use(dir);
   } finally {
-    await execa('umount', [dir], { reject: false });
+    await unmount(dir);
     if (loop !== null) await execa('losetup', ['-d', loop], { reject: false });
   }
+}
+
+/** Unmounts `dir`, waiting up to 10 s for a copy that a failed test left running there, then lazily. */
+async function unmount(dir: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    if ((await execa('umount', [dir], { reject: false })).exitCode === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await execa('umount', ['--lazy', dir], { reject: false });
 }
 
 /** The file a node's disk reads through: a snapshot's saved state or a branch's tip, in a fresh scan. */
