@@ -2,9 +2,11 @@
  * A reviewer's attacks on the copy a full clone or an export writes past the page cache (`qemu-img convert -t
  * none`, steps.ts runConvert), on real images, real libvirt domains and real file systems made for the test (root):
  * an ext4 on a disk of 4096-byte sectors, tmpfs (O_DIRECT since Linux 6.6) and ramfs (none, so through the
- * cache). On each, every kind of copy reads the node's bytes, is private, and is the only file left. A copy that
- * runs out of room, or goes into a folder of a read-only file system, fails clearly and leaves nothing behind;
- * one cancelled or killed mid-copy leaves no file, and no qemu-img writing on, once recovered.
+ * cache). On each, every kind of copy reads the node's bytes, is private, and is the only file left; on ext4 the
+ * copy really goes past the cache, as the preview says, and sources on ramfs are read whole. A copy that runs out
+ * of room (past the cache or through it, on one disk or the second of two), or goes into a folder of a read-only
+ * file system, fails clearly and leaves nothing behind; one cancelled or killed mid-copy leaves no file, and no
+ * qemu-img writing on, once recovered (clone-files.ts removePart).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
@@ -251,6 +253,34 @@ describe('a copy that cannot finish', () => {
       expect((await readdir(dir)).filter((name) => !name.startsWith('filler'))).toEqual([]);
     });
     await expectUnchanged(before, big);
+  });
+
+  test('the second disk of two fills the file system: the first, already in place, goes too', async () => {
+    const small = lab.path('two-small.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '--', small, '32M']);
+    await writePattern(small, 'qcow2', 0x71, 0, 4 * MiB);
+    const large = (await engine.scanDomain(source, big)).snapshots[0]?.disks[0]?.stateLayer ?? '';
+    const two = await lab.define({
+      name: 'two',
+      disks: [
+        { target: 'vda', file: small, format: 'qcow2' },
+        { target: 'vdb', file: large, format: 'qcow2' },
+      ],
+    });
+    const before = await fingerprintOf(await engine.scanDomain(source, two));
+    await withFs('ext4', 512, async (dir) => {
+      const plan = await planOk(engine, source, { op: 'export', domain: two, node: { kind: 'branch', name: 'main' }, to: dir, format: 'qcow2' });
+      expect(plan.steps.filter((s) => s.kind === 'convert').map((s) => s.kind === 'convert' && s.source)).toEqual([small, large]);
+      const applying = engine.apply(plan).then(
+        (r) => r.status,
+        (e: unknown) => e,
+      );
+      await partGrown(dir, 16 * MiB);
+      await fillUp(dir);
+      expect(await applying).toMatchObject({ message: expect.stringMatching(/No space left on device/) });
+      expect((await readdir(dir)).filter((name) => !name.startsWith('filler'))).toEqual([]);
+    });
+    await expectUnchanged(before, two);
   });
 
   test('a folder on a read-only file system is refused before anything runs, and nothing is left', async () => {
