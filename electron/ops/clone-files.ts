@@ -98,18 +98,40 @@ export async function partState(part: string, target: string, files: HostFiles):
   return p !== null ? 'part' : 'none';
 }
 
+/** Errors of a file system that takes no second name for a file (FAT, exFAT, some FUSE ones). */
+const NO_HARD_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'];
+
 /** Gives the finished temporary file its name, where nothing may stand, then drops the temporary name. */
 export async function placePart(part: string, target: string, files: HostFiles): Promise<void> {
   await files.link(part, target).catch((error: unknown) => {
-    if (errnoOf(error) === 'EEXIST') throw new AppError('E_NAME_TAKEN', `${target} appeared while it was being written; nothing is written over it.`, { path: target });
+    const code = errnoOf(error);
+    if (code === 'EEXIST') throw new AppError('E_NAME_TAKEN', `${target} appeared while it was being written; nothing is written over it.`, { path: target });
+    if (code !== undefined && NO_HARD_LINKS.includes(code)) throw unsuitableFolder(dirname(target), `takes no hard links (${code})`);
     throw error;
   });
   await files.unlink(part);
 }
 
-/** Makes the temporary file, empty and private, where nothing stands (O_EXCL): a tool then writes the engine's own file. */
+/** The refusal of a folder whose file system cannot hold a new file as this module makes it. */
+function unsuitableFolder(folder: string, why: string): AppError {
+  return new AppError(
+    'E_NOT_SUPPORTED',
+    `The file system of ${folder} ${why}, as FAT and exFAT do: a copy there could not be named safely and kept private (mode 0600). Choose a folder on another file system.`,
+    { path: folder },
+  );
+}
+
+/**
+ * Makes the temporary file, empty and private, where nothing stands (O_EXCL): a tool then writes the engine's own
+ * file. On a file system that keeps no permissions (FAT, exFAT) it would be neither private nor known again as
+ * this operation's own: it goes again at once, before anything is written, and the folder is refused.
+ */
 export async function makePart(part: string, files: HostFiles): Promise<void> {
   await createEmptyFile(part, files);
+  const info = await lstatOrNull(files, part);
+  if (info === null || (info.mode & 0o7777) === 0o600) return;
+  await files.unlink(part);
+  throw unsuitableFolder(dirname(part), `keeps no file permissions (a new file there is ${(info.mode & 0o7777).toString(8)}, not 600)`);
 }
 
 /**

@@ -9,7 +9,7 @@
  * qemu-img writing on, once recovered (clone-files.ts removePart).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -22,6 +22,8 @@ import { writeCrashChild } from '../test-support/crash-child';
 import { TestLab, TEST_URI } from '../test-support/lab';
 import { seedChain } from '../test-support/seed-chain';
 import { writePattern } from '../tools/qemu-io';
+import { makePart, partFileOf, placePart, removePart } from './clone-files';
+import { localHostFiles, type HostFiles } from './host-files';
 
 const source = { kind: 'libvirt' as const, uri: TEST_URI };
 const MiB = 1024 * 1024;
@@ -367,5 +369,28 @@ describe('sources on a file system without O_DIRECT', () => {
         await execa('virsh', ['-q', '-c', TEST_URI, 'undefine', '--domain', dom, '--snapshots-metadata'], { reject: false });
       }
     });
+  });
+});
+
+describe('a folder whose file system keeps no permissions or takes no hard links (FAT, exFAT)', () => {
+  test('the temporary file, found not private, goes again at once, and the folder is refused saying why', async () => {
+    const dir = await mkdtemp(join(mounts, 'fat-'));
+    const part = partFileOf(join(dir, 'copy.qcow2'), '7d3c1a52-3f7e-4f0a-9a55-0d7f6f1f2b10');
+    // As exFAT's driver does: the file is made, with the mode the file system keeps for every file.
+    const fat: HostFiles = { ...localHostFiles, createEmpty: async (path) => (await localHostFiles.createEmpty(path), chmod(path, 0o755)) };
+    await expect(makePart(part, fat)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringMatching(/keeps no file permissions .*755.*Choose a folder on another file system/) });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('a file system that refuses the hard link is named as the cause, not as an internal error', async () => {
+    const dir = await mkdtemp(join(mounts, 'nolink-'));
+    const part = partFileOf(join(dir, 'copy.qcow2'), '7d3c1a52-3f7e-4f0a-9a55-0d7f6f1f2b10');
+    await makePart(part, localHostFiles);
+    const refused = Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+    const noLinks: HostFiles = { ...localHostFiles, link: () => Promise.reject(refused) };
+    await expect(placePart(part, join(dir, 'copy.qcow2'), noLinks)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', message: expect.stringMatching(/takes no hard links \(EPERM\)/) });
+    // The undo removes the temporary file, private as it was made.
+    await removePart(part, null, localHostFiles);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
