@@ -109,6 +109,8 @@ interface Running {
   domain: string;
   controller: AbortController;
   last: ProgressEvent;
+  /** Settles when the operation has ended, however it ended. */
+  ended?: Promise<void>;
 }
 
 /**
@@ -408,8 +410,13 @@ export class Engine {
       entry.last = event;
       this.emit({ type: 'progress', event });
     };
+    const run = this.apply(planId, { signal: controller.signal, onProgress });
+    entry.ended = run.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      return await this.apply(planId, { signal: controller.signal, onProgress });
+      return await run;
     } finally {
       this.running.delete(planId);
       this.emit({ type: 'finished', operationId: planId });
@@ -502,7 +509,14 @@ export class Engine {
     return (handlers[method] as (input: ApiInput<M>) => Promise<ApiOutput<M>>)(input);
   }
 
+  /**
+   * Cancels what runs for API clients and waits for it to end (a cancel stops a copy at once; an operation past its
+   * point of no return finishes), then lets go of every connection.
+   */
   async close(): Promise<void> {
+    const running = [...this.running.values()];
+    for (const r of running) r.controller.abort();
+    await Promise.all(running.map((r) => r.ended));
     await this.live.stop();
     await this.lab?.dispose();
     this.lab = null;

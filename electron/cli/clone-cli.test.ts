@@ -2,9 +2,9 @@
  * `virt-snaptree clone` and `export` as users run them (the bundled entry), on a real domain of a test lab: a linked
  * and a full clone, exports to qcow2 and raw, the --json shapes, and the refusals of bad input with their words.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,11 +13,14 @@ import { domainExists } from '../test-support/clone-domains';
 import { diskSource } from '../test-support/checks';
 import { qemuImgSync, TestLab, TEST_URI } from '../test-support/lab';
 import { seedChain } from '../test-support/seed-chain';
+import { qemuImgCreate } from '../tools/qemu-img';
+import { writePattern } from '../tools/qemu-io';
 import type { Domain } from '../../shared/model';
 import { nodeRefOf } from './ops-commands';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const run = promisify(execFile);
+const MiB = 1024 * 1024;
 
 /** This file's domains are named apart from every other test's. */
 class CliLab extends TestLab {
@@ -159,6 +162,38 @@ describe('virt-snaptree export', () => {
       const again = await cli(['export', vm, 's1', '--to', to, '--format', format, '--yes']);
       expect(again.code).not.toBe(0);
       expect(again.stderr).toMatch(/exist/i);
+    }
+  }, 180_000);
+
+  test('a kill (SIGTERM) or a closed terminal (SIGHUP) mid-copy cancels as Ctrl+C does: nothing is left, nothing waits for recovery', async () => {
+    // 384 MiB to compress: a copy of a few seconds.
+    const file = lab.path('big.qcow2');
+    await qemuImgCreate(file, { size: 512 * MiB });
+    await writePattern(file, 'qcow2', 0x5a, 0, 384 * MiB);
+    const big = await lab.define({ name: 'big', disks: [{ target: 'vda', file, format: 'qcow2' }] });
+    lab.snapshot(big, 's1');
+    for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+      const to = await mkdtemp(join(out, `${signal}-`));
+      const child = spawn(process.execPath, [BIN, 'export', '--connect', TEST_URI, big, 's1', '--to', to, '--compress', '--yes'], { env: { ...process.env, ...env } });
+      let stderr = '';
+      const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // Signalled once the copy reports progress.
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (/\d+%/.test(stderr)) resolve();
+        }),
+      );
+      child.kill(signal);
+      const code = await ended;
+      expect(code, stderr).not.toBe(0);
+      expect(stderr).toMatch(/Cancelling/);
+      expect(stderr).toMatch(/nothing was changed/i);
+      expect(await readdir(to)).toEqual([]);
+      // No interrupted operation holds the domain: the same export runs to its end at once.
+      const again = await cli(['export', big, 's1', '--to', to, '--format', 'raw', '--yes']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(await readdir(to)).toHaveLength(1);
     }
   }, 180_000);
 });

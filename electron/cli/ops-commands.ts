@@ -16,6 +16,7 @@ import type { Intent, Plan } from '../../shared/ops/plan';
 import type { Power } from '../../shared/ops/planners/steps';
 import type { ProgressEvent } from '../../shared/ops/results';
 import { intentSchema } from '../../shared/contract';
+import { sshTargetOf } from '../../shared/source-rules';
 import { absolutePathSchema, existingNameSchema, freeTextSchema, newNameSchema, uriSchema } from '../../shared/validate';
 import type { Engine } from '../engine';
 import { err, out } from './output';
@@ -150,13 +151,16 @@ async function applyCancellable(engine: Engine, plan: Plan, flags: CommonFlags):
     err('\nCancelling… (Ctrl+C again quits at once, and "virt-snaptree recover" finishes or undoes the operation later)\n');
     controller.abort();
   };
-  process.on('SIGINT', interrupted);
+  // Ctrl+C, a `kill`, a service stop, a closed terminal: each cancels the operation as Ctrl+C does.
+  for (const signal of CANCELLING) process.on(signal, interrupted);
   try {
     return await engine.apply(plan, { onProgress: progressPrinter(flags), signal: controller.signal });
   } finally {
-    process.off('SIGINT', interrupted);
+    for (const signal of CANCELLING) process.off(signal, interrupted);
   }
 }
+
+const CANCELLING = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * Shows a plan, asks, and applies it. A plan the engine finds changed is shown again and asked again once; with
@@ -380,8 +384,13 @@ export function nodeRefOf(domain: Domain, ref: string): NodeRef {
   throw new AppError('E_NOT_FOUND', `${domain.name} has no snapshot or branch named ${JSON.stringify(node)}.`);
 }
 
-/** A folder the user names for new files: absolute once resolved, and one that exists (nothing is made for it). */
-async function existingFolder(what: string, dir: string): Promise<string> {
+/**
+ * A folder the user names for new files: absolute once resolved, and, on this computer, one that exists (nothing
+ * is made for it). A folder on an SSH host is looked at there, when the engine plans.
+ */
+async function existingFolder(what: string, dir: string, source: Source): Promise<string> {
+  // There, a path relative to this shell's folder means nothing: it is given whole.
+  if (source.kind === 'libvirt' && sshTargetOf(source.uri) !== null) return checked(what, absolutePathSchema)(dir);
   const path = checked(what, absolutePathSchema)(resolve(dir));
   const info = await stat(path).catch(() => null);
   if (info === null) throw new AppError('E_BAD_INPUT', `The ${what} ${path} does not exist.`);
@@ -414,7 +423,7 @@ interface ExportFlags extends CommonFlags {
 async function cloneIntent(engine: Engine, source: Source, args: { domain: string; node: string; clone: string }, flags: CloneFlags): Promise<Intent> {
   if (flags.linked === true && flags.full === true) throw new AppError('E_BAD_INPUT', 'Give --linked or --full, not both.');
   const clone = newName('new domain')(args.clone);
-  const dir = flags.dir === undefined ? undefined : await existingFolder('--dir folder', flags.dir);
+  const dir = flags.dir === undefined ? undefined : await existingFolder('--dir folder', flags.dir, source);
   const { domain, taken } = await scannedDomain(engine, source, name('domain')(args.domain));
   if (taken.has(clone)) throw new AppError('E_NAME_TAKEN', `A domain named ${JSON.stringify(clone)} exists already: choose another name for the clone.`);
   return {
@@ -433,7 +442,7 @@ async function exportIntent(engine: Engine, source: Source, args: { domain: stri
   const format = flags.format ?? 'qcow2';
   if (format !== 'qcow2' && format !== 'raw') throw new AppError('E_BAD_INPUT', '--format takes "qcow2" or "raw".');
   if (flags.compress === true && format !== 'qcow2') throw new AppError('E_BAD_INPUT', '--compress goes with --format qcow2 (raw images are not compressed).');
-  const to = await existingFolder('--to folder', flags.to);
+  const to = await existingFolder('--to folder', flags.to, source);
   const { domain } = await scannedDomain(engine, source, name('domain')(args.domain));
   return { op: 'export', domain: domain.name, node: nodeRefOf(domain, args.node), to, format, ...(flags.compress === true ? { compress: true } : {}) };
 }

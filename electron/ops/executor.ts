@@ -171,7 +171,7 @@ async function stopAfterFailure(entry: JournalEntry, ctx: StepContext, cause: un
   entry.error = error;
   const { domain, operationId } = ctx;
   const details = { ...(error.details ?? {}), operationId };
-  const said = (text: string, extra: Record<string, unknown> = {}) => new AppError(error.code, `${error.message} ${text}`, { ...details, ...extra });
+  const said = (text: string, extra: Record<string, unknown> = {}) => new AppError(error.code, `${ended(error.message)} ${text}`, { ...details, ...extra });
   const running = await runsOnNewDisks(entry, ctx);
   if (pastNoReturn(entry) || running !== null) {
     // A commit ran, or the VM runs on the new disks: the operation can only be finished. Recovery retries it.

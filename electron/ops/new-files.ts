@@ -12,6 +12,7 @@
  * libvirt makes a snapshot's new overlays and its saved memory itself, as root, following a link at their paths:
  * before it runs, nothing may stand at any of them (`checkOverlaysFree`).
  */
+import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { resolveBackingName } from '../scan/layers';
 import { qemuImgCreate } from '../tools/qemu-img';
@@ -79,6 +80,22 @@ export async function createOverlayFile(path: string, backing: string, backingFo
   // qemu-img opens the file the engine made: the folder is trusted, and the file is still the engine's own.
   if (found !== 'written') await qemuImgCreate(path, { backing: { path: backing, format: backingFormat } }, { runner: files.runner });
   await files.secure(path, owner);
+  await keptPrivate(path, files);
+}
+
+/**
+ * Throws E_NOT_SUPPORTED, removing the overlay just made, when its file system did not keep it private: FAT and
+ * exFAT keep no file permissions, and take the mode set without a word.
+ */
+async function keptPrivate(path: string, files: HostFiles): Promise<void> {
+  const mode = (await files.lstat(path)).mode & 0o7777;
+  if (mode === 0o600) return;
+  await files.unlink(path);
+  throw new AppError(
+    'E_NOT_SUPPORTED',
+    `The file system of ${dirname(path)} keeps no file permissions (a new file there is ${mode.toString(8)}, not 600), as FAT and exFAT do: a new overlay there could not be kept private. Choose a folder on another file system.`,
+    { path: dirname(path) },
+  );
 }
 
 /** Removes a new overlay this step made (or began), and nothing else: only a regular file with one name, looked at without following a link. */
