@@ -6,7 +6,8 @@
  * interop with libvirt 11's own revert and delete of external snapshots, rules 1–4 after each step.
  */
 import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Domain } from '../../shared/model';
 import type { Intent, Plan } from '../../shared/ops/plan';
@@ -40,6 +41,7 @@ import {
 import { onTestHost, requireTestHost, TEST_HOST_URI } from '../test-support/test-host';
 
 const MiB = 1024 * 1024;
+const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const tag = `r${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
 const prefix = `snaptree-${tag}-`;
 const dir = `/var/lib/snaptree-${tag}`;
@@ -318,6 +320,15 @@ describe('clone and export on the remote host', () => {
         const qcow2 = `${out}/${made.find((n) => n.endsWith('.qcow2')) ?? '?'}`;
         expect(sameBytesThere(views['s:s1/vda'] ?? '', raw, 'raw')).toBe(true);
         expect(sameBytesThere(views['s:s1/vda'] ?? '', qcow2)).toBe(true);
+
+        // The CLI into a folder that is only there: checked there, not here.
+        const cliOut = `${dir}/cli-out`;
+        onTestHost(`mkdir -p ${cliOut}`);
+        const cli = await execa(process.execPath, [BIN, 'export', '--connect', TEST_HOST_URI, vm, 's1', '--to', cliOut, '--format', 'raw', '--yes'], { reject: false });
+        expect(cli.exitCode, cli.stderr).toBe(0);
+        const byCli = onTestHost(`ls -A ${cliOut}`).split('\n').filter(Boolean);
+        expect(byCli).toHaveLength(1);
+        expect(sameBytesThere(views['s:s1/vda'] ?? '', `${cliOut}/${byCli[0] ?? ''}`, 'raw')).toBe(true);
 
         expect(sumsThere(Object.keys(before.layers))).toEqual(sums);
         // The linked clone there builds on s1's saved state: deleting s1 keeps that file.
