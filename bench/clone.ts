@@ -11,8 +11,8 @@
  * convert returns once its output is in the page cache. So each figure is also given beside the bare convert
  * followed by `sync --data` of its output.
  *
- * Two chains: one larger than the host's writeback cache (its dirty limit, from /proc), as a VM's disk is, where
- * the bare convert too waits for the disk; and one of BENCH_SMALL_MIB that fits in it, where the bare convert
+ * Two chains: one larger than the host's writeback cache (its dirty limit, from /proc; at most 24,000 MiB unless
+ * BENCH_DATA_MIB says), as a VM's disk is, where the bare convert too waits for the disk once the cache is full; and one of BENCH_SMALL_MIB that fits in it, where the bare convert
  * measures a copy in memory and no durable copy can keep up with it: there the target is held against the convert
  * and its sync. Every run starts after a `sync`. The bare and the engine's runs alternate which goes first; each
  * output is removed before the next.
@@ -20,7 +20,7 @@
  *   npm run bench:clone      (as root, with libvirtd running: scripts/start-libvirt.sh)
  *   BENCH_DATA_MIB=8000 BENCH_SMALL_MIB=384 BENCH_RUNS=5 npm run bench:clone
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -35,6 +35,8 @@ const URI = process.env.BENCH_URI ?? 'qemu:///system';
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const SMALL_MIB = Number(process.env.BENCH_SMALL_MIB ?? 1536);
 const MiB = 1024 * 1024;
+/** The largest chain picked by default (a host with much memory has a large writeback cache). */
+const MAX_DEFAULT_MIB = 24_000;
 /** qemu-io writes at most 2 GiB at a time. */
 const WRITE_MIB = 1024;
 
@@ -244,7 +246,10 @@ async function main(): Promise<void> {
   const engine = new Engine({ host: 'serve' });
   try {
     const writeback = await writebackMiB();
-    const large = Number(process.env.BENCH_DATA_MIB ?? Math.ceil((writeback * 1.4) / 3) * 3);
+    const large = Number(process.env.BENCH_DATA_MIB ?? Math.min(MAX_DEFAULT_MIB, Math.ceil((writeback * 1.4) / 3) * 3));
+    // The chain and two copies of it at a time.
+    const room = await statfs(tmpdir());
+    if (room.bavail * room.bsize < 3 * large * MiB) throw new Error(`${tmpdir()} has too little room for a chain of ${large} MiB and its copies; set BENCH_DATA_MIB lower.`);
     const chains = [await chainRows(engine, large, large <= writeback), await chainRows(engine, SMALL_MIB, SMALL_MIB <= writeback)];
     report(
       'clone',

@@ -167,6 +167,8 @@ export class Engine {
   /** What scans read each connection with: libvirt's library for a local one, else its virsh adapter. */
   private readonly readers = new LibvirtReaders();
   private readonly running = new Map<string, Running>();
+  /** Set by `close`: no operation for an API client starts after it. */
+  private closing = false;
   /** Watches the sources for changes made outside the app, while anyone listens to the events. */
   private readonly live: LiveWatcher;
   private readonly hub: EventHub;
@@ -399,6 +401,7 @@ export class Engine {
    * end announced, and `cancel` can stop it.
    */
   private async applyTracked(planId: string): Promise<ExecuteResult> {
+    if (this.closing) throw new AppError('E_LOCKED', 'The engine is stopping: nothing new starts now.');
     if (this.running.has(planId)) throw new AppError('E_LOCKED', 'This operation is already running.');
     const plan = this.issued.get(planId);
     const controller = new AbortController();
@@ -509,11 +512,17 @@ export class Engine {
     return (handlers[method] as (input: ApiInput<M>) => Promise<ApiOutput<M>>)(input);
   }
 
+  /** How many operations run for API clients now. */
+  runningCount(): number {
+    return this.running.size;
+  }
+
   /**
    * Cancels what runs for API clients and waits for it to end (a cancel stops a copy at once; an operation past its
    * point of no return finishes), then lets go of every connection.
    */
   async close(): Promise<void> {
+    this.closing = true;
     const running = [...this.running.values()];
     for (const r of running) r.controller.abort();
     await Promise.all(running.map((r) => r.ended));

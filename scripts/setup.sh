@@ -12,7 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi
 # openssh-client: remote hosts are reached with the system's ssh. strace: tests see which files the engine opens.
 # ovmf: the UEFI firmware and variable store template the clone tests boot a UEFI machine with.
 # exfatprogs, exfat-fuse: the tests' exFAT folder (a USB stick's file system), which a clone or an export refuses.
-packages=(qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clients libxml2-utils openssh-client strace ovmf exfatprogs exfat-fuse)
+# procps: pgrep, with which recovery finds a qemu-img a killed engine left writing.
+packages=(qemu-utils qemu-system-x86 libvirt-daemon-system libvirt-clients libxml2-utils openssh-client strace ovmf exfatprogs exfat-fuse procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

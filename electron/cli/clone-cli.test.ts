@@ -165,7 +165,7 @@ describe('virt-snaptree export', () => {
     }
   }, 180_000);
 
-  test('a kill (SIGTERM) or a closed terminal (SIGHUP) mid-copy cancels as Ctrl+C does: nothing is left, nothing waits for recovery', async () => {
+  test('a kill (SIGTERM) or a closed terminal (SIGHUP to its process group, its output gone) mid-copy cancels as Ctrl+C does: nothing is left, nothing waits for recovery', async () => {
     // 384 MiB to compress: a copy of a few seconds.
     const file = lab.path('big.qcow2');
     await qemuImgCreate(file, { size: 512 * MiB });
@@ -174,21 +174,34 @@ describe('virt-snaptree export', () => {
     lab.snapshot(big, 's1');
     for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
       const to = await mkdtemp(join(out, `${signal}-`));
-      const child = spawn(process.execPath, [BIN, 'export', '--connect', TEST_URI, big, 's1', '--to', to, '--compress', '--yes'], { env: { ...process.env, ...env } });
+      // Its own process group, as a terminal's foreground job: a hang-up reaches the CLI and qemu-img alike.
+      const child = spawn(process.execPath, [BIN, 'export', '--connect', TEST_URI, big, 's1', '--to', to, '--compress', '--yes'], { env: { ...process.env, ...env }, detached: true });
       let stderr = '';
       const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      // Signalled once the copy reports progress.
-      await new Promise<void>((resolve) =>
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (/\d+%/.test(stderr)) resolve();
-        }),
-      );
-      child.kill(signal);
-      const code = await ended;
-      expect(code, stderr).not.toBe(0);
-      expect(stderr).toMatch(/Cancelling/);
-      expect(stderr).toMatch(/nothing was changed/i);
+      try {
+        // Signalled once the copy reports progress.
+        await new Promise<void>((resolve, reject) => {
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (/\d+%/.test(stderr)) resolve();
+          });
+          child.on('close', (code) => reject(new Error(`the export ended (${code}) before it reported progress: ${stderr}`)));
+        });
+        if (signal === 'SIGTERM') child.kill(signal);
+        else {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          process.kill(-(child.pid ?? 0), signal);
+        }
+        const code = await ended;
+        expect(code, stderr).not.toBe(0);
+        if (signal === 'SIGTERM') {
+          expect(stderr).toMatch(/Cancelling/);
+          expect(stderr).toMatch(/nothing was changed/i);
+        }
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
       expect(await readdir(to)).toEqual([]);
       // No interrupted operation holds the domain: the same export runs to its end at once.
       const again = await cli(['export', big, 's1', '--to', to, '--format', 'raw', '--yes']);

@@ -148,10 +148,13 @@ async function applyCancellable(engine: Engine, plan: Plan, flags: CommonFlags):
   const controller = new AbortController();
   const interrupted = () => {
     if (controller.signal.aborted) process.exit(130);
-    err('\nCancelling… (Ctrl+C again quits at once, and "virt-snaptree recover" finishes or undoes the operation later)\n');
     controller.abort();
+    err('\nCancelling… (Ctrl+C again quits at once, and "virt-snaptree recover" finishes or undoes the operation later)\n');
   };
-  // Ctrl+C, a `kill`, a service stop, a closed terminal: each cancels the operation as Ctrl+C does.
+  // Ctrl+C, a `kill`, a service stop, a closed terminal: each cancels the operation as Ctrl+C does. Once the
+  // terminal is gone, writing to it fails (EIO, EPIPE): nobody is left to read it, and the undo must still run, so
+  // from here on such failures end nothing.
+  for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   for (const signal of CANCELLING) process.on(signal, interrupted);
   try {
     return await engine.apply(plan, { onProgress: progressPrinter(flags), signal: controller.signal });

@@ -61,8 +61,11 @@ export async function runServe(flags: ServeFlags): Promise<void> {
 
   let closing = false;
   const shutdown = async (): Promise<void> => {
-    if (closing) return;
+    // A second signal quits at once: the journal of what still runs is left to recovery.
+    if (closing) exitProcess(130);
     closing = true;
+    const running = engine.runningCount();
+    if (running > 0) err(`Stopping: cancelling ${running === 1 ? 'the operation that runs' : `the ${running} operations that run`} and waiting for ${running === 1 ? 'it' : 'them'} to end (one past its point of no return finishes first). Stop again to quit at once; "virt-snaptree recover" then finishes or undoes it.\n`);
     await server.close();
     await engine.close();
     await lab?.dispose();

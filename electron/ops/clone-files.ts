@@ -66,6 +66,9 @@ export async function removePart(part: string, owner: Owner | null, files: HostF
   if (info === null) return;
   if (!privateFile(info, await files.uid(), owner, 2)) throw new AppError('E_CHANGED', `${part} is not the temporary file this operation writes; it is left as it is.`, { path: part });
   await endWritersOf(part, files);
+  // A crash right after makePart's trial link leaves that second name.
+  const probe = await lstatOrNull(files, linkProbeOf(part));
+  if (probe !== null && probe.dev === info.dev && probe.ino === info.ino) await files.unlink(linkProbeOf(part));
   await files.unlink(part);
 }
 
@@ -129,9 +132,26 @@ function unsuitableFolder(folder: string, why: string): AppError {
 export async function makePart(part: string, files: HostFiles): Promise<void> {
   await createEmptyFile(part, files);
   const info = await lstatOrNull(files, part);
-  if (info === null || (info.mode & 0o7777) === 0o600) return;
-  await files.unlink(part);
-  throw unsuitableFolder(dirname(part), `keeps no file permissions (a new file there is ${(info.mode & 0o7777).toString(8)}, not 600)`);
+  if (info !== null && (info.mode & 0o7777) !== 0o600) {
+    await files.unlink(part);
+    throw unsuitableFolder(dirname(part), `keeps no file permissions (a new file there is ${(info.mode & 0o7777).toString(8)}, not 600)`);
+  }
+  // A FAT stick mounted with umask=077 shows new files as 0600, yet takes no hard link: tried now, not after the copy.
+  const probe = linkProbeOf(part);
+  await files.link(part, probe).then(
+    () => files.unlink(probe),
+    async (error: unknown) => {
+      const code = errnoOf(error);
+      if (code === undefined || !NO_HARD_LINKS.includes(code)) throw error;
+      await files.unlink(part);
+      throw unsuitableFolder(dirname(part), `takes no hard links (${code})`);
+    },
+  );
+}
+
+/** The second name `makePart` tries its temporary file under, beside it (the operation's own, as that file is). */
+function linkProbeOf(part: string): string {
+  return `${part}-link`;
 }
 
 /**

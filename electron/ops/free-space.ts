@@ -94,7 +94,7 @@ async function checkFoldersWritable(plan: Plan): Promise<void> {
 
 /**
  * Throws E_NOT_SUPPORTED when a file the plan writes cannot be opened for writing: opened and closed at once,
- * writing nothing, never following a link. On this computer's files only, as checkFreeSpace.
+ * writing nothing, never following a link. On this computer's files only.
  */
 export async function checkWritable(plan: Plan, files: HostFiles): Promise<void> {
   if (files.host !== 'local') return;

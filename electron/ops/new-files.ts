@@ -80,7 +80,9 @@ export async function createOverlayFile(path: string, backing: string, backingFo
   // qemu-img opens the file the engine made: the folder is trusted, and the file is still the engine's own.
   if (found !== 'written') await qemuImgCreate(path, { backing: { path: backing, format: backingFormat } }, { runner: files.runner });
   await files.secure(path, owner);
-  await keptPrivate(path, files);
+  // In a folder of the VM's own, its files are what that file system makes them; in another one (a clone's
+  // --dir), a new overlay must be private.
+  if (dirname(path) !== dirname(backing)) await keptPrivate(path, files);
 }
 
 /**
