@@ -109,6 +109,7 @@ describe('a folder on exFAT mounted with fmask=0177 (every file 0600)', () => {
 
   test('a linked clone is made: its overlay there is private, on the snapshot', async () => {
     const { dir, name } = await place('private', 'linked clone');
+    lab.adopt(name);
     await applyOk(engine, await planOk(engine, source, linked(dir, name)));
     const overlay = diskSource(name, 'vda');
     expect(overlay.startsWith(`${dir}/`)).toBe(true);
