@@ -136,7 +136,7 @@ export async function makePart(part: string, files: HostFiles): Promise<void> {
     await files.unlink(part);
     throw unsuitableFolder(dirname(part), `keeps no file permissions (a new file there is ${(info.mode & 0o7777).toString(8)}, not 600)`);
   }
-  // A FAT stick mounted with umask=077 shows new files as 0600, yet takes no hard link: tried now, not after the copy.
+  // A FAT stick mounted with fmask=0177 shows new files as 0600, yet takes no hard link: tried now, not after the copy.
   const probe = linkProbeOf(part);
   await files.link(part, probe).then(
     () => files.unlink(probe),
