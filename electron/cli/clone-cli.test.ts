@@ -12,15 +12,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { domainExists } from '../test-support/clone-domains';
 import { diskSource } from '../test-support/checks';
 import { qemuImgSync, TestLab, TEST_URI } from '../test-support/lab';
-import { seedChain } from '../test-support/seed-chain';
-import { qemuImgCreate } from '../tools/qemu-img';
-import { writePattern } from '../tools/qemu-io';
+import { seedChain, seedSlowCopy } from '../test-support/seed-chain';
 import type { Domain } from '../../shared/model';
 import { nodeRefOf } from './ops-commands';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
 const run = promisify(execFile);
-const MiB = 1024 * 1024;
 
 /** This file's domains are named apart from every other test's. */
 class CliLab extends TestLab {
@@ -166,12 +163,7 @@ describe('virt-snaptree export', () => {
   }, 180_000);
 
   test('a kill (SIGTERM) or a closed terminal (SIGHUP to its process group, its output gone) mid-copy cancels as Ctrl+C does: nothing is left, nothing waits for recovery', async () => {
-    // 384 MiB to compress: a copy of a few seconds.
-    const file = lab.path('big.qcow2');
-    await qemuImgCreate(file, { size: 512 * MiB });
-    await writePattern(file, 'qcow2', 0x5a, 0, 384 * MiB);
-    const big = await lab.define({ name: 'big', disks: [{ target: 'vda', file, format: 'qcow2' }] });
-    lab.snapshot(big, 's1');
+    const big = await seedSlowCopy(lab, 'big');
     for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
       const to = await mkdtemp(join(out, `${signal}-`));
       // Its own process group, as a terminal's foreground job: a hang-up reaches the CLI and qemu-img alike.

@@ -11,11 +11,9 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sourceIdOf } from '../../shared/contract';
 import { TestLab, TEST_URI } from '../test-support/lab';
-import { qemuImgCreate } from '../tools/qemu-img';
-import { writePattern } from '../tools/qemu-io';
+import { seedSlowCopy } from '../test-support/seed-chain';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'virt-snaptree.cjs');
-const MiB = 1024 * 1024;
 
 class StopLab extends TestLab {
   override readonly prefix = `snaptree-t-stop-${process.pid}-`;
@@ -27,12 +25,7 @@ let out: string;
 
 beforeAll(async () => {
   lab = await new StopLab().init();
-  // 384 MiB to compress: a copy of a few seconds.
-  const file = lab.path('big.qcow2');
-  await qemuImgCreate(file, { size: 512 * MiB });
-  await writePattern(file, 'qcow2', 0x5a, 0, 384 * MiB);
-  vm = await lab.define({ name: 'big', disks: [{ target: 'vda', file, format: 'qcow2' }] });
-  lab.snapshot(vm, 's1');
+  vm = await seedSlowCopy(lab, 'big');
   out = await mkdtemp(join(tmpdir(), 'snaptree-stop-out-'));
 }, 60_000);
 

@@ -12,7 +12,7 @@ import { AppError } from '../../shared/errors';
 import type { Step } from '../../shared/ops/plan';
 import { qemuImgCompare } from '../tools/qemu-img';
 import { canonicalOn, errnoOf, lstatOrNull, type FileInfo, type HostFiles, type Owner } from './host-files';
-import { createEmptyFile } from './new-files';
+import { createEmptyFile, keptPrivate, unsuitableFolder } from './new-files';
 
 type ConvertStep = Extract<Step, { kind: 'convert' }>;
 type NvramStep = Extract<Step, { kind: 'copy-nvram' }>;
@@ -109,20 +109,14 @@ export async function placePart(part: string, target: string, files: HostFiles):
   await files.link(part, target).catch((error: unknown) => {
     const code = errnoOf(error);
     if (code === 'EEXIST') throw new AppError('E_NAME_TAKEN', `${target} appeared while it was being written; nothing is written over it.`, { path: target });
-    if (code !== undefined && NO_HARD_LINKS.includes(code)) throw unsuitableFolder(dirname(target), `takes no hard links (${code})`);
+    if (code !== undefined && NO_HARD_LINKS.includes(code)) throw unsuitableFolder(dirname(target), `takes no hard links (${code})`, COPY_NEEDS);
     throw error;
   });
   await files.unlink(part);
 }
 
-/** The refusal of a folder whose file system cannot hold a new file as this module makes it. */
-function unsuitableFolder(folder: string, why: string): AppError {
-  return new AppError(
-    'E_NOT_SUPPORTED',
-    `The file system of ${folder} ${why}, as FAT and exFAT do: a copy there could not be named safely and kept private (mode 0600). Choose a folder on another file system.`,
-    { path: folder },
-  );
-}
+/** What a copy needs of its folder's file system. */
+const COPY_NEEDS = 'a copy there could not be named safely and kept private (mode 0600)';
 
 /**
  * Makes the temporary file, empty and private, where nothing stands (O_EXCL): a tool then writes the engine's own
@@ -131,11 +125,7 @@ function unsuitableFolder(folder: string, why: string): AppError {
  */
 export async function makePart(part: string, files: HostFiles): Promise<void> {
   await createEmptyFile(part, files);
-  const info = await lstatOrNull(files, part);
-  if (info !== null && (info.mode & 0o7777) !== 0o600) {
-    await files.unlink(part);
-    throw unsuitableFolder(dirname(part), `keeps no file permissions (a new file there is ${(info.mode & 0o7777).toString(8)}, not 600)`);
-  }
+  await keptPrivate(part, files, COPY_NEEDS);
   // A FAT stick mounted with fmask=0177 shows new files as 0600, yet takes no hard link: tried now, not after the copy.
   const probe = linkProbeOf(part);
   await files.link(part, probe).then(
@@ -144,7 +134,7 @@ export async function makePart(part: string, files: HostFiles): Promise<void> {
       const code = errnoOf(error);
       if (code === undefined || !NO_HARD_LINKS.includes(code)) throw error;
       await files.unlink(part);
-      throw unsuitableFolder(dirname(part), `takes no hard links (${code})`);
+      throw unsuitableFolder(dirname(part), `takes no hard links (${code})`, COPY_NEEDS);
     },
   );
 }

@@ -82,22 +82,27 @@ export async function createOverlayFile(path: string, backing: string, backingFo
   await files.secure(path, owner);
   // In a folder of the VM's own, its files are what that file system makes them; in another one (a clone's
   // --dir), a new overlay must be private.
-  if (dirname(path) !== dirname(backing)) await keptPrivate(path, files);
+  if (dirname(path) !== dirname(backing)) await keptPrivate(path, files, 'a new overlay there could not be kept private');
 }
 
 /**
- * Throws E_NOT_SUPPORTED, removing the overlay just made, when its file system did not keep it private: FAT and
- * exFAT keep no file permissions, and take the mode set without a word.
+ * The refusal of a folder whose file system cannot hold a new file as the engine makes it (`why` it cannot,
+ * `what` could not be done there): FAT and exFAT keep no file permissions and take no hard links.
  */
-async function keptPrivate(path: string, files: HostFiles): Promise<void> {
-  const mode = (await files.lstat(path)).mode & 0o7777;
+export function unsuitableFolder(folder: string, why: string, what: string): AppError {
+  return new AppError('E_NOT_SUPPORTED', `The file system of ${folder} ${why}, as FAT and exFAT do: ${what}. Choose a folder on another file system.`, { path: folder });
+}
+
+/**
+ * Throws E_NOT_SUPPORTED, removing the file just made, when its file system did not keep it private (0600): FAT
+ * and exFAT keep no file permissions, and take the mode set without a word. `what` says what could not be done.
+ */
+export async function keptPrivate(path: string, files: HostFiles, what: string): Promise<void> {
+  const info = await lstatOrNull(files, path);
+  const mode = info === null ? 0o600 : info.mode & 0o7777;
   if (mode === 0o600) return;
   await files.unlink(path);
-  throw new AppError(
-    'E_NOT_SUPPORTED',
-    `The file system of ${dirname(path)} keeps no file permissions (a new file there is ${mode.toString(8)}, not 600), as FAT and exFAT do: a new overlay there could not be kept private. Choose a folder on another file system.`,
-    { path: dirname(path) },
-  );
+  throw unsuitableFolder(dirname(path), `keeps no file permissions (a new file there is ${mode.toString(8)}, not 600)`, what);
 }
 
 /** Removes a new overlay this step made (or began), and nothing else: only a regular file with one name, looked at without following a link. */

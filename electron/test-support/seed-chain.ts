@@ -21,3 +21,16 @@ export async function seedChain(lab: TestLab, id: string, snapshots: readonly st
   }
   return vm;
 }
+
+/**
+ * Defines `id` on a base image holding 384 MiB of 0x5a (512 MiB in all), with one disk-only snapshot s1 over it: a
+ * compressed copy of s1 takes a few seconds, long enough to be stopped mid-way.
+ */
+export async function seedSlowCopy(lab: TestLab, id: string): Promise<string> {
+  const file = lab.path(`${id}.qcow2`);
+  await qemuImgCreate(file, { size: 512 * MiB });
+  await writePattern(file, 'qcow2', 0x5a, 0, 384 * MiB);
+  const vm = await lab.define({ name: id, disks: [{ target: 'vda', file, format: 'qcow2' }] });
+  lab.snapshot(vm, 's1');
+  return vm;
+}
